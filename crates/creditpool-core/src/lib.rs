@@ -1,0 +1,40 @@
+//! Sans-I/O core of **creditpool**.
+//!
+//! This crate holds every rule of creditpool: the Messages API model, the request
+//! builder, response and SSE parsing, the retry policy, pricing, and (later) the
+//! credit pool and the agent loop. It never touches a socket, a clock, a random
+//! number generator, a file or a thread: time arrives as `now` in Unix
+//! milliseconds, randomness as a seed, bytes as slices. Bindings (Python, JS, the
+//! Rust front crate) bring the I/O.
+//!
+//! The pieces, in the order a request flows through them:
+//!
+//! * [`api`]: typed request and response structs for `POST /v1/messages`. Unknown
+//!   block, delta and event types from a newer API are kept as raw JSON.
+//! * [`request`]: [`request::RequestBuilder`] turns a [`api::MessageRequest`] into a
+//!   plain [`http::HttpRequest`] value with the right headers and the pool selector.
+//! * [`response`]: a status, headers and a body become a [`api::Message`] or a typed
+//!   [`error::ApiError`]; [`ratelimit`] reads the rate-limit headers.
+//! * [`sse`]: an incremental Server-Sent-Events decoder and a stream accumulator
+//!   that builds the final message.
+//! * [`retry`]: whether and when to retry a failed attempt.
+//! * [`pricing`]: the dated price table and exact costs in [`money::Money`].
+//! * [`tools`]: tool definition checks and `tool_use` input validation.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod error;
+pub mod http;
+pub mod money;
+pub mod partial_json;
+pub mod pricing;
+pub mod ratelimit;
+pub mod request;
+pub mod response;
+pub mod retry;
+pub mod secret;
+pub mod sse;
+pub mod tools;
+
+pub use money::Money;
+pub use secret::ApiKey;
