@@ -34,6 +34,7 @@ pub mod response;
 pub mod retry;
 pub mod secret;
 pub mod sse;
+pub mod time;
 pub mod tools;
 
 pub use money::Money;
