@@ -1,1 +1,352 @@
-//! TODO
+//! Turning a [`MessageRequest`] into a plain [`HttpRequest`].
+//!
+//! The builder adds the headers the API needs (`x-api-key`, `anthropic-version`,
+//! `anthropic-beta`, `content-type`, and from a browser
+//! `anthropic-dangerous-direct-browser-access`) and puts the pool selector in
+//! the body. It checks what would make the API answer 400 or the transport fail
+//! (an empty model, no messages, `max_tokens` of zero, a header value with a line
+//! break) before anything is sent. It never prints the key.
+
+use crate::api::{MessageRequest, ToolSpec};
+use crate::http::{HttpRequest, Method};
+use crate::secret::ApiKey;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The `anthropic-version` sent by default.
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The path of the Messages endpoint.
+pub const MESSAGES_PATH: &str = "/v1/messages";
+/// The path of the token-counting endpoint.
+pub const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
+
+/// The body field that selects the credit pool a request draws from.
+///
+/// By default `"credit_pool": "programmatic"`. Both the name and the value can be
+/// changed, and [`RequestConfig::pool_selector`] can be `None` for endpoints that
+/// reject unknown fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSelector {
+    /// The body field's name.
+    pub field: String,
+    /// Its value.
+    pub value: Value,
+}
+
+impl Default for PoolSelector {
+    fn default() -> PoolSelector {
+        PoolSelector { field: "credit_pool".into(), value: Value::String("programmatic".into()) }
+    }
+}
+
+/// How requests are built: the key, the version and beta headers, the pool
+/// selector. `Debug` never shows the key.
+#[derive(Clone, Debug)]
+pub struct RequestConfig {
+    /// The API key, sent as `x-api-key`.
+    pub api_key: ApiKey,
+    /// The `anthropic-version` header.
+    pub anthropic_version: String,
+    /// Beta features, sent comma-joined in `anthropic-beta`.
+    pub betas: Vec<String>,
+    /// Whether the request comes from a browser page (adds
+    /// `anthropic-dangerous-direct-browser-access: true`).
+    pub browser: bool,
+    /// The pool selector put in the body; `None` sends none.
+    pub pool_selector: Option<PoolSelector>,
+    /// Extra headers, sent after the others.
+    pub extra_headers: Vec<(String, String)>,
+}
+
+impl RequestConfig {
+    /// The defaults for a key: version `2023-06-01`, no betas, not a browser,
+    /// `"credit_pool": "programmatic"`.
+    pub fn new(api_key: ApiKey) -> RequestConfig {
+        RequestConfig {
+            api_key,
+            anthropic_version: DEFAULT_ANTHROPIC_VERSION.into(),
+            betas: Vec::new(),
+            browser: false,
+            pool_selector: Some(PoolSelector::default()),
+            extra_headers: Vec::new(),
+        }
+    }
+}
+
+/// The options of [`RequestConfig`] that bindings read from the caller's JSON:
+/// everything but the key. Unknown fields are an error.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestOptions {
+    /// The `anthropic-version` header; default `2023-06-01`.
+    #[serde(default)]
+    pub anthropic_version: Option<String>,
+    /// Beta features.
+    #[serde(default)]
+    pub betas: Vec<String>,
+    /// Whether the request comes from a browser page.
+    #[serde(default)]
+    pub browser: bool,
+    /// The pool selector: absent for the default, `false` for none, or
+    /// `{"field": ..., "value": ...}`.
+    #[serde(default)]
+    pub pool_selector: Option<PoolSelectorOption>,
+    /// Extra headers.
+    #[serde(default)]
+    pub extra_headers: Vec<(String, String)>,
+}
+
+/// A pool selector option: `false` for none, or a selector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PoolSelectorOption {
+    /// `false`: send no selector. (`true` means the default.)
+    Enabled(bool),
+    /// A custom selector.
+    Custom(PoolSelector),
+}
+
+impl RequestOptions {
+    /// A config with these options and a key.
+    pub fn into_config(self, api_key: ApiKey) -> RequestConfig {
+        RequestConfig {
+            api_key,
+            anthropic_version: self.anthropic_version.unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.into()),
+            betas: self.betas,
+            browser: self.browser,
+            pool_selector: match self.pool_selector {
+                None | Some(PoolSelectorOption::Enabled(true)) => Some(PoolSelector::default()),
+                Some(PoolSelectorOption::Enabled(false)) => None,
+                Some(PoolSelectorOption::Custom(s)) => Some(s),
+            },
+            extra_headers: self.extra_headers,
+        }
+    }
+}
+
+/// A request that cannot be built. Messages never contain the key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The API key is empty.
+    #[error("no API key: pass one or set ANTHROPIC_API_KEY")]
+    MissingApiKey,
+    /// The API key contains characters that cannot go in a header.
+    #[error("the API key contains a line break or a control character")]
+    InvalidApiKey,
+    /// A header name or value cannot go on the wire.
+    #[error("header {name:?} has a line break or a control character in its {part}")]
+    InvalidHeader {
+        /// The header's name (never the key's header value).
+        name: String,
+        /// `"name"` or `"value"`.
+        part: &'static str,
+    },
+    /// A beta name is empty or contains a comma.
+    #[error("invalid beta {beta:?}: it must be non-empty and contain no comma")]
+    InvalidBeta {
+        /// The beta as given.
+        beta: String,
+    },
+    /// The request itself is invalid.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// Why.
+        reason: String,
+    },
+    /// The pool selector's field collides with a Messages API parameter.
+    #[error("the pool selector field {field:?} collides with a request parameter")]
+    SelectorCollision {
+        /// The field name.
+        field: String,
+    },
+}
+
+/// Builds [`HttpRequest`]s for the Messages API.
+#[derive(Clone, Debug)]
+pub struct RequestBuilder {
+    config: RequestConfig,
+}
+
+const RESERVED_FIELDS: &[&str] = &[
+    "model", "max_tokens", "messages", "system", "tools", "tool_choice", "temperature", "top_p", "top_k",
+    "stop_sequences", "stream", "metadata", "thinking", "service_tier", "inference_geo", "container", "mcp_servers",
+];
+
+impl RequestBuilder {
+    /// A builder with a configuration, which is checked once here.
+    pub fn new(config: RequestConfig) -> Result<RequestBuilder, RequestError> {
+        if config.api_key.is_empty() {
+            return Err(RequestError::MissingApiKey);
+        }
+        if !is_header_value(config.api_key.expose()) {
+            return Err(RequestError::InvalidApiKey);
+        }
+        for beta in &config.betas {
+            if beta.trim().is_empty() || beta.contains(',') {
+                return Err(RequestError::InvalidBeta { beta: beta.clone() });
+            }
+        }
+        check_header("anthropic-version", &config.anthropic_version)?;
+        for b in &config.betas {
+            check_header("anthropic-beta", b)?;
+        }
+        for (k, v) in &config.extra_headers {
+            check_header(k, v)?;
+        }
+        if let Some(sel) = &config.pool_selector {
+            if RESERVED_FIELDS.contains(&sel.field.as_str()) || sel.field.is_empty() {
+                return Err(RequestError::SelectorCollision { field: sel.field.clone() });
+            }
+        }
+        Ok(RequestBuilder { config })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RequestConfig {
+        &self.config
+    }
+
+    /// `POST /v1/messages` for a request; `stream` asks for SSE. The body is the
+    /// request as given, with `stream` set and the pool selector added (it
+    /// replaces a field of the same name in `extra`).
+    pub fn messages(&self, request: &MessageRequest, stream: bool) -> Result<HttpRequest, RequestError> {
+        check_request(request)?;
+        let mut body = to_object(request)?;
+        if stream {
+            body.insert("stream".into(), Value::Bool(true));
+        } else {
+            body.remove("stream");
+        }
+        if let Some(sel) = &self.config.pool_selector {
+            body.insert(sel.field.clone(), sel.value.clone());
+        }
+        Ok(self.http(MESSAGES_PATH, &body, stream))
+    }
+
+    /// `POST /v1/messages/count_tokens` for a request: the exact input token
+    /// count, for a pre-flight reservation. Only the fields that endpoint
+    /// accepts are sent (model, messages, system, tools, tool_choice, thinking,
+    /// mcp_servers), and no pool selector: counting costs nothing.
+    pub fn count_tokens(&self, request: &MessageRequest) -> Result<HttpRequest, RequestError> {
+        check_request(request)?;
+        let full = to_object(request)?;
+        let body: Map<String, Value> = full
+            .into_iter()
+            .filter(|(k, _)| matches!(k.as_str(), "model" | "messages" | "system" | "tools" | "tool_choice" | "thinking" | "mcp_servers"))
+            .collect();
+        Ok(self.http(COUNT_TOKENS_PATH, &body, false))
+    }
+
+    fn http(&self, path: &str, body: &Map<String, Value>, stream: bool) -> HttpRequest {
+        let c = &self.config;
+        let mut headers: Vec<(String, String)> = vec![
+            ("x-api-key".into(), c.api_key.expose().to_owned()),
+            ("anthropic-version".into(), c.anthropic_version.clone()),
+            ("content-type".into(), "application/json".into()),
+            ("accept".into(), if stream { "text/event-stream" } else { "application/json" }.into()),
+        ];
+        if !c.betas.is_empty() {
+            headers.push(("anthropic-beta".into(), c.betas.join(",")));
+        }
+        if c.browser {
+            headers.push(("anthropic-dangerous-direct-browser-access".into(), "true".into()));
+        }
+        headers.extend(c.extra_headers.iter().cloned());
+        // A Map of Values always serializes.
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        HttpRequest { method: Method::Post, path: path.into(), headers, body, stream }
+    }
+}
+
+fn to_object(request: &MessageRequest) -> Result<Map<String, Value>, RequestError> {
+    match serde_json::to_value(request) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(RequestError::InvalidRequest { reason: "the request is not a JSON object".into() }),
+        Err(e) => Err(RequestError::InvalidRequest { reason: e.to_string() }),
+    }
+}
+
+fn check_request(request: &MessageRequest) -> Result<(), RequestError> {
+    let invalid = |reason: &str| Err(RequestError::InvalidRequest { reason: reason.into() });
+    if request.model.trim().is_empty() {
+        return invalid("`model` is empty");
+    }
+    if request.max_tokens == 0 {
+        return invalid("`max_tokens` must be at least 1");
+    }
+    if request.messages.is_empty() {
+        return invalid("`messages` is empty");
+    }
+    for (i, t) in request.tools.iter().enumerate() {
+        if let ToolSpec::Custom(t) = t {
+            if t.name.is_empty() {
+                return Err(RequestError::InvalidRequest { reason: format!("tools[{i}] has an empty name") });
+            }
+        }
+    }
+    for f in [request.temperature, request.top_p].into_iter().flatten() {
+        if !f.is_finite() {
+            return invalid("`temperature` and `top_p` must be finite numbers");
+        }
+    }
+    Ok(())
+}
+
+fn is_header_value(v: &str) -> bool {
+    v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+fn check_header(name: &str, value: &str) -> Result<(), RequestError> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(RequestError::InvalidHeader { name: name.escape_debug().to_string(), part: "name" });
+    }
+    if !is_header_value(value) {
+        return Err(RequestError::InvalidHeader { name: name.into(), part: "value" });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn builder() -> RequestBuilder {
+        RequestBuilder::new(RequestConfig::new(ApiKey::new("sk-test-secret"))).unwrap()
+    }
+
+    #[test]
+    fn builds_headers_and_selector() {
+        let req = MessageRequest::new("claude-sonnet-4-5", 256, "hi");
+        let http = builder().messages(&req, false).unwrap();
+        assert_eq!(http.path, "/v1/messages");
+        assert_eq!(http.header("X-Api-Key"), Some("sk-test-secret"));
+        assert_eq!(http.header("anthropic-version"), Some("2023-06-01"));
+        assert_eq!(http.header("anthropic-beta"), None);
+        let body: Value = serde_json::from_slice(&http.body).unwrap();
+        assert_eq!(body["credit_pool"], "programmatic");
+        assert!(body.get("stream").is_none());
+        assert!(!format!("{http:?}").contains("sk-test-secret"));
+    }
+
+    #[test]
+    fn rejects_key_with_newline_without_echoing_it() {
+        let err = RequestBuilder::new(RequestConfig::new(ApiKey::new("sk-a\nb"))).unwrap_err();
+        assert_eq!(err, RequestError::InvalidApiKey);
+        assert!(!err.to_string().contains("sk-a"));
+    }
+
+    #[test]
+    fn selector_off_and_custom() {
+        let mut cfg = RequestConfig::new(ApiKey::new("k"));
+        cfg.pool_selector = None;
+        let req = MessageRequest::new("m", 1, "x");
+        let body: Value = serde_json::from_slice(&RequestBuilder::new(cfg.clone()).unwrap().messages(&req, true).unwrap().body).unwrap();
+        assert!(body.get("credit_pool").is_none());
+        assert_eq!(body["stream"], json!(true));
+        cfg.pool_selector = Some(PoolSelector { field: "model".into(), value: json!(1) });
+        assert!(matches!(RequestBuilder::new(cfg).unwrap_err(), RequestError::SelectorCollision { .. }));
+    }
+}

@@ -112,9 +112,13 @@ impl Usage {
     }
 
     /// Applies the `usage` of a `message_delta` event. The API's figures there
-    /// are cumulative: every field present overwrites, none is added.
+    /// are cumulative: every field present (and not `null`) overwrites, none is
+    /// added.
     pub fn apply_delta(&mut self, delta: &Extra) {
         for (key, value) in delta {
+            if value.is_null() {
+                continue;
+            }
             match key.as_str() {
                 "input_tokens" => overwrite_u64(&mut self.input_tokens, value),
                 "output_tokens" => overwrite_u64(&mut self.output_tokens, value),
