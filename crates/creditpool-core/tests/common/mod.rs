@@ -19,6 +19,8 @@ pub struct Case {
     pub input: Value,
     /// The expected output.
     pub expected: Value,
+    /// The file's top-level fields other than `cases` (for example `sdk`).
+    pub meta: Value,
 }
 
 /// The repository's `tests/vectors/` directory.
@@ -39,6 +41,10 @@ pub fn load_kind(kind: &str) -> Vec<Case> {
             continue;
         }
         let rel = path.strip_prefix(vectors_dir()).unwrap_or(&path).display().to_string();
+        let mut meta = doc.clone();
+        if let Some(m) = meta.as_object_mut() {
+            m.remove("cases");
+        }
         let list = doc["cases"].as_array().unwrap_or_else(|| panic!("{rel}: no cases array"));
         for c in list {
             cases.push(Case {
@@ -46,6 +52,7 @@ pub fn load_kind(kind: &str) -> Vec<Case> {
                 name: c["name"].as_str().unwrap_or_else(|| panic!("{rel}: case without a name")).to_owned(),
                 input: c["input"].clone(),
                 expected: c["expected"].clone(),
+                meta: meta.clone(),
             });
         }
     }

@@ -1,0 +1,150 @@
+//! A message stream: SSE bytes in, [`StreamEvent`]s and the final [`Message`] out.
+//!
+//! ```
+//! use creditpool_core::sse::MessageStream;
+//!
+//! let mut stream = MessageStream::new();
+//! stream.feed(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n");
+//! stream.feed(b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+//! stream.feed(b"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi!\"}}\n\n");
+//! stream.feed(b"data: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+//! stream.feed(b"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n");
+//! stream.feed(b"data: {\"type\":\"message_stop\"}\n\n");
+//! stream.end_of_input();
+//! let mut types = Vec::new();
+//! while let Some(event) = stream.next_event()? {
+//!     types.push(event.type_tag().to_owned());
+//! }
+//! assert_eq!(types.len(), 6);
+//! let finished = stream.finish()?;
+//! assert_eq!(finished.message.text(), "Hi!");
+//! assert_eq!(finished.message.usage.output_tokens, 3);
+//! # Ok::<(), creditpool_core::sse::StreamError>(())
+//! ```
+
+use super::accumulator::{Finished, MessageAccumulator, StreamError};
+use super::decoder::{SseDecoder, SseError, SseEvent, SseLimits};
+use crate::api::{Message, StreamEvent};
+
+/// Decodes and accumulates one streamed response. Feed bytes as they arrive,
+/// pull events until `Ok(None)`, call [`MessageStream::end_of_input`] when the
+/// body ends, pull the rest, then [`MessageStream::finish`].
+///
+/// A body that ends without the blank line after its last event (some
+/// recordings do) still dispatches that event if its data is a complete JSON
+/// event; a stream cut anywhere else ends in [`StreamError::Incomplete`], which
+/// keeps the message so far.
+#[derive(Debug, Clone)]
+pub struct MessageStream {
+    decoder: SseDecoder,
+    acc: MessageAccumulator,
+    ended: bool,
+    failed: Option<StreamError>,
+}
+
+impl Default for MessageStream {
+    fn default() -> MessageStream {
+        MessageStream::new()
+    }
+}
+
+impl MessageStream {
+    /// A stream with the default limits (32 MiB per event).
+    pub fn new() -> MessageStream {
+        MessageStream::with_limits(SseLimits::default())
+    }
+
+    /// A stream with the given limits.
+    pub fn with_limits(limits: SseLimits) -> MessageStream {
+        MessageStream { decoder: SseDecoder::new(limits), acc: MessageAccumulator::new(), ended: false, failed: None }
+    }
+
+    /// Hands over the next bytes of the body.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.decoder.feed(bytes);
+    }
+
+    /// Marks the end of the body.
+    pub fn end_of_input(&mut self) {
+        self.ended = true;
+    }
+
+    /// The message so far, once `message_start` has arrived.
+    pub fn message(&self) -> Option<&Message> {
+        self.acc.message()
+    }
+
+    /// The accumulator, for partial tool inputs and the like.
+    pub fn accumulator(&self) -> &MessageAccumulator {
+        &self.acc
+    }
+
+    /// The next event, already applied to the message; `Ok(None)` when more
+    /// bytes are needed (or, after [`end_of_input`](Self::end_of_input), when
+    /// the stream is drained). An error is final: the same error comes back
+    /// from [`finish`](Self::finish).
+    #[must_use = "events must be pulled until Ok(None)"]
+    pub fn next_event(&mut self) -> Result<Option<StreamEvent>, StreamError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let sse = if self.ended { self.finish_decoder() } else { self.decoder.next_event().map_err(StreamError::from) };
+        let sse = match sse {
+            Ok(Some(sse)) => sse,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(self.fail(e)),
+        };
+        match parse_event(&sse) {
+            Ok(event) => match self.acc.handle_event(&event) {
+                Ok(()) => Ok(Some(event)),
+                Err(e) => Err(self.fail(e)),
+            },
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The final message, once the stream is drained. Without `message_stop`,
+    /// [`StreamError::Incomplete`] with the message so far.
+    pub fn finish(mut self) -> Result<Finished, StreamError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        // Drain whatever is left, so that finish() alone is enough.
+        self.ended = true;
+        while self.next_event()?.is_some() {}
+        self.acc.finish()
+    }
+
+    fn fail(&mut self, e: StreamError) -> StreamError {
+        self.failed = Some(e.clone());
+        e
+    }
+
+    fn finish_decoder(&mut self) -> Result<Option<SseEvent>, StreamError> {
+        // Complete events first; only then look at what the body left open.
+        if let Some(ev) = self.decoder.next_event()? {
+            return Ok(Some(ev));
+        }
+        // Try the event that lacks only its closing blank line.
+        let mut probe = self.decoder.clone();
+        match self.decoder.finish() {
+            Err(SseError::Truncated { .. }) => {
+                probe.feed(b"\n\n");
+                if let Ok(Some(ev)) = probe.next_event() {
+                    if serde_json::from_str::<StreamEvent>(&ev.data).is_ok() {
+                        return Ok(Some(ev));
+                    }
+                }
+                Err(StreamError::Incomplete {
+                    partial: self.acc.message().cloned().map(Box::new),
+                    reason: "the body ended in the middle of an event".into(),
+                })
+            }
+            other => other.map_err(StreamError::from),
+        }
+    }
+}
+
+fn parse_event(sse: &SseEvent) -> Result<StreamEvent, StreamError> {
+    serde_json::from_str::<StreamEvent>(&sse.data).map_err(|e| StreamError::Malformed { detail: e.to_string() })
+}
