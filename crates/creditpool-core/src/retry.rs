@@ -313,6 +313,14 @@ pub fn jitter_unit(seed: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Whether a mid-stream error of this kind is transient, so that retrying may
+/// cure it: `overloaded_error`, `api_error`, `rate_limit_error` and
+/// `timeout_error`. The single source of this rule (rule 2 of
+/// [`RetryPolicy::decide`]).
+pub fn is_transient_kind(kind: &ApiErrorKind) -> bool {
+    matches!(kind, ApiErrorKind::Overloaded | ApiErrorKind::Api | ApiErrorKind::RateLimit | ApiErrorKind::Timeout)
+}
+
 /// Whether a failure is retryable by itself (rule 2 of [`RetryPolicy::decide`]).
 fn retry_reason(failure: &Failure) -> Result<RetryReason, GiveUpReason> {
     match failure {
@@ -329,9 +337,10 @@ fn retry_reason(failure: &Failure) -> Result<RetryReason, GiveUpReason> {
         Failure::StreamTruncated => Ok(RetryReason::StreamTruncated),
         Failure::StreamError { error } => {
             let error_type = error.kind.clone();
-            match error.kind {
-                ApiErrorKind::Overloaded | ApiErrorKind::Api | ApiErrorKind::RateLimit | ApiErrorKind::Timeout => Ok(RetryReason::StreamError { error_type }),
-                _ => Err(GiveUpReason::NotRetryableStreamError { error_type }),
+            if is_transient_kind(&error.kind) {
+                Ok(RetryReason::StreamError { error_type })
+            } else {
+                Err(GiveUpReason::NotRetryableStreamError { error_type })
             }
         }
     }
