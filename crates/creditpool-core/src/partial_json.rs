@@ -184,7 +184,9 @@ impl Parser<'_> {
                     match stack.pop() {
                         Some(Frame::Array(items)) => Next::Complete(Value::Array(items)),
                         Some(Frame::Object(map, _)) => Next::Complete(Value::Object(map)),
-                        None => return Err(PartialJsonError::Syntax { offset: self.i, reason: "internal: no container" }),
+                        None => {
+                            return Err(PartialJsonError::Syntax { offset: self.i, reason: "internal: no container" })
+                        }
                     }
                 }
                 Next::Complete(v) => {
@@ -611,7 +613,20 @@ mod tests {
     #[test]
     fn errors() {
         let syn = |s: &str| matches!(parse_partial(s), Err(PartialJsonError::Syntax { .. }));
-        for s in ["x", "[1,]", r#"{"a":1,}"#, "{1", r#"{"a"1"#, r#"["\x"#, "[01", "[1.x", "[tx", "[\"a\u{1}", r#"["\udc00"]"#, r#"["\ud800x"#] {
+        for s in [
+            "x",
+            "[1,]",
+            r#"{"a":1,}"#,
+            "{1",
+            r#"{"a"1"#,
+            r#"["\x"#,
+            "[01",
+            "[1.x",
+            "[tx",
+            "[\"a\u{1}",
+            r#"["\udc00"]"#,
+            r#"["\ud800x"#,
+        ] {
             assert!(syn(s), "{s:?} should be a syntax error: {:?}", parse_partial(s));
         }
         for s in ["\"abc", "tru", "1.", "-"] {

@@ -17,8 +17,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(5, 48, 5, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z]{0,3}", inner, 0..5)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[a-z]{0,3}", inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }

@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 fn strict_diff(path: &str, actual: &Value, expected: &Value) -> Option<String> {
     match (actual, expected) {
         (Value::Number(a), Value::Number(e)) => {
-            let same_kind = a.is_f64() == e.is_f64();
-            (same_kind && a.as_f64() == e.as_f64()).then_some(()).map_or_else(
-                || Some(format!("{path}: got {a}, expected {e}")),
-                |()| None,
-            )
+            if a.is_f64() == e.is_f64() && a.as_f64() == e.as_f64() {
+                None
+            } else {
+                Some(format!("{path}: got {a}, expected {e}"))
+            }
         }
         (Value::Array(a), Value::Array(e)) if a.len() == e.len() => {
             a.iter().zip(e).enumerate().find_map(|(i, (x, y))| strict_diff(&format!("{path}[{i}]"), x, y))

@@ -216,7 +216,8 @@ impl SseDecoder {
     }
 
     /// Hands the decoder the next bytes of the stream. Complete events become
-    /// available to [`next_event`](Self::next_event) at once. Bytes fed after
+    /// available to [`next_event`](Self::next_event) at once and wait in a
+    /// queue until pulled, so pull after every feed. Bytes fed after
     /// [`finish`](Self::finish) are ignored.
     pub fn feed(&mut self, bytes: &[u8]) {
         if self.finished {
@@ -305,7 +306,10 @@ impl SseDecoder {
         if size > self.limits.max_event_bytes {
             self.ready.push_back(Err(SseError::EventTooLarge { size, limit: self.limits.max_event_bytes }));
             self.reset_event();
-            self.line.clear();
+            // Give back what the oversized event had grown to.
+            self.data = String::new();
+            self.event_type = String::new();
+            self.line = Vec::new();
             self.skipping = true;
             self.skip_at_line_start = line_ended;
             true
@@ -552,8 +556,10 @@ mod tests {
 
     #[test]
     fn id_persists_and_nul_is_ignored() {
-        let (evs, _) =
-            decode_all(&mut SseDecoder::default(), &[b"id: 1\ndata: a\n\ndata: b\n\nid: x\0y\ndata: c\n\nid\ndata: d\n\n"]);
+        let (evs, _) = decode_all(
+            &mut SseDecoder::default(),
+            &[b"id: 1\ndata: a\n\ndata: b\n\nid: x\0y\ndata: c\n\nid\ndata: d\n\n"],
+        );
         let ids: Vec<_> = evs.iter().map(|e| e.id.clone()).collect();
         assert_eq!(ids, vec![Some("1".into()), Some("1".into()), Some("1".into()), Some(String::new())]);
     }
@@ -569,7 +575,8 @@ mod tests {
 
     #[test]
     fn bom_only_at_start_and_split() {
-        let (evs, _) = decode_all(&mut SseDecoder::default(), &[b"\xEF", b"\xBB", b"\xBFdata: a\n\n\xEF\xBB\xBFdata: b\n\n"]);
+        let (evs, _) =
+            decode_all(&mut SseDecoder::default(), &[b"\xEF", b"\xBB", b"\xBFdata: a\n\n\xEF\xBB\xBFdata: b\n\n"]);
         // The second BOM is part of a line: field name "\u{FEFF}data", ignored.
         assert_eq!(evs, vec![ev("a")]);
         // A BOM prefix that is not a BOM is ordinary (invalid UTF-8) input.
