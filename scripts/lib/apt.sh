@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/*.sh. Installs Debian packages only when missing.
 #
 #   apt_ensure PKG...   install the PKGs that are not installed yet; runs

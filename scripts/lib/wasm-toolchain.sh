@@ -1,3 +1,4 @@
+# shellcheck shell=bash source-path=SCRIPTDIR
 # Sourced by scripts that build for wasm32-unknown-unknown.
 #
 #   wasm_toolchain_ensure   pick the toolchain (installing it if needed) and
