@@ -51,7 +51,8 @@ pub enum ToolInputError {
     InvalidInput {
         /// The tool's name.
         tool: String,
-        /// The violations, ordered by path (at most [`MAX_REPORTED_VIOLATIONS`]).
+        /// The violations, ordered by path then message (at most
+        /// [`MAX_REPORTED_VIOLATIONS`]).
         errors: Vec<InputViolation>,
         /// How many more violations were found but not kept.
         omitted: usize,

@@ -8,6 +8,10 @@ use jsonschema::Validator;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// How many violations are gathered and sorted before the first
+/// [`MAX_REPORTED_VIOLATIONS`] are kept; the rest are only counted.
+const SORT_WINDOW: usize = 10 * MAX_REPORTED_VIOLATIONS;
+
 /// The custom tools of an agent, each definition checked and its `input_schema`
 /// compiled once, so that validating a call costs microseconds and no compiling.
 ///
@@ -127,19 +131,22 @@ impl CompiledTool {
         if self.validator.is_valid(input) {
             return Ok(());
         }
+        // Gather a bounded number, sort them so that the report does not depend on
+        // the validator's internal order, then keep the first few.
         let mut errors = Vec::new();
-        let mut omitted = 0;
+        let mut total = 0usize;
         for e in self.validator.iter_errors(input) {
-            if errors.len() < MAX_REPORTED_VIOLATIONS {
+            total += 1;
+            if errors.len() < SORT_WINDOW {
                 errors.push(InputViolation {
                     path: e.instance_path().as_str().to_owned(),
                     message: truncate_chars(&e.to_string(), MAX_VIOLATION_MESSAGE_CHARS),
                 });
-            } else {
-                omitted += 1;
             }
         }
-        errors.sort_by(|a, b| a.path.cmp(&b.path));
+        errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+        errors.truncate(MAX_REPORTED_VIOLATIONS);
+        let omitted = total - errors.len();
         Err(ToolInputError::InvalidInput { tool: self.tool.name.clone(), errors, omitted })
     }
 }
