@@ -160,6 +160,37 @@ pub enum CapabilityError {
     },
 }
 
+impl CapabilityError {
+    /// A stable, machine-readable name for the kind of error
+    /// (`"sampling_parameter"`, `"sampling_together"`, `"manual_thinking"`,
+    /// `"thinking_disabled"`, `"forced_tool_use"`, `"assistant_prefill"`,
+    /// `"inference_geo"`), shared by every binding.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CapabilityError::SamplingParameter { .. } => "sampling_parameter",
+            CapabilityError::SamplingTogether { .. } => "sampling_together",
+            CapabilityError::ManualThinking { .. } => "manual_thinking",
+            CapabilityError::ThinkingDisabled { .. } => "thinking_disabled",
+            CapabilityError::ForcedToolUse { .. } => "forced_tool_use",
+            CapabilityError::AssistantPrefill { .. } => "assistant_prefill",
+            CapabilityError::InferenceGeo { .. } => "inference_geo",
+        }
+    }
+
+    /// The model ID the request named.
+    pub fn model(&self) -> &str {
+        match self {
+            CapabilityError::SamplingParameter { model, .. }
+            | CapabilityError::SamplingTogether { model, .. }
+            | CapabilityError::ManualThinking { model, .. }
+            | CapabilityError::ThinkingDisabled { model, .. }
+            | CapabilityError::ForcedToolUse { model, .. }
+            | CapabilityError::AssistantPrefill { model, .. }
+            | CapabilityError::InferenceGeo { model, .. } => model,
+        }
+    }
+}
+
 /// Checks a request against the built-in capability table: `Ok` if the model
 /// is expected to accept it (or is not in the table), else the first parameter
 /// it would refuse, with a message that says why and what to do.

@@ -75,3 +75,19 @@ pub enum PricingError {
     #[error("amount overflows the money type")]
     Overflow,
 }
+
+impl PricingError {
+    /// A stable, machine-readable name for the kind of error (`"unknown_model"`,
+    /// `"unpriced"`, `"invalid_price"`, `"invalid_table"`,
+    /// `"unsupported_usage"`, `"overflow"`), shared by every binding.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PricingError::UnknownModel { .. } => "unknown_model",
+            PricingError::Unpriced { .. } => "unpriced",
+            PricingError::InvalidPrice { .. } => "invalid_price",
+            PricingError::InvalidTable { .. } => "invalid_table",
+            PricingError::UnsupportedUsage { .. } => "unsupported_usage",
+            PricingError::Overflow => "overflow",
+        }
+    }
+}

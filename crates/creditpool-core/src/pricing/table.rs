@@ -99,6 +99,16 @@ impl ModelPrices {
     }
 }
 
+impl ModelPrices {
+    /// Prices from their JSON form (see the `Deserialize` impl): decimal
+    /// strings in USD per million tokens. A malformed object or an inexact
+    /// price is [`PricingError::InvalidPrice`].
+    pub fn from_json_value(value: &serde_json::Value) -> Result<ModelPrices, PricingError> {
+        let spec = ModelPricesSpec::deserialize(value).map_err(|e| PricingError::InvalidPrice { value: value.to_string(), reason: e.to_string() })?;
+        spec.resolve()
+    }
+}
+
 /// Prices as callers and bindings write them: decimal strings in USD per
 /// million tokens, e.g. `{"input": "3", "cache_write_5m": "3.75",
 /// "cache_write_1h": "6", "cache_read": "0.30", "output": "15"}`, with optional
