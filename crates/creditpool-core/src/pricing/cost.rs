@@ -114,9 +114,6 @@ pub fn cost(table: &PriceTable, model: &str, usage: &Usage, options: &CostOption
     // Resolve every model first, so that an unknown model is an error even for
     // a refused response.
     let message_prices = table.prices(model)?;
-    if usage.extra.get("speed").and_then(|v| v.as_str()) == Some("fast") {
-        return Err(PricingError::UnsupportedUsage { model: model.to_owned(), feature: "fast mode (usage.speed = \"fast\")".into() });
-    }
     let parts: Vec<(&ModelPrices, Counts)> = match usage.iterations.as_deref() {
         Some(iterations) if !iterations.is_empty() => {
             let mut parts = Vec::with_capacity(iterations.len());
@@ -135,6 +132,9 @@ pub fn cost(table: &PriceTable, model: &str, usage: &Usage, options: &CostOption
     let refused = options.refused_before_output || (options.stop_reason == Some(StopReason::Refusal) && usage.output_tokens == 0);
     if refused {
         return Ok(CostBreakdown::default());
+    }
+    if usage.extra.get("speed").and_then(|v| v.as_str()) == Some("fast") {
+        return Err(PricingError::UnsupportedUsage { model: model.to_owned(), feature: "fast mode (usage.speed = \"fast\")".into() });
     }
 
     let batch = options.batch || usage.service_tier.as_deref() == Some("batch");
