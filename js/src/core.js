@@ -1,0 +1,264 @@
+// The core's functions, one by one, for callers who bring their own
+// transport or want a single rule: building a request, reading a response or
+// a stream, retry decisions, cut-off JSON, prices, tool checks. Data objects
+// keep the core's JSON shape (snake_case, as the Messages API); amounts of
+// money are `{ nanos: bigint, usd: string }`.
+import { call, glue } from './wasm.js';
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * Headers as the core reads them, `[[name, value], ...]`, from an array of
+ * pairs, a `Headers` object (or anything with `entries()`), a plain record,
+ * or nothing.
+ */
+export function headerPairs(headers) {
+  if (headers === undefined || headers === null) return [];
+  if (Array.isArray(headers)) return headers;
+  if (typeof headers.entries === 'function' && typeof headers.get === 'function') return [...headers.entries()];
+  if (typeof headers === 'object') return Object.entries(headers).map(([k, v]) => [k, String(v)]);
+  throw new InvalidArgumentError('headers must be an array of [name, value] pairs, a Headers object or a record', {
+    type: 'invalid_argument',
+  });
+}
+
+/** Copies an options object without its `undefined` values. */
+export function defined(obj) {
+  const out = {};
+  for (const [k, v] of Object.entries(obj ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** The package version. */
+export function version() {
+  return call(() => glue.version());
+}
+
+/**
+ * Builds the HTTP request for a Messages API body: `{method, path, headers:
+ * [[name, value], ...], body: string, stream}`. `options` is the core's
+ * request options (`anthropic_version`, `betas`, `browser`, `pool_selector`,
+ * `extra_headers`). The headers include `x-api-key`: send them, do not log
+ * them.
+ */
+export function buildRequest({ apiKey, options, request, stream = false, endpoint = 'messages' }) {
+  return call(() => glue.buildRequest(apiKey ?? '', options ?? null, request, stream, endpoint));
+}
+
+/** Reads the response of `POST /v1/messages`; throws the API's error or a ResponseError. */
+export function parseMessage(status, headers, body, { maxBodyBytes } = {}) {
+  return call(() => glue.parseMessage(status, headerPairs(headers), body, maxBodyBytes));
+}
+
+/** Reads the response of `POST /v1/messages/count_tokens`: the input token count. */
+export function parseCountTokens(status, headers, body, { maxBodyBytes } = {}) {
+  return call(() => glue.parseCountTokens(status, headerPairs(headers), body, maxBodyBytes));
+}
+
+/** The APIError an SSE `error` event's data describes (returned, not thrown). */
+export function parseErrorEvent(data) {
+  return call(() => glue.parseErrorEvent(data));
+}
+
+/** What a response's headers say about rate limits and retrying, at `nowMs`. */
+export function rateLimitInfo(headers, nowMs = Date.now()) {
+  return call(() => glue.rateLimitInfo(headerPairs(headers), nowMs));
+}
+
+/** Whether and when to retry a failed attempt (the core's RetryPolicy). */
+export class RetryPolicy {
+  #inner;
+
+  /** @param {object} [policy] `{max_retries, max_retry_after_ms, initial_backoff_ms, max_backoff_ms, jitter}` */
+  constructor(policy) {
+    this.#inner = call(() => new glue.RetryPolicy(policy ?? null));
+  }
+
+  /**
+   * What to do after attempt `attempt` (0-based) failed with `failure` (the
+   * core's Failure JSON). `headers` are the response's, or null without one.
+   */
+  decide({ attempt, failure, headers = null, jitterSeed, nowMs = Date.now() }) {
+    const pairs = headers === null || headers === undefined ? null : headerPairs(headers);
+    return call(() => this.#inner.decide(attempt, failure, pairs, jitterSeed, nowMs));
+  }
+
+  /** The backoff after attempt `attempt` (0-based), in ms. */
+  backoffMs(attempt, jitterSeed) {
+    return call(() => this.#inner.backoffMs(attempt, jitterSeed));
+  }
+
+  /** The policy as the core's JSON. */
+  toJSON() {
+    return call(() => this.#inner.toJSON());
+  }
+}
+
+/** An incremental Server-Sent-Events decoder (WHATWG rules). */
+export class SseDecoder {
+  #inner;
+
+  /** @param {{maxEventBytes?: number}} [options] */
+  constructor({ maxEventBytes } = {}) {
+    this.#inner = call(() => new glue.SseDecoder(maxEventBytes));
+  }
+
+  /** Hands over the next bytes (a Uint8Array, or a string as UTF-8). */
+  feed(bytes) {
+    call(() => this.#inner.feed(bytes));
+  }
+
+  /** The next event `{event, data, id, retry}`, or null when more bytes are needed. */
+  next() {
+    return call(() => this.#inner.next());
+  }
+
+  /** After the input ended: the next remaining event, or null at a clean end. */
+  finish() {
+    return call(() => this.#inner.finish());
+  }
+}
+
+/** Decodes and accumulates one Messages API stream from its bytes. */
+export class MessageStreamParser {
+  #inner;
+
+  /** @param {{maxEventBytes?: number}} [options] */
+  constructor({ maxEventBytes } = {}) {
+    this.#inner = call(() => new glue.MessageStreamParser(maxEventBytes));
+  }
+
+  /** Hands over the next bytes of the body. */
+  feed(bytes) {
+    call(() => this.#inner.feed(bytes));
+  }
+
+  /** Marks the end of the body. */
+  endOfInput() {
+    call(() => this.#inner.endOfInput());
+  }
+
+  /** The next API event, or null when more bytes are needed (or, after endOfInput, when drained). */
+  next() {
+    return call(() => this.#inner.next());
+  }
+
+  /** Applies every event available now without converting it; returns how many. */
+  skipAvailable() {
+    return call(() => this.#inner.skipAvailable());
+  }
+
+  /** The message so far (null before `message_start`). */
+  get message() {
+    return call(() => this.#inner.message);
+  }
+
+  /** Ends the stream: `{message, tool_input_issues}`, or throws its failure. */
+  finish() {
+    return call(() => this.#inner.finish());
+  }
+}
+
+/** Parses JSON cut off anywhere: `{value, complete}`. */
+export function parsePartialJson(text) {
+  return call(() => glue.parsePartialJson(text));
+}
+
+/** Like parsePartialJson, with the value as JSON text: `{json, complete}`. */
+export function parsePartialJsonText(text) {
+  return call(() => glue.parsePartialJsonText(text));
+}
+
+/** A price table: the built-in, dated one, with overrides. */
+export class PriceTable {
+  #inner;
+
+  /** The built-in table. */
+  constructor(inner) {
+    this.#inner = inner instanceof glue.PriceTable ? inner : call(() => new glue.PriceTable());
+  }
+
+  /** A table from a data file in the format of the built-in `prices.json`. */
+  static fromJSON(json) {
+    return new PriceTable(call(() => glue.PriceTable.fromJSON(typeof json === 'string' ? json : JSON.stringify(json))));
+  }
+
+  /** The date the prices were checked against the published ones. */
+  get asOf() {
+    return call(() => this.#inner.asOf);
+  }
+
+  /** Every model ID the built-in rows list. */
+  get modelIds() {
+    return call(() => this.#inner.modelIds);
+  }
+
+  /** A new table with `prices` (decimal strings, USD per million tokens) for `model`. */
+  withOverride(model, prices) {
+    return new PriceTable(call(() => this.#inner.withOverride(model, prices)));
+  }
+
+  /** What a response cost, per component, from its `usage`. */
+  cost(model, usage, options) {
+    return call(() => this.#inner.cost(model, usage, options ?? null));
+  }
+
+  /** The most `request` can cost; `bodyLen` is the UTF-8 length of the body sent. */
+  worstCase(request, bodyLen, mode) {
+    return call(() => this.#inner.worstCase(request, bodyLen, mode ?? null));
+  }
+
+  /** Throws a CapabilityError if the model would refuse a parameter of `request`. */
+  checkRequest(request) {
+    call(() => this.#inner.checkRequest(request));
+  }
+}
+
+/** `cost` at the built-in table. */
+export function cost(model, usage, options) {
+  return call(() => glue.cost(model, usage, options ?? null));
+}
+
+/** `worstCase` at the built-in table. */
+export function worstCase(request, bodyLen, mode) {
+  return call(() => glue.worstCase(request, bodyLen, mode ?? null));
+}
+
+/** `checkRequest` at the built-in table. */
+export function checkRequest(request) {
+  call(() => glue.checkRequest(request));
+}
+
+/** Checks one custom tool definition; throws a ToolDefinitionError. */
+export function checkTool(tool) {
+  call(() => glue.checkTool(tool));
+}
+
+/** Checks a request's whole `tools` list; throws a ToolDefinitionError. */
+export function checkTools(tools) {
+  call(() => glue.checkTools(tools));
+}
+
+/** A request's `tools`, checked and compiled, for validating `tool_use` calls. */
+export class ToolValidator {
+  #inner;
+
+  /** @param {object[]} tools a request's `tools` list */
+  constructor(tools) {
+    this.#inner = call(() => new glue.ToolValidator(tools));
+  }
+
+  /** The custom tools' names. */
+  get names() {
+    return call(() => this.#inner.names);
+  }
+
+  /** Throws a ToolInputError if the call `{id, name, input}` must not run. */
+  check(toolUse, { truncated = false } = {}) {
+    call(() => this.#inner.check(toolUse, truncated));
+  }
+
+  /** The `is_error` tool_result for a call that must not run, or null. */
+  refusal(toolUse, { truncated = false } = {}) {
+    return call(() => this.#inner.refusal(toolUse, truncated));
+  }
+}

@@ -1,0 +1,9 @@
+// Facts about the host, set once by the entry point (node.js or browser.js).
+export const runtime = {
+  /** `"node"` or `"browser"` (also `"browser"` for other hosts using that entry). */
+  name: 'unknown',
+  /** Whether the code runs in a browser page or worker. */
+  browser: false,
+  /** Reads an environment variable (Node only). */
+  env: (_name) => undefined,
+};

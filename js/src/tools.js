@@ -1,0 +1,121 @@
+// Tools: a JSON Schema for the input plus an async function. The core checks
+// each definition when it is made and each `tool_use` input before the
+// function runs; a call that must not run is answered with an `is_error`
+// tool_result the model can read, never a crash.
+import { InvalidArgumentError } from './errors.js';
+import { ToolValidator, checkTool } from './core.js';
+
+function invalid(message) {
+  return new InvalidArgumentError(message, { type: 'invalid_argument' });
+}
+
+/**
+ * One tool. `run(input, context)` receives the validated input and
+ * `{id, name, signal}`, and returns a string, an array of content blocks, or
+ * any other JSON value (sent as JSON text).
+ */
+export class Tool {
+  #run;
+
+  /**
+   * @param {{name: string, description: string, inputSchema: object,
+   *   run: (input: any, context: {id: string, name: string, signal?: AbortSignal}) => any,
+   *   cacheControl?: object}} spec
+   */
+  constructor({ name, description, inputSchema, run, cacheControl } = {}) {
+    if (typeof run !== 'function') throw invalid(`tool ${JSON.stringify(name)} needs a run function`);
+    const definition = { name, description, input_schema: inputSchema };
+    if (cacheControl !== undefined) definition.cache_control = cacheControl;
+    checkTool(definition);
+    /** The definition as sent in a request's `tools`. */
+    this.definition = Object.freeze(definition);
+    this.#run = run;
+  }
+
+  /** The tool's name. */
+  get name() {
+    return this.definition.name;
+  }
+
+  /** Runs the function on an input that has already been validated. */
+  runValidated(input, context) {
+    return this.#run(input, context);
+  }
+}
+
+/** `new Tool(spec)`. */
+export function tool(spec) {
+  return new Tool(spec);
+}
+
+/** A tool's return value as `tool_result` content. */
+function resultContent(value) {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((b) => b && typeof b === 'object' && typeof b.type === 'string')) return value;
+  if (value === undefined) return '';
+  return JSON.stringify(value);
+}
+
+function errorText(e) {
+  const message = e && typeof e === 'object' && typeof e.message === 'string' ? e.message : String(e);
+  return `Error: ${message}`;
+}
+
+/**
+ * A set of tools: their definitions for a request's `tools`, and the running
+ * of the model's `tool_use` calls, each input checked against its schema
+ * first.
+ */
+export class Toolbox {
+  #tools = new Map();
+  #validator;
+
+  /** @param {Tool[]} tools names must be unique */
+  constructor(tools = []) {
+    for (const t of tools) {
+      if (!(t instanceof Tool)) throw invalid('a Toolbox holds Tool objects (new Tool({...}))');
+    }
+    this.#validator = new ToolValidator(tools.map((t) => t.definition));
+    for (const t of tools) this.#tools.set(t.name, t);
+  }
+
+  /** The definitions, for a request's `tools`. */
+  get definitions() {
+    return [...this.#tools.values()].map((t) => t.definition);
+  }
+
+  /** The tools' names. */
+  get names() {
+    return [...this.#tools.keys()];
+  }
+
+  /**
+   * Answers one `tool_use` block with its `tool_result` block. An input that
+   * breaks the schema, an unknown tool, or a call cut off at max_tokens
+   * (`truncated`) gets an `is_error` result explaining why, and the function
+   * does not run; an exception from the function becomes an `is_error`
+   * result with its message.
+   */
+  async run(toolUse, { truncated = false, signal } = {}) {
+    const refusal = this.#validator.refusal(toolUse, { truncated });
+    if (refusal !== null) return refusal;
+    const t = this.#tools.get(toolUse.name);
+    try {
+      const value = await t.runValidated(toolUse.input, { id: toolUse.id, name: toolUse.name, signal });
+      return { type: 'tool_result', tool_use_id: toolUse.id, content: resultContent(value) };
+    } catch (e) {
+      return { type: 'tool_result', tool_use_id: toolUse.id, content: errorText(e), is_error: true };
+    }
+  }
+
+  /**
+   * Runs every `tool_use` block of `message` at once and resolves to their
+   * `tool_result` blocks, in the order of the calls. `toolInputIssues` (from
+   * a stream's `finished()`) marks calls whose input was cut off.
+   */
+  async runAll(message, { toolInputIssues = [], signal } = {}) {
+    const cut = new Set(toolInputIssues.filter((i) => i.kind === 'truncated').map((i) => i.id));
+    const calls = message.content.filter((b) => b.type === 'tool_use');
+    return Promise.all(calls.map((c) => this.run(c, { truncated: cut.has(c.id), signal })));
+  }
+}

@@ -1,0 +1,121 @@
+// Loads the package in Debian's Chromium, headless, driven by playwright-core:
+// a page served on localhost imports the browser entry and runs checks
+// against an API stand-in on another origin (so CORS preflights happen, as
+// with the real API). Saves a screenshot to js/test-results/.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { message, textStream } from '../helpers/server.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS = join(ROOT, 'test-results');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css' };
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': '*',
+  'access-control-allow-methods': 'POST, GET, OPTIONS',
+  'access-control-expose-headers': 'request-id, retry-after, retry-after-ms, x-should-retry',
+};
+
+function listen(handler) {
+  const server = createServer(handler);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Serves the package directory (js/) read-only. */
+function serveStatic(req, res) {
+  const path = normalize(join(ROOT, decodeURIComponent(new URL(req.url, 'http://x').pathname)));
+  if (!path.startsWith(ROOT.endsWith(sep) ? ROOT : ROOT + sep) || !existsSync(path)) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
+  res.end(readFileSync(path));
+}
+
+/** A Messages API stand-in that answers by the request. */
+function apiStandIn(received) {
+  return (req, res) => {
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, CORS).end();
+      return;
+    }
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      received.push({ headers: req.headers, body });
+      if (req.headers['x-api-key'] === 'sk-wrong') {
+        res.writeHead(401, { ...CORS, 'content-type': 'application/json', 'request-id': 'req_401' });
+        res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }));
+        return;
+      }
+      const prompt = body.messages?.[0]?.content;
+      if (body.stream) {
+        res.writeHead(200, { ...CORS, 'content-type': 'text/event-stream', 'request-id': 'req_sse' });
+        const events = prompt === 'cut' ? textStream().slice(0, 4) : textStream();
+        const text = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+        if (prompt === 'cut') res.write(text, () => res.destroy());
+        else res.end(text);
+        return;
+      }
+      res.writeHead(200, { ...CORS, 'content-type': 'application/json', 'request-id': 'req_json' });
+      res.end(JSON.stringify(message({ text: 'Hello from the stand-in!' })));
+    });
+  };
+}
+
+test('the package works in headless Chromium', async () => {
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt install chromium)`);
+  const received = [];
+  const site = await listen(serveStatic);
+  const api = await listen(apiStandIn(received));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  after(async () => {
+    await browser.close();
+    site.close();
+    api.close();
+  });
+  const page = await browser.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  const siteURL = `http://127.0.0.1:${site.address().port}`;
+  const apiURL = `http://127.0.0.1:${api.address().port}`;
+  await page.goto(`${siteURL}/test/browser/page.html?api=${encodeURIComponent(apiURL)}`);
+  await page.waitForFunction(() => Array.isArray(window.__results), null, { timeout: 120_000 }).catch((e) => {
+    throw new Error(`the page did not finish: ${e.message}\n${logs.join('\n')}`);
+  });
+  const results = await page.evaluate(() => window.__results);
+  mkdirSync(RESULTS, { recursive: true });
+  await page.screenshot({ path: join(RESULTS, 'browser-basic.png'), fullPage: true });
+
+  const failed = results.filter((r) => !r.ok);
+  assert.deepEqual(failed, [], `failed in the page:\n${JSON.stringify(failed, null, 2)}\n${logs.join('\n')}`);
+  assert.ok(results.length >= 7, `only ${results.length} checks ran`);
+  assert.ok(received.length >= 4, 'the page reached the API stand-in');
+  for (const r of received) {
+    assert.equal(r.headers['anthropic-dangerous-direct-browser-access'], 'true');
+    assert.equal(r.headers['anthropic-version'], '2023-06-01');
+    assert.equal(r.body.credit_pool, 'programmatic');
+  }
+});

@@ -1,0 +1,486 @@
+// Runs every file in tests/vectors/ through the package's public functions,
+// checking each kind exactly as its Rust runner does
+// (crates/creditpool-core/tests/vectors_<kind>.rs). A kind without a runner
+// here fails: a new kind must be exposed, not skipped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  APIError,
+  CapabilityError,
+  ConfigurationError,
+  InvalidRequestError,
+  MessageStreamParser,
+  PartialJsonError,
+  PriceTable,
+  PricingError,
+  ResponseError,
+  RetryPolicy,
+  SseDecoder,
+  StreamError,
+  ToolDefinitionError,
+  ToolInputError,
+  ToolValidator,
+  buildRequest,
+  checkRequest,
+  checkTool,
+  checkTools,
+  parseCountTokens,
+  parseMessage,
+  parsePartialJsonText,
+  rateLimitInfo,
+} from 'creditpool';
+import {
+  Lcg,
+  accumulateSplits,
+  b64decode,
+  jsonDiff,
+  jsonSubsetDiff,
+  loadKind,
+  parseTagged,
+  runKind,
+  strictDiff,
+  vectorFiles,
+} from './helpers/vectors.js';
+
+const files = vectorFiles();
+const utf8 = new TextEncoder();
+
+/** Money `{nanos, usd}` as the vectors' integer, checking the display string agrees. */
+function nanos(m) {
+  assert.equal(typeof m.nanos, 'bigint', 'money crosses as bigint');
+  const match = /^\$(\d+)\.(\d{2,9})$/.exec(m.usd);
+  assert.ok(match, `money display ${m.usd}`);
+  assert.equal(BigInt(match[1]) * 1_000_000_000n + BigInt(match[2].padEnd(9, '0')), m.nanos, `${m.usd} != ${m.nanos}`);
+  assert.ok(m.nanos <= BigInt(Number.MAX_SAFE_INTEGER), 'amount beyond 2^53 cannot be compared with JSON');
+  return Number(m.nanos);
+}
+
+const runners = {
+  build_request(c) {
+    const i = c.input;
+    let actual;
+    try {
+      const http = buildRequest({
+        apiKey: i.api_key ?? '',
+        options: i.options,
+        request: i.request,
+        stream: i.stream ?? false,
+        endpoint: i.endpoint === 'count_tokens' ? 'count_tokens' : 'messages',
+      });
+      actual = { method: http.method, path: http.path, headers: Object.fromEntries(http.headers), body: JSON.parse(http.body) };
+    } catch (e) {
+      if (e instanceof ConfigurationError) actual = { error: e.kind };
+      else if (e instanceof InvalidRequestError && e.status === null) actual = { error: e.kind };
+      else throw e;
+    }
+    return jsonDiff('', actual, c.expected);
+  },
+
+  parse_response(c) {
+    const i = c.input;
+    const opts = i.max_body_bytes === undefined ? {} : { maxBodyBytes: i.max_body_bytes };
+    const endpoint = i.endpoint ?? 'messages';
+    let actual;
+    try {
+      if (endpoint === 'messages') actual = { message: parseMessage(i.status, i.headers, i.body, opts) };
+      else if (endpoint === 'count_tokens') actual = { input_tokens: parseCountTokens(i.status, i.headers, i.body, opts) };
+      else return `unknown endpoint ${endpoint}`;
+    } catch (e) {
+      if (e instanceof APIError) {
+        actual = { error: { kind: 'api', type: e.type, status: e.status, request_id: e.requestId, message: e.apiMessage } };
+      } else if (e instanceof ResponseError) {
+        const type = e.type === 'response_too_large' ? 'too_large' : 'malformed';
+        actual = { error: { kind: 'parse', type, message: e.message } };
+      } else throw e;
+    }
+    const expected = structuredClone(c.expected);
+    if (expected.error && actual.error) {
+      const message = actual.error.message;
+      delete actual.error.message;
+      const contains = expected.error.message_contains;
+      if (typeof contains !== 'string') return 'expected.error needs message_contains';
+      delete expected.error.message_contains;
+      if (!message.includes(contains)) return `message ${JSON.stringify(message)} does not contain ${JSON.stringify(contains)}`;
+    }
+    return jsonDiff('', actual, expected);
+  },
+
+  rate_limit_headers(c) {
+    return jsonDiff('', rateLimitInfo(c.input.headers, c.input.now_ms), c.expected);
+  },
+
+  retry_decision(c) {
+    const i = c.input;
+    const policy = new RetryPolicy(i.policy);
+    const decision = policy.decide({
+      attempt: i.attempt,
+      failure: i.failure,
+      headers: i.headers ?? null,
+      jitterSeed: i.jitter_seed,
+      nowMs: i.now_ms,
+    });
+    return jsonDiff('', decision, c.expected);
+  },
+
+  sse_decode(c) {
+    const i = c.input;
+    let chunks;
+    if (Array.isArray(i.chunks)) chunks = i.chunks.map((s) => utf8.encode(s));
+    else if (Array.isArray(i.chunks_b64)) chunks = i.chunks_b64.map(b64decode);
+    else return 'input has neither chunks nor chunks_b64';
+    const maxEventBytes = i.limit;
+    const run = (pieces) => {
+      const dec = new SseDecoder({ maxEventBytes });
+      const events = [];
+      const ev = (e) => ({ event: e.event, data: e.data, id: e.id, retry: e.retry });
+      const failed = (e) => {
+        if (e instanceof StreamError && e.type === 'event_too_large') return { events, error: 'event_too_large' };
+        if (e instanceof StreamError && e.type === 'stream_incomplete') return { events, finish: 'mid_event' };
+        throw e;
+      };
+      try {
+        for (const p of pieces) {
+          dec.feed(p);
+          for (let e = dec.next(); e !== null; e = dec.next()) events.push(ev(e));
+        }
+        for (let e = dec.finish(); e !== null; e = dec.finish()) events.push(ev(e));
+        return { events, finish: 'clean' };
+      } catch (e) {
+        return failed(e);
+      }
+    };
+    const check = (actual, how) => {
+      if (c.expected.events === undefined) delete actual.events;
+      const d = jsonDiff('', actual, c.expected);
+      return d ? `${how}: ${d}\n  actual: ${JSON.stringify(actual)}` : null;
+    };
+    let d = check(run(chunks), 'as given');
+    if (d) return d;
+    const stream = new Uint8Array(chunks.reduce((n, ch) => n + ch.length, 0));
+    let at = 0;
+    for (const ch of chunks) {
+      stream.set(ch, at);
+      at += ch.length;
+    }
+    if ((d = check(run([stream]), 'one chunk'))) return d;
+    const bytes = [];
+    for (let k = 0; k < stream.length; k++) bytes.push(stream.subarray(k, k + 1));
+    if ((d = check(run(bytes), 'one byte at a time'))) return d;
+    if (stream.length <= 512) {
+      for (let k = 0; k <= stream.length; k++) {
+        if ((d = check(run([stream.subarray(0, k), stream.subarray(k)]), `split at ${k}`))) return d;
+      }
+    }
+    const rng = new Lcg(0x5eedn ^ BigInt(stream.length));
+    for (let round = 0; round < 200; round++) {
+      const parts = 2 + rng.below(12);
+      const cuts = [];
+      for (let k = 0; k < parts - 1; k++) cuts.push(rng.below(stream.length + 1));
+      cuts.sort((a, b) => a - b);
+      const pieces = [];
+      let from = 0;
+      for (const cut of [...cuts, stream.length]) {
+        pieces.push(stream.subarray(from, cut));
+        from = cut;
+      }
+      if ((d = check(run(pieces), `random split round ${round}`))) return d;
+    }
+    return null;
+  },
+
+  sse_accumulate(c) {
+    const sdkDrops = Array.isArray(c.meta.sdk_drops) ? c.meta.sdk_drops : [];
+    if (typeof c.input.sse !== 'string') return 'input.sse is not a string';
+    const sse = utf8.encode(c.input.sse);
+    const kindOf = (e) => {
+      if (e instanceof APIError) return 'api';
+      if (e instanceof StreamError) {
+        return { stream_incomplete: 'incomplete', stream_malformed: 'malformed', stream_protocol: 'protocol', event_too_large: 'decode' }[e.type] ?? 'other';
+      }
+      throw e;
+    };
+    const run = (pieces) => {
+      const parser = new MessageStreamParser();
+      const types = [];
+      let failure = null;
+      outer: for (const p of pieces) {
+        parser.feed(p);
+        for (;;) {
+          try {
+            const ev = parser.next();
+            if (ev === null) break;
+            types.push(ev.type);
+          } catch (e) {
+            failure = e;
+            break outer;
+          }
+        }
+      }
+      if (failure === null) {
+        parser.endOfInput();
+        for (;;) {
+          try {
+            const ev = parser.next();
+            if (ev === null) break;
+            types.push(ev.type);
+          } catch (e) {
+            failure = e;
+            break;
+          }
+        }
+      }
+      let result;
+      if (failure === null) {
+        try {
+          result = { ok: parser.finish() };
+        } catch (e) {
+          failure = e;
+        }
+      }
+      if (failure !== null) result = { err: [kindOf(failure), failure.partial ?? null] };
+      return { types, result };
+    };
+    const dropPaths = (value, paths) => {
+      for (const p of paths) {
+        const parts = p.split('.');
+        const last = parts.pop();
+        let obj = value;
+        for (const part of parts) obj = obj && typeof obj === 'object' ? obj[part] : undefined;
+        if (obj && typeof obj === 'object') delete obj[last];
+      }
+    };
+    const expected = c.expected;
+    const check = ({ types, result }) => {
+      if (expected.event_types !== undefined) {
+        const ours = types.filter((t) => t !== 'ping');
+        if (ours.length === expected.event_types.length + 1 && ours[ours.length - 1] === 'message_stop') ours.pop();
+        if (!isDeepStrictEqual(ours, expected.event_types)) {
+          return `event types ${JSON.stringify(ours)} != expected ${JSON.stringify(expected.event_types)}`;
+        }
+      }
+      if (expected.creditpool !== undefined) {
+        if (!result.ok) return `expected a message with ${JSON.stringify(expected.creditpool)}, got an error`;
+        return jsonSubsetDiff('tool_input_issues', result.ok.tool_input_issues, expected.creditpool.tool_input_issues);
+      }
+      if (result.ok && expected.message !== undefined) {
+        const msg = structuredClone(result.ok.message);
+        const want = structuredClone(expected.message);
+        dropPaths(msg, sdkDrops);
+        dropPaths(want, sdkDrops);
+        return jsonDiff('message', msg, want);
+      }
+      if (result.err && expected.error !== undefined) {
+        const want = expected.error.kind;
+        if (typeof want === 'string' && want !== result.err[0]) return `error kind ${result.err[0]} != expected ${want}`;
+        return null;
+      }
+      if (result.ok && expected.error !== undefined) return `expected error ${JSON.stringify(expected.error)}, got a message`;
+      if (result.err && expected.message !== undefined) return `expected a message, got error ${result.err[0]}`;
+      return 'vector has neither message nor error';
+    };
+    const whole = run([sse]);
+    const d = check(whole);
+    if (d) return d;
+    for (let seed = 0; seed < 24; seed++) {
+      const cuts = accumulateSplits(sse.length, seed, 1 + (seed % 12));
+      const pieces = [];
+      let from = 0;
+      for (const cut of cuts) {
+        pieces.push(sse.subarray(from, cut));
+        from = cut;
+      }
+      pieces.push(sse.subarray(from));
+      const again = run(pieces);
+      if (!isDeepStrictEqual(again, whole)) return `split at seed ${seed} differs: ${JSON.stringify(again.types)}`;
+    }
+    return null;
+  },
+
+  partial_json(c) {
+    // The strict comparison needs integers and floats apart, which JS numbers
+    // are not: the value comes back as JSON text and both sides are read with
+    // a reader that keeps the distinction.
+    const expected = TAGGED_PARTIAL_JSON.get(`${c.file}#${c.index}`);
+    const text = c.input.text;
+    if (typeof text !== 'string') return 'input.text missing';
+    let actual;
+    try {
+      const r = parsePartialJsonText(text);
+      actual = { value: parseTagged(r.json), complete: r.complete };
+    } catch (e) {
+      if (!(e instanceof PartialJsonError)) throw e;
+      actual = { error: e.kind };
+    }
+    const d = strictDiff('', actual, expected);
+    return d ? `${d}\n  input: ${JSON.stringify(text)}\n  actual: ${JSON.stringify(actual)}` : null;
+  },
+
+  tool_definition(c) {
+    let actual;
+    try {
+      if (c.input.tool !== undefined) checkTool(c.input.tool);
+      else if (c.input.tools !== undefined) checkTools(c.input.tools);
+      else return 'input has neither `tool` nor `tools`';
+      actual = { ok: true };
+    } catch (e) {
+      if (!(e instanceof ToolDefinitionError)) throw e;
+      const { type: _t, name: _n, ...form } = e.toJSON();
+      actual = { error: form };
+    }
+    let shown = actual;
+    if (actual.error && c.expected.error && typeof c.expected.error === 'object') {
+      shown = { error: Object.fromEntries(Object.entries(actual.error).filter(([k]) => k in c.expected.error)) };
+    }
+    const d = jsonDiff('', shown, c.expected);
+    return d ? `${d}; actual ${JSON.stringify(actual)}` : null;
+  },
+
+  tool_input(c) {
+    const validator = new ToolValidator(c.input.tools);
+    const truncated = c.input.truncated === true;
+    const wanted = c.expected.error;
+    if (wanted === undefined) {
+      try {
+        validator.check(c.input.call, { truncated });
+      } catch (e) {
+        return `expected ${JSON.stringify(c.expected)}, got error ${JSON.stringify(e.toJSON?.() ?? String(e))}`;
+      }
+      return jsonDiff('', { ok: true }, c.expected);
+    }
+    let err;
+    try {
+      validator.check(c.input.call, { truncated });
+      return `expected error ${JSON.stringify(wanted)}, got ok`;
+    } catch (e) {
+      if (!(e instanceof ToolInputError)) throw e;
+      err = e;
+    }
+    const actual = err.toJSON();
+    if (Array.isArray(actual.errors)) actual.paths = actual.errors.map((v) => v.path);
+    for (const s of wanted.text_contains ?? []) {
+      if (!err.toolResultText.includes(s)) return `tool result text lacks ${JSON.stringify(s)}:\n${err.toolResultText}`;
+    }
+    const shown = {};
+    const expected = { ...wanted };
+    delete expected.text_contains;
+    for (const k of Object.keys(expected)) shown[k] = actual[k] ?? null;
+    const d = jsonDiff('error', shown, expected);
+    return d ? `${d}; actual ${JSON.stringify(actual)}` : null;
+  },
+
+  cost(c) {
+    const i = c.input;
+    let actual;
+    try {
+      const table = tableFor(i);
+      const r = table.cost(i.model, i.usage, i.options);
+      actual = {
+        input: nanos(r.input),
+        cache_write_5m: nanos(r.cache_write_5m),
+        cache_write_1h: nanos(r.cache_write_1h),
+        cache_read: nanos(r.cache_read),
+        output: nanos(r.output),
+        web_search: nanos(r.web_search),
+        total: nanos(r.total),
+        long_context: r.long_context,
+      };
+    } catch (e) {
+      actual = { error: pricingErrorJson(e) };
+    }
+    return jsonDiff('$', actual, c.expected);
+  },
+
+  worst_case(c) {
+    const i = c.input;
+    let actual;
+    try {
+      const table = tableFor(i);
+      const e = table.worstCase(i.request, i.body_len, i.mode);
+      if (e.may_overshoot && e.notes.length === 0) return 'an estimate that may overshoot must say why';
+      actual = {
+        input_tokens_bound: e.input_tokens_bound,
+        output_tokens_bound: e.output_tokens_bound,
+        cost: nanos(e.cost),
+        may_overshoot: e.may_overshoot,
+      };
+    } catch (e) {
+      actual = { error: pricingErrorJson(e) };
+    }
+    return jsonDiff('$', actual, c.expected);
+  },
+
+  capability_check(c) {
+    let actual;
+    try {
+      checkRequest(c.input.request);
+      actual = { ok: true };
+    } catch (e) {
+      if (!(e instanceof CapabilityError)) throw e;
+      const error = { kind: e.kind, model: e.model };
+      if (e.kind === 'sampling_parameter') error.parameter = e.parameter;
+      if (e.kind === 'forced_tool_use') error.tool_choice = e.toolChoice;
+      actual = { error, message: e.message };
+    }
+    return jsonDiff('$', actual, c.expected);
+  },
+};
+
+/** The built-in table with a case's overrides applied in order. */
+function tableFor(input) {
+  let table = new PriceTable();
+  for (const o of input.overrides ?? []) table = table.withOverride(o.model ?? '', o.prices);
+  return table;
+}
+
+/** A pricing error as the vectors describe it. */
+function pricingErrorJson(e) {
+  if (!(e instanceof PricingError)) throw e;
+  const v = { kind: e.kind };
+  if (['unknown_model', 'unpriced', 'unsupported_usage'].includes(e.kind)) v.model = e.model;
+  if (e.kind === 'invalid_price') v.value = e.value;
+  return v;
+}
+
+// Expected values of partial_json cases, read keeping integers and floats apart.
+const TAGGED_PARTIAL_JSON = new Map();
+for (const f of files) {
+  if (f.doc.kind !== 'partial_json') continue;
+  parseTagged(f.text).cases.forEach((c, index) => TAGGED_PARTIAL_JSON.set(`${f.rel}#${index}`, c.expected));
+}
+
+// The least number of cases per kind, as the Rust runners assert.
+const MINIMUM = {
+  build_request: 1,
+  parse_response: 25,
+  rate_limit_headers: 10,
+  retry_decision: 30,
+  sse_decode: 30,
+  sse_accumulate: 1,
+  partial_json: 40,
+  tool_definition: 25,
+  tool_input: 30,
+  cost: 35,
+  worst_case: 15,
+  capability_check: 10,
+};
+
+const kinds = [...new Set(files.map((f) => f.doc.kind))].sort();
+
+test('every vector file has a kind', () => {
+  for (const f of files) assert.equal(typeof f.doc.kind, 'string', `${f.rel} has no kind`);
+  assert.ok(kinds.length >= Object.keys(runners).length, `kinds found: ${kinds.join(', ')}`);
+});
+
+for (const kind of kinds) {
+  test(`vectors: ${kind}`, () => {
+    const runner = runners[kind];
+    assert.ok(runner, `no JS runner for vector kind ${JSON.stringify(kind)}: expose it in the package and add a runner here`);
+    const n = runKind(kind, runner, files);
+    assert.ok(n >= (MINIMUM[kind] ?? 1), `only ${n} ${kind} vectors`);
+  });
+}
+
+test('every runner has vectors', () => {
+  for (const kind of Object.keys(runners)) assert.ok(loadKind(kind, files).length > 0, `no vectors of kind ${kind}`);
+});
