@@ -227,7 +227,7 @@ impl Pool {
         if !late {
             self.refund_credits(agent, refunded, now);
         }
-        let (model, tokens, split) = self.stats.record_settle(agent, now, self.config.report_bucket_ms, cost, attribution);
+        let (model, tokens, split) = self.stats.record_settle(agent, now, self.state.cycle.start_ms, self.config.report_bucket_ms, cost, attribution);
         let ledger_seq = self.push_ledger(LedgerEntry {
             seq: 0,
             at_ms: now,

@@ -62,7 +62,8 @@ pub struct AgentActivity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bucket {
-    /// The bucket's start, Unix milliseconds (a multiple of the bucket width).
+    /// The bucket's start, Unix milliseconds: the cycle's start plus a multiple
+    /// of the bucket width.
     pub start_ms: u64,
     /// Settled cost.
     pub cost: Money,
@@ -248,6 +249,7 @@ impl Stats {
         &mut self,
         agent: u32,
         at_ms: u64,
+        cycle_start_ms: u64,
         bucket_ms: u64,
         cost: Money,
         input: Option<&AttributionInput>,
@@ -256,7 +258,8 @@ impl Stats {
         if let Some(a) = self.agent_mut(agent) {
             a.requests = a.requests.saturating_add(1);
         }
-        let bucket = at_ms - at_ms % bucket_ms.max(1);
+        let w = bucket_ms.max(1);
+        let bucket = cycle_start_ms.saturating_add((at_ms.saturating_sub(cycle_start_ms)) / w * w);
         match self.series.last_mut() {
             Some(b) if b.start_ms == bucket => {
                 b.cost = b.cost.saturating_add(cost);
