@@ -28,6 +28,7 @@ pub mod error;
 pub mod http;
 pub mod money;
 pub mod partial_json;
+pub mod pool;
 pub mod pricing;
 pub mod ratelimit;
 pub mod request;
