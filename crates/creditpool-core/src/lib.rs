@@ -22,6 +22,7 @@
 //! * [`tools`]: tool definition checks and `tool_use` input validation.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod api;
 pub mod call;
 pub mod error;
