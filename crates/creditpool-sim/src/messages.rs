@@ -145,7 +145,7 @@ pub(crate) async fn post_messages(State(shared): State<Arc<Shared>>, Extension(r
     let streamed = request.stream == Some(true);
     let scripted = match plan.answer.clone() {
         Answer::Error(e) => return error_response(e, &plan.headers, &rid.id),
-        Answer::Message(m) => Some(m),
+        Answer::Message(m) => Some(*m),
         Answer::Rule => None,
     };
     if let (Some(se), false) = (&plan.stream_error, streamed) {

@@ -193,7 +193,7 @@ pub enum Answer {
     /// The rule-based model's answer.
     Rule,
     /// A message built from the step.
-    Message(ScriptedMessage),
+    Message(Box<ScriptedMessage>),
     /// An HTTP error.
     Error(ScriptedError),
 }
@@ -205,7 +205,7 @@ impl Step {
             return Answer::Error(e.clone());
         }
         if let Some(m) = &self.message {
-            return Answer::Message(m.clone());
+            return Answer::Message(Box::new(m.clone()));
         }
         if self.text.is_none() && self.tool_use.is_none() {
             return Answer::Rule;
@@ -223,7 +223,7 @@ impl Step {
                 extra: Extra::new(),
             }));
         }
-        Answer::Message(ScriptedMessage { content, ..ScriptedMessage::default() })
+        Answer::Message(Box::new(ScriptedMessage { content, ..ScriptedMessage::default() }))
     }
 
     fn fits(&self, model: &str, user_id: Option<&str>) -> bool {
