@@ -751,7 +751,10 @@ def synthetic_cases() -> list[tuple[str, str]]:
 
 
 def make_case(name: str, sse: str) -> dict[str, Any]:
-    return {"name": name, "input": {"sse": sse}, "expected": run_sdk(sse.encode("utf-8"))}
+    expected = run_sdk(sse.encode("utf-8"))
+    if name in CREDITPOOL_DIFFERS:
+        expected["creditpool"] = CREDITPOOL_DIFFERS[name]
+    return {"name": name, "input": {"sse": sse}, "expected": expected}
 
 
 def fixture_transcripts(fixtures: Path | None, existing: Path) -> list[tuple[str, str]]:
@@ -770,7 +773,20 @@ def fixture_transcripts(fixtures: Path | None, existing: Path) -> list[tuple[str
 # Fields of `message_delta` that the SDK's accumulator does not copy into the
 # message, although the non-streaming endpoint would return them. Our accumulator
 # keeps them; runners ignore them where the SDK's message lacks them.
-SDK_DROPS = ["usage.iterations", "usage.cache_creation"]
+# `future_delta_field` and `usage.future_usage_delta` stand for unknown fields of
+# `message_delta` (its `delta` and its `usage`): changes to the message that we
+# apply and the SDK ignores.
+SDK_DROPS = ["usage.iterations", "usage.cache_creation", "usage.future_usage_delta", "future_delta_field"]
+
+# Cases where creditpool deliberately differs from the SDK: what we produce
+# instead, and why. The runner checks `expected.creditpool` when present.
+CREDITPOOL_DIFFERS = {
+    "tool_use_invalid_json_input": {
+        "why": "A malformed tool input must become an is_error tool result, not an exception that "
+        "loses the whole message: the accumulator returns the message and reports the input.",
+        "tool_input_issues": [{"index": 0, "id": "toolu_synth_bad", "name": "t", "kind": "malformed", "raw_json": "{\"a\": }"}],
+    },
+}
 
 
 def document(description: str, cases: list[dict[str, Any]]) -> str:

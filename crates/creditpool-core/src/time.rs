@@ -119,6 +119,131 @@ pub fn format_rfc3339(ms: u64) -> String {
     )
 }
 
+/// A UTC date and time as signed Unix milliseconds, or `None` for fields out of
+/// range. Unlike [`DateTime::to_unix_ms`] this allows times before 1970, so that
+/// an offset can still be applied to them.
+fn civil_to_signed_ms(t: &DateTime) -> Option<i64> {
+    if !(1..=12).contains(&t.month)
+        || t.day == 0
+        || t.day > days_in_month(t.year, t.month)
+        || t.hour > 23
+        || t.minute > 59
+        || t.second > 60
+        || t.millis > 999
+    {
+        return None;
+    }
+    let day_ms = i64::try_from(MS_PER_DAY).ok()?;
+    days_from_civil(t.year, t.month, t.day)
+        .checked_mul(day_ms)?
+        .checked_add(i64::from(t.hour) * 3_600_000)?
+        .checked_add(i64::from(t.minute) * 60_000)?
+        .checked_add(i64::from(t.second) * 1_000)?
+        .checked_add(i64::from(t.millis))
+}
+
+/// Exactly `n` ASCII digits at the start of `s` as a number, and the rest.
+fn take_digits(s: &str, n: usize) -> Option<(u32, &str)> {
+    let digits = s.get(..n)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, s.get(n..)?))
+}
+
+/// `s` without the leading byte `c`.
+fn take_byte(s: &str, c: u8) -> Option<&str> {
+    if s.as_bytes().first() == Some(&c) {
+        s.get(1..)
+    } else {
+        None
+    }
+}
+
+/// Parses an RFC 3339 timestamp into Unix milliseconds, or `None` when it is
+/// not one or lies before 1970.
+///
+/// The form is `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`. `T` may also be
+/// `t` or a space and `Z` may be `z` (RFC 3339 section 5.6). Any number of
+/// fraction digits is accepted; digits beyond milliseconds are dropped (the
+/// time is truncated, never rounded up). A leap second (`:60`) is read as the
+/// following second. The offset is applied: `2026-01-01T02:00:00+02:00` is
+/// midnight UTC.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let (year, rest) = take_digits(s, 4)?;
+    let (month, rest) = take_digits(take_byte(rest, b'-')?, 2)?;
+    let (day, rest) = take_digits(take_byte(rest, b'-')?, 2)?;
+    let rest = match rest.as_bytes().first() {
+        Some(b'T' | b't' | b' ') => rest.get(1..)?,
+        _ => return None,
+    };
+    let (hour, rest) = take_digits(rest, 2)?;
+    let (minute, rest) = take_digits(take_byte(rest, b':')?, 2)?;
+    let (second, mut rest) = take_digits(take_byte(rest, b':')?, 2)?;
+    let mut millis = 0u32;
+    if let Some(frac) = take_byte(rest, b'.') {
+        let len = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if len == 0 {
+            return None;
+        }
+        let kept = len.min(3);
+        let (digits, _) = take_digits(frac, kept)?;
+        millis = digits * 10u32.pow(3 - kept as u32);
+        rest = frac.get(len..)?;
+    }
+    let offset_minutes: i64 = match rest.as_bytes().first() {
+        Some(b'Z' | b'z') if rest.len() == 1 => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let (oh, r) = take_digits(rest.get(1..)?, 2)?;
+            let (om, r) = take_digits(take_byte(r, b':')?, 2)?;
+            if !r.is_empty() || oh > 23 || om > 59 {
+                return None;
+            }
+            let m = i64::from(oh) * 60 + i64::from(om);
+            if sign == b'+' {
+                m
+            } else {
+                -m
+            }
+        }
+        _ => return None,
+    };
+    let local = civil_to_signed_ms(&DateTime { year: i64::from(year), month, day, hour, minute, second, millis })?;
+    let utc = local.checked_sub(offset_minutes.checked_mul(60_000)?)?;
+    u64::try_from(utc).ok()
+}
+
+/// Parses an HTTP date in IMF-fixdate form (RFC 9110 section 5.6.7), e.g.
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, into Unix milliseconds; `None` when it is
+/// not one or lies before 1970.
+///
+/// The day name must be one of the seven English abbreviations but is not
+/// checked against the date; month names are matched exactly (`Nov`). The
+/// obsolete RFC 850 and asctime forms are not accepted.
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let s = s.trim();
+    if !DAYS.contains(&s.get(..3)?) {
+        return None;
+    }
+    let rest = take_byte(take_byte(s.get(3..)?, b',')?, b' ')?;
+    let (day, rest) = take_digits(rest, 2)?;
+    let rest = take_byte(rest, b' ')?;
+    let month_name = rest.get(..3)?;
+    let month = MONTHS.iter().position(|m| *m == month_name)?;
+    let rest = take_byte(rest.get(3..)?, b' ')?;
+    let (year, rest) = take_digits(rest, 4)?;
+    let (hour, rest) = take_digits(take_byte(rest, b' ')?, 2)?;
+    let (minute, rest) = take_digits(take_byte(rest, b':')?, 2)?;
+    let (second, rest) = take_digits(take_byte(rest, b':')?, 2)?;
+    if rest != " GMT" {
+        return None;
+    }
+    let month = u32::try_from(month).ok()? + 1;
+    DateTime { year: i64::from(year), month, day, hour, minute, second, millis: 0 }.to_unix_ms()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +265,46 @@ mod tests {
         let t = DateTime::from_unix_ms(1_795_570_181_123);
         assert_eq!(t.to_unix_ms(), Some(1_795_570_181_123));
         assert_eq!(DateTime { month: 2, day: 30, ..t }.to_unix_ms(), None);
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn parses_rfc3339() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2026-11-25T01:29:41.123Z"), Some(1_795_570_181_123));
+        assert_eq!(parse_rfc3339("2026-11-25T01:29:41Z"), Some(1_795_570_181_000));
+        assert_eq!(parse_rfc3339("2026-11-25t01:29:41.1z"), Some(1_795_570_181_100));
+        assert_eq!(parse_rfc3339("2026-11-25 01:29:41.123456789Z"), Some(1_795_570_181_123));
+        assert_eq!(parse_rfc3339("2026-11-25T03:29:41.123+02:00"), Some(1_795_570_181_123));
+        assert_eq!(parse_rfc3339("2026-11-24T20:59:41.123-04:30"), Some(1_795_570_181_123));
+        assert_eq!(parse_rfc3339("1969-12-31T23:00:00-02:00"), Some(MS_PER_HOUR));
+        assert_eq!(parse_rfc3339("1970-01-01T01:00:00+02:00"), None);
+        assert_eq!(parse_rfc3339("2016-12-31T23:59:60Z"), parse_rfc3339("2017-01-01T00:00:00Z"));
+        for bad in [
+            "", "2026", "2026-11-25", "2026-11-25T01:29:41", "2026-11-25T01:29:41.Z", "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T01:29:41+0200", "2026-11-25T01:29:41+24:00",
+            "2026-11-25T01:29:41Zjunk", "+2026-11-25T01:29:41Z", "2026-1-25T01:29:41Z", "２０２６-11-25T01:29:41Z",
+            "2026-11-25T01:29:41.12é",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_http_date() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777_000));
+        assert_eq!(parse_http_date("Wed, 25 Nov 2026 01:29:41 GMT"), Some(1_795_570_181_000));
+        assert_eq!(parse_http_date(" Wed, 25 Nov 2026 01:29:41 GMT "), Some(1_795_570_181_000));
+        for bad in [
+            "", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 nov 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 6 Nov 1994 08:49:37 GMT", "Thu, 01 Jan 1920 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMTX", "120",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
     }
 }

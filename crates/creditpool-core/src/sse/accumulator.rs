@@ -106,14 +106,11 @@ impl StreamError {
         }
     }
 
-    /// Whether the failure is the API's own mid-stream error that a retry may
-    /// cure (`overloaded_error`, `api_error`), or a cut-off stream.
+    /// Whether a retry may cure the failure: a mid-stream error of a transient
+    /// kind (see [`crate::retry::is_transient_kind`]) or a cut-off stream.
     pub fn is_transient(&self) -> bool {
         match self {
-            StreamError::Api { error, .. } => matches!(
-                error.kind,
-                crate::error::ApiErrorKind::Overloaded | crate::error::ApiErrorKind::Api | crate::error::ApiErrorKind::RateLimit | crate::error::ApiErrorKind::Timeout
-            ),
+            StreamError::Api { error, .. } => crate::retry::is_transient_kind(&error.kind),
             StreamError::Incomplete { .. } => true,
             _ => false,
         }

@@ -116,3 +116,21 @@ pub fn json_diff(path: &str, actual: &Value, expected: &Value) -> Option<String>
         (a, e) => Some(format!("{path}: got {a}, expected {e}")),
     }
 }
+
+/// Like [`json_diff`], but keys of `actual`'s objects that `expected` lacks are
+/// ignored: `expected` names what matters.
+pub fn json_subset_diff(path: &str, actual: &Value, expected: &Value) -> Option<String> {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e.iter().find_map(|(k, ev)| {
+            let av = a.get(k).unwrap_or(&Value::Null);
+            json_subset_diff(&format!("{path}.{k}"), av, ev)
+        }),
+        (Value::Array(a), Value::Array(e)) => {
+            if a.len() != e.len() {
+                return Some(format!("{path}: array length {} != expected {}", a.len(), e.len()));
+            }
+            a.iter().zip(e).enumerate().find_map(|(i, (av, ev))| json_subset_diff(&format!("{path}[{i}]"), av, ev))
+        }
+        _ => json_diff(path, actual, expected),
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test suite, installing what they need first (scripts/setup.sh).
+# Any failure stops the run with a non-zero exit and names the failing step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+locked=()
+[ "${CI:-}" = true ] && locked=(--locked)
+
+passed=()
+current=
+on_exit() {
+    local status=$?
+    [ $status -ne 0 ] || return 0
+    echo
+    echo "=== FAILED: $current (exit $status)"
+    [ ${#passed[@]} -eq 0 ] || printf '=== passed before it: %s\n' "${passed[@]}"
+}
+trap on_exit EXIT
+
+step() {
+    current=$1
+    shift
+    echo
+    echo "=== $current"
+    local start=$SECONDS
+    "$@"
+    passed+=("$current")
+    echo "=== $current: ok ($((SECONDS - start))s)"
+}
+
+step "setup" bash scripts/setup.sh
+step "rust tests" cargo test --workspace --no-fail-fast "${locked[@]}"
+step "wasm32 core build" bash scripts/build-wasm-core.sh
+
+# Later suites: one line each, run only once their directory exists.
+skipped=()
+if [ -d python ]; then step "python tests" bash scripts/test-python.sh; else skipped+=("python tests (no python/)"); fi
+if [ -d js ]; then step "js tests" bash scripts/test-js.sh; else skipped+=("js tests (no js/)"); fi
+
+current=
+echo
+printf '=== passed:  %s\n' "${passed[@]}"
+[ ${#skipped[@]} -eq 0 ] || printf '=== skipped: %s\n' "${skipped[@]}"
+echo "=== ALL PASSED"
