@@ -13,8 +13,17 @@ use creditpool_core::api::{ContentBlock, MessageParam, MessageRequest, Role, Tex
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
-/// The `anthropic-version` values the simulator accepts.
-pub const VERSIONS: &[&str] = &["2023-06-01", "2023-01-01"];
+/// The oldest `anthropic-version` the simulator accepts. Any later date in
+/// `YYYY-MM-DD` form is accepted too: the official Python SDK 2.13 sends
+/// `2026-10-21`, our clients send `2023-06-01`.
+pub const OLDEST_VERSION: &str = "2023-01-01";
+
+fn is_version(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && v >= OLDEST_VERSION
+}
 
 /// Which endpoint a body is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,8 +47,8 @@ pub(crate) struct Valid {
 pub(crate) fn check_version(headers: &HeaderMap) -> Result<(), ApiFailure> {
     match headers.get("anthropic-version").map(|v| v.to_str().unwrap_or("")) {
         None => Err(ApiFailure::invalid("anthropic-version: header is required")),
-        Some(v) if VERSIONS.contains(&v.trim()) => Ok(()),
-        Some(v) => Err(ApiFailure::invalid(format!("anthropic-version: invalid version `{v}`; use 2023-06-01"))),
+        Some(v) if is_version(v.trim()) => Ok(()),
+        Some(v) => Err(ApiFailure::invalid(format!("anthropic-version: invalid version `{v}`; use a date such as 2023-06-01"))),
     }
 }
 
@@ -344,7 +353,11 @@ mod tests {
         assert!(check_version(&h).unwrap_err().message.contains("anthropic-version"));
         h.insert("anthropic-version", "2023-06-01".parse().unwrap());
         assert!(check_version(&h).is_ok());
-        h.insert("anthropic-version", "1999-01-01".parse().unwrap());
-        assert!(check_version(&h).is_err());
+        h.insert("anthropic-version", "2026-10-21".parse().unwrap());
+        assert!(check_version(&h).is_ok());
+        for bad in ["1999-01-01", "2023-6-1", "latest", "2023-06-01x"] {
+            h.insert("anthropic-version", bad.parse().unwrap());
+            assert!(check_version(&h).is_err(), "{bad}");
+        }
     }
 }
