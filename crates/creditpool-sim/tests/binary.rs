@@ -89,6 +89,35 @@ fn the_command_line_options_take_effect() {
 }
 
 #[test]
+fn a_stalled_stream_does_not_keep_it_from_stopping() {
+    let dir = std::env::temp_dir().join(format!("creditpool-sim-stall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("stall.json");
+    std::fs::write(&scenario, r#"{"steps": [{"event_delay_ms": 600000}]}"#).unwrap();
+    let (mut child, addr, _) = spawn(&["--scenario", scenario.to_str().unwrap()], Stdio::piped());
+    // Read the stream on a raw socket until the first event has arrived.
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let b = streaming(body("hello")).to_string();
+    let head = format!("POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\ncontent-length: {}\r\n\r\n{b}", b.len());
+    std::io::Write::write_all(&mut s, head.as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("message_start") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before the first event");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    drop(child.stdin.take());
+    assert!(wait_exit(&mut child).success());
+    // The stream ended without message_stop.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    seen.extend_from_slice(&rest);
+    assert!(!String::from_utf8_lossy(&seen).contains("message_stop"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bad_arguments_exit_2_with_a_message() {
     let out = Command::new(BIN).args(["--fault-rate", "3"]).stdin(Stdio::null()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
