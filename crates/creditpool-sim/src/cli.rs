@@ -25,8 +25,8 @@ OPTIONS:
     -V, --version      print the version
 
 The first line on stdout is exactly `listening on http://127.0.0.1:PORT`.
-The simulator stops on SIGTERM, SIGINT, or when its stdin (a pipe or a
-terminal) reaches end of file.
+The simulator stops on SIGTERM, SIGINT, or when its stdin (if a pipe or a
+socket) reaches end of file.
 ";
 
 /// What the command line asks for.

@@ -20,7 +20,7 @@
 #![forbid(unsafe_code)]
 
 mod api_error;
-pub mod auth;
+mod auth;
 pub mod cli;
 mod error;
 pub mod faults;
@@ -34,7 +34,7 @@ pub mod shutdown;
 pub mod stream;
 pub mod tokens;
 pub mod usage_log;
-pub mod validate;
+mod validate;
 
 pub use error::SimError;
 pub use scenario::Scenario;

@@ -2,10 +2,11 @@
 //! reaches end of file, so that a test harness that started it with a pipe
 //! stops it by closing the pipe, or by dying.
 //!
-//! Stdin is watched only when it is a pipe, a socket or a terminal. When it is
-//! `/dev/null` or a regular file (a shell's `creditpool-sim &` in a script,
-//! `< file`), end of file says nothing about the parent, and the simulator
-//! runs until a signal.
+//! Stdin is watched only when it is a pipe or a socket. When it is `/dev/null`
+//! or a regular file (a shell's `creditpool-sim &` in a script, `< file`), end
+//! of file says nothing about the parent; when it is a terminal, a background
+//! job that reads it would be stopped by SIGTTIN (and Ctrl-C is there anyway).
+//! In those cases the simulator runs until a signal.
 
 use std::io::Read;
 
@@ -20,22 +21,15 @@ pub enum Reason {
     StdinClosed,
 }
 
-/// Whether stdin is something whose end of file means "stop": a pipe, a
-/// socket or a terminal, not `/dev/null` or a regular file.
+/// Whether stdin is something whose end of file means "stop": a pipe or a
+/// socket, not `/dev/null`, a regular file or a terminal.
 pub fn stdin_is_watchable() -> bool {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        use std::os::unix::fs::FileTypeExt;
         let Ok(meta) = std::fs::metadata("/dev/stdin") else { return false };
         let ft = meta.file_type();
-        if ft.is_fifo() || ft.is_socket() {
-            return true;
-        }
-        if ft.is_char_device() {
-            let is_null = std::fs::metadata("/dev/null").map(|null| null.rdev() == meta.rdev()).unwrap_or(false);
-            return !is_null;
-        }
-        false
+        ft.is_fifo() || ft.is_socket()
     }
     #[cfg(not(unix))]
     {
