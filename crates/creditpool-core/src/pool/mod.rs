@@ -17,7 +17,7 @@
 //!    lease ends; a settle that arrives later (within
 //!    [`PoolConfig::late_settle_window_ms`]) is still recorded, flagged `late`.
 //! 3. After every call, drain the outputs: [`Pool::poll_event`] until `None`
-//!    (alerts, each with a signed [webhook](webhook) payload), then
+//!    (alerts, each with a signed [`webhook`] payload), then
 //!    [`Pool::poll_ledger`] until `None` (one entry per settle, release and
 //!    expiry, for a JSON Lines audit file). Both are queues the pool fills and
 //!    never trims: a caller that never polls grows them.
