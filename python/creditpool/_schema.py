@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import enum
+import importlib
 import sys
 import types
 import typing
@@ -29,7 +30,7 @@ def _pydantic_base() -> type | None:
     mod = sys.modules.get("pydantic")
     if mod is None:
         try:
-            import pydantic as mod  # type: ignore[no-redef]
+            mod = importlib.import_module("pydantic")
         except ImportError:
             return None
     base = getattr(mod, "BaseModel", None)
@@ -113,7 +114,7 @@ def schema_for(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
             out["additionalProperties"] = schema_for(args[1], defs)
         return out
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return schema_for(Literal[tuple(m.value for m in tp)], defs)  # type: ignore[misc]
+        return schema_for(Literal[tuple(m.value for m in tp)], defs)
     if _is_typeddict(tp):
         hints = typing.get_type_hints(tp, include_extras=True)
         props = {k: schema_for(v, defs) for k, v in hints.items()}

@@ -60,7 +60,7 @@ def _finish_failed(stream: _creditpool.MessageStream, exc: httpx2.HTTPError, hea
         pass
     if failure["type"] == "connection":
         error = _creditpool.StreamIncompleteError(f"the stream was cut: {type(exc).__name__}")
-        error.reason = "connection"  # type: ignore[attr-defined]
+        error.reason = "connection"
         failure = {"type": "stream_truncated"}
     error.partial = partial  # type: ignore[attr-defined]
     error.__cause__ = exc

@@ -68,7 +68,7 @@ class Tool(Generic[R]):
         """The definition sent in a request's ``tools``."""
         _creditpool.check_tool(self.definition)
         self._set = _creditpool.ToolSet([self.definition])
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
         """The tool's name."""
@@ -90,7 +90,7 @@ class Tool(Generic[R]):
         kwargs = self.validate(input)
         result = self.fn(**kwargs)
         if inspect.isawaitable(result):
-            return asyncio.run(_await(result))
+            return typing.cast(R, asyncio.run(_await(result)))
         return result
 
     async def arun(self, input: Any) -> R:

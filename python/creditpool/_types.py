@@ -79,7 +79,7 @@ class Model:
 
     def __eq__(self, other: object) -> bool:
         """Equal when the same class holds equal JSON."""
-        return type(other) is type(self) and self._data == other._data  # type: ignore[attr-defined]
+        return isinstance(other, Model) and type(other) is type(self) and self._data == other._data
 
     def __hash__(self) -> int:
         """Views are mutable containers: identity hash."""
@@ -622,5 +622,5 @@ class Cost(Model):
     def components(self) -> Iterator[tuple[str, int]]:
         """Every component but the total, as ``(name, nanos)``."""
         for k in ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"):
-            yield k, self.nanos(k)  # type: ignore[arg-type]
+            yield k, int(self._data.get(k, 0))
 
