@@ -13,6 +13,7 @@ import asyncio
 import functools
 import inspect
 import json
+import sys
 import typing
 from typing import Any, Awaitable, Callable, Generic, Mapping, TypeVar, overload
 
@@ -29,8 +30,17 @@ class Tool(Generic[R]):
     """A tool made from a function by ``@tool``. Call it like the function;
     ``run(input)`` / ``arun(input)`` validate a model's input first."""
 
-    def __init__(self, fn: Callable[..., R | Awaitable[R]], *, name: str | None = None, description: str | None = None) -> None:
-        """Builds the definition from ``fn`` and has the core check it."""
+    def __init__(
+        self,
+        fn: Callable[..., R | Awaitable[R]],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        localns: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Builds the definition from ``fn`` and has the core check it.
+        ``localns`` resolves string annotations that name local classes (the
+        decorator passes its caller's locals)."""
         self.fn = fn
         """The wrapped function."""
         self.is_async: bool = inspect.iscoroutinefunction(fn)
@@ -40,7 +50,7 @@ class Tool(Generic[R]):
         doc = parse_docstring(fn.__doc__)
         self.description: str = description or doc.description
         """What the tool does (the docstring's summary unless given)."""
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = typing.get_type_hints(fn, localns=dict(localns) if localns is not None else None, include_extras=True)
         self._params: dict[str, Any] = {}
         defs: dict[str, Any] = {}
         props: dict[str, Any] = {}
@@ -107,21 +117,23 @@ async def _await(value: Awaitable[R]) -> R:
 
 
 @overload
+def tool(fn: Callable[..., Awaitable[R]]) -> Tool[R]: ...
+@overload
 def tool(fn: Callable[..., R]) -> Tool[R]: ...
 @overload
-def tool(fn: None = None, *, name: str | None = None, description: str | None = None) -> Callable[[Callable[..., R]], Tool[R]]: ...
+def tool(fn: None = None, *, name: str | None = None, description: str | None = None) -> Callable[[Callable[..., Awaitable[R] | R]], Tool[R]]: ...
 
 
 def tool(
-    fn: Callable[..., R] | None = None, *, name: str | None = None, description: str | None = None
-) -> Tool[R] | Callable[[Callable[..., R]], Tool[R]]:
+    fn: Callable[..., Awaitable[R] | R] | None = None, *, name: str | None = None, description: str | None = None
+) -> Tool[R] | Callable[[Callable[..., Awaitable[R] | R]], Tool[R]]:
     """Turns a typed function into a ``Tool``: ``@tool`` or
     ``@tool(name=..., description=...)``."""
     if fn is not None:
-        return Tool(fn, name=name, description=description)
+        return Tool(fn, name=name, description=description, localns=sys._getframe(1).f_locals)
 
-    def wrap(f: Callable[..., R]) -> Tool[R]:
-        return Tool(f, name=name, description=description)
+    def wrap(f: Callable[..., Awaitable[R] | R]) -> Tool[R]:
+        return Tool(f, name=name, description=description, localns=sys._getframe(1).f_locals)
 
     return wrap
 
