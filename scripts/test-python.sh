@@ -44,7 +44,7 @@ else
 fi
 
 echo "--- mypy --strict (package and tests)"
-"$vpy" -m mypy --strict --no-incremental --cache-dir=/dev/null python/creditpool python/tests
+"$vpy" -m mypy --strict --cache-dir "$venv/.mypy_cache" python/creditpool python/tests
 
 echo "--- mypy.stubtest creditpool._creditpool"
 "$vpy" -m mypy.stubtest creditpool._creditpool
