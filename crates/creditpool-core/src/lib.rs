@@ -22,11 +22,14 @@
 //! * [`tools`]: tool definition checks and `tool_use` input validation.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod api;
+pub mod call;
 pub mod error;
 pub mod http;
 pub mod money;
 pub mod partial_json;
+pub mod pool;
 pub mod pricing;
 pub mod ratelimit;
 pub mod request;
