@@ -17,6 +17,7 @@ import httpx2
 from . import _creditpool
 from ._config import DEFAULT_BASE_URL, PoolSelectorOption, Timeouts, selector_option
 from ._creditpool import CreditpoolError
+from ._driver import CallState, adrive, drive, finish
 from ._streaming import AsyncMessageStream, MessageStream
 from ._transport import (
     build_httpx_request,
@@ -68,6 +69,7 @@ class _Base:
         if max_retries is not None:
             policy["max_retries"] = max_retries
         self._retry = _creditpool.RetryPolicy(policy)
+        self._retry_policy: dict[str, Any] = self._retry.to_dict()
         self.base_url: str = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         """Where requests go."""
         self.timeouts: Timeouts = Timeouts.of(timeout)
@@ -84,6 +86,18 @@ class _Base:
         request: dict[str, Any] = plain(dict(params))
         self.prices.check_request(request)
         return request
+
+    def _new_call(self, params: Mapping[str, Any], stream: bool) -> CallState:
+        """The core's call for a request: checked, built, with the retry
+        policy, the idle timeout and a fresh jitter seed."""
+        request = self._request(params)
+        options = {
+            "stream": stream,
+            "retry": self._retry_policy,
+            "idle_timeout_ms": int(self.timeouts.stream_idle * 1000),
+            "jitter_seed": jitter_seed(),
+        }
+        return CallState(_creditpool.MessagesCall(self._builder, request, options))
 
     def cost(self, message: Message | Mapping[str, Any], *, batch: bool = False) -> Cost:
         """What a message cost, per component, in int nano-USD."""
@@ -154,8 +168,9 @@ class Client(_Base):
         self.close()
 
     def _call(self, http: dict[str, Any], parse: _Parse) -> Any:
-        """Sends a non-streaming request until it succeeds or the core's retry
-        policy gives up."""
+        """Sends a non-streaming request that is not a Messages call
+        (``count_tokens``) until it succeeds or the core's retry policy gives
+        up."""
         attempt = 0
         while True:
             headers: list[tuple[str, str]] | None = None
@@ -197,16 +212,16 @@ class Messages:
         (``system``, ``tools``, ``tool_choice``, ``temperature``, ...) are sent
         as given; tools made with ``@tool`` are accepted as they are."""
         c = self._client
-        request = c._request({"model": model, "max_tokens": max_tokens, "messages": messages, **params})
-        http = c._builder.messages(request, False)
-        return Message(c._call(http, _creditpool.parse_message))
+        state = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
+        for _ in drive(c, state):
+            pass
+        return Message(finish(state)["message"])
 
     def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> MessageStream:
         """A streamed request: iterate the returned ``MessageStream`` for the
         events; the last one holds the final message."""
         c = self._client
-        request = c._request({"model": model, "max_tokens": max_tokens, "messages": messages, **params})
-        return MessageStream(c, c._builder.messages(request, True))
+        return MessageStream(c, c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, True))
 
     def count_tokens(self, *, model: str, messages: Sequence[Any], **params: Any) -> int:
         """The exact input tokens of a request (``/v1/messages/count_tokens``)."""
@@ -316,16 +331,16 @@ class AsyncMessages:
     async def create(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> Message:
         """Sends a request and returns the message (see ``Messages.create``)."""
         c = self._client
-        request = c._request({"model": model, "max_tokens": max_tokens, "messages": messages, **params})
-        http = c._builder.messages(request, False)
-        return Message(await c._call(http, _creditpool.parse_message))
+        state = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
+        async for _ in adrive(c, state):
+            pass
+        return Message(finish(state)["message"])
 
     def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> AsyncMessageStream:
         """A streamed request: ``async for`` the events of the returned
         ``AsyncMessageStream``; the last one holds the final message."""
         c = self._client
-        request = c._request({"model": model, "max_tokens": max_tokens, "messages": messages, **params})
-        return AsyncMessageStream(c, c._builder.messages(request, True))
+        return AsyncMessageStream(c, c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, True))
 
     async def count_tokens(self, *, model: str, messages: Sequence[Any], **params: Any) -> int:
         """The exact input tokens of a request."""

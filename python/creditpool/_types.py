@@ -583,6 +583,7 @@ _EVENTS: dict[str, type[_Event]] = {
     "message_delta": MessageDeltaEvent,
     "message_stop": MessageStopEvent,
     "ping": PingEvent,
+    "stream_retry": StreamRetryEvent,
 }
 
 

@@ -20,7 +20,10 @@ import pytest
 from creditpool import _creditpool as cp
 from vectorlib import MASK64, Case, Lcg, json_diff, json_subset_diff, kinds_in_files, load_kind, strict_diff
 
-EXPECTED_MISSING: dict[str, str] = {}
+EXPECTED_MISSING: dict[str, str] = {
+    "pool_scenario": "creditpool_core::pool landed after stages 1-5; the binding's Pool (stage 6) is not written yet",
+    "agent_run": "creditpool_core::agent landed after stages 1-5; the binding's Agent (stage 6) is not written yet",
+}
 """Kinds whose core API the binding does not expose yet, each with why."""
 
 
@@ -390,7 +393,71 @@ def check_capability_check(case: Case) -> str | None:
     return json_diff("$", actual, case.expected)
 
 
+def _call_run(inp: dict[str, Any]) -> dict[str, Any]:
+    builder = cp.RequestBuilder(str(inp.get("api_key") or "k"))
+    call = cp.MessagesCall(builder, inp["request"], inp["options"])
+    now = int(inp["start_ms"])
+    attempts = iter(inp["attempts"])
+    actions: list[dict[str, Any]] = []
+    for _ in range(100):
+        action = call.next_action(now)
+        if action["type"] == "send":
+            actions.append({"send": True})
+            a = next(attempts)
+            if "transport_error" in a:
+                call.handle_transport_error(a["transport_error"], now)
+                continue
+            how = call.handle_head(int(a["status"]), [tuple(h) for h in a.get("headers") or []], now)
+            if how == "whole":
+                body = a["body"] if "body" in a else "".join(a.get("chunks") or [])
+                call.handle_body(str(body).encode(), now)
+            else:
+                chunks = list(a["chunks"]) if "chunks" in a else ([a["body"]] if "body" in a else [])
+                for chunk in chunks:
+                    call.handle_chunk(str(chunk).encode(), now)
+                    if not call.is_reading():
+                        break
+                if call.is_reading():
+                    if a.get("end") is False:
+                        deadline = call.deadline()
+                        assert deadline is not None, "a stream without a deadline"
+                        now = deadline
+                        call.handle_transport_error({"type": "timeout", "phase": "idle"}, now)
+                    else:
+                        call.handle_end(now)
+        elif action["type"] == "wait":
+            actions.append({"wait_until": action["until_ms"]})
+            now = int(action["until_ms"])
+        else:
+            break
+    try:
+        r = call.take_result()
+        assert r is not None, "no result"
+        result: dict[str, Any] = {"message": r["message"], "attempts": r["attempts"], "request_id": r["request_id"]}
+    except cp.CreditpoolError as e:
+        if isinstance(e, cp.APIError):
+            err: dict[str, Any] = {"kind": "api", "type": e.error_type}
+        elif isinstance(e, cp.StreamError):
+            err = {"kind": "stream"}
+        elif isinstance(e, cp.ResponseParseError):
+            err = {"kind": "parse"}
+        elif isinstance(e, cp.APIConnectionError):
+            err = {"kind": "transport"}
+        else:
+            err = {"kind": "other"}
+        err["attempts"] = e.attempts
+        err["reason"] = e.give_up_reason
+        result = {"error": err}
+    return {"actions": actions, "result": result}
+
+
+def check_messages_call(case: Case) -> str | None:
+    """``MessagesCall`` driven through scripted attempts (``vectors_messages_call.rs``)."""
+    return json_diff("", _call_run(case.input), case.expected)
+
+
 RUNNERS: dict[str, Callable[[Case], str | None]] = {
+    "messages_call": check_messages_call,
     "build_request": check_build_request,
     "sse_accumulate": check_sse_accumulate,
     "sse_decode": check_sse_decode,
@@ -420,9 +487,10 @@ def test_every_kind_has_a_runner() -> None:
 
 
 def test_expected_missing_kinds_are_still_missing() -> None:
-    """A kind listed as missing must not also have a runner, so that the list
-    cannot go stale."""
+    """A kind listed as missing must not also have a runner, and must still
+    have vector files, so that the list cannot go stale."""
     assert not set(EXPECTED_MISSING) & set(RUNNERS)
+    assert set(EXPECTED_MISSING) <= set(kinds_in_files())
 
 
 @pytest.mark.parametrize("kind", sorted(RUNNERS))

@@ -60,7 +60,7 @@ macro_rules! exceptions {
 }
 
 exceptions! {
-    CreditpoolError(Exception) [] "Base class of every error raised by creditpool.";
+    CreditpoolError(Exception) ["attempts", "give_up_reason"] "Base class of every error raised by creditpool. After a call with retries, `attempts` counts the attempts made and `give_up_reason` says why the last was not retried.";
     APIError(CreditpoolError) ["error_type", "status", "request_id", "message", "partial"] "The Messages API reported an error (an error status, or an `error` event mid-stream, when `status` is None and `partial` holds the message so far).";
     BadRequestError(APIError) [] "400 `invalid_request_error`: the request is malformed.";
     AuthenticationError(APIError) [] "401 `authentication_error`: the API key is missing or wrong.";

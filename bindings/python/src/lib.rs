@@ -7,6 +7,7 @@
 //! No Rust panic crosses into Python: every entry point runs inside
 //! [`errors::guard`], which turns one into `InternalError`.
 
+mod call;
 mod convert;
 mod errors;
 mod money;
@@ -27,6 +28,9 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("PRICES_AS_OF", creditpool_core::pricing::PriceTable::builtin().as_of().to_owned())?;
     m.add_class::<request::RequestBuilder>()?;
+    m.add_class::<call::MessagesCall>()?;
+    m.add("DEFAULT_IDLE_TIMEOUT_MS", call::DEFAULT_IDLE_TIMEOUT_MS)?;
+    m.add_function(wrap_pyfunction!(call::default_call_options, m)?)?;
     m.add_class::<retry::RetryPolicy>()?;
     m.add_class::<stream::MessageStream>()?;
     m.add_class::<stream::SseDecoder>()?;

@@ -38,6 +38,13 @@ pub fn http_to_py<'py>(py: Python<'py>, http: &HttpRequest) -> PyResult<Bound<'p
     Ok(d)
 }
 
+impl RequestBuilder {
+    /// The core builder.
+    pub fn core(&self) -> &CoreBuilder {
+        &self.inner
+    }
+}
+
 #[pymethods]
 impl RequestBuilder {
     /// A builder for a key and options (`anthropic_version`, `betas`,
