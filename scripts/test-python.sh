@@ -43,6 +43,11 @@ else
     echo "--- ./python unchanged since the last build; not rebuilding"
 fi
 
+locked=()
+[ "${CI:-}" = true ] && locked=(--locked)
+echo "--- cargo build -p creditpool-sim (the tests start it)"
+cargo build -q -p creditpool-sim "${locked[@]}"
+
 echo "--- mypy --strict (package and tests)"
 "$vpy" -m mypy --strict --cache-dir "$venv/.mypy_cache" python/creditpool python/tests
 

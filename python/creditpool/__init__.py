@@ -48,7 +48,7 @@ from ._creditpool import (
 )
 from ._money import NANOS_PER_USD, format_usd, usd
 from ._streaming import AsyncMessageStream, MessageStream
-from ._tools import Tool, tool, tool_result_content
+from ._tools import Tool, Toolbox, tool, tool_result_content
 from ._types import (
     CitationsDelta,
     ContentBlock,
@@ -99,7 +99,7 @@ __all__ = [
     "RequestTooLargeError", "ResponseParseError", "ServerTimeoutError", "ServerToolUseBlock", "SignatureDelta",
     "StreamError", "StreamEvent", "StreamEventTooLargeError", "StreamIncompleteError", "StreamProtocolError",
     "StreamRetryEvent", "TextBlock", "TextDelta", "ThinkingBlock", "ThinkingDelta", "Timeouts", "Tool",
-    "ToolDefinitionError", "ToolInputInvalidError", "ToolUseBlock", "UnknownBlock", "UnknownDelta", "UnknownEvent",
+    "ToolDefinitionError", "ToolInputInvalidError", "Toolbox", "ToolUseBlock", "UnknownBlock", "UnknownDelta", "UnknownEvent",
     "UnknownModelError", "UnpricedModelError", "Usage", "WebSearchToolResultBlock", "format_usd", "tool",
     "tool_result_content", "usd",
 ]

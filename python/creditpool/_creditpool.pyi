@@ -126,6 +126,7 @@ class ToolInputInvalidError(CreditpoolError, ValueError):
     tool: str | None
     details: dict[str, Any] | None
     tool_result_text: str | None
+    tool_result: dict[str, Any] | None
 
 class PricingError(CreditpoolError):
     kind: str | None

@@ -106,8 +106,16 @@ def drive(client: "Client", state: CallState) -> Iterator[dict[str, Any]]:
                         state.delivered = True
                         yield from events
         except httpx2.HTTPError as exc:
-            state.partial = call.partial_message()
-            call.handle_transport_error(transport_failure(exc, in_body=True)[0], state.now())
+            if _cut_stream(call, exc):
+                # The body ended early: the core reads that as a cut stream
+                # (StreamIncompleteError, with the message so far).
+                events = call.handle_end(state.now())
+                if events:
+                    state.delivered = True
+                    yield from events
+            else:
+                state.partial = call.partial_message()
+                call.handle_transport_error(transport_failure(exc, in_body=True)[0], state.now())
         finally:
             response.close()
 
@@ -158,10 +166,23 @@ async def adrive(client: "AsyncClient", state: CallState) -> AsyncIterator[dict[
                         for ev in events:
                             yield ev
         except httpx2.HTTPError as exc:
-            state.partial = call.partial_message()
-            call.handle_transport_error(transport_failure(exc, in_body=True)[0], state.now())
+            if _cut_stream(call, exc):
+                events = call.handle_end(state.now())
+                if events:
+                    state.delivered = True
+                    for ev in events:
+                        yield ev
+            else:
+                state.partial = call.partial_message()
+                call.handle_transport_error(transport_failure(exc, in_body=True)[0], state.now())
         finally:
             await response.aclose()
+
+
+def _cut_stream(call: _creditpool.MessagesCall, exc: httpx2.HTTPError) -> bool:
+    """Whether a transport error means a stream's body ended early (the peer
+    closed or reset the connection mid-body), as opposed to a timeout."""
+    return call.deadline() is not None and isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError))
 
 
 def finish(state: CallState) -> dict[str, Any]:

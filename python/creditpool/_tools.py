@@ -15,13 +15,13 @@ import inspect
 import json
 import sys
 import typing
-from typing import Any, Awaitable, Callable, Generic, Mapping, TypeVar, overload
+from typing import Any, Awaitable, Callable, Generic, Iterable, Mapping, TypeVar, overload
 
 from . import _creditpool
 from ._docstrings import parse_docstring
 from ._schema import SchemaError, coerce, schema_for
 
-__all__ = ["Tool", "tool", "tool_result_content"]
+__all__ = ["Tool", "Toolbox", "tool", "tool_result_content"]
 
 R = TypeVar("R")
 
@@ -110,6 +110,94 @@ class Tool(Generic[R]):
         if self.is_async:
             return await self.fn(**kwargs)  # type: ignore[misc, no-any-return]
         return await asyncio.to_thread(functools.partial(self.fn, **kwargs))  # type: ignore[arg-type]
+
+
+    def respond(self, call: Any) -> dict[str, Any]:
+        """Runs a ``tool_use`` call (a block or its dict) and returns the
+        ``tool_result`` block for the model. The core checks the call first: a
+        bad input becomes the core's ``is_error`` result and the function does
+        not run; an exception raised by the function becomes an ``is_error``
+        result with its text."""
+        block = _call_dict(call)
+        try:
+            self._set.check_call(block)
+        except _creditpool.ToolInputInvalidError as e:
+            return dict(e.tool_result or _error_result(block["id"], e.tool_result_text or str(e)))
+        try:
+            out = self.run(block["input"])
+        except Exception as e:  # the model reads the failure and may try again
+            return _error_result(block["id"], f"{type(e).__name__}: {e}")
+        return {"type": "tool_result", "tool_use_id": block["id"], "content": tool_result_content(out)}
+
+    async def arespond(self, call: Any) -> dict[str, Any]:
+        """The async form of ``respond``."""
+        block = _call_dict(call)
+        try:
+            self._set.check_call(block)
+        except _creditpool.ToolInputInvalidError as e:
+            return dict(e.tool_result or _error_result(block["id"], e.tool_result_text or str(e)))
+        try:
+            out = await self.arun(block["input"])
+        except Exception as e:  # the model reads the failure and may try again
+            return _error_result(block["id"], f"{type(e).__name__}: {e}")
+        return {"type": "tool_result", "tool_use_id": block["id"], "content": tool_result_content(out)}
+
+
+class Toolbox:
+    """Several tools: their definitions for a request, and the answers to a
+    message's ``tool_use`` calls. The core checks the whole list (unique
+    names) and every call (an unknown tool or a bad input becomes an
+    ``is_error`` result, and nothing runs)."""
+
+    def __init__(self, tools: Iterable[Tool[Any]]) -> None:
+        """A toolbox of ``@tool`` functions."""
+        self.tools: dict[str, Tool[Any]] = {}
+        for t in tools:
+            self.tools[t.name] = t
+        self.definitions: list[dict[str, Any]] = [t.definition for t in self.tools.values()]
+        """The definitions, for a request's ``tools``."""
+        self._set = _creditpool.ToolSet(self.definitions)
+
+    def _calls(self, message_or_calls: Any) -> list[dict[str, Any]]:
+        uses = getattr(message_or_calls, "tool_uses", None)
+        items = uses if uses is not None else message_or_calls
+        return [_call_dict(c) for c in items]
+
+    def _checked(self, call: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            self._set.check_call(call)
+        except _creditpool.ToolInputInvalidError as e:
+            return dict(e.tool_result or _error_result(call["id"], e.tool_result_text or str(e)))
+        return None
+
+    def respond(self, message_or_calls: Any) -> list[dict[str, Any]]:
+        """The ``tool_result`` blocks for a message's ``tool_use`` calls (or a
+        list of calls), in order, each tool run after the core checked its call."""
+        out = []
+        for call in self._calls(message_or_calls):
+            refused = self._checked(call)
+            out.append(refused if refused is not None else self.tools[call["name"]].respond(call))
+        return out
+
+    async def arespond(self, message_or_calls: Any) -> list[dict[str, Any]]:
+        """Like ``respond``, with the calls running concurrently."""
+        calls = self._calls(message_or_calls)
+
+        async def one(call: dict[str, Any]) -> dict[str, Any]:
+            refused = self._checked(call)
+            return refused if refused is not None else await self.tools[call["name"]].arespond(call)
+
+        return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+def _call_dict(call: Any) -> dict[str, Any]:
+    to_dict = getattr(call, "to_dict", None)
+    data = to_dict() if callable(to_dict) else call
+    return {"id": str(data["id"]), "name": str(data["name"]), "input": data.get("input")}
+
+
+def _error_result(tool_use_id: str, text: str) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": tool_use_id, "content": text, "is_error": True}
 
 
 async def _await(value: Awaitable[R]) -> R:

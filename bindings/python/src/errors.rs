@@ -32,7 +32,7 @@ macro_rules! exceptions {
     ($( $name:ident ( $($base:ident),+ ) [$($attr:literal),*] $doc:literal; )*) => {
         /// Every exception class of the module.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        #[allow(clippy::upper_case_acronyms)]
+        #[allow(clippy::upper_case_acronyms, clippy::enum_variant_names)]
         pub enum Exc { $( #[doc = $doc] $name, )* }
 
         impl Exc {
@@ -83,7 +83,7 @@ exceptions! {
     RequestBuildError(CreditpoolError, ValueError) ["kind"] "A request that cannot be built: `kind` is 'missing_api_key', 'invalid_api_key', 'invalid_header', 'invalid_beta', 'invalid_request' or 'selector_collision'.";
     InvalidOptionsError(CreditpoolError, ValueError) ["what"] "Options that do not have the expected shape (unknown fields are refused).";
     ToolDefinitionError(CreditpoolError, ValueError) ["rule", "tool", "details"] "A tool definition the API would refuse: `rule` names the rule, `details` is the core's JSON form.";
-    ToolInputInvalidError(CreditpoolError, ValueError) ["kind", "tool", "details", "tool_result_text"] "A tool_use input that must not run: `kind` is 'unknown_tool', 'invalid_input' or 'truncated'.";
+    ToolInputInvalidError(CreditpoolError, ValueError) ["kind", "tool", "details", "tool_result_text", "tool_result"] "A tool_use input that must not run: `kind` is 'unknown_tool', 'invalid_input' or 'truncated'; `tool_result` is the is_error block for the model (when the call's id is known).";
     PricingError(CreditpoolError) ["kind", "model"] "A price could not be determined: `kind` is the core's stable kind name.";
     UnknownModelError(PricingError) [] "The price table does not know the model and no override prices it.";
     UnpricedModelError(PricingError) [] "The model is known but has no published price in the table.";
