@@ -156,6 +156,9 @@ pub struct CallError {
     pub reason: GiveUpReason,
     /// Attempts made.
     pub attempts: u32,
+    /// For a stream that failed part-way (an `error` event, a cut): the
+    /// message received before the failure.
+    pub partial: Option<Box<Message>>,
 }
 
 /// What became of one attempt, as [`MessagesCall::last_attempt`] reports it.
@@ -197,6 +200,8 @@ pub struct MessagesCall {
     state: State,
     last: Option<AttemptOutcome>,
     result: Option<Result<Completed, CallError>>,
+    /// The message a failed stream attempt received before failing.
+    partial: Option<Box<Message>>,
 }
 
 impl MessagesCall {
@@ -208,7 +213,7 @@ impl MessagesCall {
 
     /// A call of an already built request (for example `count_tokens`).
     pub fn from_http(http: HttpRequest, options: CallOptions) -> MessagesCall {
-        MessagesCall { http, options, attempt: 0, state: State::Ready, last: None, result: None }
+        MessagesCall { http, options, attempt: 0, state: State::Ready, last: None, result: None, partial: None }
     }
 
     /// The request this call sends.
@@ -269,6 +274,7 @@ impl MessagesCall {
 
     /// The response's status and headers arrived. Says how to read the body.
     pub fn handle_head(&mut self, status: u16, headers: &Headers, now_ms: u64) -> ReadBody {
+        self.partial = None;
         let headers = headers.clone();
         if self.http.stream && (200..300).contains(&status) {
             let limits = SseLimits::default().with_max_event_bytes(self.options.max_event_bytes);
@@ -359,6 +365,10 @@ impl MessagesCall {
             State::Streaming { headers, .. } | State::ReadingWhole { headers, .. } => Some(headers.clone()),
             _ => None,
         };
+        self.partial = match &self.state {
+            State::Streaming { stream, .. } => stream.message().cloned().map(Box::new),
+            _ => None,
+        };
         self.fail(AttemptError::Transport(failure.clone()), failure, headers.as_ref(), now_ms);
     }
 
@@ -368,6 +378,7 @@ impl MessagesCall {
     }
 
     fn stream_failed(&mut self, error: StreamError, headers: &Headers, now_ms: u64) {
+        self.partial = error.partial().cloned().map(Box::new);
         let failure = match &error {
             StreamError::Api { error, .. } => Failure::StreamError { error: error.clone() },
             StreamError::Incomplete { .. } => Failure::StreamTruncated,
@@ -399,6 +410,7 @@ impl MessagesCall {
     }
 
     fn fail(&mut self, error: AttemptError, failure: Failure, headers: Option<&Headers>, now_ms: u64) {
+
         let seed = splitmix64(self.options.jitter_seed ^ u64::from(self.attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let decision = self.options.retry.decide(self.attempt, &failure, headers, seed, now_ms);
         self.last = Some(AttemptOutcome::Failed { error: error.clone(), decision: decision.clone() });
@@ -409,7 +421,8 @@ impl MessagesCall {
             }
             RetryDecision::GiveUp { reason } => {
                 self.state = State::Done;
-                self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1 }));
+                let partial = self.partial.take();
+                self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1, partial }));
             }
         }
     }
@@ -417,7 +430,8 @@ impl MessagesCall {
     fn give_up(&mut self, error: AttemptError, reason: GiveUpReason) {
         self.last = Some(AttemptOutcome::Failed { error: error.clone(), decision: RetryDecision::GiveUp { reason: reason.clone() } });
         self.state = State::Done;
-        self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1 }));
+        let partial = self.partial.take();
+        self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1, partial }));
     }
 }
 
@@ -427,4 +441,46 @@ fn splitmix64(mut x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::RequestConfig;
+    use crate::ApiKey;
+
+    fn call(stream: bool) -> MessagesCall {
+        let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new("k"))).unwrap();
+        let options = CallOptions { stream, retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() }, ..CallOptions::default() };
+        MessagesCall::new(&builder, &MessageRequest::new("claude-haiku-4-5", 10, "hi"), options).unwrap()
+    }
+
+    #[test]
+    fn a_stream_error_keeps_the_partial_message() {
+        let mut c = call(true);
+        assert!(matches!(c.next_action(0), CallAction::Send(_)));
+        assert_eq!(c.handle_head(200, &Headers::new(), 0), ReadBody::Chunks);
+        let body = concat!(
+            "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"Half\"}}\n\n",
+            "data: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"no\"}}\n\n",
+        );
+        let _ = c.handle_chunk(body.as_bytes(), 0);
+        assert!(!c.is_reading());
+        assert_eq!(c.next_action(0), CallAction::Done);
+        let err = c.take_result().unwrap().unwrap_err();
+        assert!(matches!(err.error, AttemptError::Api(_)));
+        assert_eq!(err.partial.unwrap().text(), "Half");
+    }
+
+    #[test]
+    fn an_http_error_has_no_partial() {
+        let mut c = call(false);
+        let _ = c.next_action(0);
+        assert_eq!(c.handle_head(400, &Headers::new(), 0), ReadBody::Whole);
+        c.handle_body(br#"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#, 0);
+        let err = c.take_result().unwrap().unwrap_err();
+        assert!(err.partial.is_none());
+        assert_eq!(err.attempts, 1);
+    }
 }
