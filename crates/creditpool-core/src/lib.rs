@@ -1,7 +1,7 @@
 //! Sans-I/O core of **creditpool**.
 //!
 //! This crate holds every rule of creditpool: the Messages API model, the request
-//! builder, response and SSE parsing, the retry policy, pricing, and (later) the
+//! builder, response and SSE parsing, the retry policy, pricing, tool checks, the
 //! credit pool and the agent loop. It never touches a socket, a clock, a random
 //! number generator, a file or a thread: time arrives as `now` in Unix
 //! milliseconds, randomness as a seed, bytes as slices. Bindings (Python, JS, the
@@ -20,13 +20,26 @@
 //! * [`retry`]: whether and when to retry a failed attempt.
 //! * [`pricing`]: the dated price table and exact costs in [`money::Money`].
 //! * [`tools`]: tool definition checks and `tool_use` input validation.
+//! * [`pool`]: the credit pool, a state machine of cycles, reservations, alerts,
+//!   per-agent limits, attribution, a ledger and snapshots.
+//! * [`call`]: one API call with retries, as a state machine a binding drives
+//!   with its own HTTP client and sleep.
+//! * [`agent`]: one agent's run (model call, tools, model call, ...) as a state
+//!   machine that reserves before every send and settles or releases after.
+//! * [`time`]: UTC calendar arithmetic on Unix milliseconds (no clock).
+//!
+//! Every behaviour here is pinned down by the cross-language vectors in the
+//! repository's `tests/vectors/`, which the Rust, Python and JS suites all run.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod api;
+pub mod call;
 pub mod error;
 pub mod http;
 pub mod money;
 pub mod partial_json;
+pub mod pool;
 pub mod pricing;
 pub mod ratelimit;
 pub mod request;

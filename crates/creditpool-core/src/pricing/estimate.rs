@@ -59,11 +59,11 @@ use super::table::{ModelPrices, PriceTable, Ratio};
 use super::PricingError;
 use crate::api::{ContentBlock, ImageSource, MessageRequest, TextOrBlocks, ToolChoice, ToolSpec};
 use crate::Money;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// How tight a worst case to compute.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum EstimateMode {
@@ -80,7 +80,7 @@ pub enum EstimateMode {
 }
 
 /// A request's worst case.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Estimate {
     /// Input tokens billed at most (summed over fallback attempts).

@@ -1,0 +1,51 @@
+//! The native module `creditpool._creditpool`: conversion, error mapping and
+//! naming over `creditpool-core`, nothing else. Every rule (request building,
+//! parsing, SSE accumulation, retry decisions, pricing, tool validation) is a
+//! call into the core. Values cross as plain Python data (dict, list, str, int,
+//! float, bool, None; bodies as bytes); money as int nano-USD.
+//!
+//! No Rust panic crosses into Python: every entry point runs inside
+//! [`errors::guard`], which turns one into `InternalError`.
+
+mod call;
+mod convert;
+mod errors;
+mod money;
+mod partial_json;
+mod pricing;
+mod request;
+mod response;
+mod retry;
+mod stream;
+mod tools;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("PRICES_AS_OF", creditpool_core::pricing::PriceTable::builtin().as_of().to_owned())?;
+    m.add_class::<request::RequestBuilder>()?;
+    m.add_class::<call::MessagesCall>()?;
+    m.add("DEFAULT_IDLE_TIMEOUT_MS", call::DEFAULT_IDLE_TIMEOUT_MS)?;
+    m.add_function(wrap_pyfunction!(call::default_call_options, m)?)?;
+    m.add_class::<retry::RetryPolicy>()?;
+    m.add_class::<stream::MessageStream>()?;
+    m.add_class::<stream::SseDecoder>()?;
+    m.add_class::<tools::ToolSet>()?;
+    m.add_class::<pricing::PriceTable>()?;
+    m.add_function(wrap_pyfunction!(request::normalize_request, m)?)?;
+    m.add_function(wrap_pyfunction!(request::json_round_trip, m)?)?;
+    m.add_function(wrap_pyfunction!(response::parse_message, m)?)?;
+    m.add_function(wrap_pyfunction!(response::parse_count_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(response::rate_limit_info, m)?)?;
+    m.add_function(wrap_pyfunction!(partial_json::parse_partial_json, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::check_tool, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::check_tools, m)?)?;
+    m.add_function(wrap_pyfunction!(pricing::check_capabilities, m)?)?;
+    m.add_function(wrap_pyfunction!(money::usd_decimal_string, m)?)?;
+    m.add_function(wrap_pyfunction!(money::format_usd, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,453 @@
+//! [`AgentRun`]: the state machine (see the module docs).
+
+use super::config::AgentConfig;
+use super::outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolResult, TurnRecord, WaitReason};
+use crate::api::{ContentBlock, Message, MessageParam, MessageRequest, Role, StopReason, StreamEvent, TextOrBlocks, ToolResultBlock, Usage};
+use crate::call::{CallAction, CallOptions, Completed, MessagesCall, ReadBody};
+use crate::http::{Headers, HttpRequest};
+use crate::money::Money;
+use crate::pool::{AttributionInput, Pool, Reservation};
+use crate::pricing::{cost, worst_case, CapabilityError, CostOptions, PriceTable, PricingError};
+use crate::request::{RequestBuilder, RequestError};
+use crate::retry::Failure;
+use crate::sse::ToolInputIssueKind;
+use crate::tools::{ToolDefinitionError, ToolSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What the driver should do next.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub enum AgentAction {
+    /// Send this request (the reservation for it is already held).
+    Send(HttpRequest),
+    /// Run these tools, then hand every result to
+    /// [`AgentRun::handle_tool_results`]. They are independent: run them
+    /// concurrently if you can.
+    CallTools(Vec<ToolCall>),
+    /// Sleep until this Unix time in ms, then ask again.
+    Wait {
+        /// When to ask again.
+        until_ms: u64,
+        /// Why.
+        reason: WaitReason,
+    },
+    /// The run is over: read [`AgentRun::outcome`].
+    Done,
+}
+
+/// A run that cannot start.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentError {
+    /// A tool definition is invalid.
+    #[error(transparent)]
+    Tool(#[from] ToolDefinitionError),
+    /// The model does not accept the request.
+    #[error(transparent)]
+    Capability(#[from] CapabilityError),
+    /// The model cannot be priced.
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    /// The request cannot be built.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+#[derive(Debug, Clone)]
+enum Phase {
+    /// Ready to start the next model call.
+    Ready,
+    /// A model call is under way.
+    Calling { call: Box<MessagesCall>, request: Box<MessageRequest>, amount: Money, reservation: Option<Reservation> },
+    /// Waiting for the driver's tool results.
+    AwaitingTools { calls: Vec<ToolCall>, immediate: Vec<(String, ContentBlock)>, order: Vec<String> },
+    /// Over.
+    Done,
+}
+
+/// One agent's run. See the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct AgentRun {
+    config: AgentConfig,
+    template: MessageRequest,
+    builder: RequestBuilder,
+    tools: ToolSet,
+    prices: Arc<PriceTable>,
+    messages: Vec<MessageParam>,
+    phase: Phase,
+    turns: Vec<TurnRecord>,
+    spent: Money,
+    status: Option<RunStatus>,
+    last_message: Option<Message>,
+}
+
+impl AgentRun {
+    /// A run of `request` (its messages hold the prompt; its tools are the
+    /// agent's tools). The tools and the request are checked here, before
+    /// anything costs money.
+    pub fn new(config: AgentConfig, request: MessageRequest, builder: RequestBuilder, prices: Arc<PriceTable>) -> Result<AgentRun, AgentError> {
+        crate::tools::check_tools(&request.tools)?;
+        let tools = ToolSet::from_specs(&request.tools)?;
+        crate::pricing::check_request_with(&prices, &request)?;
+        prices.prices(&request.model)?;
+        let mut check = request.clone();
+        if check.messages.is_empty() {
+            check.messages.push(MessageParam::user(""));
+        }
+        builder.messages(&check, false)?;
+        Ok(AgentRun {
+            messages: request.messages.clone(),
+            config,
+            template: request,
+            builder,
+            tools,
+            prices,
+            phase: Phase::Ready,
+            turns: Vec::new(),
+            spent: Money::ZERO,
+            status: None,
+            last_message: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    /// Money settled by this run so far.
+    pub fn spent(&self) -> Money {
+        self.spent
+    }
+
+    /// The conversation so far.
+    pub fn transcript(&self) -> &[MessageParam] {
+        &self.messages
+    }
+
+    /// Whether the run is over.
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// What to do next. `pool` is the shared pool: hold its lock only for this
+    /// call.
+    pub fn next_action(&mut self, pool: &mut Pool, now_ms: u64) -> AgentAction {
+        for _ in 0..8 {
+            match &mut self.phase {
+                Phase::Done => return AgentAction::Done,
+                Phase::AwaitingTools { calls, .. } => return AgentAction::CallTools(calls.clone()),
+                Phase::Ready => {
+                    if let Err(status) = self.start_turn() {
+                        self.finish(status);
+                    }
+                }
+                Phase::Calling { call, request, amount, reservation } => match call.next_action(now_ms) {
+                    CallAction::Send(http) => {
+                        if reservation.is_some() {
+                            return AgentAction::Send(http);
+                        }
+                        let remaining = self.config.max_spend.map(|m| m.saturating_sub(self.spent));
+                        if let Some(remaining) = remaining {
+                            if *amount > remaining {
+                                let needed = *amount;
+                                self.finish(RunStatus::BudgetExhausted { needed, remaining });
+                                continue;
+                            }
+                        }
+                        let agent = self.config.agent_id.as_str();
+                        let held = match self.config.lease_ms {
+                            Some(lease) => pool.reserve_with_lease(agent, *amount, lease, now_ms),
+                            None => pool.reserve(agent, *amount, now_ms),
+                        };
+                        match held {
+                            Ok(r) => {
+                                *reservation = Some(r);
+                                return AgentAction::Send(http);
+                            }
+                            Err(refusal) => match refusal.retry_at_ms() {
+                                Some(until_ms) => return AgentAction::Wait { until_ms: until_ms.max(now_ms), reason: WaitReason::RateLimited },
+                                None => {
+                                    let _ = request;
+                                    self.finish(RunStatus::PoolRefused { refusal });
+                                }
+                            },
+                        }
+                    }
+                    CallAction::Wait { until_ms } => return AgentAction::Wait { until_ms, reason: WaitReason::Retry },
+                    CallAction::Done => {
+                        let result = call.take_result();
+                        match result {
+                            Some(Ok(_)) | None => self.finish(RunStatus::Invalid { error: "the call ended without a settled result".into() }),
+                            Some(Err(e)) => self.finish(RunStatus::failed(&e)),
+                        }
+                    }
+                },
+            }
+        }
+        AgentAction::Done
+    }
+
+    /// The response's status and headers arrived.
+    pub fn handle_head(&mut self, status: u16, headers: &Headers, now_ms: u64) -> ReadBody {
+        match &mut self.phase {
+            Phase::Calling { call, .. } => call.handle_head(status, headers, now_ms),
+            _ => ReadBody::Whole,
+        }
+    }
+
+    /// The whole body arrived.
+    pub fn handle_body(&mut self, pool: &mut Pool, body: &[u8], now_ms: u64) {
+        if let Phase::Calling { call, .. } = &mut self.phase {
+            call.handle_body(body, now_ms);
+        }
+        self.after_attempt(pool, now_ms);
+    }
+
+    /// A chunk of a streamed body arrived. Returns the stream events it
+    /// completed (for display); when the attempt ends, it is settled or
+    /// released at once.
+    pub fn handle_chunk(&mut self, pool: &mut Pool, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
+        let events = match &mut self.phase {
+            Phase::Calling { call, .. } => call.handle_chunk(bytes, now_ms),
+            _ => Vec::new(),
+        };
+        if !self.is_reading() {
+            self.after_attempt(pool, now_ms);
+        }
+        events
+    }
+
+    /// The streamed body ended.
+    pub fn handle_end(&mut self, pool: &mut Pool, now_ms: u64) -> Vec<StreamEvent> {
+        let events = match &mut self.phase {
+            Phase::Calling { call, .. } => call.handle_end(now_ms),
+            _ => Vec::new(),
+        };
+        self.after_attempt(pool, now_ms);
+        events
+    }
+
+    /// The connection failed or timed out.
+    pub fn handle_transport_error(&mut self, pool: &mut Pool, failure: Failure, now_ms: u64) {
+        if let Phase::Calling { call, .. } = &mut self.phase {
+            call.handle_transport_error(failure, now_ms);
+        }
+        self.after_attempt(pool, now_ms);
+    }
+
+    /// Whether the driver should keep reading the body.
+    pub fn is_reading(&self) -> bool {
+        matches!(&self.phase, Phase::Calling { call, .. } if call.is_reading())
+    }
+
+    /// While a stream is read: the Unix time in ms by which the next chunk must
+    /// arrive; past it, report an idle timeout.
+    pub fn deadline(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Calling { call, .. } => call.deadline(),
+            _ => None,
+        }
+    }
+
+    /// The tools' results. Every call of the last [`AgentAction::CallTools`]
+    /// needs one; a missing result becomes an `is_error` result, and results for
+    /// IDs that were not asked for are ignored.
+    pub fn handle_tool_results(&mut self, results: Vec<ToolResult>) {
+        let Phase::AwaitingTools { immediate, order, .. } = std::mem::replace(&mut self.phase, Phase::Ready) else {
+            return;
+        };
+        let mut by_id: BTreeMap<String, ContentBlock> = immediate.into_iter().collect();
+        for r in results {
+            if order.contains(&r.tool_use_id) && !by_id.contains_key(&r.tool_use_id) {
+                let block = ContentBlock::ToolResult(ToolResultBlock {
+                    tool_use_id: r.tool_use_id.clone(),
+                    content: Some(r.content),
+                    is_error: r.is_error.then_some(true),
+                    ..ToolResultBlock::default()
+                });
+                by_id.insert(r.tool_use_id, block);
+            }
+        }
+        let blocks = order
+            .iter()
+            .map(|id| by_id.remove(id).unwrap_or_else(|| ContentBlock::tool_result(id.clone(), "The tool returned no result.", true)))
+            .collect();
+        self.messages.push(MessageParam::user_blocks(blocks));
+    }
+
+    /// Ends the run now, releasing a held reservation.
+    pub fn cancel(&mut self, pool: &mut Pool, now_ms: u64) {
+        if let Phase::Calling { reservation: Some(r), .. } = &self.phase {
+            let _ = pool.release(r.id, now_ms);
+        }
+        if !matches!(self.phase, Phase::Done) {
+            self.finish(RunStatus::Cancelled);
+        }
+    }
+
+    /// The outcome, once [`AgentAction::Done`] was returned.
+    pub fn outcome(&self) -> Option<Outcome> {
+        let status = self.status.clone()?;
+        let mut usage = Usage::default();
+        let mut total = Money::ZERO;
+        let mut conversation = Money::ZERO;
+        let mut per_tool: BTreeMap<String, Money> = BTreeMap::new();
+        for t in &self.turns {
+            total = total.saturating_add(t.cost.total);
+            add_usage(&mut usage, &t.usage);
+            conversation = conversation.saturating_add(t.attribution.conversation);
+            for c in &t.attribution.tools {
+                let e = per_tool.entry(c.tool.as_str().to_owned()).or_default();
+                *e = e.saturating_add(c.cost);
+            }
+        }
+        let mut tools: Vec<(String, Money)> = per_tool.into_iter().collect();
+        tools.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Some(Outcome {
+            status,
+            agent_id: self.config.agent_id.clone(),
+            final_text: self.last_message.as_ref().map(Message::text).unwrap_or_default(),
+            final_message: self.last_message.clone(),
+            turns: self.turns.clone(),
+            total_cost: total,
+            usage,
+            attribution: RunAttribution { conversation, tools },
+            transcript: self.messages.clone(),
+        })
+    }
+
+    fn finish(&mut self, status: RunStatus) {
+        self.phase = Phase::Done;
+        if self.status.is_none() {
+            self.status = Some(status);
+        }
+    }
+
+    fn start_turn(&mut self) -> Result<(), RunStatus> {
+        if self.turns.len() >= self.config.max_turns as usize {
+            return Err(RunStatus::MaxTurns { max_turns: self.config.max_turns });
+        }
+        let mut request = self.template.clone();
+        request.messages = self.messages.clone();
+        let options: CallOptions = CallOptions { jitter_seed: self.config.call.jitter_seed ^ (self.turns.len() as u64), ..self.config.call.clone() };
+        let call = MessagesCall::new(&self.builder, &request, options).map_err(|e| RunStatus::Invalid { error: e.to_string() })?;
+        let estimate = worst_case(&self.prices, &request, call.request().body.len(), self.config.estimate)
+            .map_err(|e| RunStatus::Invalid { error: e.to_string() })?;
+        self.phase = Phase::Calling { call: Box::new(call), request: Box::new(request), amount: estimate.cost, reservation: None };
+        Ok(())
+    }
+
+    /// After an attempt ended (or a chunk was handled): settle a success,
+    /// release a failure.
+    fn after_attempt(&mut self, pool: &mut Pool, now_ms: u64) {
+        let Phase::Calling { call, reservation, .. } = &mut self.phase else { return };
+        if call.is_reading() {
+            return;
+        }
+        match call.last_attempt() {
+            Some(crate::call::AttemptOutcome::Succeeded) => {
+                let Some(Ok(completed)) = call.take_result() else { return };
+                let Phase::Calling { request, reservation, .. } = std::mem::replace(&mut self.phase, Phase::Ready) else { return };
+                self.settle(pool, &request, reservation, completed, now_ms);
+            }
+            Some(crate::call::AttemptOutcome::Failed { .. }) => {
+                if let Some(r) = reservation.take() {
+                    let _ = pool.release(r.id, now_ms);
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn settle(&mut self, pool: &mut Pool, request: &MessageRequest, reservation: Option<Reservation>, completed: Completed, now_ms: u64) {
+        let message = completed.message;
+        let mut options = CostOptions::for_message(&message);
+        if let Some(geo) = &request.inference_geo {
+            options = options.with_inference_geo(geo.clone());
+        }
+        let priced = cost(&self.prices, &message.model, &message.usage, &options);
+        let reserved = reservation.as_ref().map_or(Money::ZERO, |r| r.amount);
+        let breakdown = match priced {
+            Ok(b) => b,
+            // The response names a model we cannot price (a fallback, say):
+            // settle the reserved worst case, which the pool already held.
+            Err(_) => crate::pricing::CostBreakdown::unpriced(reserved),
+        };
+        let mut attribution = AttributionInput::from_request_and_response(request, &message).with_cost(&breakdown);
+        if let Some(id) = &completed.request_id {
+            attribution = attribution.with_request_id(id.clone());
+        }
+        if let Some(r) = &reservation {
+            let _ = pool.settle(r.id, breakdown.total, Some(&attribution), now_ms);
+        }
+        self.spent = self.spent.saturating_add(breakdown.total);
+        let issues = completed.tool_input_issues;
+        let mut record = TurnRecord {
+            request_id: completed.request_id,
+            model: message.model.clone(),
+            stop_reason: message.stop_reason.clone(),
+            usage: message.usage.clone(),
+            cost: breakdown,
+            reserved,
+            attempts: completed.attempts,
+            attribution: attribution.split(breakdown.total),
+            tool_calls: message.tool_uses().map(|t| t.name.clone()).collect(),
+        };
+        record.tool_calls.shrink_to_fit();
+        self.turns.push(record);
+        self.messages.push(MessageParam { role: Role::Assistant, content: TextOrBlocks::Blocks(message.content.clone()) });
+        let stop = message.stop_reason.clone();
+        self.last_message = Some(message);
+        match stop {
+            Some(StopReason::ToolUse) => self.prepare_tools(&issues),
+            Some(StopReason::PauseTurn) => self.phase = Phase::Ready,
+            Some(StopReason::EndTurn) | Some(StopReason::StopSequence) | None => self.finish(RunStatus::Completed),
+            Some(reason) => self.finish(RunStatus::Stopped { reason }),
+        }
+    }
+
+    fn prepare_tools(&mut self, issues: &[crate::sse::ToolInputIssue]) {
+        let Some(message) = &self.last_message else { return };
+        let mut calls = Vec::new();
+        let mut immediate = Vec::new();
+        let mut order = Vec::new();
+        for block in message.tool_uses() {
+            order.push(block.id.clone());
+            let issue = issues.iter().find(|i| i.id == block.id);
+            let checked = match issue.map(|i| &i.kind) {
+                Some(ToolInputIssueKind::Malformed { detail }) => Err(ContentBlock::tool_result(
+                    block.id.clone(),
+                    format!("The input for tool \"{}\" was not valid JSON ({detail}); nothing was run. Send the call again with valid JSON.", block.name),
+                    true,
+                )),
+                truncated => self.tools.check_call_with(block, truncated.is_some()).map_err(|e| e.into_tool_result(block.id.clone())),
+            };
+            match checked {
+                Ok(()) => calls.push(ToolCall { id: block.id.clone(), name: block.name.clone(), input: block.input.clone() }),
+                Err(result) => immediate.push((block.id.clone(), result)),
+            }
+        }
+        if order.is_empty() {
+            // tool_use with no tool_use block: nothing to answer; the turn is over.
+            self.finish(RunStatus::Completed);
+        } else if calls.is_empty() {
+            self.phase = Phase::AwaitingTools { calls, immediate, order };
+            self.handle_tool_results(Vec::new());
+        } else {
+            self.phase = Phase::AwaitingTools { calls, immediate, order };
+        }
+    }
+}
+
+fn add_usage(total: &mut Usage, u: &Usage) {
+    total.input_tokens = total.input_tokens.saturating_add(u.input_tokens);
+    total.output_tokens = total.output_tokens.saturating_add(u.output_tokens);
+    let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+    };
+    total.cache_creation_input_tokens = add(total.cache_creation_input_tokens, u.cache_creation_input_tokens);
+    total.cache_read_input_tokens = add(total.cache_read_input_tokens, u.cache_read_input_tokens);
+}

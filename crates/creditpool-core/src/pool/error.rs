@@ -1,0 +1,139 @@
+//! Why a reservation was refused, and what else can go wrong with the pool.
+//!
+//! A refusal is an answer, not a failure: the pool never drops a request
+//! silently. Each [`Refusal`] says why, with the figures behind it, and whether
+//! waiting helps ([`Refusal::retry_at_ms`]).
+
+use super::name::Name;
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+
+/// Which rate limit refused a reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitKind {
+    /// The agent's credits per minute.
+    Credits,
+    /// The agent's requests per minute.
+    Requests,
+}
+
+/// Why a reservation was refused.
+///
+/// Serialized with a `"reason"` tag, e.g.
+/// `{"reason": "pool_exhausted", "requested": 500, "available": 120}`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The pool cannot cover the amount: settled plus reserved plus the request
+    /// would exceed the limit. Waiting helps only if open reservations settle
+    /// below their amount or are released, or the limit is raised.
+    #[error("pool exhausted: requested {requested}, available {available}")]
+    PoolExhausted {
+        /// The amount asked for.
+        requested: Money,
+        /// The limit less settled and reserved (zero if the limit is below).
+        available: Money,
+    },
+    /// The agent's cap for the cycle would be exceeded.
+    #[error("agent {agent:?} would exceed its cap of {cap}: spent {spent}, reserved {reserved}, requested {requested}")]
+    AgentCap {
+        /// The agent.
+        agent: Name,
+        /// The agent's cap for this cycle.
+        cap: Money,
+        /// What the agent settled this cycle.
+        spent: Money,
+        /// What the agent holds in open reservations.
+        reserved: Money,
+        /// The amount asked for.
+        requested: Money,
+    },
+    /// A rate limit says "not yet": the same request is admitted at `retry_at_ms`
+    /// if nothing else changes.
+    #[error("agent {agent:?} is rate limited ({which:?}) until {retry_at_ms}")]
+    RateLimited {
+        /// The agent.
+        agent: Name,
+        /// Which limit.
+        which: RateLimitKind,
+        /// When to retry, Unix milliseconds.
+        retry_at_ms: u64,
+    },
+    /// Fair sharing is on (the pool is nearly spent) and the request would take
+    /// the agent beyond its weighted max-min fair share of what remains.
+    #[error("agent {agent:?} would exceed its fair share of {share}: holds {held}, requested {requested}")]
+    FairShare {
+        /// The agent.
+        agent: Name,
+        /// The most the agent may hold now.
+        share: Money,
+        /// What the agent holds in open reservations.
+        held: Money,
+        /// The amount asked for.
+        requested: Money,
+        /// How many agents share what remains.
+        active_agents: u32,
+    },
+    /// The agent is not named in the configuration, and unknown agents are not
+    /// allowed.
+    #[error("unknown agent {agent:?}")]
+    UnknownAgent {
+        /// The agent.
+        agent: Name,
+    },
+}
+
+impl Refusal {
+    /// When waiting helps: the instant to retry at. `None` for refusals that
+    /// time alone does not lift.
+    pub fn retry_at_ms(&self) -> Option<u64> {
+        match self {
+            Refusal::RateLimited { retry_at_ms, .. } => Some(*retry_at_ms),
+            _ => None,
+        }
+    }
+
+    /// The reason as a short machine-readable string (`"pool_exhausted"`, ...).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::PoolExhausted { .. } => "pool_exhausted",
+            Refusal::AgentCap { .. } => "agent_cap",
+            Refusal::RateLimited { .. } => "rate_limited",
+            Refusal::FairShare { .. } => "fair_share",
+            Refusal::UnknownAgent { .. } => "unknown_agent",
+        }
+    }
+}
+
+/// A misuse of the pool, or a configuration or snapshot it cannot accept.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PoolError {
+    /// No reservation with this ID was ever made by this pool.
+    #[error("unknown reservation {id}")]
+    UnknownReservation {
+        /// The ID given.
+        id: u64,
+    },
+    /// The configuration (or a policy) is invalid.
+    #[error("invalid pool configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
+    /// A snapshot is malformed or inconsistent.
+    #[error("invalid pool snapshot: {reason}")]
+    InvalidSnapshot {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A snapshot has a version this library does not read.
+    #[error("unsupported pool snapshot version {version}")]
+    UnsupportedSnapshotVersion {
+        /// The snapshot's version.
+        version: u64,
+    },
+}

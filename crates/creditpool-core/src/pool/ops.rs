@@ -1,0 +1,202 @@
+//! Every pool operation as plain JSON: what the bindings send and the
+//! conformance vectors (`tests/vectors/pool/`, kind `pool_scenario`) replay.
+//!
+//! An operation is an object tagged by `"op"`:
+//!
+//! | op | fields | result |
+//! | --- | --- | --- |
+//! | `reserve` | `agent`, `amount`, `now_ms`, optional `lease_ms` | `reserved` or `refused` |
+//! | `settle` | `id`, `cost`, `now_ms`, optional `attribution` ([`AttributionInput`]) | `settled`, `duplicate` or `error` |
+//! | `release` | `id`, `now_ms` | `released`, `duplicate` or `error` |
+//! | `set_limit` | `limit`, `now_ms` | `ok` |
+//! | `set_agent` | `agent`, `policy` ([`AgentPolicy`]), `now_ms` | `ok` or `error` |
+//! | `tick` | `now_ms` | `ticked` |
+//! | `report` | `now_ms` | `report` ([`Report`]) |
+//! | `snapshot_restore` | | `restored`: the pool is replaced by the restore of its own snapshot |
+//!
+//! A result is an object tagged by `"result"`, with the fields of the Rust value
+//! it carries, e.g. `{"result": "reserved", "id": 1, "amount": 500,
+//! "expires_at_ms": 601000}` or `{"result": "refused", "reason":
+//! "pool_exhausted", "requested": 500, "available": 100}`.
+
+use super::attribution::AttributionInput;
+use super::config::AgentPolicy;
+use super::error::{PoolError, Refusal};
+use super::report::Report;
+use super::reservation::{ReleaseOutcome, Released, Reservation, SettleOutcome, Settlement};
+use super::Pool;
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+
+/// One operation (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PoolOp {
+    /// [`Pool::reserve`] (or [`Pool::reserve_with_lease`] with `lease_ms`).
+    Reserve {
+        /// The agent.
+        agent: String,
+        /// The amount, nano-USD.
+        amount: Money,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+        /// The lease, if not the configured one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lease_ms: Option<u64>,
+    },
+    /// [`Pool::settle`].
+    Settle {
+        /// The reservation.
+        id: u64,
+        /// The actual cost, nano-USD.
+        cost: Money,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+        /// What the request held.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attribution: Option<Box<AttributionInput>>,
+    },
+    /// [`Pool::release`].
+    Release {
+        /// The reservation.
+        id: u64,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// [`Pool::set_limit`].
+    SetLimit {
+        /// The new limit, nano-USD.
+        limit: Money,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// [`Pool::set_agent_policy`].
+    SetAgent {
+        /// The agent.
+        agent: String,
+        /// Its new policy.
+        policy: AgentPolicy,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// [`Pool::tick`].
+    Tick {
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// [`Pool::report`].
+    Report {
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// Replaces the pool by [`Pool::restore`] of its own [`Pool::snapshot`].
+    SnapshotRestore,
+}
+
+/// The result of one operation (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum OpResult {
+    /// A reservation was granted.
+    Reserved(Reservation),
+    /// A reservation was refused.
+    Refused(Refusal),
+    /// A cost was posted.
+    Settled(Settlement),
+    /// A reservation was voided.
+    Released(Released),
+    /// The reservation was already closed: nothing changed.
+    Duplicate {
+        /// The reservation.
+        id: u64,
+    },
+    /// The operation failed.
+    Error(PoolError),
+    /// Done.
+    Ok,
+    /// A tick's effects.
+    Ticked {
+        /// Reservations that expired.
+        expired: Vec<u64>,
+        /// Whether a new cycle began.
+        rolled_over: bool,
+    },
+    /// A report.
+    Report(Box<Report>),
+    /// The pool was replaced by the restore of its snapshot.
+    Restored,
+}
+
+impl Pool {
+    /// Applies one operation. Alerts and ledger entries are queued as usual:
+    /// poll them afterwards.
+    pub fn apply(&mut self, op: &PoolOp) -> OpResult {
+        match op {
+            PoolOp::Reserve { agent, amount, now_ms, lease_ms } => {
+                let r = match lease_ms {
+                    Some(l) => self.reserve_with_lease(agent, *amount, *l, *now_ms),
+                    None => self.reserve(agent, *amount, *now_ms),
+                };
+                match r {
+                    Ok(r) => OpResult::Reserved(r),
+                    Err(e) => OpResult::Refused(e),
+                }
+            }
+            PoolOp::Settle { id, cost, now_ms, attribution } => match self.settle(*id, *cost, attribution.as_deref(), *now_ms) {
+                Ok(SettleOutcome::Settled(s)) => OpResult::Settled(s),
+                Ok(SettleOutcome::Duplicate { id }) => OpResult::Duplicate { id },
+                Err(e) => OpResult::Error(e),
+            },
+            PoolOp::Release { id, now_ms } => match self.release(*id, *now_ms) {
+                Ok(ReleaseOutcome::Released(r)) => OpResult::Released(r),
+                Ok(ReleaseOutcome::Duplicate { id }) => OpResult::Duplicate { id },
+                Err(e) => OpResult::Error(e),
+            },
+            PoolOp::SetLimit { limit, now_ms } => {
+                self.set_limit(*limit, *now_ms);
+                OpResult::Ok
+            }
+            PoolOp::SetAgent { agent, policy, now_ms } => match self.set_agent_policy(agent, policy.clone(), *now_ms) {
+                Ok(()) => OpResult::Ok,
+                Err(e) => OpResult::Error(e),
+            },
+            PoolOp::Tick { now_ms } => {
+                let t = self.tick(*now_ms);
+                OpResult::Ticked { expired: t.expired, rolled_over: t.rolled_over }
+            }
+            PoolOp::Report { now_ms } => OpResult::Report(Box::new(self.report(*now_ms))),
+            PoolOp::SnapshotRestore => match Pool::restore(self.snapshot()) {
+                Ok(p) => {
+                    *self = p;
+                    OpResult::Restored
+                }
+                Err(e) => OpResult::Error(e),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ops_parse_strictly() {
+        let op: PoolOp = serde_json::from_value(json!({"op": "reserve", "agent": "a", "amount": 5, "now_ms": 1})).unwrap();
+        assert_eq!(op, PoolOp::Reserve { agent: "a".into(), amount: Money::from_nanos(5), now_ms: 1, lease_ms: None });
+        assert!(serde_json::from_value::<PoolOp>(json!({"op": "reserve", "agent": "a", "amount": 5, "now_ms": 1, "x": 1})).is_err());
+        assert!(serde_json::from_value::<PoolOp>(json!({"op": "explode"})).is_err());
+        let op: PoolOp = serde_json::from_value(json!({"op": "snapshot_restore"})).unwrap();
+        assert_eq!(op, PoolOp::SnapshotRestore);
+    }
+
+    #[test]
+    fn results_are_tagged() {
+        let r = OpResult::Refused(Refusal::PoolExhausted { requested: Money::from_nanos(5), available: Money::ZERO });
+        assert_eq!(serde_json::to_value(&r).unwrap(), json!({"result": "refused", "reason": "pool_exhausted", "requested": 5, "available": 0}));
+        let r = OpResult::Error(PoolError::UnknownReservation { id: 9 });
+        assert_eq!(serde_json::to_value(&r).unwrap(), json!({"result": "error", "error": "unknown_reservation", "id": 9}));
+        assert_eq!(serde_json::to_value(OpResult::Ok).unwrap(), json!({"result": "ok"}));
+    }
+}

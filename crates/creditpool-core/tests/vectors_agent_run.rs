@@ -1,0 +1,153 @@
+//! Runs the `agent_run` vectors: an `AgentRun` driven through scripted
+//! responses and tool results against a pool.
+mod common;
+
+use creditpool_core::agent::{AgentAction, AgentConfig, AgentRun, ToolResult};
+use creditpool_core::api::MessageRequest;
+use creditpool_core::call::ReadBody;
+use creditpool_core::http::Headers;
+use creditpool_core::pool::{Pool, PoolConfig};
+use creditpool_core::pricing::PriceTable;
+use creditpool_core::request::{RequestBuilder, RequestConfig};
+use creditpool_core::retry::{Failure, TimeoutPhase};
+use creditpool_core::ApiKey;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn run(input: &Value) -> Result<Value, String> {
+    let start = input["start_ms"].as_u64().ok_or("start_ms")?;
+    let pool_config: PoolConfig = serde_json::from_value(input["pool"].clone()).map_err(|e| format!("pool: {e}"))?;
+    let mut pool = Pool::new(pool_config, start).map_err(|e| e.to_string())?;
+    let config: AgentConfig = serde_json::from_value(input["config"].clone()).map_err(|e| format!("config: {e}"))?;
+    let request: MessageRequest = serde_json::from_value(input["request"].clone()).map_err(|e| format!("request: {e}"))?;
+    let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new(input["api_key"].as_str().unwrap_or("k")))).map_err(|e| e.to_string())?;
+    let mut agent = AgentRun::new(config, request, builder, Arc::new(PriceTable::builtin())).map_err(|e| e.to_string())?;
+    let mut responses = input["responses"].as_array().ok_or("responses")?.iter();
+    let mut tool_results = input["tool_results"].as_array().ok_or("tool_results")?.iter();
+    let mut now = start;
+    let mut actions = Vec::new();
+    for _ in 0..200 {
+        match agent.next_action(&mut pool, now) {
+            AgentAction::Send(_) => {
+                actions.push(json!({"send": true}));
+                let a = responses.next().ok_or("the run sent more requests than scripted")?;
+                if let Some(f) = a.get("transport_error") {
+                    let failure: Failure = serde_json::from_value(f.clone()).map_err(|e| e.to_string())?;
+                    agent.handle_transport_error(&mut pool, failure, now);
+                    continue;
+                }
+                let status = a["status"].as_u64().ok_or("status")? as u16;
+                let headers: Headers = serde_json::from_value(a["headers"].clone()).unwrap_or_default();
+                match agent.handle_head(status, &headers, now) {
+                    ReadBody::Whole => {
+                        let body = match (a.get("body"), a.get("chunks")) {
+                            (Some(b), _) => b.as_str().unwrap_or_default().to_owned(),
+                            (None, Some(c)) => c.as_array().map(|c| c.iter().filter_map(Value::as_str).collect()).unwrap_or_default(),
+                            _ => String::new(),
+                        };
+                        agent.handle_body(&mut pool, body.as_bytes(), now);
+                    }
+                    ReadBody::Chunks => {
+                        let chunks: Vec<String> = match (a.get("chunks"), a.get("body")) {
+                            (Some(c), _) => serde_json::from_value(c.clone()).map_err(|e| e.to_string())?,
+                            (None, Some(b)) => vec![b.as_str().unwrap_or_default().to_owned()],
+                            _ => Vec::new(),
+                        };
+                        for chunk in &chunks {
+                            let _ = agent.handle_chunk(&mut pool, chunk.as_bytes(), now);
+                            if !agent.is_reading() {
+                                break;
+                            }
+                        }
+                        if agent.is_reading() {
+                            if a.get("end") == Some(&Value::Bool(false)) {
+                                now = agent.deadline().ok_or("no deadline")?;
+                                agent.handle_transport_error(&mut pool, Failure::Timeout { phase: TimeoutPhase::Idle }, now);
+                            } else {
+                                let _ = agent.handle_end(&mut pool, now);
+                            }
+                        }
+                    }
+                }
+            }
+            AgentAction::CallTools(calls) => {
+                actions.push(json!({"call_tools": calls}));
+                let results: Vec<ToolResult> =
+                    serde_json::from_value(tool_results.next().ok_or("more tool calls than scripted")?.clone()).map_err(|e| e.to_string())?;
+                agent.handle_tool_results(results);
+            }
+            AgentAction::Wait { until_ms, reason } => {
+                actions.push(json!({"wait_until": until_ms, "reason": reason}));
+                now = until_ms;
+            }
+            AgentAction::Done => break,
+        }
+    }
+    let outcome = agent.outcome().ok_or("no outcome")?;
+    let mut ledger = Vec::new();
+    while let Some(e) = pool.poll_ledger() {
+        ledger.push(e);
+    }
+    let transcript = serde_json::to_value(&outcome.transcript).map_err(|e| e.to_string())?;
+    let errors: Vec<Value> = transcript
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["content"].as_array())
+        .flatten()
+        .filter(|b| b["type"] == "tool_result" && b["is_error"] == true)
+        .cloned()
+        .collect();
+    Ok(json!({
+        "actions": actions,
+        "outcome": serde_json::to_value(&outcome).map_err(|e| e.to_string())?,
+        "turn_count": outcome.turns.len(),
+        "pool": {"settled": pool.state().settled(), "reserved": pool.state().reserved()},
+        "ledger": ledger.len(),
+        "ledger_kinds": ledger.iter().map(|e| serde_json::to_value(e.kind).unwrap()).collect::<Vec<_>>(),
+        "transcript": transcript,
+        "tool_result_errors": errors,
+    }))
+}
+
+fn check(actual: &Value, expected: &Value) -> Result<(), String> {
+    for (key, want) in expected.as_object().ok_or("expected is not an object")? {
+        match key.as_str() {
+            "outcome" | "pool" => {
+                if let Some(d) = common::json_subset_diff(key, &actual[key], want) {
+                    return Err(d);
+                }
+            }
+            "transcript_tail" => {
+                let t = actual["transcript"].as_array().ok_or("no transcript")?;
+                let n = want.as_array().map_or(0, Vec::len);
+                let tail = Value::Array(t[t.len().saturating_sub(n)..].to_vec());
+                if let Some(d) = common::json_diff("transcript_tail", &tail, want) {
+                    return Err(d);
+                }
+            }
+            "tool_result_errors" => {
+                let got = actual["tool_result_errors"].as_array().ok_or("no errors")?;
+                for w in want.as_array().into_iter().flatten() {
+                    let hit = got.iter().find(|g| g["tool_use_id"] == w["tool_use_id"]).ok_or_else(|| format!("no is_error result for {}", w["tool_use_id"]))?;
+                    let text = serde_json::to_string(&hit["content"]).unwrap_or_default();
+                    let needle = w["contains"].as_str().unwrap_or_default();
+                    if !text.contains(needle) {
+                        return Err(format!("is_error result {text} does not contain {needle:?}"));
+                    }
+                }
+            }
+            _ => {
+                if let Some(d) = common::json_diff(key, &actual[key], want) {
+                    return Err(d);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn agent_run_vectors() {
+    common::run_kind("agent_run", |case| check(&run(&case.input)?, &case.expected));
+}

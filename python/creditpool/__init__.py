@@ -1,0 +1,105 @@
+"""creditpool: the Anthropic Messages API with a programmatic credit pool.
+
+A thin layer over the Rust core ``creditpool-core`` (the native module
+``creditpool._creditpool``): the core builds requests, reads responses and
+streams, decides retries, prices usage and validates tools; this package sends
+and receives with httpx2, sleeps, and gives typed results and exceptions.
+Money is exact int nano-USD, with ``Decimal`` views (``usd``).
+"""
+
+from __future__ import annotations
+
+from . import _creditpool
+from ._client import AsyncClient, AsyncMessages, Client, Messages
+from ._config import DEFAULT_BASE_URL, PoolSelector, Timeouts
+from ._creditpool import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BillingError,
+    CapabilityError,
+    ConflictError,
+    CreditpoolError,
+    InternalError,
+    InternalServerError,
+    InvalidOptionsError,
+    InvalidPriceError,
+    NotFoundError,
+    OverloadedError,
+    PartialJsonError,
+    PermissionDeniedError,
+    PriceTable,
+    PricingError,
+    RateLimitError,
+    RequestBuildError,
+    RequestTooLargeError,
+    ResponseParseError,
+    ServerTimeoutError,
+    StreamError,
+    StreamEventTooLargeError,
+    StreamIncompleteError,
+    StreamProtocolError,
+    ToolDefinitionError,
+    ToolInputInvalidError,
+    UnknownModelError,
+    UnpricedModelError,
+)
+from ._money import NANOS_PER_USD, format_usd, usd
+from ._streaming import AsyncMessageStream, MessageStream
+from ._tools import Tool, Toolbox, tool, tool_result_content
+from ._types import (
+    CitationsDelta,
+    ContentBlock,
+    ContentBlockDeltaEvent,
+    ContentBlockStartEvent,
+    ContentBlockStopEvent,
+    Cost,
+    Delta,
+    FinalMessageEvent,
+    InputJsonDelta,
+    Message,
+    MessageDeltaEvent,
+    MessageStartEvent,
+    MessageStopEvent,
+    PingEvent,
+    RedactedThinkingBlock,
+    ServerToolUseBlock,
+    SignatureDelta,
+    StreamEvent,
+    StreamRetryEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolUseBlock,
+    UnknownBlock,
+    UnknownDelta,
+    UnknownEvent,
+    Usage,
+    WebSearchToolResultBlock,
+)
+
+__version__: str = _creditpool.__version__
+"""The package version (that of the native module)."""
+
+PRICES_AS_OF: str = _creditpool.PRICES_AS_OF
+"""The date of the built-in price table."""
+
+__all__ = [
+    "APIConnectionError", "APIError", "APITimeoutError", "AsyncClient", "AsyncMessageStream", "AsyncMessages",
+    "AuthenticationError", "BadRequestError", "BillingError", "CapabilityError", "CitationsDelta", "Client",
+    "ConflictError", "ContentBlock", "ContentBlockDeltaEvent", "ContentBlockStartEvent", "ContentBlockStopEvent",
+    "Cost", "CreditpoolError", "DEFAULT_BASE_URL", "Delta", "FinalMessageEvent", "InputJsonDelta", "InternalError",
+    "InternalServerError", "InvalidOptionsError", "InvalidPriceError", "Message", "MessageDeltaEvent",
+    "MessageStartEvent", "MessageStopEvent", "MessageStream", "Messages", "NANOS_PER_USD", "NotFoundError",
+    "OverloadedError", "PRICES_AS_OF", "PartialJsonError", "PermissionDeniedError", "PingEvent", "PoolSelector",
+    "PriceTable", "PricingError", "RateLimitError", "RedactedThinkingBlock", "RequestBuildError",
+    "RequestTooLargeError", "ResponseParseError", "ServerTimeoutError", "ServerToolUseBlock", "SignatureDelta",
+    "StreamError", "StreamEvent", "StreamEventTooLargeError", "StreamIncompleteError", "StreamProtocolError",
+    "StreamRetryEvent", "TextBlock", "TextDelta", "ThinkingBlock", "ThinkingDelta", "Timeouts", "Tool",
+    "ToolDefinitionError", "ToolInputInvalidError", "Toolbox", "ToolUseBlock", "UnknownBlock", "UnknownDelta", "UnknownEvent",
+    "UnknownModelError", "UnpricedModelError", "Usage", "WebSearchToolResultBlock", "format_usd", "tool",
+    "tool_result_content", "usd",
+]

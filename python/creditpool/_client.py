@@ -1,0 +1,350 @@
+"""``Client`` and ``AsyncClient``: the Messages API over httpx2.
+
+The core builds every request (headers, key, version, betas, pool selector),
+reads every response, decides every retry and checks every request against the
+model's capabilities; these classes send, receive and sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
+
+import anyio
+import httpx2
+
+from . import _creditpool
+from ._config import DEFAULT_BASE_URL, PoolSelectorOption, Timeouts, selector_option
+from ._creditpool import CreditpoolError
+from ._driver import CallState, adrive, drive, finish
+from ._streaming import AsyncMessageStream, MessageStream
+from ._transport import (
+    build_httpx_request,
+    describe_decision,
+    error_failure,
+    header_pairs,
+    jitter_seed,
+    log,
+    now_ms,
+    plain,
+    transport_failure,
+)
+from ._types import Cost, Message
+
+__all__ = ["Client", "AsyncClient", "Messages", "AsyncMessages"]
+
+_Parse = Callable[[int, list[tuple[str, str]], bytes], Any]
+
+
+class _Base:
+    """What both clients share: configuration and the core's objects."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        timeout: float | Timeouts | None,
+        max_retries: int | None,
+        retry_policy: Mapping[str, Any] | None,
+        pool_selector: PoolSelectorOption,
+        betas: Sequence[str],
+        anthropic_version: str | None,
+        default_headers: Mapping[str, str] | None,
+        price_overrides: Sequence[Mapping[str, Any]] | None,
+    ) -> None:
+        options: dict[str, Any] = {
+            "betas": list(betas),
+            "pool_selector": selector_option(pool_selector),
+            "extra_headers": [[k, v] for k, v in (default_headers or {}).items()],
+        }
+        if anthropic_version is not None:
+            options["anthropic_version"] = anthropic_version
+        key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY", "")
+        # The key lives only inside the core's builder, which never shows it.
+        self._builder = _creditpool.RequestBuilder(key, options)
+        del key
+        policy = dict(retry_policy or {})
+        if max_retries is not None:
+            policy["max_retries"] = max_retries
+        self._retry = _creditpool.RetryPolicy(policy)
+        self._retry_policy: dict[str, Any] = self._retry.to_dict()
+        self.base_url: str = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        """Where requests go."""
+        self.timeouts: Timeouts = Timeouts.of(timeout)
+        """Timeouts in seconds, the stream idle timeout included."""
+        self.prices = _creditpool.PriceTable(list(overrides_list(price_overrides)))
+        """The price table used for ``cost`` and capability checks."""
+
+    def __repr__(self) -> str:
+        """The base URL and options; never the key."""
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=****, options={self._builder.options()!r})"
+
+    def _request(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The request dict, checked against the model's capabilities."""
+        request: dict[str, Any] = plain(dict(params))
+        self.prices.check_request(request)
+        return request
+
+    def _new_call(self, params: Mapping[str, Any], stream: bool) -> CallState:
+        """The core's call for a request: checked, built, with the retry
+        policy, the idle timeout and a fresh jitter seed."""
+        request = self._request(params)
+        options = {
+            "stream": stream,
+            "retry": self._retry_policy,
+            "idle_timeout_ms": int(self.timeouts.stream_idle * 1000),
+            "jitter_seed": jitter_seed(),
+        }
+        return CallState(_creditpool.MessagesCall(self._builder, request, options))
+
+    def cost(self, message: Message | Mapping[str, Any], *, batch: bool = False) -> Cost:
+        """What a message cost, per component, in int nano-USD."""
+        data = plain(message)
+        options: dict[str, Any] = {"stop_reason": data.get("stop_reason"), "batch": batch}
+        return Cost(self.prices.cost(str(data.get("model", "")), data.get("usage") or {}, options))
+
+
+def overrides_list(overrides: Sequence[Mapping[str, Any]] | None) -> Iterable[dict[str, Any]]:
+    """Price overrides as the core reads them."""
+    for o in overrides or ():
+        yield {"model": o["model"], "prices": dict(o["prices"])}
+
+
+class Client(_Base):
+    """A synchronous Messages API client.
+
+    The key comes from ``api_key`` or ``ANTHROPIC_API_KEY`` and never appears
+    in a ``repr``, a log record or an exception. ``http_client`` may be your own
+    ``httpx2.Client`` (then closing it is yours).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeouts | None = None,
+        max_retries: int | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+        pool_selector: PoolSelectorOption = None,
+        betas: Sequence[str] = (),
+        anthropic_version: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        price_overrides: Sequence[Mapping[str, Any]] | None = None,
+        http_client: httpx2.Client | None = None,
+    ) -> None:
+        """Configures the client; see the class documentation."""
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            pool_selector=pool_selector,
+            betas=betas,
+            anthropic_version=anthropic_version,
+            default_headers=default_headers,
+            price_overrides=price_overrides,
+        )
+        self._owns_http = http_client is None
+        self._http: httpx2.Client = http_client if http_client is not None else httpx2.Client()
+        self._sleep: Callable[[float], None] = time.sleep
+        self.messages = Messages(self)
+        """``create``, ``stream`` and ``count_tokens``."""
+
+    def close(self) -> None:
+        """Closes the HTTP client if this client created it."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> "Client":
+        """Returns the client."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Closes the client."""
+        self.close()
+
+    def _call(self, http: dict[str, Any], parse: _Parse) -> Any:
+        """Sends a non-streaming request that is not a Messages call
+        (``count_tokens``) until it succeeds or the core's retry policy gives
+        up."""
+        attempt = 0
+        while True:
+            headers: list[tuple[str, str]] | None = None
+            try:
+                request = build_httpx_request(self._http, self.base_url, http, self.timeouts)
+                log.debug("%s %s attempt %d", http["method"], http["path"], attempt)
+                response = self._http.send(request)
+            except httpx2.HTTPError as exc:
+                failure, error = transport_failure(exc, in_body=False)
+                error.__cause__ = exc
+            else:
+                headers = header_pairs(response.headers)
+                log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
+                try:
+                    return parse(response.status_code, headers, response.content)
+                except CreditpoolError as e:
+                    error = e
+                    maybe = error_failure(e, response.status_code)
+                    if maybe is None:
+                        raise
+                    failure = maybe
+            decision = self._retry.decide(attempt, failure, headers, jitter_seed(), now_ms())
+            log.debug("attempt %d failed (%s): %s", attempt, failure.get("type"), describe_decision(decision))
+            if decision["decision"] != "retry":
+                raise error
+            self._sleep(int(decision["delay_ms"]) / 1000)
+            attempt += 1
+
+
+class Messages:
+    """``client.messages``."""
+
+    def __init__(self, client: Client) -> None:
+        """Bound to a client."""
+        self._client = client
+
+    def create(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> Message:
+        """Sends a request and returns the message. Other parameters
+        (``system``, ``tools``, ``tool_choice``, ``temperature``, ...) are sent
+        as given; tools made with ``@tool`` are accepted as they are."""
+        c = self._client
+        state = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
+        for _ in drive(c, state):
+            pass
+        return Message(finish(state)["message"])
+
+    def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> MessageStream:
+        """A streamed request: iterate the returned ``MessageStream`` for the
+        events; the last one holds the final message."""
+        c = self._client
+        return MessageStream(c, c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, True))
+
+    def count_tokens(self, *, model: str, messages: Sequence[Any], **params: Any) -> int:
+        """The exact input tokens of a request (``/v1/messages/count_tokens``)."""
+        c = self._client
+        request = plain({"model": model, "max_tokens": 1, "messages": messages, **params})
+        http = c._builder.count_tokens(request)
+        return int(c._call(http, _creditpool.parse_count_tokens))
+
+
+async def _anyio_sleep(seconds: float) -> None:
+    await anyio.sleep(seconds)
+
+
+class AsyncClient(_Base):
+    """An asynchronous Messages API client (asyncio or trio, through anyio).
+
+    Same options as ``Client``; ``http_client`` may be your own
+    ``httpx2.AsyncClient``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeouts | None = None,
+        max_retries: int | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+        pool_selector: PoolSelectorOption = None,
+        betas: Sequence[str] = (),
+        anthropic_version: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        price_overrides: Sequence[Mapping[str, Any]] | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        """Configures the client; see the class documentation."""
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            pool_selector=pool_selector,
+            betas=betas,
+            anthropic_version=anthropic_version,
+            default_headers=default_headers,
+            price_overrides=price_overrides,
+        )
+        self._owns_http = http_client is None
+        self._http: httpx2.AsyncClient = http_client if http_client is not None else httpx2.AsyncClient()
+        self._sleep: Callable[[float], Awaitable[None]] = _anyio_sleep
+        self.messages = AsyncMessages(self)
+        """``create``, ``stream`` and ``count_tokens``."""
+
+    async def aclose(self) -> None:
+        """Closes the HTTP client if this client created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> "AsyncClient":
+        """Returns the client."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Closes the client."""
+        await self.aclose()
+
+    async def _call(self, http: dict[str, Any], parse: _Parse) -> Any:
+        """Sends a non-streaming request until it succeeds or the core's retry
+        policy gives up."""
+        attempt = 0
+        while True:
+            headers: list[tuple[str, str]] | None = None
+            try:
+                request = build_httpx_request(self._http, self.base_url, http, self.timeouts)
+                log.debug("%s %s attempt %d", http["method"], http["path"], attempt)
+                response = await self._http.send(request)
+            except httpx2.HTTPError as exc:
+                failure, error = transport_failure(exc, in_body=False)
+                error.__cause__ = exc
+            else:
+                headers = header_pairs(response.headers)
+                log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
+                try:
+                    return parse(response.status_code, headers, response.content)
+                except CreditpoolError as e:
+                    error = e
+                    maybe = error_failure(e, response.status_code)
+                    if maybe is None:
+                        raise
+                    failure = maybe
+            decision = self._retry.decide(attempt, failure, headers, jitter_seed(), now_ms())
+            log.debug("attempt %d failed (%s): %s", attempt, failure.get("type"), describe_decision(decision))
+            if decision["decision"] != "retry":
+                raise error
+            await self._sleep(int(decision["delay_ms"]) / 1000)
+            attempt += 1
+
+
+class AsyncMessages:
+    """``client.messages`` of an ``AsyncClient``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        """Bound to a client."""
+        self._client = client
+
+    async def create(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> Message:
+        """Sends a request and returns the message (see ``Messages.create``)."""
+        c = self._client
+        state = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
+        async for _ in adrive(c, state):
+            pass
+        return Message(finish(state)["message"])
+
+    def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> AsyncMessageStream:
+        """A streamed request: ``async for`` the events of the returned
+        ``AsyncMessageStream``; the last one holds the final message."""
+        c = self._client
+        return AsyncMessageStream(c, c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, True))
+
+    async def count_tokens(self, *, model: str, messages: Sequence[Any], **params: Any) -> int:
+        """The exact input tokens of a request."""
+        c = self._client
+        request = plain({"model": model, "max_tokens": 1, "messages": messages, **params})
+        http = c._builder.count_tokens(request)
+        return int(await c._call(http, _creditpool.parse_count_tokens))

@@ -1,0 +1,86 @@
+"""The API key never appears in a ``repr``, an exception's text or a log record,
+whatever happens: every error path runs here with logging captured at DEBUG
+for every logger (httpx2's and httpcore2's included)."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+import httpx2
+import pytest
+
+import creditpool as cp
+from creditpool import _creditpool
+from fakeapi import KEY, FakeAPI, Reply, error_body, message, sse, text_stream_events
+
+MSGS = [{"role": "user", "content": "Hi"}]
+
+
+def _texts(exc: BaseException) -> list[str]:
+    """Every text an exception shows: str, repr, its attributes and its whole
+    chain as a formatted traceback."""
+    out = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    out += [repr(v) for v in vars(exc).values()]
+    for cause in (exc.__cause__, exc.__context__):
+        if cause is not None:
+            out += [str(cause), repr(cause)]
+    return out
+
+
+def test_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().setLevel(logging.DEBUG)
+    api = FakeAPI(
+        Reply(body=message()),
+        Reply(529, error_body("overloaded_error")),
+        Reply(401, error_body("authentication_error", "invalid x-api-key")),
+        Reply(raise_exc=httpx2.ConnectError("refused")),
+        Reply(raise_exc=httpx2.ReadTimeout("slow")),
+        Reply(body=sse(*text_stream_events(stop=False))),
+        Reply(body=b"<html>bad gateway</html>", status=502),
+        Reply(body=b"not json", status=200),
+    )
+    client = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), max_retries=1)
+    client._sleep = lambda s: None
+    shown: list[str] = [repr(client), str(client), repr(client._builder), repr(client.messages), repr(client._retry)]
+    errors: list[BaseException] = []
+
+    def attempt(fn: Any) -> None:
+        try:
+            fn()
+        except Exception as e:  # every failure is collected and inspected
+            errors.append(e)
+
+    attempt(lambda: client.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MSGS))
+    attempt(lambda: client.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MSGS))
+    attempt(lambda: client.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MSGS))
+    client2 = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), max_retries=0)
+    attempt(lambda: list(client2.messages.stream(model="claude-sonnet-4-5", max_tokens=8, messages=MSGS)))
+    attempt(lambda: client2.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MSGS))
+    attempt(lambda: client2.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MSGS))
+    # Errors raised while building requests, with the key in play.
+    attempt(lambda: cp.Client(api_key=KEY + "\n\x00bad"))
+    attempt(lambda: cp.Client(api_key=KEY, betas=["a,b"]))
+    attempt(lambda: cp.Client(api_key=KEY, default_headers={"x-bad": "v\r\nx"}))
+    attempt(lambda: client.messages.create(model="", max_tokens=8, messages=MSGS))
+    attempt(lambda: _creditpool.RequestBuilder(KEY, {"no_such_option": 1}))
+    assert len(errors) >= 9, errors
+    kinds = {type(e).__name__ for e in errors}
+    assert {"AuthenticationError", "APITimeoutError", "StreamIncompleteError", "RequestBuildError", "InvalidOptionsError", "InternalServerError", "ResponseParseError"} <= kinds, kinds
+    for e in errors:
+        shown += _texts(e)
+    shown += [r.getMessage() for r in caplog.records]
+    shown += [repr(r.args) for r in caplog.records]
+    shown.append(caplog.text)
+    assert any("creditpool" == r.name for r in caplog.records), "the package logs at DEBUG"
+    leaks = [s for s in shown if KEY in s or "SECRET" in s]
+    assert not leaks, leaks[:3]
+
+
+def test_builder_options_and_repr_hide_the_key() -> None:
+    b = _creditpool.RequestBuilder(KEY, {"betas": ["x"]})
+    assert KEY not in repr(b) and KEY not in repr(b.options())
+    http = b.messages({"model": "m", "max_tokens": 1, "messages": MSGS})
+    assert ("x-api-key", KEY) in http["headers"]  # only the wire value holds it

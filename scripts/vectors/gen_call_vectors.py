@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Writes tests/vectors/call/messages_call.json: MessagesCall driven through
+scripted attempts. Expected actions and results follow from the retry rules by
+hand (jitter 0, so every backoff is min(500 * 2^n, 8000) ms); nothing here is
+computed by creditpool itself."""
+import json
+from pathlib import Path
+
+START = 1_800_000_000_000
+REQ = {"model": "claude-haiku-4-5", "max_tokens": 256, "messages": [{"role": "user", "content": "Hi"}]}
+
+
+def msg(text="Hello!", mid="msg_1", stop="end_turn", out=5):
+    return {"id": mid, "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+            "content": [{"type": "text", "text": text}], "stop_reason": stop, "stop_sequence": None,
+            "usage": {"input_tokens": 9, "output_tokens": out}}
+
+
+def err(status, etype, message="boom", headers=None):
+    return {"status": status, "headers": [["request-id", f"req_{status}"]] + (headers or []),
+            "body": json.dumps({"type": "error", "error": {"type": etype, "message": message}, "request_id": f"req_{status}"})}
+
+
+def ok(m=None):
+    return {"status": 200, "headers": [["request-id", "req_ok"], ["content-type", "application/json"]], "body": json.dumps(m or msg())}
+
+
+def sse(events):
+    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+
+
+def stream_events(text="Hello!", mid="msg_s"):
+    m = msg(text, mid)
+    start = dict(m, content=[], stop_reason=None, usage={"input_tokens": 9, "output_tokens": 1})
+    half = len(text) // 2
+    return [
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "ping"},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text[:half]}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text[half:]}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}},
+        {"type": "message_stop"},
+    ]
+
+
+def stream_ok(text="Hello!", mid="msg_s", split=3):
+    body = sse(stream_events(text, mid))
+    n = len(body) // split
+    chunks = [body[i * n:(i + 1) * n] for i in range(split - 1)] + [body[(split - 1) * n:]]
+    return {"status": 200, "headers": [["request-id", "req_stream"]], "chunks": chunks}
+
+
+def stream_msg(text="Hello!", mid="msg_s"):
+    return msg(text, mid)
+
+
+NOJ = {"retry": {"jitter": 0}}
+SNOJ = {"stream": True, "retry": {"jitter": 0}}
+IDLE = 600_000
+
+cases = []
+
+
+def case(name, options, attempts, actions, result):
+    cases.append({"name": name, "input": {"api_key": "sk-test", "request": REQ, "options": options, "start_ms": START,
+                                          "attempts": attempts}, "expected": {"actions": actions, "result": result}})
+
+
+S = {"send": True}
+case("json success on the first attempt", NOJ, [ok()], [S], {"message": msg(), "attempts": 1, "request_id": "req_ok"})
+case("529 then success after 500 ms backoff", NOJ, [err(529, "overloaded_error"), ok()],
+     [S, {"wait_until": START + 500}, S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("429 with retry-after 2 waits exactly 2 s", NOJ, [err(429, "rate_limit_error", headers=[["retry-after", "2"]]), ok()],
+     [S, {"wait_until": START + 2000}, S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("retry-after-ms wins over retry-after", NOJ, [err(429, "rate_limit_error", headers=[["retry-after", "9"], ["retry-after-ms", "1250"]]), ok()],
+     [S, {"wait_until": START + 1250}, S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("retry-after of 120 s is honoured (the Python SDK would ignore it)", NOJ,
+     [err(429, "rate_limit_error", headers=[["retry-after", "120"]]), ok()],
+     [S, {"wait_until": START + 120_000}, S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("retry-after beyond the cap gives up", NOJ, [err(429, "rate_limit_error", headers=[["retry-after", "3600"]])],
+     [S], {"error": {"kind": "api", "type": "rate_limit_error", "attempts": 1, "reason": {"type": "retry_after_too_long", "retry_after_ms": 3600000, "cap_ms": 600000}}})
+case("400 is not retried", NOJ, [err(400, "invalid_request_error")],
+     [S], {"error": {"kind": "api", "type": "invalid_request_error", "attempts": 1, "reason": {"type": "not_retryable", "status": 400}}})
+case("401 is not retried", NOJ, [err(401, "authentication_error")],
+     [S], {"error": {"kind": "api", "type": "authentication_error", "attempts": 1, "reason": {"type": "not_retryable", "status": 401}}})
+case("three 500s exhaust two retries (500 ms, then 1000 ms)", NOJ, [err(500, "api_error")] * 3,
+     [S, {"wait_until": START + 500}, S, {"wait_until": START + 1500}, S],
+     {"error": {"kind": "api", "type": "api_error", "attempts": 3, "reason": {"type": "attempts_exhausted", "attempts": 3}}})
+case("max_retries 0 never retries", {"retry": {"jitter": 0, "max_retries": 0}}, [err(529, "overloaded_error")],
+     [S], {"error": {"kind": "api", "type": "overloaded_error", "attempts": 1, "reason": {"type": "attempts_exhausted", "attempts": 1}}})
+case("x-should-retry false stops a 503", NOJ, [err(503, "api_error", headers=[["x-should-retry", "false"]])],
+     [S], {"error": {"kind": "api", "type": "api_error", "attempts": 1, "reason": {"type": "should_retry_header_false"}}})
+case("x-should-retry true retries a 400", NOJ, [err(400, "invalid_request_error", headers=[["x-should-retry", "true"]]), ok()],
+     [S, {"wait_until": START + 500}, S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("connection failure then success", NOJ, [{"transport_error": {"type": "connection"}}, ok()],
+     [S, {"wait_until": START + 500}, S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("read timeout then success", NOJ, [{"transport_error": {"type": "timeout", "phase": "read"}}, ok()],
+     [S, {"wait_until": START + 500}, S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("malformed 2xx body is not retried", NOJ, [{"status": 200, "headers": [], "body": "{\"id\": 1"}],
+     [S], {"error": {"kind": "parse", "attempts": 1, "reason": {"type": "not_retryable", "status": 200}}})
+case("stream success in chunks", SNOJ, [stream_ok()], [S], {"message": stream_msg(), "attempts": 1, "request_id": "req_stream"})
+case("stream success one byte at a time", SNOJ, [dict(stream_ok(), chunks=list(sse(stream_events())))], [S],
+     {"message": stream_msg(), "attempts": 1, "request_id": "req_stream"})
+ov = stream_events()[:4] + [{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]
+case("mid-stream overloaded_error is retried (the official SDKs do not)", SNOJ,
+     [{"status": 200, "headers": [], "chunks": [sse(ov)]}, stream_ok("Second try", "msg_2")],
+     [S, {"wait_until": START + 500}, S], {"message": stream_msg("Second try", "msg_2"), "attempts": 2, "request_id": "req_stream"})
+bad = stream_events()[:4] + [{"type": "error", "error": {"type": "invalid_request_error", "message": "nope"}}]
+case("mid-stream invalid_request_error is not retried", SNOJ, [{"status": 200, "headers": [], "chunks": [sse(bad)]}],
+     [S], {"error": {"kind": "api", "type": "invalid_request_error", "attempts": 1, "reason": {"type": "not_retryable_stream_error", "error_type": "invalid_request_error"}}})
+cut = sse(stream_events())[:-60]
+case("stream cut before message_stop is retried", SNOJ, [{"status": 200, "headers": [], "chunks": [cut]}, stream_ok()],
+     [S, {"wait_until": START + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+case("stalled stream hits the idle timeout, then is retried", SNOJ,
+     [{"status": 200, "headers": [], "chunks": [sse(stream_events()[:3])], "end": False}, stream_ok()],
+     [S, {"wait_until": START + IDLE + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+case("custom idle timeout", {"stream": True, "idle_timeout_ms": 5000, "retry": {"jitter": 0}},
+     [{"status": 200, "headers": [], "chunks": [sse(stream_events()[:3])], "end": False}, stream_ok()],
+     [S, {"wait_until": START + 5000 + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+case("stream request answered 529 with a JSON body, then streams", SNOJ, [err(529, "overloaded_error"), stream_ok()],
+     [S, {"wait_until": START + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+case("every stream attempt cut: exhausted", {"stream": True, "retry": {"jitter": 0, "max_retries": 1}},
+     [{"status": 200, "headers": [], "chunks": [cut]}] * 2,
+     [S, {"wait_until": START + 500}, S], {"error": {"kind": "stream", "attempts": 2, "reason": {"type": "attempts_exhausted", "attempts": 2}}})
+case("backoff doubles and caps at 8 s", {"retry": {"jitter": 0, "max_retries": 6}}, [err(500, "api_error")] * 6 + [ok()],
+     [S, {"wait_until": START + 500}, S, {"wait_until": START + 1500}, S, {"wait_until": START + 3500}, S,
+      {"wait_until": START + 7500}, S, {"wait_until": START + 15500}, S, {"wait_until": START + 23500}, S],
+     {"message": msg(), "attempts": 7, "request_id": "req_ok"})
+
+doc = {"kind": "messages_call",
+       "description": "MessagesCall (creditpool_core::call) driven through scripted attempts: the actions it asks for, "
+                      "the waits between attempts and the final result. Generated by scripts/vectors/gen_call_vectors.py.",
+       "cases": cases}
+Path(__file__).resolve().parents[2].joinpath("tests/vectors/call/messages_call.json").write_text(json.dumps(doc, indent=1) + "\n")
+print(len(cases), "cases")
