@@ -135,7 +135,7 @@ export class Messages {
         return Promise.reject(e);
       }
     }
-    return callAsync(() => this.#raw.create(params, signal));
+    return callAsync(() => this.#raw.create(params, signal)).then((r) => r.message);
   }
 
   /**
@@ -158,9 +158,12 @@ export class Messages {
  * iteration are applied without being converted). Breaking out of the
  * iteration aborts the request unless `finalMessage()` was asked for.
  *
- * Before any event is handed out, failures are retried as the retry policy
- * decides; after that a failure is thrown with the message so far as
- * `partial`.
+ * Failures are retried as the core's call decides, and a retried stream
+ * starts over: if the failed attempt had already handed out events, the
+ * iteration yields a `{type: "stream_retry", attempt, delay_ms, reason,
+ * error}` item (not an API event) meaning "discard what you showed since the
+ * last message_start", and a new `message_start` follows. A failure that is
+ * not retried is thrown with the message so far as `partial`.
  */
 export class MessageStream {
   #raw;
@@ -217,7 +220,7 @@ export class MessageStream {
     }
   }
 
-  /** `{message, tool_input_issues}` of the completed stream. */
+  /** `{message, tool_input_issues, attempts, request_id, rate_limit}` of the completed stream. */
   finished() {
     if (this.#final === null) {
       this.#final = this.#enqueue(() => callAsync(() => this.#raw.finish()));

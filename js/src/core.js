@@ -262,3 +262,84 @@ export class ToolValidator {
     return call(() => this.#inner.refusal(toolUse, truncated));
   }
 }
+
+/**
+ * One Messages API call with retries, as the core's state machine, for
+ * callers who drive it with their own transport: ask `nextAction(nowMs)`,
+ * send, report the response with `handleHead`, then `handleBody` or
+ * `handleChunk`/`handleEnd` (or `handleTransportError`), sleep on `wait`,
+ * and `takeResult()` once `done`.
+ */
+export class MessagesCall {
+  #inner;
+
+  /**
+   * @param {{apiKey: string, requestOptions?: object, request: object, options?: object}} spec
+   *   `requestOptions` as for buildRequest; `options` the core's CallOptions
+   *   (`stream`, `retry`, `idle_timeout_ms`, `max_body_bytes`,
+   *   `max_event_bytes`, `jitter_seed`).
+   */
+  constructor({ apiKey, requestOptions, request, options }) {
+    this.#inner = call(() => new glue.MessagesCall(apiKey ?? '', requestOptions ?? null, request, options ?? null));
+  }
+
+  /** `{type: "send", request}`, `{type: "wait", until_ms}` or `{type: "done"}`. */
+  nextAction(nowMs = Date.now()) {
+    return call(() => this.#inner.nextAction(nowMs));
+  }
+
+  /** The response's head arrived: `"whole"` or `"chunks"`. */
+  handleHead(status, headers, nowMs = Date.now()) {
+    return call(() => this.#inner.handleHead(status, headerPairs(headers), nowMs));
+  }
+
+  /** The whole body arrived. */
+  handleBody(body, nowMs = Date.now()) {
+    call(() => this.#inner.handleBody(body, nowMs));
+  }
+
+  /** A chunk of a streamed body arrived: the events it completed. */
+  handleChunk(bytes, nowMs = Date.now()) {
+    return call(() => this.#inner.handleChunk(bytes, nowMs));
+  }
+
+  /** The streamed body ended: the events still pending. */
+  handleEnd(nowMs = Date.now()) {
+    return call(() => this.#inner.handleEnd(nowMs));
+  }
+
+  /** The connection failed or timed out (`{type: "connection"}`, `{type: "timeout", phase}`). */
+  handleTransportError(failure, nowMs = Date.now()) {
+    call(() => this.#inner.handleTransportError(failure, nowMs));
+  }
+
+  /** Whether the body should still be read. */
+  get isReading() {
+    return call(() => this.#inner.isReading);
+  }
+
+  /** While a stream is read, the Unix ms by which the next chunk must arrive (else null). */
+  get deadline() {
+    return call(() => this.#inner.deadline);
+  }
+
+  /** The current attempt, 0-based. */
+  get attempt() {
+    return call(() => this.#inner.attempt);
+  }
+
+  /** The message so far while a stream is read (else null). */
+  get partialMessage() {
+    return call(() => this.#inner.partialMessage);
+  }
+
+  /** null, `{outcome: "succeeded"}` or `{outcome: "failed", error, decision}`. */
+  get lastAttempt() {
+    return call(() => this.#inner.lastAttempt);
+  }
+
+  /** `{message, tool_input_issues, attempts, request_id, rate_limit}`, the failure thrown, or null. */
+  takeResult() {
+    return call(() => this.#inner.takeResult());
+  }
+}

@@ -20,5 +20,6 @@ export {
   checkTool,
   checkTools,
   ToolValidator,
+  MessagesCall,
   version,
 } from './core.js';

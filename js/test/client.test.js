@@ -264,9 +264,27 @@ test('a mid-stream overloaded error is retried while no event was handed out', a
   assert.equal(s.requests.length, 2);
 });
 
-test('after events were handed out, a mid-stream error is thrown with the partial message', async () => {
-  const s = await server([sse([...textStream().slice(0, 4), overloadedEvent]), sse(textStream())]);
+test('a stream retried after events were handed out says so, then starts over', async () => {
+  const s = await server([sse([...textStream().slice(0, 4), overloadedEvent]), sse(textStream(['Hi', ' again']))]);
   const stream = client(s).messages.stream(REQUEST);
+  const items = [];
+  for await (const ev of stream) items.push(ev);
+  const types = items.map((e) => e.type);
+  assert.deepEqual(types.slice(0, 5), ['message_start', 'content_block_start', 'ping', 'content_block_delta', 'stream_retry']);
+  const retry = items[4];
+  assert.equal(retry.attempt, 0);
+  assert.deepEqual(retry.reason, { type: 'stream_error', error_type: 'overloaded_error' });
+  assert.ok(retry.error instanceof OverloadedError);
+  assert.equal(types[5], 'message_start');
+  assert.equal(types.at(-1), 'message_stop');
+  assert.equal(await stream.finalText(), 'Hi again');
+  assert.equal(stream.attempts, 2);
+  assert.equal((await stream.finished()).attempts, 2);
+});
+
+test('a mid-stream error that is not retried is thrown with the partial message', async () => {
+  const s = await server([sse([...textStream().slice(0, 4), overloadedEvent])]);
+  const stream = client(s, { maxRetries: 0 }).messages.stream(REQUEST);
   const types = [];
   const e = await failure(
     (async () => {
@@ -276,8 +294,9 @@ test('after events were handed out, a mid-stream error is thrown with the partia
   assert.ok(e instanceof OverloadedError);
   assert.equal(e.status, null, 'an error event has no status');
   assert.equal(e.partial.content[0].text, 'Hel');
+  assert.equal(e.attempts, 1);
+  assert.deepEqual(e.giveUp, { type: 'attempts_exhausted', attempts: 1 });
   assert.deepEqual(types, ['message_start', 'content_block_start', 'ping', 'content_block_delta']);
-  assert.equal(s.requests.length, 1);
   const again = await failure(stream.finalMessage());
   assert.equal(again, e, 'a failed stream keeps failing with the same error');
 });

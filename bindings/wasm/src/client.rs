@@ -1,27 +1,28 @@
-//! `RawClient` and `RawStream`: requests to the Messages API, sent over
-//! [`crate::transport`], retried as `creditpool_core::retry::RetryPolicy`
-//! decides, read by `creditpool_core::response` and `creditpool_core::sse`.
+//! `RawClient` and `RawStream`: Messages API requests driven through the
+//! core's `creditpool_core::call::MessagesCall` over [`crate::transport`].
 //!
 //! The JS package wraps these in `Client`, `client.messages.create()` and
-//! `client.messages.stream()`. The rules all come from the core; this module
-//! only sequences the I/O: send, read, ask the policy, sleep, send again.
+//! `client.messages.stream()`. The call decides everything (what to send, how
+//! to read it, whether and when to retry, the result); this module sends,
+//! reads, sleeps and reports back.
 //!
-//! Streams: a failure before any event was handed to the caller (an error
-//! status, a refused connection, a cut or failing stream while only
-//! `finish()` reads it) is retried as the policy decides. Once the caller has
-//! seen events, a failure is thrown (with the message so far as `partial`),
-//! because a retried stream would start over.
+//! A retried stream starts over. When an attempt that had already handed
+//! events to the caller fails and the call retries, the caller gets a
+//! `{type: "stream_retry", attempt, delay_ms, reason, error}` item (not an API
+//! event): what the failed attempt showed is void, and a new `message_start`
+//! follows.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use creditpool_core::api::{Message, StreamEvent};
+use creditpool_core::call::{AttemptOutcome, CallAction, CallOptions, MessagesCall, ReadBody};
 use creditpool_core::http::{Headers, HttpRequest};
 use creditpool_core::pricing;
 use creditpool_core::request::{PoolSelectorOption, RequestBuilder, RequestOptions};
 use creditpool_core::response::{self, ResponseError, ResponseLimits};
 use creditpool_core::retry::{self, Failure, GiveUpReason, RetryDecision, TimeoutPhase};
-use creditpool_core::sse::{MessageStream, StreamError};
 use creditpool_core::tools;
 use creditpool_core::ApiKey;
 use js_sys::{Promise, Reflect};
@@ -31,19 +32,15 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
+use crate::call::{attempt_error, call_error, completed_js, transport_error};
 use crate::convert::{from_js_with, object, opt_str, pairs_to_js, to_js, u64_js};
 use crate::errors;
 use crate::request::message_request;
-use crate::sse::finished_js;
 use crate::transport::{self, Attempt, BodyReader, TransportError};
 
-/// Default time allowed for a response (headers and, without streaming, the
-/// body): 10 minutes, as the official SDKs.
+/// Default time allowed for a response's headers (and, without streaming, its
+/// whole body): 10 minutes, as the official SDKs.
 const DEFAULT_TIMEOUT_MS: f64 = 600_000.0;
-/// Default time a stream may stay silent between chunks. The API sends
-/// `ping` events while a response is being produced, so a longer silence means
-/// a stalled connection.
-const DEFAULT_IDLE_TIMEOUT_MS: f64 = 120_000.0;
 
 fn yes() -> bool {
     true
@@ -80,20 +77,21 @@ struct ClientOptions {
 
 /// What every request of a client shares. Holds the key (inside the builder),
 /// which nothing here prints.
-struct Config {
-    builder: RequestBuilder,
-    base_url: String,
-    policy: retry::RetryPolicy,
-    timeout_ms: f64,
-    idle_ms: f64,
-    limits: ResponseLimits,
-    check_capabilities: bool,
+pub(crate) struct Config {
+    pub(crate) builder: RequestBuilder,
+    pub(crate) base_url: String,
+    /// The template of each call's options (`stream` and `jitter_seed` are set
+    /// per call).
+    pub(crate) call: CallOptions,
+    /// Time allowed for a response's headers (and a whole body), in ms; 0: none.
+    pub(crate) timeout_ms: f64,
+    pub(crate) check_capabilities: bool,
 }
 
-fn duration(value: Option<f64>, default: f64, name: &str) -> Result<f64, JsValue> {
+fn millis(value: Option<f64>, name: &str) -> Result<Option<f64>, JsValue> {
     match value {
-        None => Ok(default),
-        Some(v) if v >= 0.0 && !v.is_nan() => Ok(v),
+        None => Ok(None),
+        Some(v) if v >= 0.0 && !v.is_nan() => Ok(Some(v)),
         Some(_) => Err(errors::configuration("invalid_options", &format!("{name} must be a non-negative number of milliseconds (0: none)"))),
     }
 }
@@ -122,18 +120,20 @@ impl RawClient {
             extra_headers: options.extra_headers,
         };
         let builder = RequestBuilder::new(request_options.into_config(ApiKey::new(api_key))).map_err(|e| errors::request_error(&e))?;
-        let mut policy = options.retry.unwrap_or_default();
+        let mut call = CallOptions { retry: options.retry.unwrap_or_default(), ..CallOptions::default() };
         if let Some(n) = options.max_retries {
-            policy.max_retries = n;
+            call.retry.max_retries = n;
+        }
+        if let Some(idle) = millis(options.idle_timeout, "idleTimeout")? {
+            // 0 means no idle timeout: the largest representable one.
+            call.idle_timeout_ms = if idle == 0.0 { u64::MAX } else { idle as u64 };
         }
         Ok(RawClient {
             cfg: Rc::new(Config {
                 builder,
                 base_url: options.base_url,
-                policy,
-                timeout_ms: duration(options.timeout, DEFAULT_TIMEOUT_MS, "timeout")?,
-                idle_ms: duration(options.idle_timeout, DEFAULT_IDLE_TIMEOUT_MS, "idleTimeout")?,
-                limits: ResponseLimits::default(),
+                call,
+                timeout_ms: millis(options.timeout, "timeout")?.unwrap_or(DEFAULT_TIMEOUT_MS),
                 check_capabilities: options.check_capabilities,
             }),
         })
@@ -148,17 +148,16 @@ impl RawClient {
     /// The retry policy, as the core's JSON.
     #[wasm_bindgen(getter, js_name = retryPolicy)]
     pub fn retry_policy(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.cfg.policy)
+        to_js(&self.cfg.call.retry)
     }
 
     /// Sends `request` (a Messages API body) without streaming; resolves to
-    /// the message.
+    /// `{message, tool_input_issues, attempts, request_id, rate_limit}`.
     pub fn create(&self, request: JsValue, signal: Option<AbortSignal>) -> Result<Promise, JsValue> {
-        let http = self.prepare(request, false)?;
-        let cfg = self.cfg.clone();
+        let driver = self.driver(request, false, signal)?;
         Ok(future_to_promise(async move {
-            let message = send_with_retries(&cfg, &http, signal, response::parse_message).await?;
-            to_js(&message)
+            let _guard = BusyGuard::enter(&driver)?;
+            finish(&driver).await
         }))
     }
 
@@ -170,7 +169,7 @@ impl RawClient {
         let http = self.cfg.builder.count_tokens(&request).map_err(|e| errors::request_error(&e))?;
         let cfg = self.cfg.clone();
         Ok(future_to_promise(async move {
-            let n = send_with_retries(&cfg, &http, signal, response::parse_count_tokens).await?;
+            let n = count_with_retries(&cfg, &http, signal).await?;
             Ok(u64_js(n))
         }))
     }
@@ -178,143 +177,80 @@ impl RawClient {
     /// Starts a streamed request (nothing is sent until `open()`, `next()` or
     /// `finish()`).
     pub fn stream(&self, request: JsValue, signal: Option<AbortSignal>) -> Result<RawStream, JsValue> {
-        let http = self.prepare(request, true)?;
-        Ok(RawStream {
-            inner: Rc::new(RefCell::new(StreamInner {
-                cfg: self.cfg.clone(),
-                http: Rc::new(http),
-                signal,
-                phase: Phase::Idle,
-                attempt_no: 0,
-                delivered: false,
-                busy: false,
-                headers: None,
-                last_message: None,
-                failed: None,
-                finished: None,
-            })),
-        })
+        Ok(RawStream { inner: self.driver(request, true, signal)? })
     }
 }
 
 impl RawClient {
-    /// Reads and checks a request before anything is sent: the body's shape,
-    /// the tool definitions, the model's capabilities (unless switched off),
-    /// then the HTTP request.
-    fn prepare(&self, request: JsValue, stream: bool) -> Result<HttpRequest, JsValue> {
+    /// Reads and checks a request before anything is sent (the body's shape,
+    /// the tool definitions, the model's capabilities unless switched off),
+    /// and makes its call.
+    fn driver(&self, request: JsValue, stream: bool, signal: Option<AbortSignal>) -> Result<Rc<RefCell<Driver>>, JsValue> {
         let request = message_request(request)?;
         tools::check_tools(&request.tools).map_err(|e| errors::tool_definition_error(&e))?;
         if self.cfg.check_capabilities {
             pricing::check_request(&request).map_err(|e| errors::capability_error(&e))?;
         }
-        self.cfg.builder.messages(&request, stream).map_err(|e| errors::request_error(&e))
+        let options = CallOptions { stream, jitter_seed: transport::jitter_seed(), ..self.cfg.call.clone() };
+        let call = MessagesCall::new(&self.cfg.builder, &request, options).map_err(|e| errors::request_error(&e))?;
+        Ok(Rc::new(RefCell::new(Driver::new(self.cfg.clone(), call, signal))))
     }
 }
 
 /// The error for an aborted request.
-fn aborted() -> JsValue {
+pub(crate) fn aborted() -> JsValue {
     errors::simple("aborted", "the request was aborted")
 }
 
-/// Adds what the retry loop knows to a final error: how many attempts were
-/// made and, when the policy gave up, why (the core's `GiveUpReason` JSON).
-fn with_retry_info(err: JsValue, attempts: u32, reason: Option<&GiveUpReason>) -> JsValue {
-    if err.is_object() {
-        let _ = Reflect::set(&err, &JsValue::from_str("attempts"), &JsValue::from(attempts));
-        if let Some(reason) = reason {
-            if let Ok(r) = to_js(reason) {
-                let _ = Reflect::set(&err, &JsValue::from_str("giveUp"), &r);
-            }
-        }
-    }
-    err
-}
-
-/// A transport failure: a `Failure` for the policy with the error to throw if
-/// it gives up, or an error that ends the request at once.
-enum Outcome {
-    Retryable(Failure, JsValue),
-    Fatal(JsValue),
-}
-
-fn transport_outcome(e: TransportError, partial: Option<&Message>) -> Outcome {
-    match e {
-        TransportError::Aborted => Outcome::Fatal(aborted()),
-        TransportError::Invalid(m) => Outcome::Fatal(errors::configuration("invalid_http_request", &m)),
-        TransportError::Timeout(phase) => {
-            let phase_name = match phase {
-                TimeoutPhase::Connect => "connect",
-                TimeoutPhase::Read => "read",
-                TimeoutPhase::Idle => "idle",
-                _ => "read",
-            };
-            let partial = partial.and_then(|m| to_js(m).ok()).unwrap_or(JsValue::NULL);
-            let err = errors::make(
-                "connection_timeout",
-                &format!("the request timed out ({phase_name})"),
-                object(&[("phase", JsValue::from_str(phase_name)), ("partial", partial)]),
-                false,
-            );
-            Outcome::Retryable(Failure::Timeout { phase }, err)
-        }
-        TransportError::Connection(m) => {
-            Outcome::Retryable(Failure::Connection, errors::make("connection_error", &format!("connection error: {m}"), JsValue::UNDEFINED, false))
-        }
-    }
-}
-
-/// Asks the policy about a failed attempt and waits if it says retry.
-/// `Ok(())`: go again. `Err`: the error to throw.
-async fn decide_and_wait(
-    cfg: &Config,
-    attempt_no: u32,
-    failure: &Failure,
-    headers: Option<&Headers>,
-    error: JsValue,
-    signal: Option<AbortSignal>,
-) -> Result<(), JsValue> {
-    match cfg.policy.decide(attempt_no, failure, headers, transport::jitter_seed(), transport::now_ms()) {
-        RetryDecision::RetryAfter { delay_ms, .. } => {
-            if transport::sleep(delay_ms, signal).await {
-                Ok(())
-            } else {
-                Err(aborted())
-            }
-        }
-        RetryDecision::GiveUp { reason } => Err(with_retry_info(error, attempt_no.saturating_add(1), Some(&reason))),
-    }
-}
-
-/// Sends one non-streamed request, reads the whole response, and parses it
-/// with `parse`; retries as the policy decides.
-async fn send_with_retries<T>(
-    cfg: &Config,
-    http: &HttpRequest,
-    signal: Option<AbortSignal>,
-    parse: fn(u16, &Headers, &[u8], &ResponseLimits) -> Result<T, ResponseError>,
-) -> Result<T, JsValue> {
+/// `count_tokens` is not a message call: its retries are decided by the
+/// policy directly.
+async fn count_with_retries(cfg: &Config, http: &HttpRequest, signal: Option<AbortSignal>) -> Result<u64, JsValue> {
+    let policy = &cfg.call.retry;
     let mut attempt_no: u32 = 0;
     loop {
         let attempt = Attempt::start(signal.clone(), cfg.timeout_ms);
         let exchanged = exchange(cfg, http, &attempt).await;
         attempt.close();
         let (failure, headers, error) = match exchanged {
-            Ok((status, headers, body)) => match parse(status, &headers, &body, &cfg.limits) {
-                Ok(value) => return Ok(value),
-                Err(ResponseError::Api(e)) => {
-                    let err = errors::api_error(&e, None);
-                    (Failure::from_api_error(e), Some(headers), err)
+            Ok((status, headers, body)) => {
+                let limits = ResponseLimits { max_body_bytes: cfg.call.max_body_bytes, ..ResponseLimits::default() };
+                match response::parse_count_tokens(status, &headers, &body, &limits) {
+                    Ok(n) => return Ok(n),
+                    Err(ResponseError::Api(e)) => {
+                        let err = errors::api_error(&e, None);
+                        (Failure::from_api_error(e), Some(headers), err)
+                    }
+                    Err(other) => return Err(with_retry_info(errors::response_error(&other), attempt_no.saturating_add(1), None)),
                 }
-                Err(other) => return Err(with_retry_info(errors::response_error(&other), attempt_no.saturating_add(1), None)),
-            },
-            Err(e) => match transport_outcome(e, None) {
-                Outcome::Fatal(err) => return Err(err),
-                Outcome::Retryable(failure, err) => (failure, None, err),
-            },
+            }
+            Err(TransportError::Aborted) => return Err(aborted()),
+            Err(TransportError::Invalid(m)) => return Err(errors::configuration("invalid_http_request", &m)),
+            Err(TransportError::Timeout(phase)) => (Failure::Timeout { phase }, None, transport_error(&Failure::Timeout { phase }, None)),
+            Err(TransportError::Connection(m)) => {
+                (Failure::Connection, None, errors::make("connection_error", &format!("connection error: {m}"), JsValue::UNDEFINED, false))
+            }
         };
-        decide_and_wait(cfg, attempt_no, &failure, headers.as_ref(), error, signal.clone()).await?;
+        match policy.decide(attempt_no, &failure, headers.as_ref(), transport::jitter_seed(), transport::now_ms()) {
+            RetryDecision::RetryAfter { delay_ms, .. } => {
+                if !transport::sleep(delay_ms, signal.clone()).await {
+                    return Err(aborted());
+                }
+            }
+            RetryDecision::GiveUp { reason } => return Err(with_retry_info(error, attempt_no.saturating_add(1), Some(&reason))),
+        }
         attempt_no = attempt_no.saturating_add(1);
     }
+}
+
+/// Adds how many attempts were made and why the policy gave up.
+fn with_retry_info(err: JsValue, attempts: u32, reason: Option<&GiveUpReason>) -> JsValue {
+    if err.is_object() {
+        let _ = Reflect::set(&err, &JsValue::from_str("attempts"), &JsValue::from(attempts));
+        if let Some(reason) = reason.and_then(|r| to_js(r).ok()) {
+            let _ = Reflect::set(&err, &JsValue::from_str("giveUp"), &reason);
+        }
+    }
+    err
 }
 
 /// One request and its whole response body (read up to the size cap).
@@ -322,286 +258,379 @@ async fn exchange(cfg: &Config, http: &HttpRequest, attempt: &Attempt) -> Result
     let response = transport::send(&cfg.base_url, http, attempt).await?;
     let status = response.status();
     let headers = transport::response_headers(&response);
-    let body = BodyReader::new(&response)?.read_capped(attempt, cfg.limits.max_body_bytes).await?;
+    let body = BodyReader::new(&response)?.read_capped(attempt, cfg.call.max_body_bytes).await?;
     Ok((status, headers, body))
 }
 
-/// An open stream: its attempt, body and parser.
-struct Open {
+/// A stream body being read.
+struct Io {
     attempt: Attempt,
     reader: BodyReader,
-    parser: MessageStream,
-    ended: bool,
 }
 
-enum Phase {
-    /// Not sent yet, or about to be sent again.
-    Idle,
-    /// Headers received; the body is being read.
-    Open(Box<Open>),
-    /// Finished or failed for good.
-    Closed,
+/// What the caller gets next.
+enum Item {
+    /// An API event, with the attempt it belongs to.
+    Event(Box<StreamEvent>, u32),
+    Retry(JsValue),
 }
 
-struct StreamInner {
+/// One call being driven.
+pub(crate) struct Driver {
     cfg: Rc<Config>,
-    http: Rc<HttpRequest>,
+    call: MessagesCall,
     signal: Option<AbortSignal>,
-    phase: Phase,
-    attempt_no: u32,
-    /// Whether an event was handed to the caller (no retry after that).
-    delivered: bool,
-    /// Whether a call is in progress.
+    /// After a wait, the clock the core sees is at least the wait's end, so
+    /// that a timer firing a little early cannot make it wait again forever.
+    floor: u64,
+    io: Option<Io>,
+    queue: VecDeque<Item>,
+    /// The attempt whose events were last handed to the caller.
+    delivered: Option<u32>,
     busy: bool,
-    /// The headers of the response being read.
     headers: Option<Headers>,
-    /// The message of the last closed attempt (partial or final).
+    /// The message of the last attempt that ended (partial or final).
     last_message: Option<Message>,
     /// The error every later call throws.
     failed: Option<JsValue>,
-    /// `{message, tool_input_issues}` once finished.
+    /// `{message, tool_input_issues, attempts, request_id, rate_limit}`.
     finished: Option<JsValue>,
 }
 
-impl StreamInner {
-    /// Ends the current attempt, keeping its message so far.
-    fn close_attempt(&mut self) {
-        if let Phase::Open(open) = std::mem::replace(&mut self.phase, Phase::Idle) {
-            open.reader.cancel();
-            open.attempt.close();
-            if let Some(m) = open.parser.message() {
-                self.last_message = Some(m.clone());
-            }
+impl Driver {
+    fn new(cfg: Rc<Config>, call: MessagesCall, signal: Option<AbortSignal>) -> Driver {
+        Driver {
+            cfg,
+            call,
+            signal,
+            floor: 0,
+            io: None,
+            queue: VecDeque::new(),
+            delivered: None,
+            busy: false,
+            headers: None,
+            last_message: None,
+            failed: None,
+            finished: None,
         }
     }
 
-    /// Fails the stream for good.
+    fn now(&self) -> u64 {
+        transport::now_ms().max(self.floor)
+    }
+
+    fn close_io(&mut self) {
+        if let Some(io) = self.io.take() {
+            io.reader.cancel();
+            io.attempt.close();
+        }
+    }
+
+    /// Fails the call for good.
     fn fail(&mut self, err: JsValue) -> JsValue {
-        self.close_attempt();
-        self.phase = Phase::Closed;
+        if let Some(m) = self.call.partial_message() {
+            self.last_message = Some(m.clone());
+        }
+        self.close_io();
+        self.queue.clear();
         self.failed = Some(err.clone());
         err
     }
 
     fn message(&self) -> Option<&Message> {
-        match &self.phase {
-            Phase::Open(open) => open.parser.message().or(self.last_message.as_ref()),
-            _ => self.last_message.as_ref(),
+        self.call.partial_message().or(self.last_message.as_ref())
+    }
+
+    /// Events of a new attempt are coming but the caller saw some of an
+    /// earlier one: the `stream_retry` item that says so, once.
+    fn take_retry_item(&mut self, until_ms: u64, now: u64) -> Option<JsValue> {
+        let seen = self.delivered?;
+        if self.call.attempt() <= seen {
+            return None;
         }
+        self.delivered = None;
+        Some(self.retry_item(until_ms, now))
+    }
+
+    /// The `stream_retry` item for a retry after delivered events.
+    fn retry_item(&self, until_ms: u64, now: u64) -> JsValue {
+        let (reason, error) = match self.call.last_attempt() {
+            Some(AttemptOutcome::Failed { error, decision: RetryDecision::RetryAfter { reason, .. } }) => {
+                (to_js(reason).unwrap_or(JsValue::NULL), attempt_error(error, None))
+            }
+            _ => (JsValue::NULL, JsValue::NULL),
+        };
+        object(&[
+            ("type", JsValue::from_str("stream_retry")),
+            ("attempt", JsValue::from(self.call.attempt().saturating_sub(1))),
+            ("delay_ms", u64_js(until_ms.saturating_sub(now))),
+            ("reason", reason),
+            ("error", error),
+        ])
     }
 }
 
-/// Marks a stream busy for the duration of one call.
-struct BusyGuard(Rc<RefCell<StreamInner>>);
+/// Marks a driver busy for the duration of one call into it.
+struct BusyGuard(Rc<RefCell<Driver>>);
 
 impl BusyGuard {
-    fn enter(inner: &Rc<RefCell<StreamInner>>) -> Result<BusyGuard, JsValue> {
-        let mut s = inner.try_borrow_mut().map_err(|_| errors::busy("this stream"))?;
-        if s.busy {
+    fn enter(inner: &Rc<RefCell<Driver>>) -> Result<BusyGuard, JsValue> {
+        let mut d = inner.try_borrow_mut().map_err(|_| errors::busy("this stream"))?;
+        if d.busy {
             return Err(errors::busy("this stream"));
         }
-        s.busy = true;
+        d.busy = true;
         Ok(BusyGuard(inner.clone()))
     }
 }
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        if let Ok(mut s) = self.0.try_borrow_mut() {
-            s.busy = false;
+        if let Ok(mut d) = self.0.try_borrow_mut() {
+            d.busy = false;
         }
     }
 }
 
-/// What to do next, decided while the state is borrowed and done after.
-enum Step {
-    Open,
-    Event(Box<StreamEvent>),
-    Drained,
-    Read(BodyReader, Attempt),
-    Fail(Option<Failure>, JsValue),
-}
-
-fn borrow_mut(inner: &Rc<RefCell<StreamInner>>) -> Result<std::cell::RefMut<'_, StreamInner>, JsValue> {
+fn borrow_mut(inner: &Rc<RefCell<Driver>>) -> Result<std::cell::RefMut<'_, Driver>, JsValue> {
     inner.try_borrow_mut().map_err(|_| errors::busy("this stream"))
 }
 
-/// The `Failure` a stream error stands for, when retrying might cure it.
-fn stream_failure(e: &StreamError) -> Option<Failure> {
-    match e {
-        StreamError::Api { error, .. } => Some(Failure::StreamError { error: error.clone() }),
-        StreamError::Incomplete { .. } => Some(Failure::StreamTruncated),
-        _ => None,
-    }
+/// The I/O to do next, decided while the driver is borrowed and done after.
+enum Step {
+    Send(Box<HttpRequest>),
+    Read(BodyReader, Attempt, f64),
+    Wait(u64, u64),
 }
 
-/// Sends the request (again) until a 2xx response's headers arrive, retrying
-/// as the policy decides.
-async fn open(inner: &Rc<RefCell<StreamInner>>) -> Result<(), JsValue> {
-    loop {
-        let (cfg, http, signal, attempt_no) = {
-            let s = borrow_mut(inner)?;
-            (s.cfg.clone(), s.http.clone(), s.signal.clone(), s.attempt_no)
-        };
-        let attempt = Attempt::start(signal.clone(), cfg.timeout_ms);
-        let (failure, headers, error) = match transport::send(&cfg.base_url, &http, &attempt).await {
-            Ok(response) if (200..300).contains(&response.status()) => {
-                let headers = transport::response_headers(&response);
-                match BodyReader::new(&response) {
-                    Ok(reader) => {
-                        attempt.disarm();
-                        let mut s = borrow_mut(inner)?;
-                        s.headers = Some(headers);
-                        s.phase = Phase::Open(Box::new(Open { attempt, reader, parser: MessageStream::new(), ended: false }));
-                        return Ok(());
-                    }
-                    Err(e) => match transport_outcome(e, None) {
-                        Outcome::Fatal(err) => return Err(borrow_mut(inner)?.fail(err)),
-                        Outcome::Retryable(failure, err) => (failure, Some(headers), err),
-                    },
-                }
-            }
-            Ok(response) => {
-                let status = response.status();
-                let headers = transport::response_headers(&response);
-                let body = match BodyReader::new(&response) {
-                    Ok(reader) => reader.read_capped(&attempt, cfg.limits.max_body_bytes).await,
-                    Err(e) => Err(e),
-                };
-                match body {
-                    Ok(body) => match response::parse_message(status, &headers, &body, &cfg.limits) {
-                        Err(ResponseError::Api(e)) => {
-                            let err = errors::api_error(&e, None);
-                            (Failure::from_api_error(e), Some(headers), err)
-                        }
-                        Err(other) => return Err(borrow_mut(inner)?.fail(errors::response_error(&other))),
-                        Ok(_) => return Err(borrow_mut(inner)?.fail(errors::internal("a non-2xx response parsed as a message"))),
-                    },
-                    Err(e) => match transport_outcome(e, None) {
-                        Outcome::Fatal(err) => return Err(borrow_mut(inner)?.fail(err)),
-                        Outcome::Retryable(failure, err) => (failure, Some(headers), err),
-                    },
-                }
-            }
-            Err(e) => match transport_outcome(e, None) {
-                Outcome::Fatal(err) => {
-                    attempt.close();
-                    return Err(borrow_mut(inner)?.fail(err));
-                }
-                Outcome::Retryable(failure, err) => (failure, None, err),
-            },
-        };
-        attempt.close();
-        match decide_and_wait(&cfg, attempt_no, &failure, headers.as_ref(), error, signal).await {
-            Ok(()) => borrow_mut(inner)?.attempt_no = attempt_no.saturating_add(1),
-            Err(err) => return Err(borrow_mut(inner)?.fail(err)),
-        }
-    }
+/// How far [`pump`] goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// To the next item for the caller, which it hands out.
+    Deliver,
+    /// To the end, applying events without handing them out.
+    Drain,
+    /// Until a response has begun (or the call ended); nothing is consumed.
+    Open,
 }
 
-/// After a failure mid-stream: retry (when no event was handed out yet and
-/// the policy agrees) or fail for good.
-async fn retry_or_fail(inner: &Rc<RefCell<StreamInner>>, failure: Option<Failure>, error: JsValue) -> Result<(), JsValue> {
-    let (cfg, headers, signal, attempt_no) = {
-        let mut s = borrow_mut(inner)?;
-        s.close_attempt();
-        let failure_ok = failure.is_some();
-        if s.delivered || !failure_ok {
-            let attempts = s.attempt_no.saturating_add(1);
-            return Err(s.fail(with_retry_info(error, attempts, None)));
-        }
-        (s.cfg.clone(), s.headers.clone(), s.signal.clone(), s.attempt_no)
-    };
-    let Some(failure) = failure else { return Err(error) };
-    match decide_and_wait(&cfg, attempt_no, &failure, headers.as_ref(), error, signal).await {
-        Ok(()) => {
-            let mut s = borrow_mut(inner)?;
-            s.attempt_no = attempt_no.saturating_add(1);
-            s.phase = Phase::Idle;
-            Ok(())
-        }
-        Err(err) => Err(borrow_mut(inner)?.fail(err)),
-    }
-}
-
-/// Drives the stream until the next event (`Some`) or its end (`None`).
-/// `deliver` marks events as handed to the caller.
-async fn pump(inner: &Rc<RefCell<StreamInner>>, deliver: bool) -> Result<Option<StreamEvent>, JsValue> {
+/// Drives the call until the next item for the caller (`Some`: an API event,
+/// or a `stream_retry` item, in [`Mode::Deliver`]) or the end (`None`, with
+/// `finished` set), or in [`Mode::Open`] until a response has begun.
+async fn pump(inner: &Rc<RefCell<Driver>>, mode: Mode) -> Result<Option<JsValue>, JsValue> {
+    let deliver = mode == Mode::Deliver;
     loop {
         let step = {
-            let mut s = borrow_mut(inner)?;
-            if let Some(err) = &s.failed {
+            let mut d = borrow_mut(inner)?;
+            if let Some(err) = &d.failed {
                 return Err(err.clone());
             }
-            // Aborted by the caller: nothing more is handed out, even events
-            // already received.
-            if s.finished.is_none() && s.signal.as_ref().is_some_and(AbortSignal::aborted) {
-                return Err(s.fail(aborted()));
+            // Aborted by the caller: nothing more is handed out, not even
+            // events already received.
+            if d.finished.is_none() && d.signal.as_ref().is_some_and(AbortSignal::aborted) {
+                return Err(d.fail(aborted()));
             }
-            let step = match &mut s.phase {
-                Phase::Idle => Step::Open,
-                Phase::Closed => Step::Drained,
-                Phase::Open(open) => match open.parser.next_event() {
-                    Ok(Some(ev)) => Step::Event(Box::new(ev)),
-                    Ok(None) if open.ended => {
-                        if open.parser.accumulator().is_complete() {
-                            Step::Drained
-                        } else {
-                            let e =
-                                StreamError::Incomplete { partial: open.parser.message().cloned().map(Box::new), reason: "no message_stop".into() };
-                            Step::Fail(stream_failure(&e), errors::stream_error(&e))
-                        }
+            if mode == Mode::Open && (d.io.is_some() || !d.queue.is_empty() || d.finished.is_some()) {
+                return Ok(None);
+            }
+            match d.queue.pop_front() {
+                Some(Item::Event(ev, attempt)) => {
+                    if deliver {
+                        d.delivered = Some(attempt);
+                        return to_js(&*ev).map(Some);
                     }
-                    Ok(None) => Step::Read(open.reader.clone(), JsValue::from(&open.attempt).unchecked_into()),
-                    Err(e) => Step::Fail(stream_failure(&e), errors::stream_error(&e)),
-                },
-            };
-            if deliver && matches!(step, Step::Event(_)) {
-                s.delivered = true;
+                    continue;
+                }
+                Some(Item::Retry(item)) => {
+                    if deliver {
+                        return Ok(Some(item));
+                    }
+                    continue;
+                }
+                None => {}
             }
-            step
+            if d.finished.is_some() {
+                return Ok(None);
+            }
+            let now = d.now();
+            if d.call.is_reading() {
+                let deadline = d.call.deadline().unwrap_or(u64::MAX);
+                match &d.io {
+                    Some(_) if now >= deadline => {
+                        d.call.handle_transport_error(Failure::Timeout { phase: TimeoutPhase::Idle }, now);
+                        d.close_io();
+                        continue;
+                    }
+                    Some(io) => Step::Read(io.reader.clone(), JsValue::from(&io.attempt).unchecked_into(), deadline.saturating_sub(now) as f64),
+                    None => {
+                        d.call.handle_transport_error(Failure::Connection, now);
+                        continue;
+                    }
+                }
+            } else {
+                match d.call.next_action(now) {
+                    CallAction::Send(http) => {
+                        if let Some(item) = d.take_retry_item(now, now) {
+                            // Said before the new attempt's events; the
+                            // request goes out on the next pump.
+                            d.queue.push_back(Item::Retry(item));
+                        }
+                        Step::Send(Box::new(http))
+                    }
+                    CallAction::Wait { until_ms } => {
+                        if let Some(item) = d.take_retry_item(until_ms, now) {
+                            d.queue.push_back(Item::Retry(item));
+                            continue;
+                        }
+                        Step::Wait(until_ms, now)
+                    }
+                    CallAction::Done => match d.call.take_result() {
+                        Some(Ok(c)) => {
+                            let js = completed_js(&c)?;
+                            d.last_message = Some(c.message);
+                            d.finished = Some(js);
+                            return Ok(None);
+                        }
+                        Some(Err(e)) => {
+                            d.last_message = e.partial.as_deref().cloned().or(d.last_message.take());
+                            return Err(d.fail(call_error(&e)));
+                        }
+                        None => return Err(d.fail(errors::internal("a call ended without a result"))),
+                    },
+                }
+            }
         };
         match step {
-            Step::Event(ev) => return Ok(Some(*ev)),
-            Step::Drained => return Ok(None),
-            Step::Open => open(inner).await?,
-            Step::Fail(failure, err) => retry_or_fail(inner, failure, err).await?,
-            Step::Read(reader, attempt) => {
-                let idle_ms = borrow_mut(inner)?.cfg.idle_ms;
+            Step::Send(http) => send(inner, &http).await?,
+            Step::Read(reader, attempt, idle_ms) => {
                 let chunk = reader.next_chunk(&attempt, idle_ms, TimeoutPhase::Idle).await;
-                let outcome = {
-                    let mut s = borrow_mut(inner)?;
-                    match chunk {
-                        Ok(Some(bytes)) => {
-                            if let Phase::Open(open) = &mut s.phase {
-                                open.parser.feed(&bytes);
-                            }
-                            None
+                let mut d = borrow_mut(inner)?;
+                let now = d.now();
+                match chunk {
+                    Ok(Some(bytes)) => {
+                        let attempt = d.call.attempt();
+                        let events = d.call.handle_chunk(&bytes, now);
+                        d.queue.extend(events.into_iter().map(|e| Item::Event(Box::new(e), attempt)));
+                        if !d.call.is_reading() {
+                            d.close_io();
                         }
-                        Ok(None) => {
-                            if let Phase::Open(open) = &mut s.phase {
-                                open.ended = true;
-                                open.parser.end_of_input();
-                                open.attempt.close();
-                            }
-                            None
-                        }
-                        Err(TransportError::Connection(m)) => {
-                            let partial = s.message().cloned().map(Box::new);
-                            let e = StreamError::Incomplete { partial, reason: format!("the connection failed: {m}") };
-                            Some((Some(Failure::StreamTruncated), errors::stream_error(&e)))
-                        }
-                        Err(e) => match transport_outcome(e, s.message()) {
-                            Outcome::Fatal(err) => return Err(s.fail(err)),
-                            Outcome::Retryable(failure, err) => Some((Some(failure), err)),
-                        },
                     }
-                };
-                if let Some((failure, err)) = outcome {
-                    retry_or_fail(inner, failure, err).await?;
+                    Ok(None) => {
+                        let attempt = d.call.attempt();
+                        let events = d.call.handle_end(now);
+                        d.queue.extend(events.into_iter().map(|e| Item::Event(Box::new(e), attempt)));
+                        d.close_io();
+                    }
+                    Err(TransportError::Aborted) => return Err(d.fail(aborted())),
+                    Err(TransportError::Timeout(_)) => {
+                        d.call.handle_transport_error(Failure::Timeout { phase: TimeoutPhase::Idle }, now);
+                        d.close_io();
+                    }
+                    Err(TransportError::Connection(_) | TransportError::Invalid(_)) => {
+                        // The body ended early (the peer closed or reset the
+                        // connection): the core reads that as a cut stream,
+                        // with the message so far.
+                        let attempt = d.call.attempt();
+                        let events = d.call.handle_end(now);
+                        d.queue.extend(events.into_iter().map(|e| Item::Event(Box::new(e), attempt)));
+                        d.close_io();
+                    }
+                }
+            }
+            Step::Wait(until_ms, now) => {
+                let signal = borrow_mut(inner)?.signal.clone();
+                let completed = transport::sleep(until_ms.saturating_sub(now), signal).await;
+                let mut d = borrow_mut(inner)?;
+                if !completed {
+                    return Err(d.fail(aborted()));
+                }
+                d.floor = d.floor.max(until_ms);
+            }
+        }
+    }
+}
+
+/// Sends one attempt and reports the response's head (and, when the call
+/// reads it whole, its body) or the failure to the call.
+async fn send(inner: &Rc<RefCell<Driver>>, http: &HttpRequest) -> Result<(), JsValue> {
+    let (cfg, signal) = {
+        let d = borrow_mut(inner)?;
+        (d.cfg.clone(), d.signal.clone())
+    };
+    let attempt = Attempt::start(signal, cfg.timeout_ms);
+    let sent = transport::send(&cfg.base_url, http, &attempt).await;
+    let whole = {
+        let mut d = borrow_mut(inner)?;
+        let now = d.now();
+        match sent {
+            Err(e) => {
+                attempt.close();
+                return report_transport(&mut d, e, now);
+            }
+            Ok(response) => {
+                let headers = transport::response_headers(&response);
+                d.headers = Some(headers.clone());
+                match d.call.handle_head(response.status(), &headers, now) {
+                    ReadBody::Chunks => {
+                        match BodyReader::new(&response) {
+                            Ok(reader) => {
+                                attempt.disarm();
+                                d.io = Some(Io { attempt, reader });
+                            }
+                            Err(e) => {
+                                attempt.close();
+                                return report_transport(&mut d, e, now);
+                            }
+                        }
+                        return Ok(());
+                    }
+                    ReadBody::Whole => response,
                 }
             }
         }
+    };
+    let body = match BodyReader::new(&whole) {
+        Ok(reader) => reader.read_capped(&attempt, cfg.call.max_body_bytes).await,
+        Err(e) => Err(e),
+    };
+    attempt.close();
+    let mut d = borrow_mut(inner)?;
+    let now = d.now();
+    match body {
+        Ok(body) => {
+            d.call.handle_body(&body, now);
+            Ok(())
+        }
+        Err(e) => report_transport(&mut d, e, now),
+    }
+}
+
+/// Reports a transport failure to the call, or fails for good (an abort, a
+/// request fetch cannot send).
+fn report_transport(d: &mut Driver, e: TransportError, now: u64) -> Result<(), JsValue> {
+    match e {
+        TransportError::Aborted => Err(d.fail(aborted())),
+        TransportError::Invalid(m) => Err(d.fail(errors::configuration("invalid_http_request", &m))),
+        TransportError::Timeout(phase) => {
+            d.call.handle_transport_error(Failure::Timeout { phase }, now);
+            Ok(())
+        }
+        TransportError::Connection(_) => {
+            d.call.handle_transport_error(Failure::Connection, now);
+            Ok(())
+        }
+    }
+}
+
+/// Drives the call to its end without handing out events; resolves to
+/// `finished`.
+async fn finish(inner: &Rc<RefCell<Driver>>) -> Result<JsValue, JsValue> {
+    while pump(inner, Mode::Drain).await?.is_some() {}
+    let d = borrow_mut(inner)?;
+    match (&d.finished, &d.failed) {
+        (Some(done), _) => Ok(done.clone()),
+        (None, Some(err)) => Err(err.clone()),
+        (None, None) => Err(errors::internal("a call ended without a result")),
     }
 }
 
@@ -609,98 +638,64 @@ async fn pump(inner: &Rc<RefCell<StreamInner>>, deliver: bool) -> Result<Option<
 /// message.
 #[wasm_bindgen]
 pub struct RawStream {
-    inner: Rc<RefCell<StreamInner>>,
+    inner: Rc<RefCell<Driver>>,
 }
 
 #[wasm_bindgen]
 impl RawStream {
-    /// Sends the request and waits for the response headers (retrying as the
-    /// policy decides). Resolves to `undefined`.
+    /// Sends the request and waits until a response begins (or the call
+    /// ends). Resolves to `undefined`.
     pub fn open(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let _guard = BusyGuard::enter(&inner)?;
-            let idle = {
-                let s = borrow_mut(&inner)?;
-                if let Some(err) = &s.failed {
-                    return Err(err.clone());
-                }
-                matches!(s.phase, Phase::Idle)
-            };
-            if idle {
-                open(&inner).await?;
-            }
+            pump(&inner, Mode::Open).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
-    /// The next API event, or `null` at the end of the stream. Throws the
-    /// stream's failure.
+    /// The next API event (or `stream_retry` item), or `null` at the end of
+    /// the stream. Throws the call's failure.
     pub fn next(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let _guard = BusyGuard::enter(&inner)?;
-            match pump(&inner, true).await? {
-                Some(ev) => to_js(&ev),
-                None => Ok(JsValue::NULL),
-            }
+            Ok(pump(&inner, Mode::Deliver).await?.unwrap_or(JsValue::NULL))
         })
     }
 
     /// Reads the rest of the stream (events not yet pulled are applied, not
-    /// converted) and resolves to `{message, tool_input_issues}`.
+    /// converted) and resolves to `{message, tool_input_issues, attempts,
+    /// request_id, rate_limit}`.
     pub fn finish(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let _guard = BusyGuard::enter(&inner)?;
-            if let Some(done) = &borrow_mut(&inner)?.finished {
-                return Ok(done.clone());
-            }
-            while pump(&inner, false).await?.is_some() {}
-            let mut s = borrow_mut(&inner)?;
-            if let Some(done) = &s.finished {
-                return Ok(done.clone());
-            }
-            let Phase::Open(open) = std::mem::replace(&mut s.phase, Phase::Closed) else {
-                return Err(s.fail(errors::internal("the stream ended without a parser")));
-            };
-            open.attempt.close();
-            match open.parser.finish() {
-                Ok(finished) => {
-                    let js = finished_js(&finished)?;
-                    s.last_message = Some(finished.message);
-                    s.finished = Some(js.clone());
-                    Ok(js)
-                }
-                Err(e) => Err(s.fail(errors::stream_error(&e))),
-            }
+            finish(&inner).await
         })
     }
 
     /// The message so far (`null` before `message_start`).
     #[wasm_bindgen(getter)]
     pub fn message(&self) -> Result<JsValue, JsValue> {
-        let s = self.inner.try_borrow().map_err(|_| errors::busy("this stream"))?;
-        match s.message() {
-            Some(m) => to_js(m),
-            None => Ok(JsValue::NULL),
-        }
+        let d = self.inner.try_borrow().map_err(|_| errors::busy("this stream"))?;
+        d.message().map_or(Ok(JsValue::NULL), to_js)
     }
 
-    /// The response's headers (`[[name, value], ...]`), once it has arrived.
+    /// The headers of the latest response (`[[name, value], ...]`).
     #[wasm_bindgen(getter)]
     pub fn headers(&self) -> JsValue {
         match self.inner.try_borrow() {
-            Ok(s) => s.headers.as_ref().map_or(JsValue::NULL, |h| pairs_to_js(&h.0)),
+            Ok(d) => d.headers.as_ref().map_or(JsValue::NULL, |h| pairs_to_js(&h.0)),
             Err(_) => JsValue::NULL,
         }
     }
 
-    /// The response's `request-id`, once it has arrived.
+    /// The latest response's `request-id`.
     #[wasm_bindgen(getter, js_name = requestId)]
     pub fn request_id(&self) -> JsValue {
         match self.inner.try_borrow() {
-            Ok(s) => opt_str(s.headers.as_ref().and_then(|h| h.get("request-id"))),
+            Ok(d) => opt_str(d.headers.as_ref().and_then(|h| h.get("request-id"))),
             Err(_) => JsValue::NULL,
         }
     }
@@ -708,6 +703,6 @@ impl RawStream {
     /// Attempts made so far (1 for the first).
     #[wasm_bindgen(getter)]
     pub fn attempts(&self) -> u32 {
-        self.inner.try_borrow().map(|s| s.attempt_no.saturating_add(1)).unwrap_or(0)
+        self.inner.try_borrow().map(|d| d.call.attempt().saturating_add(1)).unwrap_or(0)
     }
 }

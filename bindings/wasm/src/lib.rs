@@ -18,14 +18,17 @@
 //! * [`partial_json`]: `parsePartialJson` (`partial_json`);
 //! * [`pricing`]: `PriceTable`, `cost`, `worstCase`, `checkRequest` (`pricing`);
 //! * [`tools`]: `checkTool`, `checkTools`, `ToolValidator` (`tools`);
-//! * [`client`]: `RawClient` and `RawStream`, which drive requests over
-//!   [`transport`] with the core's retry decisions.
+//! * [`call`]: `MessagesCall` (`call::MessagesCall`), for callers who drive
+//!   a call themselves;
+//! * [`client`]: `RawClient` and `RawStream`, which drive the core's
+//!   `MessagesCall` over [`transport`].
 //!
 //! Nothing here may panic: a panic would abort the wasm instance. The panic
 //! hook ([`panic`]) still turns one into a JS `InternalError` should a bug slip
 //! through, and the JS wrapper then refuses further calls.
 #![cfg(any(target_arch = "wasm32", creditpool_wasm_check))]
 
+pub mod call;
 pub mod client;
 mod convert;
 mod errors;
