@@ -1,0 +1,510 @@
+// Types of the creditpool npm package (hand-written; the wasm glue's own
+// types are internal). Data objects keep the Messages API's JSON shape
+// (snake_case); amounts of money are `Money`.
+
+// ---------------------------------------------------------------- data
+
+/** An exact amount: integer nano-USD (1 USD = 10^9) and the display string. */
+export interface Money {
+  nanos: bigint;
+  /** The amount in dollars, trimmed to at least two decimals: `"$0.006"`. */
+  usd: string;
+}
+
+export type Role = 'user' | 'assistant';
+
+export interface TextBlock {
+  type: 'text';
+  text: string;
+  citations?: unknown[] | null;
+  [key: string]: unknown;
+}
+export interface ToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: any;
+  [key: string]: unknown;
+}
+export interface ToolResultBlock {
+  type: 'tool_result';
+  tool_use_id: string;
+  content?: string | ContentBlock[];
+  is_error?: boolean;
+  [key: string]: unknown;
+}
+export interface ThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+  [key: string]: unknown;
+}
+/** Any other block type, kept as sent. */
+export interface OtherBlock {
+  type: string;
+  [key: string]: unknown;
+}
+export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | OtherBlock;
+
+export interface MessageParam {
+  role: Role;
+  content: string | ContentBlock[];
+}
+
+/** A tool as sent in a request's `tools`: custom (`input_schema`) or server (`type`). */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  input_schema?: Record<string, unknown>;
+  type?: string;
+  cache_control?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** The body of `POST /v1/messages` (`stream` is set by the client). */
+export interface MessageCreateParams {
+  model: string;
+  max_tokens: number;
+  messages: MessageParam[];
+  system?: string | TextBlock[];
+  tools?: ToolDefinition[];
+  tool_choice?: Record<string, unknown>;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  stop_sequences?: string[];
+  metadata?: Record<string, unknown>;
+  thinking?: Record<string, unknown>;
+  service_tier?: string;
+  inference_geo?: string;
+  stream?: boolean;
+  [key: string]: unknown;
+}
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number } | null;
+  server_tool_use?: Record<string, unknown> | null;
+  service_tier?: string | null;
+  inference_geo?: string | null;
+  [key: string]: unknown;
+}
+
+export type StopReason =
+  | 'end_turn'
+  | 'max_tokens'
+  | 'stop_sequence'
+  | 'tool_use'
+  | 'pause_turn'
+  | 'refusal'
+  | 'model_context_window_exceeded'
+  | (string & {});
+
+export interface Message {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: ContentBlock[];
+  stop_reason: StopReason | null;
+  stop_sequence: string | null;
+  usage: Usage;
+  [key: string]: unknown;
+}
+
+/** An event of the Messages API stream (`message_start`, `content_block_delta`, ...). */
+export interface StreamEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** Not an API event: a retried stream starts over (discard what was shown since the last message_start). */
+export interface StreamRetryItem {
+  type: 'stream_retry';
+  /** The attempt that failed, 0-based. */
+  attempt: number;
+  delay_ms: number;
+  /** The core's RetryReason JSON. */
+  reason: Record<string, unknown> | null;
+  error: CreditpoolError | null;
+}
+
+export interface ToolInputIssue {
+  index: number;
+  id: string;
+  name: string;
+  kind: 'truncated' | 'malformed';
+  detail?: string;
+  raw_json: string;
+}
+
+export interface RateLimitBucket {
+  limit: number | null;
+  remaining: number | null;
+  reset_at_ms: number | null;
+}
+
+export interface RateLimitInfo {
+  requests: RateLimitBucket;
+  tokens: RateLimitBucket;
+  input_tokens: RateLimitBucket;
+  output_tokens: RateLimitBucket;
+  retry_after_ms: number | null;
+  should_retry: boolean | null;
+  request_id: string | null;
+}
+
+export interface Completed {
+  message: Message;
+  tool_input_issues: ToolInputIssue[];
+  attempts: number;
+  request_id: string | null;
+  rate_limit: RateLimitInfo;
+}
+
+/** The core's retry policy (every field optional; unknown fields refused). */
+export interface RetryPolicyJSON {
+  max_retries?: number;
+  max_retry_after_ms?: number;
+  initial_backoff_ms?: number;
+  max_backoff_ms?: number;
+  jitter?: number;
+}
+
+/** Headers as the core reads them, or anything convertible. */
+export type HeadersInit = [string, string][] | Headers | Record<string, string> | null | undefined;
+
+// ---------------------------------------------------------------- client
+
+export interface ClientOptions {
+  /** Default: `ANTHROPIC_API_KEY` (Node). Never shown in errors, logs or string forms. */
+  apiKey?: string;
+  /** Default: `ANTHROPIC_BASE_URL` (Node) or `https://api.anthropic.com`. */
+  baseURL?: string;
+  /** `false` sends none; default `"credit_pool": "programmatic"`. */
+  poolSelector?: false | true | { field: string; value: unknown };
+  betas?: string[];
+  anthropicVersion?: string;
+  defaultHeaders?: HeadersInit;
+  maxRetries?: number;
+  retry?: RetryPolicyJSON;
+  /** Time allowed for a response's headers (and a whole non-streamed body), ms; 0: none. Default 600000. */
+  timeout?: number;
+  /** Time a stream may stay silent, ms; 0: none. Default 600000. */
+  idleTimeout?: number;
+  /** Refuse parameters the model is known to reject, before sending. Default true. */
+  checkCapabilities?: boolean;
+  /** Required in a browser: the key is visible to anyone who can open the page. */
+  dangerouslyAllowBrowser?: boolean;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+export declare class Client {
+  constructor(options?: ClientOptions);
+  readonly messages: Messages;
+  readonly baseURL: string;
+  readonly retryPolicy: Required<RetryPolicyJSON>;
+  toString(): string;
+  toJSON(): { baseURL: string; apiKey: '****' };
+}
+
+export declare class Messages {
+  create(params: MessageCreateParams & { stream?: false }, options?: RequestOptions): Promise<Message>;
+  create(params: MessageCreateParams & { stream: true }, options?: RequestOptions): Promise<MessageStream>;
+  stream(params: MessageCreateParams, options?: RequestOptions): MessageStream;
+  countTokens(params: MessageCreateParams, options?: RequestOptions): Promise<number>;
+}
+
+export declare class MessageStream implements AsyncIterable<StreamEvent | StreamRetryItem> {
+  /** Resolves once the response has begun (after any retries). */
+  readonly opened: Promise<void>;
+  [Symbol.asyncIterator](): AsyncIterator<StreamEvent | StreamRetryItem>;
+  finished(): Promise<Completed>;
+  finalMessage(): Promise<Message>;
+  finalText(): Promise<string>;
+  readonly currentMessage: Message | null;
+  readonly requestId: string | null;
+  readonly headers: [string, string][] | null;
+  readonly attempts: number;
+  abort(): void;
+}
+
+// ---------------------------------------------------------------- tools
+
+export interface ToolContext {
+  id: string;
+  name: string;
+  signal?: AbortSignal;
+}
+
+export interface ToolSpec<I = any> {
+  name: string;
+  description: string;
+  /** A JSON Schema of `"type": "object"`. */
+  inputSchema: Record<string, unknown>;
+  /** Returns a string, content blocks, or any JSON value (sent as JSON text). */
+  run: (input: I, context: ToolContext) => unknown | Promise<unknown>;
+  cacheControl?: Record<string, unknown>;
+}
+
+export declare class Tool<I = any> {
+  constructor(spec: ToolSpec<I>);
+  readonly name: string;
+  readonly definition: Readonly<ToolDefinition>;
+  runValidated(input: I, context: ToolContext): unknown | Promise<unknown>;
+}
+
+export declare function tool<I = any>(spec: ToolSpec<I>): Tool<I>;
+
+export declare class Toolbox {
+  constructor(tools?: Tool[]);
+  readonly definitions: ToolDefinition[];
+  readonly names: string[];
+  run(toolUse: ToolUseBlock, options?: { truncated?: boolean; signal?: AbortSignal }): Promise<ToolResultBlock>;
+  runAll(message: Message, options?: { toolInputIssues?: ToolInputIssue[]; signal?: AbortSignal }): Promise<ToolResultBlock[]>;
+}
+
+// ---------------------------------------------------------------- the core's functions
+
+export interface HttpRequestJSON {
+  method: string;
+  path: string;
+  /** Includes `x-api-key`: send it, do not log it. */
+  headers: [string, string][];
+  body: string;
+  stream: boolean;
+}
+
+/** The core's request options (snake_case; unknown fields refused). */
+export interface CoreRequestOptions {
+  anthropic_version?: string;
+  betas?: string[];
+  browser?: boolean;
+  pool_selector?: boolean | { field: string; value: unknown };
+  extra_headers?: [string, string][];
+}
+
+export declare function buildRequest(spec: {
+  apiKey: string;
+  options?: CoreRequestOptions | null;
+  request: MessageCreateParams;
+  stream?: boolean;
+  endpoint?: 'messages' | 'count_tokens';
+}): HttpRequestJSON;
+export declare function parseMessage(status: number, headers: HeadersInit, body: Uint8Array | string, options?: { maxBodyBytes?: number }): Message;
+export declare function parseCountTokens(status: number, headers: HeadersInit, body: Uint8Array | string, options?: { maxBodyBytes?: number }): number;
+export declare function parseErrorEvent(data: string): APIError;
+export declare function rateLimitInfo(headers: HeadersInit, nowMs?: number | bigint): RateLimitInfo;
+
+export type RetryDecisionJSON =
+  | { decision: 'retry'; delay_ms: number; source: 'backoff' | 'server'; reason: Record<string, unknown> }
+  | { decision: 'give_up'; reason: Record<string, unknown> };
+
+export declare class RetryPolicy {
+  constructor(policy?: RetryPolicyJSON | null);
+  decide(spec: {
+    attempt: number;
+    failure: Record<string, unknown>;
+    headers?: HeadersInit;
+    jitterSeed: number | bigint;
+    nowMs?: number | bigint;
+  }): RetryDecisionJSON;
+  backoffMs(attempt: number, jitterSeed: number | bigint): number;
+  toJSON(): Required<RetryPolicyJSON>;
+}
+
+export interface SseEvent {
+  event: string | null;
+  data: string;
+  id: string | null;
+  retry: number | null;
+}
+
+export declare class SseDecoder {
+  constructor(options?: { maxEventBytes?: number });
+  feed(bytes: Uint8Array | string): void;
+  next(): SseEvent | null;
+  finish(): SseEvent | null;
+}
+
+export declare class MessageStreamParser {
+  constructor(options?: { maxEventBytes?: number });
+  feed(bytes: Uint8Array | string): void;
+  endOfInput(): void;
+  next(): StreamEvent | null;
+  skipAvailable(): number;
+  readonly message: Message | null;
+  finish(): { message: Message; tool_input_issues: ToolInputIssue[] };
+}
+
+export declare class MessagesCall {
+  constructor(spec: { apiKey: string; requestOptions?: CoreRequestOptions | null; request: MessageCreateParams; options?: Record<string, unknown> | null });
+  nextAction(nowMs?: number): { type: 'send'; request: HttpRequestJSON } | { type: 'wait'; until_ms: number } | { type: 'done' };
+  handleHead(status: number, headers: HeadersInit, nowMs?: number): 'whole' | 'chunks';
+  handleBody(body: Uint8Array | string, nowMs?: number): void;
+  handleChunk(bytes: Uint8Array | string, nowMs?: number): StreamEvent[];
+  handleEnd(nowMs?: number): StreamEvent[];
+  handleTransportError(failure: Record<string, unknown>, nowMs?: number): void;
+  readonly isReading: boolean;
+  readonly deadline: number | null;
+  readonly attempt: number;
+  readonly partialMessage: Message | null;
+  readonly lastAttempt: null | { outcome: 'succeeded' } | { outcome: 'failed'; error: CreditpoolError; decision: RetryDecisionJSON };
+  takeResult(): Completed | null;
+}
+
+export declare function parsePartialJson(text: string): { value: any; complete: boolean };
+export declare function parsePartialJsonText(text: string): { json: string; complete: boolean };
+
+export interface CostBreakdown {
+  input: Money;
+  cache_write_5m: Money;
+  cache_write_1h: Money;
+  cache_read: Money;
+  output: Money;
+  web_search: Money;
+  total: Money;
+  long_context: boolean;
+}
+
+export interface CostOptions {
+  batch?: boolean;
+  inference_geo?: string | null;
+  refused_before_output?: boolean;
+  stop_reason?: StopReason | null;
+}
+
+export interface Estimate {
+  input_tokens_bound: number;
+  output_tokens_bound: number;
+  cost: Money;
+  may_overshoot: boolean;
+  notes: string[];
+}
+
+export type EstimateMode = { type: 'bound' } | { type: 'heuristic' } | { type: 'exact'; input_tokens: number };
+
+/** Decimal strings, USD per million tokens. */
+export interface ModelPricesJSON {
+  input: string;
+  cache_write_5m: string;
+  cache_write_1h: string;
+  cache_read: string;
+  output: string;
+  long_context?: { threshold_input_tokens: number; prices: Omit<ModelPricesJSON, 'long_context' | 'inference_geo_us'> };
+  inference_geo_us?: boolean;
+}
+
+export declare class PriceTable {
+  /** The built-in, dated table. */
+  constructor();
+  static fromJSON(json: string | object): PriceTable;
+  readonly asOf: string;
+  readonly modelIds: string[];
+  withOverride(model: string, prices: ModelPricesJSON): PriceTable;
+  cost(model: string, usage: Usage, options?: CostOptions | null): CostBreakdown;
+  worstCase(request: MessageCreateParams, bodyLen: number, mode?: EstimateMode | null): Estimate;
+  checkRequest(request: MessageCreateParams): void;
+}
+
+export declare function cost(model: string, usage: Usage, options?: CostOptions | null): CostBreakdown;
+export declare function worstCase(request: MessageCreateParams, bodyLen: number, mode?: EstimateMode | null): Estimate;
+export declare function checkRequest(request: MessageCreateParams): void;
+export declare function checkTool(tool: ToolDefinition): void;
+export declare function checkTools(tools: ToolDefinition[]): void;
+
+export declare class ToolValidator {
+  constructor(tools: ToolDefinition[]);
+  readonly names: string[];
+  check(toolUse: { id: string; name: string; input: any }, options?: { truncated?: boolean }): void;
+  refusal(toolUse: { id: string; name: string; input: any }, options?: { truncated?: boolean }): ToolResultBlock | null;
+}
+
+export declare function version(): string;
+
+// ---------------------------------------------------------------- errors
+
+/** The base class of every error creditpool throws. */
+export declare class CreditpoolError extends Error {
+  constructor(message: string, fields?: Record<string, unknown>);
+  /** A machine-readable kind, stable across versions. */
+  readonly type: string;
+  /** Set on a call's final error: attempts made. */
+  readonly attempts?: number;
+  /** Set when the retry policy gave up: the core's GiveUpReason JSON. */
+  readonly giveUp?: Record<string, unknown>;
+  toJSON(): Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** An error the API reported; `type` is the API's error type. */
+export declare class APIError extends CreditpoolError {
+  /** The HTTP status; null for an `error` event mid-stream (or a request refused locally). */
+  readonly status: number | null;
+  readonly requestId: string | null;
+  readonly apiMessage: string;
+  /** The message a failed stream had received. */
+  readonly partial: Message | null;
+}
+export declare class InvalidRequestError extends APIError {}
+export declare class AuthenticationError extends APIError {}
+export declare class BillingError extends APIError {}
+export declare class PermissionDeniedError extends APIError {}
+export declare class NotFoundError extends APIError {}
+export declare class ConflictError extends APIError {}
+export declare class RequestTooLargeError extends APIError {}
+export declare class RateLimitError extends APIError {}
+export declare class InternalServerError extends APIError {}
+export declare class ServerTimeoutError extends APIError {}
+export declare class OverloadedError extends APIError {}
+
+export declare class ConfigurationError extends CreditpoolError {
+  readonly kind: string;
+}
+export declare class ConnectionError extends CreditpoolError {
+  readonly partial?: Message | null;
+}
+export declare class ConnectionTimeoutError extends ConnectionError {
+  readonly phase: 'connect' | 'read' | 'idle';
+}
+export declare class AbortError extends CreditpoolError {}
+export declare class ResponseError extends CreditpoolError {}
+export declare class StreamError extends CreditpoolError {}
+export declare class StreamIncompleteError extends StreamError {
+  readonly partial: Message | null;
+}
+export declare class ToolDefinitionError extends CreditpoolError {
+  readonly rule: string;
+  readonly tool: string;
+}
+export declare class ToolInputError extends CreditpoolError {
+  readonly kind: 'unknown_tool' | 'invalid_input' | 'truncated';
+  readonly tool: string;
+  readonly toolResultText: string;
+  readonly errors?: { path: string; message: string }[];
+  readonly omitted?: number;
+  readonly known?: string[];
+}
+export declare class PricingError extends CreditpoolError {
+  readonly kind: string;
+}
+export declare class UnknownModelError extends PricingError {
+  readonly model: string;
+}
+export declare class CapabilityError extends CreditpoolError {
+  readonly kind: string;
+  readonly model: string;
+}
+export declare class PartialJsonError extends CreditpoolError {
+  readonly kind: 'syntax' | 'incomplete' | 'too_deep' | 'non_finite';
+}
+export declare class InvalidArgumentError extends CreditpoolError {}
+export declare class BusyError extends CreditpoolError {}
+export declare class InternalError extends CreditpoolError {}
+export declare function makeError(type: string, message: string, fields?: Record<string, unknown> | null, family?: 'api' | null): CreditpoolError;

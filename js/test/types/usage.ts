@@ -1,0 +1,60 @@
+// Compiled (not run) by test/types.test.js: the declarations in index.d.ts
+// must describe the package as the docs use it.
+import {
+  APIError,
+  Client,
+  CreditpoolError,
+  MessageStream,
+  PriceTable,
+  StreamIncompleteError,
+  Toolbox,
+  cost,
+  parsePartialJson,
+  tool,
+  type Message,
+  type Money,
+  type StreamEvent,
+  type StreamRetryItem,
+} from 'creditpool';
+
+async function main(): Promise<void> {
+  const client = new Client({ apiKey: 'sk-test', baseURL: 'http://127.0.0.1:1', poolSelector: false, maxRetries: 1 });
+  const m: Message = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] });
+  const first = m.content[0];
+  if (first.type === 'text') console.log(first.text);
+
+  const stream: MessageStream = client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] });
+  for await (const ev of stream) {
+    const e: StreamEvent | StreamRetryItem = ev;
+    console.log(e.type);
+  }
+  const text: string = await stream.finalText();
+  const streamed: MessageStream = await client.messages.create({ model: 'm', max_tokens: 1, messages: [], stream: true });
+  console.log(text, streamed.attempts);
+
+  const weather = tool<{ city: string }>({
+    name: 'get_weather',
+    description: 'Weather.',
+    inputSchema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    run: async ({ city }) => `sunny in ${city}`,
+  });
+  const box = new Toolbox([weather]);
+  const results = await box.runAll(m);
+  console.log(results[0]?.tool_use_id, box.definitions.length);
+
+  const c = cost('claude-sonnet-4-5', { input_tokens: 10, output_tokens: 2 });
+  const total: Money = c.total;
+  const nanos: bigint = total.nanos;
+  console.log(nanos + 1n, total.usd, new PriceTable().asOf);
+  console.log(parsePartialJson('{"a": 1').complete);
+
+  try {
+    await client.messages.create({ model: 'm', max_tokens: 1, messages: [] });
+  } catch (e) {
+    if (e instanceof APIError) console.log(e.status, e.requestId, e.type);
+    if (e instanceof StreamIncompleteError) console.log(e.partial?.id);
+    if (e instanceof CreditpoolError) console.log(e.toJSON());
+  }
+}
+
+void main;
