@@ -31,6 +31,7 @@ step() {
 
 step "setup" bash scripts/setup.sh
 step "rust tests" cargo test --workspace --no-fail-fast "${locked[@]}"
+step "simulator fidelity (official Python SDK)" bash tests/sim_fidelity/run.sh
 step "wasm32 core build" bash scripts/build-wasm-core.sh
 
 # Later suites: one line each, run only once their directory exists.

@@ -789,6 +789,17 @@ CREDITPOOL_DIFFERS = {
 }
 
 
+# A tool input cut off by max_tokens: the SDK returns the parsed prefix and says
+# nothing; we return the same message and also report the input as truncated, so
+# that no tool ever runs on it.
+for _label in ("inside_string", "after_backslash", "inside_key", "after_colon", "after_complete_number",
+               "inside_number", "inside_literal", "inside_nested_object"):
+    CREDITPOOL_DIFFERS[f"tool_use_truncated_by_max_tokens_{_label}"] = {
+        "why": "The input is cut off: reported as truncated (the message is the SDK's).",
+        "tool_input_issues": [{"index": 0, "id": f"toolu_synth_trunc_{_label}", "name": "t", "kind": "truncated"}],
+    }
+
+
 def document(description: str, cases: list[dict[str, Any]]) -> str:
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"

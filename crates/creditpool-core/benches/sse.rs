@@ -1,3 +1,4 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 //! SSE accumulation and message parsing on a large stream, each beside a bare
 //! `serde_json` parse of the same payloads.
 //!

@@ -213,6 +213,28 @@ impl Counts {
     }
 }
 
+impl CostBreakdown {
+    /// A cost known only as a total (for example the reserved worst case,
+    /// settled for a response whose model cannot be priced).
+    pub fn unpriced(total: Money) -> CostBreakdown {
+        CostBreakdown { total, ..CostBreakdown::default() }
+    }
+}
+
+impl crate::pool::PricedCost for CostBreakdown {
+    fn input_cost(&self) -> Money {
+        self.input.saturating_add(self.cache_write_5m).saturating_add(self.cache_write_1h).saturating_add(self.cache_read)
+    }
+
+    fn output_cost(&self) -> Money {
+        self.output
+    }
+
+    fn total(&self) -> Money {
+        self.total
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,27 +256,5 @@ mod tests {
         .unwrap();
         let c = cost(&PriceTable::builtin(), &msg.model, &msg.usage, &CostOptions::for_message(&msg)).unwrap();
         assert_eq!(c.total, Money::ZERO);
-    }
-}
-
-impl CostBreakdown {
-    /// A cost known only as a total (for example the reserved worst case,
-    /// settled for a response whose model cannot be priced).
-    pub fn unpriced(total: Money) -> CostBreakdown {
-        CostBreakdown { total, ..CostBreakdown::default() }
-    }
-}
-
-impl crate::pool::PricedCost for CostBreakdown {
-    fn input_cost(&self) -> Money {
-        self.input.saturating_add(self.cache_write_5m).saturating_add(self.cache_write_1h).saturating_add(self.cache_read)
-    }
-
-    fn output_cost(&self) -> Money {
-        self.output
-    }
-
-    fn total(&self) -> Money {
-        self.total
     }
 }

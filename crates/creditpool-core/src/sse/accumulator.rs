@@ -314,22 +314,23 @@ fn finalize_input(block: &mut ContentBlock, buf: &InputBuf, index: usize, trunca
                 return None;
             }
             Err(e) => {
-                if let Ok(p) = partial_json::parse_partial(&buf.json) {
+                // JSON that stops short (the model hit max_tokens, and the block
+                // was closed anyway) is cut off; anything else is malformed.
+                let partial = partial_json::parse_partial(&buf.json);
+                let cut_short = matches!(&partial, Ok(p) if !p.complete) && e.is_eof();
+                if let Ok(p) = partial {
                     *input = p.value;
                 }
-                return issue(ToolInputIssueKind::Malformed { detail: e.to_string() });
+                let kind = if cut_short { ToolInputIssueKind::Truncated } else { ToolInputIssueKind::Malformed { detail: e.to_string() } };
+                return issue(kind);
             }
         }
     }
     match partial_json::parse_partial(&buf.json) {
         Ok(p) => {
             *input = p.value;
-            if p.complete {
-                // Complete JSON, but the block never stopped: still cut off.
-                issue(ToolInputIssueKind::Truncated)
-            } else {
-                issue(ToolInputIssueKind::Truncated)
-            }
+            // Even complete JSON is cut off when its block never stopped.
+            issue(ToolInputIssueKind::Truncated)
         }
         Err(e) => issue(ToolInputIssueKind::Malformed { detail: e.to_string() }),
     }
