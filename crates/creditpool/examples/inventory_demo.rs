@@ -62,7 +62,8 @@ fn search_inventory(query: &str) -> String {
     };
     let max = number_after(&["under", "below", "less than", "cheaper than"]);
     let min = number_after(&["over", "above", "more than"]);
-    const IGNORED: &[&str] = &["find", "products", "product", "under", "below", "over", "above", "less", "more", "than", "show", "all", "the", "any", "items", "cheaper"];
+    const IGNORED: &[&str] =
+        &["find", "products", "product", "under", "below", "over", "above", "less", "more", "than", "show", "all", "the", "any", "items", "cheaper"];
     let keywords: Vec<String> = q
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 2 && !w.chars().all(|c| c.is_ascii_digit()) && !IGNORED.contains(w))
@@ -206,14 +207,7 @@ fn print_report(pool: &SharedPool) {
     println!();
     println!("{:<16} {:>12} {:>12} {:>12} {:>12}", "tool", "definition", "tool_use", "tool_result", "total");
     for t in &r.tools {
-        println!(
-            "{:<16} {:>12} {:>12} {:>12} {:>12}",
-            t.tool.as_str(),
-            usd(t.stats.definition),
-            usd(t.stats.uses),
-            usd(t.stats.result),
-            usd(t.total)
-        );
+        println!("{:<16} {:>12} {:>12} {:>12} {:>12}", t.tool.as_str(), usd(t.stats.definition), usd(t.stats.uses), usd(t.stats.result), usd(t.total));
     }
     println!("{:<16} {:>51}", "(not a tool)", usd(r.conversation));
     println!();
@@ -245,8 +239,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let limit = Money::from_nanos(40_000_000); // $0.04
     let mut config = PoolConfig::new(limit);
     config.pool_id = "demo".into();
-    config.agents.insert("researcher".into(), AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), requests_per_minute: Some(120), ..AgentPolicy::default() });
-    config.agents.insert("analyst".into(), AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), credits_per_minute: Some(Money::from_nanos(30_000_000)), ..AgentPolicy::default() });
+    config
+        .agents
+        .insert("researcher".into(), AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), requests_per_minute: Some(120), ..AgentPolicy::default() });
+    config.agents.insert(
+        "analyst".into(),
+        AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), credits_per_minute: Some(Money::from_nanos(30_000_000)), ..AgentPolicy::default() },
+    );
     config.agents.insert("intern".into(), AgentPolicy { cap: Some(Cap::Absolute { amount: Money::from_nanos(6_000_000) }), ..AgentPolicy::default() });
     let pool = SharedPool::new(config)?;
     pool.on_alert(|alert| println!("{}", alert_line(alert)));

@@ -138,7 +138,12 @@ impl Client {
     }
 
     /// Drives a call to its end, handing stream events to `on_events`.
-    pub(crate) async fn drive(&self, call: &mut MessagesCall, max_body_bytes: usize, on_events: &mut (dyn FnMut(u32, Vec<StreamEvent>) + Send)) -> Result<Completed, Error> {
+    pub(crate) async fn drive(
+        &self,
+        call: &mut MessagesCall,
+        max_body_bytes: usize,
+        on_events: &mut (dyn FnMut(u32, Vec<StreamEvent>) + Send),
+    ) -> Result<Completed, Error> {
         let io = self.io(max_body_bytes);
         loop {
             match call.next_action(now_ms()) {

@@ -35,7 +35,7 @@ use crate::time::{fresh_seed, now_ms};
 use crate::transport::Transport;
 use creditpool_core::http::{HttpRequest, Method};
 use creditpool_core::money::Money;
-use creditpool_core::pool::{Alert, AgentPolicy, LedgerEntry, Pool, PoolConfig, PoolSnapshot, Report};
+use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, Pool, PoolConfig, PoolSnapshot, Report};
 use creditpool_core::retry::{Failure, RetryDecision, RetryPolicy};
 use futures_util::StreamExt;
 use std::io::Write;

@@ -26,10 +26,7 @@ impl ReqwestTransport {
 
     /// A transport with this connection timeout.
     pub fn with_connect_timeout(timeout: Duration) -> Result<ReqwestTransport, TransportError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| TransportError::Build { message: e.to_string() })?;
+        let client = reqwest::Client::builder().connect_timeout(timeout).build().map_err(|e| TransportError::Build { message: e.to_string() })?;
         Ok(ReqwestTransport { client })
     }
 
@@ -70,11 +67,7 @@ impl Transport for ReqwestTransport {
         Box::pin(async move {
             let response = builder.send().await.map_err(map_error)?;
             let status = response.status().as_u16();
-            let headers: Headers = response
-                .headers()
-                .iter()
-                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
-                .collect();
+            let headers: Headers = response.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned()))).collect();
             let body = response.bytes_stream().map_err(map_error);
             Ok(TransportResponse::from_stream(status, headers, body))
         })

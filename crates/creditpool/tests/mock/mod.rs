@@ -84,8 +84,7 @@ async fn serve(mut socket: TcpStream, replies: Arc<Mutex<VecDeque<Reply>>>, reco
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.split("\r\n");
     let path = lines.next().unwrap_or_default().split(' ').nth(1).unwrap_or_default().to_owned();
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
+    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
     let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     while buf.len() < head_end + len {
         match socket.read(&mut chunk).await {
@@ -158,9 +157,12 @@ fn event(name: &str, data: Value) -> String {
 /// The SSE events of a text message, one string per event.
 pub fn text_stream(text: &str) -> Vec<String> {
     vec![
-        event("message_start", json!({"type": "message_start", "message": {"id": "msg_s", "type": "message", "role": "assistant",
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_s", "type": "message", "role": "assistant",
             "model": "claude-haiku-4-5", "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": {"input_tokens": 12, "output_tokens": 1}}})),
+            "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+        ),
         event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
         event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}})),
         event("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
