@@ -20,6 +20,8 @@
 //! * [`retry`]: whether and when to retry a failed attempt.
 //! * [`pricing`]: the dated price table and exact costs in [`money::Money`].
 //! * [`tools`]: tool definition checks and `tool_use` input validation.
+//! * [`pool`]: the credit pool, a state machine of cycles, reservations, alerts,
+//!   per-agent limits, attribution, a ledger and snapshots.
 #![forbid(unsafe_code)]
 
 pub mod agent;

@@ -15,12 +15,33 @@ const FALLBACK_POLICY: AgentPolicy = AgentPolicy { cap: None, weight: 1, credits
 pub(crate) struct Agents {
     names: Interner,
     policies: Vec<AgentPolicy>,
+    /// The last agent looked up: most callers reserve for one agent at a time,
+    /// and comparing one string is cheaper than hashing it.
+    last: Option<u32>,
 }
 
 impl Agents {
     /// The index of a known agent.
     pub(crate) fn get(&self, name: &str) -> Option<u32> {
         self.names.get(name)
+    }
+
+    /// The index of a known agent, remembering it for the next lookup.
+    #[inline]
+    pub(crate) fn lookup(&mut self, name: &str) -> Option<u32> {
+        if let Some(i) = self.last {
+            if self.names.name(i).is_some_and(|n| n.as_str() == name) {
+                return Some(i);
+            }
+        }
+        let i = self.names.get(name)?;
+        self.last = Some(i);
+        Some(i)
+    }
+
+    /// How many agents.
+    pub(crate) fn len(&self) -> usize {
+        self.policies.len()
     }
 
     /// Adds an agent (or returns its index if known, leaving its policy).
@@ -34,11 +55,13 @@ impl Agents {
     }
 
     /// An agent's name.
+    #[inline]
     pub(crate) fn name(&self, i: u32) -> Name {
         self.names.name(i).cloned().unwrap_or_else(|| Name::new(""))
     }
 
     /// An agent's policy.
+    #[inline]
     pub(crate) fn policy(&self, i: u32) -> &AgentPolicy {
         self.policies.get(i as usize).unwrap_or(&FALLBACK_POLICY)
     }

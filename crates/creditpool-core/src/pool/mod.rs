@@ -17,7 +17,7 @@
 //!    lease ends; a settle that arrives later (within
 //!    [`PoolConfig::late_settle_window_ms`]) is still recorded, flagged `late`.
 //! 3. After every call, drain the outputs: [`Pool::poll_event`] until `None`
-//!    (alerts, each with a signed [webhook](webhook) payload), then
+//!    (alerts, each with a signed [`webhook`] payload), then
 //!    [`Pool::poll_ledger`] until `None` (one entry per settle, release and
 //!    expiry, for a JSON Lines audit file). Both are queues the pool fills and
 //!    never trims: a caller that never polls grows them.
@@ -113,6 +113,20 @@ pub struct Tick {
     pub rolled_over: bool,
 }
 
+/// An agent of one pool, resolved once by [`Pool::agent_id`] so that
+/// [`Pool::reserve_for`] need not look its name up again. Agents are never
+/// removed, so an ID stays valid for the pool's life, across snapshot and
+/// restore; an ID from another pool is refused as an unknown agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AgentId(u32);
+
+impl AgentId {
+    /// The agent's index in [`PoolState::agents`].
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
 /// A credit pool (see the module documentation).
 #[derive(Clone, Debug)]
 pub struct Pool {
@@ -124,6 +138,9 @@ pub struct Pool {
     events: VecDeque<Alert>,
     ledger: VecDeque<LedgerEntry>,
     pool_id: Name,
+    /// Before this instant, no lease ends, no late-settle window closes and the
+    /// cycle does not roll over (a lower bound; 0 forces a check).
+    wake_at: u64,
 }
 
 impl Pool {
@@ -140,6 +157,7 @@ impl Pool {
             stats: report::Stats::default(),
             events: VecDeque::new(),
             ledger: VecDeque::new(),
+            wake_at: 0,
         };
         let named: Vec<String> = pool.config.agents.keys().cloned().collect();
         for name in named {
@@ -168,11 +186,36 @@ impl Pool {
     pub fn reserve_with_lease(&mut self, agent: &str, amount: Money, lease_ms: u64, now_ms: u64) -> Result<Reservation, Refusal> {
         let now = self.clock(now_ms);
         self.advance(now, None);
-        let idx = match self.agents.get(agent) {
-            Some(i) => i,
-            None if self.config.allow_unknown_agents => self.agent_index(agent),
-            None => return Err(Refusal::UnknownAgent { agent: Name::new(agent) }),
-        };
+        let idx = self.resolve(agent)?.0;
+        self.grant(idx, amount, lease_ms, now)
+    }
+
+    /// The ID of an agent, adding it (with its configured policy, or the
+    /// default) if new and unknown agents are allowed.
+    pub fn agent_id(&mut self, agent: &str) -> Result<AgentId, Refusal> {
+        self.resolve(agent)
+    }
+
+    /// [`Pool::reserve`] for an agent resolved with [`Pool::agent_id`].
+    pub fn reserve_for(&mut self, agent: AgentId, amount: Money, now_ms: u64) -> Result<Reservation, Refusal> {
+        let now = self.clock(now_ms);
+        self.advance(now, None);
+        if agent.0 as usize >= self.agents.len() {
+            return Err(Refusal::UnknownAgent { agent: Name::from(format!("#{}", agent.0)) });
+        }
+        self.grant(agent.0, amount, self.config.lease_ms, now)
+    }
+
+    fn resolve(&mut self, agent: &str) -> Result<AgentId, Refusal> {
+        match self.agents.lookup(agent) {
+            Some(i) => Ok(AgentId(i)),
+            None if self.config.allow_unknown_agents => Ok(AgentId(self.agent_index(agent))),
+            None => Err(Refusal::UnknownAgent { agent: Name::new(agent) }),
+        }
+    }
+
+    /// Checks the rules and, if they allow it, opens a reservation.
+    fn grant(&mut self, idx: u32, amount: Money, lease_ms: u64, now: u64) -> Result<Reservation, Refusal> {
         let (credits, requests) = match self.admit(idx, amount, now) {
             Ok(limiters) => limiters,
             Err(r) => {
@@ -187,6 +230,7 @@ impl Pool {
         let expires_at_ms = now.saturating_add(lease_ms.max(1));
         self.state.open.insert(id, OpenReservation { agent: idx, amount, created_at_ms: now, expires_at_ms });
         self.expiry.push(expires_at_ms, id);
+        self.wake_at = self.wake_at.min(expires_at_ms);
         self.state.reserved = self.state.reserved.saturating_add(amount);
         if let Some(a) = self.state.agents.get_mut(idx as usize) {
             a.reserved = a.reserved.saturating_add(amount);
@@ -387,7 +431,7 @@ impl Pool {
 
     /// The index of an agent, adding it with its configured policy if new.
     fn agent_index(&mut self, agent: &str) -> u32 {
-        if let Some(i) = self.agents.get(agent) {
+        if let Some(i) = self.agents.lookup(agent) {
             return i;
         }
         let policy = self.config.policy_of(agent).clone();
@@ -527,6 +571,7 @@ impl Pool {
         }
     }
 
+    #[inline]
     fn push_ledger(&mut self, mut entry: LedgerEntry) -> u64 {
         let seq = self.state.next_ledger_seq;
         self.state.next_ledger_seq = seq.saturating_add(1);
@@ -535,13 +580,24 @@ impl Pool {
         seq
     }
 
+    #[inline]
     fn compact_expiry(&mut self) {
         let open = &self.state.open;
-        self.expiry.compact_if_needed(open.len(), open.iter().map(|(id, o)| (o.expires_at_ms, *id)));
+        if self.expiry.needs_compaction(open.len()) {
+            self.expiry.rebuild(open.iter().map(|(id, o)| (o.expires_at_ms, *id)));
+        }
     }
 
     /// Rolls over and expires leases up to `now`. Returns whether a new cycle began.
-    fn advance(&mut self, now: u64, mut expired: Option<&mut Vec<u64>>) -> bool {
+    #[inline]
+    fn advance(&mut self, now: u64, expired: Option<&mut Vec<u64>>) -> bool {
+        if now < self.wake_at {
+            return false;
+        }
+        self.advance_slow(now, expired)
+    }
+
+    fn advance_slow(&mut self, now: u64, mut expired: Option<&mut Vec<u64>>) -> bool {
         let mut rolled = false;
         if now >= self.state.cycle.end_ms {
             let next = self.config.cycle.bounds_at(now);
@@ -556,6 +612,14 @@ impl Pool {
         while self.state.expired.front().is_some_and(|e| e.expired_at_ms.saturating_add(window) <= now) {
             self.state.expired.pop_front();
         }
+        let mut wake = self.state.cycle.end_ms;
+        if let Some(t) = self.expiry.peek_time() {
+            wake = wake.min(t);
+        }
+        if let Some(e) = self.state.expired.front() {
+            wake = wake.min(e.expired_at_ms.saturating_add(window));
+        }
+        self.wake_at = wake;
         rolled
     }
 

@@ -224,6 +224,8 @@ pub(crate) struct Stats {
     pub(crate) series: Vec<Bucket>,
     pub(crate) history: Vec<CycleSummary>,
     amounts: Vec<Money>,
+    /// The last model settled (most settles repeat it).
+    last_model: Option<u32>,
 }
 
 fn sort_consumers(v: &mut [Consumer]) {
@@ -259,19 +261,29 @@ impl Stats {
             a.requests = a.requests.saturating_add(1);
         }
         let w = bucket_ms.max(1);
-        let bucket = cycle_start_ms.saturating_add((at_ms.saturating_sub(cycle_start_ms)) / w * w);
         match self.series.last_mut() {
-            Some(b) if b.start_ms == bucket => {
+            // Times only move forward: most settles land in the last bucket.
+            Some(b) if b.start_ms <= at_ms && at_ms - b.start_ms < w => {
                 b.cost = b.cost.saturating_add(cost);
                 b.requests = b.requests.saturating_add(1);
             }
-            _ => self.series.push(Bucket { start_ms: bucket, cost, requests: 1 }),
+            _ => {
+                let start = cycle_start_ms.saturating_add((at_ms.saturating_sub(cycle_start_ms)) / w * w);
+                self.series.push(Bucket { start_ms: start, cost, requests: 1 });
+            }
         }
         let Some(input) = input else {
             self.conversation = self.conversation.saturating_add(cost);
             return (None, None, None);
         };
-        let m = self.models.intern(&input.model) as usize;
+        let m = match self.last_model {
+            Some(i) if self.models.name(i).is_some_and(|n| n.as_str() == input.model) => i,
+            _ => {
+                let i = self.models.intern(&input.model);
+                self.last_model = Some(i);
+                i
+            }
+        } as usize;
         if self.model_stats.len() <= m {
             self.model_stats.resize(m + 1, ModelStats::default());
         }

@@ -92,6 +92,11 @@ impl ExpiryQueue {
         self.heap.push(Reverse((expires_at_ms, id)));
     }
 
+    /// The earliest lease end queued (possibly of a closed reservation).
+    pub(crate) fn peek_time(&self) -> Option<u64> {
+        self.heap.peek().map(|Reverse((t, _))| *t)
+    }
+
     /// The earliest entry due at `now_ms`, removed.
     pub(crate) fn pop_due(&mut self, now_ms: u64) -> Option<(u64, u64)> {
         match self.heap.peek() {
@@ -100,14 +105,19 @@ impl ExpiryQueue {
         }
     }
 
-    /// Rebuilds from the live entries when stale ones dominate.
-    pub(crate) fn compact_if_needed(&mut self, live: usize, entries: impl Iterator<Item = (u64, u64)>) {
-        if self.heap.len() > 2 * live + 64 {
-            let mut v = std::mem::take(&mut self.heap).into_vec();
-            v.clear();
-            v.extend(entries.map(Reverse));
-            self.heap = BinaryHeap::from(v);
-        }
+    /// Whether stale entries dominate (then rebuild with [`ExpiryQueue::rebuild`]).
+    #[inline]
+    pub(crate) fn needs_compaction(&self, live: usize) -> bool {
+        self.heap.len() > 2 * live + 64
+    }
+
+    /// Rebuilds the heap from the live entries.
+    #[cold]
+    pub(crate) fn rebuild(&mut self, entries: impl Iterator<Item = (u64, u64)>) {
+        let mut v = std::mem::take(&mut self.heap).into_vec();
+        v.clear();
+        v.extend(entries.map(Reverse));
+        self.heap = BinaryHeap::from(v);
     }
 
     /// The earliest live lease end, dropping stale entries on the way.

@@ -369,6 +369,7 @@ impl Pool {
             stats,
             events: snap.pending_events.into(),
             ledger: snap.pending_ledger.into(),
+            wake_at: 0,
         })
     }
 }

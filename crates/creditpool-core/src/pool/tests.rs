@@ -284,7 +284,7 @@ fn attribution_reaches_ledger_and_report() {
     assert_eq!(r.definition_overhead[0].tool, "calc");
     assert_eq!(r.models[0].stats.cost, m(1_000));
     assert_eq!(r.top.agents[0].name, "a");
-    assert_eq!(r.series, vec![report::Bucket { start_ms: 3_600_000, cost: m(1_000), requests: 1 }]);
+    assert_eq!(r.series, vec![report::Bucket { start_ms: 3_000_000, cost: m(1_000), requests: 1 }]);
 }
 
 #[test]
@@ -329,4 +329,33 @@ fn invalid_config_is_refused() {
     let mut p = pool(1);
     let bad = AgentPolicy { weight: 0, ..AgentPolicy::default() };
     assert!(matches!(p.set_agent_policy("a", bad, 0), Err(PoolError::InvalidConfig { .. })));
+}
+
+#[test]
+fn agent_ids_skip_the_name_lookup() {
+    let mut c = PoolConfig::new(m(1_000));
+    c.allow_unknown_agents = false;
+    c.agents.insert("known".into(), AgentPolicy::default());
+    let mut p = Pool::new(c, 0).unwrap();
+    let id = p.agent_id("known").unwrap();
+    assert_eq!(id.index(), 0);
+    assert_eq!(p.agent_id("stranger"), Err(Refusal::UnknownAgent { agent: Name::new("stranger") }));
+    let r = p.reserve_for(id, m(10), 5).unwrap();
+    assert_eq!(p.state().open_reservation(r.id).map(|o| o.agent), Some(0));
+    let mut q = Pool::restore(p.snapshot()).unwrap();
+    assert!(q.reserve_for(id, m(10), 6).is_ok());
+    assert!(matches!(q.reserve_for(AgentId(7), m(1), 6), Err(Refusal::UnknownAgent { .. })));
+}
+
+#[test]
+fn wake_up_bound_never_skips_an_expiry() {
+    let mut p = pool(1_000);
+    p.reserve_with_lease("a", m(100), 50, 0).unwrap();
+    p.reserve("a", m(100), 0).unwrap();
+    p.settle(2, m(1), None, 1).unwrap();
+    // The earliest heap entry now belongs to a live reservation at 50.
+    assert_eq!(p.tick(49).expired, Vec::<u64>::new());
+    assert_eq!(p.tick(50).expired, vec![1]);
+    p.reserve("a", m(100), 60).unwrap();
+    assert_eq!(p.tick(1_060).expired, vec![3]);
 }
