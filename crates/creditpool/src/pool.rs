@@ -41,7 +41,7 @@ use futures_util::StreamExt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 type AlertFn = Arc<dyn Fn(&Alert) + Send + Sync>;
@@ -271,7 +271,7 @@ impl SharedPool {
 pub struct Webhook {
     url: String,
     secret: Vec<u8>,
-    transport: Option<Arc<dyn Transport>>,
+    transport: OnceLock<Arc<dyn Transport>>,
     retry: RetryPolicy,
     timeout: Duration,
 }
@@ -288,7 +288,7 @@ impl Webhook {
         Webhook {
             url: url.into(),
             secret: secret.as_ref().to_vec(),
-            transport: None,
+            transport: OnceLock::new(),
             retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
             timeout: Duration::from_secs(10),
         }
@@ -296,7 +296,7 @@ impl Webhook {
 
     /// The transport to POST with (default: the `reqwest` transport).
     pub fn transport(mut self, transport: impl Transport) -> Webhook {
-        self.transport = Some(Arc::new(transport));
+        self.transport = OnceLock::from(Arc::new(transport) as Arc<dyn Transport>);
         self
     }
 
@@ -319,9 +319,12 @@ impl Webhook {
     }
 
     async fn post(&self, request: HttpRequest, key: String) -> Result<(), Error> {
-        let transport = match &self.transport {
+        let transport = match self.transport.get() {
             Some(t) => Arc::clone(t),
-            None => crate::client::default_transport(self.timeout)?,
+            None => {
+                let t = crate::client::default_transport(self.timeout)?;
+                Arc::clone(self.transport.get_or_init(|| t))
+            }
         };
         let seed = fresh_seed();
         let mut attempt = 0u32;

@@ -1,5 +1,6 @@
 //! The async driver against a scripted loopback server: single calls, streams,
 //! retries, timeouts, agents with tools, cancellation and webhooks.
+#![cfg(feature = "reqwest")]
 #![allow(clippy::print_stdout)]
 
 mod mock;
