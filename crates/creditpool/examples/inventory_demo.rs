@@ -303,12 +303,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("-- round {round} --  settled so far {} of {} ({})", usd(settled), usd(limit), pct(settled, limit));
         let runs = agents.iter().zip(&active).filter(|(_, on)| **on).map(|(agent, _)| async move { (agent.agent_id().to_owned(), agent.run(PROMPT).await) });
         let results = futures_util::future::join_all(runs).await;
+        let mut exhausted_for: Option<Money> = None;
         for (id, result) in results {
             let outcome = result?;
             println!("{}", outcome_line(&id, &outcome));
             if let RunStatus::PoolRefused { refusal } = &outcome.status {
                 match refusal {
-                    Refusal::PoolExhausted { .. } => pool_spent.store(true, Ordering::Relaxed),
+                    Refusal::PoolExhausted { requested, .. } => exhausted_for = Some(*requested),
                     _ => {
                         if let Some(i) = agents.iter().position(|a| a.agent_id() == id) {
                             active[i] = false;
@@ -316,6 +317,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                     }
                 }
+            }
+        }
+        // A refusal while other agents held reservations may pass once they
+        // settle; the pool is spent when, with nothing reserved, what is left
+        // cannot cover the refused request's worst case.
+        if let Some(requested) = exhausted_for {
+            let report = pool.report();
+            if report.reserved.is_zero() && report.available < requested {
+                pool_spent.store(true, Ordering::Relaxed);
+            } else {
+                println!("  (that refusal came while other agents held reservations; {} is still available)", usd(report.available));
             }
         }
     }
