@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Runs the demo: agents with tools drawing on a credit pool. Uses the
-# simulator, or the real API when ANTHROPIC_API_KEY is set.
+# Runs the demo: three agents with a search_database tool share one small credit
+# pool until it is spent (alerts at 50, 75 and 90 %, refusals, a usage report).
+# Uses the offline simulator (creditpool-sim), which the demo starts itself; with
+# ANTHROPIC_API_KEY set, the real API instead; with CREDITPOOL_BASE_URL set, that
+# server. Needs only cargo (crates come from crates.io on the first build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run -q -p creditpool-core --example demo -- "$@"
+cargo build -q -p creditpool-sim --bin creditpool-sim
+cargo build -q -p creditpool --example inventory_demo
+target_dir="${CARGO_TARGET_DIR:-target}"
+export CREDITPOOL_SIM="${CREDITPOOL_SIM:-$target_dir/debug/creditpool-sim}"
+exec "$target_dir/debug/examples/inventory_demo" "$@"

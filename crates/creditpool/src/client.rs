@@ -1,0 +1,387 @@
+//! [`Client`]: the key, the base URL, the transport, retries and timeouts, and
+//! the Messages API calls.
+
+use crate::drive::{perform, Io};
+use crate::error::Error;
+use crate::stream::MessageStream;
+use crate::time::{fresh_seed, now_ms, sleep_until_ms};
+use crate::transport::Transport;
+use creditpool_core::api::{MessageRequest, StreamEvent};
+use creditpool_core::call::{CallAction, CallOptions, Completed, MessagesCall};
+use creditpool_core::pricing::PriceTable;
+use creditpool_core::request::{PoolSelector, RequestBuilder, RequestConfig};
+use creditpool_core::retry::RetryPolicy;
+use creditpool_core::ApiKey;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The API's base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+/// The environment variable the key is read from when none is given.
+pub const API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+
+/// How long the driver waits, at most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a connection (given to the default transport). Default 10 s.
+    pub connect: Duration,
+    /// The response head, and then a whole (non-streamed) body. Default 10 min.
+    pub read: Duration,
+    /// A stream without a byte for this long fails the attempt, which is
+    /// retried like any other failure. Default 10 min.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(600),
+            idle: Duration::from_millis(creditpool_core::call::DEFAULT_IDLE_TIMEOUT_MS),
+        }
+    }
+}
+
+/// A Messages API client. Cheap to clone; clones share everything.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), creditpool::Error> {
+/// use creditpool::{Client, MessageRequest};
+///
+/// // The key comes from ANTHROPIC_API_KEY.
+/// let client = Client::new()?;
+/// let reply = client.messages().create(&MessageRequest::new("claude-haiku-4-5", 256, "Hello")).await?;
+/// println!("{} ({} output tokens)", reply.message.text(), reply.message.usage.output_tokens);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    builder: RequestBuilder,
+    base_url: String,
+    transport: Arc<dyn Transport>,
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+    prices: Arc<PriceTable>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("request", self.inner.builder.config())
+            .field("retry", &self.inner.retry)
+            .field("timeouts", &self.inner.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with every default: the key from `ANTHROPIC_API_KEY`, the API's
+    /// base URL, the default transport.
+    pub fn new() -> Result<Client, Error> {
+        Client::builder().build()
+    }
+
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The Messages API.
+    pub fn messages(&self) -> Messages<'_> {
+        Messages { client: self }
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The request builder (headers, pool selector).
+    pub fn request_builder(&self) -> &RequestBuilder {
+        &self.inner.builder
+    }
+
+    /// The price table used for reservations and costs.
+    pub fn prices(&self) -> &Arc<PriceTable> {
+        &self.inner.prices
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The timeouts.
+    pub fn timeouts(&self) -> Timeouts {
+        self.inner.timeouts
+    }
+
+    /// The options of one call: this client's retry policy and idle timeout,
+    /// and a fresh jitter seed.
+    pub fn call_options(&self, stream: bool) -> CallOptions {
+        CallOptions {
+            stream,
+            retry: self.inner.retry.clone(),
+            idle_timeout_ms: u64::try_from(self.inner.timeouts.idle.as_millis()).unwrap_or(u64::MAX),
+            jitter_seed: fresh_seed(),
+            ..CallOptions::default()
+        }
+    }
+
+    pub(crate) fn io(&self, max_body_bytes: usize) -> Io<'_> {
+        Io { transport: &*self.inner.transport, base_url: &self.inner.base_url, read_timeout: self.inner.timeouts.read, max_body_bytes }
+    }
+
+    /// Drives a call to its end, handing stream events to `on_events`.
+    pub(crate) async fn drive(
+        &self,
+        call: &mut MessagesCall,
+        max_body_bytes: usize,
+        on_events: &mut (dyn FnMut(u32, Vec<StreamEvent>) + Send),
+    ) -> Result<Completed, Error> {
+        let io = self.io(max_body_bytes);
+        loop {
+            match call.next_action(now_ms()) {
+                CallAction::Send(http) => {
+                    let attempt = call.attempt();
+                    perform(&io, call, http, &mut |events| on_events(attempt, events)).await;
+                }
+                CallAction::Wait { until_ms } => sleep_until_ms(until_ms).await,
+                CallAction::Done => break,
+            }
+        }
+        match call.take_result() {
+            Some(Ok(done)) => Ok(done),
+            Some(Err(e)) => Err(Error::from(e)),
+            None => Err(Error::NoResult),
+        }
+    }
+}
+
+/// The Messages API of a [`Client`]. These calls do not draw on a pool; an
+/// [`Agent`](crate::Agent) does (with no tools and `max_turns(1)`, it makes a
+/// single pooled call).
+#[derive(Clone, Copy, Debug)]
+pub struct Messages<'a> {
+    client: &'a Client,
+}
+
+impl Messages<'_> {
+    /// `POST /v1/messages`, retried by the client's policy. The result holds the
+    /// message, the `request-id`, the attempts made and the rate-limit headers.
+    pub async fn create(&self, request: &MessageRequest) -> Result<Completed, Error> {
+        let options = self.client.call_options(false);
+        let max_body = options.max_body_bytes;
+        let mut call = MessagesCall::new(self.client.request_builder(), request, options)?;
+        self.client.drive(&mut call, max_body, &mut |_, _| {}).await
+    }
+
+    /// `POST /v1/messages` with `"stream": true`: a [`MessageStream`] of events,
+    /// then the final message. A failed attempt is retried from the start; each
+    /// event carries its attempt number so that a display can start over.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: creditpool::Client) -> Result<(), creditpool::Error> {
+    /// use creditpool::core::api::{Delta, StreamEvent};
+    /// use futures_util::StreamExt;
+    ///
+    /// let request = creditpool::MessageRequest::new("claude-haiku-4-5", 256, "Tell me a joke");
+    /// let mut stream = client.messages().stream(&request)?;
+    /// while let Some(item) = stream.next().await {
+    ///     if let StreamEvent::ContentBlockDelta(d) = &item?.event {
+    ///         if let Delta::Text(t) = &d.delta {
+    ///             print!("{}", t.text);
+    ///         }
+    ///     }
+    /// }
+    /// let done = stream.final_message().await?;
+    /// println!("\n{:?}", done.message.stop_reason);
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(&self, request: &MessageRequest) -> Result<MessageStream, Error> {
+        let options = self.client.call_options(true);
+        let max_body = options.max_body_bytes;
+        let call = MessagesCall::new(self.client.request_builder(), request, options)?;
+        Ok(MessageStream::start(self.client.clone(), call, max_body))
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    api_key: Option<ApiKey>,
+    base_url: Option<String>,
+    anthropic_version: Option<String>,
+    betas: Vec<String>,
+    pool_selector: Option<Option<PoolSelector>>,
+    headers: Vec<(String, String)>,
+    retry: Option<RetryPolicy>,
+    timeouts: Timeouts,
+    transport: Option<Arc<dyn Transport>>,
+    prices: Option<Arc<PriceTable>>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The API key. Without one, `ANTHROPIC_API_KEY` is read at
+    /// [`build`](ClientBuilder::build).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// The base URL; default `https://api.anthropic.com`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The `anthropic-version` header; default `2023-06-01`.
+    pub fn anthropic_version(mut self, version: impl Into<String>) -> Self {
+        self.anthropic_version = Some(version.into());
+        self
+    }
+
+    /// Adds a beta feature (sent in `anthropic-beta`).
+    pub fn beta(mut self, beta: impl Into<String>) -> Self {
+        self.betas.push(beta.into());
+        self
+    }
+
+    /// The pool selector put in every request body; default
+    /// `"credit_pool": "programmatic"`.
+    pub fn pool_selector(mut self, selector: PoolSelector) -> Self {
+        self.pool_selector = Some(Some(selector));
+        self
+    }
+
+    /// Sends no pool selector (for endpoints that reject unknown fields).
+    pub fn no_pool_selector(mut self) -> Self {
+        self.pool_selector = Some(None);
+        self
+    }
+
+    /// Adds a header to every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The retry policy; default: the core's (2 retries, 0.5 s to 8 s backoff).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Retries after the first attempt (keeps the rest of the policy).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        let mut policy = self.retry.take().unwrap_or_default();
+        policy.max_retries = retries;
+        self.retry = Some(policy);
+        self
+    }
+
+    /// All timeouts at once.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The connection timeout of the default transport.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// The longest wait for a response head, and then for a whole body.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.read = timeout;
+        self
+    }
+
+    /// The longest silence of a stream before the attempt fails.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.idle = timeout;
+        self
+    }
+
+    /// The transport; default [`ReqwestTransport`](crate::transport::ReqwestTransport)
+    /// (feature `reqwest`).
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// A shared transport.
+    pub fn shared_transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The price table; default the built-in one.
+    pub fn prices(mut self, prices: PriceTable) -> Self {
+        self.prices = Some(Arc::new(prices));
+        self
+    }
+
+    /// The client. Fails without a key, with a malformed base URL, header or
+    /// beta, or (without the `reqwest` feature) without a transport.
+    pub fn build(self) -> Result<Client, Error> {
+        let api_key = match self.api_key {
+            Some(k) => k,
+            None => ApiKey::new(std::env::var(API_KEY_ENV).unwrap_or_default()),
+        };
+        let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) || base_url.contains(char::is_whitespace) {
+            return Err(Error::Config { reason: format!("base URL {base_url:?} must start with http:// or https://") });
+        }
+        let mut config = RequestConfig::new(api_key);
+        if let Some(v) = self.anthropic_version {
+            config.anthropic_version = v;
+        }
+        config.betas = self.betas;
+        if let Some(sel) = self.pool_selector {
+            config.pool_selector = sel;
+        }
+        config.extra_headers = self.headers;
+        let builder = RequestBuilder::new(config)?;
+        let transport = match self.transport {
+            Some(t) => t,
+            None => default_transport(self.timeouts.connect)?,
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                builder,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                transport,
+                retry: self.retry.unwrap_or_default(),
+                timeouts: self.timeouts,
+                prices: self.prices.unwrap_or_else(|| Arc::new(PriceTable::builtin())),
+            }),
+        })
+    }
+}
+
+#[cfg(feature = "reqwest")]
+pub(crate) fn default_transport(connect: Duration) -> Result<Arc<dyn Transport>, Error> {
+    Ok(Arc::new(crate::transport::ReqwestTransport::with_connect_timeout(connect)?))
+}
+
+#[cfg(not(feature = "reqwest"))]
+pub(crate) fn default_transport(_connect: Duration) -> Result<Arc<dyn Transport>, Error> {
+    Err(Error::Config { reason: "no transport: enable the `reqwest` feature or pass one with .transport(...)".into() })
+}

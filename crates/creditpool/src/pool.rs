@@ -1,0 +1,413 @@
+//! [`SharedPool`]: one credit pool shared by many tasks, with its outputs
+//! (alerts, the ledger) delivered to callbacks, webhooks and a file.
+//!
+//! The rules are the core's [`Pool`]'s. This type only puts it behind a lock
+//! (held for one core call at a time, never across an `.await`) and, after each
+//! call, drains the pool's alerts and ledger entries:
+//!
+//! * alerts go to every [`on_alert`](SharedPool::on_alert) callback and every
+//!   [`webhook`](SharedPool::webhook) (POSTed in the background with the
+//!   core's signed payload, retried by the core's retry policy);
+//! * ledger entries go to every [`on_ledger`](SharedPool::on_ledger) callback
+//!   and, if set, to a JSON Lines file ([`ledger_file`](SharedPool::ledger_file)),
+//!   in order.
+//!
+//! Callbacks run outside the pool's lock, so a callback may use the pool (raise
+//! the limit at 90 %, say).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), creditpool::Error> {
+//! use creditpool::{Money, PoolConfig, SharedPool};
+//! use creditpool::pool::Webhook;
+//!
+//! let pool = SharedPool::new(PoolConfig::new(Money::from_usd(5).unwrap_or(Money::ZERO)))?;
+//! pool.on_alert(|alert| println!("{}", alert.text()));
+//! pool.webhook(Webhook::new("https://hooks.example.com/creditpool", "signing-secret"));
+//! pool.ledger_file("ledger.jsonl")?;
+//! // ... run agents on the pool ...
+//! pool.flush().await; // wait for webhook deliveries
+//! println!("{} spent", pool.report().settled);
+//! # Ok(()) }
+//! ```
+
+use crate::error::Error;
+use crate::time::{fresh_seed, now_ms};
+use crate::transport::Transport;
+use creditpool_core::http::{HttpRequest, Method};
+use creditpool_core::money::Money;
+use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, Pool, PoolConfig, PoolSnapshot, Report};
+use creditpool_core::retry::{Failure, RetryDecision, RetryPolicy};
+use futures_util::StreamExt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+type AlertFn = Arc<dyn Fn(&Alert) + Send + Sync>;
+type LedgerFn = Arc<dyn Fn(&LedgerEntry) + Send + Sync>;
+type ErrorFn = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// A credit pool shared between tasks. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct SharedPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Mutex<Pool>,
+    outputs: Mutex<Outputs>,
+    peak: AtomicU64,
+    deliveries: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Outputs {
+    on_alert: Vec<AlertFn>,
+    on_ledger: Vec<LedgerFn>,
+    on_error: Vec<ErrorFn>,
+    webhooks: Vec<Arc<Webhook>>,
+    ledger_file: Option<(PathBuf, std::fs::File)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl std::fmt::Debug for SharedPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pool = lock(&self.inner.pool);
+        f.debug_struct("SharedPool").field("state", pool.state()).finish_non_exhaustive()
+    }
+}
+
+impl SharedPool {
+    /// A pool with this configuration, its first cycle the current one.
+    pub fn new(config: PoolConfig) -> Result<SharedPool, Error> {
+        Ok(SharedPool::from_pool(Pool::new(config, now_ms())?))
+    }
+
+    /// Shares an existing pool (one restored from a snapshot, say).
+    pub fn from_pool(pool: Pool) -> SharedPool {
+        let peak = pool.state().committed().nanos();
+        SharedPool {
+            inner: Arc::new(Inner {
+                pool: Mutex::new(pool),
+                outputs: Mutex::new(Outputs::default()),
+                peak: AtomicU64::new(peak),
+                deliveries: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Restores a pool from a snapshot's JSON.
+    pub fn restore_json(json: &str) -> Result<SharedPool, Error> {
+        Ok(SharedPool::from_pool(Pool::restore_json(json)?))
+    }
+
+    /// Runs `f` on the pool under its lock, then delivers the alerts and ledger
+    /// entries it produced. Keep `f` short: every task waits for the lock.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {
+        let mut pool = lock(&self.inner.pool);
+        let result = f(&mut pool);
+        self.inner.peak.fetch_max(pool.state().committed().nanos(), Ordering::Relaxed);
+        let mut alerts = Vec::new();
+        while let Some(a) = pool.poll_event() {
+            alerts.push(a);
+        }
+        let mut entries = Vec::new();
+        while let Some(e) = pool.poll_ledger() {
+            entries.push(e);
+        }
+        if alerts.is_empty() && entries.is_empty() {
+            return result;
+        }
+        // Take the outputs' lock before letting the pool go, so that ledger lines
+        // reach the file in the pool's order.
+        let mut out = lock(&self.inner.outputs);
+        drop(pool);
+        let mut errors = Vec::new();
+        if let Some((path, file)) = out.ledger_file.as_mut() {
+            for e in &entries {
+                if let Err(err) = file.write_all(e.to_json_line().as_bytes()) {
+                    errors.push(Error::io(path.clone(), &err));
+                }
+            }
+        }
+        let on_alert = out.on_alert.clone();
+        let on_ledger = out.on_ledger.clone();
+        let on_error = out.on_error.clone();
+        let webhooks = out.webhooks.clone();
+        drop(out);
+        for e in &entries {
+            for f in &on_ledger {
+                f(e);
+            }
+        }
+        for a in &alerts {
+            for f in &on_alert {
+                f(a);
+            }
+            for w in &webhooks {
+                self.deliver(Arc::clone(w), a, &on_error);
+            }
+        }
+        for e in &errors {
+            for f in &on_error {
+                f(e);
+            }
+        }
+        result
+    }
+
+    /// Calls `f` with every alert (a threshold reached, a projection), in order.
+    pub fn on_alert(&self, f: impl Fn(&Alert) + Send + Sync + 'static) -> &Self {
+        lock(&self.inner.outputs).on_alert.push(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` with every ledger entry (settle, release, expiry).
+    pub fn on_ledger(&self, f: impl Fn(&LedgerEntry) + Send + Sync + 'static) -> &Self {
+        lock(&self.inner.outputs).on_ledger.push(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` when a webhook cannot be delivered or the ledger file cannot be
+    /// written.
+    pub fn on_error(&self, f: impl Fn(&Error) + Send + Sync + 'static) -> &Self {
+        lock(&self.inner.outputs).on_error.push(Arc::new(f));
+        self
+    }
+
+    /// POSTs every alert to a webhook.
+    pub fn webhook(&self, webhook: Webhook) -> &Self {
+        lock(&self.inner.outputs).webhooks.push(Arc::new(webhook));
+        self
+    }
+
+    /// Appends every ledger entry to this JSON Lines file (created if missing).
+    pub fn ledger_file(&self, path: impl AsRef<Path>) -> Result<&Self, Error> {
+        let path = path.as_ref();
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, &e))?;
+        lock(&self.inner.outputs).ledger_file = Some((path.to_path_buf(), file));
+        Ok(self)
+    }
+
+    /// Waits for the webhook deliveries under way.
+    pub async fn flush(&self) {
+        loop {
+            let pending: Vec<_> = std::mem::take(&mut *lock(&self.inner.deliveries));
+            if pending.is_empty() {
+                return;
+            }
+            for handle in pending {
+                let _ = handle.await;
+            }
+        }
+    }
+
+    /// The report for the current cycle.
+    pub fn report(&self) -> Report {
+        self.with(|p| p.report(now_ms()))
+    }
+
+    /// A snapshot of the whole pool (versioned JSON with `serde_json`).
+    pub fn snapshot(&self) -> PoolSnapshot {
+        self.with(|p| p.snapshot())
+    }
+
+    /// Changes the limit ("start small, scale up"); thresholds the new limit
+    /// puts behind the spend fire now.
+    pub fn set_limit(&self, limit: Money) {
+        self.with(|p| p.set_limit(limit, now_ms()));
+    }
+
+    /// Sets an agent's policy (cap, weight, rate limits).
+    pub fn set_agent_policy(&self, agent: &str, policy: AgentPolicy) -> Result<(), Error> {
+        Ok(self.with(|p| p.set_agent_policy(agent, policy, now_ms()))?)
+    }
+
+    /// Expires due leases and rolls the cycle over; call now and then when no
+    /// agent runs, to see expiries and alerts sooner.
+    pub fn tick(&self) {
+        let _ = self.with(|p| p.tick(now_ms()));
+    }
+
+    /// The most that was ever committed (settled plus reserved) at once, as seen
+    /// after each operation through this handle: never above the limit.
+    pub fn peak_committed(&self) -> Money {
+        Money::from_nanos(self.inner.peak.load(Ordering::Relaxed))
+    }
+
+    fn deliver(&self, webhook: Arc<Webhook>, alert: &Alert, on_error: &[ErrorFn]) {
+        let delivery = alert.webhook(&webhook.secret);
+        let key = alert.idempotency_key();
+        let on_error = on_error.to_vec();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let e = Error::Webhook { host: webhook.host(), idempotency_key: key, attempts: 0, reason: "no tokio runtime to deliver from".into() };
+            on_error.iter().for_each(|f| f(&e));
+            return;
+        };
+        let request = HttpRequest { method: Method::Post, path: String::new(), headers: delivery.headers, body: delivery.body, stream: false };
+        let handle = runtime.spawn(async move {
+            if let Err(e) = webhook.post(request, key).await {
+                on_error.iter().for_each(|f| f(&e));
+            }
+        });
+        let mut deliveries = lock(&self.inner.deliveries);
+        deliveries.retain(|h| !h.is_finished());
+        deliveries.push(handle);
+    }
+}
+
+/// Where alerts are POSTed, and the secret that signs them.
+///
+/// Each delivery carries the core's payload and headers
+/// ([`Alert::webhook`]): `x-creditpool-signature` (HMAC-SHA256 of the body),
+/// `x-creditpool-timestamp` and `x-creditpool-idempotency-key`. A failed
+/// delivery (no connection, 408, 409, 429, 5xx) is retried by the core's retry
+/// policy (3 retries by default, honouring `retry-after`); other statuses give
+/// up at once.
+pub struct Webhook {
+    url: String,
+    secret: Vec<u8>,
+    transport: OnceLock<Arc<dyn Transport>>,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook").field("host", &self.host()).finish_non_exhaustive()
+    }
+}
+
+impl Webhook {
+    /// A webhook to `url`, signed with `secret`.
+    pub fn new(url: impl Into<String>, secret: impl AsRef<[u8]>) -> Webhook {
+        Webhook {
+            url: url.into(),
+            secret: secret.as_ref().to_vec(),
+            transport: OnceLock::new(),
+            retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The transport to POST with (default: the `reqwest` transport).
+    pub fn transport(mut self, transport: impl Transport) -> Webhook {
+        self.transport = OnceLock::from(Arc::new(transport) as Arc<dyn Transport>);
+        self
+    }
+
+    /// The retry policy of a delivery.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Webhook {
+        self.retry = policy;
+        self
+    }
+
+    /// The longest wait for one attempt's response.
+    pub fn timeout(mut self, timeout: Duration) -> Webhook {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The receiver's host, for messages (the URL's path may hold a token).
+    fn host(&self) -> String {
+        let rest = self.url.split_once("://").map_or(self.url.as_str(), |(_, r)| r);
+        rest.split(['/', '?', '#']).next().unwrap_or_default().rsplit('@').next().unwrap_or_default().to_owned()
+    }
+
+    async fn post(&self, request: HttpRequest, key: String) -> Result<(), Error> {
+        let transport = match self.transport.get() {
+            Some(t) => Arc::clone(t),
+            None => {
+                let t = crate::client::default_transport(self.timeout)?;
+                Arc::clone(self.transport.get_or_init(|| t))
+            }
+        };
+        let seed = fresh_seed();
+        let mut attempt = 0u32;
+        loop {
+            let sent = tokio::time::timeout(self.timeout, transport.send(&self.url, request.clone())).await;
+            let (failure, headers, reason) = match sent {
+                Err(_) => {
+                    let phase = creditpool_core::retry::TimeoutPhase::Read;
+                    (Failure::Timeout { phase }, None, "timed out".to_owned())
+                }
+                Ok(Err(e)) => (e.to_failure(), None, e.to_string()),
+                Ok(Ok(mut response)) => {
+                    // Drain a little of the body so the connection can be reused.
+                    let _ = tokio::time::timeout(self.timeout, response.body.next()).await;
+                    if (200..300).contains(&response.status) {
+                        return Ok(());
+                    }
+                    let status = response.status;
+                    (Failure::Http { status, error: None }, Some(response.headers), format!("HTTP {status}"))
+                }
+            };
+            match self.retry.decide(attempt, &failure, headers.as_ref(), seed ^ u64::from(attempt), now_ms()) {
+                RetryDecision::RetryAfter { delay_ms, .. } => {
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    attempt += 1;
+                }
+                RetryDecision::GiveUp { .. } => {
+                    return Err(Error::Webhook { host: self.host(), idempotency_key: key, attempts: attempt + 1, reason });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_errors_name_the_host_only() {
+        let w = Webhook::new("https://user:pw@hooks.example.com/services/T000/B000/XXXX?x=1", "s");
+        assert_eq!(w.host(), "hooks.example.com");
+        assert!(!format!("{w:?}").contains("XXXX"));
+        assert_eq!(Webhook::new("http://127.0.0.1:9/hook", "s").host(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn callbacks_see_alerts_and_ledger_and_peak_is_tracked() {
+        let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(1_000))).unwrap();
+        let alerts = Arc::new(Mutex::new(Vec::new()));
+        let ledger = Arc::new(Mutex::new(Vec::new()));
+        let a = Arc::clone(&alerts);
+        let l = Arc::clone(&ledger);
+        pool.on_alert(move |x| a.lock().unwrap().push(x.kind)).on_ledger(move |e| l.lock().unwrap().push(e.kind));
+        let r = pool.with(|p| p.reserve("a", Money::from_nanos(800), now_ms())).unwrap();
+        assert_eq!(pool.peak_committed(), Money::from_nanos(800));
+        pool.with(|p| p.settle(r.id, Money::from_nanos(760), None, now_ms())).unwrap();
+        let kinds: Vec<u32> = alerts.lock().unwrap().iter().filter_map(|k| k.percent()).collect();
+        assert_eq!(kinds, vec![50, 75]);
+        assert_eq!(ledger.lock().unwrap().len(), 1);
+        assert_eq!(pool.report().settled, Money::from_nanos(760));
+    }
+
+    #[test]
+    fn a_callback_may_use_the_pool() {
+        let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(100))).unwrap();
+        let handle = pool.clone();
+        pool.on_alert(move |_| handle.set_limit(Money::from_nanos(1_000)));
+        let r = pool.with(|p| p.reserve("a", Money::from_nanos(60), now_ms())).unwrap();
+        pool.with(|p| p.settle(r.id, Money::from_nanos(60), None, now_ms())).unwrap();
+        assert_eq!(pool.with(|p| p.state().limit()), Money::from_nanos(1_000));
+    }
+
+    #[test]
+    fn ledger_file_gets_json_lines() {
+        let dir = std::env::temp_dir().join(format!("creditpool-ledger-{}-{}", std::process::id(), fresh_seed()));
+        let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(1_000))).unwrap();
+        pool.ledger_file(&dir).unwrap();
+        let r = pool.with(|p| p.reserve("a", Money::from_nanos(10), now_ms())).unwrap();
+        pool.with(|p| p.release(r.id, now_ms())).unwrap();
+        let text = std::fs::read_to_string(&dir).unwrap();
+        let _ = std::fs::remove_file(&dir);
+        let entry: LedgerEntry = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(entry.reservation_id, r.id);
+    }
+}

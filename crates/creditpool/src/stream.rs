@@ -1,0 +1,105 @@
+//! [`MessageStream`]: a streamed Messages API call, as a `Stream` of events.
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::transport::BoxFuture;
+use creditpool_core::api::StreamEvent;
+use creditpool_core::call::{Completed, MessagesCall};
+use futures_util::{Stream, StreamExt};
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+/// One event of a streamed response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamItem {
+    /// The attempt that produced it, from 0. When it changes, the earlier
+    /// attempt failed and the response starts over: discard what was shown.
+    pub attempt: u32,
+    /// The event.
+    pub event: StreamEvent,
+}
+
+/// A streamed call: a [`Stream`] of [`StreamItem`]s, then
+/// [`final_message`](MessageStream::final_message).
+///
+/// The call runs only while the stream is polled, in the polling task; drop the
+/// stream to abandon it. The stream ends after the last event; if the call
+/// failed for good, its last item is the error.
+#[must_use = "a stream does nothing unless polled"]
+pub struct MessageStream {
+    queue: Arc<Mutex<VecDeque<StreamItem>>>,
+    driver: Option<BoxFuture<'static, Result<Completed, Error>>>,
+    result: Option<Result<Completed, Error>>,
+    error_yielded: bool,
+}
+
+impl std::fmt::Debug for MessageStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageStream").field("running", &self.driver.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl MessageStream {
+    pub(crate) fn start(client: Client, mut call: MessagesCall, max_body_bytes: usize) -> MessageStream {
+        let queue: Arc<Mutex<VecDeque<StreamItem>>> = Arc::default();
+        let sink = Arc::clone(&queue);
+        let driver = Box::pin(async move {
+            let mut push = |attempt: u32, events: Vec<StreamEvent>| {
+                let mut q = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                q.extend(events.into_iter().map(|event| StreamItem { attempt, event }));
+            };
+            client.drive(&mut call, max_body_bytes, &mut push).await
+        });
+        MessageStream { queue, driver: Some(driver), result: None, error_yielded: false }
+    }
+
+    /// Runs the call to its end (skipping events not yet read) and returns the
+    /// final message, or the error that ended the call.
+    pub async fn final_message(mut self) -> Result<Completed, Error> {
+        while let Some(item) = self.next().await {
+            item?;
+        }
+        self.result.take().unwrap_or(Err(Error::NoResult))
+    }
+
+    fn pop(&self) -> Option<StreamItem> {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front()
+    }
+}
+
+impl Stream for MessageStream {
+    type Item = Result<StreamItem, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(item) = this.pop() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            let Some(driver) = this.driver.as_mut() else {
+                if let Some(Err(e)) = &this.result {
+                    if !this.error_yielded {
+                        this.error_yielded = true;
+                        return Poll::Ready(Some(Err(e.clone())));
+                    }
+                }
+                return Poll::Ready(None);
+            };
+            match driver.as_mut().poll(cx) {
+                Poll::Ready(result) => {
+                    this.driver = None;
+                    this.result = Some(result);
+                }
+                Poll::Pending => {
+                    // Events may have arrived before the driver blocked.
+                    return match this.pop() {
+                        Some(item) => Poll::Ready(Some(Ok(item))),
+                        None => Poll::Pending,
+                    };
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The async driver against a scripted loopback server: single calls, streams,
+//! retries, timeouts, agents with tools, cancellation and webhooks.
+#![cfg(feature = "reqwest")]
+#![allow(clippy::print_stdout)]
+
+mod mock;
+
+use creditpool::core::pool::webhook::{verify_signature, SIGNATURE_HEADER};
+use creditpool::{Agent, AgentEvent, Client, Error, MessageRequest, Money, PoolConfig, RetryPolicy, RunStatus, SharedPool, Tool, Webhook};
+use futures_util::StreamExt;
+use mock::{error_body, message, ok, text_reply, text_stream, Mock, Reply};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const KEY: &str = "sk-test-driver-0123456789";
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy { max_retries: 3, initial_backoff_ms: 1, max_backoff_ms: 5, ..RetryPolicy::default() }
+}
+
+fn client(mock: &Mock) -> Client {
+    Client::builder().api_key(KEY).base_url(&mock.url).retry_policy(fast_retry()).build().unwrap()
+}
+
+fn request() -> MessageRequest {
+    MessageRequest::new("claude-haiku-4-5", 100, "Hello")
+}
+
+fn dollars(n: u64) -> Money {
+    Money::from_usd(n).unwrap()
+}
+
+fn search_schema() -> serde_json::Value {
+    json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]})
+}
+
+#[tokio::test]
+async fn create_sends_the_key_version_and_selector_and_reads_the_message() {
+    let mock = Mock::start(vec![text_reply("Hi there", "req_1")]).await;
+    let done = client(&mock).messages().create(&request()).await.unwrap();
+    assert_eq!(done.message.text(), "Hi there");
+    assert_eq!(done.request_id.as_deref(), Some("req_1"));
+    assert_eq!(done.attempts, 1);
+    let sent = &mock.requests()[0];
+    assert_eq!(sent.path, "/v1/messages");
+    assert_eq!(sent.header("x-api-key"), Some(KEY));
+    assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(sent.json()["credit_pool"], "programmatic");
+}
+
+#[tokio::test]
+async fn a_429_and_a_529_are_retried_after_the_server_delay() {
+    let retry = vec![("retry-after-ms".to_owned(), "1".to_owned())];
+    let mock = Mock::start(vec![
+        Reply::Body { status: 429, headers: retry.clone(), body: error_body("rate_limit_error", "slow down") },
+        Reply::Body { status: 529, headers: retry, body: error_body("overloaded_error", "busy") },
+        text_reply("done", "req_3"),
+    ])
+    .await;
+    let done = client(&mock).messages().create(&request()).await.unwrap();
+    assert_eq!(done.attempts, 3);
+    assert_eq!(mock.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_401_is_typed_and_never_shows_the_key() {
+    let mock = Mock::start(vec![Reply::Body { status: 401, headers: vec![], body: error_body("authentication_error", "invalid x-api-key") }]).await;
+    let err = client(&mock).messages().create(&request()).await.unwrap_err();
+    assert!(err.is_authentication(), "{err:?}");
+    assert_eq!(err.status(), Some(401));
+    assert!(matches!(err, Error::Call(_)));
+    assert!(!err.to_string().contains(KEY));
+    assert!(!format!("{err:?}").contains(KEY));
+    assert_eq!(mock.requests().len(), 1, "a 401 is not retried");
+}
+
+#[tokio::test]
+async fn a_missing_key_is_a_typed_error() {
+    let err = Client::builder().api_key("").build().unwrap_err();
+    assert!(matches!(err, Error::Request(creditpool::core::request::RequestError::MissingApiKey)), "{err:?}");
+}
+
+#[tokio::test]
+async fn stream_yields_events_then_the_final_message() {
+    let mock = Mock::start(vec![Reply::Stream { chunks: text_stream("streamed"), stall: false }]).await;
+    let mut stream = client(&mock).messages().stream(&request()).unwrap();
+    let mut names = Vec::new();
+    while let Some(item) = stream.next().await {
+        let item = item.unwrap();
+        assert_eq!(item.attempt, 0);
+        names.push(item.event.type_tag().to_owned());
+    }
+    assert_eq!(names.first().map(String::as_str), Some("message_start"));
+    assert_eq!(names.last().map(String::as_str), Some("message_stop"));
+    let done = stream.final_message().await.unwrap();
+    assert_eq!(done.message.text(), "streamed");
+    assert_eq!(done.message.usage.output_tokens, 7);
+    assert_eq!(mock.requests()[0].json()["stream"], true);
+}
+
+#[tokio::test]
+async fn a_stalled_stream_times_out_and_is_retried() {
+    let mut first = text_stream("lost");
+    first.truncate(2);
+    let mock = Mock::start(vec![Reply::Stream { chunks: first, stall: true }, Reply::Stream { chunks: text_stream("again"), stall: false }]).await;
+    let client = Client::builder().api_key(KEY).base_url(&mock.url).retry_policy(fast_retry()).idle_timeout(Duration::from_millis(300)).build().unwrap();
+    let mut stream = client.messages().stream(&request()).unwrap();
+    let mut attempts = Vec::new();
+    while let Some(item) = stream.next().await {
+        attempts.push(item.unwrap().attempt);
+    }
+    assert_eq!(attempts.first(), Some(&0));
+    assert_eq!(attempts.last(), Some(&1));
+    let done = stream.final_message().await.unwrap();
+    assert_eq!(done.message.text(), "again");
+    assert_eq!(done.attempts, 2);
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_for_good_ends_with_the_error() {
+    let mut cut = text_stream("cut");
+    cut.truncate(3);
+    let mock = Mock::start(vec![Reply::Stream { chunks: cut, stall: false }]).await;
+    let client = Client::builder().api_key(KEY).base_url(&mock.url).max_retries(0).build().unwrap();
+    let mut stream = client.messages().stream(&request()).unwrap();
+    let mut last = None;
+    while let Some(item) = stream.next().await {
+        last = Some(item);
+    }
+    assert!(matches!(last, Some(Err(Error::Call(_)))), "{last:?}");
+    assert!(stream.final_message().await.is_err());
+}
+
+fn tool_turn(calls: &[(&str, &str)]) -> Reply {
+    let blocks: Vec<_> = calls.iter().map(|(id, name)| json!({"type": "tool_use", "id": id, "name": name, "input": {"query": "under $50"}})).collect();
+    ok(message("msg_1", json!(blocks), "tool_use", 400, 40), "req_tools")
+}
+
+#[tokio::test]
+async fn an_agent_runs_a_tool_batch_concurrently_and_settles_every_turn() {
+    let mock = Mock::start(vec![tool_turn(&[("t1", "alpha"), ("t2", "beta")]), text_reply("All done.", "req_final")]).await;
+    let client = client(&mock);
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let ledger = Arc::new(Mutex::new(Vec::new()));
+    let l = Arc::clone(&ledger);
+    pool.on_ledger(move |e| l.lock().unwrap().push(e.clone()));
+    // Both tools wait on one barrier: run one after the other, they would
+    // never pass it (and report an error after a long while).
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let make = |name: &'static str| {
+        let barrier = Arc::clone(&barrier);
+        Tool::new(name, "Query the product inventory database.", search_schema(), move |_input| {
+            let barrier = Arc::clone(&barrier);
+            async move {
+                match tokio::time::timeout(Duration::from_secs(30), barrier.wait()).await {
+                    Ok(_) => Ok(format!("{name} found 3 products")),
+                    Err(_) => Err("the tools did not run concurrently"),
+                }
+            }
+        })
+    };
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let ev = Arc::clone(&events);
+    let agent = Agent::builder(&client, &pool)
+        .agent_id("worker")
+        .model("claude-haiku-4-5")
+        .max_tokens(200)
+        .tool(make("alpha"))
+        .tool(make("beta"))
+        .on_event(move |e| ev.lock().unwrap().push(e.clone()))
+        .build()
+        .unwrap();
+    let outcome = agent.run("Find products under $50").await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed, "{:?}", outcome.status);
+    assert_eq!(outcome.final_text, "All done.");
+    assert_eq!(outcome.turns.len(), 2);
+    let second = mock.requests()[1].json();
+    let results = second["messages"][2]["content"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["tool_use_id"], "t1");
+    assert_eq!(results[0]["content"], "alpha found 3 products");
+    assert_eq!(results[1]["content"], "beta found 3 products");
+    let state = pool.with(|p| p.state().clone());
+    assert_eq!(state.reserved(), Money::ZERO);
+    assert_eq!(state.settled(), outcome.total_cost);
+    let ledger = ledger.lock().unwrap();
+    let ids: Vec<_> = ledger.iter().map(|e| e.request_id.clone().unwrap_or_default()).collect();
+    assert_eq!(ids, vec!["req_tools", "req_final"]);
+    let calls = events.lock().unwrap().iter().filter(|e| matches!(e, AgentEvent::ToolCall(_))).count();
+    assert_eq!(calls, 2);
+}
+
+#[tokio::test]
+async fn a_tool_error_becomes_an_is_error_result() {
+    let mock = Mock::start(vec![tool_turn(&[("t1", "search_database")]), text_reply("Sorry.", "req_2")]).await;
+    let client = client(&mock);
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let tool = Tool::new("search_database", "Query the product inventory database.", search_schema(), |_| async { Err::<String, _>("database is down") });
+    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).tool(tool).build().unwrap();
+    let outcome = agent.run("Find products under $50").await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    let result = &mock.requests()[1].json()["messages"][2]["content"][0];
+    assert_eq!(result["is_error"], true);
+    assert_eq!(result["content"], "database is down");
+}
+
+#[tokio::test]
+async fn a_streaming_agent_settles_what_the_stream_reported() {
+    let mock = Mock::start(vec![Reply::Stream { chunks: text_stream("streamed answer"), stall: false }]).await;
+    let client = client(&mock);
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).streaming(true).build().unwrap();
+    let outcome = agent.run("Hello").await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    assert_eq!(outcome.usage.input_tokens, 12);
+    assert_eq!(outcome.usage.output_tokens, 7);
+    // claude-haiku-4-5: 12 x $1/MTok + 7 x $5/MTok.
+    assert_eq!(outcome.total_cost, Money::from_nanos(12_000 + 35_000));
+    assert_eq!(pool.with(|p| p.state().settled()), outcome.total_cost);
+}
+
+#[tokio::test]
+async fn dropping_a_run_mid_stream_releases_its_reservation() {
+    let mut first = text_stream("never finished");
+    first.truncate(2);
+    let mock = Mock::start(vec![Reply::Stream { chunks: first, stall: true }]).await;
+    let client = client(&mock);
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).streaming(true).build().unwrap();
+    tokio::select! {
+        outcome = agent.run("Hello") => panic!("the run ended: {outcome:?}"),
+        () = mock.requested.notified() => {}
+    }
+    let state = pool.with(|p| p.state().clone());
+    assert_eq!(state.reserved(), Money::ZERO);
+    assert_eq!(state.open_count(), 0);
+    assert_eq!(state.settled(), Money::ZERO);
+}
+
+#[tokio::test]
+async fn a_pool_that_cannot_cover_the_worst_case_refuses_before_sending() {
+    let mock = Mock::start(vec![text_reply("unused", "req_x")]).await;
+    let client = client(&mock);
+    let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(1_000))).unwrap();
+    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).build().unwrap();
+    let outcome = agent.run("Hello").await.unwrap();
+    match &outcome.status {
+        RunStatus::PoolRefused { refusal } => assert_eq!(refusal.reason(), "pool_exhausted"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(mock.requests().is_empty());
+    assert_eq!(mock.remaining(), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_tool_is_refused_at_build() {
+    let mock = Mock::start(vec![]).await;
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let bad = Tool::new("bad name!", "x", search_schema(), |_| async { Ok::<_, String>("") });
+    let err = Agent::builder(&client(&mock), &pool).model("claude-haiku-4-5").tool(bad).build().unwrap_err();
+    assert!(matches!(err, Error::Agent(_)), "{err:?}");
+    let err = Agent::builder(&client(&mock), &pool).build().unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn alerts_are_posted_signed_and_retried() {
+    let mock = Mock::start(vec![
+        Reply::Body { status: 503, headers: vec![("retry-after-ms".into(), "1".into())], body: "{}".into() },
+        Reply::Body { status: 200, headers: vec![], body: "{}".into() },
+    ])
+    .await;
+    let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(1_000))).unwrap();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let e = Arc::clone(&errors);
+    pool.webhook(Webhook::new(format!("{}/hooks/creditpool", mock.url), "s3cret")).on_error(move |err| e.lock().unwrap().push(err.to_string()));
+    let now = creditpool::time::now_ms();
+    let r = pool.with(|p| p.reserve("a", Money::from_nanos(600), now)).unwrap();
+    pool.with(|p| p.settle(r.id, Money::from_nanos(500), None, now)).unwrap();
+    pool.flush().await;
+    assert!(errors.lock().unwrap().is_empty(), "{:?}", errors.lock().unwrap());
+    let posts = mock.requests();
+    assert_eq!(posts.len(), 2);
+    let last = &posts[1];
+    assert_eq!(last.path, "/hooks/creditpool");
+    assert!(verify_signature(b"s3cret", &last.body, last.header(SIGNATURE_HEADER).unwrap()));
+    assert_eq!(last.json()["percent"], 50);
+    assert_eq!(posts[0].body, last.body, "a retry sends the same bytes");
+}
+
+#[test]
+fn the_futures_can_be_spawned() {
+    fn is_send<T: Send>(_: &T) {}
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let client = Client::builder().api_key(KEY).base_url("http://127.0.0.1:9").build().unwrap();
+    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").build().unwrap();
+    is_send(&agent.run("x"));
+    is_send(&client.messages().create(&request()));
+}
