@@ -61,8 +61,9 @@ function apiStandIn(received) {
         res.writeHead(200, { ...CORS, 'content-type': 'text/event-stream', 'request-id': 'req_sse' });
         const events = prompt === 'cut' ? textStream().slice(0, 4) : textStream();
         const text = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
-        if (prompt === 'cut') res.write(text, () => res.destroy());
-        else res.end(text);
+        // 'cut': the body ends cleanly but early (no message_stop), which a
+        // browser delivers deterministically, unlike a dropped connection.
+        res.end(text);
         return;
       }
       res.writeHead(200, { ...CORS, 'content-type': 'application/json', 'request-id': 'req_json' });

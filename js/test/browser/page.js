@@ -65,7 +65,7 @@ await check('stream() yields events and the final message', async () => {
   return `${types.length} events, request ${s.requestId}`;
 });
 
-await check('a cut stream is a StreamIncompleteError with its partial message', async () => {
+await check('a stream cut short is a StreamIncompleteError with its partial message', async () => {
   try {
     await new Client({ apiKey: 'k', baseURL: api, dangerouslyAllowBrowser: true, maxRetries: 0 }).messages
       .stream({ ...REQUEST, messages: [{ role: 'user', content: 'cut' }] })
