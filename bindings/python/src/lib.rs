@@ -7,11 +7,13 @@
 //! No Rust panic crosses into Python: every entry point runs inside
 //! [`errors::guard`], which turns one into `InternalError`.
 
+mod agent;
 mod call;
 mod convert;
 mod errors;
 mod money;
 mod partial_json;
+mod pool;
 mod pricing;
 mod request;
 mod response;
@@ -36,6 +38,13 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream::SseDecoder>()?;
     m.add_class::<tools::ToolSet>()?;
     m.add_class::<pricing::PriceTable>()?;
+    m.add_class::<pool::Pool>()?;
+    m.add_class::<agent::AgentRun>()?;
+    m.add_function(wrap_pyfunction!(pool::webhook_delivery, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::verify_webhook_signature, m)?)?;
+    m.add("WEBHOOK_SIGNATURE_HEADER", pool::WEBHOOK_HEADERS.0)?;
+    m.add("WEBHOOK_TIMESTAMP_HEADER", pool::WEBHOOK_HEADERS.1)?;
+    m.add("WEBHOOK_IDEMPOTENCY_KEY_HEADER", pool::WEBHOOK_HEADERS.2)?;
     m.add_function(wrap_pyfunction!(request::normalize_request, m)?)?;
     m.add_function(wrap_pyfunction!(request::json_round_trip, m)?)?;
     m.add_function(wrap_pyfunction!(response::parse_message, m)?)?;
