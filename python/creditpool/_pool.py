@@ -37,7 +37,7 @@ import httpx2
 
 from . import _creditpool
 from ._creditpool import PoolSnapshotError
-from ._money import nanos, usd
+from ._money import format_usd, nanos
 from ._types import Model
 
 __all__ = [
@@ -378,15 +378,16 @@ class PoolReport(Model):
 
     def text(self) -> str:
         """A short plain-text summary."""
-        lines = [f"pool {self._data.get('pool_id')}: ${usd(self.settled)} settled, ${usd(self.reserved)} reserved of ${usd(self.limit)} ({self.requests} requests)"]
+        f = format_usd
+        lines = [f"pool {self._data.get('pool_id')}: {f(self.settled)} settled, {f(self.reserved)} reserved of {f(self.limit)} ({self.requests} requests)"]
         for a in self.agents:
             cap = a.get("cap")
-            cap_s = f" (cap ${usd(int(cap))})" if cap is not None else ""
-            lines.append(f"  agent {a['agent']}: ${usd(int(a['settled']))} in {a['requests']} requests, {a['refusals']} refused{cap_s}")
+            cap_s = f" (cap {f(int(cap))})" if cap is not None else ""
+            lines.append(f"  agent {a['agent']}: {f(int(a['settled']))} in {a['requests']} requests, {a['refusals']} refused{cap_s}")
         for m in self.models:
-            lines.append(f"  model {m['model']}: ${usd(int(m['cost']))} in {m['requests']} requests")
+            lines.append(f"  model {m['model']}: {f(int(m['cost']))} in {m['requests']} requests")
         for t in self.tools:
-            lines.append(f"  tool {t.get('tool')}: ${usd(int(t.get('total', 0)))}")
+            lines.append(f"  tool {t.get('tool')}: {f(int(t.get('total', 0)))}")
         return "\n".join(lines)
 
 

@@ -50,7 +50,7 @@ def test_reserve_settle_release_and_report() -> None:
     assert [a["agent"] for a in report.agents] == ["a"]  # b released all it held: not active
     assert report.agents[0]["cap"] == 3 * USD
     assert report.models[0]["model"] == "claude-haiku-4-5"
-    assert "agent a: $0.5" in report.text()
+    assert "agent a: $0.50 in 1 requests" in report.text()
     kinds = [(e.kind, e.agent, e.cost) for e in pool.ledger()]
     assert kinds == [("settle", "a", USD // 2), ("release", "b", 0)]
     assert pool.ledger()[0].request_id == "req_1"
