@@ -109,7 +109,7 @@ def test_key_never_leaks_from_pools_and_agents(caplog: pytest.LogCaptureFixture,
 
     seen: list[cp.Alert] = []
     hook = cp.Webhook("http://127.0.0.1:9/hook", "WEBHOOK-SECRET-value", max_retries=0)
-    pool = cp.Pool(cp.nanos("0.01"), directory=tmp_path, thresholds=[1], on_alert=seen.append)
+    pool = cp.Pool(cp.nanos("0.01"), directory=tmp_path, thresholds=[1], on_alert=seen.append, webhooks=[hook])
     client = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), max_retries=0)
     client._sleep = lambda s: None
     outcomes = []
