@@ -30,7 +30,7 @@ def _post(url: str, body: Any) -> Any:
         return json.loads(resp.read())
 
 
-INVENTORY = [{"name": "Desk lamp", "price": 35}, {"name": "Mug", "price": 12}, {"name": "Chair", "price": 89}]
+INVENTORY: list[dict[str, Any]] = [{"name": "Desk lamp", "price": 35}, {"name": "Mug", "price": 12}, {"name": "Chair", "price": 89}]
 
 
 @cp.tool

@@ -1,8 +1,9 @@
 //! The native module `creditpool._creditpool`: conversion, error mapping and
 //! naming over `creditpool-core`, nothing else. Every rule (request building,
-//! parsing, SSE accumulation, retry decisions, pricing, tool validation) is a
-//! call into the core. Values cross as plain Python data (dict, list, str, int,
-//! float, bool, None; bodies as bytes); money as int nano-USD.
+//! parsing, SSE accumulation, retry decisions, pricing, tool validation, the
+//! credit pool, the agent loop) is a call into the core. Values cross as plain
+//! Python data (dict, list, str, int, float, bool, None; bodies as bytes);
+//! money as int nano-USD.
 //!
 //! No Rust panic crosses into Python: every entry point runs inside
 //! [`errors::guard`], which turns one into `InternalError`.
@@ -14,6 +15,7 @@ mod errors;
 mod money;
 mod partial_json;
 mod pool;
+mod pyser;
 mod pricing;
 mod request;
 mod response;
