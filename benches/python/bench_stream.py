@@ -13,6 +13,7 @@ message:
   80-byte ``input_json_delta``s, with pings), iterated event by event to the
   final message (SDK: ``messages.stream`` and ``get_final_message``; ours:
   ``messages.stream`` and ``final_message``);
+* ``stream, text only``: the same text deltas without the tool_use blocks;
 * ``create``: the same final message as one JSON body (``messages.create``).
 
 Runs alternate (SDK, ours, SDK, ours, ...) and the medians are compared.
@@ -69,9 +70,10 @@ def long_tool_stream(tool_blocks: int, input_kib: int, text_deltas: int) -> tupl
             _event(out, "content_block_delta", {"type": "content_block_delta", "index": b, "delta": {"type": "input_json_delta", "partial_json": raw[at : at + 80]}})
         _event(out, "content_block_stop", {"type": "content_block_stop", "index": b})
         content.append({"type": "tool_use", "id": f"toolu_{b}", "name": "upsert_rows", "input": tool_input})
-    _event(out, "message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": 150000}})
+    stop = "tool_use" if tool_blocks else "end_turn"
+    _event(out, "message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 150000}})
     _event(out, "message_stop", {"type": "message_stop"})
-    final = {**start, "content": content, "stop_reason": "tool_use", "usage": {"input_tokens": 2048, "output_tokens": 150000}}
+    final = {**start, "content": content, "stop_reason": stop, "usage": {"input_tokens": 2048, "output_tokens": 150000}}
     return "".join(out).encode(), final
 
 
@@ -144,7 +146,7 @@ def compare(name: str, sdk: Callable[[], Any], ours: Callable[[], Any], runs: in
     return name, statistics.median(ts), statistics.median(to)
 
 
-def same_message(expected: dict[str, Any]) -> Callable[[Any, Any], None]:
+def same_message(expected: dict[str, Any], stop_reason: str = "tool_use") -> Callable[[Any, Any], None]:
     def check(sdk_msg: Any, our_msg: Any) -> None:
         mine = our_msg.to_dict()
         theirs = sdk_msg.model_dump(mode="json", exclude_none=True)
@@ -152,7 +154,7 @@ def same_message(expected: dict[str, Any]) -> Callable[[Any, Any], None]:
             for key in ("type", "text", "input", "name", "id"):
                 assert block_s.get(key) == block_o.get(key) == block_e.get(key), key
         assert len(theirs["content"]) == len(mine["content"]) == len(expected["content"])
-        assert theirs["stop_reason"] == mine["stop_reason"] == "tool_use"
+        assert theirs["stop_reason"] == mine["stop_reason"] == stop_reason
 
     return check
 
@@ -172,8 +174,10 @@ def main() -> None:
     print(f"stream: {n_events} events, {len(stream_body) / 1e6:.2f} MB ({args.tool_blocks} tool_use blocks of ~{args.input_kib} KiB input in 80-byte deltas, {args.text_deltas} text deltas); final message {len(json_body) / 1e6:.2f} MB; {args.runs} runs each, interleaved, medians")
     print()
     check = same_message(final)
+    text_body, text_final = long_tool_stream(0, args.input_kib, args.text_deltas)
     rows = [
         compare("stream: iterate every event to the final message", sdk_stream(stream_body), ours_stream(stream_body), args.runs, check),
+        compare("stream, text only (the same text deltas, no tool_use)", sdk_stream(text_body), ours_stream(text_body), args.runs, same_message(text_final, "end_turn")),
         compare("create: parse the final message (one JSON body)", sdk_create(json_body), ours_create(json_body), args.runs, check),
     ]
     print("| case | anthropic SDK | creditpool | SDK / creditpool |")
