@@ -48,7 +48,7 @@ def _event(out: list[str], name: str, data: dict[str, Any]) -> None:
 def long_tool_stream(tool_blocks: int, input_kib: int, text_deltas: int) -> tuple[bytes, dict[str, Any]]:
     """The stream's bytes, and the final message it accumulates to."""
     out: list[str] = []
-    start = {"id": "msg_bench", "type": "message", "role": "assistant", "model": MODEL, "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 2048, "output_tokens": 1}}
+    start: dict[str, Any] = {"id": "msg_bench", "type": "message", "role": "assistant", "model": MODEL, "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 2048, "output_tokens": 1}}
     _event(out, "message_start", {"type": "message_start", "message": start})
     _event(out, "content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
     text = []

@@ -244,3 +244,34 @@ def test_many_agents_under_faults_share_a_pool(sim: str, tmp_path: Any) -> None:
     _ledger_matches_usage_log(pool, sim)
     file_settles = [e for e in cp.iter_ledger_file(tmp_path) if e.kind == "settle"]
     assert [e.to_dict() for e in file_settles] == [e.to_dict() for e in pool.ledger() if e.kind == "settle"]
+
+
+def test_max_turns_ends_the_run_typed(sim: str) -> None:
+    with cp.Client(api_key="sk-sim", base_url=sim) as client:
+        outcome = cp.Agent(client, [search_database], cp.Pool(USD), "a", model=MODEL, max_turns=1).run("Find products under $50")
+    assert outcome.status == "max_turns" and isinstance(outcome.error, cp.MaxTurnsError)
+    assert outcome.error.max_turns == 1 and len(outcome.turns) == 1
+    # The tool ran; its result is in the transcript for a later run to continue.
+    assert outcome.transcript[-1]["content"][0]["type"] == "tool_result"
+
+
+def test_an_exception_in_the_driver_cancels_and_releases(sim: str) -> None:
+    pool = cp.Pool(USD)
+
+    def explode(event: cp.StreamEvent) -> None:
+        raise KeyboardInterrupt
+
+    with cp.Client(api_key="sk-sim", base_url=sim) as client:
+        agent = cp.Agent(client, None, pool, "a", model=MODEL, stream=True, on_event=explode)
+        with pytest.raises(KeyboardInterrupt):
+            agent.run("Hi")
+    assert (pool.reserved, pool.settled) == (0, 0)
+    assert [e.kind for e in pool.ledger()] == ["release"]
+
+
+def test_agent_with_the_wrong_client_kind_is_a_type_error() -> None:
+    client = cp.AsyncClient(api_key="sk-sim", base_url="http://127.0.0.1:9")
+    with pytest.raises(TypeError):
+        cp.Agent(client, None, None, "a", model=MODEL).run("Hi")
+    with pytest.raises(cp.UnknownModelError):
+        cp.Agent(cp.Client(api_key="k", base_url="http://127.0.0.1:9"), None, None, "a", model="no-such-model").run("Hi")
