@@ -36,7 +36,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 import httpx2
 
 from . import _creditpool
-from ._creditpool import PoolSnapshotError
+from ._creditpool import PoolError, PoolSnapshotError
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the directory is then not locked
+    fcntl = None  # type: ignore[assignment]
 from ._money import format_usd, nanos
 from ._types import Model
 
@@ -63,6 +68,8 @@ SNAPSHOT_FILE = "snapshot.json"
 """The snapshot's file name in a pool's directory."""
 LEDGER_FILE = "ledger.jsonl"
 """The ledger's file name in a pool's directory (JSON Lines)."""
+LOCK_FILE = "lock"
+"""Held (``flock``) by the ``Pool`` that uses the directory."""
 
 T = TypeVar("T")
 
@@ -458,40 +465,15 @@ class Pool:
         self._ledger: list[LedgerEntry] = []
         self._disk_seq = 0
         self._closed = False
+        self._dir_lock: Any = None
 
-        restored = snapshot
-        if self._dir is not None:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            snap_path = self._dir / SNAPSHOT_FILE
-            if snap_path.exists():
-                restored = snap_path.read_text(encoding="utf-8")
-            elif (self._dir / LEDGER_FILE).exists() and (self._dir / LEDGER_FILE).stat().st_size > 0 and snapshot is None:
-                raise PoolSnapshotError(f"{self._dir / LEDGER_FILE} exists without {SNAPSHOT_FILE}: refusing to start a second ledger")
-            self._disk_seq = self._repair_ledger()
-        if restored is not None:
-            self._native = _creditpool.Pool.restore_json(restored)
-        else:
-            cfg: dict[str, Any] = dict(config or {})
-            if limit is not None:
-                cfg["limit"] = amount_nanos(limit, "limit")
-            if "limit" not in cfg:
-                raise TypeError("Pool() needs a limit (int nano-USD)")
-            if cycle is not None:
-                cfg["cycle"] = dict(cycle)
-            if thresholds is not None:
-                alerts = dict(cfg.get("alerts") or {})
-                alerts["thresholds_pct"] = list(thresholds)
-                cfg["alerts"] = alerts
-            if agents is not None:
-                cfg["agents"] = {name: _policy(p) for name, p in agents.items()}
-            if pool_id is not None:
-                cfg["pool_id"] = pool_id
-            if lease_ms is not None:
-                cfg["lease_ms"] = lease_ms
-            self._native = _creditpool.Pool(cfg, self._clock())
-        with self._lock:
-            events = self._commit(force=True)
-        self._dispatch(events)
+        try:
+            self._open(limit, cycle, thresholds, agents, pool_id, lease_ms, config, snapshot)
+        except BaseException:
+            if self._dir_lock is not None:
+                self._dir_lock.close()
+                self._dir_lock = None
+            raise
 
     # ----- operations -----
 
@@ -607,8 +589,8 @@ class Pool:
         return done.wait(timeout)
 
     def close(self) -> None:
-        """Delivers pending webhooks, stops the delivery thread and closes
-        the HTTP client if the pool made it."""
+        """Delivers pending webhooks, stops the delivery thread, closes the
+        HTTP client if the pool made it, and lets go of the directory."""
         if self._closed:
             return
         self._closed = True
@@ -617,6 +599,9 @@ class Pool:
             self._worker.join()
         if self._owns_http and self._http is not None:
             self._http.close()
+        if self._dir_lock is not None:
+            self._dir_lock.close()  # closing the file releases its flock
+            self._dir_lock = None
 
     def __enter__(self) -> "Pool":
         """Returns the pool."""
@@ -631,6 +616,54 @@ class Pool:
         return repr(self._native)
 
     # ----- internals -----
+
+    def _open(
+        self,
+        limit: int | Decimal | str | None,
+        cycle: Mapping[str, Any] | None,
+        thresholds: Sequence[int] | None,
+        agents: Mapping[str, PolicyLike] | None,
+        pool_id: str | None,
+        lease_ms: int | None,
+        config: Mapping[str, Any] | None,
+        snapshot: str | None,
+    ) -> None:
+        """Restores the pool (the directory's snapshot, else ``snapshot``) or
+        creates it from the configuration, then persists it."""
+        restored = snapshot
+        if self._dir is not None:
+            self._dir.mkdir(parents=True, exist_ok=True)
+            self._lock_directory(self._dir)
+            snap_path = self._dir / SNAPSHOT_FILE
+            if snap_path.exists():
+                restored = snap_path.read_text(encoding="utf-8")
+            elif (self._dir / LEDGER_FILE).exists() and (self._dir / LEDGER_FILE).stat().st_size > 0 and snapshot is None:
+                raise PoolSnapshotError(f"{self._dir / LEDGER_FILE} exists without {SNAPSHOT_FILE}: refusing to start a second ledger")
+            self._disk_seq = self._repair_ledger()
+        if restored is not None:
+            self._native = _creditpool.Pool.restore_json(restored)
+        else:
+            cfg: dict[str, Any] = dict(config or {})
+            if limit is not None:
+                cfg["limit"] = amount_nanos(limit, "limit")
+            if "limit" not in cfg:
+                raise TypeError("Pool() needs a limit (int nano-USD)")
+            if cycle is not None:
+                cfg["cycle"] = dict(cycle)
+            if thresholds is not None:
+                alerts = dict(cfg.get("alerts") or {})
+                alerts["thresholds_pct"] = list(thresholds)
+                cfg["alerts"] = alerts
+            if agents is not None:
+                cfg["agents"] = {name: _policy(p) for name, p in agents.items()}
+            if pool_id is not None:
+                cfg["pool_id"] = pool_id
+            if lease_ms is not None:
+                cfg["lease_ms"] = lease_ms
+            self._native = _creditpool.Pool(cfg, self._clock())
+        with self._lock:
+            events = self._commit(force=True)
+        self._dispatch(events)
 
     def _op(self, fn: Callable[[_creditpool.Pool, int], T], now_ms: int | None, force: bool = False) -> T:
         """Runs one native operation with its bookkeeping under the lock, then
@@ -677,6 +710,19 @@ class Pool:
         alerts = [Alert(a) for a in self._native.poll_events()]
         self._alerts.extend(alerts)
         return alerts
+
+    def _lock_directory(self, directory: Path) -> None:
+        """Takes the directory for this object: two writers would interleave
+        their ledgers. A process that dies lets go of it."""
+        if fcntl is None:
+            return
+        f = open(directory / LOCK_FILE, "a+b")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            raise PoolError(f"{directory} is in use by another Pool (close it first)") from None
+        self._dir_lock = f
 
     def _write_snapshot(self, text: str) -> None:
         assert self._dir is not None

@@ -141,6 +141,9 @@ def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> 
     pool.release(r2)
     assert [e["kind"] for e in _lines(tmp_path)] == ["settle", "release"]
     snapshot_before = pool.snapshot()
+    with pytest.raises(cp.PoolError):
+        cp.Pool(directory=tmp_path)  # one Pool per directory at a time
+    pool.close()
 
     again = cp.Pool(directory=tmp_path, clock=clock)  # the directory's snapshot wins
     assert again.snapshot() == snapshot_before
@@ -148,8 +151,9 @@ def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> 
     again.settle(open_id, USD // 2)
     assert [e["seq"] for e in _lines(tmp_path)] == [1, 2, 3]
     assert sum(e["cost"] for e in _lines(tmp_path)) == again.settled
+    again.close()
     # Opening it again appends nothing.
-    cp.Pool(directory=tmp_path, clock=clock)
+    cp.Pool(directory=tmp_path, clock=clock).close()
     assert [e["seq"] for e in _lines(tmp_path)] == [1, 2, 3]
     assert [e.seq for e in cp.iter_ledger_file(tmp_path)] == [1, 2, 3]
 
@@ -167,6 +171,7 @@ def test_a_crash_between_snapshot_and_ledger_append_loses_nothing(tmp_path: Path
     with pytest.raises(SystemExit):
         pool.settle(r, 300)
     monkeypatch.undo()
+    pool.close()  # the process died: its lock on the directory went with it
     assert [e["seq"] for e in _lines(tmp_path)] == [1]  # the entry never reached the file
     restored = cp.Pool(directory=tmp_path, clock=clock)
     assert restored.settled == 400
@@ -178,6 +183,7 @@ def test_a_torn_last_line_is_dropped_and_rewritten(tmp_path: Path) -> None:
     pool = cp.Pool(10 * USD, directory=tmp_path, clock=clock)
     pool.settle(pool.reserve("a", USD), 100)
     pool.settle(pool.reserve("a", USD), 200)
+    pool.close()
     ledger = tmp_path / "ledger.jsonl"
     text = ledger.read_text()
     # The crash left the second line half written, and the snapshot still
@@ -313,6 +319,7 @@ def test_threads_share_a_pool_without_overshoot(tmp_path: Path) -> None:
     entries = _lines(tmp_path)
     assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
     assert sum(e["cost"] for e in entries) == t["settled"]
+    pool.close()
     assert cp.Pool(directory=tmp_path).settled == t["settled"]
     assert all(a["settled"] <= 15 * USD for a in pool.report().agents)
 
