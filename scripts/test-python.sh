@@ -48,8 +48,8 @@ locked=()
 echo "--- cargo build -p creditpool-sim (the tests start it)"
 cargo build -q -p creditpool-sim "${locked[@]}"
 
-echo "--- mypy --strict (package and tests)"
-"$vpy" -m mypy --strict --cache-dir "$venv/.mypy_cache" python/creditpool python/tests
+echo "--- mypy --strict (package, tests, examples)"
+"$vpy" -m mypy --strict --cache-dir "$venv/.mypy_cache" python/creditpool python/tests examples/python
 
 echo "--- mypy.stubtest creditpool._creditpool"
 "$vpy" -m mypy.stubtest creditpool._creditpool

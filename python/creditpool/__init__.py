@@ -3,33 +3,48 @@
 A thin layer over the Rust core ``creditpool-core`` (the native module
 ``creditpool._creditpool``): the core builds requests, reads responses and
 streams, decides retries, prices usage and validates tools; this package sends
-and receives with httpx2, sleeps, and gives typed results and exceptions.
+and receives with httpx2, sleeps, and gives typed results and exceptions. ``Pool`` (a credit pool threads
+share, with persistence, alerts and webhooks) and ``Agent`` (a tool loop that
+draws on a pool) drive the core's pool and agent-run state machines the same
+way.
 Money is exact int nano-USD, with ``Decimal`` views (``usd``).
 """
 
 from __future__ import annotations
 
 from . import _creditpool
+from ._agent import Agent, AgentOutcome, Turn
 from ._client import AsyncClient, AsyncMessages, Client, Messages
 from ._config import DEFAULT_BASE_URL, PoolSelector, Timeouts
 from ._creditpool import (
+    AgentCapError,
+    AgentRunError,
     APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
+    BudgetExhaustedError,
     BadRequestError,
     BillingError,
     CapabilityError,
     ConflictError,
     CreditpoolError,
+    FairShareError,
     InternalError,
     InternalServerError,
     InvalidOptionsError,
     InvalidPriceError,
+    MaxTurnsError,
     NotFoundError,
     OverloadedError,
     PartialJsonError,
     PermissionDeniedError,
+    PoolConfigError,
+    PoolError,
+    PoolExhaustedError,
+    PoolRateLimitedError,
+    PoolRefusedError,
+    PoolSnapshotError,
     PriceTable,
     PricingError,
     RateLimitError,
@@ -43,10 +58,26 @@ from ._creditpool import (
     StreamProtocolError,
     ToolDefinitionError,
     ToolInputInvalidError,
+    UnknownAgentError,
     UnknownModelError,
+    UnknownReservationError,
     UnpricedModelError,
+    verify_webhook_signature,
 )
-from ._money import NANOS_PER_USD, format_usd, usd
+from ._money import NANOS_PER_USD, format_usd, nanos, usd
+from ._pool import (
+    AgentPolicy,
+    Alert,
+    LedgerEntry,
+    Pool,
+    PoolReport,
+    Released,
+    Reservation,
+    Settlement,
+    Webhook,
+    WebhookResult,
+    iter_ledger_file,
+)
 from ._streaming import AsyncMessageStream, MessageStream
 from ._tools import Tool, Toolbox, tool, tool_result_content
 from ._types import (
@@ -88,6 +119,11 @@ PRICES_AS_OF: str = _creditpool.PRICES_AS_OF
 """The date of the built-in price table."""
 
 __all__ = [
+    "Agent", "AgentCapError", "AgentOutcome", "AgentPolicy", "AgentRunError", "Alert", "BudgetExhaustedError",
+    "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "PoolConfigError", "PoolError", "PoolExhaustedError",
+    "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "Released", "Reservation",
+    "Settlement", "Turn", "UnknownAgentError", "UnknownReservationError", "Webhook", "WebhookResult",
+    "iter_ledger_file", "nanos", "verify_webhook_signature",
     "APIConnectionError", "APIError", "APITimeoutError", "AsyncClient", "AsyncMessageStream", "AsyncMessages",
     "AuthenticationError", "BadRequestError", "BillingError", "CapabilityError", "CitationsDelta", "Client",
     "ConflictError", "ContentBlock", "ContentBlockDeltaEvent", "ContentBlockStartEvent", "ContentBlockStopEvent",

@@ -34,6 +34,19 @@ __all__ = [
     "InvalidPriceError",
     "CapabilityError",
     "PartialJsonError",
+    "PoolRefusedError",
+    "PoolExhaustedError",
+    "AgentCapError",
+    "PoolRateLimitedError",
+    "FairShareError",
+    "UnknownAgentError",
+    "PoolError",
+    "UnknownReservationError",
+    "PoolConfigError",
+    "PoolSnapshotError",
+    "AgentRunError",
+    "MaxTurnsError",
+    "BudgetExhaustedError",
     "InternalError",
     "__version__",
     "PRICES_AS_OF",
@@ -57,6 +70,13 @@ __all__ = [
     "check_capabilities",
     "usd_decimal_string",
     "format_usd",
+    "Pool",
+    "AgentRun",
+    "webhook_delivery",
+    "verify_webhook_signature",
+    "WEBHOOK_SIGNATURE_HEADER",
+    "WEBHOOK_TIMESTAMP_HEADER",
+    "WEBHOOK_IDEMPOTENCY_KEY_HEADER",
 ]
 
 __version__: str
@@ -145,6 +165,53 @@ class CapabilityError(CreditpoolError, ValueError):
 
 class PartialJsonError(CreditpoolError, ValueError):
     kind: str | None
+
+class PoolRefusedError(CreditpoolError):
+    reason: str | None
+    agent: str | None
+    requested: int | None
+    details: dict[str, Any] | None
+    retry_at_ms: int | None
+    retry_at: float | None
+
+class PoolExhaustedError(PoolRefusedError):
+    available: int | None
+
+class AgentCapError(PoolRefusedError):
+    cap: int | None
+    spent: int | None
+    reserved: int | None
+
+class PoolRateLimitedError(PoolRefusedError):
+    which: str | None
+
+class FairShareError(PoolRefusedError):
+    share: int | None
+    held: int | None
+    active_agents: int | None
+
+class UnknownAgentError(PoolRefusedError): ...
+class PoolError(CreditpoolError): ...
+
+class UnknownReservationError(PoolError):
+    id: int | None
+
+class PoolConfigError(PoolError, ValueError):
+    reason: str | None
+
+class PoolSnapshotError(PoolError, ValueError):
+    reason: str | None
+    version: int | None
+
+class AgentRunError(CreditpoolError):
+    status: str | None
+
+class MaxTurnsError(AgentRunError):
+    max_turns: int | None
+
+class BudgetExhaustedError(AgentRunError):
+    needed: int | None
+    remaining: int | None
 
 class InternalError(CreditpoolError): ...
 
@@ -255,3 +322,57 @@ def check_capabilities(request: Mapping[str, Any]) -> None: ...
 
 def usd_decimal_string(nanos: int) -> str: ...
 def format_usd(nanos: int) -> str: ...
+
+# The pool ------------------------------------------------------------------
+
+WEBHOOK_SIGNATURE_HEADER: str
+WEBHOOK_TIMESTAMP_HEADER: str
+WEBHOOK_IDEMPOTENCY_KEY_HEADER: str
+
+@final
+class Pool:
+    def __new__(cls, config: Mapping[str, Any], now_ms: int) -> Pool: ...
+    @staticmethod
+    def restore_json(json: str) -> Pool: ...
+    def snapshot_json(self) -> str: ...
+    def config(self) -> dict[str, Any]: ...
+    def reserve(self, agent: str, amount: int, now_ms: int, lease_ms: int | None = None) -> dict[str, Any]: ...
+    def settle(self, id: int, cost: int, now_ms: int, attribution: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    def release(self, id: int, now_ms: int) -> dict[str, Any]: ...
+    def tick(self, now_ms: int) -> dict[str, Any]: ...
+    def set_limit(self, limit: int, now_ms: int) -> None: ...
+    def set_agent_policy(self, agent: str, policy: Mapping[str, Any], now_ms: int) -> None: ...
+    def report(self, now_ms: int) -> dict[str, Any]: ...
+    def next_deadline_ms(self) -> int: ...
+    def totals(self) -> dict[str, Any]: ...
+    def marker(self) -> tuple[int, int]: ...
+    def poll_events(self) -> list[dict[str, Any]]: ...
+    def poll_ledger(self) -> list[tuple[str, dict[str, Any]]]: ...
+    def apply(self, op: Mapping[str, Any]) -> dict[str, Any]: ...
+
+def webhook_delivery(alert: Mapping[str, Any], secret: bytes) -> dict[str, Any]: ...
+def verify_webhook_signature(secret: bytes, body: bytes, signature: str) -> bool: ...
+
+# Agent runs ---------------------------------------------------------------
+
+@final
+class AgentRun:
+    def __new__(cls, config: Mapping[str, Any], request: Mapping[str, Any], builder: RequestBuilder, prices: PriceTable) -> AgentRun: ...
+    def next_action(self, pool: Pool, now_ms: int) -> dict[str, Any]: ...
+    def handle_head(self, status: int, headers: _Headers, now_ms: int) -> str: ...
+    def handle_body(self, pool: Pool, body: _Bytes, now_ms: int) -> None: ...
+    def handle_chunk(self, pool: Pool, data: _Bytes, now_ms: int) -> list[dict[str, Any]]: ...
+    def handle_end(self, pool: Pool, now_ms: int) -> list[dict[str, Any]]: ...
+    def handle_transport_error(self, pool: Pool, failure: Mapping[str, Any], now_ms: int) -> None: ...
+    def handle_tool_results(self, results: Sequence[Mapping[str, Any]]) -> None: ...
+    def cancel(self, pool: Pool, now_ms: int) -> None: ...
+    def is_reading(self) -> bool: ...
+    def deadline(self) -> int | None: ...
+    def is_done(self) -> bool: ...
+    @property
+    def spent(self) -> int: ...
+    @property
+    def agent_id(self) -> str: ...
+    def transcript(self) -> list[dict[str, Any]]: ...
+    def outcome(self) -> dict[str, Any] | None: ...
+    def error(self) -> CreditpoolError | None: ...

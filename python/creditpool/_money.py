@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from . import _creditpool
 
-__all__ = ["NANOS_PER_USD", "usd", "format_usd"]
+__all__ = ["NANOS_PER_USD", "usd", "format_usd", "nanos"]
 
 NANOS_PER_USD = 1_000_000_000
 """Nano-USD per US dollar."""
@@ -20,3 +20,14 @@ def usd(nanos: int) -> Decimal:
 def format_usd(nanos: int) -> str:
     """Dollars for display, trimmed to at least two decimals (``$1.50``)."""
     return _creditpool.format_usd(nanos)
+
+
+def nanos(dollars: Decimal | str | int) -> int:
+    """Dollars (a ``Decimal``, a decimal string or an int) as exact int
+    nano-USD; a value finer than a nano-dollar is a ``ValueError``."""
+    if isinstance(dollars, bool):
+        raise TypeError("dollars must be a Decimal, a decimal string or an int")
+    d = Decimal(dollars) * NANOS_PER_USD
+    if not d.is_finite() or d != d.to_integral_value():
+        raise ValueError(f"{dollars} is not a whole number of nano-dollars")
+    return int(d)

@@ -1,4 +1,6 @@
-"""docs/PYTHON.md's quickstart runs as written, against the simulator."""
+"""docs/PYTHON.md's quickstarts run as written, against the simulator: the
+first python block (clients, streams, tools) and the second (an agent on a
+credit pool)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,30 @@ import sys
 from conftest import ROOT
 
 
-def test_quickstart_runs_against_the_simulator(sim: str) -> None:
+def _blocks() -> list[str]:
     text = (ROOT / "docs" / "PYTHON.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert blocks, "docs/PYTHON.md has no python block"
+    assert len(blocks) >= 2, "docs/PYTHON.md lost a quickstart"
+    return blocks
+
+
+def _run(code: str, sim: str) -> str:
     env = {**os.environ, "ANTHROPIC_BASE_URL": sim, "ANTHROPIC_API_KEY": "sk-sim-docs"}
-    out = subprocess.run([sys.executable, "-c", blocks[0]], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    lines = out.stdout.splitlines()
-    assert any("nano-USD = $" in line for line in lines), out.stdout
+    return out.stdout
+
+
+def test_quickstart_runs_against_the_simulator(sim: str) -> None:
+    stdout = _run(_blocks()[0], sim)
+    lines = stdout.splitlines()
+    assert any("nano-USD = $" in line for line in lines), stdout
     # The rule model called search_database, got its results, and quoted them.
-    assert "search_database" in out.stdout and "products under $50 #1" in out.stdout, out.stdout
+    assert "search_database" in stdout and "products under $50 #1" in stdout, stdout
+
+
+def test_agent_quickstart_runs_against_the_simulator(sim: str) -> None:
+    stdout = _run(_blocks()[1], sim)
+    assert stdout.startswith("completed - Here is what search_database returned"), stdout
+    assert "Desk lamp" in stdout and "2 turns, $0.00" in stdout, stdout
+    assert "agent researcher:" in stdout and "in 2 requests, 0 refused (cap $2.00)" in stdout, stdout

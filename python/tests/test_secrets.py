@@ -84,3 +84,54 @@ def test_builder_options_and_repr_hide_the_key() -> None:
     assert KEY not in repr(b) and KEY not in repr(b.options())
     http = b.messages({"model": "m", "max_tokens": 1, "messages": MSGS})
     assert ("x-api-key", KEY) in http["headers"]  # only the wire value holds it
+
+
+def test_key_never_leaks_from_pools_and_agents(caplog: pytest.LogCaptureFixture, tmp_path: Any) -> None:
+    """The same check over agent runs (success, API errors, transport
+    failures, a cut stream, refusals, a budget), the pool's repr, report,
+    snapshot, ledger file and alerts, and webhook configuration."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().setLevel(logging.DEBUG)
+    tool_use = message(content=[{"type": "tool_use", "id": "toolu_1", "name": "echo", "input": {"text": "hi"}}], stop_reason="tool_use")
+    api = FakeAPI(
+        Reply(body=tool_use),
+        Reply(body=message("done")),
+        Reply(401, error_body("authentication_error", "invalid x-api-key")),
+        Reply(raise_exc=httpx2.ConnectError("refused")),
+        Reply(raise_exc=httpx2.ReadTimeout("slow")),
+        Reply(body=sse(*text_stream_events(stop=False))),
+    )
+
+    @cp.tool
+    def echo(text: str) -> str:
+        """Echo the text back."""
+        return text
+
+    seen: list[cp.Alert] = []
+    hook = cp.Webhook("http://127.0.0.1:9/hook", "WEBHOOK-SECRET-value", max_retries=0)
+    pool = cp.Pool(cp.nanos("0.01"), directory=tmp_path, thresholds=[1], on_alert=seen.append, webhooks=[hook])
+    client = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), max_retries=0)
+    client._sleep = lambda s: None
+    outcomes = []
+    for stream in (False, False, False, False, True):
+        agent = cp.Agent(client, [echo], pool, "a", model="claude-sonnet-4-5", max_tokens=16, stream=stream)
+        outcomes.append(agent.run("Say hi"))
+    refused = cp.Agent(client, [echo], cp.Pool(1), "b", model="claude-sonnet-4-5").run("Hi")
+    broke = cp.Agent(client, [echo], pool, "c", model="claude-sonnet-4-5", max_spend=1).run("Hi")
+    statuses = [o.status for o in outcomes + [refused, broke]]
+    assert statuses == ["completed", "failed", "failed", "failed", "failed", "pool_refused", "budget_exhausted"], statuses
+    assert seen, "the settle crossed the 1 % threshold"
+    shown = [repr(agent), repr(pool), repr(hook), repr(client), pool.snapshot(), repr(pool.report()), repr(pool.ledger()), repr(seen)]
+    shown += [(tmp_path / name).read_text() for name in ("snapshot.json", "ledger.jsonl")]
+    for o in outcomes + [refused, broke]:
+        shown.append(repr(o))
+        if o.error is not None:
+            shown += _texts(o.error)
+    run = _creditpool.AgentRun({"agent_id": "x"}, {"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": MSGS}, client._builder, client.prices)
+    shown.append(repr(run))
+    pool.close()  # the webhook's one attempt fails (nothing listens): that path logs too
+    assert [r.delivered for r in pool.webhook_results] == [False]
+    shown += [repr(r) for r in pool.webhook_results]
+    shown += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records] + [caplog.text]
+    leaks = [s for s in shown if KEY in s or "SECRET" in s]
+    assert not leaks, leaks[:3]

@@ -12,6 +12,8 @@ binding does not expose yet; today it is empty.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from typing import Any, Callable
 
@@ -20,10 +22,7 @@ import pytest
 from creditpool import _creditpool as cp
 from vectorlib import MASK64, Case, Lcg, json_diff, json_subset_diff, kinds_in_files, load_kind, strict_diff
 
-EXPECTED_MISSING: dict[str, str] = {
-    "pool_scenario": "creditpool_core::pool landed after stages 1-5; the binding's Pool (stage 6) is not written yet",
-    "agent_run": "creditpool_core::agent landed after stages 1-5; the binding's Agent (stage 6) is not written yet",
-}
+EXPECTED_MISSING: dict[str, str] = {}
 """Kinds whose core API the binding does not expose yet, each with why."""
 
 
@@ -456,7 +455,155 @@ def check_messages_call(case: Case) -> str | None:
     return json_diff("", _call_run(case.input), case.expected)
 
 
+def _pool_run(inp: dict[str, Any], roundtrip: bool, with_ledger: bool) -> dict[str, Any]:
+    try:
+        pool = cp.Pool(inp["config"], int(inp.get("created_at_ms") or 0))
+    except cp.PoolConfigError as e:
+        return {"error": {"error": "invalid_config", "reason": e.reason}}
+    secret = inp.get("webhook_secret")
+    results: list[Any] = []
+    events: list[Any] = []
+    ledger: list[Any] = []
+    for i, op in enumerate(inp["ops"]):
+        if roundtrip:
+            pool = cp.Pool.restore_json(pool.snapshot_json())
+        results.append(pool.apply(op))
+        for alert in pool.poll_events():
+            ev: dict[str, Any] = {"after_op": i, "payload": alert["payload"]}
+            if isinstance(secret, str):
+                delivery = cp.webhook_delivery(alert, secret.encode())
+                body = bytes(delivery["body"])
+                headers = dict(delivery["headers"])
+                signature = headers[cp.WEBHOOK_SIGNATURE_HEADER]
+                # An independent check of the core's HMAC, as a receiver would do it.
+                mine = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+                assert hmac.compare_digest(mine, signature), (mine, signature)
+                assert cp.verify_webhook_signature(secret.encode(), body, signature)
+                assert json.loads(body) == alert["payload"]
+                ev["body"] = body.decode()
+                ev["signature"] = signature
+            events.append(ev)
+        ledger += [entry for _line, entry in pool.poll_ledger()]
+    out: dict[str, Any] = {"results": results, "events": events}
+    if with_ledger:
+        out["ledger"] = ledger
+    return out
+
+
+def check_pool_scenario(case: Case) -> str | None:
+    """``Pool.apply`` (``vectors_pool_scenario.rs``), then the same run with
+    the pool written to snapshot JSON and restored before every operation."""
+    with_ledger = isinstance(case.expected, dict) and "ledger" in case.expected
+    d = json_diff("", _pool_run(case.input, False, with_ledger), case.expected)
+    if d is not None:
+        return d
+    plain = _pool_run(case.input, False, True)
+    restored = _pool_run(case.input, True, True)
+    d = json_diff("", restored, plain)
+    return None if d is None else f"restore before every op: {d}"
+
+
+def _agent_run(inp: dict[str, Any]) -> dict[str, Any]:
+    start = int(inp["start_ms"])
+    pool = cp.Pool(inp["pool"], start)
+    builder = cp.RequestBuilder(str(inp.get("api_key") or "k"))
+    run = cp.AgentRun(inp["config"], inp["request"], builder, cp.PriceTable())
+    responses = iter(inp["responses"])
+    tool_results = iter(inp["tool_results"])
+    now = start
+    actions: list[dict[str, Any]] = []
+    for _ in range(200):
+        action = run.next_action(pool, now)
+        kind = action["type"]
+        if kind == "send":
+            actions.append({"send": True})
+            a = next(responses)
+            if "transport_error" in a:
+                run.handle_transport_error(pool, a["transport_error"], now)
+                continue
+            how = run.handle_head(int(a["status"]), [tuple(h) for h in a.get("headers") or []], now)
+            if how == "whole":
+                body = a["body"] if "body" in a else "".join(a.get("chunks") or [])
+                run.handle_body(pool, str(body).encode(), now)
+            else:
+                chunks = list(a["chunks"]) if "chunks" in a else ([a["body"]] if "body" in a else [])
+                for chunk in chunks:
+                    run.handle_chunk(pool, str(chunk).encode(), now)
+                    if not run.is_reading():
+                        break
+                if run.is_reading():
+                    if a.get("end") is False:
+                        deadline = run.deadline()
+                        assert deadline is not None, "a stream without a deadline"
+                        now = deadline
+                        run.handle_transport_error(pool, {"type": "timeout", "phase": "idle"}, now)
+                    else:
+                        run.handle_end(pool, now)
+        elif kind == "call_tools":
+            actions.append({"call_tools": action["calls"]})
+            run.handle_tool_results(next(tool_results))
+        elif kind == "wait":
+            actions.append({"wait_until": action["until_ms"], "reason": action["reason"]})
+            now = int(action["until_ms"])
+        else:
+            break
+    outcome = run.outcome()
+    assert outcome is not None, "no outcome"
+    ledger = [entry for _line, entry in pool.poll_ledger()]
+    transcript = outcome["transcript"]
+    errors = [b for m in transcript if isinstance(m.get("content"), list) for b in m["content"] if b.get("type") == "tool_result" and b.get("is_error") is True]
+    totals = pool.totals()
+    return {
+        "actions": actions,
+        "outcome": outcome,
+        "turn_count": len(outcome["turns"]),
+        "pool": {"settled": totals["settled"], "reserved": totals["reserved"]},
+        "ledger": len(ledger),
+        "ledger_kinds": [e["kind"] for e in ledger],
+        "transcript": transcript,
+        "tool_result_errors": errors,
+        "error": run.error(),
+    }
+
+
+def check_agent_run(case: Case) -> str | None:
+    """``AgentRun`` against a ``Pool`` through scripted responses and tool
+    results (``vectors_agent_run.rs``)."""
+    actual = _agent_run(case.input)
+    status = actual["outcome"].get("status")
+    error = actual["error"]
+    # The exception the status stands for: none when the model answered.
+    if (error is None) != (status in ("completed", "stopped")):
+        return f"status {status} came with error {error!r}"
+    if status == "pool_refused" and not isinstance(error, cp.PoolRefusedError):
+        return f"a refusal raised as {type(error).__name__}"
+    for key, want in case.expected.items():
+        if key in ("outcome", "pool"):
+            d = json_subset_diff(key, actual[key], want)
+        elif key == "transcript_tail":
+            t = actual["transcript"]
+            d = json_diff("transcript_tail", t[len(t) - len(want) :] if want else [], want)
+        elif key == "tool_result_errors":
+            d = None
+            for w in want:
+                hit = next((g for g in actual["tool_result_errors"] if g.get("tool_use_id") == w["tool_use_id"]), None)
+                if hit is None:
+                    d = f"no is_error result for {w['tool_use_id']}"
+                    break
+                text = json.dumps(hit.get("content"), ensure_ascii=False)
+                if str(w["contains"]) not in text and json.dumps(str(w["contains"]), ensure_ascii=False)[1:-1] not in text:
+                    d = f"is_error result {text} does not contain {w['contains']!r}"
+                    break
+        else:
+            d = json_diff(key, actual[key], want)
+        if d is not None:
+            return d
+    return None
+
+
 RUNNERS: dict[str, Callable[[Case], str | None]] = {
+    "pool_scenario": check_pool_scenario,
+    "agent_run": check_agent_run,
     "messages_call": check_messages_call,
     "build_request": check_build_request,
     "sse_accumulate": check_sse_accumulate,
@@ -472,7 +619,7 @@ RUNNERS: dict[str, Callable[[Case], str | None]] = {
     "capability_check": check_capability_check,
 }
 
-MIN_CASES = {"parse_response": 25, "rate_limit_headers": 10, "retry_decision": 30, "sse_decode": 30, "partial_json": 40, "tool_definition": 25, "tool_input": 30, "cost": 35, "worst_case": 15, "capability_check": 10}
+MIN_CASES = {"pool_scenario": 25, "parse_response": 25, "rate_limit_headers": 10, "retry_decision": 30, "sse_decode": 30, "partial_json": 40, "tool_definition": 25, "tool_input": 30, "cost": 35, "worst_case": 15, "capability_check": 10}
 """The Rust runners' own floors on the number of cases."""
 
 

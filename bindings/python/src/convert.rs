@@ -103,10 +103,10 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_owned())
 }
 
-/// A core value as a Python object, through its serde form.
-pub fn ser_to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_value(value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    to_py(py, &json)
+/// A core value as a Python object, through its serde form, built directly
+/// (no intermediate `serde_json::Value`; see `pyser`).
+pub fn ser_to_py<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    crate::pyser::to_python(py, value)
 }
 
 /// A core value from a Python object, through its serde form; a shape error is

@@ -14,7 +14,9 @@
 //! named here.
 
 use crate::convert::ser_to_py;
+use creditpool_core::agent::{AgentError, RunStatus};
 use creditpool_core::error::{ApiError, ApiErrorKind, ParseError};
+use creditpool_core::pool::{PoolError, RateLimitKind, Refusal};
 use creditpool_core::partial_json::PartialJsonError;
 use creditpool_core::pricing::{CapabilityError, PricingError};
 use creditpool_core::request::RequestError;
@@ -90,6 +92,19 @@ exceptions! {
     InvalidPriceError(PricingError, ValueError) ["value"] "A price string is not an exact decimal amount.";
     CapabilityError(CreditpoolError, ValueError) ["kind", "model", "details"] "A request parameter the model would answer 400 to, refused before anything is spent.";
     PartialJsonError(CreditpoolError, ValueError) ["kind"] "Text that is not a prefix of JSON: `kind` is 'syntax', 'incomplete', 'too_deep' or 'non_finite'.";
+    PoolRefusedError(CreditpoolError) ["reason", "agent", "requested", "details", "retry_at_ms", "retry_at"] "The pool refused a reservation: `reason` is 'pool_exhausted', 'agent_cap', 'rate_limited', 'fair_share' or 'unknown_agent', `details` the core's JSON form of the refusal. Only a rate limit lifts with time: then `retry_at_ms` (Unix ms) and `retry_at` (Unix seconds) say when.";
+    PoolExhaustedError(PoolRefusedError) ["available"] "The pool cannot cover the amount: settled plus reserved plus the request would exceed the limit.";
+    AgentCapError(PoolRefusedError) ["cap", "spent", "reserved"] "The agent's cap for the cycle would be exceeded.";
+    PoolRateLimitedError(PoolRefusedError) ["which"] "The agent's rate limit says not yet (`which` is 'credits' or 'requests'): the same request is admitted at `retry_at`.";
+    FairShareError(PoolRefusedError) ["share", "held", "active_agents"] "The pool is nearly spent and the request would take the agent beyond its fair share of what remains.";
+    UnknownAgentError(PoolRefusedError) [] "The agent is not configured and the pool does not allow unknown agents.";
+    PoolError(CreditpoolError) [] "A misuse of the pool, or a configuration or snapshot it cannot accept.";
+    UnknownReservationError(PoolError) ["id"] "No reservation with this `id` was ever made by this pool.";
+    PoolConfigError(PoolError, ValueError) ["reason"] "The pool's configuration (or an agent's policy) is invalid: `reason` names the field.";
+    PoolSnapshotError(PoolError, ValueError) ["reason", "version"] "A snapshot is malformed or inconsistent, or has a `version` this library does not read.";
+    AgentRunError(CreditpoolError) ["status"] "An agent run ended without an answer: `status` is the outcome's status ('max_turns', 'budget_exhausted', 'failed' without an API error, 'invalid', 'cancelled').";
+    MaxTurnsError(AgentRunError) ["max_turns"] "The run made `max_turns` model calls without the model finishing.";
+    BudgetExhaustedError(AgentRunError) ["needed", "remaining"] "The run's own budget (`max_spend`) cannot cover the next request's worst case.";
     InternalError(CreditpoolError) [] "A bug in creditpool (a Rust panic, caught at the boundary). Please report it.";
 }
 
@@ -372,4 +387,133 @@ pub fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> 
         Ok(r) => r,
         Err(payload) => Err(internal(py, payload.as_ref())),
     }
+}
+
+/// A pool `Refusal`, as its `PoolRefusedError` subclass with the refusal's
+/// fields as attributes.
+pub fn refusal_error(py: Python<'_>, r: &Refusal) -> PyErr {
+    let details = json_or_none(py, r);
+    let reason = obj(py, r.reason());
+    let msg = r.to_string();
+    match r {
+        Refusal::PoolExhausted { requested, available } => raise(
+            py,
+            Exc::PoolExhaustedError,
+            &msg,
+            &[("reason", reason), ("details", details), ("requested", obj(py, requested.nanos())), ("available", obj(py, available.nanos()))],
+        ),
+        Refusal::AgentCap { agent, cap, spent, reserved, requested } => raise(
+            py,
+            Exc::AgentCapError,
+            &msg,
+            &[
+                ("reason", reason),
+                ("details", details),
+                ("agent", obj(py, agent.as_str())),
+                ("cap", obj(py, cap.nanos())),
+                ("spent", obj(py, spent.nanos())),
+                ("reserved", obj(py, reserved.nanos())),
+                ("requested", obj(py, requested.nanos())),
+            ],
+        ),
+        Refusal::RateLimited { agent, which, retry_at_ms } => {
+            let which = match which {
+                RateLimitKind::Credits => "credits",
+                RateLimitKind::Requests => "requests",
+            };
+            raise(
+                py,
+                Exc::PoolRateLimitedError,
+                &msg,
+                &[
+                    ("reason", reason),
+                    ("details", details),
+                    ("agent", obj(py, agent.as_str())),
+                    ("which", obj(py, which)),
+                    ("retry_at_ms", obj(py, *retry_at_ms)),
+                    ("retry_at", obj(py, *retry_at_ms as f64 / 1000.0)),
+                ],
+            )
+        }
+        Refusal::FairShare { agent, share, held, requested, active_agents } => raise(
+            py,
+            Exc::FairShareError,
+            &msg,
+            &[
+                ("reason", reason),
+                ("details", details),
+                ("agent", obj(py, agent.as_str())),
+                ("share", obj(py, share.nanos())),
+                ("held", obj(py, held.nanos())),
+                ("requested", obj(py, requested.nanos())),
+                ("active_agents", obj(py, *active_agents)),
+            ],
+        ),
+        Refusal::UnknownAgent { agent } => {
+            raise(py, Exc::UnknownAgentError, &msg, &[("reason", reason), ("details", details), ("agent", obj(py, agent.as_str()))])
+        }
+        other => raise(py, Exc::PoolRefusedError, &other.to_string(), &[("reason", obj(py, other.reason())), ("details", json_or_none(py, other))]),
+    }
+}
+
+/// A `PoolError`.
+pub fn pool_error(py: Python<'_>, e: &PoolError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        PoolError::UnknownReservation { id } => raise(py, Exc::UnknownReservationError, &msg, &[("id", obj(py, *id))]),
+        PoolError::InvalidConfig { reason } => raise(py, Exc::PoolConfigError, &msg, &[("reason", obj(py, reason.as_str()))]),
+        PoolError::InvalidSnapshot { reason } => raise(py, Exc::PoolSnapshotError, &msg, &[("reason", obj(py, reason.as_str()))]),
+        PoolError::UnsupportedSnapshotVersion { version } => {
+            raise(py, Exc::PoolSnapshotError, &msg, &[("reason", obj(py, "unsupported_version")), ("version", obj(py, *version))])
+        }
+        other => raise(py, Exc::PoolError, &other.to_string(), &[]),
+    }
+}
+
+/// An `AgentError`: a run that cannot start.
+pub fn agent_error(py: Python<'_>, e: &AgentError) -> PyErr {
+    match e {
+        AgentError::Tool(t) => tool_definition_error(py, t),
+        AgentError::Capability(c) => capability_error(py, c),
+        AgentError::Pricing(p) => pricing_error(py, p),
+        AgentError::Request(r) => request_error(py, r),
+        other => raise(py, Exc::AgentRunError, &other.to_string(), &[("status", obj(py, "invalid"))]),
+    }
+}
+
+/// The exception a finished run's status stands for, or None when the run
+/// ended with an answer (`completed`, `stopped`).
+pub fn run_status_error(py: Python<'_>, status: &RunStatus) -> Option<PyErr> {
+    let status_name = |s: &str| ("status", obj(py, s));
+    Some(match status {
+        RunStatus::Completed | RunStatus::Stopped { .. } => return None,
+        RunStatus::MaxTurns { max_turns } => raise(
+            py,
+            Exc::MaxTurnsError,
+            &format!("the run made {max_turns} model calls without the model finishing"),
+            &[status_name("max_turns"), ("max_turns", obj(py, *max_turns))],
+        ),
+        RunStatus::BudgetExhausted { needed, remaining } => raise(
+            py,
+            Exc::BudgetExhaustedError,
+            &format!("the run's budget cannot cover the next request: needs {needed}, {remaining} left"),
+            &[status_name("budget_exhausted"), ("needed", obj(py, needed.nanos())), ("remaining", obj(py, remaining.nanos()))],
+        ),
+        RunStatus::PoolRefused { refusal } => refusal_error(py, refusal),
+        RunStatus::Failed { error, api_error_type, http_status } => match api_error_type {
+            Some(t) => {
+                let kind = ApiErrorKind::from_type(t);
+                raise(
+                    py,
+                    api_error_class(&kind),
+                    error,
+                    &[("error_type", obj(py, t.as_str())), ("status", obj(py, *http_status)), ("message", obj(py, error.as_str()))],
+                )
+            }
+            None => raise(py, Exc::AgentRunError, error, &[status_name("failed")]),
+        },
+        RunStatus::Invalid { error } => raise(py, Exc::AgentRunError, error, &[status_name("invalid")]),
+        RunStatus::Cancelled => raise(py, Exc::AgentRunError, "the run was cancelled", &[status_name("cancelled")]),
+        _ => raise(py, Exc::AgentRunError, "the run ended without an answer", &[status_name("other")]),
+    })
 }

@@ -1,17 +1,21 @@
 //! The native module `creditpool._creditpool`: conversion, error mapping and
 //! naming over `creditpool-core`, nothing else. Every rule (request building,
-//! parsing, SSE accumulation, retry decisions, pricing, tool validation) is a
-//! call into the core. Values cross as plain Python data (dict, list, str, int,
-//! float, bool, None; bodies as bytes); money as int nano-USD.
+//! parsing, SSE accumulation, retry decisions, pricing, tool validation, the
+//! credit pool, the agent loop) is a call into the core. Values cross as plain
+//! Python data (dict, list, str, int, float, bool, None; bodies as bytes);
+//! money as int nano-USD.
 //!
 //! No Rust panic crosses into Python: every entry point runs inside
 //! [`errors::guard`], which turns one into `InternalError`.
 
+mod agent;
 mod call;
 mod convert;
 mod errors;
 mod money;
 mod partial_json;
+mod pool;
+mod pyser;
 mod pricing;
 mod request;
 mod response;
@@ -36,6 +40,13 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stream::SseDecoder>()?;
     m.add_class::<tools::ToolSet>()?;
     m.add_class::<pricing::PriceTable>()?;
+    m.add_class::<pool::Pool>()?;
+    m.add_class::<agent::AgentRun>()?;
+    m.add_function(wrap_pyfunction!(pool::webhook_delivery, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::verify_webhook_signature, m)?)?;
+    m.add("WEBHOOK_SIGNATURE_HEADER", pool::WEBHOOK_HEADERS.0)?;
+    m.add("WEBHOOK_TIMESTAMP_HEADER", pool::WEBHOOK_HEADERS.1)?;
+    m.add("WEBHOOK_IDEMPOTENCY_KEY_HEADER", pool::WEBHOOK_HEADERS.2)?;
     m.add_function(wrap_pyfunction!(request::normalize_request, m)?)?;
     m.add_function(wrap_pyfunction!(request::json_round_trip, m)?)?;
     m.add_function(wrap_pyfunction!(response::parse_message, m)?)?;

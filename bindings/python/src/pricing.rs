@@ -7,11 +7,19 @@ use creditpool_core::pricing::{check_request_with, cost, worst_case, CostOptions
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use serde_json::json;
+use std::sync::Arc;
 
 /// The dated price table, with the caller's overrides.
 #[pyclass(module = "creditpool._creditpool", frozen)]
 pub struct PriceTable {
-    inner: CoreTable,
+    inner: Arc<CoreTable>,
+}
+
+impl PriceTable {
+    /// The core table, shared (an agent run keeps it).
+    pub fn shared(&self) -> Arc<CoreTable> {
+        Arc::clone(&self.inner)
+    }
 }
 
 fn request_from_py(obj: &Bound<'_, PyAny>) -> PyResult<MessageRequest> {
@@ -37,7 +45,7 @@ impl PriceTable {
                     table = table.with_override(model, prices);
                 }
             }
-            Ok(PriceTable { inner: table })
+            Ok(PriceTable { inner: Arc::new(table) })
         })
     }
 

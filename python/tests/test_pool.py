@@ -1,0 +1,333 @@
+"""``Pool``: refusals as typed exceptions, persistence that survives a crash,
+alert callbacks, signed webhooks with retries, and threads that share one pool
+without overshooting its limit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import json
+import random
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+import creditpool as cp
+from creditpool import _creditpool
+
+USD = 1_000_000_000
+T0 = 1_795_000_000_000
+"""A fixed clock (2026-11-18): tests pass ``now_ms`` or a fake clock."""
+
+
+class FakeClock:
+    """A clock the test moves."""
+
+    def __init__(self, start: int = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def test_reserve_settle_release_and_report() -> None:
+    pool = cp.Pool(10 * USD, agents={"a": cp.AgentPolicy(cap=3 * USD)}, clock=FakeClock())
+    r = pool.reserve("a", 2 * USD)
+    assert (r.id, r.amount) == (1, 2 * USD)
+    assert pool.reserved == 2 * USD
+    s = pool.settle(r, USD // 2, attribution={"model": "claude-haiku-4-5", "request_id": "req_1"})
+    assert (s.cost, s.refunded, s.overrun, s.duplicate) == (USD // 2, USD + USD // 2, 0, False)
+    assert pool.settle(r, 123).duplicate
+    r2 = pool.reserve("b", USD)
+    assert pool.release(r2).amount == USD
+    assert pool.release(r2.id).duplicate
+    assert (pool.settled, pool.reserved, pool.available) == (USD // 2, 0, 10 * USD - USD // 2)
+    report = pool.report()
+    assert report.settled == USD // 2 and report.requests == 1
+    assert [a["agent"] for a in report.agents] == ["a"]  # b released all it held: not active
+    assert report.agents[0]["cap"] == 3 * USD
+    assert report.models[0]["model"] == "claude-haiku-4-5"
+    assert "agent a: $0.50 in 1 requests" in report.text()
+    kinds = [(e.kind, e.agent, e.cost) for e in pool.ledger()]
+    assert kinds == [("settle", "a", USD // 2), ("release", "b", 0)]
+    assert pool.ledger()[0].request_id == "req_1"
+
+
+def test_refusals_are_typed() -> None:
+    clock = FakeClock()
+    pool = cp.Pool(
+        cp.nanos("1.00"),
+        agents={"capped": cp.AgentPolicy(cap=USD // 10), "slow": cp.AgentPolicy(requests_per_minute=1)},
+        clock=clock,
+    )
+    with pytest.raises(cp.PoolExhaustedError) as exhausted:
+        pool.reserve("x", 2 * USD)
+    e = exhausted.value
+    assert (e.reason, e.requested, e.available, e.retry_at) == ("pool_exhausted", 2 * USD, USD, None)
+    assert isinstance(e, cp.PoolRefusedError) and e.details == {"reason": "pool_exhausted", "requested": 2 * USD, "available": USD}
+    with pytest.raises(cp.AgentCapError) as capped:
+        pool.reserve("capped", USD // 5)
+    assert (capped.value.agent, capped.value.cap, capped.value.spent) == ("capped", USD // 10, 0)
+    pool.reserve("slow", 1)
+    with pytest.raises(cp.PoolRateLimitedError) as limited:
+        pool.reserve("slow", 1)
+    rl = limited.value
+    assert rl.which == "requests" and rl.retry_at_ms is not None and rl.retry_at_ms > clock.now
+    assert rl.retry_at == rl.retry_at_ms / 1000
+    clock.now = rl.retry_at_ms
+    pool.reserve("slow", 1)  # admitted at the instant the refusal named
+    with pytest.raises(cp.UnknownReservationError) as unknown:
+        pool.settle(99, 1)
+    assert unknown.value.id == 99
+    strict = cp.Pool(USD, config={"allow_unknown_agents": False}, agents={"known": {}}, clock=clock)
+    with pytest.raises(cp.UnknownAgentError):
+        strict.reserve("stranger", 1)
+    with pytest.raises(cp.PoolConfigError) as bad:
+        cp.Pool(USD, thresholds=[75, 50])
+    assert "ascending" in str(bad.value.reason)
+    assert isinstance(bad.value, ValueError)
+    with pytest.raises(cp.InvalidOptionsError):
+        cp.Pool(USD, config={"leese_ms": 5})
+    with pytest.raises(cp.PoolConfigError):
+        pool.set_agent_policy("x", {"weight": 0})
+    with pytest.raises(ValueError):
+        cp.nanos("0.0000000001")
+
+
+def test_limit_changes_and_alerts_fire_once_in_order() -> None:
+    seen: list[cp.Alert] = []
+    pool = cp.Pool(10 * USD, thresholds=[50, 90], on_alert=seen.append, clock=FakeClock())
+    pool.settle(pool.reserve("a", 6 * USD), 6 * USD)
+    assert [(a.kind, a.percent) for a in seen] == [("threshold", 50)]
+    assert seen[0].settled == 6 * USD and "50% of the limit spent" in seen[0].text
+    pool.settle(pool.reserve("a", USD), USD)
+    assert len(seen) == 1
+    pool.set_limit(7 * USD)  # 7 of 7: 90 % is now behind the spend
+    assert [a.percent for a in seen] == [50, 90]
+    with pytest.raises(cp.PoolExhaustedError):
+        pool.reserve("a", 1)
+    pool.set_limit(20 * USD)
+    pool.reserve("a", 1)
+    assert [a.idempotency_key for a in pool.alerts()] == [a.idempotency_key for a in seen]
+
+
+def test_a_failing_callback_does_not_break_the_pool(caplog: pytest.LogCaptureFixture) -> None:
+    def boom(alert: cp.Alert) -> None:
+        raise RuntimeError("callback bug")
+
+    pool = cp.Pool(USD, thresholds=[10], on_alert=boom, clock=FakeClock())
+    pool.settle(pool.reserve("a", USD), USD)
+    assert pool.settled == USD
+    assert any("callback" in r.getMessage() for r in caplog.records)
+
+
+# ----- persistence -----
+
+
+def _lines(d: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (d / "ledger.jsonl").read_text().splitlines()]
+
+
+def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=clock)
+    r1 = pool.reserve("a", USD)
+    pool.settle(r1, USD // 4)
+    r2 = pool.reserve("b", USD)
+    open_id = pool.reserve("a", USD).id
+    pool.release(r2)
+    assert [e["kind"] for e in _lines(tmp_path)] == ["settle", "release"]
+    snapshot_before = pool.snapshot()
+    with pytest.raises(cp.PoolError):
+        cp.Pool(directory=tmp_path)  # one Pool per directory at a time
+    pool.close()
+
+    again = cp.Pool(directory=tmp_path, clock=clock)  # the directory's snapshot wins
+    assert again.snapshot() == snapshot_before
+    assert (again.settled, again.reserved) == (USD // 4, USD)
+    again.settle(open_id, USD // 2)
+    assert [e["seq"] for e in _lines(tmp_path)] == [1, 2, 3]
+    assert sum(e["cost"] for e in _lines(tmp_path)) == again.settled
+    again.close()
+    # Opening it again appends nothing.
+    cp.Pool(directory=tmp_path, clock=clock).close()
+    assert [e["seq"] for e in _lines(tmp_path)] == [1, 2, 3]
+    assert [e.seq for e in cp.iter_ledger_file(tmp_path)] == [1, 2, 3]
+
+
+def test_a_crash_between_snapshot_and_ledger_append_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=clock)
+    pool.settle(pool.reserve("a", USD), 100)
+    r = pool.reserve("a", USD)
+
+    def crash(self: cp.Pool, lines: list[str]) -> None:
+        raise SystemExit("power cut")
+
+    monkeypatch.setattr(cp.Pool, "_append_ledger", crash)
+    with pytest.raises(SystemExit):
+        pool.settle(r, 300)
+    monkeypatch.undo()
+    pool.close()  # the process died: its lock on the directory went with it
+    assert [e["seq"] for e in _lines(tmp_path)] == [1]  # the entry never reached the file
+    restored = cp.Pool(directory=tmp_path, clock=clock)
+    assert restored.settled == 400
+    assert [(e["seq"], e["cost"]) for e in _lines(tmp_path)] == [(1, 100), (2, 300)]
+
+
+def test_a_torn_last_line_is_dropped_and_rewritten(tmp_path: Path) -> None:
+    clock = FakeClock()
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=clock)
+    pool.settle(pool.reserve("a", USD), 100)
+    pool.settle(pool.reserve("a", USD), 200)
+    pool.close()
+    ledger = tmp_path / "ledger.jsonl"
+    text = ledger.read_text()
+    # The crash left the second line half written, and the snapshot still
+    # holds its entry as pending (as if the append had not finished).
+    snap = json.loads((tmp_path / "snapshot.json").read_text())
+    snap["pending_ledger"] = [json.loads(text.splitlines()[1])]
+    (tmp_path / "snapshot.json").write_text(json.dumps(snap))
+    ledger.write_text(text.splitlines(keepends=True)[0] + text.splitlines()[1][:20])
+    restored = cp.Pool(directory=tmp_path, clock=clock)
+    assert [(e["seq"], e["cost"]) for e in _lines(tmp_path)] == [(1, 100), (2, 200)]
+    assert restored.settled == 300
+
+
+def test_a_ledger_without_its_snapshot_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ledger.jsonl").write_text('{"seq": 1}\n')
+    with pytest.raises(cp.PoolSnapshotError):
+        cp.Pool(USD, directory=tmp_path)
+    (tmp_path / "snapshot.json").write_text('{"version": 99}')
+    with pytest.raises(cp.PoolSnapshotError):
+        cp.Pool(USD, directory=tmp_path)
+
+
+# ----- webhooks -----
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """Records POSTs; answers the statuses queued in ``plan`` first, then 200."""
+
+    plan: list[int] = []
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        type(self).got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        status = type(self).plan.pop(0) if type(self).plan else 200
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.plan = []
+    Receiver.got = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_webhooks_are_signed_and_retried(receiver: str) -> None:
+    Receiver.plan = [500, 503]
+    secret = "whsec-test"
+    hook = cp.Webhook(receiver, secret, retry_policy={"initial_backoff_ms": 5, "max_backoff_ms": 20})
+    assert secret not in repr(hook)
+    with cp.Pool(10 * USD, thresholds=[50], webhooks=[hook], clock=FakeClock()) as pool:
+        pool.settle(pool.reserve("a", 5 * USD), 5 * USD)
+        assert pool.flush(timeout=30)
+        results = list(pool.webhook_results)
+    assert len(results) == 1 and results[0].delivered and results[0].attempts == 3
+    assert len(Receiver.got) == 3
+    headers, body = Receiver.got[-1]
+    assert all(b == body for _, b in Receiver.got), "every attempt sends the same bytes"
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-creditpool-signature"] == expected
+    assert cp.verify_webhook_signature(secret.encode(), body, expected)
+    payload = json.loads(body)
+    assert payload["type"] == "creditpool.alert" and payload["percent"] == 50
+    assert headers["x-creditpool-idempotency-key"] == payload["idempotency_key"] == results[0].idempotency_key
+    assert headers["content-type"] == "application/json"
+
+
+def test_a_webhook_that_keeps_failing_is_given_up(receiver: str) -> None:
+    Receiver.plan = [500] * 10
+    hook = cp.Webhook(receiver, b"s", max_retries=1, retry_policy={"initial_backoff_ms": 1})
+    pool = cp.Pool(USD, thresholds=[50], webhooks=[hook], clock=FakeClock())
+    pool.settle(pool.reserve("a", USD), USD)
+    pool.close()
+    assert [(r.delivered, r.attempts, r.status) for r in pool.webhook_results] == [(False, 2, 500)]
+
+
+# ----- threads -----
+
+
+def test_threads_share_a_pool_without_overshoot(tmp_path: Path) -> None:
+    limit = 50 * USD
+    pool = cp.Pool(limit, directory=tmp_path, fsync=False, agents={f"t{i}": cp.AgentPolicy(cap=15 * USD) for i in range(6)})
+    violations: list[str] = []
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            t = pool.totals()
+            if t["settled"] + t["reserved"] > limit:
+                violations.append(repr(t))
+
+    def work(i: int) -> None:
+        rng = random.Random(i)
+        for _ in range(150):
+            amount = rng.randint(1, 3 * USD)
+            try:
+                r = pool.reserve(f"t{i}", amount)
+            except cp.PoolRefusedError as e:
+                refused.append(e.reason or "")
+                continue
+            if rng.random() < 0.2:
+                pool.release(r)
+            else:
+                pool.settle(r, rng.randint(0, amount))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    stop.set()
+    watcher.join()
+    assert not violations, violations[:3]
+    t = pool.totals()
+    assert t["reserved"] == 0 and t["overrun"] == 0 and t["settled"] <= limit
+    assert refused, "the pool ran full"
+    assert set(refused) <= {"pool_exhausted", "agent_cap"}
+    entries = _lines(tmp_path)
+    assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
+    assert sum(e["cost"] for e in entries) == t["settled"]
+    pool.close()
+    assert cp.Pool(directory=tmp_path).settled == t["settled"]
+    assert all(a["settled"] <= 15 * USD for a in pool.report().agents)
+
+
+def test_native_pool_repr_and_apply() -> None:
+    p = _creditpool.Pool({"limit": 100}, T0)
+    assert p.apply({"op": "reserve", "agent": "a", "amount": 60, "now_ms": T0})["result"] == "reserved"
+    assert p.apply({"op": "reserve", "agent": "a", "amount": 60, "now_ms": T0}) == {"result": "refused", "reason": "pool_exhausted", "requested": 60, "available": 40}
+    assert "limit=" in repr(p)
+    with pytest.raises(cp.InvalidOptionsError):
+        p.apply({"op": "explode"})
