@@ -23,7 +23,7 @@ import {
 } from 'creditpool';
 import { apiError, hang, json, message, sse, sseThenStall, startServer, textStream } from './helpers/server.js';
 
-const KEY = 'sk-ant-test-SECRETKEY-0123456789';
+const KEY = 'sk-test-SECRETKEY-0123456789';
 const REQUEST = { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] };
 // Fast retries: the server's retry-after-ms decides, or a tiny backoff.
 const FAST = { retry: { initial_backoff_ms: 1, max_backoff_ms: 2 } };

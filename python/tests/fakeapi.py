@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx2
 
-KEY = "sk-ant-test-SECRET-0123456789abcdef"
+KEY = "sk-test-SECRET-0123456789abcdef"
 """The API key used by the tests; it must never show up anywhere."""
 
 
