@@ -17,6 +17,7 @@
 //! * [`sse`]: `SseDecoder`, `MessageStreamParser` (`sse`);
 //! * [`partial_json`]: `parsePartialJson` (`partial_json`);
 //! * [`pricing`]: `PriceTable`, `cost`, `worstCase`, `checkRequest` (`pricing`);
+//! * [`pool`]: `RawPool` (`pool::Pool`), wrapped by the JS `Pool`;
 //! * [`tools`]: `checkTool`, `checkTools`, `ToolValidator` (`tools`);
 //! * [`call`]: `MessagesCall` (`call::MessagesCall`), for callers who drive
 //!   a call themselves;
@@ -34,6 +35,7 @@ mod convert;
 mod errors;
 pub mod panic;
 pub mod partial_json;
+pub mod pool;
 pub mod pricing;
 pub mod request;
 pub mod response;

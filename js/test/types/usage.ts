@@ -3,6 +3,8 @@
 import {
   APIError,
   Client,
+  Pool,
+  PoolRateLimitedError,
   CreditpoolError,
   MessageStream,
   PriceTable,
@@ -58,3 +60,16 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+// The pool.
+export function poolUsage(): void {
+  const pool = new Pool({ limit: 10_000_000_000n }, { onAlert: (a) => a.percent });
+  const r = pool.reserve('agent', 1_000_000n);
+  const s = pool.settle(r.id, 900_000n);
+  if (!s.duplicate) s.refunded.nanos satisfies bigint;
+  const text: string = pool.snapshot();
+  void text;
+}
+export function refusal(e: unknown): number | null {
+  return e instanceof PoolRateLimitedError ? e.retryAt : null;
+}
