@@ -518,6 +518,79 @@ export declare class Pool {
   snapshot(): string;
 }
 
+// ---- The agent loop ----
+
+export interface AgentOptions {
+  client: Client;
+  pool: Pool;
+  agentId: string;
+  model: string;
+  tools?: Tool[];
+  maxTurns?: number;
+  /** The run's own budget, nano-USD. */
+  maxSpend?: Nanos;
+  maxTokens?: number;
+  system?: string | Record<string, unknown>[];
+  /** Stream each model call (default true). */
+  stream?: boolean;
+  /** More of the core's AgentConfig JSON (`estimate`, `lease_ms`, `call`). */
+  config?: Record<string, unknown>;
+  /** More request fields. */
+  params?: Record<string, unknown>;
+}
+
+/** The core's Outcome JSON (amounts in integer nano-USD). */
+export interface AgentOutcome {
+  status: 'completed' | 'stopped' | 'max_turns' | 'budget_exhausted' | 'pool_refused' | 'failed' | 'invalid' | 'cancelled' | string;
+  agent_id: string;
+  final_message: Message | null;
+  final_text: string;
+  turns: Record<string, any>[];
+  total_cost: number;
+  usage: Usage;
+  attribution: { conversation: number; tools: [string, number][] };
+  transcript: MessageParam[];
+  [field: string]: any;
+}
+
+/** An agent drawing on a pool; `run()` runs each batch of tool calls concurrently. */
+export declare class Agent {
+  constructor(options: AgentOptions);
+  readonly agentId: string;
+  run(prompt: string | MessageParam[], options?: { signal?: AbortSignal }): Promise<AgentOutcome>;
+}
+
+export type AgentAction =
+  | { type: 'send'; request: { method: string; path: string } }
+  | { type: 'call_tools'; calls: { id: string; name: string; input: any }[] }
+  | { type: 'wait'; until_ms: number; reason: 'retry' | 'rate_limited' }
+  | { type: 'done' };
+
+export interface AgentResponse {
+  readonly status: number;
+  readonly headers: [string, string][];
+  readChunk(idleMs: number): Promise<{ chunk: Uint8Array } | { end: true } | { failure: Record<string, unknown> }>;
+  readAll(): Promise<{ body: Uint8Array } | { failure: Record<string, unknown> }>;
+  cancel(): void;
+}
+
+/** The core's AgentRun, for callers who drive a run themselves. */
+export declare class AgentRun {
+  constructor(spec: { client: Client; pool: Pool; config: Record<string, unknown>; request: MessageCreateParams });
+  nextAction(): AgentAction;
+  send(options?: { signal?: AbortSignal }): Promise<{ response: AgentResponse } | { failure: Record<string, unknown> }>;
+  handleHead(status: number, headers: [string, string][]): 'whole' | 'chunks';
+  handleBody(body: Uint8Array | string): void;
+  handleChunk(bytes: Uint8Array | string): StreamEvent[];
+  handleEnd(): StreamEvent[];
+  handleTransportError(failure: { type: 'connection' } | { type: 'timeout'; phase: 'connect' | 'read' | 'idle' }): void;
+  handleToolResults(results: { tool_use_id: string; content: string | Record<string, unknown>[]; is_error?: boolean }[]): void;
+  readonly isReading: boolean;
+  readonly deadline: number | null;
+  cancel(): void;
+  outcome(): AgentOutcome | null;
+}
+
 export declare function version(): string;
 
 // ---------------------------------------------------------------- errors

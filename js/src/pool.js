@@ -9,7 +9,11 @@ const POOL_OPTIONS = new Set(['now', 'onAlert', 'onLedger', 'webhooks', 'onWebho
 const RAW = new WeakMap();
 const RESTORE = Symbol('restore');
 
-/** The wasm pool inside a Pool (for Agent). */
+/**
+ * The wasm pool inside a Pool, and a function that delivers what the pool
+ * queued (alerts, ledger entries); for Agent, which calls into the pool
+ * through its run.
+ */
 export function rawPool(pool) {
   const raw = RAW.get(pool);
   if (raw === undefined) throw new InvalidArgumentError('pool must be a creditpool Pool', { type: 'invalid_argument' });
@@ -86,7 +90,7 @@ export class Pool {
   constructor(config, options = {}) {
     this.#setup(options);
     this.#raw = config?.[RESTORE] !== undefined ? config[RESTORE] : call(() => new glue.RawPool(plainJson(config), this.#now()));
-    RAW.set(this, this.#raw);
+    RAW.set(this, { raw: this.#raw, drain: () => this.#drain(), now: () => this.#now() });
     this.#drain();
   }
 

@@ -19,6 +19,7 @@
 //! * [`pricing`]: `PriceTable`, `cost`, `worstCase`, `checkRequest` (`pricing`);
 //! * [`pool`]: `RawPool` (`pool::Pool`), wrapped by the JS `Pool`;
 //! * [`tools`]: `checkTool`, `checkTools`, `ToolValidator` (`tools`);
+//! * [`agent`]: `RawAgentRun`, `RawResponse` (`agent::AgentRun`), wrapped by the JS `Agent`;
 //! * [`call`]: `MessagesCall` (`call::MessagesCall`), for callers who drive
 //!   a call themselves;
 //! * [`client`]: `RawClient` and `RawStream`, which drive the core's
@@ -29,6 +30,7 @@
 //! through, and the JS wrapper then refuses further calls.
 #![cfg(any(target_arch = "wasm32", creditpool_wasm_check))]
 
+pub mod agent;
 pub mod call;
 pub mod client;
 mod convert;

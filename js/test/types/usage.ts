@@ -2,6 +2,7 @@
 // must describe the package as the docs use it.
 import {
   APIError,
+  Agent,
   Client,
   Pool,
   PoolRateLimitedError,
@@ -72,4 +73,10 @@ export function poolUsage(): void {
 }
 export function refusal(e: unknown): number | null {
   return e instanceof PoolRateLimitedError ? e.retryAt : null;
+}
+
+export async function agentUsage(client: Client, pool: Pool, t: ReturnType<typeof tool>): Promise<string> {
+  const agent = new Agent({ client, pool, agentId: 'inventory', model: 'claude-haiku-4-5', tools: [t], maxSpend: 50_000_000n });
+  const outcome = await agent.run('Find products under $50');
+  return outcome.status === 'completed' ? outcome.final_text : outcome.status;
 }
