@@ -145,3 +145,21 @@ test('the key never appears in an outcome, an error or a log', async () => {
     locked.stop();
   }
 });
+
+test("the client's retry policy and idle timeout govern the agent's calls", async () => {
+  const scenario = { steps: [{ error: { status: 529 } }, { text: 'fine' }] };
+  const pool = new Pool({ limit: 10_000_000 });
+  const run = (client) => new Agent({ client, pool, agentId: 'a', model: MODEL, maxTokens: 100 }).run('hi');
+  await sim.reset(scenario);
+  const none = await run(new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url, maxRetries: 0 }));
+  assert.equal(none.status, 'failed');
+  await sim.reset(scenario);
+  const some = await run(new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url, maxRetries: 2 }));
+  assert.equal(some.status, 'completed');
+  assert.equal(some.final_text, 'fine');
+  // A stalled stream ends in an idle timeout that the client's idleTimeout sets.
+  await sim.reset({ steps: [{ text: 'slow', event_delay_ms: 60_000 }] });
+  const stalled = await run(new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url, maxRetries: 0, idleTimeout: 300 }));
+  assert.equal(stalled.status, 'failed');
+  assert.equal(pool.usage.reserved.nanos, 0n);
+});

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use creditpool_core::agent::{AgentAction, AgentConfig, AgentError, AgentRun, ToolResult};
-use creditpool_core::call::ReadBody;
+use creditpool_core::call::{CallOptions, ReadBody};
 use creditpool_core::http::HttpRequest;
 use creditpool_core::pricing::PriceTable;
 use creditpool_core::retry::{Failure, TimeoutPhase};
@@ -52,6 +52,26 @@ fn failure_js(e: TransportError) -> Result<JsValue, JsValue> {
     Ok(object(&[("failure", to_js(&failure)?)]))
 }
 
+/// The core's `AgentConfig` from JS. Its `call` options start from the
+/// client's (retry policy, idle timeout, body limits) with a fresh jitter
+/// seed; the fields the caller gives override them.
+fn agent_config(client: &RawClient, config: JsValue) -> Result<AgentConfig, JsValue> {
+    let bad = |m: &str| errors::simple("invalid_argument", &format!("agent configuration: {m}"));
+    let mut value: serde_json::Value = from_js(config, "agent configuration", "invalid_argument")?;
+    let mut call = serde_json::to_value(CallOptions { jitter_seed: transport::jitter_seed(), ..client.cfg.call.clone() }).map_err(|e| bad(&e.to_string()))?;
+    let obj = value.as_object_mut().ok_or_else(|| bad("must be an object"))?;
+    if let Some(given) = obj.get("call") {
+        let given = given.as_object().ok_or_else(|| bad("call must be an object"))?;
+        if let Some(base) = call.as_object_mut() {
+            for (k, v) in given {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    obj.insert("call".to_owned(), call);
+    serde_json::from_value(value).map_err(|e| bad(&e.to_string()))
+}
+
 /// One agent's run.
 #[wasm_bindgen(js_name = RawAgentRun)]
 pub struct RawAgentRun {
@@ -69,7 +89,7 @@ impl RawAgentRun {
     /// model's price and capabilities before anything costs money.
     #[wasm_bindgen(constructor)]
     pub fn new(client: &RawClient, config: JsValue, request: JsValue) -> Result<RawAgentRun, JsValue> {
-        let config: AgentConfig = from_js(config, "agent configuration", "invalid_argument")?;
+        let config = agent_config(client, config)?;
         let request = message_request(request)?;
         let run = AgentRun::new(config, request, client.cfg.builder.clone(), Arc::new(PriceTable::builtin())).map_err(|e| agent_error(&e))?;
         Ok(RawAgentRun { run, cfg: client.cfg.clone(), pending: None })
