@@ -426,6 +426,171 @@ export declare class ToolValidator {
   refusal(toolUse: { id: string; name: string; input: any }, options?: { truncated?: boolean }): ToolResultBlock | null;
 }
 
+// ---- The credit pool ----
+
+/** An amount in nano-USD going in: a bigint, or a safe integer. */
+export type Nanos = bigint | number;
+
+/** The core's PoolConfig JSON (amounts in integer nano-USD). See docs/JS.md. */
+export interface PoolConfig {
+  pool_id?: string;
+  limit: Nanos;
+  cycle?: { kind: 'monthly'; anchor_day?: number } | { kind: 'fixed'; start_ms: number; length_ms: number } | Record<string, unknown>;
+  lease_ms?: number;
+  late_settle_window_ms?: number;
+  alerts?: { thresholds_pct?: number[]; on_committed?: boolean; burn_rate?: Record<string, unknown> | null };
+  agents?: Record<string, AgentPolicy>;
+  default_agent?: AgentPolicy;
+  allow_unknown_agents?: boolean;
+  fair_share?: { when_committed_pct?: number; active_window_ms?: number } | null;
+  report_bucket_ms?: number;
+  report_top?: number;
+}
+
+/** The core's AgentPolicy JSON. */
+export interface AgentPolicy {
+  cap?: { kind: 'absolute'; amount: Nanos } | { kind: 'share'; basis_points: number } | null;
+  weight?: number;
+  credits_per_minute?: Nanos | null;
+  requests_per_minute?: number | null;
+}
+
+/** An alert the pool fired. */
+export interface PoolAlert {
+  /** `threshold`, `committed_threshold` or `projected_exhaustion`. */
+  kind: string;
+  percent: number | null;
+  /** The webhook payload (docs/webhook.schema.json). */
+  payload: Record<string, any>;
+  /** The webhook body's exact text. */
+  body: string;
+}
+
+export interface PoolOptions {
+  now?: () => number;
+  onAlert?: (alert: PoolAlert) => void;
+  onLedger?: (entry: Record<string, any>, line: string) => void;
+  webhooks?: { url: string; secret: string }[];
+  onWebhookError?: (error: unknown, alert: PoolAlert, url: string) => void;
+  /** Node only: every ledger entry is appended to this file as one JSON line. */
+  ledgerFile?: string;
+  fetch?: typeof fetch;
+}
+
+export interface PoolReservation {
+  id: number;
+  amount: Money;
+  expiresAtMs: number;
+}
+
+export type PoolSettlement =
+  | { id: number; duplicate: false; reserved: Money; cost: Money; refunded: Money; overrun: Money; late: boolean; ledgerSeq: number }
+  | { id: number; duplicate: true };
+
+export type PoolRelease = { id: number; duplicate: false; amount: Money; ledgerSeq: number } | { id: number; duplicate: true };
+
+export interface PoolUsage {
+  limit: Money;
+  settled: Money;
+  reserved: Money;
+  overrun: Money;
+}
+
+/** A credit pool shared by agents. */
+export declare class Pool {
+  constructor(config: PoolConfig, options?: PoolOptions);
+  static restore(snapshot: string, options?: PoolOptions): Pool;
+  readonly alerts: PoolAlert[];
+  onAlert(fn: (alert: PoolAlert) => void): this;
+  onLedger(fn: (entry: Record<string, any>, line: string) => void): this;
+  flush(): Promise<void>;
+  reserve(agent: string, amount: Nanos, options?: { leaseMs?: number }): PoolReservation;
+  settle(id: number, cost: Nanos, attribution?: Record<string, unknown> | null): PoolSettlement;
+  release(id: number): PoolRelease;
+  tick(): { expired: number[]; rolledOver: boolean };
+  setLimit(limit: Nanos): void;
+  setAgentPolicy(agent: string, policy: AgentPolicy): void;
+  apply(op: Record<string, unknown>): Record<string, any>;
+  /** The core's Report JSON (amounts in integer nano-USD). */
+  report(): Record<string, any>;
+  readonly usage: PoolUsage;
+  readonly nextDeadlineMs: number;
+  snapshot(): string;
+}
+
+// ---- The agent loop ----
+
+export interface AgentOptions {
+  client: Client;
+  pool: Pool;
+  agentId: string;
+  model: string;
+  tools?: Tool[];
+  maxTurns?: number;
+  /** The run's own budget, nano-USD. */
+  maxSpend?: Nanos;
+  maxTokens?: number;
+  system?: string | Record<string, unknown>[];
+  /** Stream each model call (default true). */
+  stream?: boolean;
+  /** More of the core's AgentConfig JSON (`estimate`, `lease_ms`, `call`). */
+  config?: Record<string, unknown>;
+  /** More request fields. */
+  params?: Record<string, unknown>;
+}
+
+/** The core's Outcome JSON (amounts in integer nano-USD). */
+export interface AgentOutcome {
+  status: 'completed' | 'stopped' | 'max_turns' | 'budget_exhausted' | 'pool_refused' | 'failed' | 'invalid' | 'cancelled' | string;
+  agent_id: string;
+  final_message: Message | null;
+  final_text: string;
+  turns: Record<string, any>[];
+  total_cost: number;
+  usage: Usage;
+  attribution: { conversation: number; tools: [string, number][] };
+  transcript: MessageParam[];
+  [field: string]: any;
+}
+
+/** An agent drawing on a pool; `run()` runs each batch of tool calls concurrently. */
+export declare class Agent {
+  constructor(options: AgentOptions);
+  readonly agentId: string;
+  run(prompt: string | MessageParam[], options?: { signal?: AbortSignal }): Promise<AgentOutcome>;
+}
+
+export type AgentAction =
+  | { type: 'send'; request: { method: string; path: string } }
+  | { type: 'call_tools'; calls: { id: string; name: string; input: any }[] }
+  | { type: 'wait'; until_ms: number; reason: 'retry' | 'rate_limited' }
+  | { type: 'done' };
+
+export interface AgentResponse {
+  readonly status: number;
+  readonly headers: [string, string][];
+  readChunk(idleMs: number): Promise<{ chunk: Uint8Array } | { end: true } | { failure: Record<string, unknown> }>;
+  readAll(): Promise<{ body: Uint8Array } | { failure: Record<string, unknown> }>;
+  cancel(): void;
+}
+
+/** The core's AgentRun, for callers who drive a run themselves. */
+export declare class AgentRun {
+  constructor(spec: { client: Client; pool: Pool; config: Record<string, unknown>; request: MessageCreateParams });
+  nextAction(): AgentAction;
+  send(options?: { signal?: AbortSignal }): Promise<{ response: AgentResponse } | { failure: Record<string, unknown> }>;
+  handleHead(status: number, headers: [string, string][]): 'whole' | 'chunks';
+  handleBody(body: Uint8Array | string): void;
+  handleChunk(bytes: Uint8Array | string): StreamEvent[];
+  handleEnd(): StreamEvent[];
+  handleTransportError(failure: { type: 'connection' } | { type: 'timeout'; phase: 'connect' | 'read' | 'idle' }): void;
+  handleToolResults(results: { tool_use_id: string; content: string | Record<string, unknown>[]; is_error?: boolean }[]): void;
+  readonly isReading: boolean;
+  readonly deadline: number | null;
+  cancel(): void;
+  outcome(): AgentOutcome | null;
+}
+
 export declare function version(): string;
 
 // ---------------------------------------------------------------- errors
@@ -504,6 +669,34 @@ export declare class CapabilityError extends CreditpoolError {
 export declare class PartialJsonError extends CreditpoolError {
   readonly kind: 'syntax' | 'incomplete' | 'too_deep' | 'non_finite';
 }
+export declare class PoolRefusedError extends CreditpoolError {
+  agent?: string;
+  requested?: Money;
+}
+export declare class PoolExhaustedError extends PoolRefusedError {
+  available: Money;
+}
+export declare class AgentCapError extends PoolRefusedError {
+  cap: Money;
+  spent: Money;
+  reserved: Money;
+}
+export declare class PoolRateLimitedError extends PoolRefusedError {
+  /** When the same request is admitted, Unix ms. */
+  retryAt: number;
+  which: 'credits' | 'requests';
+}
+export declare class FairShareError extends PoolRefusedError {
+  share: Money;
+  held: Money;
+}
+export declare class UnknownAgentError extends PoolRefusedError {}
+export declare class PoolError extends CreditpoolError {}
+export declare class UnknownReservationError extends PoolError {
+  id: number;
+}
+export declare class PoolConfigError extends PoolError {}
+export declare class PoolSnapshotError extends PoolError {}
 export declare class InvalidArgumentError extends CreditpoolError {}
 export declare class BusyError extends CreditpoolError {}
 export declare class InternalError extends CreditpoolError {}

@@ -7,6 +7,14 @@ import { call, callAsync, glue } from './wasm.js';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const RAW = new WeakMap();
+
+/** The wasm client inside a Client (for Agent). */
+export function rawClient(client) {
+  const raw = RAW.get(client);
+  if (raw === undefined) throw new InvalidArgumentError('client must be a creditpool Client', { type: 'invalid_argument' });
+  return raw;
+}
 const CLIENT_OPTIONS = new Set([
   'apiKey',
   'baseURL',
@@ -86,6 +94,7 @@ export class Client {
           }),
         ),
     );
+    RAW.set(this, this.#raw);
     /** `create()`, `stream()` and `countTokens()` of `POST /v1/messages`. */
     this.messages = new Messages(this.#raw);
   }

@@ -89,6 +89,30 @@ export class UnknownModelError extends PricingError {}
 export class CapabilityError extends CreditpoolError {}
 /** Cut-off JSON that cannot be salvaged (`kind`). */
 export class PartialJsonError extends CreditpoolError {}
+/**
+ * The pool refused a reservation (`type` is the reason). A refusal is an
+ * answer, not a failure: the fields say why (money as `{nanos, usd}`).
+ */
+export class PoolRefusedError extends CreditpoolError {}
+/** `pool_exhausted`: the pool cannot cover the amount (`requested`, `available`). */
+export class PoolExhaustedError extends PoolRefusedError {}
+/** `agent_cap`: the agent's cap for the cycle (`agent`, `cap`, `spent`, `reserved`, `requested`). */
+export class AgentCapError extends PoolRefusedError {}
+/** `rate_limited`: not yet; the same request is admitted at `retryAt` (Unix ms). */
+export class PoolRateLimitedError extends PoolRefusedError {}
+/** `fair_share`: the agent's fair share of what remains (`share`, `held`, `requested`). */
+export class FairShareError extends PoolRefusedError {}
+/** `unknown_agent`: the agent is not configured and unknown agents are not allowed. */
+export class UnknownAgentError extends PoolRefusedError {}
+/** A misuse of the pool, or a configuration or snapshot it cannot accept. */
+export class PoolError extends CreditpoolError {}
+/** `unknown_reservation`: no reservation with this `id` was made. */
+export class UnknownReservationError extends PoolError {}
+/** `invalid_config`: the pool's configuration or an agent policy (`reason`). */
+export class PoolConfigError extends PoolError {}
+/** `invalid_snapshot`, `unsupported_snapshot_version`: a snapshot that cannot be restored. */
+export class PoolSnapshotError extends PoolError {}
+
 /** An argument of the wrong shape. */
 export class InvalidArgumentError extends CreditpoolError {}
 /** An object used by two calls at once. */
@@ -128,6 +152,15 @@ const CLASSES = {
   pricing_error: PricingError,
   capability_error: CapabilityError,
   partial_json_error: PartialJsonError,
+  pool_exhausted: PoolExhaustedError,
+  agent_cap: AgentCapError,
+  rate_limited: PoolRateLimitedError,
+  fair_share: FairShareError,
+  unknown_agent: UnknownAgentError,
+  unknown_reservation: UnknownReservationError,
+  invalid_config: PoolConfigError,
+  invalid_snapshot: PoolSnapshotError,
+  unsupported_snapshot_version: PoolSnapshotError,
   invalid_argument: InvalidArgumentError,
   busy: BusyError,
   internal_error: InternalError,

@@ -2,6 +2,8 @@
 export * from './errors.js';
 export { Client, Messages, MessageStream } from './client.js';
 export { Tool, Toolbox, tool } from './tools.js';
+export { Pool } from './pool.js';
+export { Agent, AgentRun } from './agent.js';
 export {
   buildRequest,
   parseMessage,

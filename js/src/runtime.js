@@ -6,4 +6,6 @@ export const runtime = {
   browser: false,
   /** Reads an environment variable (Node only). */
   env: (_name) => undefined,
+  /** Appends text to a file (Node only; undefined elsewhere). */
+  appendFile: undefined,
 };

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import {
   APIError,
+  AgentRun,
+  Client,
   CapabilityError,
   ConfigurationError,
   ConnectionError,
@@ -14,6 +16,8 @@ import {
   MessageStreamParser,
   MessagesCall,
   PartialJsonError,
+  Pool,
+  PoolError,
   PriceTable,
   PricingError,
   ResponseError,
@@ -491,7 +495,154 @@ const runners = {
     }
     return jsonDiff('$', actual, c.expected);
   },
+  pool_scenario(c) {
+    const plain = runPoolScenario(c.input, false);
+    const out = structuredClone(plain);
+    if (c.expected.ledger === undefined) delete out.ledger;
+    const d = jsonDiff('', out, c.expected);
+    if (d) return d;
+    if (plain.error !== undefined) return null;
+    // A snapshot written and restored before every operation changes nothing.
+    return jsonDiff('restored before every op', runPoolScenario(c.input, true), plain);
+  },
+  agent_run(c) {
+    const actual = runAgentScenario(c.input);
+    for (const [key, want] of Object.entries(c.expected)) {
+      let d = null;
+      if (key === 'outcome' || key === 'pool') d = jsonSubsetDiff(key, actual[key], want);
+      else if (key === 'transcript_tail') d = jsonDiff(key, actual.transcript.slice(actual.transcript.length - want.length), want);
+      else if (key === 'tool_result_errors') {
+        for (const w of want) {
+          const hit = actual.tool_result_errors.find((g) => g.tool_use_id === w.tool_use_id);
+          if (!hit) return `no is_error result for ${w.tool_use_id}`;
+          const text = JSON.stringify(hit.content);
+          if (!text.includes(w.contains)) return `is_error result ${text} does not contain ${JSON.stringify(w.contains)}`;
+        }
+      } else d = jsonDiff(key, actual[key], want);
+      if (d) return d;
+    }
+    return null;
+  },
 };
+
+/**
+ * Runs an agent_run case as crates/creditpool-core/tests/vectors_agent_run.rs
+ * does (tests/vectors/README.md, "agent_run"): scripted responses and tool
+ * results, the clock moved only by waits and idle timeouts.
+ */
+function runAgentScenario(input) {
+  const clock = { t: input.start_ms };
+  const ledger = [];
+  const pool = new Pool(input.pool, { now: () => clock.t, onLedger: (e) => ledger.push(e) });
+  const client = new Client({ apiKey: input.api_key ?? 'k', baseURL: 'http://vectors.invalid' });
+  const run = new AgentRun({ client, pool, config: input.config, request: input.request });
+  const responses = [...input.responses];
+  const toolResults = [...input.tool_results];
+  const actions = [];
+  for (let i = 0; i < 200; i++) {
+    const a = run.nextAction();
+    if (a.type === 'done') break;
+    if (a.type === 'send') {
+      actions.push({ send: true });
+      const r = responses.shift();
+      if (r === undefined) throw new Error('the run sent more requests than scripted');
+      if (r.transport_error !== undefined) {
+        run.handleTransportError(r.transport_error);
+        continue;
+      }
+      const mode = run.handleHead(r.status, r.headers ?? []);
+      if (mode === 'whole') {
+        run.handleBody(r.body !== undefined ? r.body : (r.chunks ?? []).join(''));
+      } else {
+        const chunks = r.chunks !== undefined ? r.chunks : r.body !== undefined ? [r.body] : [];
+        for (const chunk of chunks) {
+          run.handleChunk(utf8.encode(chunk));
+          if (!run.isReading) break;
+        }
+        if (run.isReading) {
+          if (r.end === false) {
+            clock.t = run.deadline;
+            run.handleTransportError({ type: 'timeout', phase: 'idle' });
+          } else run.handleEnd();
+        }
+      }
+    } else if (a.type === 'call_tools') {
+      actions.push({ call_tools: a.calls });
+      const results = toolResults.shift();
+      if (results === undefined) throw new Error('more tool calls than scripted');
+      run.handleToolResults(results);
+    } else if (a.type === 'wait') {
+      actions.push({ wait_until: a.until_ms, reason: a.reason });
+      clock.t = a.until_ms;
+    }
+  }
+  const outcome = run.outcome();
+  if (outcome === null) throw new Error('no outcome');
+  const errors = outcome.transcript
+    .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+    .filter((b) => b.type === 'tool_result' && b.is_error === true);
+  const usage = pool.usage;
+  return {
+    actions,
+    outcome,
+    turn_count: outcome.turns.length,
+    pool: { settled: Number(usage.settled.nanos), reserved: Number(usage.reserved.nanos) },
+    ledger: ledger.length,
+    ledger_kinds: ledger.map((e) => e.kind),
+    transcript: outcome.transcript,
+    tool_result_errors: errors,
+  };
+}
+
+/**
+ * Runs a pool_scenario case as crates/creditpool-core/tests/vectors_pool_scenario.rs
+ * does: every op through `apply`, alerts (as webhook payloads, with the
+ * body and signature the pool's webhook delivery sends when the case has a
+ * secret) and the ledger drained after each.
+ */
+function runPoolScenario(input, roundtrip) {
+  const secret = input.webhook_secret;
+  let afterOp = 0;
+  const results = [];
+  const events = [];
+  const ledger = [];
+  const sent = [];
+  const options = {
+    now: () => input.created_at_ms ?? 0,
+    onLedger: (entry) => ledger.push(entry),
+    onAlert: (alert) => {
+      const ev = { after_op: afterOp, payload: alert.payload };
+      if (typeof secret === 'string') {
+        const init = sent.shift();
+        ev.body = init.body;
+        ev.signature = Object.fromEntries(init.headers)['x-creditpool-signature'];
+        if (ev.body !== alert.body) throw new Error('the webhook body is not the alert body');
+      }
+      events.push(ev);
+    },
+  };
+  if (typeof secret === 'string') {
+    options.webhooks = [{ url: 'http://webhook.invalid/', secret }];
+    options.fetch = (_url, init) => {
+      sent.push(init);
+      return Promise.resolve({ ok: true, status: 200 });
+    };
+  }
+  let pool;
+  try {
+    pool = new Pool(input.config, options);
+  } catch (e) {
+    if (!(e instanceof PoolError)) throw e;
+    const { type, name: _n, message: _m, ...fields } = e.toJSON();
+    return { error: { error: type, ...fields } };
+  }
+  input.ops.forEach((op, i) => {
+    afterOp = i;
+    if (roundtrip) pool = Pool.restore(pool.snapshot(), options);
+    results.push(pool.apply(op));
+  });
+  return { results, events, ledger };
+}
 
 /** The built-in table with a case's overrides applied in order. */
 function tableFor(input) {
@@ -530,14 +681,13 @@ const MINIMUM = {
   cost: 35,
   worst_case: 15,
   capability_check: 10,
+  pool_scenario: 25,
 };
 
 // Kinds the package does not expose yet, each with the reason. They show as
 // TODO in the test output; a kind neither run nor listed here fails, and so
 // does a listed kind that gains a runner or loses its vectors.
 const PENDING = {
-  pool_scenario: 'the credit pool (creditpool_core::pool) is not exposed to JS yet',
-  agent_run: 'the agent loop (creditpool_core::agent) is not exposed to JS yet',
 };
 
 const kinds = [...new Set(files.map((f) => f.doc.kind))].sort();

@@ -100,7 +100,7 @@ fn millis(value: Option<f64>, name: &str) -> Result<Option<f64>, JsValue> {
 /// selector, the retry policy and timeouts.
 #[wasm_bindgen]
 pub struct RawClient {
-    cfg: Rc<Config>,
+    pub(crate) cfg: Rc<Config>,
 }
 
 #[wasm_bindgen]

@@ -17,7 +17,9 @@
 //! * [`sse`]: `SseDecoder`, `MessageStreamParser` (`sse`);
 //! * [`partial_json`]: `parsePartialJson` (`partial_json`);
 //! * [`pricing`]: `PriceTable`, `cost`, `worstCase`, `checkRequest` (`pricing`);
+//! * [`pool`]: `RawPool` (`pool::Pool`), wrapped by the JS `Pool`;
 //! * [`tools`]: `checkTool`, `checkTools`, `ToolValidator` (`tools`);
+//! * [`agent`]: `RawAgentRun`, `RawResponse` (`agent::AgentRun`), wrapped by the JS `Agent`;
 //! * [`call`]: `MessagesCall` (`call::MessagesCall`), for callers who drive
 //!   a call themselves;
 //! * [`client`]: `RawClient` and `RawStream`, which drive the core's
@@ -28,12 +30,14 @@
 //! through, and the JS wrapper then refuses further calls.
 #![cfg(any(target_arch = "wasm32", creditpool_wasm_check))]
 
+pub mod agent;
 pub mod call;
 pub mod client;
 mod convert;
 mod errors;
 pub mod panic;
 pub mod partial_json;
+pub mod pool;
 pub mod pricing;
 pub mod request;
 pub mod response;

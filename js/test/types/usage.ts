@@ -2,7 +2,10 @@
 // must describe the package as the docs use it.
 import {
   APIError,
+  Agent,
   Client,
+  Pool,
+  PoolRateLimitedError,
   CreditpoolError,
   MessageStream,
   PriceTable,
@@ -58,3 +61,22 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+// The pool.
+export function poolUsage(): void {
+  const pool = new Pool({ limit: 10_000_000_000n }, { onAlert: (a) => a.percent });
+  const r = pool.reserve('agent', 1_000_000n);
+  const s = pool.settle(r.id, 900_000n);
+  if (!s.duplicate) s.refunded.nanos satisfies bigint;
+  const text: string = pool.snapshot();
+  void text;
+}
+export function refusal(e: unknown): number | null {
+  return e instanceof PoolRateLimitedError ? e.retryAt : null;
+}
+
+export async function agentUsage(client: Client, pool: Pool, t: ReturnType<typeof tool>): Promise<string> {
+  const agent = new Agent({ client, pool, agentId: 'inventory', model: 'claude-haiku-4-5', tools: [t], maxSpend: 50_000_000n });
+  const outcome = await agent.run('Find products under $50');
+  return outcome.status === 'completed' ? outcome.final_text : outcome.status;
+}

@@ -1,0 +1,220 @@
+//! `RawPool`: `creditpool_core::pool::Pool`, the credit pool, for the JS
+//! package's `Pool` (which adds the clock, alert callbacks, webhook delivery
+//! and the Node ledger file).
+//!
+//! Every operation is one core call; alerts and ledger entries queue in the
+//! core and are drained with `pollAlert` and `pollLedger` after each call.
+//! Money goes in as `bigint` or a safe integer of nano-USD and comes out as
+//! `{nanos, usd}`, except in `apply` and `report`, which return the core's
+//! JSON unchanged (amounts as integer nano-USD numbers).
+
+use creditpool_core::pool::{self, AgentPolicy, AttributionInput, PoolConfig, PoolError, PoolOp, Refusal, ReleaseOutcome, SettleOutcome};
+use creditpool_core::Money;
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::convert::{from_js, money, object, pairs_to_js, set, to_js, u64_from_js, u64_js};
+use crate::errors;
+
+/// A refusal as an Error: `type` is the reason (`pool_exhausted`,
+/// `agent_cap`, `rate_limited`, `fair_share`, `unknown_agent`), with the
+/// refusal's fields (money as `{nanos, usd}`) and, for a rate limit,
+/// `retryAt` (Unix ms).
+pub(crate) fn refusal_error(r: &Refusal) -> JsValue {
+    let fields = to_js(r).unwrap_or(JsValue::UNDEFINED);
+    if let Some(obj) = fields.dyn_ref::<Object>() {
+        let _ = Reflect::delete_property(obj, &JsValue::from_str("reason"));
+        let monies: Vec<(&str, Money)> = match r {
+            Refusal::PoolExhausted { requested, available } => vec![("requested", *requested), ("available", *available)],
+            Refusal::AgentCap { cap, spent, reserved, requested, .. } => {
+                vec![("cap", *cap), ("spent", *spent), ("reserved", *reserved), ("requested", *requested)]
+            }
+            Refusal::FairShare { share, held, requested, .. } => vec![("share", *share), ("held", *held), ("requested", *requested)],
+            _ => Vec::new(),
+        };
+        for (k, m) in monies {
+            set(obj, k, &money(m));
+        }
+        if let Some(t) = r.retry_at_ms() {
+            set(obj, "retryAt", &u64_js(t));
+        }
+    }
+    errors::make(r.reason(), &r.to_string(), fields, false)
+}
+
+/// A pool error as an Error: `type` is the core's tag
+/// (`unknown_reservation`, `invalid_config`, `invalid_snapshot`,
+/// `unsupported_snapshot_version`) with its fields.
+pub(crate) fn pool_error(e: &PoolError) -> JsValue {
+    let fields = to_js(e).unwrap_or(JsValue::UNDEFINED);
+    let kind = Reflect::get(&fields, &JsValue::from_str("error")).ok().and_then(|v| v.as_string()).unwrap_or_else(|| "pool_error".to_owned());
+    if let Some(obj) = fields.dyn_ref::<Object>() {
+        let _ = Reflect::delete_property(obj, &JsValue::from_str("error"));
+    }
+    errors::make(&kind, &e.to_string(), fields, false)
+}
+
+/// Money from JS: a `bigint` or a non-negative safe integer of nano-USD.
+fn money_from_js(value: &JsValue, what: &str) -> Result<Money, JsValue> {
+    u64_from_js(value, what).map(Money::from_nanos)
+}
+
+/// The credit pool.
+#[wasm_bindgen(js_name = RawPool)]
+pub struct RawPool(pub(crate) pool::Pool);
+
+#[wasm_bindgen(js_class = RawPool)]
+impl RawPool {
+    /// A pool from the core's `PoolConfig` JSON, its cycle starting at `nowMs`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue, now_ms: JsValue) -> Result<RawPool, JsValue> {
+        let config: PoolConfig = from_js(config, "pool configuration", "invalid_config")?;
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        pool::Pool::new(config, now).map(RawPool).map_err(|e| pool_error(&e))
+    }
+
+    /// A pool restored from `snapshot()` text.
+    pub fn restore(snapshot: &str) -> Result<RawPool, JsValue> {
+        pool::Pool::restore_json(snapshot).map(RawPool).map_err(|e| pool_error(&e))
+    }
+
+    /// The pool's state as versioned JSON text.
+    pub fn snapshot(&self) -> String {
+        self.0.snapshot_json()
+    }
+
+    /// One operation as the core's `PoolOp` JSON; the core's `OpResult` JSON.
+    pub fn apply(&mut self, op: JsValue) -> Result<JsValue, JsValue> {
+        let op: PoolOp = from_js(op, "pool operation", "invalid_argument")?;
+        to_js(&self.0.apply(&op))
+    }
+
+    /// Reserves `amount` for `agent`: `{id, amount, expiresAtMs}`, or throws
+    /// the refusal.
+    pub fn reserve(&mut self, agent: &str, amount: JsValue, now_ms: JsValue, lease_ms: JsValue) -> Result<JsValue, JsValue> {
+        let amount = money_from_js(&amount, "amount")?;
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        let r = if lease_ms.is_undefined() || lease_ms.is_null() {
+            self.0.reserve(agent, amount, now)
+        } else {
+            self.0.reserve_with_lease(agent, amount, u64_from_js(&lease_ms, "leaseMs")?, now)
+        };
+        let r = r.map_err(|e| refusal_error(&e))?;
+        Ok(object(&[("id", u64_js(r.id)), ("amount", money(r.amount)), ("expiresAtMs", u64_js(r.expires_at_ms))]))
+    }
+
+    /// Posts the actual `cost` of reservation `id`, with the core's
+    /// `AttributionInput` JSON (or null): `{id, reserved, cost, refunded,
+    /// overrun, late, ledgerSeq, duplicate: false}`, or `{id, duplicate:
+    /// true}`.
+    pub fn settle(&mut self, id: JsValue, cost: JsValue, attribution: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let id = u64_from_js(&id, "id")?;
+        let cost = money_from_js(&cost, "cost")?;
+        let attribution: Option<AttributionInput> =
+            if attribution.is_undefined() || attribution.is_null() { None } else { Some(from_js(attribution, "attribution", "invalid_argument")?) };
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        match self.0.settle(id, cost, attribution.as_ref(), now).map_err(|e| pool_error(&e))? {
+            SettleOutcome::Settled(s) => Ok(object(&[
+                ("id", u64_js(s.id)),
+                ("duplicate", JsValue::FALSE),
+                ("reserved", money(s.reserved)),
+                ("cost", money(s.cost)),
+                ("refunded", money(s.refunded)),
+                ("overrun", money(s.overrun)),
+                ("late", JsValue::from_bool(s.late)),
+                ("ledgerSeq", u64_js(s.ledger_seq)),
+            ])),
+            SettleOutcome::Duplicate { id } => Ok(object(&[("id", u64_js(id)), ("duplicate", JsValue::TRUE)])),
+        }
+    }
+
+    /// Voids reservation `id`: `{id, amount, ledgerSeq, duplicate: false}` or
+    /// `{id, duplicate: true}`.
+    pub fn release(&mut self, id: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let id = u64_from_js(&id, "id")?;
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        match self.0.release(id, now).map_err(|e| pool_error(&e))? {
+            ReleaseOutcome::Released(r) => Ok(object(&[
+                ("id", u64_js(r.id)),
+                ("duplicate", JsValue::FALSE),
+                ("amount", money(r.amount)),
+                ("ledgerSeq", u64_js(r.ledger_seq)),
+            ])),
+            ReleaseOutcome::Duplicate { id } => Ok(object(&[("id", u64_js(id)), ("duplicate", JsValue::TRUE)])),
+        }
+    }
+
+    /// Expires due leases and rolls the cycle over: `{expired, rolledOver}`.
+    pub fn tick(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        let t = self.0.tick(now);
+        Ok(object(&[("expired", to_js(&t.expired)?), ("rolledOver", JsValue::from_bool(t.rolled_over))]))
+    }
+
+    /// Changes the limit.
+    #[wasm_bindgen(js_name = setLimit)]
+    pub fn set_limit(&mut self, limit: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
+        let limit = money_from_js(&limit, "limit")?;
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        self.0.set_limit(limit, now);
+        Ok(())
+    }
+
+    /// Sets an agent's policy (the core's `AgentPolicy` JSON).
+    #[wasm_bindgen(js_name = setAgentPolicy)]
+    pub fn set_agent_policy(&mut self, agent: &str, policy: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
+        let policy: AgentPolicy = from_js(policy, "agent policy", "invalid_config")?;
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        self.0.set_agent_policy(agent, policy, now).map_err(|e| pool_error(&e))
+    }
+
+    /// The next alert, or null: `{kind, percent, payload, body, deliveries}`.
+    /// `payload` is the webhook payload and `body` its exact JSON text;
+    /// `deliveries` holds, for each of `secrets` (an array of strings), the
+    /// headers of a webhook delivery signed with it (`[[name, value], ...]`,
+    /// with the HMAC-SHA256 signature, timestamp and idempotency key).
+    #[wasm_bindgen(js_name = pollAlert)]
+    pub fn poll_alert(&mut self, secrets: JsValue) -> Result<JsValue, JsValue> {
+        let secrets: Vec<String> = if secrets.is_undefined() || secrets.is_null() { Vec::new() } else { from_js(secrets, "secrets", "invalid_argument")? };
+        let Some(alert) = self.0.poll_event() else { return Ok(JsValue::NULL) };
+        let body = alert.webhook_body();
+        let deliveries = js_sys::Array::new();
+        for s in &secrets {
+            deliveries.push(&pairs_to_js(&alert.webhook(s.as_bytes()).headers));
+        }
+        Ok(object(&[
+            ("kind", JsValue::from_str(alert.kind.name())),
+            ("percent", alert.kind.percent().map_or(JsValue::NULL, JsValue::from)),
+            ("payload", to_js(&alert.payload())?),
+            ("body", JsValue::from_str(&String::from_utf8_lossy(&body))),
+            ("deliveries", deliveries.into()),
+        ]))
+    }
+
+    /// The next ledger entry, or null: `{entry, line}`, the core's JSON and
+    /// its JSON Lines text (one line, with its newline).
+    #[wasm_bindgen(js_name = pollLedger)]
+    pub fn poll_ledger(&mut self) -> Result<JsValue, JsValue> {
+        let Some(entry) = self.0.poll_ledger() else { return Ok(JsValue::NULL) };
+        Ok(object(&[("entry", to_js(&entry)?), ("line", JsValue::from_str(&entry.to_json_line()))]))
+    }
+
+    /// When the pool next has something to do without input (Unix ms).
+    #[wasm_bindgen(js_name = nextDeadlineMs)]
+    pub fn next_deadline_ms(&mut self) -> JsValue {
+        u64_js(self.0.next_deadline_ms())
+    }
+
+    /// The report for the current cycle (the core's `Report` JSON).
+    pub fn report(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        to_js(&self.0.report(now))
+    }
+
+    /// `{limit, settled, reserved, overrun}` now, as money.
+    pub fn usage(&self) -> JsValue {
+        let s = self.0.state();
+        object(&[("limit", money(s.limit())), ("settled", money(s.settled())), ("reserved", money(s.reserved())), ("overrun", money(s.overrun()))])
+    }
+}
