@@ -146,5 +146,105 @@ impl MessageStream {
 }
 
 fn parse_event(sse: &SseEvent) -> Result<StreamEvent, StreamError> {
+    if let Some(event) = fast::content_block_delta(&sse.data) {
+        return Ok(event);
+    }
     serde_json::from_str::<StreamEvent>(&sse.data).map_err(|e| StreamError::Malformed { detail: e.to_string() })
+}
+
+/// A fast path for the event that dominates every stream.
+///
+/// `content_block_delta` events make up nearly all of a stream. The general
+/// parser reads each event into a `serde_json::Value` first (to check the tag
+/// before parsing strictly, and to keep unknown fields); this path parses the
+/// common shapes (a text, input JSON, thinking or signature delta, with no
+/// unknown field anywhere) straight into their structs. Anything else (an
+/// unknown field, an unknown delta type, a citation, a malformed body) returns
+/// `None` and takes the general path, so the result is always the one the
+/// general parser gives.
+mod fast {
+    use crate::api::{ContentBlockDeltaEvent, Delta, Extra, InputJsonDelta, SignatureDelta, StreamEvent, TextDelta, ThinkingDelta};
+    use serde::Deserialize;
+    use std::borrow::Cow;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Event<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        index: usize,
+        #[serde(borrow)]
+        delta: Body<'a>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        text: Option<String>,
+        partial_json: Option<String>,
+        thinking: Option<String>,
+        signature: Option<String>,
+    }
+
+    pub(super) fn content_block_delta(data: &str) -> Option<StreamEvent> {
+        // Cheap test before any parsing: the tag must be there.
+        if !data.contains("\"content_block_delta\"") {
+            return None;
+        }
+        let e: Event<'_> = serde_json::from_str(data).ok()?;
+        if e.kind != "content_block_delta" {
+            return None;
+        }
+        let b = e.delta;
+        let delta = match (&*b.kind, b.text, b.partial_json, b.thinking, b.signature) {
+            ("text_delta", Some(text), None, None, None) => Delta::Text(TextDelta { text }),
+            ("input_json_delta", None, Some(partial_json), None, None) => Delta::InputJson(InputJsonDelta { partial_json }),
+            ("thinking_delta", None, None, Some(thinking), None) => Delta::Thinking(ThinkingDelta { thinking }),
+            ("signature_delta", None, None, None, Some(signature)) => Delta::Signature(SignatureDelta { signature }),
+            _ => return None,
+        };
+        Some(StreamEvent::ContentBlockDelta(ContentBlockDeltaEvent { index: e.index, delta, extra: Extra::new() }))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn both(data: &str) -> (Option<StreamEvent>, Option<StreamEvent>) {
+            (content_block_delta(data), serde_json::from_str::<StreamEvent>(data).ok())
+        }
+
+        #[test]
+        fn agrees_with_the_general_parser() {
+            for data in [
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \u00e9 \"q\""}}"#,
+                r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"a\": "}}"#,
+                r#"{"index":1,"delta":{"thinking":"hmm","type":"thinking_delta"},"type":"content_block_delta"}"#,
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"signature_delta","signature":"c2ln"}}"#,
+            ] {
+                let (fast, general) = both(data);
+                assert!(fast.is_some(), "{data}");
+                assert_eq!(fast, general, "{data}");
+            }
+        }
+
+        #[test]
+        fn leaves_everything_else_to_the_general_parser() {
+            for data in [
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x","future":1}}"#,
+                r#"{"type":"content_block_delta","index":0,"future":1,"delta":{"type":"text_delta","text":"x"}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{"a":1}}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"hologram_delta","frames":2}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","partial_json":"b"}}"#,
+                r#"{"type":"content_block_delta","index":-1,"delta":{"type":"text_delta","text":"a"}}"#,
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1},"x":"content_block_delta"}"#,
+                r#"{"type":"ping"}"#,
+            ] {
+                assert_eq!(content_block_delta(data), None, "{data}");
+            }
+        }
+    }
 }
