@@ -315,17 +315,10 @@ impl MessagesCall {
         };
         *last_activity_ms = now_ms;
         stream.feed(bytes);
-        let mut events = Vec::new();
-        loop {
-            match stream.next_event() {
-                Ok(Some(ev)) => events.push(ev),
-                Ok(None) => break,
-                Err(e) => {
-                    let headers = headers.clone();
-                    self.stream_failed(e, &headers, now_ms);
-                    break;
-                }
-            }
+        let (events, failure) = drain(stream);
+        if let Some(e) = failure {
+            let headers = headers.clone();
+            self.stream_failed(e, &headers, now_ms);
         }
         events
     }
@@ -338,16 +331,10 @@ impl MessagesCall {
         };
         let mut stream = *stream;
         stream.end_of_input();
-        let mut events = Vec::new();
-        loop {
-            match stream.next_event() {
-                Ok(Some(ev)) => events.push(ev),
-                Ok(None) => break,
-                Err(e) => {
-                    self.stream_failed(e, &headers, now_ms);
-                    return events;
-                }
-            }
+        let (events, failure) = drain(&mut stream);
+        if let Some(e) = failure {
+            self.stream_failed(e, &headers, now_ms);
+            return events;
         }
         match stream.finish() {
             Ok(f) => self.succeed(f.message, f.tool_input_issues, &headers, now_ms),
@@ -432,6 +419,18 @@ impl MessagesCall {
         self.state = State::Done;
         let partial = self.partial.take();
         self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1, partial }));
+    }
+}
+
+/// Pulls every event the stream has ready, stopping at the first failure.
+fn drain(stream: &mut MessageStream) -> (Vec<StreamEvent>, Option<StreamError>) {
+    let mut events = Vec::new();
+    loop {
+        match stream.next_event() {
+            Ok(Some(ev)) => events.push(ev),
+            Ok(None) => return (events, None),
+            Err(e) => return (events, Some(e)),
+        }
     }
 }
 

@@ -6,13 +6,43 @@ use creditpool_core::agent::{AgentAction, AgentConfig, AgentRun, ToolResult};
 use creditpool_core::api::MessageRequest;
 use creditpool_core::call::ReadBody;
 use creditpool_core::http::Headers;
+use creditpool_core::retry::Failure;
 use creditpool_core::pool::{Pool, PoolConfig};
 use creditpool_core::pricing::PriceTable;
 use creditpool_core::request::{RequestBuilder, RequestConfig};
-use creditpool_core::retry::{Failure, TimeoutPhase};
 use creditpool_core::ApiKey;
 use serde_json::{json, Value};
 use std::sync::Arc;
+
+/// An agent run with its pool, driven like a call.
+struct WithPool<'a> {
+    run: &'a mut AgentRun,
+    pool: &'a mut Pool,
+}
+
+impl common::Driven for WithPool<'_> {
+    fn head(&mut self, status: u16, headers: &Headers, now: u64) -> ReadBody {
+        self.run.handle_head(status, headers, now)
+    }
+    fn body(&mut self, body: &[u8], now: u64) {
+        self.run.handle_body(self.pool, body, now)
+    }
+    fn chunk(&mut self, bytes: &[u8], now: u64) {
+        let _ = self.run.handle_chunk(self.pool, bytes, now);
+    }
+    fn end(&mut self, now: u64) {
+        let _ = self.run.handle_end(self.pool, now);
+    }
+    fn transport_error(&mut self, failure: Failure, now: u64) {
+        self.run.handle_transport_error(self.pool, failure, now)
+    }
+    fn reading(&self) -> bool {
+        self.run.is_reading()
+    }
+    fn deadline(&self) -> Option<u64> {
+        self.run.deadline()
+    }
+}
 
 fn run(input: &Value) -> Result<Value, String> {
     let start = input["start_ms"].as_u64().ok_or("start_ms")?;
@@ -31,44 +61,7 @@ fn run(input: &Value) -> Result<Value, String> {
             AgentAction::Send(_) => {
                 actions.push(json!({"send": true}));
                 let a = responses.next().ok_or("the run sent more requests than scripted")?;
-                if let Some(f) = a.get("transport_error") {
-                    let failure: Failure = serde_json::from_value(f.clone()).map_err(|e| e.to_string())?;
-                    agent.handle_transport_error(&mut pool, failure, now);
-                    continue;
-                }
-                let status = a["status"].as_u64().ok_or("status")? as u16;
-                let headers: Headers = serde_json::from_value(a["headers"].clone()).unwrap_or_default();
-                match agent.handle_head(status, &headers, now) {
-                    ReadBody::Whole => {
-                        let body = match (a.get("body"), a.get("chunks")) {
-                            (Some(b), _) => b.as_str().unwrap_or_default().to_owned(),
-                            (None, Some(c)) => c.as_array().map(|c| c.iter().filter_map(Value::as_str).collect()).unwrap_or_default(),
-                            _ => String::new(),
-                        };
-                        agent.handle_body(&mut pool, body.as_bytes(), now);
-                    }
-                    ReadBody::Chunks => {
-                        let chunks: Vec<String> = match (a.get("chunks"), a.get("body")) {
-                            (Some(c), _) => serde_json::from_value(c.clone()).map_err(|e| e.to_string())?,
-                            (None, Some(b)) => vec![b.as_str().unwrap_or_default().to_owned()],
-                            _ => Vec::new(),
-                        };
-                        for chunk in &chunks {
-                            let _ = agent.handle_chunk(&mut pool, chunk.as_bytes(), now);
-                            if !agent.is_reading() {
-                                break;
-                            }
-                        }
-                        if agent.is_reading() {
-                            if a.get("end") == Some(&Value::Bool(false)) {
-                                now = agent.deadline().ok_or("no deadline")?;
-                                agent.handle_transport_error(&mut pool, Failure::Timeout { phase: TimeoutPhase::Idle }, now);
-                            } else {
-                                let _ = agent.handle_end(&mut pool, now);
-                            }
-                        }
-                    }
-                }
+                common::play_attempt(&mut WithPool { run: &mut agent, pool: &mut pool }, a, &mut now)?;
             }
             AgentAction::CallTools(calls) => {
                 actions.push(json!({"call_tools": calls}));

@@ -4,16 +4,10 @@
 mod common;
 
 use creditpool_core::api::MessageRequest;
-use creditpool_core::call::{AttemptError, CallAction, CallOptions, MessagesCall, ReadBody};
-use creditpool_core::http::Headers;
+use creditpool_core::call::{AttemptError, CallAction, CallOptions, MessagesCall};
 use creditpool_core::request::{RequestBuilder, RequestConfig};
-use creditpool_core::retry::{Failure, TimeoutPhase};
 use creditpool_core::ApiKey;
 use serde_json::{json, Value};
-
-fn headers(v: &Value) -> Headers {
-    serde_json::from_value(v.clone()).unwrap_or_default()
-}
 
 fn run(input: &Value) -> Result<Value, String> {
     let options: CallOptions = serde_json::from_value(input["options"].clone()).map_err(|e| e.to_string())?;
@@ -29,43 +23,7 @@ fn run(input: &Value) -> Result<Value, String> {
             CallAction::Send(_) => {
                 actions.push(json!({"send": true}));
                 let a = next.next().ok_or("the call sent more attempts than scripted")?;
-                if let Some(f) = a.get("transport_error") {
-                    let failure: Failure = serde_json::from_value(f.clone()).map_err(|e| e.to_string())?;
-                    call.handle_transport_error(failure, now);
-                    continue;
-                }
-                let status = a["status"].as_u64().ok_or("status")? as u16;
-                match call.handle_head(status, &headers(&a["headers"]), now) {
-                    ReadBody::Whole => {
-                        let body = match (a.get("body"), a.get("chunks")) {
-                            (Some(b), _) => b.as_str().unwrap_or_default().to_owned(),
-                            (None, Some(c)) => c.as_array().map(|c| c.iter().filter_map(Value::as_str).collect()).unwrap_or_default(),
-                            _ => String::new(),
-                        };
-                        call.handle_body(body.as_bytes(), now);
-                    }
-                    ReadBody::Chunks => {
-                        let chunks: Vec<String> = match (a.get("chunks"), a.get("body")) {
-                            (Some(c), _) => serde_json::from_value(c.clone()).map_err(|e| e.to_string())?,
-                            (None, Some(b)) => vec![b.as_str().unwrap_or_default().to_owned()],
-                            _ => Vec::new(),
-                        };
-                        for chunk in &chunks {
-                            let _ = call.handle_chunk(chunk.as_bytes(), now);
-                            if !call.is_reading() {
-                                break;
-                            }
-                        }
-                        if call.is_reading() {
-                            if a.get("end") == Some(&Value::Bool(false)) {
-                                now = call.deadline().ok_or("a stream without a deadline")?;
-                                call.handle_transport_error(Failure::Timeout { phase: TimeoutPhase::Idle }, now);
-                            } else {
-                                let _ = call.handle_end(now);
-                            }
-                        }
-                    }
-                }
+                common::play_attempt(&mut call, a, &mut now)?;
             }
             CallAction::Wait { until_ms } => {
                 actions.push(json!({"wait_until": until_ms}));

@@ -143,7 +143,7 @@ impl AgentRun {
                         self.finish(status);
                     }
                 }
-                Phase::Calling { call, request, amount, reservation } => match call.next_action(now_ms) {
+                Phase::Calling { call, amount, reservation, .. } => match call.next_action(now_ms) {
                     CallAction::Send(http) => {
                         if reservation.is_some() {
                             return AgentAction::Send(http);
@@ -168,10 +168,7 @@ impl AgentRun {
                             }
                             Err(refusal) => match refusal.retry_at_ms() {
                                 Some(until_ms) => return AgentAction::Wait { until_ms: until_ms.max(now_ms), reason: WaitReason::RateLimited },
-                                None => {
-                                    let _ = request;
-                                    self.finish(RunStatus::PoolRefused { refusal });
-                                }
+                                None => self.finish(RunStatus::PoolRefused { refusal }),
                             },
                         }
                     }
@@ -384,7 +381,7 @@ impl AgentRun {
         }
         self.spent = self.spent.saturating_add(breakdown.total);
         let issues = completed.tool_input_issues;
-        let mut record = TurnRecord {
+        let record = TurnRecord {
             request_id: completed.request_id,
             model: message.model.clone(),
             stop_reason: message.stop_reason.clone(),
@@ -395,7 +392,6 @@ impl AgentRun {
             attribution: attribution.split(breakdown.total),
             tool_calls: message.tool_uses().map(|t| t.name.clone()).collect(),
         };
-        record.tool_calls.shrink_to_fit();
         self.turns.push(record);
         self.messages.push(MessageParam { role: Role::Assistant, content: TextOrBlocks::Blocks(message.content.clone()) });
         let stop = message.stop_reason.clone();

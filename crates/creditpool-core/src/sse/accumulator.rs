@@ -263,7 +263,7 @@ fn protocol(detail: &str) -> StreamError {
 }
 
 fn apply_delta(block: &mut ContentBlock, input: Option<&mut InputBuf>, delta: &Delta, index: usize) -> Result<(), StreamError> {
-    let mismatch = || protocol(&format!("{} for a {} block at index {index}", delta.type_tag(), block_tag(block)));
+    let mismatch = || protocol(&format!("{} for a {} block at index {index}", delta.type_tag(), block.type_tag()));
     match delta {
         Delta::Text(d) => match block {
             ContentBlock::Text(t) => t.text.push_str(&d.text),
@@ -288,10 +288,6 @@ fn apply_delta(block: &mut ContentBlock, input: Option<&mut InputBuf>, delta: &D
         Delta::Unknown(_) => {}
     }
     Ok(())
-}
-
-fn block_tag(block: &ContentBlock) -> String {
-    block.type_tag().to_owned()
 }
 
 /// Parses a tool block's JSON buffer into its `input`. Returns an issue when the

@@ -134,3 +134,88 @@ pub fn json_subset_diff(path: &str, actual: &Value, expected: &Value) -> Option<
         _ => json_diff(path, actual, expected),
     }
 }
+
+/// The response-side handlers of `MessagesCall`, and of `AgentRun` with its
+/// pool: what [`play_attempt`] drives.
+pub trait Driven {
+    /// `handle_head`.
+    fn head(&mut self, status: u16, headers: &creditpool_core::http::Headers, now: u64) -> creditpool_core::call::ReadBody;
+    /// `handle_body`.
+    fn body(&mut self, body: &[u8], now: u64);
+    /// `handle_chunk`.
+    fn chunk(&mut self, bytes: &[u8], now: u64);
+    /// `handle_end`.
+    fn end(&mut self, now: u64);
+    /// `handle_transport_error`.
+    fn transport_error(&mut self, failure: creditpool_core::retry::Failure, now: u64);
+    /// `is_reading`.
+    fn reading(&self) -> bool;
+    /// `deadline`.
+    fn deadline(&self) -> Option<u64>;
+}
+
+impl Driven for creditpool_core::call::MessagesCall {
+    fn head(&mut self, status: u16, headers: &creditpool_core::http::Headers, now: u64) -> creditpool_core::call::ReadBody {
+        self.handle_head(status, headers, now)
+    }
+    fn body(&mut self, body: &[u8], now: u64) {
+        self.handle_body(body, now)
+    }
+    fn chunk(&mut self, bytes: &[u8], now: u64) {
+        let _ = self.handle_chunk(bytes, now);
+    }
+    fn end(&mut self, now: u64) {
+        let _ = self.handle_end(now);
+    }
+    fn transport_error(&mut self, failure: creditpool_core::retry::Failure, now: u64) {
+        self.handle_transport_error(failure, now)
+    }
+    fn reading(&self) -> bool {
+        self.is_reading()
+    }
+    fn deadline(&self) -> Option<u64> {
+        MessagesCall::deadline(self)
+    }
+}
+
+use creditpool_core::call::MessagesCall;
+
+/// Plays one scripted attempt (see tests/vectors/README.md, `messages_call`):
+/// a transport error, a whole body, or a stream in chunks that ends or stalls.
+/// A stall moves `now` to the deadline and reports an idle timeout.
+pub fn play_attempt(d: &mut impl Driven, a: &Value, now: &mut u64) -> Result<(), String> {
+    use creditpool_core::call::ReadBody;
+    use creditpool_core::retry::{Failure, TimeoutPhase};
+    if let Some(f) = a.get("transport_error") {
+        let failure: Failure = serde_json::from_value(f.clone()).map_err(|e| e.to_string())?;
+        d.transport_error(failure, *now);
+        return Ok(());
+    }
+    let status = a["status"].as_u64().ok_or("status")? as u16;
+    let headers = serde_json::from_value(a["headers"].clone()).unwrap_or_default();
+    let chunks: Vec<String> = match (a.get("chunks"), a.get("body")) {
+        (Some(c), _) => serde_json::from_value(c.clone()).map_err(|e| e.to_string())?,
+        (None, Some(b)) => vec![b.as_str().unwrap_or_default().to_owned()],
+        _ => Vec::new(),
+    };
+    match d.head(status, &headers, *now) {
+        ReadBody::Whole => d.body(chunks.concat().as_bytes(), *now),
+        ReadBody::Chunks => {
+            for chunk in &chunks {
+                d.chunk(chunk.as_bytes(), *now);
+                if !d.reading() {
+                    break;
+                }
+            }
+            if d.reading() {
+                if a.get("end") == Some(&Value::Bool(false)) {
+                    *now = d.deadline().ok_or("a stream without a deadline")?;
+                    d.transport_error(Failure::Timeout { phase: TimeoutPhase::Idle }, *now);
+                } else {
+                    d.end(*now);
+                }
+            }
+        }
+    }
+    Ok(())
+}
