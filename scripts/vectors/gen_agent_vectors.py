@@ -61,10 +61,12 @@ def case(name, note, inp, expected):
     cases.append({"name": name, "note": note, "input": inp, "expected": expected})
 
 
-def inp(responses, tool_results=(), config=None, req=None, p=None):
-    return {"pool": p or pool(), "config": config or {"agent_id": "shopper", "call": {"retry": {"jitter": 0}}},
-            "request": req or request(), "api_key": "sk-test", "start_ms": START,
-            "responses": list(responses), "tool_results": list(tool_results)}
+def inp(responses, tool_results=(), config=None, req=None, p=None, **extra):
+    d = {"pool": p or pool(), "config": config or {"agent_id": "shopper", "call": {"retry": {"jitter": 0}, "stream": False}},
+         "request": req or request(), "api_key": "sk-test", "start_ms": START,
+         "responses": list(responses), "tool_results": list(tool_results)}
+    d.update(extra)
+    return d
 
 
 S = {"send": True}
@@ -75,7 +77,7 @@ R1 = [{"tool_use_id": "toolu_1", "content": "Mug $12; Lamp $45; Pen $3"}]
 
 case("one turn, end_turn", "9*1000 + 5*5000 = 34000",
      inp([ok(message([text("Hello!")], "end_turn", 9, 5, "msg_1"), "req_1")], req=request(tools=())),
-     {"actions": [S], "outcome": {"status": "completed", "final_text": "Hello!", "total_cost": 34000},
+     {"actions": [S], "pool_ops": ["reserve", "settle"], "outcome": {"status": "completed", "final_text": "Hello!", "total_cost": 34000},
       "turn_count": 1, "pool": {"settled": 34000, "reserved": 0}, "ledger": 1})
 case("tool call, result, answer", "turn 1: 400*1000 + 60*5000 = 700000; turn 2: 520*1000 + 12*5000 = 580000; total 1280000",
      inp([ok(tu, "req_1"), ok(fin, "req_2")], [R1]),
@@ -123,21 +125,23 @@ case("a refusal before any output costs nothing", "refusal with 0 output tokens 
      {"actions": [S], "outcome": {"status": "stopped", "reason": "refusal", "total_cost": 0}, "pool": {"settled": 0, "reserved": 0}})
 case("529 then success: the failed attempt is released, the success settled once", "700000... here 34000",
      inp([err(529, "overloaded_error"), ok(message([text("Hi")], "end_turn", 9, 5, "msg_1"), "req_1")], req=request(tools=())),
-     {"actions": [S, {"wait_until": START + 500, "reason": "retry"}, S], "outcome": {"status": "completed", "total_cost": 34000},
+     {"actions": [S, {"wait_until": START + 500, "reason": "retry"}, S], "pool_ops": ["reserve", "release", "reserve", "settle"],
+      "outcome": {"status": "completed", "total_cost": 34000},
       "pool": {"settled": 34000, "reserved": 0}, "ledger_kinds": ["release", "settle"]})
 case("400 fails the run and releases the reservation", "",
      inp([err(400, "invalid_request_error")], req=request(tools=())),
-     {"actions": [S], "outcome": {"status": "failed", "api_error_type": "invalid_request_error", "http_status": 400, "total_cost": 0},
+     {"actions": [S], "pool_ops": ["reserve", "release"],
+      "outcome": {"status": "failed", "code": "invalid_request_error", "api_error_type": "invalid_request_error", "http_status": 400, "total_cost": 0},
       "pool": {"settled": 0, "reserved": 0}, "ledger_kinds": ["release"]})
 case("a pool too small for the worst case refuses before sending", "limit 1000 nano-USD",
      inp([], p=pool(limit=1000)),
-     {"actions": [], "outcome": {"status": "pool_refused", "refusal": {"reason": "pool_exhausted"}}, "turn_count": 0,
+     {"actions": [], "pool_ops": ["reserve"], "outcome": {"status": "pool_refused", "refusal": {"reason": "pool_exhausted"}}, "turn_count": 0,
       "pool": {"settled": 0, "reserved": 0}})
 case("the run budget ends the run before sending", "max_spend 1 nano-USD",
-     inp([], config={"agent_id": "shopper", "max_spend": 1}),
-     {"actions": [], "outcome": {"status": "budget_exhausted", "remaining": 1}, "turn_count": 0})
+     inp([], config={"agent_id": "shopper", "max_spend": 1, "call": {"stream": False}}),
+     {"actions": [], "pool_ops": [], "outcome": {"status": "budget_exhausted", "remaining": 1}, "turn_count": 0})
 case("max_turns stops after the tool results", "",
-     inp([ok(tu, "req_1")], [R1], config={"agent_id": "shopper", "max_turns": 1}),
+     inp([ok(tu, "req_1")], [R1], config={"agent_id": "shopper", "max_turns": 1, "call": {"stream": False}}),
      {"actions": [S, {"call_tools": [{"id": "toolu_1", "name": "search_database", "input": Q}]}],
       "outcome": {"status": "max_turns", "max_turns": 1}, "turn_count": 1})
 case("an agent cap refuses the second turn", "cap 3500000: the first worst case (821 input tokens bound * 1000 + 512 * 5000 = 3381000) fits; turn 1 settles 700000, and 700000 plus the second, larger worst case does not fit",
@@ -161,6 +165,73 @@ case("a streamed tool input cut by max_tokens never runs", "400*1000 + 20*5000 =
      inp([{"status": 200, "headers": [["request-id", "req_s"]], "chunks": [stream_tool[:100], stream_tool[100:]]}],
          config={"agent_id": "shopper", "call": {"stream": True}}),
      {"actions": [S], "outcome": {"status": "stopped", "reason": "max_tokens", "total_cost": 500000}, "turn_count": 1})
+
+# What a tool did, worded by the core (AgentRun::tool_result with a ToolOutput).
+case("a tool's returned object becomes its JSON text", "",
+     inp([ok(tu, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_1", "output": {"value": {"products": ["Mug", "Pen"], "count": 2}}}]]),
+     {"actions": [S, {"call_tools": [{"id": "toolu_1", "name": "search_database", "input": Q}]}, S], "outcome": {"status": "completed"},
+      "transcript_tail": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                                        "content": "{\"count\":2,\"products\":[\"Mug\",\"Pen\"]}"}]},
+                          {"role": "assistant", "content": [text("Found 3 products under $50.")]}]})
+case("a tool's returned string is the content; null is empty text", "",
+     inp([ok(two, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_a", "output": {"value": "Mug $12"}},
+                                                {"tool_use_id": "toolu_b", "output": {"value": None}}]]),
+     {"outcome": {"status": "completed"},
+      "transcript_tail": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_a", "content": "Mug $12"},
+                                                       {"type": "tool_result", "tool_use_id": "toolu_b", "content": ""}]},
+                          {"role": "assistant", "content": [text("Found 3 products under $50.")]}]})
+case("a tool's returned content blocks are kept as blocks", "",
+     inp([ok(tu, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_1", "output": {"value": [{"type": "text", "text": "Mug $12"}]}}]]),
+     {"outcome": {"status": "completed"},
+      "transcript_tail": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                                        "content": [{"type": "text", "text": "Mug $12"}]}]},
+                          {"role": "assistant", "content": [text("Found 3 products under $50.")]}]})
+case("a tool that fails: the core's words, is_error", "",
+     inp([ok(tu, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_1", "output": {"failed": "database offline"}}]]),
+     {"outcome": {"status": "completed"},
+      "tool_result_errors": [{"tool_use_id": "toolu_1", "contains": "The tool \\\"search_database\\\" failed: database offline"}]})
+case("a tool the driver has no function for: the core's words, is_error", "",
+     inp([ok(tu, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_1", "output": "unknown"}]]),
+     {"outcome": {"status": "completed"},
+      "tool_result_errors": [{"tool_use_id": "toolu_1", "contains": "No tool named \\\"search_database\\\" is available"}]})
+case("the words are the agent's to choose (AgentConfig.texts)", "",
+     inp([ok(tu, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_1", "output": {"failed": "timeout"}}]],
+         config={"agent_id": "shopper", "call": {"stream": False}, "texts": {"tool_failed": "{name} broke ({error})"}}),
+     {"outcome": {"status": "completed"}, "tool_result_errors": [{"tool_use_id": "toolu_1", "contains": "search_database broke (timeout)"}]})
+
+# The driving protocol inside a run.
+sse_hi = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in [
+    {"type": "message_start", "message": message([], None, 9, 1, "msg_s")},
+    {"type": "content_block_start", "index": 0, "content_block": text("")},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello!"}},
+    {"type": "content_block_stop", "index": 0},
+    {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}},
+    {"type": "message_stop"}])
+SCFG = {"agent_id": "shopper", "call": {"retry": {"jitter": 0}}}
+case("agents stream by default; a reset mid-stream is a cut stream: released, retried with a notice", "9*1000 + 5*5000 = 34000",
+     inp([{"status": 200, "headers": [], "chunks": [sse_hi[:sse_hi.index("event: content_block_stop")]], "reset": True},
+          {"status": 200, "headers": [["request-id", "req_s"]], "chunks": [sse_hi]}], req=request(tools=()), config=SCFG),
+     {"actions": [S, {"wait_until": START + 500, "reason": "retry", "retry": {"attempt": 0, "delay_ms": 500, "code": "stream_incomplete"}}, S],
+      "pool_ops": ["reserve", "release", "reserve", "settle"],
+      "outcome": {"status": "completed", "final_text": "Hello!", "total_cost": 34000}, "ledger_kinds": ["release", "settle"]})
+case("a long stall renews the lease while it reads, so it never expires under the call",
+     "lease 60 s, idle timeout 100 s: extends at 30, 60 and 90 s, then the idle timeout releases; no expiry in the ledger",
+     inp([{"status": 200, "headers": [], "chunks": [sse_hi[:200]], "end": False}],
+         req=request(tools=()), config={"agent_id": "shopper", "call": {"idle_timeout_ms": 100_000, "retry": {"max_retries": 0}}}),
+     {"actions": [S], "pool_ops": ["reserve", "extend", "extend", "extend", "release"],
+      "outcome": {"status": "failed", "code": "idle_timeout"}, "ledger_kinds": ["release"], "pool": {"settled": 0, "reserved": 0}})
+case("a rate-limit wait that wakes 5 ms early still sends (the clock after a wait)", "",
+     inp([ok(tu, "req_1"), ok(fin, "req_2")], [R1], p=pool(agents={"shopper": {"requests_per_minute": 1}}), early_wake_ms=5),
+     {"actions": [S, {"call_tools": [{"id": "toolu_1", "name": "search_database", "input": Q}]},
+                  {"wait_until": START + 60_000, "reason": "rate_limited"}, S],
+      "pool_ops": ["reserve", "settle", "reserve", "reserve", "settle"], "outcome": {"status": "completed", "total_cost": 1280000}})
+case("max_tokens 0 in the template takes the agent's default (1024)",
+     "the worst case is reserved with 1024 output tokens: the 1024*5000 = 5120000 output part alone exceeds a 5000000 limit",
+     inp([], req=request(tools=(), max_tokens=0), p=pool(limit=5_000_000)),
+     {"actions": [], "pool_ops": ["reserve"], "outcome": {"status": "pool_refused", "refusal": {"reason": "pool_exhausted"}}})
+case("the same request with max_tokens 512 fits the same pool", "512*5000 = 2560000 plus the input bound fits 5000000",
+     inp([ok(message([text("Hello!")], "end_turn", 9, 5, "msg_1"), "req_1")], req=request(tools=(), max_tokens=512), p=pool(limit=5_000_000)),
+     {"actions": [S], "pool_ops": ["reserve", "settle"], "outcome": {"status": "completed", "total_cost": 34000}})
 
 doc = {"kind": "agent_run",
        "description": "AgentRun (creditpool_core::agent) driven through scripted responses and tool results against a pool. "

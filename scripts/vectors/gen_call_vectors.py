@@ -63,9 +63,18 @@ IDLE = 600_000
 cases = []
 
 
-def case(name, options, attempts, actions, result):
-    cases.append({"name": name, "input": {"api_key": "sk-test", "request": REQ, "options": options, "start_ms": START,
-                                          "attempts": attempts}, "expected": {"actions": actions, "result": result}})
+def case(name, options, attempts, actions, result, request=None, **extra):
+    inp = {"api_key": "sk-test", "request": request or REQ, "options": options, "start_ms": START, "attempts": attempts}
+    inp.update(extra)
+    cases.append({"name": name, "input": inp, "expected": {"actions": actions, "result": result}})
+
+
+def W(until, retry_code=None, attempt=0, delay=500):
+    """A wait; with a retry notice when the failed attempt had handed out events."""
+    w = {"wait_until": until}
+    if retry_code:
+        w["retry"] = {"attempt": attempt, "delay_ms": delay, "code": retry_code}
+    return w
 
 
 S = {"send": True}
@@ -106,28 +115,75 @@ case("stream success one byte at a time", SNOJ, [dict(stream_ok(), chunks=list(s
 ov = stream_events()[:4] + [{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]
 case("mid-stream overloaded_error is retried (the official SDKs do not)", SNOJ,
      [{"status": 200, "headers": [], "chunks": [sse(ov)]}, stream_ok("Second try", "msg_2")],
-     [S, {"wait_until": START + 500}, S], {"message": stream_msg("Second try", "msg_2"), "attempts": 2, "request_id": "req_stream"})
+     [S, W(START + 500, "overloaded_error"), S], {"message": stream_msg("Second try", "msg_2"), "attempts": 2, "request_id": "req_stream"})
 bad = stream_events()[:4] + [{"type": "error", "error": {"type": "invalid_request_error", "message": "nope"}}]
 case("mid-stream invalid_request_error is not retried", SNOJ, [{"status": 200, "headers": [], "chunks": [sse(bad)]}],
      [S], {"error": {"kind": "api", "type": "invalid_request_error", "attempts": 1, "reason": {"type": "not_retryable_stream_error", "error_type": "invalid_request_error"}}})
 cut = sse(stream_events())[:-60]
 case("stream cut before message_stop is retried", SNOJ, [{"status": 200, "headers": [], "chunks": [cut]}, stream_ok()],
-     [S, {"wait_until": START + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+     [S, W(START + 500, "stream_incomplete"), S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
 case("stalled stream hits the idle timeout, then is retried", SNOJ,
      [{"status": 200, "headers": [], "chunks": [sse(stream_events()[:3])], "end": False}, stream_ok()],
-     [S, {"wait_until": START + IDLE + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+     [S, W(START + IDLE + 500, "idle_timeout"), S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
 case("custom idle timeout", {"stream": True, "idle_timeout_ms": 5000, "retry": {"jitter": 0}},
      [{"status": 200, "headers": [], "chunks": [sse(stream_events()[:3])], "end": False}, stream_ok()],
-     [S, {"wait_until": START + 5000 + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+     [S, W(START + 5000 + 500, "idle_timeout"), S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
 case("stream request answered 529 with a JSON body, then streams", SNOJ, [err(529, "overloaded_error"), stream_ok()],
      [S, {"wait_until": START + 500}, S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
 case("every stream attempt cut: exhausted", {"stream": True, "retry": {"jitter": 0, "max_retries": 1}},
      [{"status": 200, "headers": [], "chunks": [cut]}] * 2,
-     [S, {"wait_until": START + 500}, S], {"error": {"kind": "stream", "attempts": 2, "reason": {"type": "attempts_exhausted", "attempts": 2}}})
+     [S, W(START + 500, "stream_incomplete"), S], {"error": {"kind": "stream", "attempts": 2, "reason": {"type": "attempts_exhausted", "attempts": 2}}})
 case("backoff doubles and caps at 8 s", {"retry": {"jitter": 0, "max_retries": 6}}, [err(500, "api_error")] * 6 + [ok()],
      [S, {"wait_until": START + 500}, S, {"wait_until": START + 1500}, S, {"wait_until": START + 3500}, S,
       {"wait_until": START + 7500}, S, {"wait_until": START + 15500}, S, {"wait_until": START + 23500}, S],
      {"message": msg(), "attempts": 7, "request_id": "req_ok"})
+
+# The driving protocol: what a driver reports and what the core makes of it.
+# The same failure gives the same code and class in every language.
+half = sse(stream_events())[:len(sse(stream_events())) // 2]
+case("a connection reset mid-stream is a cut stream, retried with a notice", SNOJ,
+     [{"status": 200, "headers": [], "chunks": [half], "reset": True}, stream_ok()],
+     [S, W(START + 500, "stream_incomplete"), S], {"message": stream_msg(), "attempts": 2, "request_id": "req_stream"})
+case("a connection reset mid-stream with no retry left keeps the partial message",
+     {"stream": True, "retry": {"jitter": 0, "max_retries": 0}},
+     [{"status": 200, "headers": [], "chunks": [half], "reset": True}],
+     [S], {"error": {"kind": "stream", "attempts": 1, "code": "stream_incomplete", "class": "StreamIncompleteError", "partial": True,
+                     "reason": {"type": "attempts_exhausted", "attempts": 1}}})
+case("a connection failure before any answer is a connection error", {"retry": {"jitter": 0, "max_retries": 0}},
+     [{"transport_error": {"type": "connection"}}],
+     [S], {"error": {"kind": "transport", "attempts": 1, "code": "connection_error", "class": "APIConnectionError", "partial": False,
+                     "reason": {"type": "attempts_exhausted", "attempts": 1}}})
+case("no answer: the read timeout passes through handle_timeout, then a retry", {"read_timeout_ms": 30000, "retry": {"jitter": 0}},
+     [{"no_head": True}, ok()],
+     [S, W(START + 30000 + 500), S], {"message": msg(), "attempts": 2, "request_id": "req_ok"})
+case("no answer and no retry left: a read timeout", {"read_timeout_ms": 30000, "retry": {"jitter": 0, "max_retries": 0}},
+     [{"no_head": True}],
+     [S], {"error": {"kind": "transport", "attempts": 1, "code": "read_timeout", "class": "APITimeoutError", "partial": False,
+                     "reason": {"type": "attempts_exhausted", "attempts": 1}}})
+case("a stalled stream with no retry left: an idle timeout with the partial message",
+     {"stream": True, "idle_timeout_ms": 5000, "retry": {"jitter": 0, "max_retries": 0}},
+     [{"status": 200, "headers": [], "chunks": [sse(stream_events()[:4])], "end": False}],
+     [S], {"error": {"kind": "transport", "attempts": 1, "code": "idle_timeout", "class": "APITimeoutError", "partial": True,
+                     "reason": {"type": "attempts_exhausted", "attempts": 1}}})
+case("a sleep that wakes 5 ms early still sends the retry (the clock after a wait)", NOJ, [err(529, "overloaded_error"), ok()],
+     [S, W(START + 500), S], {"message": msg(), "attempts": 2, "request_id": "req_ok"}, early_wake_ms=5)
+case("a 529 gives up as overloaded_error, class OverloadedError", {"retry": {"jitter": 0, "max_retries": 0}},
+     [err(529, "overloaded_error")],
+     [S], {"error": {"kind": "api", "type": "overloaded_error", "attempts": 1, "code": "overloaded_error", "class": "OverloadedError",
+                     "partial": False}})
+case("a 400 is invalid_request_error, class BadRequestError", NOJ, [err(400, "invalid_request_error")],
+     [S], {"error": {"kind": "api", "code": "invalid_request_error", "class": "BadRequestError", "attempts": 1}})
+case("a mid-stream overloaded_error with no retry left keeps the partial message", {"stream": True, "retry": {"jitter": 0, "max_retries": 0}},
+     [{"status": 200, "headers": [], "chunks": [sse(ov)]}],
+     [S], {"error": {"kind": "api", "code": "overloaded_error", "class": "OverloadedError", "partial": True, "attempts": 1}})
+BADTOOL = dict(REQ, tools=[{"name": "look up", "description": "Looks things up.", "input_schema": {"type": "object"}}])
+case("preflight: an invalid tool name is refused before anything is sent", NOJ, [], [],
+     {"error": {"kind": "preflight", "code": "invalid_tool_name", "class": "ToolDefinitionError"}}, request=BADTOOL)
+SONNET5 = dict(REQ, model="claude-sonnet-5", temperature=0.5)
+case("preflight: a sampling parameter the model refuses costs nothing", NOJ, [], [],
+     {"error": {"kind": "preflight", "code": "capability_sampling_parameter", "class": "CapabilityError"}}, request=SONNET5)
+case("preflight off: the request is sent as it is", {"retry": {"jitter": 0}, "preflight": False}, [ok()], [S],
+     {"message": msg(), "attempts": 1, "request_id": "req_ok"}, request=BADTOOL)
 
 doc = {"kind": "messages_call",
        "description": "MessagesCall (creditpool_core::call) driven through scripted attempts: the actions it asks for, "

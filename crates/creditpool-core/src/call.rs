@@ -6,38 +6,58 @@
 //! is. A binding drives it with its own HTTP client and its own sleep:
 //!
 //! ```text
+//! let mut call = MessagesCall::new(&builder, &request, options)?; // preflight checks here
 //! loop {
 //!     match call.next_action(now) {
 //!         CallAction::Send(http) => {
-//!             // send `http`; on a connection failure or timeout:
-//!             //     call.handle_transport_error(failure, now)
+//!             // send `http`, waiting for the head no later than call.deadline();
+//!             // past it: call.handle_timeout(now). A connection failure:
+//!             //     call.handle_transport_error(Failure::Connection, now)
 //!             match call.handle_head(status, &headers, now) {
 //!                 ReadBody::Whole => call.handle_body(&body, now),
 //!                 ReadBody::Chunks => {
-//!                     // for each chunk, until call.is_reading() is false:
-//!                     let events = call.handle_chunk(&bytes, now);
-//!                     // then, if the body ended: call.handle_end(now)
+//!                     // until call.is_reading() is false, wait for the next
+//!                     // chunk no later than call.deadline():
+//!                     //     a chunk:           call.handle_chunk(&bytes, now)
+//!                     //     the body ended:    call.handle_end(now)
+//!                     //     the deadline:      call.handle_timeout(now)
+//!                     //     the transport failed: call.handle_transport_error(..)
 //!                 }
 //!             }
 //!         }
-//!         CallAction::Wait { until_ms } => { /* sleep until then */ }
+//!         CallAction::Wait { until_ms, retry } => {
+//!             // pass `retry` (a stream_retry notice) to whoever showed events;
+//!             // sleep until then
+//!         }
 //!         CallAction::Done => break,
 //!     }
 //! }
 //! let result = call.take_result();
 //! ```
 //!
-//! While a stream is being read, [`MessagesCall::deadline`] is the time by which
-//! the next chunk must arrive; past it, report
-//! [`Failure::Timeout`]`{ phase: Idle }` with
-//! [`MessagesCall::handle_transport_error`]. A stalled stream is a failure like
-//! any other and is retried by the same policy.
+//! The driver decides nothing. It reports what the transport saw, and the
+//! call interprets it:
 //!
-//! A retried stream starts again from the beginning: the events of a failed
-//! attempt were already handed out, so [`MessagesCall::handle_chunk`] tags each
-//! batch with its attempt number (see [`MessagesCall::attempt`]) and a
-//! consumer that shows text should discard what it showed when the attempt
-//! changes.
+//! * **Timeouts.** [`MessagesCall::deadline`] is the time by which the next
+//!   input must arrive (the head and a whole body within
+//!   [`CallOptions::read_timeout_ms`], each chunk of a stream within
+//!   [`CallOptions::idle_timeout_ms`]). The driver reports the time passing
+//!   with [`MessagesCall::handle_timeout`], which fails the attempt with the
+//!   right phase; the retry policy decides what follows.
+//! * **A connection lost mid-stream** ([`Failure::Connection`] reported while
+//!   a stream is read) is a cut stream: the attempt ends as a stream without
+//!   `message_stop`, keeping the message so far.
+//! * **The clock.** Time never goes back for a call, and after a
+//!   [`CallAction::Wait`] the call's clock is at least the wait's end, so a
+//!   sleep that wakes a little early cannot stall it.
+//! * **Retries of a stream.** A retried stream starts again from the
+//!   beginning. When the failed attempt had already handed out events, the
+//!   wait carries a [`RetryNotice`] (also [`RetryNotice::to_event`], a
+//!   `stream_retry` event), and [`MessagesCall::handle_chunk`]'s events start
+//!   over after it.
+//! * **Preflight.** [`MessagesCall::new`] checks tool definitions and the
+//!   model's capabilities before anything is sent (see
+//!   [`CallOptions::preflight`]).
 
 use crate::api::{Message, MessageRequest, StreamEvent};
 use crate::error::{ApiError, ParseError};
@@ -45,13 +65,16 @@ use crate::http::{Headers, HttpRequest};
 use crate::ratelimit::RateLimitInfo;
 use crate::request::{RequestBuilder, RequestError};
 use crate::response::{parse_message, ResponseError, ResponseLimits};
-use crate::retry::{Failure, GiveUpReason, RetryDecision, RetryPolicy};
+use crate::retry::{Failure, GiveUpReason, RetryDecision, RetryPolicy, TimeoutPhase};
 use crate::sse::decoder::SseLimits;
 use crate::sse::{MessageStream, StreamError, ToolInputIssue};
 use serde::{Deserialize, Serialize};
 
 /// The default idle timeout of a stream: 10 minutes without a byte.
 pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
+/// The default wait for a response head (and a whole body): 10 minutes, as
+/// the official SDKs.
+pub const DEFAULT_READ_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
 
 /// How a call behaves. Read from JSON strictly; missing fields take defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,12 +86,20 @@ pub struct CallOptions {
     pub retry: RetryPolicy,
     /// How long a stream may go without a byte before the attempt fails.
     pub idle_timeout_ms: u64,
+    /// How long to wait for the response head after sending, and then for a
+    /// whole (non-streamed) body. Default 10 minutes.
+    pub read_timeout_ms: u64,
     /// The largest response body accepted, in bytes.
     pub max_body_bytes: usize,
     /// The largest single stream event accepted, in bytes.
     pub max_event_bytes: usize,
     /// The seed of the backoff jitter; each attempt derives its own from it.
     pub jitter_seed: u64,
+    /// Whether [`MessagesCall::new`] checks the request before anything is
+    /// sent: tool definitions ([`crate::tools::check_tools`]) and what the
+    /// model accepts ([`crate::pricing::check_request`]). Default on; turn it
+    /// off only for a model or a tool the tables do not know yet.
+    pub preflight: bool,
 }
 
 impl Default for CallOptions {
@@ -77,9 +108,11 @@ impl Default for CallOptions {
             stream: false,
             retry: RetryPolicy::default(),
             idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
+            read_timeout_ms: DEFAULT_READ_TIMEOUT_MS,
             max_body_bytes: crate::response::DEFAULT_MAX_BODY_BYTES,
             max_event_bytes: crate::sse::decoder::DEFAULT_MAX_EVENT_BYTES,
             jitter_seed: 0,
+            preflight: true,
         }
     }
 }
@@ -92,13 +125,45 @@ pub enum CallAction {
     /// [`MessagesCall::handle_head`] (or a failure with
     /// [`MessagesCall::handle_transport_error`]).
     Send(HttpRequest),
-    /// Sleep until this Unix time in ms, then ask again.
+    /// Sleep until this Unix time in ms, then ask again. The next call is
+    /// taken to happen at `until_ms` at the earliest (a sleep that wakes a
+    /// little early cannot stall the call).
     Wait {
         /// When to ask again.
         until_ms: u64,
+        /// Set when the attempt that failed had already handed out stream
+        /// events: the retry starts the stream again from the beginning, so
+        /// a consumer that showed them should discard them.
+        retry: Option<RetryNotice>,
     },
     /// The call is over; take the result with [`MessagesCall::take_result`].
     Done,
+}
+
+/// A request refused before anything was sent.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PreflightError {
+    /// The request cannot be built.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// A tool definition is invalid.
+    #[error(transparent)]
+    Tool(#[from] crate::tools::ToolDefinitionError),
+    /// The model does not accept the request.
+    #[error(transparent)]
+    Capability(#[from] crate::pricing::CapabilityError),
+}
+
+impl PreflightError {
+    /// The stable error code (see [`crate::codes`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PreflightError::Request(e) => e.code(),
+            PreflightError::Tool(e) => e.code(),
+            PreflightError::Capability(e) => e.code(),
+        }
+    }
 }
 
 /// How to read the body after [`MessagesCall::handle_head`].
@@ -126,6 +191,34 @@ pub struct Completed {
     pub request_id: Option<String>,
     /// The rate-limit headers of the successful response.
     pub rate_limit: RateLimitInfo,
+}
+
+/// A stream that already handed out events failed and will be sent again.
+/// As an event for a stream's consumer it is
+/// `{"type": "stream_retry", "attempt", "delay_ms", "code", "message"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RetryNotice {
+    /// The attempt that failed, 0-based.
+    pub attempt: u32,
+    /// How long until the next attempt, in ms.
+    pub delay_ms: u64,
+    /// The failure's error code (see [`crate::codes`]).
+    pub code: String,
+    /// The failure, for people.
+    pub message: String,
+}
+
+impl RetryNotice {
+    /// The notice as a `stream_retry` event object.
+    pub fn to_event(&self) -> serde_json::Value {
+        serde_json::json!({
+            "type": "stream_retry",
+            "attempt": self.attempt,
+            "delay_ms": self.delay_ms,
+            "code": self.code,
+            "message": self.message,
+        })
+    }
 }
 
 /// What made the last attempt fail.
@@ -179,10 +272,10 @@ pub enum AttemptOutcome {
 enum State {
     /// Ready to send attempt `attempt`.
     Ready,
-    /// Sent; waiting for the head.
-    Sent,
-    /// Reading a whole body.
-    ReadingWhole { status: u16, headers: Headers },
+    /// Sent at `since_ms`; waiting for the head.
+    Sent { since_ms: u64 },
+    /// Reading a whole body since `since_ms`.
+    ReadingWhole { status: u16, headers: Headers, since_ms: u64 },
     /// Reading a stream.
     Streaming { headers: Headers, stream: Box<MessageStream>, last_activity_ms: u64 },
     /// Waiting to retry.
@@ -202,18 +295,35 @@ pub struct MessagesCall {
     result: Option<Result<Completed, CallError>>,
     /// The message a failed stream attempt received before failing.
     partial: Option<Box<Message>>,
+    /// The latest time seen (or the end of the last wait): the call's clock
+    /// never goes back.
+    clock_ms: u64,
+    /// Whether the current attempt has handed out stream events.
+    delivered: bool,
+    /// The notice the next wait carries.
+    pending_notice: Option<RetryNotice>,
+    /// Whether the current attempt got a 2xx head: the server started to
+    /// answer, so it may bill the attempt whatever becomes of it.
+    answered: bool,
 }
 
 impl MessagesCall {
-    /// A call of `POST /v1/messages` for a request.
-    pub fn new(builder: &RequestBuilder, request: &MessageRequest, options: CallOptions) -> Result<MessagesCall, RequestError> {
+    /// A call of `POST /v1/messages` for a request. With
+    /// [`CallOptions::preflight`] (the default), the tool definitions and the
+    /// model's capabilities are checked first: a request the API would refuse
+    /// costs nothing.
+    pub fn new(builder: &RequestBuilder, request: &MessageRequest, options: CallOptions) -> Result<MessagesCall, PreflightError> {
+        if options.preflight {
+            crate::tools::check_tools(&request.tools)?;
+            crate::pricing::check_request(request)?;
+        }
         let http = builder.messages(request, options.stream)?;
         Ok(MessagesCall::from_http(http, options))
     }
 
     /// A call of an already built request (for example `count_tokens`).
     pub fn from_http(http: HttpRequest, options: CallOptions) -> MessagesCall {
-        MessagesCall { http, options, attempt: 0, state: State::Ready, last: None, result: None, partial: None }
+        MessagesCall { http, options, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false }
     }
 
     /// The request this call sends.
@@ -236,6 +346,13 @@ impl MessagesCall {
         matches!(self.state, State::ReadingWhole { .. } | State::Streaming { .. })
     }
 
+    /// Whether the last attempt that ended may have been billed: the server
+    /// had started to answer (a 2xx head) before it failed. Such an attempt
+    /// is never released for free (see [`crate::agent`]).
+    pub fn last_attempt_answered(&self) -> bool {
+        self.answered
+    }
+
     /// The message so far, while a stream is read.
     pub fn partial_message(&self) -> Option<&Message> {
         match &self.state {
@@ -244,28 +361,51 @@ impl MessagesCall {
         }
     }
 
-    /// While a stream is read: the Unix time in ms by which the next chunk must
-    /// arrive.
+    /// The Unix time in ms by which the next input must arrive while a
+    /// request is out: the head and a whole body within
+    /// [`CallOptions::read_timeout_ms`] of sending, each chunk of a stream
+    /// within [`CallOptions::idle_timeout_ms`] of the last. When it passes
+    /// with nothing read, call [`MessagesCall::handle_timeout`].
     pub fn deadline(&self) -> Option<u64> {
         match &self.state {
+            State::Sent { since_ms } | State::ReadingWhole { since_ms, .. } => Some(since_ms.saturating_add(self.options.read_timeout_ms)),
             State::Streaming { last_activity_ms, .. } => Some(last_activity_ms.saturating_add(self.options.idle_timeout_ms)),
             _ => None,
         }
     }
 
+    /// The call's clock: `now_ms`, but never earlier than a time already seen
+    /// or the end of the last wait.
+    fn clock(&mut self, now_ms: u64) -> u64 {
+        self.clock_ms = self.clock_ms.max(now_ms);
+        self.clock_ms
+    }
+
     /// What to do next.
     pub fn next_action(&mut self, now_ms: u64) -> CallAction {
+        let now_ms = self.clock(now_ms);
         match self.state {
-            State::Ready | State::Sent => CallAction::Send(self.http.clone()),
-            State::Waiting { until_ms } if now_ms >= until_ms => {
-                self.state = State::Ready;
+            State::Ready => {
+                self.state = State::Sent { since_ms: now_ms };
+                self.delivered = false;
+                self.answered = false;
                 CallAction::Send(self.http.clone())
             }
-            State::Waiting { until_ms } => CallAction::Wait { until_ms },
+            State::Sent { .. } => CallAction::Send(self.http.clone()),
+            State::Waiting { until_ms } if now_ms >= until_ms && self.pending_notice.is_none() => {
+                self.state = State::Ready;
+                self.next_action(now_ms)
+            }
+            State::Waiting { until_ms } => {
+                // The driver sleeps until then; its next call is at that time
+                // at the earliest.
+                self.clock_ms = self.clock_ms.max(until_ms);
+                CallAction::Wait { until_ms, retry: self.pending_notice.take() }
+            }
             State::ReadingWhole { .. } | State::Streaming { .. } => {
                 // Asked mid-body: the driver lost the body; count it as a
                 // dropped connection.
-                self.fail(AttemptError::Transport(Failure::Connection), Failure::Connection, None, now_ms);
+                self.handle_transport_error(Failure::Connection, now_ms);
                 self.next_action(now_ms)
             }
             State::Done => CallAction::Done,
@@ -274,21 +414,26 @@ impl MessagesCall {
 
     /// The response's status and headers arrived. Says how to read the body.
     pub fn handle_head(&mut self, status: u16, headers: &Headers, now_ms: u64) -> ReadBody {
+        let now_ms = self.clock(now_ms);
         self.partial = None;
         let headers = headers.clone();
+        if (200..300).contains(&status) {
+            self.answered = true;
+        }
         if self.http.stream && (200..300).contains(&status) {
             let limits = SseLimits::default().with_max_event_bytes(self.options.max_event_bytes);
             self.state = State::Streaming { headers, stream: Box::new(MessageStream::with_limits(limits)), last_activity_ms: now_ms };
             ReadBody::Chunks
         } else {
-            self.state = State::ReadingWhole { status, headers };
+            self.state = State::ReadingWhole { status, headers, since_ms: now_ms };
             ReadBody::Whole
         }
     }
 
     /// The whole body arrived (after [`ReadBody::Whole`]).
     pub fn handle_body(&mut self, body: &[u8], now_ms: u64) {
-        let State::ReadingWhole { status, headers } = std::mem::replace(&mut self.state, State::Sent) else {
+        let now_ms = self.clock(now_ms);
+        let State::ReadingWhole { status, headers, .. } = std::mem::replace(&mut self.state, State::Sent { since_ms: now_ms }) else {
             return;
         };
         let limits = ResponseLimits { max_body_bytes: self.options.max_body_bytes, ..ResponseLimits::default() };
@@ -310,12 +455,16 @@ impl MessagesCall {
     /// stream fails, the attempt ends ([`MessagesCall::is_reading`] turns false)
     /// and the events before the failure are still returned.
     pub fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
+        let now_ms = self.clock(now_ms);
         let State::Streaming { stream, last_activity_ms, headers } = &mut self.state else {
             return Vec::new();
         };
         *last_activity_ms = now_ms;
         stream.feed(bytes);
         let (events, failure) = drain(stream);
+        if !events.is_empty() {
+            self.delivered = true;
+        }
         if let Some(e) = failure {
             let headers = headers.clone();
             self.stream_failed(e, &headers, now_ms);
@@ -326,12 +475,16 @@ impl MessagesCall {
     /// The streamed body ended (the connection closed cleanly). Returns the
     /// events still pending.
     pub fn handle_end(&mut self, now_ms: u64) -> Vec<StreamEvent> {
-        let State::Streaming { stream, headers, .. } = std::mem::replace(&mut self.state, State::Sent) else {
+        let now_ms = self.clock(now_ms);
+        let State::Streaming { stream, headers, .. } = std::mem::replace(&mut self.state, State::Sent { since_ms: now_ms }) else {
             return Vec::new();
         };
         let mut stream = *stream;
         stream.end_of_input();
         let (events, failure) = drain(&mut stream);
+        if !events.is_empty() {
+            self.delivered = true;
+        }
         if let Some(e) = failure {
             self.stream_failed(e, &headers, now_ms);
             return events;
@@ -343,9 +496,19 @@ impl MessagesCall {
         events
     }
 
-    /// The connection failed or timed out (at any point of the attempt).
+    /// The transport failed, at any point of the attempt: report what it saw
+    /// and the core decides what it means. A connection that fails (reset,
+    /// closed early) while a stream is read is a cut stream: the attempt ends
+    /// like a stream without `message_stop`, keeping the message so far. A
+    /// timeout the driver measured itself is read the same as
+    /// [`MessagesCall::handle_timeout`].
     pub fn handle_transport_error(&mut self, failure: Failure, now_ms: u64) {
-        if matches!(self.state, State::Done | State::Waiting { .. }) {
+        let now_ms = self.clock(now_ms);
+        if matches!(self.state, State::Done | State::Waiting { .. } | State::Ready) {
+            return;
+        }
+        if matches!(self.state, State::Streaming { .. }) && failure == Failure::Connection {
+            let _ = self.handle_end(now_ms);
             return;
         }
         let headers = match &self.state {
@@ -359,9 +522,37 @@ impl MessagesCall {
         self.fail(AttemptError::Transport(failure.clone()), failure, headers.as_ref(), now_ms);
     }
 
+    /// Time passed with nothing read. If [`MessagesCall::deadline`] has
+    /// passed, the attempt fails with a timeout (`read` while waiting for the
+    /// head or a whole body, `idle` while a stream is read) and the retry
+    /// policy decides what follows; returns whether it did.
+    pub fn handle_timeout(&mut self, now_ms: u64) -> bool {
+        let now_ms = self.clock(now_ms);
+        let Some(deadline) = self.deadline() else { return false };
+        if now_ms < deadline {
+            return false;
+        }
+        let phase = match self.state {
+            State::Streaming { .. } => TimeoutPhase::Idle,
+            _ => TimeoutPhase::Read,
+        };
+        self.handle_transport_error(Failure::Timeout { phase }, now_ms);
+        true
+    }
+
     /// The result, once [`CallAction::Done`] was returned (then `None`).
     pub fn take_result(&mut self) -> Option<Result<Completed, CallError>> {
         self.result.take()
+    }
+
+    /// The [`RetryNotice`] for the wait that follows an attempt which had
+    /// handed out events, once: the next [`CallAction::Wait`] carries it.
+    fn notice(&mut self, delay_ms: u64, error: &AttemptError) -> Option<RetryNotice> {
+        if !self.delivered {
+            return None;
+        }
+        self.delivered = false;
+        Some(RetryNotice { attempt: self.attempt.saturating_sub(1), delay_ms, code: error.code().to_owned(), message: error.to_string() })
     }
 
     fn stream_failed(&mut self, error: StreamError, headers: &Headers, now_ms: u64) {
@@ -397,14 +588,15 @@ impl MessagesCall {
     }
 
     fn fail(&mut self, error: AttemptError, failure: Failure, headers: Option<&Headers>, now_ms: u64) {
-
         let seed = splitmix64(self.options.jitter_seed ^ u64::from(self.attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let decision = self.options.retry.decide(self.attempt, &failure, headers, seed, now_ms);
         self.last = Some(AttemptOutcome::Failed { error: error.clone(), decision: decision.clone() });
         match decision {
             RetryDecision::RetryAfter { delay_ms, .. } => {
                 self.attempt += 1;
-                self.state = State::Waiting { until_ms: now_ms.saturating_add(delay_ms) };
+                let until_ms = now_ms.saturating_add(delay_ms);
+                self.pending_notice = self.notice(delay_ms, &error);
+                self.state = State::Waiting { until_ms };
             }
             RetryDecision::GiveUp { reason } => {
                 self.state = State::Done;

@@ -35,6 +35,7 @@
 pub mod agent;
 pub mod api;
 pub mod call;
+pub mod codes;
 pub mod error;
 pub mod http;
 pub mod money;

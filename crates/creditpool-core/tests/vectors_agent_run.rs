@@ -2,22 +2,38 @@
 //! responses and tool results against a pool.
 mod common;
 
-use creditpool_core::agent::{AgentAction, AgentConfig, AgentRun, ToolResult};
+use creditpool_core::agent::{AgentAction, AgentConfig, AgentRun, ToolCall, ToolOutput, ToolResult};
 use creditpool_core::api::MessageRequest;
 use creditpool_core::call::ReadBody;
 use creditpool_core::http::Headers;
 use creditpool_core::retry::Failure;
-use creditpool_core::pool::{Pool, PoolConfig};
+use creditpool_core::pool::{Pool, PoolConfig, PoolOp};
 use creditpool_core::pricing::PriceTable;
 use creditpool_core::request::{RequestBuilder, RequestConfig};
 use creditpool_core::ApiKey;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// An agent run with its pool, driven like a call.
+/// An agent run with its pool store, driven like a call.
 struct WithPool<'a> {
     run: &'a mut AgentRun,
     pool: &'a mut Pool,
+    ops: &'a mut Vec<Value>,
+}
+
+impl WithPool<'_> {
+    /// Applies what the run asks of the pool while it reads.
+    fn pool_ops(&mut self, now: u64) {
+        while let Some(op) = self.run.poll_pool(now) {
+            self.ops.push(op_name(&op));
+            let result = self.pool.apply(&op);
+            self.run.handle_pool(result, now);
+        }
+    }
+}
+
+fn op_name(op: &PoolOp) -> Value {
+    serde_json::to_value(op).ok().and_then(|v| v.get("op").cloned()).unwrap_or(Value::Null)
 }
 
 impl common::Driven for WithPool<'_> {
@@ -25,16 +41,17 @@ impl common::Driven for WithPool<'_> {
         self.run.handle_head(status, headers, now)
     }
     fn body(&mut self, body: &[u8], now: u64) {
-        self.run.handle_body(self.pool, body, now)
+        self.run.handle_body(body, now)
     }
     fn chunk(&mut self, bytes: &[u8], now: u64) {
-        let _ = self.run.handle_chunk(self.pool, bytes, now);
+        let _ = self.run.handle_chunk(bytes, now);
+        self.pool_ops(now);
     }
     fn end(&mut self, now: u64) {
-        let _ = self.run.handle_end(self.pool, now);
+        let _ = self.run.handle_end(now);
     }
     fn transport_error(&mut self, failure: Failure, now: u64) {
-        self.run.handle_transport_error(self.pool, failure, now)
+        self.run.handle_transport_error(failure, now)
     }
     fn reading(&self) -> bool {
         self.run.is_reading()
@@ -42,6 +59,22 @@ impl common::Driven for WithPool<'_> {
     fn deadline(&self) -> Option<u64> {
         self.run.deadline()
     }
+    fn timeout(&mut self, now: u64) {
+        let _ = self.run.handle_timeout(now);
+        self.pool_ops(now);
+    }
+}
+
+/// A scripted tool result: a `ToolResult`, or `{"tool_use_id", "output":
+/// ToolOutput}` that the run words itself.
+fn tool_result(agent: &AgentRun, calls: &[ToolCall], v: &Value) -> Result<ToolResult, String> {
+    let Some(output) = v.get("output") else {
+        return serde_json::from_value(v.clone()).map_err(|e| e.to_string());
+    };
+    let output: ToolOutput = serde_json::from_value(output.clone()).map_err(|e| format!("output: {e}"))?;
+    let id = v["tool_use_id"].as_str().unwrap_or_default();
+    let call = calls.iter().find(|c| c.id == id).ok_or_else(|| format!("no call {id}"))?;
+    Ok(agent.tool_result(call, output))
 }
 
 fn run(input: &Value) -> Result<Value, String> {
@@ -56,22 +89,34 @@ fn run(input: &Value) -> Result<Value, String> {
     let mut tool_results = input["tool_results"].as_array().ok_or("tool_results")?.iter();
     let mut now = start;
     let mut actions = Vec::new();
+    let mut ops = Vec::new();
+    let early = input["early_wake_ms"].as_u64().unwrap_or(0);
     for _ in 0..200 {
-        match agent.next_action(&mut pool, now) {
+        match agent.next_action(now) {
+            AgentAction::Pool(op) => {
+                ops.push(op_name(&op));
+                let result = pool.apply(&op);
+                agent.handle_pool(result, now);
+            }
             AgentAction::Send(_) => {
                 actions.push(json!({"send": true}));
                 let a = responses.next().ok_or("the run sent more requests than scripted")?;
-                common::play_attempt(&mut WithPool { run: &mut agent, pool: &mut pool }, a, &mut now)?;
+                common::play_attempt(&mut WithPool { run: &mut agent, pool: &mut pool, ops: &mut ops }, a, &mut now)?;
             }
             AgentAction::CallTools(calls) => {
                 actions.push(json!({"call_tools": calls}));
-                let results: Vec<ToolResult> =
-                    serde_json::from_value(tool_results.next().ok_or("more tool calls than scripted")?.clone()).map_err(|e| e.to_string())?;
+                let scripted = tool_results.next().ok_or("more tool calls than scripted")?.as_array().cloned().unwrap_or_default();
+                let results = scripted.iter().map(|v| tool_result(&agent, &calls, v)).collect::<Result<Vec<_>, _>>()?;
                 agent.handle_tool_results(results);
             }
-            AgentAction::Wait { until_ms, reason } => {
-                actions.push(json!({"wait_until": until_ms, "reason": reason}));
-                now = until_ms;
+            AgentAction::Wait { until_ms, reason, retry } => {
+                let mut a = json!({"wait_until": until_ms, "reason": reason});
+                if let Some(n) = retry {
+                    a["retry"] = json!({"attempt": n.attempt, "delay_ms": n.delay_ms, "code": n.code});
+                }
+                actions.push(a);
+                // A sleep may wake a little early; the run's clock makes up for it.
+                now = until_ms.saturating_sub(early).max(now);
             }
             AgentAction::Done => break,
         }
@@ -93,6 +138,7 @@ fn run(input: &Value) -> Result<Value, String> {
         .collect();
     Ok(json!({
         "actions": actions,
+        "pool_ops": ops,
         "outcome": serde_json::to_value(&outcome).map_err(|e| e.to_string())?,
         "turn_count": outcome.turns.len(),
         "pool": {"settled": pool.state().settled(), "reserved": pool.state().reserved()},

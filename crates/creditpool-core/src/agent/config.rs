@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// The default most model calls in one run.
 pub const DEFAULT_MAX_TURNS: u32 = 16;
+/// The `max_tokens` of an agent's requests when the caller sets none.
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 
 /// The options of one agent run. Read from JSON strictly: unknown fields are an
 /// error, missing fields take their defaults.
@@ -19,12 +21,50 @@ pub struct AgentConfig {
     pub max_turns: u32,
     /// The most this run may spend, in nano-USD; `None` for no run budget.
     pub max_spend: Option<Money>,
-    /// How each model call is made: streaming, retries, timeouts.
+    /// How each model call is made: streaming (on by default for agents,
+    /// also when `call` is given without `stream`), retries, timeouts.
+    #[serde(deserialize_with = "agent_call_options")]
     pub call: CallOptions,
     /// How reservations are sized. Default: a true upper bound.
     pub estimate: EstimateMode,
-    /// The reservation lease in ms; `None` uses the pool's.
+    /// The reservation lease in ms; `None` uses the pool's. While a call is
+    /// read, the run renews its lease whenever half of it has passed.
     pub lease_ms: Option<u64>,
+    /// The `max_tokens` of each request whose template has none (0).
+    /// Default 1024.
+    pub max_tokens: u32,
+    /// The words the model reads when a tool cannot answer.
+    pub texts: AgentTexts,
+}
+
+/// The words the model reads for tool calls that did not run normally. `{name}`
+/// stands for the tool's name and `{error}` for the error's message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentTexts {
+    /// The model called a tool that the agent has no function for.
+    pub unknown_tool: String,
+    /// The tool's function failed (raised, threw, returned an error).
+    pub tool_failed: String,
+    /// The driver handed back no result for a call.
+    pub missing_result: String,
+}
+
+impl Default for AgentTexts {
+    fn default() -> AgentTexts {
+        AgentTexts {
+            unknown_tool: "No tool named \"{name}\" is available; nothing was run.".into(),
+            tool_failed: "The tool \"{name}\" failed: {error}".into(),
+            missing_result: "The tool returned no result.".into(),
+        }
+    }
+}
+
+impl AgentTexts {
+    /// `template` with `{name}` and `{error}` filled in.
+    pub fn fill(template: &str, name: &str, error: &str) -> String {
+        template.replace("{name}", name).replace("{error}", error)
+    }
 }
 
 impl Default for AgentConfig {
@@ -33,9 +73,13 @@ impl Default for AgentConfig {
             agent_id: "default".into(),
             max_turns: DEFAULT_MAX_TURNS,
             max_spend: None,
-            call: CallOptions::default(),
+            // Agents stream by default: a stalled stream is caught by the idle
+            // timeout, and a cut one keeps what arrived.
+            call: CallOptions { stream: true, ..CallOptions::default() },
             estimate: EstimateMode::default(),
             lease_ms: None,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            texts: AgentTexts::default(),
         }
     }
 }
@@ -44,5 +88,30 @@ impl AgentConfig {
     /// The defaults, for an agent.
     pub fn new(agent_id: impl Into<String>) -> AgentConfig {
         AgentConfig { agent_id: agent_id.into(), ..AgentConfig::default() }
+    }
+}
+
+/// [`CallOptions`] as an agent reads them: `stream` defaults to on.
+fn agent_call_options<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CallOptions, D::Error> {
+    let mut value = serde_json::Value::deserialize(d)?;
+    if let Some(map) = value.as_object_mut() {
+        map.entry("stream").or_insert(serde_json::Value::Bool(true));
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_stream_by_default_even_with_other_call_options() {
+        assert!(AgentConfig::default().call.stream);
+        let c: AgentConfig = serde_json::from_value(serde_json::json!({"call": {"idle_timeout_ms": 5}})).unwrap();
+        assert!(c.call.stream);
+        assert_eq!(c.call.idle_timeout_ms, 5);
+        let c: AgentConfig = serde_json::from_value(serde_json::json!({"call": {"stream": false}})).unwrap();
+        assert!(!c.call.stream);
+        assert!(serde_json::from_value::<AgentConfig>(serde_json::json!({"call": {"strem": false}})).is_err());
     }
 }

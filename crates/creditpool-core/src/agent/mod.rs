@@ -1,30 +1,35 @@
 //! The agent loop: one agent's run (model call, tools, model call, ...) as a
-//! sans-I/O state machine that draws on a [`crate::pool::Pool`].
+//! sans-I/O state machine that draws on a pool through actions.
 //!
 //! [`AgentRun`] decides everything: which request to send, what to reserve
-//! before it and settle after it, when to retry (by [`crate::retry`]), which
-//! tool calls are valid, when the run ends and why. The driver (a binding, or
-//! the Rust front crate) only performs what [`AgentAction`] asks for: sends
-//! HTTP requests, runs tools (concurrently, if it likes), and sleeps.
+//! before it and settle or release after it, when to renew a lease, when to
+//! retry (by [`crate::retry`]), which tool calls are valid, the words the model
+//! reads about them, when the run ends and why. It holds no pool: it asks for
+//! pool operations ([`crate::pool::PoolOp`]: `reserve`, `settle`, `release`,
+//! `extend`) as actions and reads their results as inputs, so the driver can
+//! run them against any *pool store* (the in-memory [`crate::pool::Pool`]
+//! through [`crate::pool::Pool::apply`], or a pool shared through Redis). The
+//! driver only performs what [`AgentAction`] asks for: applies pool
+//! operations, sends HTTP requests, runs tools (concurrently, if it likes),
+//! and sleeps.
 //!
 //! ```text
 //! loop {
-//!     match run.next_action(&mut pool, now) {
+//!     match run.next_action(now) {
+//!         AgentAction::Pool(op) => run.handle_pool(store.apply(op), now),
 //!         AgentAction::Send(http) => {
-//!             // send; on a connection failure or timeout:
-//!             //     run.handle_transport_error(&mut pool, failure, now)
-//!             match run.handle_head(status, &headers, now) {
-//!                 ReadBody::Whole => run.handle_body(&mut pool, &body, now),
-//!                 ReadBody::Chunks => {
-//!                     // per chunk, while run.is_reading():
-//!                     //     run.handle_chunk(&mut pool, &bytes, now)
-//!                     // past run.deadline(): handle_transport_error(idle timeout)
-//!                     // at the end: run.handle_end(&mut pool, now)
-//!                 }
-//!             }
+//!             // as for a MessagesCall (see crate::call), with run.handle_head,
+//!             // handle_body, handle_chunk, handle_end, handle_timeout and
+//!             // handle_transport_error; run.deadline() bounds each wait, and
+//!             // after every input while run.is_reading():
+//!             //     while let Some(op) = run.poll_pool(now) {
+//!             //         run.handle_pool(store.apply(op), now)   // lease renewal
+//!             //     }
 //!         }
 //!         AgentAction::CallTools(calls) => {
-//!             // run every call (they are independent), then:
+//!             // run every call (they are independent); for each, what the
+//!             // tool did becomes its result through the run:
+//!             //     run.tool_result(&call, ToolOutput::Value(v) | Failed(msg) | Unknown)
 //!             run.handle_tool_results(results);
 //!         }
 //!         AgentAction::Wait { until_ms, .. } => { /* sleep */ }
@@ -41,6 +46,13 @@
 //!   agent. A response settles its actual cost
 //!   ([`crate::pricing::cost`]) with attribution; a failed attempt releases its
 //!   reservation. A retry reserves again, so nothing is ever charged twice.
+//!   A pool operation is asked for until its result is handed back, so a
+//!   settle is never dropped; while a response is read, the lease is renewed
+//!   each time half of it has passed.
+//! * **Defaults and words** live in [`AgentConfig`]: `max_tokens` when the
+//!   request has none, streaming on, and [`AgentTexts`] for unknown tools,
+//!   failed tools and missing results; [`ToolOutput::content`] turns a tool's
+//!   return value into `tool_result` content.
 //! * **Refusals end the run cleanly** ([`RunStatus::PoolRefused`]), except a
 //!   rate limit, which becomes a wait until the pool says.
 //! * **The run's own budget** (`max_spend`) is checked against the worst case
@@ -59,6 +71,6 @@ mod config;
 mod outcome;
 mod run;
 
-pub use config::AgentConfig;
-pub use outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolResult, TurnRecord, WaitReason};
+pub use config::{AgentConfig, AgentTexts, DEFAULT_MAX_TOKENS};
+pub use outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolOutput, ToolResult, TurnRecord, WaitReason};
 pub use run::{AgentAction, AgentError, AgentRun};

@@ -43,6 +43,43 @@ impl ToolResult {
     }
 }
 
+/// What a tool did, as the driver reports it to [`super::AgentRun::tool_result`],
+/// which turns it into the `tool_result` the model reads. JSON: `{"value":
+/// any}`, `{"content": string | [block]}`, `{"failed": "message"}` or
+/// `"unknown"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolOutput {
+    /// The tool returned a value. A string is the content as it is; a
+    /// non-empty array of objects that each have a string `type` is a list of
+    /// content blocks; `null` is empty text; anything else is its JSON text.
+    Value(Value),
+    /// The tool returned content already in the API's shape.
+    Content(TextOrBlocks),
+    /// The tool failed (raised, threw, returned an error) with this message.
+    Failed(String),
+    /// The agent has no function for the tool the model called.
+    Unknown,
+}
+
+impl ToolOutput {
+    /// The rule that turns a tool's return value into `tool_result` content
+    /// (see [`ToolOutput::Value`]).
+    pub fn content(value: Value) -> TextOrBlocks {
+        match value {
+            Value::String(s) => TextOrBlocks::Text(s),
+            Value::Null => TextOrBlocks::Text(String::new()),
+            Value::Array(items) if !items.is_empty() && items.iter().all(|b| b.get("type").is_some_and(Value::is_string)) => {
+                match serde_json::from_value::<Vec<crate::api::ContentBlock>>(Value::Array(items.clone())) {
+                    Ok(blocks) => TextOrBlocks::Blocks(blocks),
+                    Err(_) => TextOrBlocks::Text(Value::Array(items).to_string()),
+                }
+            }
+            other => TextOrBlocks::Text(other.to_string()),
+        }
+    }
+}
+
 /// Why the run asks the driver to wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,15 +145,23 @@ pub enum RunStatus {
     },
     /// A model call failed for good.
     Failed {
+        /// The error's stable code ([`crate::codes`]): bindings raise the
+        /// class it maps to.
+        code: String,
         /// What went wrong, readable.
         error: String,
         /// The API error type, when the API reported one.
         api_error_type: Option<String>,
         /// The HTTP status, when there was one.
         http_status: Option<u16>,
+        /// For a stream that failed part-way: the message received before.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        partial: Option<Box<Message>>,
     },
     /// The run could not price or build a request.
     Invalid {
+        /// The error's stable code ([`crate::codes`]).
+        code: String,
         /// Why.
         error: String,
     },
@@ -130,7 +175,23 @@ impl RunStatus {
             crate::call::AttemptError::Api(a) => (Some(a.kind.as_str().to_owned()), a.status),
             _ => (None, None),
         };
-        RunStatus::Failed { error: e.to_string(), api_error_type, http_status }
+        RunStatus::Failed { code: e.code().to_owned(), error: e.to_string(), api_error_type, http_status, partial: e.partial.clone() }
+    }
+
+    pub(crate) fn invalid(code: &str, error: &str) -> RunStatus {
+        RunStatus::Invalid { code: code.to_owned(), error: error.to_owned() }
+    }
+
+    /// The stable error code of a status that ends a run with an error
+    /// (`None` for `completed`, `stopped` and `cancelled`).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            RunStatus::Completed | RunStatus::Stopped { .. } | RunStatus::Cancelled => None,
+            RunStatus::MaxTurns { .. } => Some("max_turns"),
+            RunStatus::BudgetExhausted { .. } => Some("budget_exhausted"),
+            RunStatus::PoolRefused { refusal } => Some(refusal.code()),
+            RunStatus::Failed { code, .. } | RunStatus::Invalid { code, .. } => Some(code),
+        }
     }
 }
 

@@ -1,12 +1,12 @@
 //! [`AgentRun`]: the state machine (see the module docs).
 
-use super::config::AgentConfig;
-use super::outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolResult, TurnRecord, WaitReason};
+use super::config::{AgentConfig, AgentTexts};
+use super::outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolOutput, ToolResult, TurnRecord, WaitReason};
 use crate::api::{ContentBlock, Message, MessageParam, MessageRequest, Role, StopReason, StreamEvent, TextOrBlocks, ToolResultBlock, Usage};
-use crate::call::{CallAction, CallOptions, Completed, MessagesCall, ReadBody};
+use crate::call::{CallAction, CallOptions, Completed, MessagesCall, ReadBody, RetryNotice};
 use crate::http::{Headers, HttpRequest};
 use crate::money::Money;
-use crate::pool::{AttributionInput, Pool, Reservation};
+use crate::pool::{AttributionInput, OpResult, PoolOp, Reservation};
 use crate::pricing::{cost, worst_case, CapabilityError, CostOptions, PriceTable, PricingError};
 use crate::request::{RequestBuilder, RequestError};
 use crate::retry::Failure;
@@ -19,6 +19,10 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq)]
 #[must_use]
 pub enum AgentAction {
+    /// Apply this operation to the pool store (a `reserve`, `settle`,
+    /// `release` or `extend`), then hand its result to
+    /// [`AgentRun::handle_pool`]. Until then the run asks for it again.
+    Pool(PoolOp),
     /// Send this request (the reservation for it is already held).
     Send(HttpRequest),
     /// Run these tools, then hand every result to
@@ -31,6 +35,9 @@ pub enum AgentAction {
         until_ms: u64,
         /// Why.
         reason: WaitReason,
+        /// For a retry of a stream that had handed out events: the notice to
+        /// pass on to whoever shows them.
+        retry: Option<RetryNotice>,
     },
     /// The run is over: read [`AgentRun::outcome`].
     Done,
@@ -54,12 +61,29 @@ pub enum AgentError {
     Request(#[from] RequestError),
 }
 
+/// A reservation the run holds, and when to renew its lease.
+#[derive(Debug, Clone)]
+struct Held {
+    reservation: Reservation,
+    /// The lease's length, as granted.
+    lease_ms: u64,
+    /// When to ask for an extension (half the lease after it was granted or
+    /// last renewed).
+    renew_at_ms: u64,
+}
+
+/// A pool operation asked for and not yet answered.
+#[derive(Debug, Clone)]
+struct PendingOp {
+    op: PoolOp,
+}
+
 #[derive(Debug, Clone)]
 enum Phase {
     /// Ready to start the next model call.
     Ready,
     /// A model call is under way.
-    Calling { call: Box<MessagesCall>, request: Box<MessageRequest>, amount: Money, reservation: Option<Reservation> },
+    Calling { call: Box<MessagesCall>, request: Box<MessageRequest>, amount: Money, reservation: Option<Held> },
     /// Waiting for the driver's tool results.
     AwaitingTools { calls: Vec<ToolCall>, immediate: Vec<(String, ContentBlock)>, order: Vec<String> },
     /// Over.
@@ -80,13 +104,22 @@ pub struct AgentRun {
     spent: Money,
     status: Option<RunStatus>,
     last_message: Option<Message>,
+    /// Pool operations to ask for, in order; the first is out.
+    pool_ops: std::collections::VecDeque<PendingOp>,
+    /// The run's clock: never earlier than a time already seen.
+    clock_ms: u64,
+    /// The pool refused for a rate limit: wait until then, then reserve again.
+    rate_wait: Option<u64>,
 }
 
 impl AgentRun {
     /// A run of `request` (its messages hold the prompt; its tools are the
     /// agent's tools). The tools and the request are checked here, before
     /// anything costs money.
-    pub fn new(config: AgentConfig, request: MessageRequest, builder: RequestBuilder, prices: Arc<PriceTable>) -> Result<AgentRun, AgentError> {
+    pub fn new(config: AgentConfig, mut request: MessageRequest, builder: RequestBuilder, prices: Arc<PriceTable>) -> Result<AgentRun, AgentError> {
+        if request.max_tokens == 0 {
+            request.max_tokens = config.max_tokens;
+        }
         crate::tools::check_tools(&request.tools)?;
         let tools = ToolSet::from_specs(&request.tools)?;
         crate::pricing::check_request_with(&prices, &request)?;
@@ -108,6 +141,9 @@ impl AgentRun {
             spent: Money::ZERO,
             status: None,
             last_message: None,
+            pool_ops: std::collections::VecDeque::new(),
+            clock_ms: 0,
+            rate_wait: None,
         })
     }
 
@@ -131,10 +167,24 @@ impl AgentRun {
         matches!(self.phase, Phase::Done)
     }
 
-    /// What to do next. `pool` is the shared pool: hold its lock only for this
-    /// call.
-    pub fn next_action(&mut self, pool: &mut Pool, now_ms: u64) -> AgentAction {
+    fn clock(&mut self, now_ms: u64) -> u64 {
+        self.clock_ms = self.clock_ms.max(now_ms);
+        self.clock_ms
+    }
+
+    /// What to do next.
+    pub fn next_action(&mut self, now_ms: u64) -> AgentAction {
+        let now_ms = self.clock(now_ms);
         for _ in 0..8 {
+            if let Some(p) = self.pool_ops.front() {
+                return AgentAction::Pool(p.op.clone());
+            }
+            if let Some(until_ms) = self.rate_wait.take() {
+                if now_ms < until_ms && !matches!(self.phase, Phase::Done) {
+                    self.clock_ms = until_ms;
+                    return AgentAction::Wait { until_ms, reason: WaitReason::RateLimited, retry: None };
+                }
+            }
             match &mut self.phase {
                 Phase::Done => return AgentAction::Done,
                 Phase::AwaitingTools { calls, .. } => return AgentAction::CallTools(calls.clone()),
@@ -156,27 +206,17 @@ impl AgentRun {
                                 continue;
                             }
                         }
-                        let agent = self.config.agent_id.as_str();
-                        let held = match self.config.lease_ms {
-                            Some(lease) => pool.reserve_with_lease(agent, *amount, lease, now_ms),
-                            None => pool.reserve(agent, *amount, now_ms),
-                        };
-                        match held {
-                            Ok(r) => {
-                                *reservation = Some(r);
-                                return AgentAction::Send(http);
-                            }
-                            Err(refusal) => match refusal.retry_at_ms() {
-                                Some(until_ms) => return AgentAction::Wait { until_ms: until_ms.max(now_ms), reason: WaitReason::RateLimited },
-                                None => self.finish(RunStatus::PoolRefused { refusal }),
-                            },
-                        }
+                        let op = PoolOp::Reserve { agent: self.config.agent_id.clone(), amount: *amount, now_ms, lease_ms: self.config.lease_ms };
+                        self.pool_ops.push_back(PendingOp { op });
                     }
-                    CallAction::Wait { until_ms } => return AgentAction::Wait { until_ms, reason: WaitReason::Retry },
+                    CallAction::Wait { until_ms, retry } => {
+                        self.clock_ms = self.clock_ms.max(until_ms);
+                        return AgentAction::Wait { until_ms, reason: WaitReason::Retry, retry };
+                    }
                     CallAction::Done => {
                         let result = call.take_result();
                         match result {
-                            Some(Ok(_)) | None => self.finish(RunStatus::Invalid { error: "the call ended without a settled result".into() }),
+                            Some(Ok(_)) | None => self.finish(RunStatus::invalid("internal_error", "the call ended without a settled result")),
                             Some(Err(e)) => self.finish(RunStatus::failed(&e)),
                         }
                     }
@@ -186,8 +226,66 @@ impl AgentRun {
         AgentAction::Done
     }
 
+    /// The result of the pool operation of the last [`AgentAction::Pool`],
+    /// as the pool store answered it.
+    pub fn handle_pool(&mut self, result: OpResult, now_ms: u64) {
+        let now_ms = self.clock(now_ms);
+        let Some(pending) = self.pool_ops.pop_front() else { return };
+        match pending.op {
+            PoolOp::Reserve { .. } => match result {
+                OpResult::Reserved(r) => {
+                    if let Phase::Calling { reservation, .. } = &mut self.phase {
+                        let lease_ms = r.expires_at_ms.saturating_sub(now_ms).max(1);
+                        *reservation = Some(Held { reservation: r, lease_ms, renew_at_ms: now_ms.saturating_add(lease_ms / 2) });
+                    }
+                }
+                OpResult::Refused(refusal) => match refusal.retry_at_ms() {
+                    Some(until_ms) => {
+                        let until_ms = until_ms.max(now_ms);
+                        self.rate_wait = Some(until_ms);
+                    }
+                    None => self.finish(RunStatus::PoolRefused { refusal }),
+                },
+                OpResult::Error(e) => self.finish(RunStatus::invalid(e.code(), &e.to_string())),
+                other => self.finish(RunStatus::invalid("internal_error", &format!("the pool answered a reserve with {}", serde_json::to_string(&other).unwrap_or_default()))),
+            },
+            PoolOp::Extend { .. } => {
+                if let (Phase::Calling { reservation: Some(held), .. }, OpResult::Extended(r)) = (&mut self.phase, &result) {
+                    held.reservation.expires_at_ms = r.expires_at_ms;
+                    held.renew_at_ms = now_ms.saturating_add(held.lease_ms / 2);
+                }
+            }
+            // A settle or a release is recorded by the pool whatever it
+            // answers (a late settle is still counted); nothing more to do.
+            _ => {}
+        }
+    }
+
+    /// A pool operation to apply while a response is read: a lease renewal
+    /// when half the lease has passed. Ask after every input while
+    /// [`AgentRun::is_reading`], apply what it returns and hand the result
+    /// to [`AgentRun::handle_pool`].
+    pub fn poll_pool(&mut self, now_ms: u64) -> Option<PoolOp> {
+        let now_ms = self.clock(now_ms);
+        if let Some(p) = self.pool_ops.front() {
+            return Some(p.op.clone());
+        }
+        let Phase::Calling { reservation: Some(held), call, .. } = &mut self.phase else { return None };
+        if !call.is_reading() && call.deadline().is_none() {
+            return None;
+        }
+        if now_ms < held.renew_at_ms {
+            return None;
+        }
+        held.renew_at_ms = now_ms.saturating_add(held.lease_ms / 2);
+        let op = PoolOp::Extend { id: held.reservation.id, lease_ms: held.lease_ms, now_ms };
+        self.pool_ops.push_back(PendingOp { op: op.clone() });
+        Some(op)
+    }
+
     /// The response's status and headers arrived.
     pub fn handle_head(&mut self, status: u16, headers: &Headers, now_ms: u64) -> ReadBody {
+        let now_ms = self.clock(now_ms);
         match &mut self.phase {
             Phase::Calling { call, .. } => call.handle_head(status, headers, now_ms),
             _ => ReadBody::Whole,
@@ -195,43 +293,63 @@ impl AgentRun {
     }
 
     /// The whole body arrived.
-    pub fn handle_body(&mut self, pool: &mut Pool, body: &[u8], now_ms: u64) {
+    pub fn handle_body(&mut self, body: &[u8], now_ms: u64) {
+        let now_ms = self.clock(now_ms);
         if let Phase::Calling { call, .. } = &mut self.phase {
             call.handle_body(body, now_ms);
         }
-        self.after_attempt(pool, now_ms);
+        self.after_attempt(now_ms);
     }
 
     /// A chunk of a streamed body arrived. Returns the stream events it
-    /// completed (for display); when the attempt ends, it is settled or
-    /// released at once.
-    pub fn handle_chunk(&mut self, pool: &mut Pool, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
+    /// completed (for display); when the attempt ends, its settle or release
+    /// is the next action.
+    pub fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
+        let now_ms = self.clock(now_ms);
         let events = match &mut self.phase {
             Phase::Calling { call, .. } => call.handle_chunk(bytes, now_ms),
             _ => Vec::new(),
         };
         if !self.is_reading() {
-            self.after_attempt(pool, now_ms);
+            self.after_attempt(now_ms);
         }
         events
     }
 
     /// The streamed body ended.
-    pub fn handle_end(&mut self, pool: &mut Pool, now_ms: u64) -> Vec<StreamEvent> {
+    pub fn handle_end(&mut self, now_ms: u64) -> Vec<StreamEvent> {
+        let now_ms = self.clock(now_ms);
         let events = match &mut self.phase {
             Phase::Calling { call, .. } => call.handle_end(now_ms),
             _ => Vec::new(),
         };
-        self.after_attempt(pool, now_ms);
+        self.after_attempt(now_ms);
         events
     }
 
-    /// The connection failed or timed out.
-    pub fn handle_transport_error(&mut self, pool: &mut Pool, failure: Failure, now_ms: u64) {
+    /// The transport failed (see [`MessagesCall::handle_transport_error`]:
+    /// a connection lost mid-stream is a cut stream).
+    pub fn handle_transport_error(&mut self, failure: Failure, now_ms: u64) {
+        let now_ms = self.clock(now_ms);
         if let Phase::Calling { call, .. } = &mut self.phase {
             call.handle_transport_error(failure, now_ms);
         }
-        self.after_attempt(pool, now_ms);
+        self.after_attempt(now_ms);
+    }
+
+    /// Time passed with nothing read: past [`AgentRun::deadline`] the attempt
+    /// times out (see [`MessagesCall::handle_timeout`]). Returns whether it
+    /// did.
+    pub fn handle_timeout(&mut self, now_ms: u64) -> bool {
+        let now_ms = self.clock(now_ms);
+        let timed_out = match &mut self.phase {
+            Phase::Calling { call, .. } => call.handle_timeout(now_ms),
+            _ => false,
+        };
+        if timed_out {
+            self.after_attempt(now_ms);
+        }
+        timed_out
     }
 
     /// Whether the driver should keep reading the body.
@@ -239,18 +357,25 @@ impl AgentRun {
         matches!(&self.phase, Phase::Calling { call, .. } if call.is_reading())
     }
 
-    /// While a stream is read: the Unix time in ms by which the next chunk must
-    /// arrive; past it, report an idle timeout.
+    /// While a request is out: the Unix time in ms by which the next input
+    /// must arrive (see [`MessagesCall::deadline`]), or earlier, when the
+    /// reservation's lease is due for renewal ([`AgentRun::poll_pool`]).
+    /// Wait no longer than this for the next input; then call
+    /// [`AgentRun::handle_timeout`] and [`AgentRun::poll_pool`].
     pub fn deadline(&self) -> Option<u64> {
         match &self.phase {
-            Phase::Calling { call, .. } => call.deadline(),
+            Phase::Calling { call, reservation, .. } => {
+                let d = call.deadline()?;
+                Some(reservation.as_ref().map_or(d, |h| d.min(h.renew_at_ms)))
+            }
             _ => None,
         }
     }
 
     /// The tools' results. Every call of the last [`AgentAction::CallTools`]
     /// needs one; a missing result becomes an `is_error` result, and results for
-    /// IDs that were not asked for are ignored.
+    /// IDs that were not asked for are ignored. Build each with
+    /// [`AgentRun::tool_result`] from what the tool did.
     pub fn handle_tool_results(&mut self, results: Vec<ToolResult>) {
         let Phase::AwaitingTools { immediate, order, .. } = std::mem::replace(&mut self.phase, Phase::Ready) else {
             return;
@@ -267,18 +392,35 @@ impl AgentRun {
                 by_id.insert(r.tool_use_id, block);
             }
         }
-        let blocks = order
-            .iter()
-            .map(|id| by_id.remove(id).unwrap_or_else(|| ContentBlock::tool_result(id.clone(), "The tool returned no result.", true)))
-            .collect();
+        let missing = self.config.texts.missing_result.clone();
+        let blocks = order.iter().map(|id| by_id.remove(id).unwrap_or_else(|| ContentBlock::tool_result(id.clone(), missing.clone(), true))).collect();
         self.messages.push(MessageParam::user_blocks(blocks));
     }
 
-    /// Ends the run now, releasing a held reservation.
-    pub fn cancel(&mut self, pool: &mut Pool, now_ms: u64) {
-        if let Phase::Calling { reservation: Some(r), .. } = &self.phase {
-            let _ = pool.release(r.id, now_ms);
+    /// The `tool_result` for a call, from what its tool did: the words the
+    /// model reads are the run's ([`AgentConfig::texts`]), and a returned
+    /// value becomes content by one rule ([`ToolOutput`]).
+    pub fn tool_result(&self, call: &ToolCall, output: ToolOutput) -> ToolResult {
+        let texts = &self.config.texts;
+        match output {
+            ToolOutput::Value(value) => ToolResult { tool_use_id: call.id.clone(), content: ToolOutput::content(value), is_error: false },
+            ToolOutput::Content(content) => ToolResult { tool_use_id: call.id.clone(), content, is_error: false },
+            ToolOutput::Failed(error) => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.tool_failed, &call.name, &error)),
+            ToolOutput::Unknown => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.unknown_tool, &call.name, "")),
         }
+    }
+
+    /// Ends the run now. A reservation held for a call in progress is given
+    /// back: keep asking [`AgentRun::next_action`] and apply the pool
+    /// operation it returns until it says [`AgentAction::Done`].
+    pub fn cancel(&mut self, now_ms: u64) {
+        let now_ms = self.clock(now_ms);
+        if let Phase::Calling { reservation: Some(h), .. } = &self.phase {
+            let op = PoolOp::Release { id: h.reservation.id, now_ms };
+            self.pool_ops.push_back(PendingOp { op });
+        }
+        // A reserve asked for and not yet answered: its answer is ignored.
+        self.pool_ops.retain(|p| !matches!(p.op, PoolOp::Reserve { .. } | PoolOp::Extend { .. }));
         if !matches!(self.phase, Phase::Done) {
             self.finish(RunStatus::Cancelled);
         }
@@ -329,16 +471,19 @@ impl AgentRun {
         let mut request = self.template.clone();
         request.messages = self.messages.clone();
         let options: CallOptions = CallOptions { jitter_seed: self.config.call.jitter_seed ^ (self.turns.len() as u64), ..self.config.call.clone() };
-        let call = MessagesCall::new(&self.builder, &request, options).map_err(|e| RunStatus::Invalid { error: e.to_string() })?;
+        // The run checked its tools and the model's capabilities once, when
+        // it was made.
+        let options = CallOptions { preflight: false, ..options };
+        let call = MessagesCall::new(&self.builder, &request, options).map_err(|e| RunStatus::invalid(e.code(), &e.to_string()))?;
         let estimate = worst_case(&self.prices, &request, call.request().body.len(), self.config.estimate)
-            .map_err(|e| RunStatus::Invalid { error: e.to_string() })?;
+            .map_err(|e| RunStatus::invalid(e.code(), &e.to_string()))?;
         self.phase = Phase::Calling { call: Box::new(call), request: Box::new(request), amount: estimate.cost, reservation: None };
         Ok(())
     }
 
     /// After an attempt ended (or a chunk was handled): settle a success,
-    /// release a failure.
-    fn after_attempt(&mut self, pool: &mut Pool, now_ms: u64) {
+    /// release a failure (as pool operations, the next actions).
+    fn after_attempt(&mut self, now_ms: u64) {
         let Phase::Calling { call, reservation, .. } = &mut self.phase else { return };
         if call.is_reading() {
             return;
@@ -347,18 +492,18 @@ impl AgentRun {
             Some(crate::call::AttemptOutcome::Succeeded) => {
                 let Some(Ok(completed)) = call.take_result() else { return };
                 let Phase::Calling { request, reservation, .. } = std::mem::replace(&mut self.phase, Phase::Ready) else { return };
-                self.settle(pool, &request, reservation, completed, now_ms);
+                self.settle(&request, reservation.map(|h| h.reservation), completed, now_ms);
             }
             Some(crate::call::AttemptOutcome::Failed { .. }) => {
-                if let Some(r) = reservation.take() {
-                    let _ = pool.release(r.id, now_ms);
+                if let Some(h) = reservation.take() {
+                    self.pool_ops.push_back(PendingOp { op: PoolOp::Release { id: h.reservation.id, now_ms } });
                 }
             }
             None => {}
         }
     }
 
-    fn settle(&mut self, pool: &mut Pool, request: &MessageRequest, reservation: Option<Reservation>, completed: Completed, now_ms: u64) {
+    fn settle(&mut self, request: &MessageRequest, reservation: Option<Reservation>, completed: Completed, now_ms: u64) {
         let message = completed.message;
         let mut options = CostOptions::for_message(&message);
         if let Some(geo) = &request.inference_geo {
@@ -376,8 +521,10 @@ impl AgentRun {
         if let Some(id) = &completed.request_id {
             attribution = attribution.with_request_id(id.clone());
         }
+        let split = attribution.split(breakdown.total);
         if let Some(r) = &reservation {
-            let _ = pool.settle(r.id, breakdown.total, Some(&attribution), now_ms);
+            let op = PoolOp::Settle { id: r.id, cost: breakdown.total, now_ms, attribution: Some(Box::new(attribution)) };
+            self.pool_ops.push_back(PendingOp { op });
         }
         self.spent = self.spent.saturating_add(breakdown.total);
         let issues = completed.tool_input_issues;
@@ -389,7 +536,7 @@ impl AgentRun {
             cost: breakdown,
             reserved,
             attempts: completed.attempts,
-            attribution: attribution.split(breakdown.total),
+            attribution: split,
             tool_calls: message.tool_uses().map(|t| t.name.clone()).collect(),
         };
         self.turns.push(record);

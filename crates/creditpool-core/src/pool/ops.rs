@@ -8,6 +8,7 @@
 //! | `reserve` | `agent`, `amount`, `now_ms`, optional `lease_ms` | `reserved` or `refused` |
 //! | `settle` | `id`, `cost`, `now_ms`, optional `attribution` ([`AttributionInput`]) | `settled`, `duplicate` or `error` |
 //! | `release` | `id`, `now_ms` | `released`, `duplicate` or `error` |
+//! | `extend` | `id`, `lease_ms`, `now_ms` | `extended`, `closed` or `error` |
 //! | `set_limit` | `limit`, `now_ms` | `ok` |
 //! | `set_agent` | `agent`, `policy` ([`AgentPolicy`]), `now_ms` | `ok` or `error` |
 //! | `tick` | `now_ms` | `ticked` |
@@ -17,13 +18,16 @@
 //! A result is an object tagged by `"result"`, with the fields of the Rust value
 //! it carries, e.g. `{"result": "reserved", "id": 1, "amount": 500,
 //! "expires_at_ms": 601000}` or `{"result": "refused", "reason":
-//! "pool_exhausted", "requested": 500, "available": 100}`.
+//! "pool_exhausted", "requested": 500, "available": 100}`. An `extend` answers
+//! `{"result": "extended", "id", "amount", "expires_at_ms"}` (the new lease
+//! end) or, for a reservation already settled, released or expired,
+//! `{"result": "closed", "id"}`.
 
 use super::attribution::AttributionInput;
 use super::config::AgentPolicy;
 use super::error::{PoolError, Refusal};
 use super::report::Report;
-use super::reservation::{ReleaseOutcome, Released, Reservation, SettleOutcome, Settlement};
+use super::reservation::{ExtendOutcome, ReleaseOutcome, Released, Reservation, SettleOutcome, Settlement};
 use super::Pool;
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
@@ -60,6 +64,15 @@ pub enum PoolOp {
     Release {
         /// The reservation.
         id: u64,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// [`Pool::extend`].
+    Extend {
+        /// The reservation.
+        id: u64,
+        /// The new lease, from now (at least 1 ms; never shortens the lease).
+        lease_ms: u64,
         /// Now, Unix milliseconds.
         now_ms: u64,
     },
@@ -110,6 +123,14 @@ pub enum OpResult {
         /// The reservation.
         id: u64,
     },
+    /// A lease was renewed: the reservation with its new `expires_at_ms`.
+    Extended(Reservation),
+    /// The reservation to extend was already settled, released or expired:
+    /// nothing changed.
+    Closed {
+        /// The reservation.
+        id: u64,
+    },
     /// The operation failed.
     Error(PoolError),
     /// Done.
@@ -150,6 +171,11 @@ impl Pool {
             PoolOp::Release { id, now_ms } => match self.release(*id, *now_ms) {
                 Ok(ReleaseOutcome::Released(r)) => OpResult::Released(r),
                 Ok(ReleaseOutcome::Duplicate { id }) => OpResult::Duplicate { id },
+                Err(e) => OpResult::Error(e),
+            },
+            PoolOp::Extend { id, lease_ms, now_ms } => match self.extend(*id, *lease_ms, *now_ms) {
+                Ok(ExtendOutcome::Extended(r)) => OpResult::Extended(r),
+                Ok(ExtendOutcome::Closed { id }) => OpResult::Closed { id },
                 Err(e) => OpResult::Error(e),
             },
             PoolOp::SetLimit { limit, now_ms } => {

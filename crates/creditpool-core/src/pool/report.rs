@@ -11,6 +11,7 @@ use super::attribution::{Attribution, AttributionInput, ToolCharge, ToolPart};
 use super::cycle::CycleBounds;
 use super::ledger::TokenCounts;
 use super::name::{Interner, Name};
+use super::Pool;
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
 
@@ -377,6 +378,56 @@ impl Stats {
         r.top = TopConsumers { agents, tools, models };
         r.series = self.series.clone();
         r.history = self.history.clone();
+    }
+}
+
+impl Pool {
+    /// The report for the current cycle.
+    pub fn report(&mut self, now_ms: u64) -> Report {
+        let now = self.clock(now_ms);
+        self.advance(now, None);
+        let limit = self.state.limit;
+        let mut agents: Vec<AgentReport> = self
+            .state
+            .agents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let act = self.stats.agent(i as u32);
+                let active = !a.settled.is_zero() || !a.reserved.is_zero() || act.requests > 0 || act.refusals > 0;
+                active.then(|| AgentReport {
+                    agent: a.name.clone(),
+                    settled: a.settled,
+                    reserved: a.reserved,
+                    requests: act.requests,
+                    refusals: act.refusals,
+                    cap: self.agents.policy(i as u32).cap.map(|c| c.amount(limit)),
+                })
+            })
+            .collect();
+        sort_agent_reports(&mut agents);
+        let mut r = Report {
+            pool_id: self.pool_id.clone(),
+            at_ms: now,
+            cycle: self.state.cycle,
+            limit,
+            settled: self.state.settled,
+            reserved: self.state.reserved,
+            available: self.state.available(),
+            overrun: self.state.overrun,
+            requests: 0,
+            conversation: Money::ZERO,
+            agents,
+            models: Vec::new(),
+            tools: Vec::new(),
+            top: TopConsumers::default(),
+            definition_overhead: Vec::new(),
+            bucket_ms: self.config.report_bucket_ms,
+            series: Vec::new(),
+            history: Vec::new(),
+        };
+        self.stats.fill(&mut r, self.config.report_top);
+        r
     }
 }
 

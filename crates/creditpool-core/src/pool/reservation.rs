@@ -1,5 +1,5 @@
-//! Two-phase reservations: what `reserve`, `settle` and `release` hand back, and
-//! the queue that finds expired leases.
+//! Two-phase reservations: what `reserve`, `settle`, `release` and `extend` hand
+//! back, and the queue that finds expired leases.
 
 use crate::money::Money;
 use serde::{Deserialize, Serialize};
@@ -76,10 +76,27 @@ pub enum ReleaseOutcome {
     },
 }
 
+/// The result of an extend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtendOutcome {
+    /// The lease was renewed: the reservation with its new `expires_at_ms`
+    /// (never earlier than before).
+    Extended(Reservation),
+    /// The reservation was already settled, released or expired: nothing
+    /// changed. Not an error: the caller carries on, and its settle is recorded
+    /// late if the reservation expired (within the late-settle window).
+    Closed {
+        /// The reservation's ID.
+        id: u64,
+    },
+}
+
 /// Open reservations by lease end: a min-heap of `(expires_at_ms, id)`.
 ///
 /// Settled and released reservations are not removed from the heap (that would
-/// cost a search); they are skipped when they surface, and the heap is rebuilt
+/// cost a search), and an extended lease leaves its old entry behind; such stale
+/// entries (whose time is not the open reservation's `expires_at_ms`) are
+/// skipped when they surface, and the heap is rebuilt
 /// from the open set when stale entries outnumber live ones, so that its size
 /// stays within a constant factor of the open reservations.
 #[derive(Clone, Debug, Default)]

@@ -2,6 +2,7 @@
 //! the stress test live in `tests/`.)
 
 use super::*;
+use crate::money::Money;
 
 fn m(n: u64) -> Money {
     Money::from_nanos(n)
@@ -358,4 +359,135 @@ fn wake_up_bound_never_skips_an_expiry() {
     assert_eq!(p.tick(50).expired, vec![1]);
     p.reserve("a", m(100), 60).unwrap();
     assert_eq!(p.tick(1_060).expired, vec![3]);
+}
+
+fn extended(o: ExtendOutcome) -> Reservation {
+    match o {
+        ExtendOutcome::Extended(r) => r,
+        ExtendOutcome::Closed { id } => panic!("closed {id}"),
+    }
+}
+
+#[test]
+fn extend_keeps_a_reservation_alive_and_its_settle_on_time() {
+    let mut p = pool(1_000);
+    p.reserve("a", m(300), 0).unwrap();
+    // Renewed at 900 for 1 000 ms: the lease now ends at 1 900, not 1 000.
+    assert_eq!(extended(p.extend(1, 1_000, 900).unwrap()), Reservation { id: 1, amount: m(300), expires_at_ms: 1_900 });
+    assert_eq!(p.state().open_reservation(1).map(|o| o.expires_at_ms), Some(1_900));
+    assert_eq!(p.tick(1_000).expired, Vec::<u64>::new());
+    assert_eq!(p.state().reserved(), m(300));
+    let s = settled(p.settle(1, m(250), None, 1_500).unwrap());
+    assert_eq!((s.reserved, s.refunded, s.late), (m(300), m(50), false));
+    assert_eq!(drain_ledger(&mut p).iter().map(|e| e.kind).collect::<Vec<_>>(), vec![LedgerKind::Settle]);
+    // Closed now: an extend answers Closed and changes nothing.
+    let before = p.snapshot_json();
+    assert_eq!(p.extend(1, 1_000, 1_500).unwrap(), ExtendOutcome::Closed { id: 1 });
+    assert_eq!(p.snapshot_json(), before);
+}
+
+#[test]
+fn extend_never_shortens_a_lease() {
+    let mut p = pool(1_000);
+    p.reserve_with_lease("a", m(1), 5_000, 0).unwrap();
+    assert_eq!(extended(p.extend(1, 100, 10).unwrap()).expires_at_ms, 5_000);
+    // A zero lease counts as 1 ms.
+    assert_eq!(extended(p.extend(1, 0, 5_000 - 1).unwrap()).expires_at_ms, 5_000);
+    assert_eq!(extended(p.extend(1, 0, 5_000 - 1).unwrap()).expires_at_ms, 5_000);
+    assert_eq!(p.expiry.len(), 1);
+    assert_eq!(p.tick(5_000).expired, vec![1]);
+}
+
+#[test]
+fn extend_after_expiry_is_closed_and_the_settle_late() {
+    let mut p = pool(1_000);
+    p.reserve("a", m(300), 0).unwrap();
+    // The lease ended at 1 000: it expires before the extend looks.
+    assert_eq!(p.extend(1, 1_000, 1_000).unwrap(), ExtendOutcome::Closed { id: 1 });
+    assert_eq!(p.state().reserved(), Money::ZERO);
+    assert_eq!(drain_ledger(&mut p).iter().map(|e| (e.kind, e.at_ms)).collect::<Vec<_>>(), vec![(LedgerKind::Expire, 1_000)]);
+    let s = settled(p.settle(1, m(120), None, 1_200).unwrap());
+    assert!(s.late);
+    assert_eq!((s.reserved, s.overrun), (Money::ZERO, m(120)));
+    // Released reservations are closed too.
+    p.reserve("a", m(1), 1_300).unwrap();
+    p.release(2, 1_301).unwrap();
+    assert_eq!(p.extend(2, 1_000, 1_302).unwrap(), ExtendOutcome::Closed { id: 2 });
+}
+
+#[test]
+fn extend_of_an_unknown_reservation_errors() {
+    let mut p = pool(1_000);
+    assert_eq!(p.extend(1, 1_000, 0), Err(PoolError::UnknownReservation { id: 1 }));
+    p.reserve("a", m(1), 0).unwrap();
+    assert_eq!(p.extend(0, 1_000, 0), Err(PoolError::UnknownReservation { id: 0 }));
+    assert_eq!(p.extend(2, 1_000, 0), Err(PoolError::UnknownReservation { id: 2 }));
+    // Long after the late-settle window, a known ID is still Closed, not unknown.
+    let later = 1_000 + DEFAULT_LATE_SETTLE_WINDOW_MS;
+    assert_eq!(p.extend(1, 1_000, later).unwrap(), ExtendOutcome::Closed { id: 1 });
+}
+
+#[test]
+fn an_extended_lease_expires_at_its_new_end() {
+    let mut p = pool(1_000);
+    p.reserve("a", m(100), 0).unwrap();
+    p.reserve("a", m(200), 10).unwrap();
+    extended(p.extend(1, 2_000, 500).unwrap());
+    // The stale entry of 1 at 1 000 neither expires it nor sets the deadline.
+    assert_eq!(p.next_deadline_ms(), 1_010);
+    assert_eq!(p.tick(1_000).expired, Vec::<u64>::new());
+    assert_eq!(p.tick(1_010).expired, vec![2]);
+    assert_eq!(p.next_deadline_ms(), 2_500);
+    assert_eq!(p.tick(2_499).expired, Vec::<u64>::new());
+    assert_eq!(p.tick(2_500).expired, vec![1]);
+    let l = drain_ledger(&mut p);
+    assert_eq!(l.iter().map(|e| (e.kind, e.reservation_id, e.at_ms)).collect::<Vec<_>>(), vec![(LedgerKind::Expire, 2, 1_010), (LedgerKind::Expire, 1, 2_500)]);
+    assert_eq!(p.state().reserved(), Money::ZERO);
+}
+
+#[test]
+fn repeated_extends_keep_the_expiry_queue_bounded() {
+    let mut p = pool(u64::MAX);
+    p.reserve("a", m(1), 0).unwrap();
+    for t in 0..10_000u64 {
+        extended(p.extend(1, 1_000, t).unwrap());
+    }
+    assert!(p.expiry.len() <= 2 * p.state().open_count() + 64 + 1);
+    assert_eq!(p.tick(9_999 + 999).expired, Vec::<u64>::new());
+    assert_eq!(p.tick(9_999 + 1_000).expired, vec![1]);
+}
+
+#[test]
+fn snapshot_keeps_extended_leases() {
+    let mut p = pool(1_000);
+    p.reserve("a", m(100), 0).unwrap();
+    p.reserve("a", m(100), 0).unwrap();
+    extended(p.extend(1, 5_000, 100).unwrap());
+    let json = p.snapshot_json();
+    let mut q = Pool::restore_json(&json).unwrap();
+    assert_eq!(q.snapshot_json(), json);
+    assert_eq!(q.state().open_reservation(1).map(|o| o.expires_at_ms), Some(5_100));
+    for pool in [&mut p, &mut q] {
+        assert_eq!(pool.tick(1_000).expired, vec![2]);
+        assert_eq!(pool.next_deadline_ms(), 5_100);
+        assert_eq!(pool.tick(5_100).expired, vec![1]);
+    }
+    assert_eq!(p.snapshot_json(), q.snapshot_json());
+    assert_eq!(drain_ledger(&mut p), drain_ledger(&mut q));
+}
+
+#[test]
+fn extend_through_apply() {
+    let mut p = pool(1_000);
+    let op = |v: serde_json::Value| serde_json::from_value::<PoolOp>(v).unwrap();
+    let res = |r: OpResult| serde_json::to_value(r).unwrap();
+    let ext = op(serde_json::json!({"op": "extend", "id": 1, "lease_ms": 2_000, "now_ms": 500}));
+    assert_eq!(ext, PoolOp::Extend { id: 1, lease_ms: 2_000, now_ms: 500 });
+    assert_eq!(serde_json::to_value(&ext).unwrap(), serde_json::json!({"op": "extend", "id": 1, "lease_ms": 2_000, "now_ms": 500}));
+    assert!(serde_json::from_value::<PoolOp>(serde_json::json!({"op": "extend", "id": 1, "now_ms": 500})).is_err());
+    assert_eq!(res(p.apply(&ext)), serde_json::json!({"result": "error", "error": "unknown_reservation", "id": 1}));
+    p.apply(&op(serde_json::json!({"op": "reserve", "agent": "a", "amount": 300, "now_ms": 0})));
+    assert_eq!(res(p.apply(&ext)), serde_json::json!({"result": "extended", "id": 1, "amount": 300, "expires_at_ms": 2_500}));
+    p.apply(&op(serde_json::json!({"op": "release", "id": 1, "now_ms": 600})));
+    assert_eq!(res(p.apply(&ext)), serde_json::json!({"result": "closed", "id": 1}));
 }

@@ -152,6 +152,9 @@ pub trait Driven {
     fn reading(&self) -> bool;
     /// `deadline`.
     fn deadline(&self) -> Option<u64>;
+    /// `handle_timeout`, then (for a run) any pool operation it asks for
+    /// while reading.
+    fn timeout(&mut self, now: u64);
 }
 
 impl Driven for creditpool_core::call::MessagesCall {
@@ -176,19 +179,32 @@ impl Driven for creditpool_core::call::MessagesCall {
     fn deadline(&self) -> Option<u64> {
         MessagesCall::deadline(self)
     }
+    fn timeout(&mut self, now: u64) {
+        let _ = self.handle_timeout(now);
+    }
 }
 
 use creditpool_core::call::MessagesCall;
 
 /// Plays one scripted attempt (see tests/vectors/README.md, `messages_call`):
-/// a transport error, a whole body, or a stream in chunks that ends or stalls.
-/// A stall moves `now` to the deadline and reports an idle timeout.
+/// a transport error, a whole body, or a stream in chunks that ends, is
+/// reset, or stalls. A stall moves `now` to each deadline in turn and reports
+/// the time passing with `handle_timeout` until the attempt is over.
 pub fn play_attempt(d: &mut impl Driven, a: &Value, now: &mut u64) -> Result<(), String> {
     use creditpool_core::call::ReadBody;
-    use creditpool_core::retry::{Failure, TimeoutPhase};
+    use creditpool_core::retry::Failure;
     if let Some(f) = a.get("transport_error") {
         let failure: Failure = serde_json::from_value(f.clone()).map_err(|e| e.to_string())?;
         d.transport_error(failure, *now);
+        return Ok(());
+    }
+    if a.get("no_head") == Some(&Value::Bool(true)) {
+        // The server never answers: time passes until the read timeout.
+        for _ in 0..100 {
+            let Some(deadline) = d.deadline() else { break };
+            *now = deadline;
+            d.timeout(*now);
+        }
         return Ok(());
     }
     let status = a["status"].as_u64().ok_or("status")? as u16;
@@ -209,8 +225,15 @@ pub fn play_attempt(d: &mut impl Driven, a: &Value, now: &mut u64) -> Result<(),
             }
             if d.reading() {
                 if a.get("end") == Some(&Value::Bool(false)) {
-                    *now = d.deadline().ok_or("a stream without a deadline")?;
-                    d.transport_error(Failure::Timeout { phase: TimeoutPhase::Idle }, *now);
+                    for _ in 0..100 {
+                        if !d.reading() {
+                            break;
+                        }
+                        *now = d.deadline().ok_or("a stream without a deadline")?;
+                        d.timeout(*now);
+                    }
+                } else if a.get("reset") == Some(&Value::Bool(true)) {
+                    d.transport_error(Failure::Connection, *now);
                 } else {
                     d.end(*now);
                 }
