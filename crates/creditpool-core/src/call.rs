@@ -166,6 +166,64 @@ impl PreflightError {
     }
 }
 
+/// What a call asks of the API, and so how its answer is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallKind {
+    /// `POST /v1/messages`: a message, whole or streamed.
+    #[default]
+    Messages,
+    /// `POST /v1/messages/count_tokens`: `{"input_tokens": n}`.
+    CountTokens,
+    /// A webhook delivery (an alert): any 2xx answer delivers it; the body is
+    /// not read for meaning.
+    Webhook,
+}
+
+/// The default retries of a webhook delivery after the first attempt.
+pub const DEFAULT_WEBHOOK_RETRIES: u32 = 3;
+/// The default wait for a webhook's answer: 10 seconds.
+pub const DEFAULT_WEBHOOK_TIMEOUT_MS: u64 = 10_000;
+/// The most of a webhook's answer that is read: 64 KiB.
+pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 64 * 1024;
+
+impl CallOptions {
+    /// The options of a webhook delivery: 3 retries with the usual backoff,
+    /// 10 s for an answer, at most 64 KiB of it read.
+    pub fn webhook() -> CallOptions {
+        CallOptions {
+            retry: RetryPolicy { max_retries: DEFAULT_WEBHOOK_RETRIES, ..RetryPolicy::default() },
+            read_timeout_ms: DEFAULT_WEBHOOK_TIMEOUT_MS,
+            max_body_bytes: DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+            preflight: false,
+            ..CallOptions::default()
+        }
+    }
+}
+
+/// What any kind of call ended with ([`MessagesCall::take_output`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallOutput {
+    /// A message ([`CallKind::Messages`]).
+    Message(Box<Completed>),
+    /// A token count ([`CallKind::CountTokens`]).
+    InputTokens {
+        /// The request's input tokens.
+        input_tokens: u64,
+        /// Attempts made.
+        attempts: u32,
+        /// The `request-id` of the answer.
+        request_id: Option<String>,
+    },
+    /// A webhook was delivered ([`CallKind::Webhook`]).
+    Delivered {
+        /// The receiver's status.
+        status: u16,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
 /// How to read the body after [`MessagesCall::handle_head`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
@@ -292,7 +350,8 @@ pub struct MessagesCall {
     attempt: u32,
     state: State,
     last: Option<AttemptOutcome>,
-    result: Option<Result<Completed, CallError>>,
+    result: Option<Result<CallOutput, CallError>>,
+    kind: CallKind,
     /// The message a failed stream attempt received before failing.
     partial: Option<Box<Message>>,
     /// The latest time seen (or the end of the last wait): the call's clock
@@ -323,7 +382,38 @@ impl MessagesCall {
 
     /// A call of an already built request (for example `count_tokens`).
     pub fn from_http(http: HttpRequest, options: CallOptions) -> MessagesCall {
-        MessagesCall { http, options, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false }
+        MessagesCall { http, options, kind: CallKind::Messages, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false }
+    }
+
+    /// A call of `POST /v1/messages/count_tokens` for a request (with the
+    /// same preflight as [`MessagesCall::new`]); its result is
+    /// [`CallOutput::InputTokens`].
+    pub fn count_tokens(builder: &RequestBuilder, request: &MessageRequest, options: CallOptions) -> Result<MessagesCall, PreflightError> {
+        if options.preflight {
+            crate::tools::check_tools(&request.tools)?;
+        }
+        let http = builder.count_tokens(request)?;
+        let options = CallOptions { stream: false, ..options };
+        Ok(MessagesCall { kind: CallKind::CountTokens, ..MessagesCall::from_http(http, options) })
+    }
+
+    /// A webhook delivery of `delivery` (its body and headers, as the pool
+    /// built them), retried by `options` (usually [`CallOptions::webhook`]).
+    /// The request's `path` is empty: the driver sends it to the webhook's
+    /// URL, which never appears in the request, an error or a log.
+    pub fn webhook(delivery: &crate::pool::WebhookDelivery, options: CallOptions) -> MessagesCall {
+        let mut headers = delivery.headers.clone();
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            headers.push(("content-type".into(), "application/json".into()));
+        }
+        let http = HttpRequest { method: crate::http::Method::Post, path: String::new(), headers, body: delivery.body.clone(), stream: false };
+        let options = CallOptions { stream: false, ..options };
+        MessagesCall { kind: CallKind::Webhook, ..MessagesCall::from_http(http, options) }
+    }
+
+    /// What the call asks of the API.
+    pub fn kind(&self) -> CallKind {
+        self.kind
     }
 
     /// The request this call sends.
@@ -420,7 +510,7 @@ impl MessagesCall {
         if (200..300).contains(&status) {
             self.answered = true;
         }
-        if self.http.stream && (200..300).contains(&status) {
+        if self.kind == CallKind::Messages && self.http.stream && (200..300).contains(&status) {
             let limits = SseLimits::default().with_max_event_bytes(self.options.max_event_bytes);
             self.state = State::Streaming { headers, stream: Box::new(MessageStream::with_limits(limits)), last_activity_ms: now_ms };
             ReadBody::Chunks
@@ -437,6 +527,11 @@ impl MessagesCall {
             return;
         };
         let limits = ResponseLimits { max_body_bytes: self.options.max_body_bytes, ..ResponseLimits::default() };
+        match self.kind {
+            CallKind::Messages => {}
+            CallKind::CountTokens => return self.count_tokens_body(status, &headers, body, &limits, now_ms),
+            CallKind::Webhook => return self.webhook_body(status, &headers, now_ms),
+        }
         match parse_message(status, &headers, body, &limits) {
             Ok(message) => self.succeed(message, Vec::new(), &headers, now_ms),
             Err(ResponseError::Api(error)) => {
@@ -540,9 +635,71 @@ impl MessagesCall {
         true
     }
 
-    /// The result, once [`CallAction::Done`] was returned (then `None`).
+    /// The result of a [`CallKind::Messages`] call, once [`CallAction::Done`]
+    /// was returned (then `None`; always `None` for other kinds: use
+    /// [`MessagesCall::take_output`]).
     pub fn take_result(&mut self) -> Option<Result<Completed, CallError>> {
+        match self.result.take()? {
+            Ok(CallOutput::Message(c)) => Some(Ok(*c)),
+            Ok(other) => {
+                self.result = Some(Ok(other));
+                None
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The result of any kind of call, once [`CallAction::Done`] was returned
+    /// (then `None`).
+    pub fn take_output(&mut self) -> Option<Result<CallOutput, CallError>> {
         self.result.take()
+    }
+
+    fn count_tokens_body(&mut self, status: u16, headers: &Headers, body: &[u8], limits: &ResponseLimits, now_ms: u64) {
+        if (200..300).contains(&status) {
+            #[derive(Deserialize)]
+            struct Count {
+                input_tokens: u64,
+            }
+            if body.len() > limits.max_body_bytes {
+                let e = ParseError::TooLarge { what: "count_tokens response", size: body.len(), limit: limits.max_body_bytes };
+                return self.give_up(AttemptError::Parse(e), GiveUpReason::NotRetryable { status });
+            }
+            match serde_json::from_slice::<Count>(body) {
+                Ok(c) => {
+                    let request_id = RateLimitInfo::from_headers(headers, now_ms).request_id;
+                    self.finish_ok(CallOutput::InputTokens { input_tokens: c.input_tokens, attempts: self.attempt + 1, request_id });
+                }
+                Err(e) => self.give_up(AttemptError::Parse(ParseError::malformed("count_tokens response", e)), GiveUpReason::NotRetryable { status }),
+            }
+            return;
+        }
+        match parse_message(status, headers, body, limits) {
+            Err(ResponseError::Api(error)) => {
+                let failure = Failure::Http { status, error: Some(error.clone()) };
+                self.fail(AttemptError::Api(error), failure, Some(headers), now_ms);
+            }
+            Err(ResponseError::Parse(e)) => self.give_up(AttemptError::Parse(e), GiveUpReason::NotRetryable { status }),
+            Ok(_) => {}
+        }
+    }
+
+    fn webhook_body(&mut self, status: u16, headers: &Headers, now_ms: u64) {
+        if (200..300).contains(&status) {
+            self.finish_ok(CallOutput::Delivered { status, attempts: self.attempt + 1 });
+            return;
+        }
+        // The receiver's answer is not an API error: only its status counts.
+        let kind = crate::error::ApiErrorKind::from_status(status);
+        let error = ApiError { kind, message: format!("the webhook receiver answered HTTP {status}"), status: Some(status), request_id: None };
+        let failure = Failure::Http { status, error: None };
+        self.fail(AttemptError::Api(error), failure, Some(headers), now_ms);
+    }
+
+    fn finish_ok(&mut self, output: CallOutput) {
+        self.last = Some(AttemptOutcome::Succeeded);
+        self.state = State::Done;
+        self.result = Some(Ok(output));
     }
 
     /// The [`RetryNotice`] for the wait that follows an attempt which had
@@ -575,16 +732,14 @@ impl MessagesCall {
     }
 
     fn succeed(&mut self, message: Message, tool_input_issues: Vec<ToolInputIssue>, headers: &Headers, now_ms: u64) {
-        self.last = Some(AttemptOutcome::Succeeded);
-        self.state = State::Done;
         let rate_limit = RateLimitInfo::from_headers(headers, now_ms);
-        self.result = Some(Ok(Completed {
+        self.finish_ok(CallOutput::Message(Box::new(Completed {
             message,
             tool_input_issues,
             attempts: self.attempt + 1,
             request_id: rate_limit.request_id.clone(),
             rate_limit,
-        }));
+        })));
     }
 
     fn fail(&mut self, error: AttemptError, failure: Failure, headers: Option<&Headers>, now_ms: u64) {
@@ -673,5 +828,32 @@ mod tests {
         let err = c.take_result().unwrap().unwrap_err();
         assert!(err.partial.is_none());
         assert_eq!(err.attempts, 1);
+    }
+
+    #[test]
+    fn a_webhook_call_posts_the_delivery_and_reads_only_the_status() {
+        let delivery = crate::pool::WebhookDelivery { body: b"{}".to_vec(), headers: vec![("x-creditpool-signature".into(), "sha256=00".into())] };
+        let mut c = MessagesCall::webhook(&delivery, CallOptions::webhook());
+        assert_eq!(c.kind(), CallKind::Webhook);
+        let CallAction::Send(http) = c.next_action(0) else { panic!("no send") };
+        assert_eq!(http.path, "");
+        assert_eq!(http.body, b"{}");
+        assert!(http.headers.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
+        assert_eq!(c.deadline(), Some(DEFAULT_WEBHOOK_TIMEOUT_MS));
+        assert_eq!(c.handle_head(500, &Headers::new(), 0), ReadBody::Whole);
+        c.handle_body(b"<html>oops</html>", 0);
+        assert!(matches!(c.next_action(0), CallAction::Wait { .. }));
+        assert_eq!(CallOptions::webhook().retry.max_retries, DEFAULT_WEBHOOK_RETRIES);
+    }
+
+    #[test]
+    fn take_result_leaves_other_kinds_to_take_output() {
+        let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new("k"))).unwrap();
+        let mut c = MessagesCall::count_tokens(&builder, &MessageRequest::new("claude-haiku-4-5", 10, "hi"), CallOptions::default()).unwrap();
+        let _ = c.next_action(0);
+        let _ = c.handle_head(200, &Headers::new(), 0);
+        c.handle_body(br#"{"input_tokens": 12}"#, 0);
+        assert!(c.take_result().is_none());
+        assert!(matches!(c.take_output(), Some(Ok(CallOutput::InputTokens { input_tokens: 12, attempts: 1, .. }))));
     }
 }

@@ -4,7 +4,8 @@
 mod common;
 
 use creditpool_core::api::MessageRequest;
-use creditpool_core::call::{AttemptError, CallAction, CallOptions, MessagesCall};
+use creditpool_core::call::{AttemptError, CallAction, CallOptions, CallOutput, MessagesCall};
+use creditpool_core::pool::WebhookDelivery;
 use creditpool_core::request::{RequestBuilder, RequestConfig};
 use creditpool_core::ApiKey;
 use serde_json::{json, Value};
@@ -13,7 +14,21 @@ fn run(input: &Value) -> Result<Value, String> {
     let options: CallOptions = serde_json::from_value(input["options"].clone()).map_err(|e| e.to_string())?;
     let request: MessageRequest = serde_json::from_value(input["request"].clone()).map_err(|e| e.to_string())?;
     let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new(input["api_key"].as_str().unwrap_or("k")))).map_err(|e| e.to_string())?;
-    let mut call = match MessagesCall::new(&builder, &request, options) {
+    let kind = input["kind"].as_str().unwrap_or("messages");
+    let made = match kind {
+        "messages" => MessagesCall::new(&builder, &request, options),
+        "count_tokens" => MessagesCall::count_tokens(&builder, &request, options),
+        "webhook" => {
+            let w = &input["webhook"];
+            let delivery = WebhookDelivery {
+                body: w["body"].as_str().unwrap_or_default().as_bytes().to_vec(),
+                headers: serde_json::from_value(w["headers"].clone()).map_err(|e| format!("webhook headers: {e}"))?,
+            };
+            Ok(MessagesCall::webhook(&delivery, options))
+        }
+        other => return Err(format!("unknown kind {other}")),
+    };
+    let mut call = match made {
         Ok(c) => c,
         Err(e) => {
             let err = json!({"kind": "preflight", "code": e.code(), "class": creditpool_core::codes::class_for_code(e.code())});
@@ -44,8 +59,10 @@ fn run(input: &Value) -> Result<Value, String> {
             CallAction::Done => break,
         }
     }
-    let result = match call.take_result().ok_or("no result")? {
-        Ok(c) => json!({"message": c.message, "attempts": c.attempts, "request_id": c.request_id}),
+    let result = match call.take_output().ok_or("no result")? {
+        Ok(CallOutput::Message(c)) => json!({"message": c.message, "attempts": c.attempts, "request_id": c.request_id}),
+        Ok(CallOutput::InputTokens { input_tokens, attempts, request_id }) => json!({"input_tokens": input_tokens, "attempts": attempts, "request_id": request_id}),
+        Ok(CallOutput::Delivered { status, attempts }) => json!({"delivered": status, "attempts": attempts}),
         Err(e) => {
             let (kind, etype) = match &e.error {
                 AttemptError::Api(a) => ("api", Some(a.kind.as_str().to_owned())),
