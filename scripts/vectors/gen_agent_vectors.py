@@ -208,18 +208,34 @@ sse_hi = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in [
     {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}},
     {"type": "message_stop"}])
 SCFG = {"agent_id": "shopper", "call": {"retry": {"jitter": 0}}}
-case("agents stream by default; a reset mid-stream is a cut stream: released, retried with a notice", "9*1000 + 5*5000 = 34000",
+# The request's worst case: its body (compact JSON with "stream": true and the pool selector) is 153 bytes,
+# so at most 153 input tokens at 1000, plus 512 output tokens at 5000.
+WORST = 153 * IN + 512 * OUT
+case("agents stream by default; a reset mid-stream is a cut stream: settled at its worst case (estimated), retried with a notice",
+     "the cut attempt may have been billed: WORST = 153*1000 + 512*5000 = 2713000, flagged estimated; the retry 9*1000 + 5*5000 = 34000",
      inp([{"status": 200, "headers": [], "chunks": [sse_hi[:sse_hi.index("event: content_block_stop")]], "reset": True},
           {"status": 200, "headers": [["request-id", "req_s"]], "chunks": [sse_hi]}], req=request(tools=()), config=SCFG),
      {"actions": [S, {"wait_until": START + 500, "reason": "retry", "retry": {"attempt": 0, "delay_ms": 500, "code": "stream_incomplete"}}, S],
-      "pool_ops": ["reserve", "release", "reserve", "settle"],
-      "outcome": {"status": "completed", "final_text": "Hello!", "total_cost": 34000}, "ledger_kinds": ["release", "settle"]})
+      "pool_ops": ["reserve", "settle", "reserve", "settle"],
+      "outcome": {"status": "completed", "final_text": "Hello!", "total_cost": WORST + 34000, "estimated_cost": WORST},
+      "ledger_kinds": ["settle", "settle"], "pool": {"settled": WORST + 34000, "reserved": 0}})
 case("a long stall renews the lease while it reads, so it never expires under the call",
-     "lease 60 s, idle timeout 100 s: extends at 30, 60 and 90 s, then the idle timeout releases; no expiry in the ledger",
+     "lease 60 s, idle timeout 100 s: extends at 30, 60 and 90 s; the idle timeout then settles the worst case (the model may have been generating), flagged estimated; no expiry in the ledger",
      inp([{"status": 200, "headers": [], "chunks": [sse_hi[:200]], "end": False}],
          req=request(tools=()), config={"agent_id": "shopper", "call": {"idle_timeout_ms": 100_000, "retry": {"max_retries": 0}}}),
-     {"actions": [S], "pool_ops": ["reserve", "extend", "extend", "extend", "release"],
-      "outcome": {"status": "failed", "code": "idle_timeout"}, "ledger_kinds": ["release"], "pool": {"settled": 0, "reserved": 0}})
+     {"actions": [S], "pool_ops": ["reserve", "extend", "extend", "extend", "settle"],
+      "outcome": {"status": "failed", "code": "idle_timeout", "total_cost": WORST, "estimated_cost": WORST},
+      "ledger_kinds": ["settle"], "pool": {"settled": WORST, "reserved": 0}})
+case("a connection that fails before any answer is released (the request never reached the model)", "",
+     inp([{"transport_error": {"type": "connection"}}], req=request(tools=()),
+         config={"agent_id": "shopper", "call": {"retry": {"max_retries": 0}}}),
+     {"actions": [S], "pool_ops": ["reserve", "release"], "outcome": {"status": "failed", "code": "connection_error", "total_cost": 0},
+      "ledger_kinds": ["release"], "pool": {"settled": 0, "reserved": 0}})
+case("no answer before the read timeout: settled at its worst case (estimated)", "the request was out: the model may have been generating",
+     inp([{"no_head": True}], req=request(tools=()),
+         config={"agent_id": "shopper", "call": {"read_timeout_ms": 30000, "retry": {"max_retries": 0}}}),
+     {"actions": [S], "pool_ops": ["reserve", "settle"], "outcome": {"status": "failed", "code": "read_timeout", "estimated_cost": WORST},
+      "ledger_kinds": ["settle"], "pool": {"settled": WORST, "reserved": 0}})
 case("a rate-limit wait that wakes 5 ms early still sends (the clock after a wait)", "",
      inp([ok(tu, "req_1"), ok(fin, "req_2")], [R1], p=pool(agents={"shopper": {"requests_per_minute": 1}}), early_wake_ms=5),
      {"actions": [S, {"call_tools": [{"id": "toolu_1", "name": "search_database", "input": Q}]},

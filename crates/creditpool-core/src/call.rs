@@ -361,8 +361,8 @@ pub struct MessagesCall {
     delivered: bool,
     /// The notice the next wait carries.
     pending_notice: Option<RetryNotice>,
-    /// Whether the current attempt got a 2xx head: the server started to
-    /// answer, so it may bill the attempt whatever becomes of it.
+    /// Whether the current attempt may have been billed (see
+    /// [`MessagesCall::may_have_billed`]).
     answered: bool,
 }
 
@@ -436,11 +436,26 @@ impl MessagesCall {
         matches!(self.state, State::ReadingWhole { .. } | State::Streaming { .. })
     }
 
-    /// Whether the last attempt that ended may have been billed: the server
-    /// had started to answer (a 2xx head) before it failed. Such an attempt
-    /// is never released for free (see [`crate::agent`]).
-    pub fn last_attempt_answered(&self) -> bool {
+    /// Whether the last attempt that ended may have been billed although it
+    /// failed: the server had started to answer (a 2xx head), or the request
+    /// was out when the head or the stream timed out (the model may have been
+    /// generating). An attempt that certainly did not reach the model (an
+    /// error status with its body, a failed connection before any answer, a
+    /// connect timeout) may not have been billed. Such an attempt is never
+    /// released for free (see [`crate::agent`]).
+    pub fn may_have_billed(&self) -> bool {
         self.answered
+    }
+
+    /// The message the last failed attempt received before failing, if any
+    /// (a cut or failed stream): what was observed of a possibly billed
+    /// attempt.
+    pub fn observed_partial(&self) -> Option<&Message> {
+        let failed = match &self.result {
+            Some(Err(e)) => e.partial.as_deref(),
+            _ => None,
+        };
+        self.partial.as_deref().or(failed)
     }
 
     /// The message so far, while a stream is read.
@@ -602,6 +617,9 @@ impl MessagesCall {
         if matches!(self.state, State::Done | State::Waiting { .. } | State::Ready) {
             return;
         }
+        if matches!(failure, Failure::Timeout { phase: TimeoutPhase::Read | TimeoutPhase::Idle }) {
+            self.answered = true;
+        }
         if matches!(self.state, State::Streaming { .. }) && failure == Failure::Connection {
             let _ = self.handle_end(now_ms);
             return;
@@ -631,6 +649,8 @@ impl MessagesCall {
             State::Streaming { .. } => TimeoutPhase::Idle,
             _ => TimeoutPhase::Read,
         };
+        // The request was out: the model may have been generating.
+        self.answered = true;
         self.handle_transport_error(Failure::Timeout { phase }, now_ms);
         true
     }

@@ -44,8 +44,14 @@
 //! * **Reserve before every send, settle or release after.** Each attempt
 //!   reserves the request's worst case ([`crate::pricing::worst_case`]) for the
 //!   agent. A response settles its actual cost
-//!   ([`crate::pricing::cost`]) with attribution; a failed attempt releases its
-//!   reservation. A retry reserves again, so nothing is ever charged twice.
+//!   ([`crate::pricing::cost`]) with attribution. A failed attempt that
+//!   certainly did not reach the model (an error status with its body, a
+//!   connection that failed before any answer) releases its reservation; one
+//!   the API may have billed (a cut or failed stream, a read or idle timeout
+//!   after sending, a cancellation while a request is out) settles its
+//!   reserved worst case, flagged `estimated` in the ledger with what was
+//!   observed beside it ([`crate::call::MessagesCall::may_have_billed`]). A
+//!   retry reserves again, so nothing is ever charged twice.
 //!   A pool operation is asked for until its result is handed back, so a
 //!   settle is never dropped; while a response is read, the lease is renewed
 //!   each time half of it has passed.

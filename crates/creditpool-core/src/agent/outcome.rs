@@ -209,8 +209,12 @@ pub struct Outcome {
     pub final_text: String,
     /// Every model call, in order.
     pub turns: Vec<TurnRecord>,
-    /// The sum of the turns' costs.
+    /// The sum of the turns' costs, and of `estimated_cost`.
     pub total_cost: Money,
+    /// What was settled at the worst case for attempts the API may have
+    /// billed but whose usage is unknown (cut streams, timeouts, a
+    /// cancellation); part of `total_cost`, flagged `estimated` in the ledger.
+    pub estimated_cost: Money,
     /// The sum of the turns' usage (tokens by kind).
     pub usage: Usage,
     /// Cost per tool name (definitions, calls and results together), largest

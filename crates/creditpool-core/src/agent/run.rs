@@ -110,6 +110,8 @@ pub struct AgentRun {
     clock_ms: u64,
     /// The pool refused for a rate limit: wait until then, then reserve again.
     rate_wait: Option<u64>,
+    /// Settled at the worst case for attempts that may have been billed.
+    estimated: Money,
 }
 
 impl AgentRun {
@@ -144,6 +146,7 @@ impl AgentRun {
             pool_ops: std::collections::VecDeque::new(),
             clock_ms: 0,
             rate_wait: None,
+            estimated: Money::ZERO,
         })
     }
 
@@ -410,14 +413,19 @@ impl AgentRun {
         }
     }
 
-    /// Ends the run now. A reservation held for a call in progress is given
-    /// back: keep asking [`AgentRun::next_action`] and apply the pool
+    /// Ends the run now. A reservation held for a call in progress is settled
+    /// at its worst case, flagged estimated (the request may have reached the
+    /// model): keep asking [`AgentRun::next_action`] and apply the pool
     /// operation it returns until it says [`AgentAction::Done`].
     pub fn cancel(&mut self, now_ms: u64) {
         let now_ms = self.clock(now_ms);
-        if let Phase::Calling { reservation: Some(h), .. } = &self.phase {
-            let op = PoolOp::Release { id: h.reservation.id, now_ms };
-            self.pool_ops.push_back(PendingOp { op });
+        // A reservation is held only while an attempt is out: the request may
+        // have reached the model, so it is settled at its worst case, flagged
+        // estimated, never released for free.
+        if let Phase::Calling { reservation: Some(h), call, .. } = &mut self.phase {
+            let held = h.reservation;
+            let observed = call.partial_message().cloned();
+            self.settle_estimated(held, observed.as_ref(), now_ms);
         }
         // A reserve asked for and not yet answered: its answer is ignored.
         self.pool_ops.retain(|p| !matches!(p.op, PoolOp::Reserve { .. } | PoolOp::Extend { .. }));
@@ -442,6 +450,7 @@ impl AgentRun {
                 *e = e.saturating_add(c.cost);
             }
         }
+        total = total.saturating_add(self.estimated);
         let mut tools: Vec<(String, Money)> = per_tool.into_iter().collect();
         tools.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Some(Outcome {
@@ -451,6 +460,7 @@ impl AgentRun {
             final_message: self.last_message.clone(),
             turns: self.turns.clone(),
             total_cost: total,
+            estimated_cost: self.estimated,
             usage,
             attribution: RunAttribution { conversation, tools },
             transcript: self.messages.clone(),
@@ -495,12 +505,32 @@ impl AgentRun {
                 self.settle(&request, reservation.map(|h| h.reservation), completed, now_ms);
             }
             Some(crate::call::AttemptOutcome::Failed { .. }) => {
-                if let Some(h) = reservation.take() {
+                let Some(h) = reservation.take() else { return };
+                if call.may_have_billed() {
+                    let observed = call.observed_partial().cloned();
+                    self.settle_estimated(h.reservation, observed.as_ref(), now_ms);
+                } else {
                     self.pool_ops.push_back(PendingOp { op: PoolOp::Release { id: h.reservation.id, now_ms } });
                 }
             }
             None => {}
         }
+    }
+
+    /// Settles an attempt the API may have billed but whose usage is unknown
+    /// at its reserved worst case, flagged `estimated`, with what was
+    /// observed of it kept beside (never released for free).
+    fn settle_estimated(&mut self, reservation: Reservation, observed: Option<&Message>, now_ms: u64) {
+        let Phase::Calling { request, .. } = &self.phase else { return };
+        let mut attribution = match observed {
+            Some(m) => AttributionInput::from_request_and_response(request, m),
+            None => AttributionInput { input_bytes: crate::pool::attribution::json_len(request.as_ref()), ..AttributionInput::new(request.model.clone()) },
+        };
+        attribution.estimated = true;
+        let op = PoolOp::Settle { id: reservation.id, cost: reservation.amount, now_ms, attribution: Some(Box::new(attribution)) };
+        self.pool_ops.push_back(PendingOp { op });
+        self.spent = self.spent.saturating_add(reservation.amount);
+        self.estimated = self.estimated.saturating_add(reservation.amount);
     }
 
     fn settle(&mut self, request: &MessageRequest, reservation: Option<Reservation>, completed: Completed, now_ms: u64) {
@@ -593,4 +623,74 @@ fn add_usage(total: &mut Usage, u: &Usage) {
     };
     total.cache_creation_input_tokens = add(total.cache_creation_input_tokens, u.cache_creation_input_tokens);
     total.cache_read_input_tokens = add(total.cache_read_input_tokens, u.cache_read_input_tokens);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::{LedgerKind, Pool, PoolConfig};
+    use crate::request::RequestConfig;
+    use crate::ApiKey;
+
+    fn run_and_pool() -> (AgentRun, Pool) {
+        let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new("k"))).unwrap();
+        let request = MessageRequest::new("claude-haiku-4-5", 100, "hi");
+        let run = AgentRun::new(AgentConfig::new("a"), request, builder, Arc::new(PriceTable::builtin())).unwrap();
+        let pool = Pool::new(PoolConfig::new(Money::from_nanos(1_000_000_000)), 0).unwrap();
+        (run, pool)
+    }
+
+    /// Plays pool operations until the run asks for something else.
+    fn pool_step(run: &mut AgentRun, pool: &mut Pool, now: u64) -> AgentAction {
+        loop {
+            match run.next_action(now) {
+                AgentAction::Pool(op) => {
+                    let r = pool.apply(&op);
+                    run.handle_pool(r, now);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    #[test]
+    fn a_cancel_after_sending_settles_the_worst_case_flagged_estimated() {
+        let (mut run, mut pool) = run_and_pool();
+        assert!(matches!(pool_step(&mut run, &mut pool, 0), AgentAction::Send(_)));
+        let held = pool.state().reserved();
+        assert!(!held.is_zero());
+        let _ = run.handle_head(200, &Headers::new(), 1);
+        run.cancel(2);
+        assert_eq!(pool_step(&mut run, &mut pool, 2), AgentAction::Done);
+        assert_eq!(pool.state().reserved(), Money::ZERO);
+        assert_eq!(pool.state().settled(), held);
+        let entry = pool.poll_ledger().unwrap();
+        assert_eq!(entry.kind, LedgerKind::Settle);
+        assert!(entry.estimated);
+        assert!(entry.to_json_line().contains("\"estimated\":true"));
+        let outcome = run.outcome().unwrap();
+        assert_eq!(outcome.status, RunStatus::Cancelled);
+        assert_eq!(outcome.estimated_cost, held);
+        assert_eq!(outcome.total_cost, held);
+    }
+
+    #[test]
+    fn a_settle_is_asked_for_until_its_result_is_handed_back() {
+        let (mut run, mut pool) = run_and_pool();
+        let AgentAction::Pool(reserve) = run.next_action(0) else { panic!("no reserve") };
+        // Asked again, the same operation: nothing is lost or doubled.
+        assert_eq!(run.next_action(0), AgentAction::Pool(reserve.clone()));
+        let r = pool.apply(&reserve);
+        run.handle_pool(r, 0);
+        assert!(matches!(run.next_action(0), AgentAction::Send(_)));
+        let _ = run.handle_head(400, &Headers::new(), 1);
+        run.handle_body(br#"{"type":"error","error":{"type":"invalid_request_error","message":"no"}}"#, 1);
+        let AgentAction::Pool(release) = run.next_action(1) else { panic!("no release") };
+        assert!(matches!(release, PoolOp::Release { .. }));
+        assert_eq!(run.next_action(5), AgentAction::Pool(release.clone()));
+        let r = pool.apply(&release);
+        run.handle_pool(r, 5);
+        assert_eq!(run.next_action(5), AgentAction::Done);
+        assert_eq!(run.outcome().unwrap().status.code(), Some("invalid_request_error"));
+    }
 }

@@ -105,6 +105,12 @@ pub struct AttributionInput {
     /// Tools' sizes, by part.
     #[serde(default)]
     pub tools: Vec<ToolShare>,
+    /// The cost is the reserved worst case of an attempt the API may have
+    /// billed but whose usage is unknown (a cut stream, a timeout, a
+    /// cancellation); `usage` then holds what was observed, for a later
+    /// reconciliation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 /// One tool's charge in one part of a request.
@@ -287,6 +293,7 @@ impl AttributionInput {
             input_bytes: json_len(request),
             output_bytes: json_len(&response.content),
             tools,
+            estimated: false,
         }
     }
 

@@ -109,6 +109,12 @@ pub struct LedgerEntry {
     /// Whether this settle came after the reservation had expired.
     #[serde(default)]
     pub late: bool,
+    /// Whether the cost is an estimate: the reserved worst case of an attempt
+    /// the API may have billed but whose usage is unknown. `tokens` then holds
+    /// what was observed, so that a reconciliation against the bill can
+    /// correct it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
     /// The model (settles with an attribution input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<Name>,
