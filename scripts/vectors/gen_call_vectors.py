@@ -185,6 +185,14 @@ case("preflight: a sampling parameter the model refuses costs nothing", NOJ, [],
 case("preflight off: the request is sent as it is", {"retry": {"jitter": 0}, "preflight": False}, [ok()], [S],
      {"message": msg(), "attempts": 1, "request_id": "req_ok"}, request=BADTOOL)
 
+# Memory stays bounded: a whole stream has a size cap, not only each event.
+big = stream_ok(split=3)
+cap = len(big["chunks"][0]) + 10
+case("a stream past max_stream_bytes fails at once, keeping the message so far, not retried",
+     {"stream": True, "max_stream_bytes": cap, "retry": {"jitter": 0}}, [big], [S],
+     {"error": {"kind": "stream", "code": "stream_too_large", "class": "StreamTooLargeError", "partial": True, "attempts": 1,
+                "reason": {"type": "not_retryable", "status": 200}}})
+
 # One retrying call for any request: count_tokens and webhook deliveries.
 def counted(n=42):
     return {"status": 200, "headers": [["request-id", "req_ct"]], "body": json.dumps({"input_tokens": n})}

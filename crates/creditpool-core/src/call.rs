@@ -72,6 +72,8 @@ use serde::{Deserialize, Serialize};
 
 /// The default idle timeout of a stream: 10 minutes without a byte.
 pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
+/// The default cap on a whole streamed response: 256 MiB.
+pub const DEFAULT_MAX_STREAM_BYTES: usize = 256 * 1024 * 1024;
 /// The default wait for a response head (and a whole body): 10 minutes, as
 /// the official SDKs.
 pub const DEFAULT_READ_TIMEOUT_MS: u64 = 10 * 60 * 1_000;
@@ -93,6 +95,11 @@ pub struct CallOptions {
     pub max_body_bytes: usize,
     /// The largest single stream event accepted, in bytes.
     pub max_event_bytes: usize,
+    /// The most bytes one streamed response may hold in all. Default 256 MiB,
+    /// far beyond any legal response (128k output tokens is a few MiB of
+    /// events); past it the attempt fails with `stream_too_large` and is not
+    /// retried.
+    pub max_stream_bytes: usize,
     /// The seed of the backoff jitter; each attempt derives its own from it.
     pub jitter_seed: u64,
     /// Whether [`MessagesCall::new`] checks the request before anything is
@@ -111,6 +118,7 @@ impl Default for CallOptions {
             read_timeout_ms: DEFAULT_READ_TIMEOUT_MS,
             max_body_bytes: crate::response::DEFAULT_MAX_BODY_BYTES,
             max_event_bytes: crate::sse::decoder::DEFAULT_MAX_EVENT_BYTES,
+            max_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
             jitter_seed: 0,
             preflight: true,
         }
@@ -335,7 +343,7 @@ enum State {
     /// Reading a whole body since `since_ms`.
     ReadingWhole { status: u16, headers: Headers, since_ms: u64 },
     /// Reading a stream.
-    Streaming { headers: Headers, stream: Box<MessageStream>, last_activity_ms: u64 },
+    Streaming { headers: Headers, stream: Box<MessageStream>, last_activity_ms: u64, received: usize },
     /// Waiting to retry.
     Waiting { until_ms: u64 },
     /// Over.
@@ -527,7 +535,7 @@ impl MessagesCall {
         }
         if self.kind == CallKind::Messages && self.http.stream && (200..300).contains(&status) {
             let limits = SseLimits::default().with_max_event_bytes(self.options.max_event_bytes);
-            self.state = State::Streaming { headers, stream: Box::new(MessageStream::with_limits(limits)), last_activity_ms: now_ms };
+            self.state = State::Streaming { headers, stream: Box::new(MessageStream::with_limits(limits)), last_activity_ms: now_ms, received: 0 };
             ReadBody::Chunks
         } else {
             self.state = State::ReadingWhole { status, headers, since_ms: now_ms };
@@ -566,10 +574,17 @@ impl MessagesCall {
     /// and the events before the failure are still returned.
     pub fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
         let now_ms = self.clock(now_ms);
-        let State::Streaming { stream, last_activity_ms, headers } = &mut self.state else {
+        let State::Streaming { stream, last_activity_ms, headers, received } = &mut self.state else {
             return Vec::new();
         };
         *last_activity_ms = now_ms;
+        *received = received.saturating_add(bytes.len());
+        if *received > self.options.max_stream_bytes {
+            let error = StreamError::TooLarge { limit: self.options.max_stream_bytes, partial: stream.message().cloned().map(Box::new) };
+            self.partial = error.partial().cloned().map(Box::new);
+            self.give_up(AttemptError::Stream(error), GiveUpReason::NotRetryable { status: 200 });
+            return Vec::new();
+        }
         stream.feed(bytes);
         let (events, failure) = drain(stream);
         if !events.is_empty() {

@@ -161,6 +161,7 @@ impl StreamError {
             StreamError::Malformed { .. } => "stream_malformed",
             StreamError::Protocol { .. } => "stream_protocol",
             StreamError::Decode(e) => e.code(),
+            StreamError::TooLarge { .. } => "stream_too_large",
         }
     }
 }
@@ -419,6 +420,7 @@ pub const CLASSES: &[ErrorClass] = &[
     class("StreamIncompleteError", "StreamError", "The stream ended before `message_stop`; `partial` holds the message so far (or None)."),
     class("StreamProtocolError", "StreamError", "The stream broke the API's grammar: `reason` is 'malformed' or 'protocol'."),
     class("StreamEventTooLargeError", "StreamError", "One server-sent event grew past the size cap."),
+    class("StreamTooLargeError", "StreamError", "A whole stream grew past its size cap."),
     value_class("RequestBuildError", "CreditpoolError", "A request that cannot be built: `kind` is 'missing_api_key', 'invalid_api_key', 'invalid_header', 'invalid_beta', 'invalid_request' or 'selector_collision'."),
     value_class("InvalidOptionsError", "CreditpoolError", "Options that do not have the expected shape (unknown fields are refused)."),
     value_class("ToolDefinitionError", "CreditpoolError", "A tool definition the API would refuse: `rule` names the rule, `details` is the core's JSON form."),
@@ -474,6 +476,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("stream_malformed", "StreamProtocolError"),
     ("stream_protocol", "StreamProtocolError"),
     ("stream_event_too_large", "StreamEventTooLargeError"),
+    ("stream_too_large", "StreamTooLargeError"),
     // Building a request (`RequestError`).
     ("missing_api_key", "RequestBuildError"),
     ("invalid_api_key", "RequestBuildError"),
@@ -646,6 +649,7 @@ mod tests {
             StreamError::Incomplete { partial: None, reason: "r".into() },
             StreamError::Malformed { detail: "d".into() },
             StreamError::Protocol { detail: "d".into() },
+            StreamError::TooLarge { limit: 1, partial: None },
         ];
         streams.extend(sse.iter().cloned().map(StreamError::Decode));
         for s in &streams {

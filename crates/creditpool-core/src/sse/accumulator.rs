@@ -95,13 +95,23 @@ pub enum StreamError {
     /// The SSE framing failed (for example an event over the size cap).
     #[error(transparent)]
     Decode(#[from] super::decoder::SseError),
+    /// The whole stream grew past its size cap
+    /// ([`crate::call::CallOptions::max_stream_bytes`]): an endless stream
+    /// cannot exhaust memory. The message so far is kept.
+    #[error("stream of more than {limit} bytes: over the size cap")]
+    TooLarge {
+        /// The cap in bytes.
+        limit: usize,
+        /// The message received so far, if it had started.
+        partial: Option<Box<Message>>,
+    },
 }
 
 impl StreamError {
     /// The message received before the failure, if any.
     pub fn partial(&self) -> Option<&Message> {
         match self {
-            StreamError::Api { partial, .. } | StreamError::Incomplete { partial, .. } => partial.as_deref(),
+            StreamError::Api { partial, .. } | StreamError::Incomplete { partial, .. } | StreamError::TooLarge { partial, .. } => partial.as_deref(),
             _ => None,
         }
     }
