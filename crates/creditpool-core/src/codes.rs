@@ -439,6 +439,8 @@ pub const CLASSES: &[ErrorClass] = &[
     class("UnknownAgentError", "PoolRefusedError", "The agent is not configured and the pool does not allow unknown agents."),
     class("PoolError", "CreditpoolError", "A misuse of the pool, or a configuration or snapshot it cannot accept."),
     class("UnknownReservationError", "PoolError", "No reservation with this `id` was ever made by this pool."),
+    class("PoolStoreError", "PoolError", "The pool store could not be reached or failed (a file, Redis): the operation's outcome is unknown; operations are idempotent, so it may be retried."),
+    class("WebhookError", "CreditpoolError", "An alert's webhook could not be delivered after every retry."),
     value_class("PoolConfigError", "PoolError", "The pool's configuration (or an agent's policy) is invalid: `reason` names the field."),
     value_class("PoolSnapshotError", "PoolError", "A snapshot is malformed or inconsistent, or has a `version` this library does not read."),
     class("AgentRunError", "CreditpoolError", "An agent run ended without an answer: `status` is the outcome's status ('max_turns', 'budget_exhausted', 'failed' without an API error, 'invalid', 'cancelled')."),
@@ -527,6 +529,9 @@ pub const CODES: &[(&str, &str)] = &[
     ("unknown_agent", "UnknownAgentError"),
     // Pool misuse (`PoolError`).
     ("unknown_reservation", "UnknownReservationError"),
+    ("pool_store", "PoolStoreError"),
+    ("file_io", "PoolStoreError"),
+    ("webhook_delivery", "WebhookError"),
     ("invalid_config", "PoolConfigError"),
     ("invalid_snapshot", "PoolSnapshotError"),
     ("unsupported_snapshot_version", "PoolSnapshotError"),
@@ -820,7 +825,7 @@ mod tests {
         }
         // Every code but the bindings' own is produced by some core error.
         for code in &known {
-            if !["invalid_options", "internal_error"].contains(code) {
+            if !["invalid_options", "internal_error", "pool_store", "file_io", "webhook_delivery"].contains(code) {
                 assert!(produced.contains(code), "no core error gives code {code}");
             }
         }

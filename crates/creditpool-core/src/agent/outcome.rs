@@ -222,6 +222,10 @@ pub struct Outcome {
     pub attribution: RunAttribution,
     /// The whole conversation, the model's turns and the tool results included.
     pub transcript: Vec<MessageParam>,
+    /// For a run that ended because a model call failed: that call's typed
+    /// error (its `code()`, attempts, give-up reason and partial message).
+    #[serde(skip)]
+    pub call_error: Option<CallError>,
 }
 
 /// A run's cost split across tools.

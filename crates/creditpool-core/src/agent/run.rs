@@ -112,6 +112,8 @@ pub struct AgentRun {
     rate_wait: Option<u64>,
     /// Settled at the worst case for attempts that may have been billed.
     estimated: Money,
+    /// The failed call that ended the run.
+    call_error: Option<crate::call::CallError>,
 }
 
 impl AgentRun {
@@ -147,6 +149,7 @@ impl AgentRun {
             clock_ms: 0,
             rate_wait: None,
             estimated: Money::ZERO,
+            call_error: None,
         })
     }
 
@@ -220,7 +223,10 @@ impl AgentRun {
                         let result = call.take_result();
                         match result {
                             Some(Ok(_)) | None => self.finish(RunStatus::invalid("internal_error", "the call ended without a settled result")),
-                            Some(Err(e)) => self.finish(RunStatus::failed(&e)),
+                            Some(Err(e)) => {
+                                self.finish(RunStatus::failed(&e));
+                                self.call_error = Some(e);
+                            }
                         }
                     }
                 },
@@ -464,6 +470,7 @@ impl AgentRun {
             usage,
             attribution: RunAttribution { conversation, tools },
             transcript: self.messages.clone(),
+            call_error: self.call_error.clone(),
         })
     }
 
@@ -691,6 +698,8 @@ mod tests {
         let r = pool.apply(&release);
         run.handle_pool(r, 5);
         assert_eq!(run.next_action(5), AgentAction::Done);
-        assert_eq!(run.outcome().unwrap().status.code(), Some("invalid_request_error"));
+        let outcome = run.outcome().unwrap();
+        assert_eq!(outcome.status.code(), Some("invalid_request_error"));
+        assert_eq!(outcome.call_error.map(|e| e.code()), Some("invalid_request_error"));
     }
 }

@@ -253,6 +253,40 @@ impl Pool {
         if st.cycle.start_ms >= st.cycle.end_ms {
             return Err(invalid("state.cycle is empty"));
         }
+        if config.cycle.bounds_at(st.cycle.start_ms) != st.cycle {
+            return Err(invalid("state.cycle is not a cycle of config.cycle"));
+        }
+        if st.last_now_ms < st.cycle.start_ms || st.last_now_ms >= st.cycle.end_ms {
+            return Err(invalid("state.last_now_ms is outside state.cycle"));
+        }
+        if st.next_reservation_id == 0 || st.next_reservation_id == u64::MAX {
+            return Err(invalid("state.next_reservation_id must be between 1 and 2^64 - 2"));
+        }
+        if st.next_ledger_seq == u64::MAX {
+            return Err(invalid("state.next_ledger_seq leaves no room"));
+        }
+        let agents_settled = st.agents.iter().try_fold(Money::ZERO, |sum, a| sum.checked_add(a.settled));
+        if agents_settled != Some(st.settled) {
+            return Err(invalid("state.settled is not the sum of the agents' settled amounts"));
+        }
+        for a in &st.agents {
+            if a.last_reserve_ms.is_some_and(|t| t > st.last_now_ms) {
+                return Err(invalid(format!("state.agents: {:?} reserved after the latest time seen", a.name.as_str())));
+            }
+        }
+        let mut seq = None;
+        for e in &snap.pending_ledger {
+            if e.seq == 0 || e.seq >= st.next_ledger_seq || seq.is_some_and(|s: u64| e.seq != s.saturating_add(1)) {
+                return Err(invalid("pending_ledger: entries are not numbered in order below next_ledger_seq"));
+            }
+            if e.at_ms > st.last_now_ms {
+                return Err(invalid("pending_ledger: an entry is later than the latest time seen"));
+            }
+            seq = Some(e.seq);
+        }
+        if seq.is_some_and(|s| s.saturating_add(1) != st.next_ledger_seq) {
+            return Err(invalid("pending_ledger: the last entry is not the one before next_ledger_seq"));
+        }
         // Agents.
         let mut agents = Agents::default();
         let mut counters = st.agents;
@@ -281,6 +315,9 @@ impl Pool {
             if o.id == 0 || o.id >= st.next_reservation_id {
                 return Err(invalid(format!("state.open: id {} not below next_reservation_id", o.id)));
             }
+            if o.created_at_ms > st.last_now_ms || o.expires_at_ms <= o.created_at_ms {
+                return Err(invalid(format!("state.open: reservation {} has impossible times", o.id)));
+            }
             let r = OpenReservation { agent, amount: o.amount, created_at_ms: o.created_at_ms, expires_at_ms: o.expires_at_ms };
             if open.insert(o.id, r).is_some() {
                 return Err(invalid(format!("state.open: id {} appears twice", o.id)));
@@ -306,7 +343,7 @@ impl Pool {
             if e.id == 0 || e.id >= st.next_reservation_id || open.contains_key(&e.id) || !seen.insert(e.id) {
                 return Err(invalid(format!("state.expired: bad id {}", e.id)));
             }
-            if e.expired_at_ms < last {
+            if e.expired_at_ms < last || e.expired_at_ms > st.last_now_ms {
                 return Err(invalid("state.expired: not in order of expiry"));
             }
             last = e.expired_at_ms;

@@ -491,3 +491,42 @@ fn extend_through_apply() {
     p.apply(&op(serde_json::json!({"op": "release", "id": 1, "now_ms": 600})));
     assert_eq!(res(p.apply(&ext)), serde_json::json!({"result": "closed", "id": 1}));
 }
+
+/// A snapshot of a pool with some history, as JSON to corrupt.
+fn snapshot_value() -> serde_json::Value {
+    let mut p = pool(10_000);
+    let a = p.reserve("a", m(100), 10).unwrap();
+    let _ = p.reserve("b", m(200), 20).unwrap();
+    let _ = p.settle(a.id, m(40), None, 30).unwrap();
+    serde_json::from_str(&p.snapshot_json()).unwrap()
+}
+
+fn refused(v: &serde_json::Value) -> String {
+    match Pool::restore_json(&v.to_string()) {
+        Err(PoolError::InvalidSnapshot { reason }) => reason,
+        other => panic!("restored: {other:?}"),
+    }
+}
+
+#[test]
+fn restore_refuses_a_corrupted_snapshot_field_by_field() {
+    assert!(Pool::restore_json(&snapshot_value().to_string()).is_ok());
+    type Corrupt = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Corrupt)> = vec![
+        ("next_reservation_id", Box::new(|v| v["state"]["next_reservation_id"] = u64::MAX.into())),
+        ("next_reservation_id", Box::new(|v| v["state"]["next_reservation_id"] = 0.into())),
+        ("state.cycle", Box::new(|v| v["state"]["cycle"]["end_ms"] = 999_999.into())),
+        ("last_now_ms", Box::new(|v| v["state"]["last_now_ms"] = 5_000_000.into())),
+        ("state.settled", Box::new(|v| v["state"]["settled"] = 41.into())),
+        ("impossible times", Box::new(|v| v["state"]["open"][0]["created_at_ms"] = 999.into())),
+        ("pending_ledger", Box::new(|v| v["pending_ledger"][0]["seq"] = 7.into())),
+        ("pending_ledger", Box::new(|v| v["state"]["next_ledger_seq"] = 9.into())),
+        ("reserved after", Box::new(|v| v["state"]["agents"][0]["last_reserve_ms"] = 500.into())),
+    ];
+    for (needle, corrupt) in cases {
+        let mut v = snapshot_value();
+        corrupt(&mut v);
+        let reason = refused(&v);
+        assert!(reason.contains(needle), "{needle}: {reason}");
+    }
+}
