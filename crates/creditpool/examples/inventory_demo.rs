@@ -19,7 +19,9 @@
 //! `bash scripts/demo.sh` builds both and runs this.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use creditpool::{Agent, AgentEvent, AgentPolicy, Alert, AlertKind, Cap, Client, Money, Outcome, PoolConfig, Refusal, RunStatus, SharedPool, Tool, WaitReason};
+use creditpool::{
+    Agent, AgentEvent, AgentPolicy, Alert, AlertKind, Cap, Client, Money, Outcome, OutcomeExt, PoolConfig, Refusal, RunStatus, SharedPool, Tool, WaitReason,
+};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -166,7 +168,11 @@ fn outcome_line(agent: &str, outcome: &Outcome) -> String {
             format!("  [{agent:<10}] done in {turns} model calls{retried}, {}: \"{}\"", usd(outcome.total_cost), clip(&outcome.final_text, 64))
         }
         RunStatus::PoolRefused { refusal } => format!("  [{agent:<10}] REFUSED by the pool ({}): {refusal}", refusal.reason()),
-        other => format!("  [{agent:<10}] ended: {other:?} after {turns} model call(s), {}", usd(outcome.total_cost)),
+        other => match outcome.error() {
+            // A typed error with the core's stable code (e.g. `overloaded_error`).
+            Some(e) => format!("  [{agent:<10}] ended ({}): {e} after {turns} model call(s), {}", e.code(), usd(outcome.total_cost)),
+            None => format!("  [{agent:<10}] ended: {other:?} after {turns} model call(s), {}", usd(outcome.total_cost)),
+        },
     }
 }
 
@@ -273,6 +279,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .system("You are a shopping assistant. Use the tools to answer; be brief.")
                 .tool(search_tool())
                 .max_turns(4)
+                // Agents stream by default; two of the three take whole responses.
                 .streaming(id == "analyst")
                 .on_event(move |event| match event {
                     AgentEvent::ToolResult { call, result } => {

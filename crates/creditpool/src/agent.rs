@@ -1,32 +1,33 @@
-//! [`Agent`]: an agent with tools that draws on a [`SharedPool`].
+//! [`Agent`]: an agent with tools that draws on a pool through a
+//! [`PoolStore`].
 //!
 //! [`Agent::run`] drives the core's [`AgentRun`]: the core decides what to send,
-//! what to reserve and settle, when to retry or wait, which tool calls are valid
-//! and when the run ends; this module sends, runs the tools (a batch
-//! concurrently), sleeps, and holds the pool's lock only inside each core call.
-//! Dropping a run's future mid-run cancels it: a held reservation is released.
+//! what to reserve, settle, release and renew, when to retry or wait, which
+//! tool calls are valid, the words the model reads, and when the run ends;
+//! this module applies the pool operations it asks for to the store, sends,
+//! runs the tools (a batch concurrently) and sleeps. Dropping a run's future
+//! mid-run cancels it ([`AgentRun::cancel`]): the pool operations the
+//! cancellation asks for (closing a held reservation) are applied at once
+//! with a store that answers at once, such as
+//! [`SharedPool`](crate::SharedPool), else in a task on the current tokio
+//! runtime.
 
 use crate::client::Client;
-use crate::drive::{perform, Machine};
+use crate::drive::perform;
 use crate::error::Error;
-use crate::pool::SharedPool;
+use crate::store::PoolStore;
 use crate::time::{fresh_seed, now_ms, sleep_until_ms};
 use crate::tool::Tool;
-use creditpool_core::agent::{AgentAction, AgentConfig, AgentRun, Outcome, ToolCall, ToolResult, WaitReason};
+use creditpool_core::agent::{AgentAction, AgentConfig, AgentRun, AgentTexts, Outcome, ToolCall, ToolOutput as CoreToolOutput, ToolResult, WaitReason};
 use creditpool_core::api::{MessageParam, MessageRequest, Metadata, StreamEvent, TextOrBlocks, ToolSpec};
-use creditpool_core::call::ReadBody;
-use creditpool_core::http::Headers;
+use creditpool_core::call::RetryNotice;
 use creditpool_core::money::Money;
 use creditpool_core::pricing::EstimateMode;
-use creditpool_core::retry::Failure;
 use futures_util::FutureExt;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The default `max_tokens` of an agent's requests.
-pub const DEFAULT_MAX_TOKENS: u32 = 1024;
 
 /// Something that happened during a run, for display or logging.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,14 +40,18 @@ pub enum AgentEvent {
         /// The request's number in this run.
         send: u32,
     },
-    /// An event of a streamed response. When `send` changes mid-turn, the
-    /// earlier attempt failed and the response starts over.
+    /// An event of a streamed response.
     Stream {
         /// The request it belongs to.
         send: u32,
         /// The event.
         event: StreamEvent,
     },
+    /// The streamed response whose events were handed out failed and will be
+    /// sent again from its start: discard what was shown. The core's notice
+    /// (a `stream_retry` event as JSON: [`RetryNotice::to_event`]); a
+    /// [`AgentEvent::Wait`] follows.
+    StreamRetry(RetryNotice),
     /// A tool is about to run.
     ToolCall(ToolCall),
     /// A tool has returned.
@@ -72,7 +77,7 @@ type EventFn = Arc<dyn Fn(&AgentEvent) + Send + Sync>;
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), creditpool::Error> {
-/// use creditpool::{Agent, Client, Money, PoolConfig, RunStatus, SharedPool, Tool};
+/// use creditpool::{Agent, Client, Money, OutcomeExt, PoolConfig, RunStatus, SharedPool, Tool};
 /// use serde_json::json;
 ///
 /// let client = Client::new()?; // ANTHROPIC_API_KEY
@@ -90,9 +95,9 @@ type EventFn = Arc<dyn Fn(&AgentEvent) + Send + Sync>;
 ///     .max_turns(6)
 ///     .build()?;
 /// let outcome = agent.run("Find products under $50").await?;
-/// match &outcome.status {
-///     RunStatus::Completed => println!("{}", outcome.final_text),
-///     other => println!("ended: {other:?}"),
+/// match outcome.error() {
+///     None => println!("{}", outcome.final_text),
+///     Some(e) => println!("ended: {} ({e})", e.code()),
 /// }
 /// println!("cost {}", outcome.total_cost);
 /// # Ok(()) }
@@ -104,7 +109,7 @@ pub struct Agent {
 
 struct AgentInner {
     client: Client,
-    pool: SharedPool,
+    store: Arc<dyn PoolStore>,
     config: AgentConfig,
     template: MessageRequest,
     tools: HashMap<String, Tool>,
@@ -122,16 +127,16 @@ impl std::fmt::Debug for Agent {
 }
 
 impl Agent {
-    /// A builder for an agent on `client` and `pool`.
-    pub fn builder(client: &Client, pool: &SharedPool) -> AgentBuilder {
-        AgentBuilder {
-            client: client.clone(),
-            pool: pool.clone(),
-            config: AgentConfig::default(),
-            template: MessageRequest::new("", DEFAULT_MAX_TOKENS, ""),
-            tools: Vec::new(),
-            on_event: None,
-        }
+    /// A builder for an agent on `client` that draws on `store`: a
+    /// [`SharedPool`](crate::SharedPool), or any other [`PoolStore`] (cloned;
+    /// pass an `Arc` to share one).
+    pub fn builder<S: PoolStore + Clone>(client: &Client, store: &S) -> AgentBuilder {
+        AgentBuilder::new(client, Arc::new(store.clone()))
+    }
+
+    /// A builder for an agent on `client` that draws on a shared store.
+    pub fn builder_with_store(client: &Client, store: Arc<dyn PoolStore>) -> AgentBuilder {
+        AgentBuilder::new(client, store)
     }
 
     /// The agent's name in the pool.
@@ -139,9 +144,9 @@ impl Agent {
         &self.inner.config.agent_id
     }
 
-    /// The pool it draws on.
-    pub fn pool(&self) -> &SharedPool {
-        &self.inner.pool
+    /// The pool store it draws on.
+    pub fn pool_store(&self) -> &Arc<dyn PoolStore> {
+        &self.inner.store
     }
 
     /// The client it calls with.
@@ -149,10 +154,16 @@ impl Agent {
         &self.inner.client
     }
 
+    /// The run's configuration (the core's: limits, call options, words).
+    pub fn config(&self) -> &AgentConfig {
+        &self.inner.config
+    }
+
     /// Runs the agent on a prompt until the model finishes, a limit or the pool
     /// stops it, or a call fails for good. Every one of those is an [`Outcome`]
-    /// (see its `status`); `Err` means the run could not start (an invalid
-    /// request or tool).
+    /// (see its `status`, and [`OutcomeExt::error`] for a typed error); `Err`
+    /// means the run could not start (an invalid request or tool) or the pool
+    /// store failed ([`Error::Store`]).
     pub async fn run(&self, prompt: impl Into<String>) -> Result<Outcome, Error> {
         self.run_messages(vec![MessageParam::user(prompt)]).await
     }
@@ -166,35 +177,41 @@ impl Agent {
         config.call.jitter_seed = fresh_seed();
         let max_body = config.call.max_body_bytes;
         let run = AgentRun::new(config, request, inner.client.request_builder().clone(), Arc::clone(inner.client.prices()))?;
-        let mut guard = RunGuard { run, pool: inner.pool.clone() };
-        let io = inner.client.io(max_body);
+        let mut guard = RunGuard { run, store: Arc::clone(&inner.store), finished: false };
+        let io = inner.client.io(max_body, Some(&*inner.store));
         let mut sends = 0u32;
         loop {
-            let action = inner.pool.with(|p| guard.run.next_action(p, now_ms()));
-            match action {
+            match guard.run.next_action(now_ms()) {
+                AgentAction::Pool(op) => {
+                    let result = inner.store.apply(op).await?;
+                    guard.run.handle_pool(result, now_ms());
+                }
                 AgentAction::Send(http) => {
                     let send = sends;
                     sends = sends.saturating_add(1);
                     self.emit(|| AgentEvent::Sending { send });
-                    let mut machine = Pooled { run: &mut guard.run, pool: &inner.pool };
                     let mut on_events = |events: Vec<StreamEvent>| {
                         for event in events {
                             self.emit(|| AgentEvent::Stream { send, event });
                         }
                     };
-                    perform(&io, &mut machine, http, &mut on_events).await;
+                    perform(&io, &mut guard.run, http, &mut on_events).await?;
                 }
                 AgentAction::CallTools(calls) => {
-                    let results = self.call_tools(calls).await;
+                    let results = self.call_tools(&guard.run, calls).await;
                     guard.run.handle_tool_results(results);
                 }
-                AgentAction::Wait { until_ms, reason } => {
+                AgentAction::Wait { until_ms, reason, retry } => {
+                    if let Some(notice) = retry {
+                        self.emit(|| AgentEvent::StreamRetry(notice));
+                    }
                     self.emit(|| AgentEvent::Wait { until_ms, reason });
                     sleep_until_ms(until_ms).await;
                 }
                 AgentAction::Done => break,
             }
         }
+        guard.finished = true;
         guard.run.outcome().ok_or(Error::NoResult)
     }
 
@@ -204,18 +221,20 @@ impl Agent {
         }
     }
 
-    /// Runs a batch of tool calls concurrently; results in the calls' order.
-    async fn call_tools(&self, calls: Vec<ToolCall>) -> Vec<ToolResult> {
+    /// Runs a batch of tool calls concurrently; results in the calls' order,
+    /// each made by the run from what its tool did.
+    async fn call_tools(&self, run: &AgentRun, calls: Vec<ToolCall>) -> Vec<ToolResult> {
         let runs = calls.into_iter().map(|call| async move {
             self.emit(|| AgentEvent::ToolCall(call.clone()));
-            let result = match self.inner.tools.get(&call.name) {
-                None => ToolResult::error(call.id.clone(), format!("No handler is registered for the tool \"{}\".", call.name)),
+            let output = match self.inner.tools.get(&call.name) {
+                None => CoreToolOutput::Unknown,
                 Some(tool) => match AssertUnwindSafe(tool.call(call.input.clone())).catch_unwind().await {
-                    Ok(Ok(out)) => ToolResult { tool_use_id: call.id.clone(), content: out.0, is_error: false },
-                    Ok(Err(message)) => ToolResult::error(call.id.clone(), message),
-                    Err(_) => ToolResult::error(call.id.clone(), format!("The tool \"{}\" failed unexpectedly (it panicked).", call.name)),
+                    Ok(Ok(out)) => out.into_core(),
+                    Ok(Err(message)) => CoreToolOutput::Failed(message),
+                    Err(panic) => CoreToolOutput::Failed(panic_message(panic.as_ref())),
                 },
             };
+            let result = run.tool_result(&call, output);
             self.emit(|| AgentEvent::ToolResult { call, result: result.clone() });
             result
         });
@@ -223,60 +242,73 @@ impl Agent {
     }
 }
 
-/// Owns a run; if it is dropped before the run is done (the future was
-/// dropped), cancels the run, releasing a held reservation.
+/// A panic's message, as the error a failed tool reports.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload.downcast_ref::<&str>().map(|s| (*s).to_owned()).or_else(|| payload.downcast_ref::<String>().cloned());
+    format!("panic: {}", text.unwrap_or_default())
+}
+
+/// The typed view of a run's [`Outcome`].
+pub trait OutcomeExt {
+    /// The error a run that ended without an answer ended with (a failed
+    /// call, with its code, HTTP status and partial message; a pool refusal;
+    /// `max_turns`; the run's budget; an invalid request), or `None` for a
+    /// run that completed, stopped for a stop reason, or was cancelled. See
+    /// [`Error::from_run_status`].
+    fn error(&self) -> Option<Error>;
+}
+
+impl OutcomeExt for Outcome {
+    fn error(&self) -> Option<Error> {
+        Error::from_run_status(&self.status)
+    }
+}
+
+/// Owns a run. If it is dropped before the run is done (the future was
+/// dropped, or the store failed), cancels the run and applies what the
+/// cancellation asks of the pool (closing a held reservation, a settle not
+/// yet applied): at once if the store answers at once, else in a task.
 struct RunGuard {
     run: AgentRun,
-    pool: SharedPool,
+    store: Arc<dyn PoolStore>,
+    finished: bool,
 }
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        if !self.run.is_done() {
-            let run = &mut self.run;
-            self.pool.with(|p| run.cancel(p, now_ms()));
+        if self.finished {
+            return;
         }
-    }
-}
-
-/// An agent run and its pool, as the attempt driver sees them.
-struct Pooled<'a> {
-    run: &'a mut AgentRun,
-    pool: &'a SharedPool,
-}
-
-impl Machine for Pooled<'_> {
-    fn handle_head(&mut self, status: u16, headers: &Headers, now_ms: u64) -> ReadBody {
-        self.run.handle_head(status, headers, now_ms)
-    }
-    fn handle_body(&mut self, body: &[u8], now_ms: u64) {
-        let run = &mut *self.run;
-        self.pool.with(|p| run.handle_body(p, body, now_ms));
-    }
-    fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
-        let run = &mut *self.run;
-        self.pool.with(|p| run.handle_chunk(p, bytes, now_ms))
-    }
-    fn handle_end(&mut self, now_ms: u64) -> Vec<StreamEvent> {
-        let run = &mut *self.run;
-        self.pool.with(|p| run.handle_end(p, now_ms))
-    }
-    fn handle_transport_error(&mut self, failure: Failure, now_ms: u64) {
-        let run = &mut *self.run;
-        self.pool.with(|p| run.handle_transport_error(p, failure, now_ms));
-    }
-    fn is_reading(&self) -> bool {
-        self.run.is_reading()
-    }
-    fn deadline(&self) -> Option<u64> {
-        self.run.deadline()
+        self.run.cancel(now_ms());
+        while let AgentAction::Pool(op) = self.run.next_action(now_ms()) {
+            match self.store.apply(op).now_or_never() {
+                Some(Ok(result)) => self.run.handle_pool(result, now_ms()),
+                Some(Err(_)) => return,
+                None => {
+                    // A store that does not answer at once: finish in a task
+                    // (the operation is asked for again there).
+                    let (mut run, store) = (self.run.clone(), Arc::clone(&self.store));
+                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                        runtime.spawn(async move {
+                            while let AgentAction::Pool(op) = run.next_action(now_ms()) {
+                                match store.apply(op).await {
+                                    Ok(result) => run.handle_pool(result, now_ms()),
+                                    Err(_) => return,
+                                }
+                            }
+                        });
+                    }
+                    return;
+                }
+            }
+        }
     }
 }
 
 /// Builds an [`Agent`]. `model` is required.
 pub struct AgentBuilder {
     client: Client,
-    pool: SharedPool,
+    store: Arc<dyn PoolStore>,
     config: AgentConfig,
     template: MessageRequest,
     tools: Vec<Tool>,
@@ -290,6 +322,18 @@ impl std::fmt::Debug for AgentBuilder {
 }
 
 impl AgentBuilder {
+    fn new(client: &Client, store: Arc<dyn PoolStore>) -> AgentBuilder {
+        AgentBuilder {
+            client: client.clone(),
+            store,
+            config: AgentConfig::default(),
+            // max_tokens 0: the run takes AgentConfig::max_tokens.
+            template: MessageRequest::new("", 0, ""),
+            tools: Vec::new(),
+            on_event: None,
+        }
+    }
+
     /// The agent's name in the pool (its caps, rate limits and report line);
     /// default `"default"`.
     pub fn agent_id(mut self, id: impl Into<String>) -> Self {
@@ -304,7 +348,7 @@ impl AgentBuilder {
     }
 
     /// `max_tokens` of each request (also what the pool reserves for output);
-    /// default 1024.
+    /// default [`AgentConfig::max_tokens`] (1024).
     pub fn max_tokens(mut self, max_tokens: u32) -> Self {
         self.template.max_tokens = max_tokens;
         self
@@ -356,8 +400,9 @@ impl AgentBuilder {
         self
     }
 
-    /// Whether responses are streamed (default `false`). Streaming shows
-    /// progress ([`AgentEvent::Stream`]) and is timed by the idle timeout.
+    /// Whether responses are streamed (default on, as [`AgentConfig`]).
+    /// Streaming shows progress ([`AgentEvent::Stream`]), is timed by the
+    /// idle timeout, and keeps what arrived of a stream that is cut.
     pub fn streaming(mut self, on: bool) -> Self {
         self.config.call.stream = on;
         self
@@ -369,9 +414,17 @@ impl AgentBuilder {
         self
     }
 
-    /// The lease of each reservation; default the pool's.
+    /// The lease of each reservation; default the pool's. While a response
+    /// is read, the run renews it each time half of it has passed.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.config.lease_ms = Some(u64::try_from(lease.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// The words the model reads when a tool cannot answer (an unknown tool,
+    /// a tool that failed, a missing result); default the core's.
+    pub fn texts(mut self, texts: AgentTexts) -> Self {
+        self.config.texts = texts;
         self
     }
 
@@ -397,6 +450,6 @@ impl AgentBuilder {
             tools.insert(tool.name().to_owned(), tool);
         }
         AgentRun::new(config.clone(), template.clone(), self.client.request_builder().clone(), Arc::clone(self.client.prices()))?;
-        Ok(Agent { inner: Arc::new(AgentInner { client: self.client, pool: self.pool, config, template, tools, on_event: self.on_event }) })
+        Ok(Agent { inner: Arc::new(AgentInner { client: self.client, store: self.store, config, template, tools, on_event: self.on_event }) })
     }
 }

@@ -3,10 +3,10 @@
 
 use crate::drive::{perform, Io};
 use crate::error::Error;
-use crate::stream::MessageStream;
+use crate::stream::{MessageStream, StreamItem};
 use crate::time::{fresh_seed, now_ms, sleep_until_ms};
 use crate::transport::Transport;
-use creditpool_core::api::{MessageRequest, StreamEvent};
+use creditpool_core::api::MessageRequest;
 use creditpool_core::call::{CallAction, CallOptions, Completed, MessagesCall};
 use creditpool_core::pricing::PriceTable;
 use creditpool_core::request::{PoolSelector, RequestBuilder, RequestConfig};
@@ -20,15 +20,18 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The environment variable the key is read from when none is given.
 pub const API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
 
-/// How long the driver waits, at most.
+/// How long a call waits, at most. `read` and `idle` become the core's
+/// [`CallOptions::read_timeout_ms`] and [`CallOptions::idle_timeout_ms`]: the
+/// core times each attempt (the driver waits no longer than the call's
+/// deadline and then tells it), and a timed-out attempt is retried like any
+/// other failure (codes `read_timeout`, `idle_timeout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Establishing a connection (given to the default transport). Default 10 s.
     pub connect: Duration,
     /// The response head, and then a whole (non-streamed) body. Default 10 min.
     pub read: Duration,
-    /// A stream without a byte for this long fails the attempt, which is
-    /// retried like any other failure. Default 10 min.
+    /// A stream without a byte for this long fails the attempt. Default 10 min.
     pub idle: Duration,
 }
 
@@ -36,10 +39,14 @@ impl Default for Timeouts {
     fn default() -> Timeouts {
         Timeouts {
             connect: Duration::from_secs(10),
-            read: Duration::from_secs(600),
+            read: Duration::from_millis(creditpool_core::call::DEFAULT_READ_TIMEOUT_MS),
             idle: Duration::from_millis(creditpool_core::call::DEFAULT_IDLE_TIMEOUT_MS),
         }
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A Messages API client. Cheap to clone; clones share everything.
@@ -65,6 +72,7 @@ struct ClientInner {
     transport: Arc<dyn Transport>,
     retry: RetryPolicy,
     timeouts: Timeouts,
+    preflight: bool,
     prices: Arc<PriceTable>,
 }
 
@@ -121,37 +129,40 @@ impl Client {
         self.inner.timeouts
     }
 
-    /// The options of one call: this client's retry policy and idle timeout,
-    /// and a fresh jitter seed.
+    /// The options of one call: this client's retry policy, timeouts and
+    /// preflight setting, and a fresh jitter seed; the rest the core's
+    /// defaults.
     pub fn call_options(&self, stream: bool) -> CallOptions {
         CallOptions {
             stream,
             retry: self.inner.retry.clone(),
-            idle_timeout_ms: u64::try_from(self.inner.timeouts.idle.as_millis()).unwrap_or(u64::MAX),
+            read_timeout_ms: millis(self.inner.timeouts.read),
+            idle_timeout_ms: millis(self.inner.timeouts.idle),
             jitter_seed: fresh_seed(),
+            preflight: self.inner.preflight,
             ..CallOptions::default()
         }
     }
 
-    pub(crate) fn io(&self, max_body_bytes: usize) -> Io<'_> {
-        Io { transport: &*self.inner.transport, base_url: &self.inner.base_url, read_timeout: self.inner.timeouts.read, max_body_bytes }
+    pub(crate) fn io<'a>(&'a self, max_body_bytes: usize, store: Option<&'a dyn crate::PoolStore>) -> Io<'a> {
+        Io { transport: &*self.inner.transport, base_url: &self.inner.base_url, max_body_bytes, store }
     }
 
-    /// Drives a call to its end, handing stream events to `on_events`.
-    pub(crate) async fn drive(
-        &self,
-        call: &mut MessagesCall,
-        max_body_bytes: usize,
-        on_events: &mut (dyn FnMut(u32, Vec<StreamEvent>) + Send),
-    ) -> Result<Completed, Error> {
-        let io = self.io(max_body_bytes);
+    /// Drives a call to its end, handing stream events (and the notice that a
+    /// stream starts over) to `on_item`.
+    pub(crate) async fn drive(&self, call: &mut MessagesCall, max_body_bytes: usize, on_item: &mut (dyn FnMut(StreamItem) + Send)) -> Result<Completed, Error> {
+        let io = self.io(max_body_bytes, None);
         loop {
             match call.next_action(now_ms()) {
                 CallAction::Send(http) => {
-                    let attempt = call.attempt();
-                    perform(&io, call, http, &mut |events| on_events(attempt, events)).await;
+                    perform(&io, call, http, &mut |events| events.into_iter().for_each(|e| on_item(StreamItem::Event(e)))).await?;
                 }
-                CallAction::Wait { until_ms } => sleep_until_ms(until_ms).await,
+                CallAction::Wait { until_ms, retry } => {
+                    if let Some(notice) = retry {
+                        on_item(StreamItem::Retry(notice));
+                    }
+                    sleep_until_ms(until_ms).await;
+                }
                 CallAction::Done => break,
             }
         }
@@ -174,29 +185,39 @@ pub struct Messages<'a> {
 impl Messages<'_> {
     /// `POST /v1/messages`, retried by the client's policy. The result holds the
     /// message, the `request-id`, the attempts made and the rate-limit headers.
+    /// The request is checked first (tool definitions, what the model accepts;
+    /// see [`ClientBuilder::preflight`]): a request the API would refuse fails
+    /// here with [`Error::Preflight`], before anything is sent.
     pub async fn create(&self, request: &MessageRequest) -> Result<Completed, Error> {
         let options = self.client.call_options(false);
         let max_body = options.max_body_bytes;
         let mut call = MessagesCall::new(self.client.request_builder(), request, options)?;
-        self.client.drive(&mut call, max_body, &mut |_, _| {}).await
+        self.client.drive(&mut call, max_body, &mut |_| {}).await
     }
 
-    /// `POST /v1/messages` with `"stream": true`: a [`MessageStream`] of events,
-    /// then the final message. A failed attempt is retried from the start; each
-    /// event carries its attempt number so that a display can start over.
+    /// `POST /v1/messages` with `"stream": true`: a [`MessageStream`] of
+    /// [`StreamItem`]s, then the final message. A failed attempt is retried
+    /// from the start: when it had already handed out events, a
+    /// [`StreamItem::Retry`] (the core's `stream_retry` notice) comes first, and
+    /// a display should discard what it showed.
     ///
     /// ```no_run
     /// # async fn demo(client: creditpool::Client) -> Result<(), creditpool::Error> {
     /// use creditpool::core::api::{Delta, StreamEvent};
+    /// use creditpool::StreamItem;
     /// use futures_util::StreamExt;
     ///
     /// let request = creditpool::MessageRequest::new("claude-haiku-4-5", 256, "Tell me a joke");
     /// let mut stream = client.messages().stream(&request)?;
     /// while let Some(item) = stream.next().await {
-    ///     if let StreamEvent::ContentBlockDelta(d) = &item?.event {
-    ///         if let Delta::Text(t) = &d.delta {
-    ///             print!("{}", t.text);
+    ///     match item? {
+    ///         StreamItem::Event(StreamEvent::ContentBlockDelta(d)) => {
+    ///             if let Delta::Text(t) = &d.delta {
+    ///                 print!("{}", t.text);
+    ///             }
     ///         }
+    ///         StreamItem::Retry(notice) => println!("\n[{}: starting over]", notice.code),
+    ///         _ => {}
     ///     }
     /// }
     /// let done = stream.final_message().await?;
@@ -222,6 +243,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     retry: Option<RetryPolicy>,
     timeouts: Timeouts,
+    no_preflight: bool,
     transport: Option<Arc<dyn Transport>>,
     prices: Option<Arc<PriceTable>>,
 }
@@ -307,15 +329,25 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest wait for a response head, and then for a whole body.
+    /// The longest wait for a response head, and then for a whole body
+    /// ([`CallOptions::read_timeout_ms`]); default 10 min.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.read = timeout;
         self
     }
 
-    /// The longest silence of a stream before the attempt fails.
+    /// The longest silence of a stream before the attempt fails
+    /// ([`CallOptions::idle_timeout_ms`]); default 10 min.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.idle = timeout;
+        self
+    }
+
+    /// Whether requests are checked before they are sent (tool definitions,
+    /// the model's capabilities: [`CallOptions::preflight`]); default on. Turn
+    /// it off only for a model or a tool the core's tables do not know yet.
+    pub fn preflight(mut self, on: bool) -> Self {
+        self.no_preflight = !on;
         self
     }
 
@@ -370,6 +402,7 @@ impl ClientBuilder {
                 transport,
                 retry: self.retry.unwrap_or_default(),
                 timeouts: self.timeouts,
+                preflight: !self.no_preflight,
                 prices: self.prices.unwrap_or_else(|| Arc::new(PriceTable::builtin())),
             }),
         })

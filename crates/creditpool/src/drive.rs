@@ -1,19 +1,32 @@
-//! Performing one attempt: the I/O half of the core's `Send` action.
+//! Playing one attempt: the I/O half of the core's `Send` action.
 //!
-//! [`perform`] sends a request, feeds the head, the body or the stream's chunks
-//! to a state machine ([`Machine`]: a `MessagesCall`, or an `AgentRun` with the
-//! pool), and reports a connection failure or a timeout to it. It decides
-//! nothing: how to read the body is the machine's answer to the head, how long
-//! a stream may stall is its [`Machine::deadline`], and what a failure means is
-//! the machine's business.
+//! [`perform`] sends a request and feeds what comes back to a state machine
+//! ([`Machine`]: a `MessagesCall`, or an `AgentRun`): the head, then the whole
+//! body or the stream's chunks. It waits for each input no longer than the
+//! machine's [`Machine::deadline`] and then reports the time passing with
+//! [`Machine::handle_timeout`]; it reports a transport failure as the
+//! transport saw it ([`TransportError::to_failure`]: `Failure::Connection` for
+//! a reset or a connection closed early). It decides nothing: how to read the
+//! body is the machine's answer to the head, what a timeout or a failure means
+//! (a connection lost mid-stream is a cut stream) is the machine's business,
+//! and so is the lease renewal it asks for while a request is out
+//! ([`Machine::poll_pool`], applied to the [`PoolStore`] given in [`Io`]).
+//!
+//! The one thing it bounds itself is memory: a whole body is read up to one
+//! byte past the machine's size cap (the core then refuses it as too large).
 
+use crate::error::Error;
+use crate::store::PoolStore;
 use crate::time::{now_ms, until};
 use crate::transport::{BodyStream, Transport, TransportError};
+use creditpool_core::agent::AgentRun;
 use creditpool_core::api::StreamEvent;
 use creditpool_core::call::{MessagesCall, ReadBody};
 use creditpool_core::http::{Headers, HttpRequest};
-use creditpool_core::retry::{Failure, TimeoutPhase};
+use creditpool_core::pool::{OpResult, PoolOp};
+use creditpool_core::retry::Failure;
 use futures_util::StreamExt;
+use std::future::Future;
 use std::time::Duration;
 
 /// The inputs of a state machine that makes HTTP attempts.
@@ -23,8 +36,18 @@ pub(crate) trait Machine {
     fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent>;
     fn handle_end(&mut self, now_ms: u64) -> Vec<StreamEvent>;
     fn handle_transport_error(&mut self, failure: Failure, now_ms: u64);
+    /// Time passed with nothing read; returns whether the attempt timed out.
+    fn handle_timeout(&mut self, now_ms: u64) -> bool;
     fn is_reading(&self) -> bool;
+    /// By when the next input must arrive (or something else is due).
     fn deadline(&self) -> Option<u64>;
+    /// A pool operation the machine wants applied while a request is out (an
+    /// `AgentRun`'s lease renewal); asked after every input.
+    fn poll_pool(&mut self, _now_ms: u64) -> Option<PoolOp> {
+        None
+    }
+    /// The result of the operation [`Machine::poll_pool`] returned.
+    fn handle_pool(&mut self, _result: OpResult, _now_ms: u64) {}
 }
 
 impl Machine for MessagesCall {
@@ -43,6 +66,9 @@ impl Machine for MessagesCall {
     fn handle_transport_error(&mut self, failure: Failure, now_ms: u64) {
         MessagesCall::handle_transport_error(self, failure, now_ms);
     }
+    fn handle_timeout(&mut self, now_ms: u64) -> bool {
+        MessagesCall::handle_timeout(self, now_ms)
+    }
     fn is_reading(&self) -> bool {
         MessagesCall::is_reading(self)
     }
@@ -51,61 +77,163 @@ impl Machine for MessagesCall {
     }
 }
 
+impl Machine for AgentRun {
+    fn handle_head(&mut self, status: u16, headers: &Headers, now_ms: u64) -> ReadBody {
+        AgentRun::handle_head(self, status, headers, now_ms)
+    }
+    fn handle_body(&mut self, body: &[u8], now_ms: u64) {
+        AgentRun::handle_body(self, body, now_ms);
+    }
+    fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
+        AgentRun::handle_chunk(self, bytes, now_ms)
+    }
+    fn handle_end(&mut self, now_ms: u64) -> Vec<StreamEvent> {
+        AgentRun::handle_end(self, now_ms)
+    }
+    fn handle_transport_error(&mut self, failure: Failure, now_ms: u64) {
+        AgentRun::handle_transport_error(self, failure, now_ms);
+    }
+    fn handle_timeout(&mut self, now_ms: u64) -> bool {
+        AgentRun::handle_timeout(self, now_ms)
+    }
+    fn is_reading(&self) -> bool {
+        AgentRun::is_reading(self)
+    }
+    fn deadline(&self) -> Option<u64> {
+        AgentRun::deadline(self)
+    }
+    fn poll_pool(&mut self, now_ms: u64) -> Option<PoolOp> {
+        AgentRun::poll_pool(self, now_ms)
+    }
+    fn handle_pool(&mut self, result: OpResult, now_ms: u64) {
+        AgentRun::handle_pool(self, result, now_ms);
+    }
+}
+
 /// Where and how to send.
 pub(crate) struct Io<'a> {
     pub transport: &'a dyn Transport,
     pub base_url: &'a str,
-    /// The longest wait for the response head, and then for a whole body.
-    pub read_timeout: Duration,
     /// The most body bytes read into memory (the core refuses a larger body).
     pub max_body_bytes: usize,
+    /// Where the machine's pool operations go (an agent's); `None` for a call
+    /// that draws on no pool.
+    pub store: Option<&'a dyn PoolStore>,
+}
+
+/// What happened to a wait bounded by the machine's deadline.
+enum Waited<T> {
+    /// The awaited thing arrived.
+    Ready(T),
+    /// The deadline passed first.
+    Deadline,
+}
+
+/// Awaits `fut` until `deadline` (Unix ms; `None`: no bound).
+async fn wait_until<F: Future + Unpin>(deadline: Option<u64>, fut: &mut F) -> Waited<F::Output> {
+    match deadline {
+        None => Waited::Ready(fut.await),
+        // At least a millisecond: a deadline that has just passed on the
+        // wall clock is reported, not spun on.
+        Some(d) => match tokio::time::timeout(until(d).max(Duration::from_millis(1)), fut).await {
+            Ok(out) => Waited::Ready(out),
+            Err(_) => Waited::Deadline,
+        },
+    }
+}
+
+/// Applies every pool operation the machine asks for now.
+async fn pump_pool<M: Machine + ?Sized>(io: &Io<'_>, machine: &mut M) -> Result<(), Error> {
+    let Some(store) = io.store else { return Ok(()) };
+    while let Some(op) = machine.poll_pool(now_ms()) {
+        let result = store.apply(op).await?;
+        machine.handle_pool(result, now_ms());
+    }
+    Ok(())
+}
+
+/// The deadline passed: tell the machine, then apply what it asks of the pool.
+/// Returns whether the attempt timed out.
+async fn deadline_passed<M: Machine + ?Sized>(io: &Io<'_>, machine: &mut M) -> Result<bool, Error> {
+    let timed_out = machine.handle_timeout(now_ms());
+    pump_pool(io, machine).await?;
+    Ok(timed_out)
 }
 
 /// Sends `http` and feeds what comes back to `machine`. Stream events go to
-/// `on_events` as they complete.
-pub(crate) async fn perform<M: Machine + ?Sized>(io: &Io<'_>, machine: &mut M, http: HttpRequest, on_events: &mut (dyn FnMut(Vec<StreamEvent>) + Send)) {
-    let sent = tokio::time::timeout(io.read_timeout, io.transport.send(io.base_url, http)).await;
-    let response = match sent {
-        Err(_) => return machine.handle_transport_error(Failure::Timeout { phase: TimeoutPhase::Read }, now_ms()),
-        Ok(Err(e)) => return machine.handle_transport_error(e.to_failure(), now_ms()),
-        Ok(Ok(r)) => r,
+/// `on_events` as they complete. `Err` only when the pool store failed.
+pub(crate) async fn perform<M: Machine + ?Sized>(
+    io: &Io<'_>,
+    machine: &mut M,
+    http: HttpRequest,
+    on_events: &mut (dyn FnMut(Vec<StreamEvent>) + Send),
+) -> Result<(), Error> {
+    let mut sending = io.transport.send(io.base_url, http);
+    let response = loop {
+        match wait_until(machine.deadline(), &mut sending).await {
+            Waited::Ready(Ok(r)) => break r,
+            Waited::Ready(Err(e)) => {
+                machine.handle_transport_error(e.to_failure(), now_ms());
+                return pump_pool(io, machine).await;
+            }
+            Waited::Deadline => {
+                if deadline_passed(io, machine).await? {
+                    return Ok(());
+                }
+            }
+        }
     };
+    drop(sending);
     let mut body = response.body;
-    match machine.handle_head(response.status, &response.headers, now_ms()) {
-        ReadBody::Whole => match tokio::time::timeout(io.read_timeout, read_whole(&mut body, io.max_body_bytes)).await {
-            Err(_) => machine.handle_transport_error(Failure::Timeout { phase: TimeoutPhase::Read }, now_ms()),
-            Ok(Err(e)) => machine.handle_transport_error(e.to_failure(), now_ms()),
-            Ok(Ok(bytes)) => machine.handle_body(&bytes, now_ms()),
-        },
-        ReadBody::Chunks => {
-            while machine.is_reading() {
-                let wait = machine.deadline().map_or(io.read_timeout, until);
-                match tokio::time::timeout(wait, body.next()).await {
-                    Err(_) => {
-                        machine.handle_transport_error(Failure::Timeout { phase: TimeoutPhase::Idle }, now_ms());
+    let how = machine.handle_head(response.status, &response.headers, now_ms());
+    pump_pool(io, machine).await?;
+    match how {
+        ReadBody::Whole => {
+            let mut reading = Box::pin(read_whole(&mut body, io.max_body_bytes));
+            loop {
+                match wait_until(machine.deadline(), &mut reading).await {
+                    Waited::Ready(Ok(bytes)) => {
+                        machine.handle_body(&bytes, now_ms());
                         break;
                     }
-                    Ok(Some(Ok(bytes))) => {
+                    Waited::Ready(Err(e)) => {
+                        machine.handle_transport_error(e.to_failure(), now_ms());
+                        break;
+                    }
+                    Waited::Deadline => {
+                        if deadline_passed(io, machine).await? {
+                            break;
+                        }
+                    }
+                }
+            }
+            pump_pool(io, machine).await?;
+        }
+        ReadBody::Chunks => {
+            while machine.is_reading() {
+                match wait_until(machine.deadline(), &mut body.next()).await {
+                    Waited::Ready(Some(Ok(bytes))) => {
                         let events = machine.handle_chunk(&bytes, now_ms());
                         if !events.is_empty() {
                             on_events(events);
                         }
                     }
-                    Ok(Some(Err(e))) => {
-                        machine.handle_transport_error(e.to_failure(), now_ms());
-                        break;
-                    }
-                    Ok(None) => {
+                    Waited::Ready(Some(Err(e))) => machine.handle_transport_error(e.to_failure(), now_ms()),
+                    Waited::Ready(None) => {
                         let events = machine.handle_end(now_ms());
                         if !events.is_empty() {
                             on_events(events);
                         }
-                        break;
+                    }
+                    Waited::Deadline => {
+                        machine.handle_timeout(now_ms());
                     }
                 }
+                pump_pool(io, machine).await?;
             }
         }
     }
+    Ok(())
 }
 
 /// Reads a whole body, stopping one byte past `cap` (the core then reports it

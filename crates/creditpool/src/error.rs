@@ -1,14 +1,29 @@
-//! [`Error`]: everything that can go wrong in this crate, typed.
+//! [`Error`]: everything that can go wrong in this crate, typed, each with a
+//! stable [`code`](Error::code).
 
 use crate::transport::TransportError;
-use creditpool_core::agent::AgentError;
-use creditpool_core::call::{AttemptError, CallError};
+use creditpool_core::agent::{AgentError, RunStatus};
+use creditpool_core::api::Message;
+use creditpool_core::call::{AttemptError, CallError, PreflightError};
 use creditpool_core::error::{ApiError, ApiErrorKind};
-use creditpool_core::pool::PoolError;
+use creditpool_core::pool::{PoolError, Refusal};
 use creditpool_core::request::RequestError;
 use std::path::PathBuf;
 
+/// The code of [`Error::Io`] (not in the core's table yet).
+const CODE_FILE_IO: &str = "file_io";
+/// The code of [`Error::Webhook`] (not in the core's table yet).
+const CODE_WEBHOOK_DELIVERY: &str = "webhook_delivery";
+/// The code of [`Error::Store`] (not in the core's table yet; its `pool_`
+/// prefix maps it to `PoolError`).
+const CODE_POOL_STORE: &str = "pool_store";
+
 /// An error of the creditpool front crate.
+///
+/// Every error has a stable [`code`](Error::code), the core's
+/// ([`creditpool_core::codes`]): the same fault gives the same code in Rust,
+/// Python and JS, and [`class_for_code`](creditpool_core::codes::class_for_code)
+/// names the class the other languages raise for it.
 ///
 /// No message ever contains the API key: the key lives in an
 /// [`ApiKey`](creditpool_core::ApiKey), which prints as `****`, and travels only
@@ -20,17 +35,53 @@ pub enum Error {
     /// header, an empty model, no messages, ...
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// A request refused before it was sent: an invalid tool definition, or a
+    /// parameter the model does not accept (see
+    /// [`CallOptions::preflight`](creditpool_core::call::CallOptions::preflight)).
+    #[error(transparent)]
+    Preflight(Box<PreflightError>),
     /// A Messages API call failed for good, after the retries the policy
-    /// allowed. [`Error::status`] and [`Error::api_error`] read it.
+    /// allowed. [`Error::status`], [`Error::api_error`] and
+    /// [`Error::partial`] read it.
     #[error(transparent)]
     Call(Box<CallError>),
     /// An agent cannot run: an invalid tool definition, a model that cannot be
     /// priced, or a request the model does not accept.
     #[error(transparent)]
     Agent(Box<AgentError>),
+    /// An agent run ended without an answer (see
+    /// [`OutcomeExt::error`](crate::OutcomeExt::error)): a model call failed
+    /// for good, `max_turns` or the run's budget was reached, or a request
+    /// could not be priced or built.
+    #[error("{message}")]
+    Run {
+        /// The stable code: the failed call's (`overloaded_error`,
+        /// `stream_incomplete`, ...), `max_turns`, `budget_exhausted`, or the
+        /// code of why a request was invalid.
+        code: String,
+        /// What went wrong, readable.
+        message: String,
+        /// The API error type, when the API reported one.
+        api_error_type: Option<String>,
+        /// The HTTP status, when there was one.
+        http_status: Option<u16>,
+        /// For a stream that failed part-way: the message received before.
+        partial: Option<Box<Message>>,
+    },
+    /// The pool refused a reservation (an agent run ended with
+    /// [`RunStatus::PoolRefused`]).
+    #[error(transparent)]
+    PoolRefused(Refusal),
     /// The pool refused a configuration or an operation.
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// A [`PoolStore`](crate::PoolStore) could not apply an operation (a store
+    /// that is unreachable).
+    #[error("the pool store failed: {reason}")]
+    Store {
+        /// Why.
+        reason: String,
+    },
     /// The HTTP transport could not be built.
     #[error(transparent)]
     Transport(#[from] TransportError),
@@ -79,9 +130,76 @@ impl From<AgentError> for Error {
     }
 }
 
+impl From<PreflightError> for Error {
+    fn from(e: PreflightError) -> Error {
+        match e {
+            PreflightError::Request(e) => Error::Request(e),
+            other => Error::Preflight(Box::new(other)),
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Error {
+        Error::PoolRefused(r)
+    }
+}
+
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, e: &std::io::Error) -> Error {
         Error::Io { path: path.into(), kind: e.kind(), message: e.to_string() }
+    }
+
+    /// The error of a run that ended without an answer, `None` for a run that
+    /// completed, stopped for a stop reason, or was cancelled (the statuses
+    /// whose [`RunStatus::code`] is `None`).
+    pub fn from_run_status(status: &RunStatus) -> Option<Error> {
+        let code = status.code()?.to_owned();
+        Some(match status {
+            RunStatus::PoolRefused { refusal } => Error::PoolRefused(refusal.clone()),
+            RunStatus::Failed { error, api_error_type, http_status, partial, .. } => {
+                Error::Run { code, message: error.clone(), api_error_type: api_error_type.clone(), http_status: *http_status, partial: partial.clone() }
+            }
+            RunStatus::Invalid { error, .. } => Error::Run { code, message: error.clone(), api_error_type: None, http_status: None, partial: None },
+            RunStatus::MaxTurns { max_turns } => Error::Run {
+                code,
+                message: format!("the run made {max_turns} model calls without the model finishing"),
+                api_error_type: None,
+                http_status: None,
+                partial: None,
+            },
+            RunStatus::BudgetExhausted { needed, remaining } => Error::Run {
+                code,
+                message: format!("the run's budget cannot cover the next request: it needs {needed}, {remaining} is left"),
+                api_error_type: None,
+                http_status: None,
+                partial: None,
+            },
+            other => Error::Run { code, message: format!("{other:?}"), api_error_type: None, http_status: None, partial: None },
+        })
+    }
+
+    /// The stable error code (see [`creditpool_core::codes`]), e.g.
+    /// `authentication_error`, `stream_incomplete`, `read_timeout`,
+    /// `pool_exhausted`, `invalid_options`. The variants of this crate's own
+    /// that the core's table does not list yet: [`Error::Io`] is `file_io`,
+    /// [`Error::Webhook`] `webhook_delivery`, [`Error::Store`] `pool_store`.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Request(e) => e.code(),
+            Error::Preflight(e) => e.code(),
+            Error::Call(e) => e.code(),
+            Error::Agent(e) => e.code(),
+            Error::Run { code, .. } => code,
+            Error::PoolRefused(r) => r.code(),
+            Error::Pool(e) => e.code(),
+            Error::Store { .. } => CODE_POOL_STORE,
+            Error::Transport(e) => e.code(),
+            Error::Config { .. } => "invalid_options",
+            Error::Io { .. } => CODE_FILE_IO,
+            Error::Webhook { .. } => CODE_WEBHOOK_DELIVERY,
+            Error::NoResult => "internal_error",
+        }
     }
 
     /// The API error behind a failed call, if the API reported one.
@@ -95,13 +213,29 @@ impl Error {
         }
     }
 
-    /// The HTTP status of a failed call, when it got one.
+    /// The HTTP status of a failed call or agent run, when it got one.
     pub fn status(&self) -> Option<u16> {
-        self.api_error().and_then(|e| e.status)
+        match self {
+            Error::Run { http_status, .. } => *http_status,
+            _ => self.api_error().and_then(|e| e.status),
+        }
     }
 
     /// Whether the API refused the key (401 `authentication_error`).
     pub fn is_authentication(&self) -> bool {
-        self.api_error().is_some_and(|e| e.kind == ApiErrorKind::Authentication)
+        match self {
+            Error::Run { api_error_type, .. } => api_error_type.as_deref() == Some(ApiErrorKind::Authentication.code()),
+            _ => self.api_error().is_some_and(|e| e.kind == ApiErrorKind::Authentication),
+        }
+    }
+
+    /// For a stream that failed part-way (cut off, or an `error` event): the
+    /// message received before the failure.
+    pub fn partial(&self) -> Option<&Message> {
+        match self {
+            Error::Call(call) => call.partial.as_deref(),
+            Error::Run { partial, .. } => partial.as_deref(),
+            _ => None,
+        }
     }
 }

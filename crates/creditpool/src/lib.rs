@@ -9,9 +9,17 @@
 //!   [`Messages::stream`] for single calls.
 //! * [`SharedPool`]: a credit pool shared between tasks, with alert callbacks,
 //!   signed webhooks, a JSON Lines ledger and reports.
+//! * [`PoolStore`]: where an agent's pool operations go ([`SharedPool`] in
+//!   memory, or a store of your own, e.g. one shared through Redis).
 //! * [`Agent`]: a model with [`Tool`]s (async closures, a batch run
-//!   concurrently) that draws on a pool: every request reserves its worst case
-//!   first and settles its exact cost after.
+//!   concurrently) that draws on a pool store: every request reserves its
+//!   worst case first and settles its exact cost after.
+//! * [`Error`]: every error typed, each with the core's stable
+//!   [`code`](Error::code).
+//!
+//! Every rule (timeouts, retries, what a transport failure means, the words
+//! the model reads, defaults such as `max_tokens`) is the core's; this crate
+//! only does I/O and converts types (see `docs/ARCHITECTURE.md`).
 //! * [`transport`]: the HTTP transport, [`transport::ReqwestTransport`] by
 //!   default (feature `reqwest`, rustls), or your own.
 //!
@@ -55,22 +63,24 @@ mod client;
 mod drive;
 mod error;
 pub mod pool;
+pub mod store;
 mod stream;
 pub mod time;
 mod tool;
 pub mod transport;
 
-pub use agent::{Agent, AgentBuilder, AgentEvent, DEFAULT_MAX_TOKENS};
+pub use agent::{Agent, AgentBuilder, AgentEvent, OutcomeExt};
 pub use client::{Client, ClientBuilder, Messages, Timeouts, API_KEY_ENV, DEFAULT_BASE_URL};
 pub use error::Error;
 pub use pool::{SharedPool, Webhook};
+pub use store::PoolStore;
 pub use stream::{MessageStream, StreamItem};
 pub use tool::{Tool, ToolOutput};
 
-pub use creditpool_core::agent::{Outcome, RunStatus, ToolCall, ToolResult, WaitReason};
+pub use creditpool_core::agent::{AgentConfig, AgentTexts, Outcome, RunStatus, ToolCall, ToolResult, WaitReason, DEFAULT_MAX_TOKENS};
 pub use creditpool_core::api::{ContentBlock, Message, MessageParam, MessageRequest, StopReason, StreamEvent, TextOrBlocks, Usage};
-pub use creditpool_core::call::Completed;
-pub use creditpool_core::pool::{AgentPolicy, Alert, AlertKind, Cap, LedgerEntry, PoolConfig, Refusal, Report};
+pub use creditpool_core::call::{Completed, RetryNotice};
+pub use creditpool_core::pool::{AgentPolicy, Alert, AlertKind, Cap, LedgerEntry, OpResult, PoolConfig, PoolOp, Refusal, Report};
 pub use creditpool_core::pricing::{EstimateMode, PriceTable};
 pub use creditpool_core::request::PoolSelector;
 pub use creditpool_core::retry::RetryPolicy;

@@ -15,6 +15,10 @@
 //! Callbacks run outside the pool's lock, so a callback may use the pool (raise
 //! the limit at 90 %, say).
 //!
+//! A `SharedPool` is a [`PoolStore`](crate::PoolStore): agents apply their
+//! pool operations (reserve, settle, release, lease renewals) to it, and the
+//! outputs above follow each one.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), creditpool::Error> {
 //! use creditpool::{Money, PoolConfig, SharedPool};
@@ -35,7 +39,7 @@ use crate::time::{fresh_seed, now_ms};
 use crate::transport::Transport;
 use creditpool_core::http::{HttpRequest, Method};
 use creditpool_core::money::Money;
-use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, Pool, PoolConfig, PoolSnapshot, Report};
+use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, OpResult, Pool, PoolConfig, PoolOp, PoolSnapshot, Report};
 use creditpool_core::retry::{Failure, RetryDecision, RetryPolicy};
 use futures_util::StreamExt;
 use std::io::Write;
@@ -158,6 +162,13 @@ impl SharedPool {
             }
         }
         result
+    }
+
+    /// Applies one pool operation ([`Pool::apply`]) and delivers its outputs:
+    /// what the [`PoolStore`](crate::PoolStore) implementation does, without
+    /// the future.
+    pub fn apply_op(&self, op: &PoolOp) -> OpResult {
+        self.with(|p| p.apply(op))
     }
 
     /// Calls `f` with every alert (a threshold reached, a projection), in order.

@@ -4,21 +4,36 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::transport::BoxFuture;
 use creditpool_core::api::StreamEvent;
-use creditpool_core::call::{Completed, MessagesCall};
+use creditpool_core::call::{Completed, MessagesCall, RetryNotice};
 use futures_util::{Stream, StreamExt};
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-/// One event of a streamed response.
+/// One item of a streamed response.
 #[derive(Clone, Debug, PartialEq)]
-pub struct StreamItem {
-    /// The attempt that produced it, from 0. When it changes, the earlier
-    /// attempt failed and the response starts over: discard what was shown.
-    pub attempt: u32,
-    /// The event.
-    pub event: StreamEvent,
+#[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // transient values, handed out one by one
+pub enum StreamItem {
+    /// An event of the response, already applied to the message.
+    Event(StreamEvent),
+    /// The attempt that handed out the events so far failed and the call
+    /// will send again: the response starts over from its first event, so
+    /// discard what was shown. The core's notice (as JSON,
+    /// [`RetryNotice::to_event`], a `stream_retry` event): the failed
+    /// attempt, the delay before the next one, the failure's code and message.
+    Retry(RetryNotice),
+}
+
+impl StreamItem {
+    /// The event, if this item is one.
+    pub fn event(&self) -> Option<&StreamEvent> {
+        match self {
+            StreamItem::Event(e) => Some(e),
+            StreamItem::Retry(_) => None,
+        }
+    }
 }
 
 /// A streamed call: a [`Stream`] of [`StreamItem`]s, then
@@ -26,7 +41,8 @@ pub struct StreamItem {
 ///
 /// The call runs only while the stream is polled, in the polling task; drop the
 /// stream to abandon it. The stream ends after the last event; if the call
-/// failed for good, its last item is the error.
+/// failed for good, its last item is the error (for a stream that failed
+/// part-way, [`Error::partial`] holds the message received before).
 #[must_use = "a stream does nothing unless polled"]
 pub struct MessageStream {
     queue: Arc<Mutex<VecDeque<StreamItem>>>,
@@ -46,9 +62,8 @@ impl MessageStream {
         let queue: Arc<Mutex<VecDeque<StreamItem>>> = Arc::default();
         let sink = Arc::clone(&queue);
         let driver = Box::pin(async move {
-            let mut push = |attempt: u32, events: Vec<StreamEvent>| {
-                let mut q = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                q.extend(events.into_iter().map(|event| StreamItem { attempt, event }));
+            let mut push = |item: StreamItem| {
+                sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push_back(item);
             };
             client.drive(&mut call, max_body_bytes, &mut push).await
         });

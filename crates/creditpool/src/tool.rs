@@ -1,6 +1,7 @@
 //! [`Tool`]: a tool definition and the async closure that runs it.
 
 use crate::transport::BoxFuture;
+use creditpool_core::agent::ToolOutput as CoreToolOutput;
 use creditpool_core::api::{self, ContentBlock, TextOrBlocks};
 use serde_json::Value;
 use std::fmt::Display;
@@ -14,9 +15,12 @@ type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<ToolOutput, String
 ///
 /// The closure gets the input already validated against the schema (a call
 /// with a bad input never reaches it: the model gets an `is_error` result that
-/// says what was wrong). Its `Ok` becomes the tool result; its `Err` (anything
-/// that displays) becomes an `is_error` result with that message, and so does
-/// a panic. Tool credentials stay in the closure: it never sees the API key.
+/// says what was wrong). Its `Ok` ([`ToolOutput`]) becomes the tool result; its
+/// `Err` (anything that displays) becomes an `is_error` result that gives its
+/// message in the run's words
+/// ([`AgentTexts::tool_failed`](creditpool_core::agent::AgentTexts)), and so
+/// does a panic. Tool credentials stay in the closure: it never sees the API
+/// key.
 ///
 /// ```
 /// use creditpool::Tool;
@@ -91,39 +95,73 @@ impl Tool {
     }
 }
 
-/// What a tool returns: text, JSON (sent as its text) or content blocks.
+/// What a tool returns, as the agent run reads it: the core's
+/// [`ToolOutput`](creditpool_core::agent::ToolOutput), which the run turns
+/// into the `tool_result` the model reads
+/// ([`AgentRun::tool_result`](creditpool_core::agent::AgentRun::tool_result)).
+///
+/// A `String` or a JSON value is a returned value, made content by the core's
+/// one rule ([`ToolOutput::content`](creditpool_core::agent::ToolOutput::content):
+/// a string as it is, a list of content blocks as blocks, anything else as its
+/// JSON text); content blocks or [`TextOrBlocks`] are content as they are.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ToolOutput(pub TextOrBlocks);
+pub struct ToolOutput(pub CoreToolOutput);
+
+impl ToolOutput {
+    /// A returned value (see [`ToolOutput`]).
+    pub fn value(value: Value) -> ToolOutput {
+        ToolOutput(CoreToolOutput::Value(value))
+    }
+
+    /// Content already in the API's shape.
+    pub fn content(content: TextOrBlocks) -> ToolOutput {
+        ToolOutput(CoreToolOutput::Content(content))
+    }
+
+    /// The core's value.
+    pub fn into_core(self) -> CoreToolOutput {
+        self.0
+    }
+}
 
 impl From<String> for ToolOutput {
     fn from(s: String) -> ToolOutput {
-        ToolOutput(TextOrBlocks::Text(s))
+        ToolOutput::value(Value::String(s))
     }
 }
 
 impl From<&str> for ToolOutput {
     fn from(s: &str) -> ToolOutput {
-        ToolOutput(TextOrBlocks::Text(s.to_owned()))
+        ToolOutput::value(Value::String(s.to_owned()))
     }
 }
 
 impl From<Value> for ToolOutput {
     fn from(v: Value) -> ToolOutput {
-        match v {
-            Value::String(s) => ToolOutput(TextOrBlocks::Text(s)),
-            other => ToolOutput(TextOrBlocks::Text(other.to_string())),
-        }
+        ToolOutput::value(v)
     }
 }
 
 impl From<Vec<ContentBlock>> for ToolOutput {
     fn from(b: Vec<ContentBlock>) -> ToolOutput {
-        ToolOutput(TextOrBlocks::Blocks(b))
+        ToolOutput::content(TextOrBlocks::Blocks(b))
     }
 }
 
 impl From<TextOrBlocks> for ToolOutput {
     fn from(t: TextOrBlocks) -> ToolOutput {
-        ToolOutput(t)
+        ToolOutput::content(t)
+    }
+}
+
+impl From<CoreToolOutput> for ToolOutput {
+    fn from(o: CoreToolOutput) -> ToolOutput {
+        ToolOutput(o)
+    }
+}
+
+impl From<ToolOutput> for CoreToolOutput {
+    fn from(o: ToolOutput) -> CoreToolOutput {
+        o.0
     }
 }

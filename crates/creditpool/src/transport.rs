@@ -3,7 +3,13 @@
 //! The core builds every request as a plain value; a [`Transport`] sends it and
 //! hands back the status, the headers and the body as a stream of byte chunks.
 //! It does nothing else: no retries, no timeouts beyond the connection's own, no
-//! parsing. The driver in this crate decides everything else with the core.
+//! parsing. The core decides everything else (how long to wait for the head, a
+//! body or a stream's next chunk, and what a failure means); the driver in this
+//! crate only reports to it what the transport saw.
+//!
+//! A transport reports a body that breaks off (a reset, a connection closed
+//! before the end) as an error of the body stream ([`TransportError::Io`]):
+//! the core reads it as a cut stream when a stream was being read.
 //!
 //! With the default feature `reqwest`, [`ReqwestTransport`] (rustls, no OpenSSL)
 //! is used unless the client is given another. To bring your own, implement
@@ -141,6 +147,19 @@ impl TransportError {
         match self {
             TransportError::Timeout { phase } => Failure::Timeout { phase: *phase },
             _ => Failure::Connection,
+        }
+    }
+
+    /// The stable error code (see [`creditpool_core::codes`]): the failure's
+    /// for a connection that failed or timed out (`connection_error`,
+    /// `connect_timeout`, ...), `invalid_request` for a request that could not
+    /// be put on the wire, `invalid_options` for an HTTP client that could not
+    /// be built.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransportError::InvalidRequest { .. } => "invalid_request",
+            TransportError::Build { .. } => "invalid_options",
+            other => other.to_failure().code(),
         }
     }
 }

@@ -1,12 +1,16 @@
 //! The async driver against a scripted loopback server: single calls, streams,
-//! retries, timeouts, agents with tools, cancellation and webhooks.
+//! retries, timeouts, resets, agents with tools, cancellation and webhooks.
 #![cfg(feature = "reqwest")]
 #![allow(clippy::print_stdout)]
 
 mod mock;
 
+use creditpool::core::agent::AgentTexts;
+use creditpool::core::api::{Tool as ToolDefinition, ToolSpec};
 use creditpool::core::pool::webhook::{verify_signature, SIGNATURE_HEADER};
-use creditpool::{Agent, AgentEvent, Client, Error, MessageRequest, Money, PoolConfig, RetryPolicy, RunStatus, SharedPool, Tool, Webhook};
+use creditpool::{
+    Agent, AgentEvent, Client, Error, MessageRequest, Money, OutcomeExt, PoolConfig, RetryPolicy, RunStatus, SharedPool, StreamItem, Tool, Webhook,
+};
 use futures_util::StreamExt;
 use mock::{error_body, message, ok, text_reply, text_stream, Mock, Reply};
 use serde_json::json;
@@ -69,6 +73,8 @@ async fn a_401_is_typed_and_never_shows_the_key() {
     let err = client(&mock).messages().create(&request()).await.unwrap_err();
     assert!(err.is_authentication(), "{err:?}");
     assert_eq!(err.status(), Some(401));
+    assert_eq!(err.code(), "authentication_error");
+    assert_eq!(creditpool::core::codes::class_for_code(err.code()), "AuthenticationError");
     assert!(matches!(err, Error::Call(_)));
     assert!(!err.to_string().contains(KEY));
     assert!(!format!("{err:?}").contains(KEY));
@@ -79,6 +85,20 @@ async fn a_401_is_typed_and_never_shows_the_key() {
 async fn a_missing_key_is_a_typed_error() {
     let err = Client::builder().api_key("").build().unwrap_err();
     assert!(matches!(err, Error::Request(creditpool::core::request::RequestError::MissingApiKey)), "{err:?}");
+    assert_eq!(err.code(), "missing_api_key");
+    let err = Client::builder().api_key("k").base_url("ftp://x").build().unwrap_err();
+    assert_eq!(err.code(), "invalid_options");
+}
+
+#[tokio::test]
+async fn a_request_the_model_refuses_fails_before_it_is_sent() {
+    let mock = Mock::start(vec![text_reply("unused", "req_x")]).await;
+    let mut bad = request();
+    bad.tools.push(ToolSpec::Custom(ToolDefinition::new("bad name!", "x", search_schema())));
+    let err = client(&mock).messages().create(&bad).await.unwrap_err();
+    assert!(matches!(err, Error::Preflight(_)), "{err:?}");
+    assert_eq!(err.code(), "invalid_tool_name");
+    assert!(mock.requests().is_empty());
 }
 
 #[tokio::test]
@@ -87,9 +107,10 @@ async fn stream_yields_events_then_the_final_message() {
     let mut stream = client(&mock).messages().stream(&request()).unwrap();
     let mut names = Vec::new();
     while let Some(item) = stream.next().await {
-        let item = item.unwrap();
-        assert_eq!(item.attempt, 0);
-        names.push(item.event.type_tag().to_owned());
+        match item.unwrap() {
+            StreamItem::Event(event) => names.push(event.type_tag().to_owned()),
+            other => panic!("unexpected {other:?}"),
+        }
     }
     assert_eq!(names.first().map(String::as_str), Some("message_start"));
     assert_eq!(names.last().map(String::as_str), Some("message_stop"));
@@ -106,12 +127,25 @@ async fn a_stalled_stream_times_out_and_is_retried() {
     let mock = Mock::start(vec![Reply::Stream { chunks: first, stall: true }, Reply::Stream { chunks: text_stream("again"), stall: false }]).await;
     let client = Client::builder().api_key(KEY).base_url(&mock.url).retry_policy(fast_retry()).idle_timeout(Duration::from_millis(300)).build().unwrap();
     let mut stream = client.messages().stream(&request()).unwrap();
-    let mut attempts = Vec::new();
+    let mut items = Vec::new();
     while let Some(item) = stream.next().await {
-        attempts.push(item.unwrap().attempt);
+        items.push(item.unwrap());
     }
-    assert_eq!(attempts.first(), Some(&0));
-    assert_eq!(attempts.last(), Some(&1));
+    // Two events of the stalled attempt, the core's notice, then the retry's.
+    let notices: Vec<_> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, it)| match it {
+            StreamItem::Retry(n) => Some((i, n.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notices.len(), 1, "{items:?}");
+    let (at, notice) = &notices[0];
+    assert_eq!(*at, 2);
+    assert_eq!(notice.attempt, 0);
+    assert_eq!(notice.code, "idle_timeout");
+    assert_eq!(notice.to_event()["type"], "stream_retry");
     let done = stream.final_message().await.unwrap();
     assert_eq!(done.message.text(), "again");
     assert_eq!(done.attempts, 2);
@@ -128,8 +162,37 @@ async fn a_stream_that_fails_for_good_ends_with_the_error() {
     while let Some(item) = stream.next().await {
         last = Some(item);
     }
-    assert!(matches!(last, Some(Err(Error::Call(_)))), "{last:?}");
+    let err = match last {
+        Some(Err(e)) => e,
+        other => panic!("expected the error last, got {other:?}"),
+    };
+    assert!(matches!(err, Error::Call(_)), "{err:?}");
+    assert_eq!(err.code(), "stream_incomplete");
+    assert!(err.partial().is_some(), "the message so far travels with the error");
     assert!(stream.final_message().await.is_err());
+}
+
+#[tokio::test]
+async fn a_connection_reset_mid_stream_is_a_cut_stream() {
+    let mut first = text_stream("half an answer");
+    first.truncate(3);
+    let mock = Mock::start(vec![Reply::Reset { chunks: first }]).await;
+    let client = Client::builder().api_key(KEY).base_url(&mock.url).max_retries(0).build().unwrap();
+    let err = client.messages().stream(&request()).unwrap().final_message().await.unwrap_err();
+    // The transport reported a failed connection; the core read it as a cut
+    // stream, keeping the message so far.
+    assert_eq!(err.code(), "stream_incomplete", "{err:?}");
+    assert_eq!(err.partial().map(|m| m.text()), Some("half an answer".to_owned()));
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out_through_the_core() {
+    let mock = Mock::start(vec![Reply::Silent]).await;
+    let client = Client::builder().api_key(KEY).base_url(&mock.url).max_retries(0).read_timeout(Duration::from_millis(200)).build().unwrap();
+    let started = std::time::Instant::now();
+    let err = client.messages().create(&request()).await.unwrap_err();
+    assert_eq!(err.code(), "read_timeout", "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 fn tool_turn(calls: &[(&str, &str)]) -> Reply {
@@ -166,6 +229,7 @@ async fn an_agent_runs_a_tool_batch_concurrently_and_settles_every_turn() {
         .agent_id("worker")
         .model("claude-haiku-4-5")
         .max_tokens(200)
+        .streaming(false)
         .tool(make("alpha"))
         .tool(make("beta"))
         .on_event(move |e| ev.lock().unwrap().push(e.clone()))
@@ -197,12 +261,42 @@ async fn a_tool_error_becomes_an_is_error_result() {
     let client = client(&mock);
     let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
     let tool = Tool::new("search_database", "Query the product inventory database.", search_schema(), |_| async { Err::<String, _>("database is down") });
-    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).tool(tool).build().unwrap();
+    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).streaming(false).tool(tool).build().unwrap();
+    let outcome = agent.run("Find products under $50").await.unwrap();
+    assert_eq!(outcome.status, RunStatus::Completed);
+    assert!(outcome.error().is_none());
+    let result = &mock.requests()[1].json()["messages"][2]["content"][0];
+    assert_eq!(result["is_error"], true);
+    // The words are the core's (AgentTexts::tool_failed).
+    let expected = AgentTexts::fill(&AgentTexts::default().tool_failed, "search_database", "database is down");
+    assert_eq!(result["content"], expected.as_str());
+}
+
+#[tokio::test]
+async fn a_tool_without_a_function_is_unknown_in_the_runs_words() {
+    let mock = Mock::start(vec![tool_turn(&[("t1", "ghost")]), text_reply("Sorry.", "req_2")]).await;
+    let client = client(&mock);
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    // The request defines "ghost", but the agent has no function for it.
+    let mut template = MessageRequest::new("claude-haiku-4-5", 200, "");
+    template.tools.push(ToolSpec::Custom(ToolDefinition::new("ghost", "A tool nobody implemented.", search_schema())));
+    let texts = AgentTexts { unknown_tool: "no {name} here".into(), ..AgentTexts::default() };
+    let agent = Agent::builder(&client, &pool).request_template(template).streaming(false).texts(texts).build().unwrap();
     let outcome = agent.run("Find products under $50").await.unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
     let result = &mock.requests()[1].json()["messages"][2]["content"][0];
     assert_eq!(result["is_error"], true);
-    assert_eq!(result["content"], "database is down");
+    assert_eq!(result["content"], "no ghost here");
+}
+
+#[tokio::test]
+async fn an_agent_takes_max_tokens_from_the_core_config() {
+    let mock = Mock::start(vec![text_reply("ok", "req_1")]).await;
+    let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let agent = Agent::builder(&client(&mock), &pool).model("claude-haiku-4-5").streaming(false).build().unwrap();
+    agent.run("Hello").await.unwrap();
+    assert_eq!(mock.requests()[0].json()["max_tokens"], creditpool::DEFAULT_MAX_TOKENS);
+    assert_eq!(mock.requests()[0].json().get("stream"), None);
 }
 
 #[tokio::test]
@@ -210,9 +304,11 @@ async fn a_streaming_agent_settles_what_the_stream_reported() {
     let mock = Mock::start(vec![Reply::Stream { chunks: text_stream("streamed answer"), stall: false }]).await;
     let client = client(&mock);
     let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
-    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).streaming(true).build().unwrap();
+    // Agents stream by default (AgentConfig).
+    let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).build().unwrap();
     let outcome = agent.run("Hello").await.unwrap();
     assert_eq!(outcome.status, RunStatus::Completed);
+    assert_eq!(mock.requests()[0].json()["stream"], true);
     assert_eq!(outcome.usage.input_tokens, 12);
     assert_eq!(outcome.usage.output_tokens, 7);
     // claude-haiku-4-5: 12 x $1/MTok + 7 x $5/MTok.
@@ -221,21 +317,26 @@ async fn a_streaming_agent_settles_what_the_stream_reported() {
 }
 
 #[tokio::test]
-async fn dropping_a_run_mid_stream_releases_its_reservation() {
+async fn dropping_a_run_mid_stream_closes_its_reservation() {
     let mut first = text_stream("never finished");
     first.truncate(2);
     let mock = Mock::start(vec![Reply::Stream { chunks: first, stall: true }]).await;
     let client = client(&mock);
     let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
+    let ledger = Arc::new(Mutex::new(Vec::new()));
+    let l = Arc::clone(&ledger);
+    pool.on_ledger(move |e| l.lock().unwrap().push(e.clone()));
     let agent = Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(200).streaming(true).build().unwrap();
     tokio::select! {
         outcome = agent.run("Hello") => panic!("the run ended: {outcome:?}"),
         () = mock.requested.notified() => {}
     }
+    // The run's cancellation closed the reservation (how: the core's
+    // AgentRun::cancel), at once, with the in-memory store.
     let state = pool.with(|p| p.state().clone());
     assert_eq!(state.reserved(), Money::ZERO);
     assert_eq!(state.open_count(), 0);
-    assert_eq!(state.settled(), Money::ZERO);
+    assert_eq!(ledger.lock().unwrap().len(), 1, "{:?}", ledger.lock().unwrap());
 }
 
 #[tokio::test]
@@ -249,6 +350,10 @@ async fn a_pool_that_cannot_cover_the_worst_case_refuses_before_sending() {
         RunStatus::PoolRefused { refusal } => assert_eq!(refusal.reason(), "pool_exhausted"),
         other => panic!("expected a refusal, got {other:?}"),
     }
+    let err = outcome.error().expect("a refusal is an error");
+    assert!(matches!(err, Error::PoolRefused(_)), "{err:?}");
+    assert_eq!(err.code(), "pool_exhausted");
+    assert_eq!(creditpool::core::codes::class_for_code(err.code()), "PoolExhaustedError");
     assert!(mock.requests().is_empty());
     assert_eq!(mock.remaining(), 1);
 }
@@ -260,6 +365,7 @@ async fn an_invalid_tool_is_refused_at_build() {
     let bad = Tool::new("bad name!", "x", search_schema(), |_| async { Ok::<_, String>("") });
     let err = Agent::builder(&client(&mock), &pool).model("claude-haiku-4-5").tool(bad).build().unwrap_err();
     assert!(matches!(err, Error::Agent(_)), "{err:?}");
+    assert_eq!(err.code(), "invalid_tool_name");
     let err = Agent::builder(&client(&mock), &pool).build().unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }

@@ -11,8 +11,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A [`Transport`] over [`reqwest`] with rustls.
 ///
-/// It sets a connection timeout only: the driver times the response head, the
-/// body and a stream's idle gaps itself.
+/// It sets a connection timeout only: the response head, the body and a
+/// stream's idle gaps are timed by the core (the call's `read_timeout_ms` and
+/// `idle_timeout_ms`), through the driver.
 #[derive(Clone, Debug)]
 pub struct ReqwestTransport {
     client: reqwest::Client,

@@ -16,6 +16,10 @@ pub enum Reply {
     /// An SSE stream: these chunks, then close (`stall`: keep the connection
     /// open and silent instead).
     Stream { chunks: Vec<String>, stall: bool },
+    /// An SSE stream: these chunks, then a TCP reset.
+    Reset { chunks: Vec<String> },
+    /// No answer at all: the connection stays open and silent.
+    Silent,
 }
 
 /// A request the server received.
@@ -112,15 +116,8 @@ async fn serve(mut socket: TcpStream, replies: Arc<Mutex<VecDeque<Reply>>>, reco
             let _ = socket.shutdown().await;
         }
         Reply::Stream { chunks, stall } => {
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_stream\r\nconnection: close\r\n\r\n";
-            if socket.write_all(head.as_bytes()).await.is_err() {
+            if !write_stream(&mut socket, chunks).await {
                 return;
-            }
-            for c in chunks {
-                if socket.write_all(c.as_bytes()).await.is_err() {
-                    return;
-                }
-                let _ = socket.flush().await;
             }
             if stall {
                 // Silent until the client gives up and closes.
@@ -129,7 +126,36 @@ async fn serve(mut socket: TcpStream, replies: Arc<Mutex<VecDeque<Reply>>>, reco
             }
             let _ = socket.shutdown().await;
         }
+        Reply::Reset { chunks } => {
+            if !write_stream(&mut socket, chunks).await {
+                return;
+            }
+            // Let the client read what was sent, then reset the connection
+            // (SO_LINGER 0: the close sends RST).
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            #[allow(deprecated)]
+            let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+            drop(socket);
+        }
+        Reply::Silent => {
+            let _ = socket.read(&mut chunk).await;
+        }
     }
+}
+
+/// Writes a stream's head and chunks; false if the client went away.
+async fn write_stream(socket: &mut TcpStream, chunks: Vec<String>) -> bool {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nrequest-id: req_stream\r\nconnection: close\r\n\r\n";
+    if socket.write_all(head.as_bytes()).await.is_err() {
+        return false;
+    }
+    for c in chunks {
+        if socket.write_all(c.as_bytes()).await.is_err() {
+            return false;
+        }
+        let _ = socket.flush().await;
+    }
+    true
 }
 
 pub fn error_body(kind: &str, message: &str) -> String {
