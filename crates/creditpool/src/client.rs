@@ -1,13 +1,13 @@
 //! [`Client`]: the key, the base URL, the transport, retries and timeouts, and
 //! the Messages API calls.
 
-use crate::drive::{perform, Io};
+use crate::drive::{drive_call, Io};
 use crate::error::Error;
 use crate::stream::{MessageStream, StreamItem};
-use crate::time::{fresh_seed, now_ms, sleep_until_ms};
+use crate::time::fresh_seed;
 use crate::transport::Transport;
 use creditpool_core::api::MessageRequest;
-use creditpool_core::call::{CallAction, CallOptions, Completed, MessagesCall};
+use creditpool_core::call::{CallOptions, CallOutput, Completed, MessagesCall};
 use creditpool_core::pricing::PriceTable;
 use creditpool_core::request::{PoolSelector, RequestBuilder, RequestConfig};
 use creditpool_core::retry::RetryPolicy;
@@ -152,24 +152,10 @@ impl Client {
     /// stream starts over) to `on_item`.
     pub(crate) async fn drive(&self, call: &mut MessagesCall, max_body_bytes: usize, on_item: &mut (dyn FnMut(StreamItem) + Send)) -> Result<Completed, Error> {
         let io = self.io(max_body_bytes, None);
-        loop {
-            match call.next_action(now_ms()) {
-                CallAction::Send(http) => {
-                    perform(&io, call, http, &mut |events| events.into_iter().for_each(|e| on_item(StreamItem::Event(e)))).await?;
-                }
-                CallAction::Wait { until_ms, retry } => {
-                    if let Some(notice) = retry {
-                        on_item(StreamItem::Retry(notice));
-                    }
-                    sleep_until_ms(until_ms).await;
-                }
-                CallAction::Done => break,
-            }
-        }
-        match call.take_result() {
-            Some(Ok(done)) => Ok(done),
-            Some(Err(e)) => Err(Error::from(e)),
-            None => Err(Error::NoResult),
+        match drive_call(&io, call, on_item).await? {
+            Ok(CallOutput::Message(done)) => Ok(*done),
+            Ok(_) => Err(Error::NoResult),
+            Err(e) => Err(Error::from(e)),
         }
     }
 }

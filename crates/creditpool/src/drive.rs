@@ -250,3 +250,30 @@ async fn read_whole(body: &mut BodyStream, cap: usize) -> Result<Vec<u8>, Transp
     }
     Ok(out)
 }
+
+/// Drives any call to its end (a message, a token count, a webhook delivery):
+/// sends when the core says, sleeps when it says, hands stream events and
+/// retry notices to `on_item`, and returns what the core made of it.
+pub(crate) async fn drive_call(
+    io: &Io<'_>,
+    call: &mut MessagesCall,
+    on_item: &mut (dyn FnMut(crate::stream::StreamItem) + Send),
+) -> Result<Result<creditpool_core::call::CallOutput, creditpool_core::call::CallError>, Error> {
+    use crate::stream::StreamItem;
+    use creditpool_core::call::CallAction;
+    loop {
+        match call.next_action(now_ms()) {
+            CallAction::Send(http) => {
+                perform(io, call, http, &mut |events| events.into_iter().for_each(|e| on_item(StreamItem::Event(e)))).await?;
+            }
+            CallAction::Wait { until_ms, retry } => {
+                if let Some(notice) = retry {
+                    on_item(StreamItem::Retry(notice));
+                }
+                crate::time::sleep_until_ms(until_ms).await;
+            }
+            CallAction::Done => break,
+        }
+    }
+    call.take_output().ok_or(Error::NoResult)
+}

@@ -34,14 +34,14 @@
 //! # Ok(()) }
 //! ```
 
+use crate::drive::{drive_call, Io};
 use crate::error::Error;
 use crate::time::{fresh_seed, now_ms};
 use crate::transport::Transport;
-use creditpool_core::http::{HttpRequest, Method};
+use creditpool_core::call::{CallOptions, MessagesCall};
 use creditpool_core::money::Money;
-use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, OpResult, Pool, PoolConfig, PoolOp, PoolSnapshot, Report};
-use creditpool_core::retry::{Failure, RetryDecision, RetryPolicy};
-use futures_util::StreamExt;
+use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, OpResult, Pool, PoolConfig, PoolOp, PoolSnapshot, Report, WebhookDelivery};
+use creditpool_core::retry::RetryPolicy;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -259,9 +259,8 @@ impl SharedPool {
             on_error.iter().for_each(|f| f(&e));
             return;
         };
-        let request = HttpRequest { method: Method::Post, path: String::new(), headers: delivery.headers, body: delivery.body, stream: false };
         let handle = runtime.spawn(async move {
-            if let Err(e) = webhook.post(request, key).await {
+            if let Err(e) = webhook.post(&delivery, key).await {
                 on_error.iter().for_each(|f| f(&e));
             }
         });
@@ -276,15 +275,15 @@ impl SharedPool {
 /// Each delivery carries the core's payload and headers
 /// ([`Alert::webhook`]): `x-creditpool-signature` (HMAC-SHA256 of the body),
 /// `x-creditpool-timestamp` and `x-creditpool-idempotency-key`. A failed
-/// delivery (no connection, 408, 409, 429, 5xx) is retried by the core's retry
-/// policy (3 retries by default, honouring `retry-after`); other statuses give
-/// up at once.
+/// delivery (no connection, 408, 409, 429, 5xx) is retried by the core's
+/// webhook call ([`CallOptions::webhook`]: 3 retries, honouring `retry-after`,
+/// 10 s for an answer); other statuses give up at once.
 pub struct Webhook {
     url: String,
     secret: Vec<u8>,
     transport: OnceLock<Arc<dyn Transport>>,
-    retry: RetryPolicy,
-    timeout: Duration,
+    /// The core's webhook call options (retries, timeout, body cap).
+    options: CallOptions,
 }
 
 impl std::fmt::Debug for Webhook {
@@ -300,8 +299,7 @@ impl Webhook {
             url: url.into(),
             secret: secret.as_ref().to_vec(),
             transport: OnceLock::new(),
-            retry: RetryPolicy { max_retries: 3, ..RetryPolicy::default() },
-            timeout: Duration::from_secs(10),
+            options: CallOptions::webhook(),
         }
     }
 
@@ -313,13 +311,13 @@ impl Webhook {
 
     /// The retry policy of a delivery.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Webhook {
-        self.retry = policy;
+        self.options.retry = policy;
         self
     }
 
     /// The longest wait for one attempt's response.
     pub fn timeout(mut self, timeout: Duration) -> Webhook {
-        self.timeout = timeout;
+        self.options.read_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         self
     }
 
@@ -329,43 +327,24 @@ impl Webhook {
         rest.split(['/', '?', '#']).next().unwrap_or_default().rsplit('@').next().unwrap_or_default().to_owned()
     }
 
-    async fn post(&self, request: HttpRequest, key: String) -> Result<(), Error> {
+    /// Delivers one alert through the core's call machine
+    /// ([`MessagesCall::webhook`]): the core decides timeouts, retries and
+    /// what the receiver's answer means; this only sends and sleeps.
+    async fn post(&self, delivery: &WebhookDelivery, key: String) -> Result<(), Error> {
         let transport = match self.transport.get() {
             Some(t) => Arc::clone(t),
             None => {
-                let t = crate::client::default_transport(self.timeout)?;
+                let t = crate::client::default_transport(Duration::from_millis(self.options.read_timeout_ms))?;
                 Arc::clone(self.transport.get_or_init(|| t))
             }
         };
-        let seed = fresh_seed();
-        let mut attempt = 0u32;
-        loop {
-            let sent = tokio::time::timeout(self.timeout, transport.send(&self.url, request.clone())).await;
-            let (failure, headers, reason) = match sent {
-                Err(_) => {
-                    let phase = creditpool_core::retry::TimeoutPhase::Read;
-                    (Failure::Timeout { phase }, None, "timed out".to_owned())
-                }
-                Ok(Err(e)) => (e.to_failure(), None, e.to_string()),
-                Ok(Ok(mut response)) => {
-                    // Drain a little of the body so the connection can be reused.
-                    let _ = tokio::time::timeout(self.timeout, response.body.next()).await;
-                    if (200..300).contains(&response.status) {
-                        return Ok(());
-                    }
-                    let status = response.status;
-                    (Failure::Http { status, error: None }, Some(response.headers), format!("HTTP {status}"))
-                }
-            };
-            match self.retry.decide(attempt, &failure, headers.as_ref(), seed ^ u64::from(attempt), now_ms()) {
-                RetryDecision::RetryAfter { delay_ms, .. } => {
-                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                    attempt += 1;
-                }
-                RetryDecision::GiveUp { .. } => {
-                    return Err(Error::Webhook { host: self.host(), idempotency_key: key, attempts: attempt + 1, reason });
-                }
-            }
+        let options = CallOptions { jitter_seed: fresh_seed(), ..self.options.clone() };
+        let max_body_bytes = options.max_body_bytes;
+        let mut call = MessagesCall::webhook(delivery, options);
+        let io = Io { transport: &*transport, base_url: &self.url, max_body_bytes, store: None };
+        match drive_call(&io, &mut call, &mut |_| {}).await? {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::Webhook { host: self.host(), idempotency_key: key, attempts: e.attempts, reason: e.error.to_string() }),
         }
     }
 }

@@ -395,6 +395,25 @@ async fn alerts_are_posted_signed_and_retried() {
     assert_eq!(posts[0].body, last.body, "a retry sends the same bytes");
 }
 
+#[tokio::test]
+async fn a_webhook_refused_with_404_is_not_retried_and_the_error_names_only_the_host() {
+    let mock = Mock::start(vec![Reply::Body { status: 404, headers: vec![], body: "no".into() }]).await;
+    let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(1_000))).unwrap();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let e = Arc::clone(&errors);
+    pool.webhook(Webhook::new(format!("{}/hooks/T0SECRET", mock.url), "s3cret")).on_error(move |err| e.lock().unwrap().push((err.code().to_owned(), err.to_string())));
+    let now = creditpool::time::now_ms();
+    let r = pool.with(|p| p.reserve("a", Money::from_nanos(600), now)).unwrap();
+    pool.with(|p| p.settle(r.id, Money::from_nanos(500), None, now)).unwrap();
+    pool.flush().await;
+    assert_eq!(mock.requests().len(), 1, "a 404 is not retried");
+    let errors = errors.lock().unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, "webhook_delivery");
+    assert!(errors[0].1.contains("1 attempt"), "{}", errors[0].1);
+    assert!(!errors[0].1.contains("T0SECRET"), "{}", errors[0].1);
+}
+
 #[test]
 fn the_futures_can_be_spawned() {
     fn is_send<T: Send>(_: &T) {}
