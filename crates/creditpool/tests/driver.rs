@@ -414,6 +414,20 @@ async fn a_webhook_refused_with_404_is_not_retried_and_the_error_names_only_the_
     assert!(!errors[0].1.contains("T0SECRET"), "{}", errors[0].1);
 }
 
+#[tokio::test]
+async fn a_redirect_is_never_followed_so_the_key_stays_home() {
+    let elsewhere = Mock::start(vec![Reply::Body { status: 200, headers: vec![], body: "{}".into() }]).await;
+    for status in [301u16, 302, 307, 308] {
+        let mock = Mock::start(vec![Reply::Body { status, headers: vec![("location".into(), format!("{}/v1/messages", elsewhere.url))], body: String::new() }]).await;
+        let client = Client::builder().api_key(KEY).base_url(&mock.url).max_retries(0).build().unwrap();
+        let err = client.messages().create(&request()).await.unwrap_err();
+        assert_eq!(err.status(), Some(status), "{err:?}");
+        assert!(!err.to_string().contains(KEY));
+        assert_eq!(mock.requests().len(), 1);
+    }
+    assert!(elsewhere.requests().is_empty(), "a redirect was followed to another origin");
+}
+
 #[test]
 fn the_futures_can_be_spawned() {
     fn is_send<T: Send>(_: &T) {}

@@ -13,7 +13,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// It sets a connection timeout only: the response head, the body and a
 /// stream's idle gaps are timed by the core (the call's `read_timeout_ms` and
-/// `idle_timeout_ms`), through the driver.
+/// `idle_timeout_ms`), through the driver. It never follows a redirect (a 3xx
+/// is answered as it is, and the core makes it an error), so the key never
+/// reaches another origin. A client of your own ([`ReqwestTransport::from_client`])
+/// should do the same: `.redirect(reqwest::redirect::Policy::none())`.
 #[derive(Clone, Debug)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
@@ -27,7 +30,13 @@ impl ReqwestTransport {
 
     /// A transport with this connection timeout.
     pub fn with_connect_timeout(timeout: Duration) -> Result<ReqwestTransport, TransportError> {
-        let client = reqwest::Client::builder().connect_timeout(timeout).build().map_err(|e| TransportError::Build { message: e.to_string() })?;
+        // Never follow a redirect: the Messages API does not redirect, and a
+        // followed redirect would carry `x-api-key` to another origin.
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| TransportError::Build { message: e.to_string() })?;
         Ok(ReqwestTransport { client })
     }
 
