@@ -90,23 +90,10 @@ impl ApiErrorKind {
     /// version knows, `api_error_unknown` for any other.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiErrorKind::InvalidRequest => "invalid_request_error",
-            ApiErrorKind::Authentication => "authentication_error",
-            ApiErrorKind::Billing => "billing_error",
-            ApiErrorKind::Permission => "permission_error",
-            ApiErrorKind::NotFound => "not_found_error",
-            ApiErrorKind::Conflict => "conflict_error",
-            ApiErrorKind::RequestTooLarge => "request_too_large",
-            ApiErrorKind::RateLimit => "rate_limit_error",
-            ApiErrorKind::Api => "api_error",
-            ApiErrorKind::Timeout => "timeout_error",
-            ApiErrorKind::Overloaded => "overloaded_error",
             // `from_type` never keeps a known type as `Other`, but a value
             // built by hand may: read it the way the API's string would be.
-            ApiErrorKind::Other(t) => match ApiErrorKind::from_type(t) {
-                ApiErrorKind::Other(_) => "api_error_unknown",
-                known => known.code(),
-            },
+            ApiErrorKind::Other(t) => ApiErrorKind::from_type(t).known_str().unwrap_or("api_error_unknown"),
+            known => known.known_str().unwrap_or("api_error_unknown"),
         }
     }
 }
@@ -330,13 +317,7 @@ impl Refusal {
     /// ([`Refusal::reason`]): `pool_exhausted`, `agent_cap`, `rate_limited`,
     /// `fair_share` or `unknown_agent`.
     pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::PoolExhausted { .. } => "pool_exhausted",
-            Refusal::AgentCap { .. } => "agent_cap",
-            Refusal::RateLimited { .. } => "rate_limited",
-            Refusal::FairShare { .. } => "fair_share",
-            Refusal::UnknownAgent { .. } => "unknown_agent",
-        }
+        self.reason()
     }
 }
 

@@ -72,6 +72,14 @@ impl ApiErrorKind {
     /// The `error.type` string for this kind.
     pub fn as_str(&self) -> &str {
         match self {
+            ApiErrorKind::Other(s) => s,
+            known => known.known_str().unwrap_or_default(),
+        }
+    }
+
+    /// The `error.type` of a kind this version knows (`None` for `Other`).
+    pub(crate) fn known_str(&self) -> Option<&'static str> {
+        Some(match self {
             ApiErrorKind::InvalidRequest => "invalid_request_error",
             ApiErrorKind::Authentication => "authentication_error",
             ApiErrorKind::Billing => "billing_error",
@@ -83,8 +91,8 @@ impl ApiErrorKind {
             ApiErrorKind::Api => "api_error",
             ApiErrorKind::Timeout => "timeout_error",
             ApiErrorKind::Overloaded => "overloaded_error",
-            ApiErrorKind::Other(s) => s,
-        }
+            ApiErrorKind::Other(_) => return None,
+        })
     }
 }
 
