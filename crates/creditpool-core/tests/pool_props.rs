@@ -259,6 +259,48 @@ proptest! {
         prop_assert_eq!(total, history + d.pool.state().settled().nanos());
     }
 
+    /// A settle is never dropped: a settle of a reservation whose lease ended
+    /// (within the late window) is counted in full, as overrun, so that
+    /// settled plus reserved never exceeds the limit plus the recorded overrun.
+    #[test]
+    fn settles_after_expiry_are_counted_as_overrun(config in config(), steps in prop::collection::vec(step(false), 1..24)) {
+        let window = config.late_settle_window_ms;
+        let mut d = Driver::new(config);
+        let mut expired_at: HashMap<u64, u64> = HashMap::new();
+        let mut closed: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        for s in &steps {
+            let was_closed = closed.clone();
+            let (op, r) = d.run(s);
+            let mut cycle_changed = false;
+            let cycle_start = d.pool.state().cycle().start_ms;
+            let entries: Vec<LedgerEntry> = std::iter::from_fn(|| d.pool.poll_ledger()).collect();
+            for e in entries {
+                match e.kind {
+                    LedgerKind::Expire => {
+                        expired_at.insert(e.reservation_id, e.at_ms);
+                    }
+                    _ => {
+                        closed.insert(e.reservation_id);
+                    }
+                }
+                cycle_changed |= e.cycle_start_ms != cycle_start;
+            }
+            if let PoolOp::Release { id, .. } = op {
+                // A release after expiry closes the reservation too.
+                closed.insert(id);
+            }
+            if let PoolOp::Settle { id, cost, now_ms, .. } = op {
+                let late = expired_at.get(&id).is_some_and(|t| now_ms < t + window) && !was_closed.contains(&id);
+                if late && !cycle_changed {
+                    let counted = matches!(r, OpResult::Settled(st) if st.late && st.cost == cost && st.overrun == cost);
+                    prop_assert!(counted, "a late settle of {} was not counted: {:?}", id, r);
+                }
+            }
+            let st = d.pool.state();
+            prop_assert!(st.committed() <= st.limit().saturating_add(st.overrun()), "committed {} > limit {} + overrun {}", st.committed(), st.limit(), st.overrun());
+        }
+    }
+
     /// Repeating a settle or a release answers `duplicate` and changes nothing.
     #[test]
     fn settle_and_release_are_idempotent(config in config(), steps in prop::collection::vec(step(true), 1..24)) {

@@ -12,8 +12,11 @@ use std::collections::BTreeMap;
 
 /// Ten minutes: the default lease of a reservation.
 pub const DEFAULT_LEASE_MS: u64 = 10 * 60 * 1_000;
-/// One hour: how long an expired reservation can still be settled late.
-pub const DEFAULT_LATE_SETTLE_WINDOW_MS: u64 = 60 * 60 * 1_000;
+/// 30 days: how long an expired reservation can still be settled late. No
+/// call takes that long, so in practice no settle is ever dropped; what is
+/// kept meanwhile is one small record per reservation whose holder never
+/// settled (a worker that died).
+pub const DEFAULT_LATE_SETTLE_WINDOW_MS: u64 = 30 * 24 * 60 * 60 * 1_000;
 /// The default alert thresholds, in percent of the limit.
 pub const DEFAULT_THRESHOLDS_PCT: [u32; 4] = [50, 75, 90, 100];
 /// The largest threshold accepted, in percent.
@@ -31,7 +34,7 @@ pub const BASIS_POINTS: u32 = 10_000;
 ///   "limit": 100000000000,
 ///   "cycle": {"kind": "monthly", "anchor_day": 1},
 ///   "lease_ms": 600000,
-///   "late_settle_window_ms": 3600000,
+///   "late_settle_window_ms": 2592000000,
 ///   "alerts": {"thresholds_pct": [50, 75, 90, 100], "on_committed": false, "burn_rate": null},
 ///   "agents": {},
 ///   "default_agent": {"cap": null, "weight": 1, "credits_per_minute": null, "requests_per_minute": null},
