@@ -382,10 +382,15 @@ impl Stats {
 }
 
 impl Pool {
-    /// The report for the current cycle.
-    pub fn report(&mut self, now_ms: u64) -> Report {
-        let now = self.clock(now_ms);
-        self.advance(now, None);
+    /// The report for the current cycle, as the books stand after the latest
+    /// operation. A read never moves the pool's time: leases due by `now_ms`
+    /// are not expired here and no cycle rolls over (call [`Pool::tick`] for
+    /// that).
+    pub fn report(&self, now_ms: u64) -> Report {
+        // A read never moves the pool's time: no expiry, no rollover, and a
+        // wild `now_ms` cannot change the books. `at_ms` is the later of
+        // `now_ms` and the latest time an operation saw.
+        let now = now_ms.max(self.state.last_now_ms);
         let limit = self.state.limit;
         let mut agents: Vec<AgentReport> = self
             .state

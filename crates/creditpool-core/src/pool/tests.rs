@@ -530,3 +530,17 @@ fn restore_refuses_a_corrupted_snapshot_field_by_field() {
         assert!(reason.contains(needle), "{needle}: {reason}");
     }
 }
+
+#[test]
+fn a_report_never_moves_time_whatever_now_it_is_given() {
+    let mut p = pool(1_000);
+    let r = p.reserve("a", m(300), 10).unwrap();
+    let before = p.snapshot_json();
+    let report = p.report(1 << 62);
+    assert_eq!(report.reserved, m(300));
+    assert_eq!(p.snapshot_json(), before, "a report changed the pool");
+    // The in-flight settle still counts in this cycle.
+    let s = settled(p.settle(r.id, m(250), None, 20).unwrap());
+    assert!(!s.late);
+    assert_eq!(p.state().settled(), m(250));
+}
