@@ -48,13 +48,22 @@ pub struct HttpRequest {
 /// Header names whose values are secrets and never printed.
 pub const SECRET_HEADERS: &[&str] = &["x-api-key", "authorization"];
 
+/// Whether a header's value may be a secret and must never be printed: the
+/// [`SECRET_HEADERS`], and any name that speaks of a key, a token, a secret,
+/// a signature, a cookie, a password or auth (`proxy-authorization`,
+/// `x-goog-api-key`, `x-auth-token`, ...).
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    SECRET_HEADERS.contains(&n.as_str()) || ["key", "token", "secret", "auth", "cookie", "signature", "password", "credential"].iter().any(|w| n.contains(w))
+}
+
 impl core::fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
             .map(|(k, v)| {
-                let masked = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
+                let masked = is_secret_header(k);
                 (k.as_str(), if masked { "****" } else { v.as_str() })
             })
             .collect();

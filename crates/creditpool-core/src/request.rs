@@ -41,8 +41,9 @@ impl Default for PoolSelector {
 }
 
 /// How requests are built: the key, the version and beta headers, the pool
-/// selector. `Debug` never shows the key.
-#[derive(Clone, Debug)]
+/// selector. `Debug` never shows the key, nor the value of an extra header
+/// (only its name): extra headers often carry credentials.
+#[derive(Clone)]
 pub struct RequestConfig {
     /// The API key, sent as `x-api-key`.
     pub api_key: ApiKey,
@@ -57,6 +58,28 @@ pub struct RequestConfig {
     pub pool_selector: Option<PoolSelector>,
     /// Extra headers, sent after the others.
     pub extra_headers: Vec<(String, String)>,
+}
+
+impl core::fmt::Debug for RequestConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestConfig")
+            .field("api_key", &self.api_key)
+            .field("anthropic_version", &self.anthropic_version)
+            .field("betas", &self.betas)
+            .field("browser", &self.browser)
+            .field("pool_selector", &self.pool_selector)
+            .field("extra_headers", &RedactedHeaders(&self.extra_headers))
+            .finish()
+    }
+}
+
+/// Header names with their values hidden, for `Debug`.
+pub(crate) struct RedactedHeaders<'a>(pub(crate) &'a [(String, String)]);
+
+impl core::fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(k, _)| (k.as_str(), "****"))).finish()
+    }
 }
 
 impl RequestConfig {
@@ -75,8 +98,9 @@ impl RequestConfig {
 }
 
 /// The options of [`RequestConfig`] that bindings read from the caller's JSON:
-/// everything but the key. Unknown fields are an error.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// everything but the key. Unknown fields are an error. `Debug` hides the
+/// extra headers' values.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestOptions {
     /// The `anthropic-version` header; default `2023-06-01`.
@@ -95,6 +119,18 @@ pub struct RequestOptions {
     /// Extra headers.
     #[serde(default)]
     pub extra_headers: Vec<(String, String)>,
+}
+
+impl core::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("anthropic_version", &self.anthropic_version)
+            .field("betas", &self.betas)
+            .field("browser", &self.browser)
+            .field("pool_selector", &self.pool_selector)
+            .field("extra_headers", &RedactedHeaders(&self.extra_headers))
+            .finish()
+    }
 }
 
 /// A pool selector option: `false` for none, or a selector.
@@ -348,5 +384,34 @@ mod tests {
         assert_eq!(body["stream"], json!(true));
         cfg.pool_selector = Some(PoolSelector { field: "model".into(), value: json!(1) });
         assert!(matches!(RequestBuilder::new(cfg).unwrap_err(), RequestError::SelectorCollision { .. }));
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_key_or_an_extra_header_value() {
+        let mut c = RequestConfig::new(ApiKey::new("sk-test-SECRETKEY"));
+        c.extra_headers = vec![("authorization".into(), "Bearer TOKEN123".into()), ("x-team".into(), "blue-SECRET2".into())];
+        let shown = format!("{c:?} {:?}", RequestOptions { extra_headers: c.extra_headers.clone(), ..RequestOptions::default() });
+        for secret in ["SECRETKEY", "TOKEN123", "SECRET2"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("x-team"));
+        let http = RequestBuilder::new(c).unwrap().messages(&crate::api::MessageRequest::new("claude-haiku-4-5", 1, "hi"), false).unwrap();
+        let shown = format!("{http:?}");
+        assert!(!shown.contains("SECRETKEY") && !shown.contains("TOKEN123"), "{shown}");
+    }
+
+    #[test]
+    fn secret_header_names() {
+        for n in ["x-api-key", "Authorization", "proxy-authorization", "x-goog-api-key", "X-Auth-Token", "cookie", "x-creditpool-signature"] {
+            assert!(crate::http::is_secret_header(n), "{n}");
+        }
+        for n in ["content-type", "anthropic-version", "anthropic-beta", "x-team"] {
+            assert!(!crate::http::is_secret_header(n), "{n}");
+        }
     }
 }

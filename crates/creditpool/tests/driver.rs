@@ -429,6 +429,17 @@ async fn a_redirect_is_never_followed_so_the_key_stays_home() {
 }
 
 #[test]
+fn no_secret_in_the_debug_of_a_client_its_builder_or_a_webhook() {
+    let builder = Client::builder().api_key("sk-test-KEY-777").header("authorization", "Bearer TOKEN-888").header("x-goog-api-key", "GKEY-999");
+    let shown_builder = format!("{builder:?}");
+    let client = builder.base_url("http://127.0.0.1:9").build().unwrap();
+    let shown = format!("{client:?} {shown_builder} {:?}", Webhook::new("https://hooks.example.com/services/T0/B0/XSECRET", "whsec-SECRET"));
+    for secret in ["KEY-777", "TOKEN-888", "GKEY-999", "XSECRET", "whsec-SECRET"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
+
+#[test]
 fn the_futures_can_be_spawned() {
     fn is_send<T: Send>(_: &T) {}
     let pool = SharedPool::new(PoolConfig::new(dollars(1))).unwrap();
