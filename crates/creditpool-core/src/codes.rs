@@ -460,6 +460,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("stream_protocol", "StreamProtocolError"),
     ("stream_event_too_large", "StreamEventTooLargeError"),
     ("stream_too_large", "StreamTooLargeError"),
+    // A binding's: a stream read after it was finished.
+    ("stream_finished", "StreamError"),
     // Building a request (`RequestError`).
     ("missing_api_key", "RequestBuildError"),
     ("invalid_api_key", "RequestBuildError"),
@@ -806,7 +808,7 @@ mod tests {
         }
         // Every code but the bindings' own is produced by some core error.
         for code in &known {
-            if !["invalid_options", "internal_error", "pool_store", "file_io", "webhook_delivery"].contains(code) {
+            if !["invalid_options", "internal_error", "pool_store", "file_io", "webhook_delivery", "stream_finished"].contains(code) {
                 assert!(produced.contains(code), "no core error gives code {code}");
             }
         }

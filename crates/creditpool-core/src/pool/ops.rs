@@ -106,8 +106,10 @@ pub enum PoolOp {
     SnapshotRestore,
 }
 
-/// The result of one operation (see the module documentation).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The result of one operation (see the module documentation). It reads back
+/// from its own JSON, so that a pool store in another process (or language)
+/// can answer with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpResult {
     /// A reservation was granted.
@@ -224,5 +226,24 @@ mod tests {
         let r = OpResult::Error(PoolError::UnknownReservation { id: 9 });
         assert_eq!(serde_json::to_value(&r).unwrap(), json!({"result": "error", "error": "unknown_reservation", "id": 9}));
         assert_eq!(serde_json::to_value(OpResult::Ok).unwrap(), json!({"result": "ok"}));
+    }
+
+    #[test]
+    fn results_read_back_from_their_json() {
+        let mut p = Pool::new(crate::pool::PoolConfig::new(Money::from_nanos(1_000)), 0).unwrap();
+        let ops = [
+            json!({"op": "reserve", "agent": "a", "amount": 400, "now_ms": 1}),
+            json!({"op": "extend", "id": 1, "lease_ms": 5000, "now_ms": 2}),
+            json!({"op": "settle", "id": 1, "cost": 300, "now_ms": 3}),
+            json!({"op": "settle", "id": 1, "cost": 300, "now_ms": 3}),
+            json!({"op": "reserve", "agent": "a", "amount": 5000, "now_ms": 4}),
+            json!({"op": "release", "id": 9, "now_ms": 5}),
+            json!({"op": "report", "now_ms": 6}),
+        ];
+        for op in ops {
+            let r = p.apply(&serde_json::from_value(op).unwrap());
+            let back: OpResult = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+            assert_eq!(back, r);
+        }
     }
 }
