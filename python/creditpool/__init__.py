@@ -5,8 +5,8 @@ A thin layer over the Rust core ``creditpool-core`` (the native module
 streams, decides retries, prices usage and validates tools; this package sends
 and receives with httpx2, sleeps, and gives typed results and exceptions. ``Pool`` (a credit pool threads
 share, with persistence, alerts and webhooks) and ``Agent`` (a tool loop that
-draws on a pool) drive the core's pool and agent-run state machines the same
-way.
+draws on a pool store: ``PoolStore``, which ``Pool`` implements) drive the
+core's pool and agent-run state machines the same way.
 Money is exact int nano-USD, with ``Decimal`` views (``usd``).
 """
 
@@ -45,6 +45,7 @@ from ._creditpool import (
     PoolRateLimitedError,
     PoolRefusedError,
     PoolSnapshotError,
+    PoolStoreError,
     PriceTable,
     PricingError,
     RateLimitError,
@@ -56,12 +57,14 @@ from ._creditpool import (
     StreamEventTooLargeError,
     StreamIncompleteError,
     StreamProtocolError,
+    StreamTooLargeError,
     ToolDefinitionError,
     ToolInputInvalidError,
     UnknownAgentError,
     UnknownModelError,
     UnknownReservationError,
     UnpricedModelError,
+    WebhookError,
     verify_webhook_signature,
 )
 from ._money import NANOS_PER_USD, format_usd, nanos, usd
@@ -78,6 +81,7 @@ from ._pool import (
     WebhookResult,
     iter_ledger_file,
 )
+from ._store import AsyncPoolStore, PoolStore
 from ._streaming import AsyncMessageStream, MessageStream
 from ._tools import Tool, Toolbox, tool, tool_result_content
 from ._types import (
@@ -119,10 +123,10 @@ PRICES_AS_OF: str = _creditpool.PRICES_AS_OF
 """The date of the built-in price table."""
 
 __all__ = [
-    "Agent", "AgentCapError", "AgentOutcome", "AgentPolicy", "AgentRunError", "Alert", "BudgetExhaustedError",
+    "Agent", "AsyncPoolStore", "PoolStore", "AgentCapError", "AgentOutcome", "AgentPolicy", "AgentRunError", "Alert", "BudgetExhaustedError",
     "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "PoolConfigError", "PoolError", "PoolExhaustedError",
-    "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "Released", "Reservation",
-    "Settlement", "Turn", "UnknownAgentError", "UnknownReservationError", "Webhook", "WebhookResult",
+    "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "PoolStoreError", "Released", "Reservation",
+    "Settlement", "Turn", "UnknownAgentError", "UnknownReservationError", "Webhook", "WebhookError", "WebhookResult",
     "iter_ledger_file", "nanos", "verify_webhook_signature",
     "APIConnectionError", "APIError", "APITimeoutError", "AsyncClient", "AsyncMessageStream", "AsyncMessages",
     "AuthenticationError", "BadRequestError", "BillingError", "CapabilityError", "CitationsDelta", "Client",
@@ -133,7 +137,7 @@ __all__ = [
     "OverloadedError", "PRICES_AS_OF", "PartialJsonError", "PermissionDeniedError", "PingEvent", "PoolSelector",
     "PriceTable", "PricingError", "RateLimitError", "RedactedThinkingBlock", "RequestBuildError",
     "RequestTooLargeError", "ResponseParseError", "ServerTimeoutError", "ServerToolUseBlock", "SignatureDelta",
-    "StreamError", "StreamEvent", "StreamEventTooLargeError", "StreamIncompleteError", "StreamProtocolError",
+    "StreamError", "StreamEvent", "StreamEventTooLargeError", "StreamIncompleteError", "StreamProtocolError", "StreamTooLargeError",
     "StreamRetryEvent", "TextBlock", "TextDelta", "ThinkingBlock", "ThinkingDelta", "Timeouts", "Tool",
     "ToolDefinitionError", "ToolInputInvalidError", "Toolbox", "ToolUseBlock", "UnknownBlock", "UnknownDelta", "UnknownEvent",
     "UnknownModelError", "UnpricedModelError", "Usage", "WebSearchToolResultBlock", "format_usd", "tool",

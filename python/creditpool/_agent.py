@@ -1,28 +1,31 @@
-"""``Agent``: an LLM that calls tools in a loop, drawing on a ``Pool``.
+"""``Agent``: an LLM that calls tools in a loop, drawing on a pool store.
 
 The core's ``AgentRun`` decides everything: the request of each turn, the
-reservation before each attempt and the settle or release after it, retries,
-which tool calls are valid, waits for the pool's rate limits, and when and
-why the run ends. This module only sends HTTP requests, runs the tools the
-run names (concurrently: a thread pool in ``run``, ``asyncio.gather`` in
-``arun``), and sleeps.
+pool operations around each attempt (reserve, settle or release, lease
+renewal), retries, which tool calls are valid, the words the model reads,
+waits for the pool's rate limits, and when and why the run ends. This module
+plays it with ``_driver`` (the same player as a call): it sends HTTP
+requests, applies pool operations to the store, runs the tools the run names
+(concurrently: a thread pool in ``run``, ``asyncio.gather`` in ``arun``), and
+sleeps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, Union
-
-import httpx2
 
 from . import _creditpool
 from ._creditpool import CreditpoolError
 from ._money import usd
 from ._pool import Pool, amount_nanos
-from ._tools import Tool, Toolbox
-from ._transport import build_httpx_request, header_pairs, jitter_seed, log, plain, transport_failure
+from ._driver import ApplyPool, RunTools, Sleep, Step, adrive, drive, internal_error, play
+from ._store import AsyncPoolStore, PoolStore
+from ._tools import Tool, Toolbox, jsonable
+from ._transport import log, now_ms, plain
 from ._types import Cost, Message, Model, StreamEvent, Usage, event_from_dict
 
 if TYPE_CHECKING:
@@ -183,39 +186,44 @@ class AgentOutcome(Model):
 
 
 class Agent:
-    """An agent: a model, tools and a pool.
+    """An agent: a model, tools and a pool store.
 
-    ``Agent(client, tools, pool, agent_id, model=..., max_tokens=...)``; then
+    ``Agent(client, tools, pool, agent_id, model=...)``; then
     ``agent.run(prompt)`` with a ``Client`` or ``await agent.arun(prompt)``
-    with an ``AsyncClient``. The run reserves each request's worst case in
-    ``pool`` for ``agent_id`` before sending it, settles the actual cost (split
-    across the tools) when the response arrives, and releases it when the
-    attempt fails; a pool refusal ends the run (``status="pool_refused"``),
-    a rate limit is waited out. Options: ``system`` and any other request
-    parameter (``temperature``, ``tool_choice``, ...); ``max_turns`` (default
-    16); ``max_spend`` (the run's own budget, nano-USD); ``stream`` (stream
-    each response, ``on_event`` sees its events); ``estimate`` (the core's
-    estimate mode, default a true upper bound); ``lease_ms``;
-    ``max_concurrency`` (tool calls run at once); ``metadata`` (default
-    ``{"user_id": agent_id}``). Without a pool, the agent has a private one
-    with no limit.
+    with an ``AsyncClient``. The core's ``AgentRun`` reserves each request's
+    worst case for ``agent_id`` before sending it, settles the actual cost
+    (split across the tools) when the response arrives, releases it when the
+    attempt fails, and renews its lease while a response is read; the agent
+    applies those operations to ``pool`` (a ``Pool``, or any ``PoolStore``).
+    A pool refusal ends the run (``status="pool_refused"``), a rate limit is
+    waited out. Options: ``max_tokens``, ``system`` and any other request
+    parameter (``temperature``, ``tool_choice``, ...); ``max_turns``;
+    ``max_spend`` (the run's own budget, nano-USD); ``stream`` (``on_event``
+    sees the events of streamed responses); ``estimate`` (the core's
+    estimate mode); ``lease_ms``; ``texts`` (the words the model reads when a
+    tool cannot answer: the core's ``AgentTexts``); ``max_concurrency`` (tool
+    calls run at once); ``metadata`` (default ``{"user_id": agent_id}``).
+    Options left unset take the core's defaults (``AgentConfig``:
+    ``max_tokens`` 1024, streaming on, 16 turns, a true upper bound).
+    Without a pool, the agent has a private ``Pool`` with no limit.
     """
 
     def __init__(
         self,
         client: "Client | AsyncClient",
         tools: Toolbox | Iterable[Tool[Any]] | None,
-        pool: Pool | None,
+        pool: "Pool | PoolStore | AsyncPoolStore | None",
         agent_id: str,
         *,
         model: str,
-        max_tokens: int = 1024,
+        max_tokens: int | None = None,
         system: str | Sequence[Mapping[str, Any]] | None = None,
         max_turns: int | None = None,
         max_spend: int | Decimal | None = None,
-        stream: bool = False,
+        stream: bool | None = None,
         estimate: Mapping[str, Any] | None = None,
         lease_ms: int | None = None,
+        texts: Mapping[str, str] | None = None,
         max_concurrency: int = 8,
         metadata: Mapping[str, Any] | None = None,
         on_event: Callable[[StreamEvent], None] | None = None,
@@ -227,24 +235,25 @@ class Agent:
         box = tools if isinstance(tools, Toolbox) else Toolbox(tools or ())
         self.tools: Toolbox = box
         """The agent's tools."""
-        self.pool: Pool = pool if pool is not None else Pool(MAX_U64, pool_id=f"agent-{agent_id}")
-        """The pool the agent draws on."""
+        self.pool: Pool | PoolStore | AsyncPoolStore = pool if pool is not None else Pool(MAX_U64, pool_id=f"agent-{agent_id}")
+        """The pool store the agent draws on."""
         self.agent_id = agent_id
         """The agent's name in the pool."""
         self.model = model
         """The model."""
         self.max_tokens = max_tokens
-        """``max_tokens`` of every request."""
+        """``max_tokens`` of every request (None: the core's default)."""
         self.system = system
         """The system prompt."""
         self.max_turns = max_turns
-        """The most model calls per run."""
+        """The most model calls per run (None: the core's default)."""
         self.max_spend = None if max_spend is None else amount_nanos(max_spend, "max_spend")
         """The run's own budget, nano-USD."""
         self.stream = stream
-        """Whether responses are streamed."""
+        """Whether responses are streamed (None: the core's default)."""
         self.estimate = dict(estimate) if estimate is not None else None
         self.lease_ms = lease_ms
+        self.texts = dict(texts) if texts is not None else None
         self.max_concurrency = max(1, max_concurrency)
         self.metadata: dict[str, Any] = dict(metadata) if metadata is not None else {"user_id": agent_id}
         self.on_event = on_event
@@ -259,7 +268,9 @@ class Agent:
 
     def _request(self, prompt: Prompt) -> dict[str, Any]:
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else [dict(m) for m in prompt]
-        request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens, "messages": messages, **self.params}
+        request: dict[str, Any] = {"model": self.model, "messages": messages, **self.params}
+        if self.max_tokens is not None:
+            request["max_tokens"] = self.max_tokens
         if self.tools.definitions:
             request["tools"] = list(self.tools.definitions)
         if self.system is not None:
@@ -270,16 +281,8 @@ class Agent:
         return out
 
     def _config(self) -> dict[str, Any]:
-        c = self.client
-        config: dict[str, Any] = {
-            "agent_id": self.agent_id,
-            "call": {
-                "stream": self.stream,
-                "retry": c._retry_policy,
-                "idle_timeout_ms": int(c.timeouts.stream_idle * 1000),
-                "jitter_seed": jitter_seed(),
-            },
-        }
+        """The core's ``AgentConfig``: what was set, nothing more."""
+        config: dict[str, Any] = {"agent_id": self.agent_id, "call": self.client._call_options(self.stream)}
         if self.max_turns is not None:
             config["max_turns"] = self.max_turns
         if self.max_spend is not None:
@@ -288,58 +291,76 @@ class Agent:
             config["estimate"] = self.estimate
         if self.lease_ms is not None:
             config["lease_ms"] = self.lease_ms
+        if self.texts is not None:
+            config["texts"] = self.texts
         return config
 
     def _new_run(self, prompt: Prompt) -> _creditpool.AgentRun:
-        request = self._request(prompt)
-        self.client.prices.check_request(request)
-        return _creditpool.AgentRun(self._config(), request, self.client._builder, self.client.prices)
+        return _creditpool.AgentRun(self._config(), self._request(prompt), self.client._builder, self.client.prices)
+
+    def _clock(self) -> Callable[[], int]:
+        """The run's clock: the pool's when it is a ``Pool``."""
+        return self.pool._clock if isinstance(self.pool, Pool) else now_ms
 
     def _outcome(self, run: _creditpool.AgentRun) -> AgentOutcome:
         data = run.outcome()
         if data is None:
-            raise _creditpool.InternalError("the run ended without an outcome")
+            raise internal_error("the run ended without an outcome")
         error = run.error()
         outcome = AgentOutcome(data, error if isinstance(error, CreditpoolError) else None)
         log.debug("agent %s: %s after %d turns, %d nano-USD", self.agent_id, outcome.status, len(outcome.turns), outcome.total_cost)
         return outcome
 
-    def _emit(self, events: list[dict[str, Any]]) -> None:
+    def _emit(self, event: dict[str, Any]) -> None:
         if self.on_event is not None:
-            for ev in events:
-                self.on_event(event_from_dict(ev))
+            self.on_event(event_from_dict(event))
 
-    def _tool_result(self, block: dict[str, Any]) -> dict[str, Any]:
-        return {"tool_use_id": block["tool_use_id"], "content": block.get("content", ""), "is_error": bool(block.get("is_error", False))}
-
-    def _respond(self, call: dict[str, Any]) -> dict[str, Any]:
+    def _output(self, call: dict[str, Any]) -> Any:
+        """What a tool did, as the core's ``ToolOutput``: its return value,
+        the message of what it raised, or ``"unknown"`` without a function."""
         tool = self.tools.tools.get(str(call["name"]))
         if tool is None:
-            return {"tool_use_id": call["id"], "content": f"No tool named {call['name']!r}.", "is_error": True}
-        return self._tool_result(tool.respond(call))
+            return "unknown"
+        try:
+            return {"value": jsonable(tool.run(call["input"]))}
+        except Exception as e:  # the model reads the failure and may try again
+            return {"failed": str(e) or type(e).__name__}
 
-    async def _arespond(self, call: dict[str, Any]) -> dict[str, Any]:
+    async def _aoutput(self, call: dict[str, Any]) -> Any:
         tool = self.tools.tools.get(str(call["name"]))
         if tool is None:
-            return {"tool_use_id": call["id"], "content": f"No tool named {call['name']!r}.", "is_error": True}
-        return self._tool_result(await tool.arespond(call))
+            return "unknown"
+        try:
+            return {"value": jsonable(await tool.arun(call["input"]))}
+        except Exception as e:  # the model reads the failure and may try again
+            return {"failed": str(e) or type(e).__name__}
 
-    def _run_tools(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _run_tools(self, run: _creditpool.AgentRun, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if len(calls) <= 1 or self.max_concurrency == 1:
-            return [self._respond(c) for c in calls]
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(calls), self.max_concurrency)) as ex:
-            return list(ex.map(self._respond, calls))
+            outputs = [self._output(c) for c in calls]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(calls), self.max_concurrency)) as ex:
+                outputs = list(ex.map(self._output, calls))
+        return [run.tool_result(c, o) for c, o in zip(calls, outputs)]
 
-    async def _arun_tools(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if self.max_concurrency >= len(calls):
-            return list(await asyncio.gather(*(self._arespond(c) for c in calls)))
+    async def _arun_tools(self, run: _creditpool.AgentRun, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
         sem = asyncio.Semaphore(self.max_concurrency)
 
-        async def one(c: dict[str, Any]) -> dict[str, Any]:
+        async def one(c: dict[str, Any]) -> Any:
             async with sem:
-                return await self._arespond(c)
+                return await self._aoutput(c)
 
-        return list(await asyncio.gather(*(one(c) for c in calls)))
+        outputs = await asyncio.gather(*(one(c) for c in calls))
+        return [run.tool_result(c, o) for c, o in zip(calls, outputs)]
+
+    def _apply(self, op: dict[str, Any]) -> dict[str, Any]:
+        result = self.pool.apply(op)
+        if not isinstance(result, dict):
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()  # an unawaited coroutine
+            raise TypeError("an AsyncPoolStore needs `await agent.arun(...)`")
+        return result
 
     def run(self, prompt: Prompt) -> AgentOutcome:
         """Runs the agent on a prompt (a string, or a list of messages) with a
@@ -354,137 +375,80 @@ class Agent:
         if not isinstance(client, Client):
             raise TypeError("Agent.run needs a Client; use `await agent.arun(...)` with an AsyncClient")
         run = self._new_run(prompt)
-        pool = self.pool
-        clock = _Clock(pool._clock)
+        clock = self._clock()
+
+        def other(step: Step) -> Any:
+            if isinstance(step, Sleep):
+                client._sleep(step.seconds)
+                return None
+            if isinstance(step, ApplyPool):
+                return self._apply(step.op)
+            if isinstance(step, RunTools):
+                return self._run_tools(run, step.calls)
+            raise internal_error(f"unexpected step {step!r}")
+
         try:
-            while True:
-                now = clock.now()
-                action = pool._with_native(lambda p: run.next_action(p, now))
-                kind = action["type"]
-                if kind == "done":
-                    break
-                if kind == "wait":
-                    until = int(action["until_ms"])
-                    log.debug("agent %s waits %d ms (%s)", self.agent_id, max(0, until - now), action["reason"])
-                    client._sleep(max(0, until - now) / 1000)
-                    clock.floor = until
-                    continue
-                if kind == "call_tools":
-                    results = self._run_tools(list(action["calls"]))
-                    run.handle_tool_results(results)
-                    continue
-                self._send(client, run, pool, clock, action["request"])
+            for event in drive(client, play(run, clock), other):
+                self._emit(event)
         except BaseException:
-            pool._with_native(lambda p: run.cancel(p, clock.now()))
+            self._cancel(run, clock)
             raise
         return self._outcome(run)
-
-    def _send(self, client: "Client", run: _creditpool.AgentRun, pool: Pool, clock: "_Clock", http: dict[str, Any]) -> None:
-        log.debug("agent %s: %s %s", self.agent_id, http["method"], http["path"])
-        try:
-            response = client._http.send(build_httpx_request(client._http, client.base_url, http, client.timeouts), stream=True)
-        except httpx2.HTTPError as exc:
-            failure = transport_failure(exc, in_body=False)[0]
-            pool._with_native(lambda p: run.handle_transport_error(p, failure, clock.now()))
-            return
-        try:
-            log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
-            how = run.handle_head(response.status_code, header_pairs(response.headers), clock.now())
-            if how == "whole":
-                body = response.read()
-                pool._with_native(lambda p: run.handle_body(p, body, clock.now()))
-            else:
-                for chunk in response.iter_bytes():
-                    self._emit(pool._with_native(lambda p: run.handle_chunk(p, chunk, clock.now())))
-                    if not run.is_reading():
-                        break
-                if run.is_reading():
-                    self._emit(pool._with_native(lambda p: run.handle_end(p, clock.now())))
-        except httpx2.HTTPError as exc:
-            self._body_failed(run, pool, clock, exc)
-        finally:
-            response.close()
-
-    def _body_failed(self, run: _creditpool.AgentRun, pool: Pool, clock: "_Clock", exc: httpx2.HTTPError) -> None:
-        """The body failed: a stream cut short is read as such by the core
-        (a cut stream); anything else is a transport failure."""
-        if run.deadline() is not None and isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)):
-            self._emit(pool._with_native(lambda p: run.handle_end(p, clock.now())))
-        else:
-            failure = transport_failure(exc, in_body=True)[0]
-            pool._with_native(lambda p: run.handle_transport_error(p, failure, clock.now()))
 
     async def arun(self, prompt: Prompt) -> AgentOutcome:
         """The async form of ``run``, with an ``AsyncClient``: tool calls of
         one turn run concurrently (``asyncio.gather``; sync tools in worker
-        threads)."""
+        threads), and an ``AsyncPoolStore`` is awaited."""
         from ._client import AsyncClient
 
         client = self.client
         if not isinstance(client, AsyncClient):
             raise TypeError("Agent.arun needs an AsyncClient; use agent.run(...) with a Client")
         run = self._new_run(prompt)
-        pool = self.pool
-        clock = _Clock(pool._clock)
+        clock = self._clock()
+
+        async def other(step: Step) -> Any:
+            if isinstance(step, Sleep):
+                await client._sleep(step.seconds)
+                return None
+            if isinstance(step, ApplyPool):
+                result = self.pool.apply(step.op)
+                return await result if inspect.isawaitable(result) else result
+            if isinstance(step, RunTools):
+                return await self._arun_tools(run, step.calls)
+            raise internal_error(f"unexpected step {step!r}")
+
         try:
-            while True:
-                now = clock.now()
-                action = pool._with_native(lambda p: run.next_action(p, now))
-                kind = action["type"]
-                if kind == "done":
-                    break
-                if kind == "wait":
-                    until = int(action["until_ms"])
-                    log.debug("agent %s waits %d ms (%s)", self.agent_id, max(0, until - now), action["reason"])
-                    await client._sleep(max(0, until - now) / 1000)
-                    clock.floor = until
-                    continue
-                if kind == "call_tools":
-                    results = await self._arun_tools(list(action["calls"]))
-                    run.handle_tool_results(results)
-                    continue
-                await self._asend(client, run, pool, clock, action["request"])
+            async for event in adrive(client, play(run, clock), other):
+                self._emit(event)
         except BaseException:
-            pool._with_native(lambda p: run.cancel(p, clock.now()))
+            await self._acancel(run, clock)
             raise
         return self._outcome(run)
 
-    async def _asend(self, client: "AsyncClient", run: _creditpool.AgentRun, pool: Pool, clock: "_Clock", http: dict[str, Any]) -> None:
-        log.debug("agent %s: %s %s", self.agent_id, http["method"], http["path"])
+    def _cancel(self, run: _creditpool.AgentRun, clock: Callable[[], int]) -> None:
+        """Cancels the run and applies what it asks (the release of a held
+        reservation) until it is done."""
+        run.cancel(clock())
         try:
-            response = await client._http.send(build_httpx_request(client._http, client.base_url, http, client.timeouts), stream=True)
-        except httpx2.HTTPError as exc:
-            failure = transport_failure(exc, in_body=False)[0]
-            pool._with_native(lambda p: run.handle_transport_error(p, failure, clock.now()))
-            return
+            for _ in range(16):
+                action = run.next_action(clock())
+                if action["type"] != "pool":
+                    return
+                run.handle_pool(self._apply(action["op"]), clock())
+        except Exception:  # the original exception matters more
+            log.exception("agent %s: releasing the reservation of a cancelled run failed", self.agent_id)
+
+    async def _acancel(self, run: _creditpool.AgentRun, clock: Callable[[], int]) -> None:
+        run.cancel(clock())
         try:
-            log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
-            how = run.handle_head(response.status_code, header_pairs(response.headers), clock.now())
-            if how == "whole":
-                body = await response.aread()
-                pool._with_native(lambda p: run.handle_body(p, body, clock.now()))
-            else:
-                async for chunk in response.aiter_bytes():
-                    self._emit(pool._with_native(lambda p: run.handle_chunk(p, chunk, clock.now())))
-                    if not run.is_reading():
-                        break
-                if run.is_reading():
-                    self._emit(pool._with_native(lambda p: run.handle_end(p, clock.now())))
-        except httpx2.HTTPError as exc:
-            self._body_failed(run, pool, clock, exc)
-        finally:
-            await response.aclose()
+            for _ in range(16):
+                action = run.next_action(clock())
+                if action["type"] != "pool":
+                    return
+                result = self.pool.apply(action["op"])
+                run.handle_pool(await result if inspect.isawaitable(result) else result, clock())
+        except Exception:  # the original exception matters more
+            log.exception("agent %s: releasing the reservation of a cancelled run failed", self.agent_id)
 
-
-class _Clock:
-    """The clock a run sees: the pool's (Unix ms), never earlier than the end
-    of the last wait (so that a sleep that returns early cannot stall the
-    run)."""
-
-    def __init__(self, source: Callable[[], int]) -> None:
-        self.source = source
-        self.floor = 0
-
-    def now(self) -> int:
-        return max(self.source(), self.floor)
 

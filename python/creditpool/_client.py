@@ -17,24 +17,12 @@ import httpx2
 from . import _creditpool
 from ._config import DEFAULT_BASE_URL, PoolSelectorOption, Timeouts, selector_option
 from ._creditpool import CreditpoolError
-from ._driver import CallState, adrive, drive, finish
+from ._driver import acall_io, adrive, call_io, drive, play, take_output, take_result
 from ._streaming import AsyncMessageStream, MessageStream
-from ._transport import (
-    build_httpx_request,
-    describe_decision,
-    error_failure,
-    header_pairs,
-    jitter_seed,
-    log,
-    now_ms,
-    plain,
-    transport_failure,
-)
+from ._transport import jitter_seed, now_ms, plain
 from ._types import Cost, Message
 
 __all__ = ["Client", "AsyncClient", "Messages", "AsyncMessages"]
-
-_Parse = Callable[[int, list[tuple[str, str]], bytes], Any]
 
 
 class _Base:
@@ -76,28 +64,37 @@ class _Base:
         """Timeouts in seconds, the stream idle timeout included."""
         self.prices = _creditpool.PriceTable(list(overrides_list(price_overrides)))
         """The price table used for ``cost`` and capability checks."""
+        self._clock: Callable[[], int] = now_ms
+        """The clock the driver reads (Unix ms); tests replace it."""
 
     def __repr__(self) -> str:
         """The base URL and options; never the key."""
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=****, options={self._builder.options()!r})"
 
-    def _request(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The request dict, checked against the model's capabilities."""
-        request: dict[str, Any] = plain(dict(params))
-        self.prices.check_request(request)
-        return request
-
-    def _new_call(self, params: Mapping[str, Any], stream: bool) -> CallState:
-        """The core's call for a request: checked, built, with the retry
-        policy, the idle timeout and a fresh jitter seed."""
-        request = self._request(params)
-        options = {
-            "stream": stream,
+    def _call_options(self, stream: bool | None) -> dict[str, Any]:
+        """The core's ``CallOptions`` from the client's configuration: the
+        retry policy, the timeouts and a fresh jitter seed (``stream`` only
+        when given). A stream's head is bounded by ``stream_idle``, as httpx2's
+        read timeout bounds every read of a streamed request."""
+        options: dict[str, Any] = {
             "retry": self._retry_policy,
             "idle_timeout_ms": int(self.timeouts.stream_idle * 1000),
+            "read_timeout_ms": int((self.timeouts.read if stream is False else min(self.timeouts.read, self.timeouts.stream_idle)) * 1000),
             "jitter_seed": jitter_seed(),
         }
-        return CallState(_creditpool.MessagesCall(self._builder, request, options))
+        if stream is not None:
+            options["stream"] = stream
+        return options
+
+    def _new_call(self, params: Mapping[str, Any], stream: bool) -> _creditpool.MessagesCall:
+        """The core's call for a request: checked (the core's preflight:
+        tools and the model's capabilities), built, with the client's
+        options."""
+        return _creditpool.MessagesCall(self._builder, plain(dict(params)), self._call_options(stream))
+
+    def _count_tokens_call(self, params: Mapping[str, Any]) -> _creditpool.MessagesCall:
+        """The core's ``count_tokens`` call, retried like any call."""
+        return _creditpool.MessagesCall.count_tokens(self._builder, plain(dict(params)), self._call_options(False))
 
     def cost(self, message: Message | Mapping[str, Any], *, batch: bool = False) -> Cost:
         """What a message cost, per component, in int nano-USD."""
@@ -167,38 +164,6 @@ class Client(_Base):
         """Closes the client."""
         self.close()
 
-    def _call(self, http: dict[str, Any], parse: _Parse) -> Any:
-        """Sends a non-streaming request that is not a Messages call
-        (``count_tokens``) until it succeeds or the core's retry policy gives
-        up."""
-        attempt = 0
-        while True:
-            headers: list[tuple[str, str]] | None = None
-            try:
-                request = build_httpx_request(self._http, self.base_url, http, self.timeouts)
-                log.debug("%s %s attempt %d", http["method"], http["path"], attempt)
-                response = self._http.send(request)
-            except httpx2.HTTPError as exc:
-                failure, error = transport_failure(exc, in_body=False)
-                error.__cause__ = exc
-            else:
-                headers = header_pairs(response.headers)
-                log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
-                try:
-                    return parse(response.status_code, headers, response.content)
-                except CreditpoolError as e:
-                    error = e
-                    maybe = error_failure(e, response.status_code)
-                    if maybe is None:
-                        raise
-                    failure = maybe
-            decision = self._retry.decide(attempt, failure, headers, jitter_seed(), now_ms())
-            log.debug("attempt %d failed (%s): %s", attempt, failure.get("type"), describe_decision(decision))
-            if decision["decision"] != "retry":
-                raise error
-            self._sleep(int(decision["delay_ms"]) / 1000)
-            attempt += 1
-
 
 class Messages:
     """``client.messages``."""
@@ -212,10 +177,10 @@ class Messages:
         (``system``, ``tools``, ``tool_choice``, ``temperature``, ...) are sent
         as given; tools made with ``@tool`` are accepted as they are."""
         c = self._client
-        state = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
-        for _ in drive(c, state):
+        call = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
+        for _ in drive(c, play(call, c._clock), call_io(c)):
             pass
-        return Message(finish(state)["message"])
+        return Message(take_result(call)["message"])
 
     def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> MessageStream:
         """A streamed request: iterate the returned ``MessageStream`` for the
@@ -226,9 +191,10 @@ class Messages:
     def count_tokens(self, *, model: str, messages: Sequence[Any], **params: Any) -> int:
         """The exact input tokens of a request (``/v1/messages/count_tokens``)."""
         c = self._client
-        request = plain({"model": model, "max_tokens": 1, "messages": messages, **params})
-        http = c._builder.count_tokens(request)
-        return int(c._call(http, _creditpool.parse_count_tokens))
+        call = c._count_tokens_call({"model": model, "max_tokens": 1, "messages": messages, **params})
+        for _ in drive(c, play(call, c._clock), call_io(c)):
+            pass
+        return int(take_output(call)["input_tokens"])
 
 
 async def _anyio_sleep(seconds: float) -> None:
@@ -289,37 +255,6 @@ class AsyncClient(_Base):
         """Closes the client."""
         await self.aclose()
 
-    async def _call(self, http: dict[str, Any], parse: _Parse) -> Any:
-        """Sends a non-streaming request until it succeeds or the core's retry
-        policy gives up."""
-        attempt = 0
-        while True:
-            headers: list[tuple[str, str]] | None = None
-            try:
-                request = build_httpx_request(self._http, self.base_url, http, self.timeouts)
-                log.debug("%s %s attempt %d", http["method"], http["path"], attempt)
-                response = await self._http.send(request)
-            except httpx2.HTTPError as exc:
-                failure, error = transport_failure(exc, in_body=False)
-                error.__cause__ = exc
-            else:
-                headers = header_pairs(response.headers)
-                log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
-                try:
-                    return parse(response.status_code, headers, response.content)
-                except CreditpoolError as e:
-                    error = e
-                    maybe = error_failure(e, response.status_code)
-                    if maybe is None:
-                        raise
-                    failure = maybe
-            decision = self._retry.decide(attempt, failure, headers, jitter_seed(), now_ms())
-            log.debug("attempt %d failed (%s): %s", attempt, failure.get("type"), describe_decision(decision))
-            if decision["decision"] != "retry":
-                raise error
-            await self._sleep(int(decision["delay_ms"]) / 1000)
-            attempt += 1
-
 
 class AsyncMessages:
     """``client.messages`` of an ``AsyncClient``."""
@@ -331,10 +266,10 @@ class AsyncMessages:
     async def create(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> Message:
         """Sends a request and returns the message (see ``Messages.create``)."""
         c = self._client
-        state = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
-        async for _ in adrive(c, state):
+        call = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
+        async for _ in adrive(c, play(call, c._clock), acall_io(c)):
             pass
-        return Message(finish(state)["message"])
+        return Message(take_result(call)["message"])
 
     def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> AsyncMessageStream:
         """A streamed request: ``async for`` the events of the returned
@@ -345,6 +280,7 @@ class AsyncMessages:
     async def count_tokens(self, *, model: str, messages: Sequence[Any], **params: Any) -> int:
         """The exact input tokens of a request."""
         c = self._client
-        request = plain({"model": model, "max_tokens": 1, "messages": messages, **params})
-        http = c._builder.count_tokens(request)
-        return int(await c._call(http, _creditpool.parse_count_tokens))
+        call = c._count_tokens_call({"model": model, "max_tokens": 1, "messages": messages, **params})
+        async for _ in adrive(c, play(call, c._clock), acall_io(c)):
+            pass
+        return int(take_output(call)["input_tokens"])

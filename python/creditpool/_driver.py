@@ -1,200 +1,414 @@
-"""Driving the core's ``MessagesCall`` state machine over httpx2.
+"""The one attempt player: drives the core's ``MessagesCall`` or ``AgentRun``
+by the protocol of ``docs/ARCHITECTURE.md``, for both the sync and the async
+clients.
 
-The core decides what to send, how to read the response, whether and when to
-retry and what the result is; the driver sends, reads, reports and sleeps.
-Each driver is a generator of event dicts (empty for a non-streamed call): the
-stream's events as they are decoded, and, when an attempt that had already
-handed out events fails and the core retries, a synthetic ``stream_retry``
-event. The result is then taken from the call.
+``play(machine)`` is a generator that decides nothing: it asks the machine
+what to do (``next_action``), yields the I/O that needs (``Send``,
+``ReadBody``, ``ReadChunk``, ``Sleep``, ``ApplyPool``, ``RunTools``), reports
+what came back (``handle_*``), and yields ``Emit`` with the stream events the
+machine handed out (and the ``stream_retry`` event a wait carries). Two thin
+shells perform the I/O: ``drive`` with httpx2's sync client and ``adrive``
+with its async client. Each shell is itself a generator of event dicts.
+
+What the shells report is what the transport saw: a response head, bytes,
+the end of a body, a read that timed out (``Timeout``: the player then sleeps
+until the machine's deadline, if it is not past yet, and calls
+``handle_timeout``), or any other failure as ``{"type": "connection"}`` (a
+connect timeout as ``{"type": "timeout", "phase": "connect"}``). The core
+decides what each means: a connection lost mid-stream is a cut stream, a
+timeout is a read or idle timeout, the retry policy decides what follows.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Generator, Iterator, Union
 
 import httpx2
 
 from . import _creditpool
-from ._transport import build_httpx_request, describe_decision, header_pairs, log, now_ms, transport_failure
+from ._config import Timeouts
+from ._transport import build_httpx_request, header_pairs, log, now_ms
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
 
-__all__ = ["CallState", "drive", "adrive", "finish"]
+__all__ = [
+    "Send",
+    "Head",
+    "ReadBody",
+    "ReadChunk",
+    "Release",
+    "Sleep",
+    "ApplyPool",
+    "RunTools",
+    "Emit",
+    "Timeout",
+    "Failed",
+    "play",
+    "drive",
+    "adrive",
+    "take_result",
+    "take_output",
+    "internal_error",
+    "call_io",
+    "acall_io",
+    "Endpoint",
+]
+
+Machine = Union[_creditpool.MessagesCall, _creditpool.AgentRun]
 
 
-class CallState:
-    """One call and what the driver noted along the way."""
-
-    def __init__(self, call: _creditpool.MessagesCall) -> None:
-        """Wraps a call."""
-        self.call = call
-        self.clock_floor = 0
-        """After a wait, the clock the core sees is at least its end (so that
-        a sleep that returns early, or a test's fake sleep, cannot stall)."""
-        self.delivered = False
-        """Whether the current attempt has handed out events."""
-        self.partial: dict[str, Any] | None = None
-        """The message so far when a stream's transport failed."""
-
-    def now(self) -> int:
-        """The clock for the core."""
-        return max(now_ms(), self.clock_floor)
-
-    def retry_event(self, until_ms: int, now: int) -> dict[str, Any] | None:
-        """The ``stream_retry`` event for a wait that follows delivered events."""
-        if not self.delivered:
-            return None
-        self.delivered = False
-        last = self.call.last_attempt() or {}
-        decision = last.get("decision") or {}
-        return {
-            "type": "stream_retry",
-            "attempt": self.call.attempt - 1,
-            "delay_ms": max(0, until_ms - now),
-            "reason": decision.get("reason") or {},
-            "error": last.get("error"),
-        }
-
-    def log_wait(self, until_ms: int, now: int) -> None:
-        """Logs the core's decision to wait."""
-        last = self.call.last_attempt() or {}
-        log.debug("attempt %d failed: %s; waiting %d ms", self.call.attempt - 1, describe_decision(last.get("decision") or {}), max(0, until_ms - now))
+def internal_error(message: str) -> _creditpool.InternalError:
+    """A bug in creditpool found on the Python side: ``InternalError`` with
+    the core's code for it, ``internal_error``."""
+    e = _creditpool.InternalError(message)
+    e.code = "internal_error"
+    return e
 
 
-def drive(client: "Client", state: CallState) -> Iterator[dict[str, Any]]:
-    """Runs a call to its end with a sync client."""
-    call = state.call
+@dataclass(frozen=True)
+class Send:
+    """Send this request (the core's ``HttpRequest`` dict); answer ``Head``,
+    ``Timeout`` or ``Failed``."""
+
+    http: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Head:
+    """A response's status and headers arrived."""
+
+    status: int
+    headers: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ReadBody:
+    """Read the whole body; answer ``bytes``, ``Timeout`` or ``Failed``."""
+
+
+@dataclass(frozen=True)
+class ReadChunk:
+    """Read the next chunk of the body; answer ``bytes``, ``None`` (the body
+    ended), ``Timeout`` or ``Failed``."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """The attempt is over: let go of the response."""
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Sleep this many seconds."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ApplyPool:
+    """Apply this pool operation to the pool store; answer its result."""
+
+    op: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunTools:
+    """Run these tool calls; answer their results (built with
+    ``AgentRun.tool_result``)."""
+
+    calls: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Emit:
+    """Hand these events to the consumer."""
+
+    events: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """The transport waited for the next input as long as it was told to."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The transport failed: the core's ``Failure``."""
+
+    failure: dict[str, Any]
+
+
+Step = Union[Send, ReadBody, ReadChunk, Release, Sleep, ApplyPool, RunTools, Emit]
+Player = Generator[Step, Any, None]
+
+
+def play(machine: Machine, clock: Callable[[], int] = now_ms) -> Player:
+    """Drives ``machine`` to its end (``next_action`` says done)."""
     while True:
-        now = state.now()
-        action = call.next_action(now)
+        now = clock()
+        action = machine.next_action(now)
         kind = action["type"]
         if kind == "done":
             return
         if kind == "wait":
             until = int(action["until_ms"])
-            state.log_wait(until, now)
-            ev = state.retry_event(until, now)
-            client._sleep(max(0, until - now) / 1000)
-            state.clock_floor = until
-            if ev is not None:
-                yield ev
-            continue
-        http = action["request"]
-        log.debug("%s %s attempt %d", http["method"], http["path"], call.attempt)
-        try:
-            response = client._http.send(build_httpx_request(client._http, client.base_url, http, client.timeouts), stream=True)
-        except httpx2.HTTPError as exc:
-            call.handle_transport_error(transport_failure(exc, in_body=False)[0], state.now())
-            continue
-        try:
-            log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
-            how = call.handle_head(response.status_code, header_pairs(response.headers), state.now())
-            if how == "whole":
-                call.handle_body(response.read(), state.now())
+            retry = action.get("retry")
+            log.debug("waiting %d ms (%s)", max(0, until - now), action.get("reason", "retry"))
+            if retry is not None:
+                yield Emit([retry])
+            yield Sleep(max(0, until - now) / 1000)
+        elif kind == "pool":
+            result = yield ApplyPool(action["op"])
+            _agent(machine).handle_pool(result, clock())
+        elif kind == "call_tools":
+            results = yield RunTools(list(action["calls"]))
+            _agent(machine).handle_tool_results(results)
+        else:
+            yield from _attempt(machine, action["request"], clock)
+
+
+def _agent(machine: Machine) -> _creditpool.AgentRun:
+    if not isinstance(machine, _creditpool.AgentRun):
+        raise internal_error("a pool or tools action from a call")
+    return machine
+
+
+def _attempt(machine: Machine, http: dict[str, Any], clock: Callable[[], int]) -> Player:
+    """One attempt: send, read the head, then the body as the machine says."""
+    log.debug("%s %s", http["method"], http["path"])
+    reply = yield Send(http)
+    if isinstance(reply, Head):
+        log.debug("response %d", reply.status)
+        how = machine.handle_head(reply.status, reply.headers, clock())
+        if how == "whole":
+            body = yield ReadBody()
+            if isinstance(body, (Timeout, Failed)):
+                yield from _failed(machine, body, clock)
             else:
-                for chunk in response.iter_bytes():
-                    events = call.handle_chunk(chunk, state.now())
-                    if events:
-                        state.delivered = True
-                        yield from events
-                    if not call.is_reading():
-                        break
-                if call.is_reading():
-                    events = call.handle_end(state.now())
-                    if events:
-                        state.delivered = True
-                        yield from events
-        except httpx2.HTTPError as exc:
-            if _cut_stream(call, exc):
-                # The body ended early: the core reads that as a cut stream
-                # (StreamIncompleteError, with the message so far).
-                events = call.handle_end(state.now())
+                machine.handle_body(body, clock())
+        else:
+            while machine.is_reading():
+                chunk = yield ReadChunk()
+                if isinstance(chunk, (Timeout, Failed)):
+                    yield from _failed(machine, chunk, clock)
+                    break
+                if chunk is None:
+                    events = machine.handle_end(clock())
+                else:
+                    events = machine.handle_chunk(chunk, clock())
                 if events:
-                    state.delivered = True
-                    yield from events
-            else:
-                state.partial = call.partial_message()
-                call.handle_transport_error(transport_failure(exc, in_body=True)[0], state.now())
-        finally:
-            response.close()
+                    yield Emit(events)
+                if chunk is None:
+                    break
+                yield from _poll_pool(machine, clock)
+    else:
+        yield from _failed(machine, reply, clock)
+    yield Release()
 
 
-async def adrive(client: "AsyncClient", state: CallState) -> AsyncIterator[dict[str, Any]]:
-    """Runs a call to its end with an async client."""
-    call = state.call
-    while True:
-        now = state.now()
-        action = call.next_action(now)
-        kind = action["type"]
-        if kind == "done":
+def _failed(machine: Machine, what: Any, clock: Callable[[], int]) -> Player:
+    """The transport failed or timed out."""
+    if isinstance(what, Failed):
+        machine.handle_transport_error(what.failure, clock())
+        return
+    # The transport waited as long as it was told: the machine says whether
+    # its deadline has passed. If the transport woke early, wait out the rest
+    # (renewing the lease meanwhile); after sleeping until the deadline, the
+    # time is the deadline at least.
+    now = clock()
+    for _ in range(100):
+        if machine.handle_timeout(now):
+            break
+        yield from _poll_pool(machine, clock)
+        deadline = machine.deadline()
+        if deadline is None:
+            break
+        now = clock()
+        if deadline > now:
+            yield Sleep((deadline - now) / 1000)
+        now = max(clock(), deadline)
+    yield from _poll_pool(machine, clock)
+
+
+def _poll_pool(machine: Machine, clock: Callable[[], int]) -> Player:
+    """While a run reads: the pool operations it asks for (lease renewal)."""
+    if not isinstance(machine, _creditpool.AgentRun):
+        return
+    for _ in range(16):
+        now = clock()
+        op = machine.poll_pool(now)
+        if op is None:
             return
-        if kind == "wait":
-            until = int(action["until_ms"])
-            state.log_wait(until, now)
-            ev = state.retry_event(until, now)
-            await client._sleep(max(0, until - now) / 1000)
-            state.clock_floor = until
-            if ev is not None:
-                yield ev
-            continue
-        http = action["request"]
-        log.debug("%s %s attempt %d", http["method"], http["path"], call.attempt)
-        try:
-            response = await client._http.send(build_httpx_request(client._http, client.base_url, http, client.timeouts), stream=True)
-        except httpx2.HTTPError as exc:
-            call.handle_transport_error(transport_failure(exc, in_body=False)[0], state.now())
-            continue
-        try:
-            log.debug("response %d request-id %s", response.status_code, response.headers.get("request-id"))
-            how = call.handle_head(response.status_code, header_pairs(response.headers), state.now())
-            if how == "whole":
-                call.handle_body(await response.aread(), state.now())
-            else:
-                async for chunk in response.aiter_bytes():
-                    events = call.handle_chunk(chunk, state.now())
-                    if events:
-                        state.delivered = True
-                        for ev in events:
-                            yield ev
-                    if not call.is_reading():
-                        break
-                if call.is_reading():
-                    events = call.handle_end(state.now())
-                    if events:
-                        state.delivered = True
-                        for ev in events:
-                            yield ev
-        except httpx2.HTTPError as exc:
-            if _cut_stream(call, exc):
-                events = call.handle_end(state.now())
-                if events:
-                    state.delivered = True
-                    for ev in events:
-                        yield ev
-            else:
-                state.partial = call.partial_message()
-                call.handle_transport_error(transport_failure(exc, in_body=True)[0], state.now())
-        finally:
-            await response.aclose()
+        result = yield ApplyPool(op)
+        machine.handle_pool(result, clock())
 
 
-def _cut_stream(call: _creditpool.MessagesCall, exc: httpx2.HTTPError) -> bool:
-    """Whether a transport error means a stream's body ended early (the peer
-    closed or reset the connection mid-body), as opposed to a timeout."""
-    return call.deadline() is not None and isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError))
+# ----- the shells -----
 
 
-def finish(state: CallState) -> dict[str, Any]:
-    """The call's result (``message``, ``tool_input_issues``, ``attempts``,
-    ``request_id``, ``rate_limit``), or its failure raised with ``attempts``,
-    ``give_up_reason`` and, when a stream's transport failed, ``partial``."""
+def _failure(exc: httpx2.HTTPError) -> Timeout | Failed:
+    """What the transport saw: a read that timed out, a connect timeout, or
+    a failed connection (whatever the phase: the core knows it)."""
+    if isinstance(exc, httpx2.ReadTimeout):
+        return Timeout()
+    if isinstance(exc, (httpx2.ConnectTimeout, httpx2.PoolTimeout)):
+        return Failed({"type": "timeout", "phase": "connect"})
+    return Failed({"type": "connection"})
+
+
+class Endpoint:
+    """Where a shell sends: an httpx2 client, a base URL (a request's
+    ``path`` is appended) and the timeouts. ``Client`` and ``AsyncClient``
+    are endpoints; a webhook is one too."""
+
+    def __init__(self, http: Any, base_url: str, timeouts: Timeouts) -> None:
+        self._http = http
+        self.base_url = base_url
+        self.timeouts = timeouts
+
+
+SyncIO = Callable[[Step], Any]
+"""Performs one step that is not transport (sleep, pool, tools)."""
+
+
+def drive(client: "Client | Endpoint", player: Player, other: SyncIO) -> Iterator[dict[str, Any]]:
+    """Plays ``player`` with a sync client: yields the events it emits.
+    ``other`` performs sleeps, pool operations and tool runs."""
+    response: httpx2.Response | None = None
+    chunks: Iterator[bytes] | None = None
+    value: Any = None
     try:
-        result = state.call.take_result()
-    except _creditpool.CreditpoolError as e:
-        if state.partial is not None and getattr(e, "partial", None) is None:
-            e.partial = state.partial  # type: ignore[attr-defined]
-        raise
+        while True:
+            try:
+                step = player.send(value)
+            except StopIteration:
+                return
+            value = None
+            if isinstance(step, Send):
+                try:
+                    response = client._http.send(build_httpx_request(client._http, client.base_url, step.http, client.timeouts), stream=True)
+                    chunks = response.iter_bytes()
+                    value = Head(response.status_code, header_pairs(response.headers))
+                except httpx2.HTTPError as exc:
+                    value = _failure(exc)
+            elif isinstance(step, ReadBody):
+                try:
+                    assert response is not None
+                    value = response.read()
+                except httpx2.HTTPError as exc:
+                    value = _failure(exc)
+            elif isinstance(step, ReadChunk):
+                try:
+                    assert chunks is not None
+                    value = next(chunks, None)
+                except httpx2.HTTPError as exc:
+                    value = _failure(exc)
+            elif isinstance(step, Release):
+                if response is not None:
+                    response.close()
+                response, chunks = None, None
+            elif isinstance(step, Emit):
+                yield from step.events
+            else:
+                value = other(step)
+    finally:
+        if response is not None:
+            response.close()
+        player.close()
+
+
+AsyncIO = Callable[[Step], Awaitable[Any]]
+
+
+async def adrive(client: "AsyncClient | Endpoint", player: Player, other: AsyncIO) -> AsyncIterator[dict[str, Any]]:
+    """Plays ``player`` with an async client (see ``drive``)."""
+    response: httpx2.Response | None = None
+    chunks: AsyncIterator[bytes] | None = None
+    value: Any = None
+    try:
+        while True:
+            try:
+                step = player.send(value)
+            except StopIteration:
+                return
+            value = None
+            if isinstance(step, Send):
+                try:
+                    response = await client._http.send(build_httpx_request(client._http, client.base_url, step.http, client.timeouts), stream=True)
+                    chunks = response.aiter_bytes()
+                    value = Head(response.status_code, header_pairs(response.headers))
+                except httpx2.HTTPError as exc:
+                    value = _failure(exc)
+            elif isinstance(step, ReadBody):
+                try:
+                    assert response is not None
+                    value = await response.aread()
+                except httpx2.HTTPError as exc:
+                    value = _failure(exc)
+            elif isinstance(step, ReadChunk):
+                try:
+                    assert chunks is not None
+                    value = await anext(chunks, None)
+                except httpx2.HTTPError as exc:
+                    value = _failure(exc)
+            elif isinstance(step, Release):
+                if response is not None:
+                    await response.aclose()
+                response, chunks = None, None
+            elif isinstance(step, Emit):
+                for ev in step.events:
+                    yield ev
+            else:
+                value = other(step)
+                if inspect.isawaitable(value):
+                    value = await value
+    finally:
+        if response is not None:
+            await response.aclose()
+        player.close()
+
+
+def call_io(client: "Client") -> SyncIO:
+    """The non-transport I/O of a call: sleeping."""
+
+    def other(step: Step) -> Any:
+        if isinstance(step, Sleep):
+            client._sleep(step.seconds)
+            return None
+        raise internal_error(f"a call asked for {step!r}")
+
+    return other
+
+
+def acall_io(client: "AsyncClient") -> AsyncIO:
+    """The non-transport I/O of a call, async."""
+
+    async def other(step: Step) -> Any:
+        if isinstance(step, Sleep):
+            await client._sleep(step.seconds)
+            return None
+        raise internal_error(f"a call asked for {step!r}")
+
+    return other
+
+
+def take_output(call: _creditpool.MessagesCall) -> dict[str, Any]:
+    """The result of a ``count_tokens`` or webhook call (``take_output``), or
+    its failure raised."""
+    result = call.take_output()
     if result is None:
-        raise _creditpool.InternalError("the call ended without a result")
+        raise internal_error("the call ended without a result")
+    return result
+
+
+def take_result(call: _creditpool.MessagesCall) -> dict[str, Any]:
+    """The call's result (``message``, ``tool_input_issues``, ``attempts``,
+    ``request_id``, ``rate_limit``), or its failure raised by the core's
+    mapping (``code``, ``attempts``, ``give_up_reason``, ``partial``)."""
+    result = call.take_result()
+    if result is None:
+        raise internal_error("the call ended without a result")
     return result

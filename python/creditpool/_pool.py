@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 import httpx2
 
 from . import _creditpool
+from ._config import Timeouts
 from ._creditpool import PoolError, PoolSnapshotError
 
 try:
@@ -122,17 +123,36 @@ class Webhook:
     body and the ``x-creditpool-signature`` HMAC-SHA256 header). The secret
     never appears in a ``repr``."""
 
-    def __init__(self, url: str, secret: str | bytes, *, max_retries: int = 5, timeout: float = 10.0, retry_policy: Mapping[str, Any] | None = None) -> None:
-        """A webhook endpoint; failed deliveries are retried by the core's
-        retry policy (429, 5xx, connection errors; ``retry-after`` honoured)."""
+    def __init__(
+        self,
+        url: str,
+        secret: str | bytes,
+        *,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A webhook endpoint. Each delivery is the core's webhook call
+        (``MessagesCall.webhook``): failed deliveries (429, 5xx, connection
+        errors, no answer in time) are retried by the core's retry policy,
+        ``retry-after`` honoured. Options left unset take the core's webhook
+        defaults (``default_webhook_options()``: 3 retries, 10 s for an
+        answer); ``retry_policy`` fields override the policy's."""
         self.url = url
         """The endpoint."""
         self._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
-        self.timeout = timeout
+        defaults = _creditpool.default_webhook_options()
+        self.timeout: float = timeout if timeout is not None else int(defaults["read_timeout_ms"]) / 1000
         """Seconds per attempt."""
+        options: dict[str, Any] = {}
         policy = dict(retry_policy or {})
-        policy["max_retries"] = max_retries
-        self._retry = _creditpool.RetryPolicy(policy)
+        if max_retries is not None:
+            policy["max_retries"] = max_retries
+        if policy:
+            options["retry"] = policy
+        if timeout is not None:
+            options["read_timeout_ms"] = int(timeout * 1000)
+        self._options = options
 
     def __repr__(self) -> str:
         """The URL; never the secret."""
@@ -421,6 +441,7 @@ class Pool:
     ``allow_unknown_agents``, ``alerts``, ...). ``directory`` persists the pool
     (see the module documentation); when it already holds a snapshot, that
     snapshot is restored and the configuration given here is not used.
+    ``apply(op)`` makes it a ``PoolStore`` (the seam agents draw through).
     ``on_alert`` callbacks run in the thread whose operation fired the alert;
     ``webhooks`` are delivered by a background thread through ``http_client``
     (an ``httpx2.Client``; one is made if not given). ``clock`` returns Unix ms.
@@ -498,6 +519,18 @@ class Pool:
         """Voids a reservation (the request failed): its amount returns to the pool."""
         rid = reservation.id if isinstance(reservation, Reservation) else int(reservation)
         return Released(self._op(lambda p, t: p.release(rid, t), now_ms))
+
+    def apply(self, op: Mapping[str, Any]) -> dict[str, Any]:
+        """Applies one operation of the core's JSON interface (``PoolOp``,
+        tagged by ``"op"``: ``reserve``, ``settle``, ``release``, ``extend``,
+        ...) and returns its ``OpResult`` (tagged by ``"result"``; a refusal
+        is a result, not an exception). This makes the pool a ``PoolStore``
+        for agents; its alerts, ledger entries, persistence and webhooks
+        follow each operation as for the other methods. The operation
+        carries its own ``now_ms``."""
+        d = dict(op)
+        # A lease renewal changes no counter, but a persisted pool must keep it.
+        return self._op(lambda p, _t: p.apply(d), None, force=d.get("op") == "extend")
 
     def tick(self, *, now_ms: int | None = None) -> dict[str, Any]:
         """Expires due leases and rolls the cycle over: ``{"expired": [ids], "rolled_over": bool}``."""
@@ -678,18 +711,6 @@ class Pool:
         self._dispatch(events)
         return result
 
-    def _with_native(self, fn: Callable[[_creditpool.Pool], T]) -> T:
-        """Runs ``fn`` on the native pool (an agent run's step) with the same
-        bookkeeping as an operation."""
-        with self._lock:
-            before = self._native.marker()
-            try:
-                result = fn(self._native)
-            finally:
-                events = self._commit(force=self._native.marker() != before)
-        self._dispatch(events)
-        return result
-
     def _commit(self, force: bool) -> list[Alert]:
         """Under the lock: persists a changed pool, then drains the ledger
         and the alerts."""
@@ -796,37 +817,35 @@ class Pool:
                 log.exception("webhook delivery to %s failed", hook.url)
 
     def _deliver(self, hook: Webhook, alert: dict[str, Any]) -> WebhookResult:
-        """POSTs one alert, retried as the core's retry policy decides."""
+        """POSTs one alert: the core's webhook call (retries, timeouts, what
+        delivers it), played by the same driver as the API's calls."""
+        from ._driver import Endpoint, Sleep, Step, drive, play, take_output
+
         if self._http is None:
             self._http = httpx2.Client()
         delivery = _creditpool.webhook_delivery(alert, hook._secret)
         key = str((alert.get("payload") or {}).get("idempotency_key", ""))
-        attempt = 0
-        while True:
-            status: int | None = None
-            headers: list[tuple[str, str]] | None = None
-            try:
-                response = self._http.post(hook.url, content=delivery["body"], headers=list(delivery["headers"]), timeout=hook.timeout)
-            except httpx2.TimeoutException as exc:
-                failure: dict[str, Any] = {"type": "timeout", "phase": "read"}
-                error = f"{type(exc).__name__}"
-            except httpx2.HTTPError as exc:
-                failure = {"type": "connection"}
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    log.debug("webhook %s delivered to %s (attempt %d)", key, hook.url, attempt)
-                    return WebhookResult(hook.url, key, True, attempt + 1, status, None)
-                headers = list(response.headers.multi_items())
-                failure = {"type": "http", "status": status}
-                error = f"HTTP {status}"
-            decision = hook._retry.decide(attempt, failure, headers, secrets.randbits(53), _now_ms())
-            if decision["decision"] != "retry":
-                log.warning("webhook %s to %s given up after %d attempts: %s", key, hook.url, attempt + 1, error)
-                return WebhookResult(hook.url, key, False, attempt + 1, status, error)
-            time.sleep(int(decision["delay_ms"]) / 1000)
-            attempt += 1
+        options = {**hook._options, "jitter_seed": secrets.randbits(53)}
+        call = _creditpool.MessagesCall.webhook(delivery, options)
+        t = hook.timeout
+        endpoint = Endpoint(self._http, hook.url, Timeouts(connect=t, read=t, write=t, pool=t, stream_idle=t))
+
+        def other(step: Step) -> Any:
+            if isinstance(step, Sleep):
+                time.sleep(step.seconds)
+            return None
+
+        for _ in drive(endpoint, play(call), other):
+            pass
+        try:
+            out = take_output(call)
+        except _creditpool.CreditpoolError as e:
+            attempts = e.attempts or 1
+            status = getattr(e, "status", None)
+            log.warning("webhook %s to %s given up after %d attempts: %s (%s)", key, hook.url, attempts, e.code, e)
+            return WebhookResult(hook.url, key, False, attempts, status if isinstance(status, int) else None, f"{e.code}: {e}")
+        log.debug("webhook %s delivered to %s (attempt %d)", key, hook.url, out["attempts"])
+        return WebhookResult(hook.url, key, True, int(out["attempts"]), int(out["delivered"]), None)
 
 
 _FLUSH = Webhook("flush:", b"")

@@ -1,7 +1,7 @@
 """Streamed responses: an iterator (sync) or async iterator (async) of typed
 events that ends with a ``FinalMessageEvent``.
 
-Everything is decided by the core's ``MessagesCall`` (see ``_driver``): the SSE
+Everything is decided by the core's ``MessagesCall``, played by ``_driver``: the SSE
 decoding, the accumulated message, retries of a failed stream (announced by a
 ``StreamRetryEvent``: discard what the failed attempt showed) and the result.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
-from ._creditpool import CreditpoolError
-from ._driver import CallState, adrive, drive, finish
+from . import _creditpool
+from ._driver import acall_io, adrive, call_io, drive, internal_error, play, take_result
 from ._types import ContentBlockDeltaEvent, FinalMessageEvent, Message, StreamEvent, TextDelta, event_from_dict
 
 if TYPE_CHECKING:
@@ -29,10 +29,10 @@ class MessageStream:
     message; ``text_stream`` yields only the text.
     """
 
-    def __init__(self, client: "Client", state: CallState) -> None:
+    def __init__(self, client: "Client", call: _creditpool.MessagesCall) -> None:
         """Prepares the stream; nothing is sent before iteration starts."""
         self._client = client
-        self._state = state
+        self._call = call
         self._iter: Iterator[StreamEvent] | None = None
         self._final: FinalMessageEvent | None = None
 
@@ -69,13 +69,13 @@ class MessageStream:
         for _ in self:
             pass
         if self._final is None:
-            raise CreditpoolError("the stream ended without a final message")
+            raise internal_error("the stream ended without a final message")
         return self._final.message
 
     def _run(self) -> Iterator[StreamEvent]:
-        for ev in drive(self._client, self._state):
+        for ev in drive(self._client, play(self._call, self._client._clock), call_io(self._client)):
             yield event_from_dict(ev)
-        result = finish(self._state)
+        result = take_result(self._call)
         self._final = FinalMessageEvent(Message(result["message"]), result["tool_input_issues"])
         yield self._final
 
@@ -85,10 +85,10 @@ class AsyncMessageStream:
     ``AsyncClient.messages.stream(...)``: ``async for`` the events, ``async
     with`` to release the connection, ``await final_message()``."""
 
-    def __init__(self, client: "AsyncClient", state: CallState) -> None:
+    def __init__(self, client: "AsyncClient", call: _creditpool.MessagesCall) -> None:
         """Prepares the stream; nothing is sent before iteration starts."""
         self._client = client
-        self._state = state
+        self._call = call
         self._iter: AsyncIterator[StreamEvent] | None = None
         self._final: FinalMessageEvent | None = None
 
@@ -124,12 +124,12 @@ class AsyncMessageStream:
         async for _ in self:
             pass
         if self._final is None:
-            raise CreditpoolError("the stream ended without a final message")
+            raise internal_error("the stream ended without a final message")
         return self._final.message
 
     async def _run(self) -> AsyncIterator[StreamEvent]:
-        async for ev in adrive(self._client, self._state):
+        async for ev in adrive(self._client, play(self._call, self._client._clock), acall_io(self._client)):
             yield event_from_dict(ev)
-        result = finish(self._state)
+        result = take_result(self._call)
         self._final = FinalMessageEvent(Message(result["message"]), result["tool_input_issues"])
         yield self._final

@@ -21,7 +21,7 @@ from . import _creditpool
 from ._docstrings import parse_docstring
 from ._schema import SchemaError, coerce, schema_for
 
-__all__ = ["Tool", "Toolbox", "tool", "tool_result_content"]
+__all__ = ["Tool", "Toolbox", "tool", "tool_result_content", "jsonable"]
 
 R = TypeVar("R")
 
@@ -117,7 +117,7 @@ class Tool(Generic[R]):
         ``tool_result`` block for the model. The core checks the call first: a
         bad input becomes the core's ``is_error`` result and the function does
         not run; an exception raised by the function becomes an ``is_error``
-        result with its text."""
+        result worded by the core (``The tool "name" failed: <message>``)."""
         block = _call_dict(call)
         try:
             self._set.check_call(block)
@@ -126,7 +126,7 @@ class Tool(Generic[R]):
         try:
             out = self.run(block["input"])
         except Exception as e:  # the model reads the failure and may try again
-            return _error_result(block["id"], f"{type(e).__name__}: {e}")
+            return _error_result(block["id"], _creditpool.tool_text("tool_failed", self.name, str(e) or type(e).__name__))
         return {"type": "tool_result", "tool_use_id": block["id"], "content": tool_result_content(out)}
 
     async def arespond(self, call: Any) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class Tool(Generic[R]):
         try:
             out = await self.arun(block["input"])
         except Exception as e:  # the model reads the failure and may try again
-            return _error_result(block["id"], f"{type(e).__name__}: {e}")
+            return _error_result(block["id"], _creditpool.tool_text("tool_failed", self.name, str(e) or type(e).__name__))
         return {"type": "tool_result", "tool_use_id": block["id"], "content": tool_result_content(out)}
 
 
@@ -227,13 +227,21 @@ def tool(
 
 
 def tool_result_content(result: Any) -> str | list[dict[str, Any]]:
-    """A tool's return value as ``tool_result`` content: a string as is, a
-    list of content blocks as is, anything else as JSON text."""
-    if isinstance(result, str):
-        return result
-    if isinstance(result, list) and all(isinstance(b, Mapping) and "type" in b for b in result) and result:
-        return [dict(b) for b in result]
-    return json.dumps(result, default=_default)
+    """A tool's return value as ``tool_result`` content, by the core's one
+    rule (``ToolOutput::content``): a string as is, ``None`` as empty text, a
+    non-empty list of objects that each have a string ``type`` as content
+    blocks, anything else as its JSON text. Dataclasses, enums and pydantic
+    models are turned into JSON first."""
+    out: str | list[dict[str, Any]] = _creditpool.tool_result_content(jsonable(result))
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (dict, list, str, int, float, bool,
+    None): dataclasses, enums, pydantic models and typed views converted."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return json.loads(json.dumps(value, default=_default))
 
 
 def _default(value: Any) -> Any:

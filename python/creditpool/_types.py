@@ -518,7 +518,9 @@ class UnknownEvent(_Event):
 class StreamRetryEvent(_Event):
     """Not from the API: the stream failed after events were delivered, and
     the core's retry policy decided to send the request again. Everything since
-    the last ``message_start`` is void; a new ``message_start`` follows."""
+    the last ``message_start`` is void; a new ``message_start`` follows. The
+    event is the core's (``RetryNotice::to_event``): ``attempt``,
+    ``delay_ms``, ``code``, ``message``."""
 
     __slots__ = ()
 
@@ -529,12 +531,24 @@ class StreamRetryEvent(_Event):
 
     @property
     def delay_ms(self) -> int:
-        """How long the client waited before retrying."""
+        """How long until the next attempt, in ms."""
         return int(self._data.get("delay_ms", 0))
 
     @property
+    def code(self) -> str:
+        """The failure's error code (``overloaded_error``,
+        ``stream_incomplete``, ``idle_timeout``, ...; see docs/errors.md)."""
+        return str(self._data.get("code", ""))
+
+    @property
+    def message(self) -> str:
+        """The failure, for people."""
+        return str(self._data.get("message", ""))
+
+    @property
     def reason(self) -> dict[str, Any]:
-        """The core's reason for retrying."""
+        """Deprecated: the core's notice has no retry reason any more (read
+        ``code``); an empty dict unless the event carries one."""
         v = self._data.get("reason")
         return v if isinstance(v, dict) else {}
 

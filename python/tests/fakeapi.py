@@ -5,6 +5,7 @@ request is recorded. (Tests against the real simulator binary live apart.)"""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Iterator
 
@@ -120,19 +121,27 @@ class FakeAPI:
 
 
 class Sleeps:
-    """Records the client's sleeps instead of sleeping."""
+    """Records the client's sleeps instead of sleeping, and is the client's
+    clock: a sleep moves it on (install with ``client._sleep = sleeps`` and
+    ``client._clock = sleeps.clock``)."""
 
     def __init__(self) -> None:
-        """No sleeps yet."""
+        """No sleeps yet; the clock starts at the real time."""
         self.calls: list[float] = []
+        self.now = time.time_ns() // 1_000_000
+
+    def clock(self) -> int:
+        """The fake Unix time in ms."""
+        return self.now
 
     def __call__(self, seconds: float) -> None:
         """Records one sleep."""
         self.calls.append(seconds)
+        self.now += round(seconds * 1000)
 
     async def asleep(self, seconds: float) -> None:
         """Records one sleep (async)."""
-        self.calls.append(seconds)
+        self(seconds)
 
 
 SleepFn = Callable[[float], None]

@@ -22,6 +22,7 @@ def make(api: FakeAPI, **kw: Any) -> tuple[cp.Client, Sleeps]:
     client = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), **kw)
     sleeps = Sleeps()
     client._sleep = sleeps
+    client._clock = sleeps.clock
     return client, sleeps
 
 
@@ -131,9 +132,12 @@ def test_connection_errors_and_timeouts_are_retried_then_raised() -> None:
     client, sleeps = make(api, max_retries=1)
     with pytest.raises(cp.APITimeoutError) as e:
         client.messages.create(model=MODEL, max_tokens=8, messages=MSGS)
-    assert e.value.phase == "read"
+    assert e.value.phase == "read" and e.value.code == "read_timeout"
     assert isinstance(e.value, cp.APIConnectionError)
-    assert len(sleeps.calls) == 1
+    # The backoff, then the rest of the read timeout: the fake transport gave
+    # up at once, and the driver waits until the core's deadline before it
+    # reports the time passing (the core decides it is a timeout).
+    assert len(sleeps.calls) == 2 and abs(sleeps.calls[1] - 600) < 1
 
 
 def test_capabilities_are_checked_before_anything_is_sent() -> None:
@@ -185,7 +189,7 @@ def test_mid_stream_overloaded_error_is_retried_with_a_retry_event() -> None:
     client, sleeps = make(api)
     events = list(client.messages.stream(model=MODEL, max_tokens=64, messages=MSGS))
     retries = [e for e in events if isinstance(e, cp.StreamRetryEvent)]
-    assert len(retries) == 1 and retries[0].reason == {"type": "stream_error", "error_type": "overloaded_error"}
+    assert len(retries) == 1 and retries[0].code == "overloaded_error" and retries[0].attempt == 0
     assert len(sleeps.calls) == 1
     final = events[-1]
     assert isinstance(final, cp.FinalMessageEvent) and final.message.text == "second try"
@@ -279,6 +283,7 @@ def amake(api: FakeAPI, **kw: Any) -> tuple[cp.AsyncClient, Sleeps]:
     client = cp.AsyncClient(api_key=KEY, base_url="http://api.test", http_client=httpx2.AsyncClient(transport=api.transport()), **kw)
     sleeps = Sleeps()
     client._sleep = sleeps.asleep
+    client._clock = sleeps.clock
     return client, sleeps
 
 

@@ -108,3 +108,25 @@ def test_price_table_and_worst_case() -> None:
     assert priced.cost("no-such-model", {"input_tokens": 1000, "output_tokens": 0})["total"] == 1_000_000
     with pytest.raises(cp.InvalidPriceError):
         cp.PriceTable([{"model": "m", "prices": {**prices, "input": "abc"}}])
+
+
+def test_the_exception_classes_are_the_cores_table() -> None:
+    """Every class of ``creditpool_core::codes::CLASSES`` exists, with its
+    parent, its doc, and ``ValueError`` where the table says so; every code
+    maps to one of them; the package exports them all."""
+    import creditpool
+
+    table = native.error_classes()
+    assert table[0][0] == "CreditpoolError" and table[0][1] is None
+    for name, parent, doc, value_error in table:
+        cls = getattr(native, name)
+        assert getattr(creditpool, name) is cls
+        assert cls.__doc__ == doc
+        assert cls.__bases__[0] is (getattr(native, parent) if parent is not None else Exception)
+        assert (ValueError in cls.__bases__) == value_error, name
+    names = {name for name, *_ in table}
+    for code, name in native.error_codes():
+        assert name in names and native.class_for_code(code) == name
+    with pytest.raises(native.InvalidOptionsError) as err:
+        native.MessagesCall(native.RequestBuilder("k"), {"model": "m", "max_tokens": 1, "messages": []}, {"no_such_option": 1})
+    assert err.value.code == "invalid_options"

@@ -60,7 +60,7 @@ def test_stream_errors_and_cuts_are_retried(sim: str) -> None:
     with cp.Client(api_key="sk-sim", base_url=sim, retry_policy={"initial_backoff_ms": 10}) as client:
         events = list(client.messages.stream(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "Hi"}]))
     retries = [e for e in events if isinstance(e, cp.StreamRetryEvent)]
-    assert [r.reason["type"] for r in retries] == ["stream_error", "stream_truncated"]
+    assert [r.code for r in retries] == ["overloaded_error", "stream_incomplete"]
     final = events[-1]
     assert isinstance(final, cp.FinalMessageEvent) and final.message.text == "Recovered after two failures."
 

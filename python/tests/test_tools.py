@@ -197,7 +197,7 @@ def test_tools_go_into_requests_as_definitions() -> None:
         return host
 
     assert plain({"tools": [ping]}) == {"tools": [ping.definition]}
-    assert cp.tool_result_content({"a": 1}) == '{"a": 1}'
+    assert cp.tool_result_content({"a": 1}) == '{"a":1}'  # the core's rule: compact JSON text
     assert cp.tool_result_content("x") == "x"
 
 

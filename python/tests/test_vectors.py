@@ -392,67 +392,156 @@ def check_capability_check(case: Case) -> str | None:
     return json_diff("$", actual, case.expected)
 
 
+class _Driven:
+    """A ``MessagesCall`` or an ``AgentRun`` as the scripted attempts drive
+    it (``play_attempt`` of ``crates/creditpool-core/tests/common``): for a
+    run, every pool operation ``poll_pool`` asks for after each chunk and
+    each ``handle_timeout`` is applied to the pool and recorded."""
+
+    def __init__(self, machine: cp.MessagesCall | cp.AgentRun, pool: cp.Pool | None = None, ops: list[Any] | None = None) -> None:
+        self.m = machine
+        self.pool = pool
+        self.ops = ops if ops is not None else []
+
+    def poll(self, now: int) -> None:
+        if isinstance(self.m, cp.AgentRun) and self.pool is not None:
+            for _ in range(100):
+                op = self.m.poll_pool(now)
+                if op is None:
+                    return
+                self.ops.append(op["op"])
+                self.m.handle_pool(self.pool.apply(op), now)
+
+    def timeout(self, now: int) -> None:
+        self.m.handle_timeout(now)
+        self.poll(now)
+
+
+def _play_attempt(d: _Driven, a: dict[str, Any], now: int) -> int:
+    """Plays one scripted attempt (tests/vectors/README.md, messages_call);
+    returns the clock after it."""
+    m = d.m
+    if "transport_error" in a:
+        m.handle_transport_error(a["transport_error"], now)
+        return now
+    if a.get("no_head") is True:
+        for _ in range(100):
+            deadline = m.deadline()
+            if deadline is None:
+                break
+            now = deadline
+            d.timeout(now)
+        return now
+    chunks = [str(c) for c in a["chunks"]] if "chunks" in a else ([str(a["body"])] if "body" in a else [])
+    how = m.handle_head(int(a["status"]), [tuple(h) for h in a.get("headers") or []], now)
+    if how == "whole":
+        m.handle_body("".join(chunks).encode(), now)
+        return now
+    for chunk in chunks:
+        m.handle_chunk(chunk.encode(), now)
+        d.poll(now)
+        if not m.is_reading():
+            break
+    if m.is_reading():
+        if a.get("end") is False:
+            for _ in range(100):
+                if not m.is_reading():
+                    break
+                deadline = m.deadline()
+                assert deadline is not None, "a stream without a deadline"
+                now = deadline
+                d.timeout(now)
+        elif a.get("reset") is True:
+            m.handle_transport_error({"type": "connection"}, now)
+        else:
+            m.handle_end(now)
+    return now
+
+
+def _notice(retry: Any) -> Any:
+    """A wait's ``retry`` event as the vectors record it: ``attempt``,
+    ``delay_ms`` and ``code`` of the core's ``RetryNotice``."""
+    assert retry.get("type") == "stream_retry" and isinstance(retry.get("message"), str), retry
+    return {k: retry[k] for k in ("attempt", "delay_ms", "code")}
+
+
+def _error_json(e: cp.CreditpoolError) -> dict[str, Any]:
+    """A raised error as the vectors' ``result.error``: the class raised and
+    its ``code`` are the exception's own."""
+    if isinstance(e, cp.APIError):
+        err: dict[str, Any] = {"kind": "api", "type": e.error_type}
+    elif isinstance(e, cp.StreamError):
+        err = {"kind": "stream"}
+    elif isinstance(e, cp.ResponseParseError):
+        err = {"kind": "parse"}
+    elif isinstance(e, cp.APIConnectionError):
+        err = {"kind": "transport"}
+    else:
+        err = {"kind": "other"}
+    err["attempts"] = e.attempts
+    err["reason"] = e.give_up_reason
+    err["code"] = e.code
+    err["class"] = type(e).__name__
+    err["partial"] = getattr(e, "partial", None) is not None
+    return err
+
+
 def _call_run(inp: dict[str, Any]) -> dict[str, Any]:
     builder = cp.RequestBuilder(str(inp.get("api_key") or "k"))
-    call = cp.MessagesCall(builder, inp["request"], inp["options"])
+    kind = inp.get("kind") or "messages"
+    try:
+        if kind == "count_tokens":
+            call = cp.MessagesCall.count_tokens(builder, inp["request"], inp["options"])
+        elif kind == "webhook":
+            hook = inp["webhook"]
+            call = cp.MessagesCall.webhook({"body": str(hook["body"]).encode(), "headers": [tuple(h) for h in hook["headers"]]}, inp["options"])
+        else:
+            call = cp.MessagesCall(builder, inp["request"], inp["options"])
+    except (cp.ToolDefinitionError, cp.CapabilityError, cp.RequestBuildError) as e:
+        return {"actions": [], "result": {"error": {"kind": "preflight", "code": e.code, "class": type(e).__name__}}}
+    early = int(inp.get("early_wake_ms") or 0)
     now = int(inp["start_ms"])
     attempts = iter(inp["attempts"])
     actions: list[dict[str, Any]] = []
+    d = _Driven(call)
     for _ in range(100):
         action = call.next_action(now)
         if action["type"] == "send":
             actions.append({"send": True})
-            a = next(attempts)
-            if "transport_error" in a:
-                call.handle_transport_error(a["transport_error"], now)
-                continue
-            how = call.handle_head(int(a["status"]), [tuple(h) for h in a.get("headers") or []], now)
-            if how == "whole":
-                body = a["body"] if "body" in a else "".join(a.get("chunks") or [])
-                call.handle_body(str(body).encode(), now)
-            else:
-                chunks = list(a["chunks"]) if "chunks" in a else ([a["body"]] if "body" in a else [])
-                for chunk in chunks:
-                    call.handle_chunk(str(chunk).encode(), now)
-                    if not call.is_reading():
-                        break
-                if call.is_reading():
-                    if a.get("end") is False:
-                        deadline = call.deadline()
-                        assert deadline is not None, "a stream without a deadline"
-                        now = deadline
-                        call.handle_transport_error({"type": "timeout", "phase": "idle"}, now)
-                    else:
-                        call.handle_end(now)
+            now = _play_attempt(d, next(attempts), now)
         elif action["type"] == "wait":
-            actions.append({"wait_until": action["until_ms"]})
-            now = int(action["until_ms"])
+            until = int(action["until_ms"])
+            record: dict[str, Any] = {"wait_until": until}
+            if action.get("retry") is not None:
+                record["retry"] = _notice(action["retry"])
+            actions.append(record)
+            # A sleep may wake a little early; the call's clock makes up for it.
+            now = max(now, until - early)
         else:
             break
     try:
-        r = call.take_result()
+        r = call.take_output()
         assert r is not None, "no result"
-        result: dict[str, Any] = {"message": r["message"], "attempts": r["attempts"], "request_id": r["request_id"]}
-    except cp.CreditpoolError as e:
-        if isinstance(e, cp.APIError):
-            err: dict[str, Any] = {"kind": "api", "type": e.error_type}
-        elif isinstance(e, cp.StreamError):
-            err = {"kind": "stream"}
-        elif isinstance(e, cp.ResponseParseError):
-            err = {"kind": "parse"}
-        elif isinstance(e, cp.APIConnectionError):
-            err = {"kind": "transport"}
+        if kind == "messages":
+            result: dict[str, Any] = {"message": r["message"], "attempts": r["attempts"], "request_id": r["request_id"]}
         else:
-            err = {"kind": "other"}
-        err["attempts"] = e.attempts
-        err["reason"] = e.give_up_reason
-        result = {"error": err}
+            result = dict(r)
+    except cp.CreditpoolError as e:
+        result = {"error": _error_json(e)}
     return {"actions": actions, "result": result}
 
 
 def check_messages_call(case: Case) -> str | None:
-    """``MessagesCall`` driven through scripted attempts (``vectors_messages_call.rs``)."""
-    return json_diff("", _call_run(case.input), case.expected)
+    """``MessagesCall`` driven through scripted attempts (``vectors_messages_call.rs``):
+    the actions exactly, of the result what the case names."""
+    actual = _call_run(case.input)
+    d = json_diff("actions", actual["actions"], case.expected.get("actions", actual["actions"]))
+    if d is not None:
+        return d
+    err = actual["result"].get("error")
+    if isinstance(err, dict) and err.get("code") is not None and cp.class_for_code(str(err["code"])) != err.get("class"):
+        return f"raised {err.get('class')} for code {err['code']}, the core's table says {cp.class_for_code(str(err['code']))}"
+    return json_subset_diff("result", actual["result"], case.expected["result"])
 
 
 def _pool_run(inp: dict[str, Any], roundtrip: bool, with_ledger: bool) -> dict[str, Any]:
@@ -503,6 +592,15 @@ def check_pool_scenario(case: Case) -> str | None:
     return None if d is None else f"restore before every op: {d}"
 
 
+def _tool_result(run: cp.AgentRun, calls: list[dict[str, Any]], v: dict[str, Any]) -> dict[str, Any]:
+    """A scripted tool result: a ``ToolResult``, or ``{"tool_use_id",
+    "output": ToolOutput}`` that the run words itself."""
+    if "output" not in v:
+        return v
+    call = next(c for c in calls if c["id"] == v["tool_use_id"])
+    return run.tool_result(call, v["output"])
+
+
 def _agent_run(inp: dict[str, Any]) -> dict[str, Any]:
     start = int(inp["start_ms"])
     pool = cp.Pool(inp["pool"], start)
@@ -510,41 +608,32 @@ def _agent_run(inp: dict[str, Any]) -> dict[str, Any]:
     run = cp.AgentRun(inp["config"], inp["request"], builder, cp.PriceTable())
     responses = iter(inp["responses"])
     tool_results = iter(inp["tool_results"])
+    early = int(inp.get("early_wake_ms") or 0)
     now = start
     actions: list[dict[str, Any]] = []
+    ops: list[Any] = []
+    d = _Driven(run, pool, ops)
     for _ in range(200):
-        action = run.next_action(pool, now)
+        action = run.next_action(now)
         kind = action["type"]
-        if kind == "send":
+        if kind == "pool":
+            ops.append(action["op"]["op"])
+            run.handle_pool(pool.apply(action["op"]), now)
+        elif kind == "send":
             actions.append({"send": True})
-            a = next(responses)
-            if "transport_error" in a:
-                run.handle_transport_error(pool, a["transport_error"], now)
-                continue
-            how = run.handle_head(int(a["status"]), [tuple(h) for h in a.get("headers") or []], now)
-            if how == "whole":
-                body = a["body"] if "body" in a else "".join(a.get("chunks") or [])
-                run.handle_body(pool, str(body).encode(), now)
-            else:
-                chunks = list(a["chunks"]) if "chunks" in a else ([a["body"]] if "body" in a else [])
-                for chunk in chunks:
-                    run.handle_chunk(pool, str(chunk).encode(), now)
-                    if not run.is_reading():
-                        break
-                if run.is_reading():
-                    if a.get("end") is False:
-                        deadline = run.deadline()
-                        assert deadline is not None, "a stream without a deadline"
-                        now = deadline
-                        run.handle_transport_error(pool, {"type": "timeout", "phase": "idle"}, now)
-                    else:
-                        run.handle_end(pool, now)
+            now = _play_attempt(d, next(responses), now)
         elif kind == "call_tools":
-            actions.append({"call_tools": action["calls"]})
-            run.handle_tool_results(next(tool_results))
+            calls = list(action["calls"])
+            actions.append({"call_tools": calls})
+            run.handle_tool_results([_tool_result(run, calls, v) for v in next(tool_results)])
         elif kind == "wait":
-            actions.append({"wait_until": action["until_ms"], "reason": action["reason"]})
-            now = int(action["until_ms"])
+            until = int(action["until_ms"])
+            record: dict[str, Any] = {"wait_until": until, "reason": action["reason"]}
+            if action.get("retry") is not None:
+                record["retry"] = _notice(action["retry"])
+            actions.append(record)
+            # A sleep may wake a little early; the run's clock makes up for it.
+            now = max(now, until - early)
         else:
             break
     outcome = run.outcome()
@@ -555,6 +644,7 @@ def _agent_run(inp: dict[str, Any]) -> dict[str, Any]:
     totals = pool.totals()
     return {
         "actions": actions,
+        "pool_ops": ops,
         "outcome": outcome,
         "turn_count": len(outcome["turns"]),
         "pool": {"settled": totals["settled"], "reserved": totals["reserved"]},
@@ -577,8 +667,19 @@ def check_agent_run(case: Case) -> str | None:
         return f"status {status} came with error {error!r}"
     if status == "pool_refused" and not isinstance(error, cp.PoolRefusedError):
         return f"a refusal raised as {type(error).__name__}"
+    if error is not None and status != "cancelled":
+        # The exception's class is the one the core's table gives its code.
+        if error.code is None or type(error).__name__ != cp.class_for_code(error.code):
+            return f"status {status} raised {type(error).__name__} with code {error.code!r}"
+        if "code" in actual["outcome"] and actual["outcome"]["code"] != error.code:
+            return f"outcome code {actual['outcome']['code']} != the exception's {error.code}"
+        want = case.expected.get("outcome") or {}
+        if "class" in want and want["class"] != type(error).__name__:
+            return f"raised {type(error).__name__}, expected {want['class']}"
     for key, want in case.expected.items():
-        if key in ("outcome", "pool"):
+        if key == "outcome":
+            d = json_subset_diff(key, actual[key], {k: v for k, v in want.items() if k != "class"})
+        elif key == "pool":
             d = json_subset_diff(key, actual[key], want)
         elif key == "transcript_tail":
             t = actual["transcript"]

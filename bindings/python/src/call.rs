@@ -2,13 +2,14 @@
 //! machine. The Python clients drive it: send what it says, report what came
 //! back, sleep when it says to wait.
 
-use crate::convert::{bytes_from_py, de_from_py, headers_from_py, ser_to_py};
-use crate::errors::{api_error, guard, invalid_options, invalid_request, parse_error, raise, request_error, stream_error, Exc};
+use crate::convert::{bytes_from_py, de_from_py, headers_from_py, ser_to_py, to_py};
+use crate::errors::{api_error, guard, invalid_options, invalid_request, obj, parse_error, preflight_error, raise, stream_error, timeout_phase};
 use crate::request::{http_to_py, RequestBuilder};
 use creditpool_core::api::{MessageRequest, StreamEvent};
-use creditpool_core::call::{AttemptError, AttemptOutcome, CallAction, CallError, CallOptions, MessagesCall as CoreCall, ReadBody};
+use creditpool_core::call::{AttemptError, AttemptOutcome, CallAction, CallError, CallOptions, CallOutput, Completed, MessagesCall as CoreCall, ReadBody};
+use creditpool_core::pool::WebhookDelivery;
 use creditpool_core::http::Headers;
-use creditpool_core::retry::{Failure, TimeoutPhase};
+use creditpool_core::retry::Failure;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -36,34 +37,35 @@ fn attempt_error(py: Python<'_>, e: &AttemptError) -> PyErr {
         AttemptError::Stream(s) => stream_error(py, s),
         AttemptError::Parse(p) => parse_error(py, p),
         AttemptError::Transport(f) => transport_error(py, f),
-        other => raise(py, Exc::CreditpoolError, &other.to_string(), &[]),
+        other => raise(py, other.code(), &other.to_string(), &[]),
     }
 }
 
-/// The exception for a transport `Failure`.
+/// The exception for a transport `Failure` (a timeout has its `phase`).
 pub fn transport_error(py: Python<'_>, f: &Failure) -> PyErr {
     match f {
-        Failure::Timeout { phase } => {
-            let phase = match phase {
-                TimeoutPhase::Connect => "connect",
-                TimeoutPhase::Read => "read",
-                TimeoutPhase::Idle => "idle",
-                _ => "other",
-            };
-            let p = pyo3::types::PyString::new(py, phase).into_any();
-            raise(py, Exc::APITimeoutError, &format!("{phase} timeout"), &[("phase", p)])
+        Failure::Timeout { .. } => {
+            let code = f.code();
+            let phase = timeout_phase(code).unwrap_or("other");
+            raise(py, code, &format!("{phase} timeout"), &[("phase", obj(py, phase))])
         }
-        Failure::Connection => raise(py, Exc::APIConnectionError, "the connection failed", &[]),
-        other => raise(py, Exc::APIConnectionError, &format!("transport failure: {other:?}"), &[]),
+        Failure::Connection => raise(py, f.code(), "the connection failed", &[]),
+        other => raise(py, other.code(), &format!("transport failure: {other:?}"), &[]),
     }
 }
 
-fn call_error(py: Python<'_>, e: &CallError) -> PyErr {
+/// A call that failed for good: the last attempt's error, with `attempts`,
+/// `give_up_reason` and `partial` (the message a failed stream had received,
+/// from the core's `CallError.partial`).
+pub fn call_error(py: Python<'_>, e: &CallError) -> PyErr {
     let err = attempt_error(py, &e.error);
     let value = err.value(py);
     let set = || -> PyResult<()> {
         value.setattr("attempts", e.attempts)?;
         value.setattr("give_up_reason", ser_to_py(py, &e.reason)?)?;
+        if let Some(m) = &e.partial {
+            value.setattr("partial", ser_to_py(py, m.as_ref())?)?;
+        }
         Ok(())
     };
     match set() {
@@ -81,22 +83,77 @@ fn call_options(py: Python<'_>, options: Option<&Bound<'_, PyAny>>) -> PyResult<
 
 #[pymethods]
 impl MessagesCall {
-    /// A call of `POST /v1/messages` for a request dict. `options`: `stream`,
-    /// `retry` (a retry policy), `idle_timeout_ms`, `max_body_bytes`,
-    /// `max_event_bytes`, `jitter_seed`.
+    /// A call of `POST /v1/messages` for a request dict. `options` (the
+    /// core's `CallOptions`): `stream`, `retry` (a retry policy),
+    /// `idle_timeout_ms`, `read_timeout_ms`, `max_body_bytes`,
+    /// `max_event_bytes`, `jitter_seed`, `preflight` (default true: tool
+    /// definitions and the model's capabilities are checked here, raising
+    /// `ToolDefinitionError` or `CapabilityError` before anything is sent).
     #[new]
     #[pyo3(signature = (builder, request, options = None))]
     fn new(py: Python<'_>, builder: &RequestBuilder, request: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyAny>>) -> PyResult<MessagesCall> {
         guard(py, || {
             let options = call_options(py, options)?;
             let request: MessageRequest = de_from_py(request)?.map_err(|e| invalid_request(py, &e))?;
-            let inner = CoreCall::new(builder.core(), &request, options).map_err(|e| request_error(py, &e))?;
+            let inner = CoreCall::new(builder.core(), &request, options).map_err(|e| preflight_error(py, &e))?;
+            Ok(MessagesCall { inner })
+        })
+    }
+
+    /// A call of `POST /v1/messages/count_tokens` for a request dict (tool
+    /// definitions checked first, unless `options.preflight` is false); its
+    /// result is read with `take_output`: `{"input_tokens", "attempts",
+    /// "request_id"}`.
+    #[staticmethod]
+    #[pyo3(signature = (builder, request, options = None))]
+    fn count_tokens(py: Python<'_>, builder: &RequestBuilder, request: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyAny>>) -> PyResult<MessagesCall> {
+        guard(py, || {
+            let options = call_options(py, options)?;
+            let request: MessageRequest = de_from_py(request)?.map_err(|e| invalid_request(py, &e))?;
+            let inner = CoreCall::count_tokens(builder.core(), &request, options).map_err(|e| preflight_error(py, &e))?;
+            Ok(MessagesCall { inner })
+        })
+    }
+
+    /// A webhook delivery (`{"body": bytes, "headers": [(name, value)]}`, as
+    /// `webhook_delivery` builds it), retried by `options` (default: the
+    /// core's webhook options, 3 retries and 10 s for an answer). The
+    /// request's `path` is empty: send it to the webhook's URL. Its result is
+    /// read with `take_output`: `{"delivered": status, "attempts"}`.
+    #[staticmethod]
+    #[pyo3(signature = (delivery, options = None))]
+    fn webhook(py: Python<'_>, delivery: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyAny>>) -> PyResult<MessagesCall> {
+        guard(py, || {
+            let options = match options {
+                None => CallOptions::webhook(),
+                Some(o) => {
+                    let mut base = serde_json::to_value(CallOptions::webhook()).map_err(|e| invalid_options(py, "call options", &e.to_string()))?;
+                    if let (Some(b), serde_json::Value::Object(given)) = (base.as_object_mut(), crate::convert::from_py(o)?) {
+                        for (k, v) in given {
+                            // A partial retry policy keeps the webhook's other retry defaults.
+                            match (b.get_mut(&k), v) {
+                                (Some(serde_json::Value::Object(inner)), serde_json::Value::Object(v)) => inner.extend(v),
+                                (_, v) => {
+                                    b.insert(k, v);
+                                }
+                            }
+                        }
+                    }
+                    serde_json::from_value(base).map_err(|e| invalid_options(py, "call options", &e.to_string()))?
+                }
+            };
+            let body = bytes_from_py(&delivery.get_item("body")?)?;
+            let headers = headers_from_py(&delivery.get_item("headers")?)?;
+            let inner = CoreCall::webhook(&WebhookDelivery { body, headers }, options);
             Ok(MessagesCall { inner })
         })
     }
 
     /// What to do next: `{"type": "send", "request": {...}}`, `{"type":
-    /// "wait", "until_ms": n}` or `{"type": "done"}`.
+    /// "wait", "until_ms": n, "retry": event | None}` or `{"type": "done"}`.
+    /// A wait's `retry` is the core's `stream_retry` event when the failed
+    /// attempt had handed out stream events (a consumer should discard
+    /// them). After a wait, the call's clock is at least `until_ms`.
     fn next_action<'py>(&mut self, py: Python<'py>, now_ms: u64) -> PyResult<Bound<'py, PyDict>> {
         guard(py, || {
             let d = PyDict::new(py);
@@ -105,9 +162,13 @@ impl MessagesCall {
                     d.set_item("type", "send")?;
                     d.set_item("request", http_to_py(py, &http)?)?;
                 }
-                CallAction::Wait { until_ms } => {
+                CallAction::Wait { until_ms, retry } => {
                     d.set_item("type", "wait")?;
                     d.set_item("until_ms", until_ms)?;
+                    match retry {
+                        Some(n) => d.set_item("retry", to_py(py, &n.to_event())?)?,
+                        None => d.set_item("retry", py.None())?,
+                    }
                 }
                 CallAction::Done => d.set_item("type", "done")?,
             }
@@ -160,8 +221,9 @@ impl MessagesCall {
         })
     }
 
-    /// The connection failed or timed out: `{"type": "connection"}` or
-    /// `{"type": "timeout", "phase": "connect" | "read" | "idle"}`.
+    /// The transport failed: `{"type": "connection"}` for any failure of the
+    /// connection (the core reads one while a stream is read as a cut
+    /// stream), or `{"type": "timeout", "phase": "connect"}`.
     fn handle_transport_error(&mut self, py: Python<'_>, failure: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<()> {
         guard(py, || {
             let failure: Failure = de_from_py(failure)?.map_err(|e| invalid_options(py, "failure", &e))?;
@@ -175,10 +237,19 @@ impl MessagesCall {
         self.inner.is_reading()
     }
 
-    /// While a stream is read: the Unix time in ms by which the next chunk
-    /// must arrive.
+    /// While a request is out: the Unix time in ms by which the next input
+    /// must arrive (the head and a whole body within `read_timeout_ms`, each
+    /// chunk of a stream within `idle_timeout_ms`). Wait no longer; then call
+    /// `handle_timeout`.
     fn deadline(&self) -> Option<u64> {
         self.inner.deadline()
+    }
+
+    /// Time passed with nothing read: past the deadline, the attempt fails
+    /// with a timeout (`read` or `idle`) and the retry policy decides.
+    /// Returns whether it did.
+    fn handle_timeout(&mut self, py: Python<'_>, now_ms: u64) -> PyResult<bool> {
+        guard(py, || Ok(self.inner.handle_timeout(now_ms)))
     }
 
     /// The current attempt, 0-based.
@@ -215,22 +286,57 @@ impl MessagesCall {
 
     /// The result once `next_action` said done: `{"message", "tool_input_issues",
     /// "attempts", "request_id", "rate_limit"}`, or the failure raised (with
-    /// `attempts` and `give_up_reason`). None if there is no result (yet).
+    /// `code`, `attempts`, `give_up_reason` and, for a stream that failed
+    /// part-way, `partial`). None if there is no result (yet).
     fn take_result<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         guard(py, || match self.inner.take_result() {
             None => Ok(None),
             Some(Err(e)) => Err(call_error(py, &e)),
-            Some(Ok(c)) => {
+            Some(Ok(c)) => completed_to_py(py, &c).map(Some),
+        })
+    }
+
+    /// The result of any kind of call once `next_action` said done: as
+    /// `take_result` for a message, `{"input_tokens", "attempts",
+    /// "request_id"}` for `count_tokens`, `{"delivered": status, "attempts"}`
+    /// for a webhook; or the failure raised. None if there is none (yet).
+    fn take_output<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        guard(py, || match self.inner.take_output() {
+            None => Ok(None),
+            Some(Err(e)) => Err(call_error(py, &e)),
+            Some(Ok(CallOutput::Message(c))) => completed_to_py(py, &c).map(Some),
+            Some(Ok(CallOutput::InputTokens { input_tokens, attempts, request_id })) => {
                 let d = PyDict::new(py);
-                d.set_item("message", ser_to_py(py, &c.message)?)?;
-                d.set_item("tool_input_issues", ser_to_py(py, &c.tool_input_issues)?)?;
-                d.set_item("attempts", c.attempts)?;
-                d.set_item("request_id", c.request_id.as_deref())?;
-                d.set_item("rate_limit", ser_to_py(py, &c.rate_limit)?)?;
+                d.set_item("input_tokens", input_tokens)?;
+                d.set_item("attempts", attempts)?;
+                d.set_item("request_id", request_id.as_deref())?;
+                Ok(Some(d))
+            }
+            Some(Ok(CallOutput::Delivered { status, attempts })) => {
+                let d = PyDict::new(py);
+                d.set_item("delivered", status)?;
+                d.set_item("attempts", attempts)?;
                 Ok(Some(d))
             }
         })
     }
+}
+
+fn completed_to_py<'py>(py: Python<'py>, c: &Completed) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("message", ser_to_py(py, &c.message)?)?;
+    d.set_item("tool_input_issues", ser_to_py(py, &c.tool_input_issues)?)?;
+    d.set_item("attempts", c.attempts)?;
+    d.set_item("request_id", c.request_id.as_deref())?;
+    d.set_item("rate_limit", ser_to_py(py, &c.rate_limit)?)?;
+    Ok(d)
+}
+
+/// The core's options of a webhook delivery (`CallOptions::webhook`), as a
+/// dict: retries, the wait for an answer, the most of it read.
+#[pyfunction]
+pub fn default_webhook_options<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    guard(py, || ser_to_py(py, &CallOptions::webhook()))
 }
 
 /// The default idle timeout of a stream, in ms.

@@ -29,12 +29,16 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    m.add_function(wrap_pyfunction!(errors::class_for_code, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_classes, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("PRICES_AS_OF", creditpool_core::pricing::PriceTable::builtin().as_of().to_owned())?;
     m.add_class::<request::RequestBuilder>()?;
     m.add_class::<call::MessagesCall>()?;
     m.add("DEFAULT_IDLE_TIMEOUT_MS", call::DEFAULT_IDLE_TIMEOUT_MS)?;
     m.add_function(wrap_pyfunction!(call::default_call_options, m)?)?;
+    m.add_function(wrap_pyfunction!(call::default_webhook_options, m)?)?;
     m.add_class::<retry::RetryPolicy>()?;
     m.add_class::<stream::MessageStream>()?;
     m.add_class::<stream::SseDecoder>()?;
@@ -55,6 +59,8 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(partial_json::parse_partial_json, m)?)?;
     m.add_function(wrap_pyfunction!(tools::check_tool, m)?)?;
     m.add_function(wrap_pyfunction!(tools::check_tools, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::tool_result_content, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::tool_text, m)?)?;
     m.add_function(wrap_pyfunction!(pricing::check_capabilities, m)?)?;
     m.add_function(wrap_pyfunction!(money::usd_decimal_string, m)?)?;
     m.add_function(wrap_pyfunction!(money::format_usd, m)?)?;

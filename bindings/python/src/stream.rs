@@ -2,7 +2,7 @@
 //! `SseDecoder`.
 
 use crate::convert::{bytes_from_py, ser_to_py, to_py};
-use crate::errors::{guard, raise, sse_error, stream_error, Exc};
+use crate::errors::{guard, raise, sse_error, stream_error};
 use creditpool_core::sse::decoder::{SseDecoder as CoreDecoder, SseEvent, SseLimits};
 use creditpool_core::sse::MessageStream as CoreStream;
 use pyo3::prelude::*;
@@ -34,7 +34,7 @@ pub struct MessageStream {
 
 impl MessageStream {
     fn stream(&mut self, py: Python<'_>) -> PyResult<&mut CoreStream> {
-        self.inner.as_mut().ok_or_else(|| raise(py, Exc::StreamError, "the stream is finished", &[]))
+        self.inner.as_mut().ok_or_else(|| raise(py, "stream_finished", "the stream is finished", &[]))
     }
 }
 
@@ -118,7 +118,7 @@ impl MessageStream {
     /// `StreamIncompleteError` (with `partial`), or the stream's failure.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         guard(py, || {
-            let s = self.inner.take().ok_or_else(|| raise(py, Exc::StreamError, "the stream is finished", &[]))?;
+            let s = self.inner.take().ok_or_else(|| raise(py, "stream_finished", "the stream is finished", &[]))?;
             let finished = s.finish().map_err(|e| stream_error(py, &e))?;
             let d = PyDict::new(py);
             d.set_item("message", ser_to_py(py, &finished.message)?)?;

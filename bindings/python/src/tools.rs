@@ -93,3 +93,33 @@ impl ToolSet {
     }
 }
 
+
+/// A tool's return value (plain JSON data) as `tool_result` content, by the
+/// core's one rule (`ToolOutput::content`): a string as is, None as empty
+/// text, a non-empty list of objects that each have a string `type` as
+/// content blocks, anything else as its JSON text.
+#[pyfunction]
+pub fn tool_result_content<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    guard(py, || {
+        let value = from_py(value)?;
+        ser_to_py(py, &creditpool_core::agent::ToolOutput::content(value))
+    })
+}
+
+/// The words the model reads about a tool call that did not run normally,
+/// by the core's default texts (`AgentTexts`): `kind` is `tool_failed`
+/// (`error` is the failure's message), `unknown_tool` or `missing_result`.
+#[pyfunction]
+#[pyo3(signature = (kind, name, error = ""))]
+pub fn tool_text(py: Python<'_>, kind: &str, name: &str, error: &str) -> PyResult<String> {
+    guard(py, || {
+        let texts = creditpool_core::agent::AgentTexts::default();
+        let template = match kind {
+            "tool_failed" => &texts.tool_failed,
+            "unknown_tool" => &texts.unknown_tool,
+            "missing_result" => &texts.missing_result,
+            other => return Err(invalid_options(py, "tool text kind", &format!("unknown kind {other:?}"))),
+        };
+        Ok(creditpool_core::agent::AgentTexts::fill(template, name, error))
+    })
+}
