@@ -6,7 +6,7 @@ functions.
 A kind found in the files without a runner here fails
 ``test_every_kind_has_a_runner``; nothing is skipped silently.
 ``EXPECTED_MISSING`` would name, with a reason, a kind whose core API the
-binding does not expose yet; today it is empty.
+binding does not expose yet.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import pytest
 from creditpool import _creditpool as cp
 from vectorlib import MASK64, Case, Lcg, json_diff, json_subset_diff, kinds_in_files, load_kind, strict_diff
 
-EXPECTED_MISSING: dict[str, str] = {}
+EXPECTED_MISSING: dict[str, str] = {
+    "activity_chart": "the activity charts (issue 14) are in the core and Rust; the Python API (report.chart()) comes next",
+}
 """Kinds whose core API the binding does not expose yet, each with why."""
 
 

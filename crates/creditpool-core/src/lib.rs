@@ -27,11 +27,14 @@
 //! * [`agent`]: one agent's run (model call, tools, model call, ...) as a state
 //!   machine that reserves before every send and settles or releases after.
 //! * [`time`]: UTC calendar arithmetic on Unix milliseconds (no clock).
+//! * [`activity`]: a pool's activity (from a report or a ledger) as data and as
+//!   one Vega-Lite chart specification.
 //!
 //! Every behaviour here is pinned down by the cross-language vectors in the
 //! repository's `tests/vectors/`, which the Rust, Python and JS suites all run.
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod agent;
 pub mod api;
 pub mod call;

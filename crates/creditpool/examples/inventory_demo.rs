@@ -17,14 +17,23 @@
 //!   directory, or on the `PATH`.
 //!
 //! `bash scripts/demo.sh` builds both and runs this.
+//!
+//! At the end it draws the pool's activity from its ledger (and the refusals
+//! it saw) as `creditpool-demo-activity.html` beside the ledger: the Vega
+//! bundles inlined when `target/vega-lite/node_modules` holds them (`bash
+//! scripts/lib/vega-lite-schema.sh` installs them; or set `CREDITPOOL_VEGA_DIR`
+//! to a `node_modules` directory), so that the page opens offline; otherwise
+//! the page loads them from a CDN.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use creditpool::core::activity::{parse_ledger_jsonl, standalone_html, Activity, ActivityOptions, RefusalEvent, VegaScripts};
+use creditpool::core::pool::Name;
 use creditpool::{
     Agent, AgentEvent, AgentPolicy, Alert, AlertKind, Cap, Client, Money, Outcome, OutcomeExt, PoolConfig, Refusal, RunStatus, SharedPool, Tool, WaitReason,
 };
 use serde_json::json;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -141,6 +150,33 @@ fn start_simulator() -> Result<Simulator, String> {
     Ok(Simulator { child, url })
 }
 
+/// The `node_modules` directory holding vega, vega-lite and vega-embed, if any:
+/// `CREDITPOOL_VEGA_DIR`, else `<target>/vega-lite/node_modules` beside this
+/// example's binary (where `scripts/lib/vega-lite-schema.sh` installs them).
+fn vega_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("CREDITPOOL_VEGA_DIR") {
+        Some(d) => PathBuf::from(d),
+        // target/<profile>/examples/inventory_demo -> target/vega-lite/node_modules
+        None => std::env::current_exe().ok()?.parent()?.parent()?.parent()?.join("vega-lite").join("node_modules"),
+    };
+    dir.join("vega-embed/build/vega-embed.min.js").is_file().then_some(dir)
+}
+
+/// Writes the activity page; says whether it inlined the Vega bundles.
+fn write_activity_html(path: &Path, activity: &Activity) -> std::io::Result<bool> {
+    let spec = activity.chart();
+    let bundles = vega_dir().and_then(|d| {
+        let read = |p: &str| std::fs::read_to_string(d.join(p)).ok();
+        Some((read("vega/build/vega.min.js")?, read("vega-lite/build/vega-lite.min.js")?, read("vega-embed/build/vega-embed.min.js")?))
+    });
+    let (html, offline) = match &bundles {
+        Some((vega, vega_lite, vega_embed)) => (standalone_html(&spec, &activity.title, &VegaScripts::Inline { vega, vega_lite, vega_embed }), true),
+        None => (standalone_html(&spec, &activity.title, &VegaScripts::Cdn), false),
+    };
+    std::fs::write(path, html)?;
+    Ok(offline)
+}
+
 fn alert_line(alert: &Alert) -> String {
     let what = match alert.kind {
         AlertKind::Threshold { percent } => format!("{percent}% of the limit spent"),
@@ -253,6 +289,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), credits_per_minute: Some(Money::from_nanos(30_000_000)), ..AgentPolicy::default() },
     );
     config.agents.insert("intern".into(), AgentPolicy { cap: Some(Cap::Absolute { amount: Money::from_nanos(6_000_000) }), ..AgentPolicy::default() });
+    let activity_options = ActivityOptions { title: Some("Pool \"demo\" activity".into()), ..ActivityOptions::from_config(&config) };
     let pool = SharedPool::new(config)?;
     pool.on_alert(|alert| println!("{}", alert_line(alert)));
     pool.on_error(|e| eprintln!("  (pool output error: {e})"));
@@ -301,6 +338,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut active: Vec<bool> = vec![true; agents.len()];
     let pool_spent = Arc::new(AtomicBool::new(false));
+    let mut refusals: Vec<RefusalEvent> = Vec::new();
     for round in 1..=MAX_ROUNDS {
         if !active.contains(&true) || pool_spent.load(Ordering::Relaxed) {
             break;
@@ -315,6 +353,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let outcome = result?;
             println!("{}", outcome_line(&id, &outcome));
             if let RunStatus::PoolRefused { refusal } = &outcome.status {
+                refusals.push(RefusalEvent { at_ms: creditpool::time::now_ms(), agent: Name::new(&id), reason: refusal.reason().to_owned() });
                 match refusal {
                     Refusal::PoolExhausted { requested, .. } => exhausted_for = Some(*requested),
                     _ => {
@@ -346,6 +385,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     print_report(&pool);
     println!();
     println!("ledger (one JSON line per settle and release): {}", ledger_path.display());
+    // The activity, drawn from the ledger file (any ledger draws the same way).
+    let ledger = parse_ledger_jsonl(&std::fs::read_to_string(&ledger_path)?)?;
+    let activity = Activity::from_ledger_with_refusals(&ledger, &refusals, &activity_options);
+    let html_path = ledger_path.with_file_name("creditpool-demo-activity.html");
+    match write_activity_html(&html_path, &activity) {
+        Ok(true) => println!("activity charts (open in a browser, works offline): {}", html_path.display()),
+        Ok(false) => println!(
+            "activity charts (open in a browser; loads Vega from a CDN: run `bash scripts/lib/vega-lite-schema.sh` for an offline page): {}",
+            html_path.display()
+        ),
+        Err(e) => eprintln!("could not write {}: {e}", html_path.display()),
+    }
     drop(simulator);
     Ok(())
 }
