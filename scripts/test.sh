@@ -39,6 +39,11 @@ skipped=()
 if [ -d python ]; then step "python tests" bash scripts/test-python.sh; else skipped+=("python tests (no python/)"); fi
 if [ -d js ]; then step "js tests" bash scripts/test-js.sh; else skipped+=("js tests (no js/)"); fi
 
+activity_schema() {
+    VEGA_LITE_SCHEMA="$(bash scripts/lib/vega-lite-schema.sh)" cargo test -p creditpool-core --test activity_schema "${locked[@]}" -- --nocapture
+}
+step "activity charts against the Vega-Lite schema" activity_schema
+
 current=
 echo
 printf '=== passed:  %s\n' "${passed[@]}"
