@@ -121,15 +121,21 @@ export interface StreamEvent {
   [key: string]: unknown;
 }
 
-/** Not an API event: a retried stream starts over (discard what was shown since the last message_start). */
+/**
+ * Not an API event: the core's retry notice (`RetryNotice::to_event`). A
+ * retried stream starts over: discard what was shown since the last
+ * message_start.
+ */
 export interface StreamRetryItem {
   type: 'stream_retry';
   /** The attempt that failed, 0-based. */
   attempt: number;
+  /** How long until the next attempt, ms. */
   delay_ms: number;
-  /** The core's RetryReason JSON. */
-  reason: Record<string, unknown> | null;
-  error: CreditpoolError | null;
+  /** The failure's error code. */
+  code: string;
+  /** The failure, for people. */
+  message: string;
 }
 
 export interface ToolInputIssue {
@@ -272,95 +278,7 @@ export declare class Toolbox {
 
 // ---------------------------------------------------------------- the core's functions
 
-export interface HttpRequestJSON {
-  method: string;
-  path: string;
-  /** Includes `x-api-key`: send it, do not log it. */
-  headers: [string, string][];
-  body: string;
-  stream: boolean;
-}
-
-/** The core's request options (snake_case; unknown fields refused). */
-export interface CoreRequestOptions {
-  anthropic_version?: string;
-  betas?: string[];
-  browser?: boolean;
-  pool_selector?: boolean | { field: string; value: unknown };
-  extra_headers?: [string, string][];
-}
-
-export declare function buildRequest(spec: {
-  apiKey: string;
-  options?: CoreRequestOptions | null;
-  request: MessageCreateParams;
-  stream?: boolean;
-  endpoint?: 'messages' | 'count_tokens';
-}): HttpRequestJSON;
-export declare function parseMessage(status: number, headers: HeadersInit, body: Uint8Array | string, options?: { maxBodyBytes?: number }): Message;
-export declare function parseCountTokens(status: number, headers: HeadersInit, body: Uint8Array | string, options?: { maxBodyBytes?: number }): number;
-export declare function parseErrorEvent(data: string): APIError;
-export declare function rateLimitInfo(headers: HeadersInit, nowMs?: number | bigint): RateLimitInfo;
-
-export type RetryDecisionJSON =
-  | { decision: 'retry'; delay_ms: number; source: 'backoff' | 'server'; reason: Record<string, unknown> }
-  | { decision: 'give_up'; reason: Record<string, unknown> };
-
-export declare class RetryPolicy {
-  constructor(policy?: RetryPolicyJSON | null);
-  decide(spec: {
-    attempt: number;
-    failure: Record<string, unknown>;
-    headers?: HeadersInit;
-    jitterSeed: number | bigint;
-    nowMs?: number | bigint;
-  }): RetryDecisionJSON;
-  backoffMs(attempt: number, jitterSeed: number | bigint): number;
-  toJSON(): Required<RetryPolicyJSON>;
-}
-
-export interface SseEvent {
-  event: string | null;
-  data: string;
-  id: string | null;
-  retry: number | null;
-}
-
-export declare class SseDecoder {
-  constructor(options?: { maxEventBytes?: number });
-  feed(bytes: Uint8Array | string): void;
-  next(): SseEvent | null;
-  finish(): SseEvent | null;
-}
-
-export declare class MessageStreamParser {
-  constructor(options?: { maxEventBytes?: number });
-  feed(bytes: Uint8Array | string): void;
-  endOfInput(): void;
-  next(): StreamEvent | null;
-  skipAvailable(): number;
-  readonly message: Message | null;
-  finish(): { message: Message; tool_input_issues: ToolInputIssue[] };
-}
-
-export declare class MessagesCall {
-  constructor(spec: { apiKey: string; requestOptions?: CoreRequestOptions | null; request: MessageCreateParams; options?: Record<string, unknown> | null });
-  nextAction(nowMs?: number): { type: 'send'; request: HttpRequestJSON } | { type: 'wait'; until_ms: number } | { type: 'done' };
-  handleHead(status: number, headers: HeadersInit, nowMs?: number): 'whole' | 'chunks';
-  handleBody(body: Uint8Array | string, nowMs?: number): void;
-  handleChunk(bytes: Uint8Array | string, nowMs?: number): StreamEvent[];
-  handleEnd(nowMs?: number): StreamEvent[];
-  handleTransportError(failure: Record<string, unknown>, nowMs?: number): void;
-  readonly isReading: boolean;
-  readonly deadline: number | null;
-  readonly attempt: number;
-  readonly partialMessage: Message | null;
-  readonly lastAttempt: null | { outcome: 'succeeded' } | { outcome: 'failed'; error: CreditpoolError; decision: RetryDecisionJSON };
-  takeResult(): Completed | null;
-}
-
 export declare function parsePartialJson(text: string): { value: any; complete: boolean };
-export declare function parsePartialJsonText(text: string): { json: string; complete: boolean };
 
 export interface CostBreakdown {
   input: Money;
@@ -419,12 +337,6 @@ export declare function checkRequest(request: MessageCreateParams): void;
 export declare function checkTool(tool: ToolDefinition): void;
 export declare function checkTools(tools: ToolDefinition[]): void;
 
-export declare class ToolValidator {
-  constructor(tools: ToolDefinition[]);
-  readonly names: string[];
-  check(toolUse: { id: string; name: string; input: any }, options?: { truncated?: boolean }): void;
-  refusal(toolUse: { id: string; name: string; input: any }, options?: { truncated?: boolean }): ToolResultBlock | null;
-}
 
 // ---- The credit pool ----
 
@@ -497,7 +409,7 @@ export interface PoolUsage {
 }
 
 /** A credit pool shared by agents. */
-export declare class Pool {
+export declare class Pool implements PoolStore {
   constructor(config: PoolConfig, options?: PoolOptions);
   static restore(snapshot: string, options?: PoolOptions): Pool;
   readonly alerts: PoolAlert[];
@@ -510,7 +422,7 @@ export declare class Pool {
   tick(): { expired: number[]; rolledOver: boolean };
   setLimit(limit: Nanos): void;
   setAgentPolicy(agent: string, policy: AgentPolicy): void;
-  apply(op: Record<string, unknown>): Record<string, any>;
+  apply(op: PoolOpJSON): PoolOpResultJSON;
   /** The core's Report JSON (amounts in integer nano-USD). */
   report(): Record<string, any>;
   readonly usage: PoolUsage;
@@ -520,23 +432,42 @@ export declare class Pool {
 
 // ---- The agent loop ----
 
+/**
+ * A pool store: what an Agent applies its pool operations to. `apply` takes
+ * one of the core's `PoolOp`s (`reserve`, `settle`, `release`, `extend`) and
+ * returns its `OpResult` JSON, or a promise of it. `Pool` is one (in memory);
+ * browsers have no shared (Redis) store.
+ */
+export interface PoolStore {
+  apply(op: PoolOpJSON): PoolOpResultJSON | Promise<PoolOpResultJSON>;
+}
+
+/** One of the core's pool operations (`PoolOp` JSON, tagged by `op`; amounts in integer nano-USD). */
+export type PoolOpJSON = { op: string; [field: string]: unknown };
+/** The core's `OpResult` JSON, tagged by `result`. */
+export type PoolOpResultJSON = { result: string; [field: string]: unknown };
+
 export interface AgentOptions {
   client: Client;
-  pool: Pool;
+  /** A Pool, or any PoolStore. */
+  pool: PoolStore;
   agentId: string;
   model: string;
   tools?: Tool[];
   maxTurns?: number;
   /** The run's own budget, nano-USD. */
   maxSpend?: Nanos;
+  /** Default: the core's (`AgentConfig.max_tokens`, 1024). */
   maxTokens?: number;
   system?: string | Record<string, unknown>[];
-  /** Stream each model call (default true). */
+  /** Stream each model call (default: the core's, streaming). */
   stream?: boolean;
-  /** More of the core's AgentConfig JSON (`estimate`, `lease_ms`, `call`). */
+  /** More of the core's AgentConfig JSON (`estimate`, `lease_ms`, `call`, `texts`). */
   config?: Record<string, unknown>;
   /** More request fields. */
   params?: Record<string, unknown>;
+  /** The clock (default the Pool's, else `Date.now`). */
+  now?: () => number;
 }
 
 /** The core's Outcome JSON (amounts in integer nano-USD). */
@@ -550,6 +481,10 @@ export interface AgentOutcome {
   usage: Usage;
   attribution: { conversation: number; tools: [string, number][] };
   transcript: MessageParam[];
+  /** The error's stable code, for a status that ends with an error. */
+  code?: string;
+  /** Not enumerable: the typed error the status stands for (null for completed and stopped). */
+  readonly exception?: CreditpoolError | null;
   [field: string]: any;
 }
 
@@ -560,45 +495,22 @@ export declare class Agent {
   run(prompt: string | MessageParam[], options?: { signal?: AbortSignal }): Promise<AgentOutcome>;
 }
 
-export type AgentAction =
-  | { type: 'send'; request: { method: string; path: string } }
-  | { type: 'call_tools'; calls: { id: string; name: string; input: any }[] }
-  | { type: 'wait'; until_ms: number; reason: 'retry' | 'rate_limited' }
-  | { type: 'done' };
-
-export interface AgentResponse {
-  readonly status: number;
-  readonly headers: [string, string][];
-  readChunk(idleMs: number): Promise<{ chunk: Uint8Array } | { end: true } | { failure: Record<string, unknown> }>;
-  readAll(): Promise<{ body: Uint8Array } | { failure: Record<string, unknown> }>;
-  cancel(): void;
-}
-
-/** The core's AgentRun, for callers who drive a run themselves. */
-export declare class AgentRun {
-  constructor(spec: { client: Client; pool: Pool; config: Record<string, unknown>; request: MessageCreateParams });
-  nextAction(): AgentAction;
-  send(options?: { signal?: AbortSignal }): Promise<{ response: AgentResponse } | { failure: Record<string, unknown> }>;
-  handleHead(status: number, headers: [string, string][]): 'whole' | 'chunks';
-  handleBody(body: Uint8Array | string): void;
-  handleChunk(bytes: Uint8Array | string): StreamEvent[];
-  handleEnd(): StreamEvent[];
-  handleTransportError(failure: { type: 'connection' } | { type: 'timeout'; phase: 'connect' | 'read' | 'idle' }): void;
-  handleToolResults(results: { tool_use_id: string; content: string | Record<string, unknown>[]; is_error?: boolean }[]): void;
-  readonly isReading: boolean;
-  readonly deadline: number | null;
-  cancel(): void;
-  outcome(): AgentOutcome | null;
-}
-
 export declare function version(): string;
+/** A pool ledger's activity as one Vega-Lite v5 specification (the core's `activity`). */
+export declare function activityChart(ledger: Record<string, unknown>[], options?: { limit?: number; thresholds_pct?: number[]; cycle_start_ms?: number; title?: string } | null): Record<string, any>;
 
 // ---------------------------------------------------------------- errors
+//
+// The classes are the core's (crates/creditpool-core/src/codes.rs, CLASSES),
+// with the same names and parents as in Python; docs/errors.md lists every
+// code and its class.
 
 /** The base class of every error creditpool throws. */
 export declare class CreditpoolError extends Error {
   constructor(message: string, fields?: Record<string, unknown>);
-  /** A machine-readable kind, stable across versions. */
+  /** The core's stable error code (docs/errors.md). */
+  readonly code: string;
+  /** The kind the package has always reported (kept for compatibility; prefer `code`). */
   readonly type: string;
   /** Set on a call's final error: attempts made. */
   readonly attempts?: number;
@@ -610,14 +522,14 @@ export declare class CreditpoolError extends Error {
 
 /** An error the API reported; `type` is the API's error type. */
 export declare class APIError extends CreditpoolError {
-  /** The HTTP status; null for an `error` event mid-stream (or a request refused locally). */
+  /** The HTTP status; null for an `error` event mid-stream. */
   readonly status: number | null;
   readonly requestId: string | null;
   readonly apiMessage: string;
-  /** The message a failed stream had received. */
+  /** The message a failed stream had received (from the core). */
   readonly partial: Message | null;
 }
-export declare class InvalidRequestError extends APIError {}
+export declare class BadRequestError extends APIError {}
 export declare class AuthenticationError extends APIError {}
 export declare class BillingError extends APIError {}
 export declare class PermissionDeniedError extends APIError {}
@@ -629,26 +541,32 @@ export declare class InternalServerError extends APIError {}
 export declare class ServerTimeoutError extends APIError {}
 export declare class OverloadedError extends APIError {}
 
-export declare class ConfigurationError extends CreditpoolError {
-  readonly kind: string;
-}
-export declare class ConnectionError extends CreditpoolError {
+export declare class APIConnectionError extends CreditpoolError {
   readonly partial?: Message | null;
 }
-export declare class ConnectionTimeoutError extends ConnectionError {
+export declare class APITimeoutError extends APIConnectionError {
   readonly phase: 'connect' | 'read' | 'idle';
 }
-export declare class AbortError extends CreditpoolError {}
-export declare class ResponseError extends CreditpoolError {}
-export declare class StreamError extends CreditpoolError {}
+export declare class ResponseParseError extends CreditpoolError {}
+export declare class StreamError extends CreditpoolError {
+  readonly partial?: Message | null;
+}
 export declare class StreamIncompleteError extends StreamError {
   readonly partial: Message | null;
+}
+export declare class StreamProtocolError extends StreamError {}
+export declare class StreamEventTooLargeError extends StreamError {}
+export declare class RequestBuildError extends CreditpoolError {
+  readonly kind: string;
+}
+export declare class InvalidOptionsError extends CreditpoolError {
+  readonly kind?: string;
 }
 export declare class ToolDefinitionError extends CreditpoolError {
   readonly rule: string;
   readonly tool: string;
 }
-export declare class ToolInputError extends CreditpoolError {
+export declare class ToolInputInvalidError extends CreditpoolError {
   readonly kind: 'unknown_tool' | 'invalid_input' | 'truncated';
   readonly tool: string;
   readonly toolResultText: string;
@@ -662,6 +580,8 @@ export declare class PricingError extends CreditpoolError {
 export declare class UnknownModelError extends PricingError {
   readonly model: string;
 }
+export declare class UnpricedModelError extends PricingError {}
+export declare class InvalidPriceError extends PricingError {}
 export declare class CapabilityError extends CreditpoolError {
   readonly kind: string;
   readonly model: string;
@@ -669,35 +589,77 @@ export declare class CapabilityError extends CreditpoolError {
 export declare class PartialJsonError extends CreditpoolError {
   readonly kind: 'syntax' | 'incomplete' | 'too_deep' | 'non_finite';
 }
-export declare class PoolRefusedError extends CreditpoolError {
-  agent?: string;
-  requested?: Money;
-}
+export declare class PoolRefusedError extends CreditpoolError {}
 export declare class PoolExhaustedError extends PoolRefusedError {
-  available: Money;
+  readonly requested: Money;
+  readonly available: Money;
 }
 export declare class AgentCapError extends PoolRefusedError {
-  cap: Money;
-  spent: Money;
-  reserved: Money;
+  readonly agent: string;
+  readonly cap: Money;
+  readonly spent: Money;
+  readonly reserved: Money;
+  readonly requested: Money;
 }
 export declare class PoolRateLimitedError extends PoolRefusedError {
-  /** When the same request is admitted, Unix ms. */
-  retryAt: number;
-  which: 'credits' | 'requests';
+  readonly which: 'credits' | 'requests';
+  /** Unix ms when the same request is admitted. */
+  readonly retryAtMs: number;
+  /** @deprecated The same as `retryAtMs` (Unix ms). */
+  readonly retryAt: number;
 }
 export declare class FairShareError extends PoolRefusedError {
-  share: Money;
-  held: Money;
+  readonly share: Money;
+  readonly held: Money;
+  readonly requested: Money;
 }
 export declare class UnknownAgentError extends PoolRefusedError {}
 export declare class PoolError extends CreditpoolError {}
 export declare class UnknownReservationError extends PoolError {
-  id: number;
+  readonly id: number;
 }
 export declare class PoolConfigError extends PoolError {}
 export declare class PoolSnapshotError extends PoolError {}
-export declare class InvalidArgumentError extends CreditpoolError {}
-export declare class BusyError extends CreditpoolError {}
+export declare class AgentRunError extends CreditpoolError {}
+export declare class MaxTurnsError extends AgentRunError {}
+export declare class BudgetExhaustedError extends AgentRunError {}
 export declare class InternalError extends CreditpoolError {}
-export declare function makeError(type: string, message: string, fields?: Record<string, unknown> | null, family?: 'api' | null): CreditpoolError;
+
+/** The caller aborted (code `aborted`; not in the core's table yet). */
+export declare class AbortError extends CreditpoolError {}
+/** An object used by two calls at once (code `busy`; not in the core's table yet). */
+export declare class BusyError extends CreditpoolError {}
+/** A JS argument of the wrong shape (code `invalid_options`). */
+export declare class InvalidArgumentError extends InvalidOptionsError {}
+
+/** @deprecated Use `BadRequestError` (the same class). */
+export declare const InvalidRequestError: typeof BadRequestError;
+/** @deprecated Use `BadRequestError` (the same class). */
+export type InvalidRequestError = BadRequestError;
+/** @deprecated Use `APIConnectionError` (the same class). */
+export declare const ConnectionError: typeof APIConnectionError;
+/** @deprecated Use `APIConnectionError` (the same class). */
+export type ConnectionError = APIConnectionError;
+/** @deprecated Use `APITimeoutError` (the same class). */
+export declare const ConnectionTimeoutError: typeof APITimeoutError;
+/** @deprecated Use `APITimeoutError` (the same class). */
+export type ConnectionTimeoutError = APITimeoutError;
+/** @deprecated Use `ResponseParseError` (the same class). */
+export declare const ResponseError: typeof ResponseParseError;
+/** @deprecated Use `ResponseParseError` (the same class). */
+export type ResponseError = ResponseParseError;
+/** @deprecated Use `ToolInputInvalidError` (the same class). */
+export declare const ToolInputError: typeof ToolInputInvalidError;
+/** @deprecated Use `ToolInputInvalidError` (the same class). */
+export type ToolInputError = ToolInputInvalidError;
+/** @deprecated `instanceof ConfigurationError` is true for a RequestBuildError or an InvalidOptionsError. */
+export declare class ConfigurationError extends CreditpoolError {
+  readonly kind: string;
+}
+
+/** The core's error classes, parents first. */
+export declare const CLASSES: readonly { name: string; parent: string | null; doc: string; value_error: boolean }[];
+/** Every error code of the core and the name of the class it raises. */
+export declare const CODES: Readonly<Record<string, string>>;
+/** Builds the error of class `className` (called by the wasm module). */
+export declare function makeError(className: string, code: string, type: string, message: string, fields?: Record<string, unknown> | null): CreditpoolError;

@@ -1,57 +1,95 @@
-// The agent loop: the core's AgentRun decides everything (what to send, what
-// to reserve and settle, retries, which tool calls are valid, when the run
-// ends). This driver only sends (through the wasm module, which keeps the
-// key), runs tools, and sleeps.
+// The agent loop: the core's AgentRun decides everything (what to send, the
+// pool operations around each attempt, lease renewals, retries, which tool
+// calls are valid, the words the model reads, when the run ends). This
+// driver applies pool operations to a pool store, plays attempts with the
+// package's one attempt player (player.js), runs tools, and sleeps.
 import { rawClient } from './client.js';
-import { AbortError, ConfigurationError, InvalidArgumentError } from './errors.js';
-import { plainJson, rawPool } from './pool.js';
+import { AbortError } from './errors.js';
+import { argumentError, optionsError } from './fail.js';
+import { plainJson, poolClock } from './pool.js';
+import { drive, machine } from './player.js';
 import { Tool } from './tools.js';
 import { call, callAsync, glue } from './wasm.js';
 
-const AGENT_OPTIONS = new Set(['client', 'pool', 'agentId', 'model', 'tools', 'maxTurns', 'maxSpend', 'maxTokens', 'system', 'stream', 'config', 'params']);
+const AGENT_OPTIONS = new Set(['client', 'pool', 'agentId', 'model', 'tools', 'maxTurns', 'maxSpend', 'maxTokens', 'system', 'stream', 'config', 'params', 'now']);
 
-function configError(message) {
-  return new ConfigurationError(message, { type: 'configuration_error', kind: 'invalid_options' });
+/**
+ * The `PoolStore` seam: anything with `apply(op)` that applies one of the
+ * core's pool operations (`reserve`, `settle`, `release`, `extend`, as the
+ * core's `PoolOp` JSON) and returns its `OpResult` JSON, or a promise of it.
+ */
+function checkStore(pool) {
+  if (pool === null || typeof pool !== 'object' || typeof pool.apply !== 'function') {
+    throw optionsError('invalid_options', 'pool must be a pool store: a Pool, or an object with apply(op) (see PoolStore in docs/JS.md)');
+  }
+  return pool;
 }
 
-function abortError() {
-  return new AbortError('the run was aborted', { type: 'aborted' });
-}
-
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError());
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function errorText(e) {
-  const message = e && typeof e === 'object' && typeof e.message === 'string' ? e.message : String(e);
-  return `Error: ${message}`;
-}
-
-function resultContent(value) {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((b) => b && typeof b === 'object' && typeof b.type === 'string')) return value;
-  if (value === undefined) return '';
-  return JSON.stringify(value);
+/** What a tool did, as the core's `ToolOutput` JSON. */
+async function toolOutput(tool, c, signal) {
+  if (tool === undefined) return 'unknown';
+  try {
+    const value = await tool.runValidated(c.input, { id: c.id, name: c.name, signal });
+    // JSON has no `undefined`: a tool that returns nothing returned null.
+    return { value: value === undefined ? null : plainJson(value) };
+  } catch (e) {
+    return { failed: String(e !== null && typeof e === 'object' && 'message' in e ? e.message : e) };
+  }
 }
 
 /**
- * An agent: a model, tools and a budget, drawing on a Pool through a Client.
+ * Drives a raw run (`RawAgentRun`) to its end against `store`: the core's
+ * driving protocol (docs/ARCHITECTURE.md). `runTool(call)` resolves to the
+ * call's ToolOutput JSON.
+ */
+async function driveRun(run, store, { now, signal, runTool }) {
+  const apply = async (op) => {
+    const result = await store.apply(op);
+    run.handlePool(plainJson(result), now());
+  };
+  const ctx = {
+    now,
+    signal,
+    afterInput: async () => {
+      for (let op = run.pollPool(now()); op !== null; op = run.pollPool(now())) await apply(op);
+    },
+  };
+  try {
+    await drive(run, ctx, async (action) => {
+      if (action.type === 'pool') await apply(action.op);
+      else if (action.type === 'call_tools') {
+        const outputs = await Promise.all(action.calls.map((c) => runTool(c)));
+        run.handleToolResults(action.calls.map((c, i) => run.toolResult(c, outputs[i])));
+      } else throw new Error(`unexpected agent action ${action.type}`);
+    });
+  } catch (e) {
+    if (e instanceof AbortError) {
+      // Give back what the run holds: apply what it asks until it is done.
+      run.cancel(now());
+      for (let a = run.nextAction(now()); a.type === 'pool'; a = run.nextAction(now())) await apply(a.op);
+    }
+    throw e;
+  }
+}
+
+/** The run's outcome, with its typed error as the non-enumerable `exception`. */
+function outcomeOf(run) {
+  const outcome = run.outcome();
+  Object.defineProperty(outcome, 'exception', { value: run.outcomeError(), enumerable: false, writable: true, configurable: true });
+  return outcome;
+}
+
+/**
+ * An agent: a model, tools and a budget, drawing on a pool store through a
+ * Client.
  *
- * Options: `client`, `pool`, `agentId`, `model`, `tools` (Tool objects),
- * `maxTurns`, `maxSpend` (nano-USD), `maxTokens` (default 1024), `system`,
- * `stream` (default true), `config` (more of the core's AgentConfig JSON:
- * `estimate`, `lease_ms`, `call`) and `params` (more request fields).
+ * Options: `client`, `pool` (a `PoolStore`: a `Pool`, or any object with
+ * `apply(op)`), `agentId`, `model`, `tools` (Tool objects), and, passed to the
+ * core only when given (the core's `AgentConfig` defaults the rest):
+ * `maxTurns`, `maxSpend` (nano-USD), `maxTokens`, `system`, `stream`,
+ * `config` (more of the core's AgentConfig JSON: `estimate`, `lease_ms`,
+ * `call`, `texts`) and `params` (more request fields); `now` (a clock,
+ * default the Pool's, else `Date.now`).
  */
 export class Agent {
   #client;
@@ -59,27 +97,31 @@ export class Agent {
   #tools = new Map();
   #config;
   #template;
+  #now;
 
   constructor(options = {}) {
     for (const key of Object.keys(options)) {
-      if (!AGENT_OPTIONS.has(key)) throw configError(`unknown agent option ${JSON.stringify(key)}`);
+      if (!AGENT_OPTIONS.has(key)) throw optionsError('invalid_options', `unknown agent option ${JSON.stringify(key)}`);
     }
-    const { client, pool, agentId, model, tools = [], maxTurns, maxSpend, maxTokens = 1024, system, stream = true } = options;
+    const { client, pool, agentId, model, tools = [], maxTurns, maxSpend, maxTokens, system, stream } = options;
     rawClient(client);
-    rawPool(pool);
-    if (typeof agentId !== 'string' || agentId === '') throw configError('agentId must be a non-empty string');
-    if (typeof model !== 'string') throw configError('model must be a string');
+    this.#pool = checkStore(pool);
+    if (typeof agentId !== 'string' || agentId === '') throw optionsError('invalid_options', 'agentId must be a non-empty string');
+    if (typeof model !== 'string') throw optionsError('invalid_options', 'model must be a string');
     for (const t of tools) {
-      if (!(t instanceof Tool)) throw configError('tools must be Tool objects (new Tool({...}))');
+      if (!(t instanceof Tool)) throw optionsError('invalid_options', 'tools must be Tool objects (new Tool({...}))');
       this.#tools.set(t.name, t);
     }
     this.#client = client;
-    this.#pool = pool;
-    const callOptions = { ...(options.config?.call ?? {}), stream };
-    this.#config = plainJson({ ...(options.config ?? {}), agent_id: agentId, call: callOptions });
-    if (maxTurns !== undefined) this.#config.max_turns = maxTurns;
-    if (maxSpend !== undefined) this.#config.max_spend = plainJson(maxSpend);
-    this.#template = { ...(options.params ?? {}), model, max_tokens: maxTokens, tools: tools.map((t) => t.definition) };
+    this.#now = options.now ?? poolClock(pool) ?? (() => Date.now());
+    const config = { ...(options.config ?? {}), agent_id: agentId };
+    if (maxTurns !== undefined) config.max_turns = maxTurns;
+    if (maxSpend !== undefined) config.max_spend = maxSpend;
+    if (maxTokens !== undefined) config.max_tokens = maxTokens;
+    if (stream !== undefined) config.call = { ...(config.call ?? {}), stream };
+    this.#config = plainJson(config);
+    // max_tokens 0: the core's AgentConfig gives it.
+    this.#template = { max_tokens: 0, ...(options.params ?? {}), model, tools: tools.map((t) => t.definition) };
     if (system !== undefined) this.#template.system = system;
   }
 
@@ -91,172 +133,135 @@ export class Agent {
   /**
    * Runs the agent on `prompt` (a string, or the messages so far) and
    * resolves to the core's outcome: `status` (`completed`, `stopped`,
-   * `max_turns`, `budget_exhausted`, `pool_refused`, `failed`, ...) with its
-   * fields, `final_text`, `final_message`, `turns`, `total_cost`, `usage`,
-   * `attribution` and `transcript` (amounts in integer nano-USD).
-   * `options.signal` aborts the run (what it holds is released).
+   * `max_turns`, `budget_exhausted`, `pool_refused`, `failed`, `invalid`,
+   * `cancelled`) with its fields (`code` for an error), `final_text`,
+   * `final_message`, `turns`, `total_cost`, `usage`, `attribution` and
+   * `transcript` (amounts in integer nano-USD). `outcome.exception` (not
+   * enumerable) is the typed error the status stands for (a
+   * PoolRefusedError subclass, the call's APIError subclass, MaxTurnsError,
+   * BudgetExhaustedError, ...), or null. `options.signal` aborts the run
+   * (what it holds is released first).
    */
   async run(prompt, { signal } = {}) {
     const messages = typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt;
-    if (!Array.isArray(messages)) throw new InvalidArgumentError('prompt must be a string or an array of messages', { type: 'invalid_argument' });
+    if (!Array.isArray(messages)) throw argumentError('prompt must be a string or an array of messages');
     const client = rawClient(this.#client);
-    const { raw: pool, drain, now } = rawPool(this.#pool);
-    const run = call(() => new glue.RawAgentRun(client, this.#config, { ...this.#template, messages }));
-    const step = (fn) => {
-      try {
-        return call(fn);
-      } finally {
-        drain();
-      }
-    };
+    const run = machine(call(() => new glue.RawAgentRun(client, this.#config, { ...this.#template, messages })));
     try {
-      for (;;) {
-        if (signal?.aborted) throw abortError();
-        const action = step(() => run.nextAction(pool, now()));
-        if (action.type === 'done') break;
-        if (action.type === 'wait') {
-          await sleep(action.until_ms - now(), signal);
-        } else if (action.type === 'call_tools') {
-          const results = await Promise.all(action.calls.map((c) => this.#runTool(c, signal)));
-          step(() => run.handleToolResults(results));
-        } else if (action.type === 'send') {
-          await this.#exchange(run, pool, step, now, signal);
-        }
-      }
-      return call(() => run.outcome());
-    } catch (e) {
-      if (e instanceof AbortError) step(() => run.cancel(pool, now()));
-      throw e;
+      await driveRun(run, this.#pool, {
+        now: this.#now,
+        signal,
+        runTool: (c) => toolOutput(this.#tools.get(c.name), c, signal),
+      });
+      return outcomeOf(run);
     } finally {
-      run.free();
-    }
-  }
-
-  async #exchange(run, pool, step, now, signal) {
-    const sent = await callAsync(() => run.send(signal ?? undefined));
-    if (sent.failure) return step(() => run.handleTransportError(pool, sent.failure, now()));
-    const response = sent.response;
-    try {
-      const mode = step(() => run.handleHead(response.status, response.headers, now()));
-      if (mode === 'whole') {
-        const r = await callAsync(() => response.readAll());
-        if (r.failure) step(() => run.handleTransportError(pool, r.failure, now()));
-        else step(() => run.handleBody(pool, r.body, now()));
-        return;
-      }
-      while (call(() => run.isReading)) {
-        const deadline = call(() => run.deadline);
-        // The core's deadline bounds the wait for the next chunk.
-        const idle = deadline === null ? 0 : Math.max(1, deadline - now());
-        const r = await callAsync(() => response.readChunk(idle));
-        if (r.failure) {
-          step(() => run.handleTransportError(pool, r.failure, now()));
-          return;
-        }
-        if (r.end) {
-          step(() => run.handleEnd(pool, now()));
-          return;
-        }
-        step(() => run.handleChunk(pool, r.chunk, now()));
-      }
-    } finally {
-      response.cancel();
-      response.free();
-    }
-  }
-
-  async #runTool(c, signal) {
-    const t = this.#tools.get(c.name);
-    if (t === undefined) return { tool_use_id: c.id, content: `Error: unknown tool ${c.name}`, is_error: true };
-    try {
-      const value = await t.runValidated(c.input, { id: c.id, name: c.name, signal });
-      return { tool_use_id: c.id, content: resultContent(value), is_error: false };
-    } catch (e) {
-      return { tool_use_id: c.id, content: errorText(e), is_error: true };
+      run.raw.free();
     }
   }
 }
 
 /**
  * The core's AgentRun, for callers who drive a run themselves (the vectors
- * do; `Agent.run` is the driver most callers want). The time is the pool's
- * clock; what the pool queues is delivered after every step. `send()`
- * resolves to `{response}` (with `status`, `headers`, `readChunk(idleMs)`,
- * `readAll()`, `cancel()`) or `{failure}`.
+ * do; `Agent.run` is the driver most callers want). It holds no pool: its
+ * `{type: "pool", op}` actions are applied by the caller to a pool store and
+ * answered with `handlePool(result)`. `send()` sends the request of the last
+ * `send` action from inside the module (the key stays there) and resolves to
+ * `{status, headers, body}` or `{failure}`.
  */
 export class AgentRun {
   #run;
-  #pool;
-  #drain;
-  #now;
 
   /** `config` is the core's AgentConfig JSON, `request` a Messages API body holding the prompt. */
-  constructor({ client, pool, config, request }) {
-    const p = rawPool(pool);
-    this.#pool = p.raw;
-    this.#drain = p.drain;
-    this.#now = p.now;
-    this.#run = call(() => new glue.RawAgentRun(rawClient(client), plainJson(config), request));
+  constructor({ client, config, request }) {
+    this.#run = call(() => new glue.RawAgentRun(rawClient(client), plainJson(config ?? {}), request));
   }
 
-  #step(fn) {
-    try {
-      return call(fn);
-    } finally {
-      this.#drain();
-    }
+  /** `{type: "pool", op}`, `{type: "send", request: {method, path}}`, `{type: "call_tools", calls}`, `{type: "wait", until_ms, reason, retry}` or `{type: "done"}`. */
+  nextAction(nowMs = Date.now()) {
+    return call(() => this.#run.nextAction(nowMs));
   }
 
-  /** `{type: "send", request: {method, path}}`, `{type: "call_tools", calls}`, `{type: "wait", until_ms, reason}` or `{type: "done"}`. */
-  nextAction() {
-    return this.#step(() => this.#run.nextAction(this.#pool, this.#now()));
+  /** The pool store's answer (the core's OpResult JSON) to the last pool op. */
+  handlePool(result, nowMs = Date.now()) {
+    call(() => this.#run.handlePool(plainJson(result), nowMs));
+  }
+
+  /** While a response is read: a pool op to apply now (a lease renewal), or null. */
+  pollPool(nowMs = Date.now()) {
+    return call(() => this.#run.pollPool(nowMs));
   }
 
   send({ signal } = {}) {
     return callAsync(() => this.#run.send(signal ?? undefined));
   }
 
-  handleHead(status, headers) {
-    return this.#step(() => this.#run.handleHead(status, headers, this.#now()));
+  handleHead(status, headers, nowMs = Date.now()) {
+    return call(() => this.#run.handleHead(status, headers, nowMs));
   }
 
-  handleBody(body) {
-    this.#step(() => this.#run.handleBody(this.#pool, body, this.#now()));
+  handleBody(body, nowMs = Date.now()) {
+    call(() => this.#run.handleBody(body, nowMs));
   }
 
-  handleChunk(bytes) {
-    return this.#step(() => this.#run.handleChunk(this.#pool, bytes, this.#now()));
+  handleChunk(bytes, nowMs = Date.now()) {
+    return call(() => this.#run.handleChunk(bytes, nowMs));
   }
 
-  handleEnd() {
-    return this.#step(() => this.#run.handleEnd(this.#pool, this.#now()));
+  handleEnd(nowMs = Date.now()) {
+    return call(() => this.#run.handleEnd(nowMs));
   }
 
-  /** `failure`: `{type: "connection"}` or `{type: "timeout", phase}`. */
-  handleTransportError(failure) {
-    this.#step(() => this.#run.handleTransportError(this.#pool, failure, this.#now()));
+  /** `failure`: the core's Failure JSON as the transport saw it (`{type: "connection"}`). */
+  handleTransportError(failure, nowMs = Date.now()) {
+    call(() => this.#run.handleTransportError(failure, nowMs));
+  }
+
+  /** Time passed with nothing read: whether the attempt timed out. */
+  handleTimeout(nowMs = Date.now()) {
+    return call(() => this.#run.handleTimeout(nowMs));
+  }
+
+  /** The `tool_result` for `call` from what its tool did: `{value}`, `{content}`, `{failed: message}` or `"unknown"`. */
+  toolResult(toolCall, output) {
+    return call(() => this.#run.toolResult(toolCall, output));
   }
 
   /** `[{tool_use_id, content, is_error}]` for the last call_tools action. */
   handleToolResults(results) {
-    this.#step(() => this.#run.handleToolResults(results));
+    call(() => this.#run.handleToolResults(results));
   }
 
   get isReading() {
     return call(() => this.#run.isReading);
   }
 
-  /** While a stream is read, the Unix ms by which the next chunk must arrive. */
+  /** While a request is out, the Unix ms by which the next input must arrive (or the lease is due); else null. */
   get deadline() {
     return call(() => this.#run.deadline);
   }
 
-  cancel() {
-    this.#step(() => this.#run.cancel(this.#pool, this.#now()));
+  /** Ends the run; keep applying the pool ops `nextAction` asks for until done. */
+  cancel(nowMs = Date.now()) {
+    call(() => this.#run.cancel(nowMs));
+  }
+
+  /** Money settled so far, `{nanos, usd}`. */
+  get spent() {
+    return call(() => this.#run.spent);
   }
 
   /** The core's Outcome JSON once done, else null. */
   outcome() {
     return call(() => this.#run.outcome());
+  }
+
+  /** The typed error the outcome's status stands for, or null. */
+  outcomeError() {
+    return call(() => this.#run.outcomeError());
+  }
+
+  /** Frees the wasm memory of the run. */
+  free() {
+    this.#run.free();
   }
 }

@@ -1,9 +1,13 @@
 // The Messages API client. The key lives only inside the wasm module: no
 // property, string form, JSON form or error of these objects contains it.
-import { ConfigurationError, InvalidArgumentError } from './errors.js';
+// Every request is a state machine of the core (its MessagesCall) driven by
+// the package's one attempt player (player.js).
+import { RequestBuildError } from './errors.js';
+import { argumentError, abortError, optionsError } from './fail.js';
 import { defined, headerPairs } from './core.js';
+import { drive, machine } from './player.js';
 import { runtime } from './runtime.js';
-import { call, callAsync, glue } from './wasm.js';
+import { call, glue } from './wasm.js';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -12,7 +16,7 @@ const RAW = new WeakMap();
 /** The wasm client inside a Client (for Agent). */
 export function rawClient(client) {
   const raw = RAW.get(client);
-  if (raw === undefined) throw new InvalidArgumentError('client must be a creditpool Client', { type: 'invalid_argument' });
+  if (raw === undefined) throw argumentError('client must be a creditpool Client');
   return raw;
 }
 const CLIENT_OPTIONS = new Set([
@@ -31,7 +35,24 @@ const CLIENT_OPTIONS = new Set([
 ]);
 
 function configError(kind, message) {
-  return new ConfigurationError(message, { type: 'configuration_error', kind });
+  if (kind === 'invalid_api_key') return new RequestBuildError(message, { code: kind, type: 'configuration_error', kind });
+  return optionsError(kind, message);
+}
+
+function checkSignal(signal) {
+  if (signal !== undefined && signal !== null && typeof signal.addEventListener !== 'function') {
+    throw argumentError('signal must be an AbortSignal');
+  }
+}
+
+/** Drives a call to its end and returns what `takeResult()` gives (or throws its error). */
+async function run(m, signal) {
+  try {
+    await drive(m, { now: () => Date.now(), signal: signal ?? undefined });
+    return m.takeResult();
+  } finally {
+    m.raw.free();
+  }
 }
 
 function checkBaseURL(baseURL) {
@@ -135,16 +156,17 @@ export class Messages {
    * params, resolves instead to a MessageStream once the response has begun.
    * `options.signal` aborts it.
    */
-  create(params, { signal } = {}) {
+  async create(params, { signal } = {}) {
     if (params && params.stream === true) {
-      try {
-        const stream = new MessageStream(this.#raw, params, signal);
-        return stream.opened.then(() => stream);
-      } catch (e) {
-        return Promise.reject(e);
-      }
+      const stream = new MessageStream(this.#raw, params, signal);
+      await stream.opened;
+      return stream;
     }
-    return callAsync(() => this.#raw.create(params, signal)).then((r) => r.message);
+    checkSignal(signal);
+    if (params === null || typeof params !== 'object') throw argumentError('params must be a Messages API request object');
+    const { stream: _ignored, ...body } = params;
+    const m = machine(call(() => this.#raw.call(body, false)));
+    return (await run(m, signal)).message;
   }
 
   /**
@@ -156,40 +178,47 @@ export class Messages {
   }
 
   /** `POST /v1/messages/count_tokens`: resolves to the input token count. */
-  countTokens(params, { signal } = {}) {
-    return callAsync(() => this.#raw.countTokens(params, signal));
+  async countTokens(params, { signal } = {}) {
+    checkSignal(signal);
+    const m = machine(call(() => this.#raw.countTokens(params)));
+    const r = await run(m, signal);
+    return typeof r === 'number' ? r : r.input_tokens;
   }
 }
 
 /**
  * A streamed response. Iterate it (`for await`) for the API's events, or call
- * `finalMessage()` for the message (both may be used: events not pulled by the
- * iteration are applied without being converted). Breaking out of the
+ * `finalMessage()` for the message (both may be used). Breaking out of the
  * iteration aborts the request unless `finalMessage()` was asked for.
  *
  * Failures are retried as the core's call decides, and a retried stream
  * starts over: if the failed attempt had already handed out events, the
- * iteration yields a `{type: "stream_retry", attempt, delay_ms, reason,
- * error}` item (not an API event) meaning "discard what you showed since the
- * last message_start", and a new `message_start` follows. A failure that is
- * not retried is thrown with the message so far as `partial`.
+ * iteration yields the core's retry notice, `{type: "stream_retry", attempt,
+ * delay_ms, code, message}` (not an API event), meaning "discard what you
+ * showed since the last message_start", and a new `message_start` follows. A
+ * failure that is not retried is thrown with `code`, `attempts`, `giveUp` and
+ * the message so far as `partial` (from the core).
  */
 export class MessageStream {
-  #raw;
+  #m;
   #ctl = new AbortController();
-  #chain = Promise.resolve();
-  #final = null;
   #unlink = () => {};
+  #queue = [];
+  #wake = null;
+  #ended = false;
+  #result;
+  #wantFinal = false;
+  #iterating = false;
+  #headers = null;
+  #lastMessage = null;
+  #openResolve;
+  #openReject;
 
   constructor(rawClient, params, signal) {
-    if (params === null || typeof params !== 'object') {
-      throw new InvalidArgumentError('params must be a Messages API request object', { type: 'invalid_argument' });
-    }
-    if (signal !== undefined && signal !== null && typeof signal.addEventListener !== 'function') {
-      throw new InvalidArgumentError('signal must be an AbortSignal', { type: 'invalid_argument' });
-    }
+    if (params === null || typeof params !== 'object') throw argumentError('params must be a Messages API request object');
+    checkSignal(signal);
     const { stream: _ignored, ...body } = params;
-    this.#raw = call(() => rawClient.stream(body, this.#ctl.signal));
+    this.#m = machine(call(() => rawClient.call(body, true)));
     if (signal) {
       if (signal.aborted) this.#ctl.abort();
       else {
@@ -199,46 +228,95 @@ export class MessageStream {
       }
     }
     /** Resolves once the response has begun (after any retries). */
-    this.opened = this.#enqueue(() => callAsync(() => this.#raw.open()));
+    this.opened = new Promise((resolve, reject) => {
+      this.#openResolve = resolve;
+      this.#openReject = reject;
+    });
     this.opened.catch(() => {});
+    this.#result = this.#run();
+    this.#result.catch(() => {});
   }
 
-  #enqueue(fn) {
-    const next = this.#chain.then(fn);
-    this.#chain = next.catch(() => {});
-    return next;
+  async #run() {
+    const m = this.#m;
+    try {
+      await drive(m, {
+        now: () => Date.now(),
+        signal: this.#ctl.signal,
+        onHead: (head, how) => {
+          this.#headers = head.headers;
+          if (how === 'chunks') this.#openResolve();
+        },
+        onEvents: (events) => this.#push(events),
+        onRetry: (notice) => this.#push([notice]),
+      });
+      const r = m.takeResult();
+      this.#lastMessage = r.message;
+      this.#openResolve();
+      return r;
+    } catch (e) {
+      this.#lastMessage = e?.partial ?? this.#lastMessage;
+      this.#openReject(e);
+      throw e;
+    } finally {
+      this.#attempts = m.attempt + 1;
+      this.#ended = true;
+      this.#unlink();
+      this.#notify();
+      m.raw.free();
+    }
+  }
+
+  #push(items) {
+    if (items.length === 0) return;
+    for (const item of items) {
+      if (item && item.type === 'message_start') this.#lastMessage = null;
+    }
+    // Nobody will read the events: keep none.
+    if (this.#wantFinal && !this.#iterating) return;
+    this.#queue.push(...items);
+    this.#notify();
+  }
+
+  #notify() {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
   }
 
   async *[Symbol.asyncIterator]() {
+    this.#iterating = true;
     let done = false;
     try {
       for (;;) {
-        const event = await this.#enqueue(() => callAsync(() => this.#raw.next()));
-        if (event === null) {
+        if (this.#ctl.signal.aborted) {
           done = true;
+          throw abortError();
+        }
+        if (this.#queue.length > 0) {
+          yield this.#queue.shift();
+          continue;
+        }
+        if (this.#ended) {
+          done = true;
+          await this.#result;
           return;
         }
-        yield event;
+        await new Promise((resolve) => {
+          this.#wake = resolve;
+        });
       }
-    } catch (e) {
-      done = true;
-      this.#unlink();
-      throw e;
     } finally {
-      if (!done && this.#final === null) this.abort();
+      this.#iterating = false;
+      if (!done && !this.#wantFinal) this.abort();
     }
   }
 
   /** `{message, tool_input_issues, attempts, request_id, rate_limit}` of the completed stream. */
   finished() {
-    if (this.#final === null) {
-      this.#final = this.#enqueue(() => callAsync(() => this.#raw.finish()));
-      this.#final.then(
-        () => this.#unlink(),
-        () => this.#unlink(),
-      );
-    }
-    return this.#final;
+    this.#wantFinal = true;
+    if (!this.#iterating) this.#queue.length = 0;
+    return this.#result;
   }
 
   /** Resolves to the final message (reading the rest of the stream). */
@@ -257,23 +335,27 @@ export class MessageStream {
 
   /** The message so far (null before `message_start`). */
   get currentMessage() {
-    return call(() => this.#raw.message);
+    if (this.#ended) return this.#lastMessage;
+    return this.#m.partialMessage ?? this.#lastMessage;
   }
 
   /** The response's `request-id`, once it has begun. */
   get requestId() {
-    return call(() => this.#raw.requestId);
+    const hit = this.#headers?.find(([k]) => k.toLowerCase() === 'request-id');
+    return hit ? hit[1] : null;
   }
 
   /** The response's headers as `[[name, value], ...]`, once it has begun. */
   get headers() {
-    return call(() => this.#raw.headers);
+    return this.#headers;
   }
 
   /** Attempts made so far. */
   get attempts() {
-    return call(() => this.#raw.attempts);
+    return this.#ended ? this.#attempts : this.#m.attempt + 1;
   }
+
+  #attempts = 1;
 
   /** Aborts the request; pending and later reads throw an AbortError. */
   abort() {

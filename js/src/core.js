@@ -1,10 +1,12 @@
 // The core's functions, one by one, for callers who bring their own
 // transport or want a single rule: building a request, reading a response or
-// a stream, retry decisions, cut-off JSON, prices, tool checks. Data objects
-// keep the core's JSON shape (snake_case, as the Messages API); amounts of
-// money are `{ nanos: bigint, usd: string }`.
+// a stream, retry decisions, cut-off JSON, prices, tool checks, the call state
+// machine. Data objects keep the core's JSON shape (snake_case, as the
+// Messages API); amounts of money are `{ nanos: bigint, usd: string }`. The
+// low-level machinery is exported from `creditpool/core` (lowlevel.js); the
+// main entry keeps the user-level functions (prices, tool checks).
 import { call, glue } from './wasm.js';
-import { InvalidArgumentError } from './errors.js';
+import { argumentError } from './fail.js';
 
 /**
  * Headers as the core reads them, `[[name, value], ...]`, from an array of
@@ -16,9 +18,7 @@ export function headerPairs(headers) {
   if (Array.isArray(headers)) return headers;
   if (typeof headers.entries === 'function' && typeof headers.get === 'function') return [...headers.entries()];
   if (typeof headers === 'object') return Object.entries(headers).map(([k, v]) => [k, String(v)]);
-  throw new InvalidArgumentError('headers must be an array of [name, value] pairs, a Headers object or a record', {
-    type: 'invalid_argument',
-  });
+  throw argumentError('headers must be an array of [name, value] pairs, a Headers object or a record');
 }
 
 /** Copies an options object without its `undefined` values. */
@@ -264,11 +264,29 @@ export class ToolValidator {
 }
 
 /**
+ * The activity dashboard of a pool's ledger (entries as `onLedger` hands them
+ * out, in any order) as one Vega-Lite v5 specification; `options` is the
+ * core's ActivityOptions JSON (`limit`, `thresholds_pct`, `cycle_start_ms`,
+ * `title`).
+ */
+export function activityChart(ledger, options = null) {
+  return call(() => glue.activityChart(ledger, options));
+}
+
+/** The name of the error class the core raises for `code` (the core's `class_for_code`). */
+export function classForCode(code) {
+  return call(() => glue.classForCode(code));
+}
+
+/**
  * One Messages API call with retries, as the core's state machine, for
- * callers who drive it with their own transport: ask `nextAction(nowMs)`,
- * send, report the response with `handleHead`, then `handleBody` or
- * `handleChunk`/`handleEnd` (or `handleTransportError`), sleep on `wait`,
- * and `takeResult()` once `done`.
+ * callers who drive it with their own transport (docs/ARCHITECTURE.md, "Driving
+ * a call"): ask `nextAction(nowMs)`; on `send`, send the request, waiting no
+ * longer than `deadline` for each input (past it: `handleTimeout(nowMs)`);
+ * report the head with `handleHead`, then `handleBody`, or `handleChunk` while
+ * `isReading` and `handleEnd`; report any transport failure raw with
+ * `handleTransportError({type: "connection"})`; on `wait`, pass its `retry`
+ * notice on and sleep; `takeResult()` once `done`.
  */
 export class MessagesCall {
   #inner;
@@ -276,14 +294,33 @@ export class MessagesCall {
   /**
    * @param {{apiKey: string, requestOptions?: object, request: object, options?: object}} spec
    *   `requestOptions` as for buildRequest; `options` the core's CallOptions
-   *   (`stream`, `retry`, `idle_timeout_ms`, `max_body_bytes`,
-   *   `max_event_bytes`, `jitter_seed`).
+   *   (`stream`, `retry`, `idle_timeout_ms`, `read_timeout_ms`,
+   *   `max_body_bytes`, `max_event_bytes`, `jitter_seed`, `preflight`).
+   *   Throws the preflight error (ToolDefinitionError, CapabilityError,
+   *   RequestBuildError) before anything is sent.
    */
-  constructor({ apiKey, requestOptions, request, options }) {
-    this.#inner = call(() => new glue.MessagesCall(apiKey ?? '', requestOptions ?? null, request, options ?? null));
+  constructor({ apiKey, requestOptions, request, options }, inner = undefined) {
+    this.#inner = inner ?? call(() => new glue.MessagesCall(apiKey ?? '', requestOptions ?? null, request, options ?? null));
   }
 
-  /** `{type: "send", request}`, `{type: "wait", until_ms}` or `{type: "done"}`. */
+  /** A `POST /v1/messages/count_tokens` call (same spec); its result is `{input_tokens, attempts, request_id}`. */
+  static countTokens({ apiKey, requestOptions, request, options }) {
+    const inner = call(() => glue.MessagesCall.countTokens(apiKey ?? '', requestOptions ?? null, request, options ?? null));
+    return new MessagesCall({}, inner);
+  }
+
+  /**
+   * A webhook delivery with retries: `delivery` is `{body, headers}` (as a
+   * pool's alert made them), `options` the core's CallOptions (default: the
+   * core's webhook options). The request's path is empty: send it to the
+   * webhook's URL. Its result is `{status, attempts}`.
+   */
+  static webhook(delivery, options = null) {
+    const inner = call(() => glue.MessagesCall.webhook(delivery, options ?? null));
+    return new MessagesCall({}, inner);
+  }
+
+  /** `{type: "send", request}`, `{type: "wait", until_ms, retry}` (`retry`: a `stream_retry` event, or null) or `{type: "done"}`. */
   nextAction(nowMs = Date.now()) {
     return call(() => this.#inner.nextAction(nowMs));
   }
@@ -308,9 +345,14 @@ export class MessagesCall {
     return call(() => this.#inner.handleEnd(nowMs));
   }
 
-  /** The connection failed or timed out (`{type: "connection"}`, `{type: "timeout", phase}`). */
+  /** The transport failed, as it saw it: `{type: "connection"}` (the core knows a mid-stream failure is a cut stream). */
   handleTransportError(failure, nowMs = Date.now()) {
     call(() => this.#inner.handleTransportError(failure, nowMs));
+  }
+
+  /** Time passed with nothing read: whether the attempt timed out (past `deadline`). */
+  handleTimeout(nowMs = Date.now()) {
+    return call(() => this.#inner.handleTimeout(nowMs));
   }
 
   /** Whether the body should still be read. */
@@ -318,7 +360,7 @@ export class MessagesCall {
     return call(() => this.#inner.isReading);
   }
 
-  /** While a stream is read, the Unix ms by which the next chunk must arrive (else null). */
+  /** While a request is out, the Unix ms by which the next input (head, body, chunk) must arrive; else null. */
   get deadline() {
     return call(() => this.#inner.deadline);
   }
@@ -338,8 +380,13 @@ export class MessagesCall {
     return call(() => this.#inner.lastAttempt);
   }
 
-  /** `{message, tool_input_issues, attempts, request_id, rate_limit}`, the failure thrown, or null. */
+  /** `{message, tool_input_issues, attempts, request_id, rate_limit}` (`{input_tokens, attempts, request_id}` for count_tokens, `{status, attempts}` for a webhook), the failure thrown (with `code`, `attempts`, `giveUp`, `partial`), or null. */
   takeResult() {
     return call(() => this.#inner.takeResult());
+  }
+
+  /** Frees the wasm memory of the call. */
+  free() {
+    this.#inner.free();
   }
 }

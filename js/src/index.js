@@ -1,27 +1,9 @@
-// Everything the package exports, whichever entry point loaded it.
+// Everything the package's main entry exports, whichever entry point loaded
+// it: the user API. The low-level machinery (MessagesCall, AgentRun,
+// SseDecoder, ...) is in `creditpool/core` (lowlevel.js).
 export * from './errors.js';
 export { Client, Messages, MessageStream } from './client.js';
 export { Tool, Toolbox, tool } from './tools.js';
 export { Pool } from './pool.js';
-export { Agent, AgentRun } from './agent.js';
-export {
-  buildRequest,
-  parseMessage,
-  parseCountTokens,
-  parseErrorEvent,
-  rateLimitInfo,
-  RetryPolicy,
-  SseDecoder,
-  MessageStreamParser,
-  parsePartialJson,
-  parsePartialJsonText,
-  PriceTable,
-  cost,
-  worstCase,
-  checkRequest,
-  checkTool,
-  checkTools,
-  ToolValidator,
-  MessagesCall,
-  version,
-} from './core.js';
+export { Agent } from './agent.js';
+export { activityChart, parsePartialJson, PriceTable, cost, worstCase, checkRequest, checkTool, checkTools, version } from './core.js';

@@ -1,23 +1,18 @@
 // The credit pool: the core's Pool (every rule) plus what only the host can
 // do: the clock, alert callbacks, webhook delivery through fetch, and in Node
 // a JSON Lines ledger file appended to per entry.
-import { ConfigurationError, InvalidArgumentError } from './errors.js';
+import { argumentError, optionsError } from './fail.js';
 import { runtime } from './runtime.js';
+import { drive, webhookMachine } from './player.js';
 import { call, glue } from './wasm.js';
 
 const POOL_OPTIONS = new Set(['now', 'onAlert', 'onLedger', 'webhooks', 'onWebhookError', 'ledgerFile', 'fetch']);
 const RAW = new WeakMap();
 const RESTORE = Symbol('restore');
 
-/**
- * The wasm pool inside a Pool, and a function that delivers what the pool
- * queued (alerts, ledger entries); for Agent, which calls into the pool
- * through its run.
- */
-export function rawPool(pool) {
-  const raw = RAW.get(pool);
-  if (raw === undefined) throw new InvalidArgumentError('pool must be a creditpool Pool', { type: 'invalid_argument' });
-  return raw;
+/** The clock of a creditpool Pool (`() => ms`), or undefined for another pool store. */
+export function poolClock(pool) {
+  return RAW.get(pool)?.now;
 }
 
 /**
@@ -27,7 +22,7 @@ export function rawPool(pool) {
 export function plainJson(value) {
   if (typeof value === 'bigint') {
     if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new InvalidArgumentError(`amount ${value} is out of range (0 to 2^53 - 1 nano-USD)`, { type: 'invalid_argument' });
+      throw argumentError(`amount ${value} is out of range (0 to 2^53 - 1 nano-USD)`);
     }
     return Number(value);
   }
@@ -39,7 +34,7 @@ export function plainJson(value) {
 }
 
 function configError(kind, message) {
-  return new ConfigurationError(message, { type: 'configuration_error', kind });
+  return optionsError(kind, message);
 }
 
 function checkOptions(options) {
@@ -72,7 +67,11 @@ function checkOptions(options) {
  *
  * Amounts go in as `bigint` (or a safe integer) nano-USD and come out as
  * `{nanos: bigint, usd: string}`. A refusal throws a PoolRefusedError
- * subclass (`PoolExhaustedError`, `PoolRateLimitedError` with `retryAt`, ...).
+ * subclass (`PoolExhaustedError`, `PoolRateLimitedError` with `retryAtMs`, ...).
+ *
+ * A Pool is a `PoolStore` (what an Agent applies its pool operations to):
+ * `apply(op)` takes the core's `PoolOp` JSON and returns its `OpResult` JSON,
+ * delivering the alerts, ledger entries and webhooks each operation causes.
  */
 export class Pool {
   #raw;
@@ -96,7 +95,7 @@ export class Pool {
 
   /** A pool restored from `snapshot()` text, with fresh options. */
   static restore(snapshot, options = {}) {
-    if (typeof snapshot !== 'string') throw new InvalidArgumentError('snapshot must be a string', { type: 'invalid_argument' });
+    if (typeof snapshot !== 'string') throw argumentError('snapshot must be a string');
     const raw = call(() => glue.RawPool.restore(snapshot));
     const pool = new Pool({ [RESTORE]: raw }, options);
     return pool;
@@ -148,15 +147,20 @@ export class Pool {
   }
 
   #deliver(url, body, headers, alert) {
-    // fetch is called at once (so that deliveries start in alert order);
-    // its outcome is awaited in the background (see flush()).
+    // Each delivery is the core's webhook call (its retries, its timeout),
+    // played by the package's attempt player through this pool's fetch; it
+    // starts at once (so that deliveries start in alert order) and runs in
+    // the background (see flush()).
     const p = (async () => {
+      let m = null;
       try {
-        const r = await this.#fetch(url, { method: 'POST', headers, body });
-        if (!r.ok) throw new Error(`webhook ${url} answered ${r.status}`);
+        m = webhookMachine(call(() => glue.MessagesCall.webhook({ body, headers }, null)), url, this.#fetch);
+        await drive(m, { now: () => Date.now() });
+        m.takeResult();
       } catch (e) {
         if (this.#onWebhookError) this.#onWebhookError(e, alert, url);
       } finally {
+        m?.raw.free();
         this.#deliveries.delete(p);
       }
     })();
@@ -198,7 +202,11 @@ export class Pool {
     this.#op((now) => this.#raw.setAgentPolicy(agent, plainJson(policy), now));
   }
 
-  /** One operation as the core's PoolOp JSON; the core's OpResult JSON. */
+  /**
+   * One operation as the core's PoolOp JSON (`reserve`, `settle`, `release`,
+   * `extend`, `set_limit`, `set_agent`, `tick`, `report`); the core's
+   * OpResult JSON. This is the `PoolStore` interface an Agent drives.
+   */
   apply(op) {
     return this.#op(() => this.#raw.apply(plainJson(op)));
   }

@@ -2,17 +2,21 @@
 // each definition when it is made and each `tool_use` input before the
 // function runs; a call that must not run is answered with an `is_error`
 // tool_result the model can read, never a crash.
-import { InvalidArgumentError } from './errors.js';
+import { argumentError } from './fail.js';
 import { ToolValidator, checkTool } from './core.js';
+import { plainJson } from './pool.js';
+import { call, glue } from './wasm.js';
 
 function invalid(message) {
-  return new InvalidArgumentError(message, { type: 'invalid_argument' });
+  return argumentError(message);
 }
 
 /**
  * One tool. `run(input, context)` receives the validated input and
  * `{id, name, signal}`, and returns a string, an array of content blocks, or
- * any other JSON value (sent as JSON text).
+ * any other JSON value; the core turns it into `tool_result` content (a
+ * string as it is, content blocks as blocks, null as empty text, anything else
+ * as its JSON text).
  */
 export class Tool {
   #run;
@@ -48,19 +52,6 @@ export function tool(spec) {
   return new Tool(spec);
 }
 
-/** A tool's return value as `tool_result` content. */
-function resultContent(value) {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((b) => b && typeof b === 'object' && typeof b.type === 'string')) return value;
-  if (value === undefined) return '';
-  return JSON.stringify(value);
-}
-
-function errorText(e) {
-  const message = e && typeof e === 'object' && typeof e.message === 'string' ? e.message : String(e);
-  return `Error: ${message}`;
-}
-
 /**
  * A set of tools: their definitions for a request's `tools`, and the running
  * of the model's `tool_use` calls, each input checked against its schema
@@ -94,18 +85,24 @@ export class Toolbox {
    * breaks the schema, an unknown tool, or a call cut off at max_tokens
    * (`truncated`) gets an `is_error` result explaining why, and the function
    * does not run; an exception from the function becomes an `is_error`
-   * result with its message.
+   * result with its message, in the core's words.
    */
   async run(toolUse, { truncated = false, signal } = {}) {
     const refusal = this.#validator.refusal(toolUse, { truncated });
     if (refusal !== null) return refusal;
     const t = this.#tools.get(toolUse.name);
+    let output;
     try {
       const value = await t.runValidated(toolUse.input, { id: toolUse.id, name: toolUse.name, signal });
-      return { type: 'tool_result', tool_use_id: toolUse.id, content: resultContent(value) };
+      output = { value: value === undefined ? null : plainJson(value) };
     } catch (e) {
-      return { type: 'tool_result', tool_use_id: toolUse.id, content: errorText(e), is_error: true };
+      output = { failed: String(e !== null && typeof e === 'object' && 'message' in e ? e.message : e) };
     }
+    // The core words the result and turns the value into content.
+    const r = call(() => glue.toolResult({ id: toolUse.id, name: toolUse.name, input: toolUse.input ?? null }, output, null));
+    const block = { type: 'tool_result', tool_use_id: r.tool_use_id, content: r.content };
+    if (r.is_error) block.is_error = true;
+    return block;
   }
 
   /**

@@ -163,3 +163,62 @@ test("the client's retry policy and idle timeout govern the agent's calls", asyn
   assert.equal(stalled.status, 'failed');
   assert.equal(pool.usage.reserved.nanos, 0n);
 });
+
+test('a custom PoolStore sees balanced reserve and settle ops', async () => {
+  await sim.reset();
+  const pool = new Pool({ limit: 10_000_000 });
+  const ops = [];
+  const results = [];
+  // An asynchronous store wrapping a Pool, as a remote one would be.
+  const store = {
+    async apply(op) {
+      ops.push(op);
+      await new Promise((r) => setTimeout(r, 1));
+      const result = pool.apply(op);
+      results.push(result);
+      return result;
+    },
+  };
+  const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
+  const agent = new Agent({ client, pool: store, agentId: 'inventory', model: MODEL, tools: [inventoryTool([])], maxTokens: 300 });
+  const outcome = await agent.run('Find products under $50');
+  assert.equal(outcome.status, 'completed');
+  const reserves = results.filter((r) => r.result === 'reserved').map((r) => r.id);
+  const closed = ops.filter((o) => o.op === 'settle' || o.op === 'release').map((o) => o.id);
+  assert.ok(reserves.length >= 2);
+  assert.deepEqual([...closed].sort(), [...reserves].sort(), 'every reservation is settled or released once');
+  assert.equal(ops.filter((o) => o.op === 'settle').length, outcome.turns.length);
+  assert.equal(pool.usage.reserved.nanos, 0n);
+  assert.equal(BigInt(outcome.total_cost), pool.usage.settled.nanos);
+});
+
+test("a tool that throws gives the core's wording", async () => {
+  await sim.reset();
+  const broken = new Tool({
+    name: 'search_database',
+    description: 'Query the product inventory database.',
+    inputSchema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] },
+    run: async () => {
+      throw new Error('database is down');
+    },
+  });
+  const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
+  const outcome = await new Agent({ client, pool: new Pool({ limit: 10_000_000 }), agentId: 'a', model: MODEL, tools: [broken], maxTokens: 300 }).run('Find products under $50');
+  const errors = outcome.transcript.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b) => b.type === 'tool_result' && b.is_error);
+  assert.ok(errors.length >= 1, JSON.stringify(outcome.transcript));
+  assert.equal(errors[0].content, 'The tool "search_database" failed: database is down');
+});
+
+test('a failed run keeps a typed error with the core code', async () => {
+  await sim.reset({ steps: [{ error: { status: 529 } }] });
+  const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url, maxRetries: 0 });
+  const outcome = await new Agent({ client, pool: new Pool({ limit: 10_000_000 }), agentId: 'a', model: MODEL, maxTokens: 100 }).run('hi');
+  assert.equal(outcome.status, 'failed');
+  assert.equal(outcome.code, 'overloaded_error');
+  assert.equal(outcome.exception.name, 'OverloadedError');
+  assert.equal(outcome.exception.code, 'overloaded_error');
+  assert.ok(!Object.keys(outcome).includes('exception'), 'not enumerable: the outcome stays the core JSON');
+  const refused = await new Agent({ client, pool: new Pool({ limit: 1000 }), agentId: 'poor', model: MODEL, maxTokens: 300 }).run('hi');
+  assert.equal(refused.exception.name, 'PoolExhaustedError');
+  assert.equal(refused.exception.code, 'pool_exhausted');
+});

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import {
   AbortError,
+  APIConnectionError,
   APIError,
+  BadRequestError,
   AuthenticationError,
   CapabilityError,
   Client,
@@ -20,7 +22,10 @@ import {
   RateLimitError,
   StreamIncompleteError,
   ToolDefinitionError,
+  CODES,
+  RequestBuildError,
 } from 'creditpool';
+import { classForCode } from 'creditpool/core';
 import { apiError, hang, json, message, sse, sseThenStall, startServer, textStream } from './helpers/server.js';
 
 const KEY = 'sk-test-SECRETKEY-0123456789';
@@ -173,7 +178,10 @@ test('capabilities and tool definitions are checked before anything is sent', as
   assert.ok(e2 instanceof ToolDefinitionError);
   assert.equal(e2.rule, 'invalid_name');
   const e3 = await failure(c.messages.create({ ...REQUEST, max_tokens: 0 }));
-  assert.ok(e3 instanceof InvalidRequestError);
+  // Refused locally: the core's RequestBuildError (code invalid_request), not the API's 400.
+  assert.ok(e3 instanceof RequestBuildError);
+  assert.equal(e3.code, 'invalid_request');
+  assert.equal(e3.type, 'invalid_request_error');
   assert.equal(e3.status, null);
   assert.equal(s.requests.length, 0);
   const ok = await client(s, { checkCapabilities: false }).messages.create({ ...REQUEST, model: 'claude-sonnet-5', temperature: 0.2 });
@@ -272,9 +280,11 @@ test('a stream retried after events were handed out says so, then starts over', 
   const types = items.map((e) => e.type);
   assert.deepEqual(types.slice(0, 5), ['message_start', 'content_block_start', 'ping', 'content_block_delta', 'stream_retry']);
   const retry = items[4];
+  // The core's retry notice, as it is.
   assert.equal(retry.attempt, 0);
-  assert.deepEqual(retry.reason, { type: 'stream_error', error_type: 'overloaded_error' });
-  assert.ok(retry.error instanceof OverloadedError);
+  assert.equal(retry.code, 'overloaded_error');
+  assert.equal(typeof retry.delay_ms, 'number');
+  assert.equal(typeof retry.message, 'string');
   assert.equal(types[5], 'message_start');
   assert.equal(types.at(-1), 'message_stop');
   assert.equal(await stream.finalText(), 'Hi again');
@@ -361,4 +371,52 @@ test('the API key never shows in the client, its errors or their logs', async ()
   }
   assert.ok(seenErrors.length >= 10, 'errors from the other tests are checked too');
   for (const text of shown) assert.ok(!text.includes('SECRETKEY'), `the key shows in: ${text.slice(0, 200)}`);
+});
+
+test('errors carry the core code and its class; the deprecated names are the same classes', async () => {
+  const s = await server([apiError(400, 'invalid_request_error', 'bad')]);
+  const e = await failure(client(s).messages.create(REQUEST));
+  assert.equal(e.code, 'invalid_request_error');
+  assert.equal(e.name, 'BadRequestError');
+  assert.equal(e.name, classForCode(e.code));
+  assert.equal(CODES[e.code], 'BadRequestError');
+  assert.ok(e instanceof BadRequestError);
+  assert.ok(e instanceof InvalidRequestError, 'the deprecated alias still matches');
+  assert.equal(InvalidRequestError, BadRequestError);
+  assert.equal(ConnectionError, APIConnectionError);
+  const dead = await server([json(200, message())]);
+  await dead.close();
+  const c = await failure(client(dead, { maxRetries: 0 }).messages.create(REQUEST));
+  assert.equal(c.code, 'connection_error');
+  assert.equal(c.name, 'APIConnectionError');
+  assert.ok(c instanceof ConnectionError && c instanceof APIConnectionError);
+  const local = await failure(client(s, { maxRetries: 0 }).messages.create({ ...REQUEST, tools: [{ name: 'bad name', description: 'x', input_schema: { type: 'object' } }] }));
+  assert.equal(local.code, 'invalid_tool_name');
+  assert.equal(local.name, 'ToolDefinitionError');
+  const options = (() => {
+    try {
+      return new Client({ apiKey: KEY, bogus: 1 });
+    } catch (err) {
+      return err;
+    }
+  })();
+  assert.equal(options.name, 'InvalidOptionsError');
+  assert.equal(options.code, 'invalid_options');
+  assert.ok(options instanceof ConfigurationError, 'ConfigurationError still matches');
+});
+
+test('a connection reset mid-stream reads as a cut stream: retried with the core notice, or incomplete with the partial message', async () => {
+  const s = await server([sse(textStream().slice(0, 4), { cut: true }), sse(textStream(['Hi', ' again']))]);
+  const stream = client(s).messages.stream(REQUEST);
+  const items = [];
+  for await (const ev of stream) items.push(ev);
+  const retry = items.find((e) => e.type === 'stream_retry');
+  assert.ok(retry, items.map((e) => e.type).join());
+  assert.equal(retry.code, 'stream_incomplete', 'a reset mid-stream is a cut stream, not a connection error');
+  assert.equal(await stream.finalText(), 'Hi again');
+  const once = await server([sse(textStream().slice(0, 4), { cut: true })]);
+  const e = await failure(client(once, { maxRetries: 0 }).messages.stream(REQUEST).finalMessage());
+  assert.equal(e.code, 'stream_incomplete');
+  assert.equal(e.name, 'StreamIncompleteError');
+  assert.equal(e.partial.content[0].text, 'Hel');
 });

@@ -91,7 +91,8 @@ test('an exception from the function becomes an is_error result', async () => {
   assert.deepEqual(await box.run(call('fail', {})), {
     type: 'tool_result',
     tool_use_id: 'toolu_1',
-    content: 'Error: database is down',
+    // The core's words (AgentTexts::tool_failed).
+    content: 'The tool "fail" failed: database is down',
     is_error: true,
   });
 });

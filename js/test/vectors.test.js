@@ -7,25 +7,27 @@ import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import {
   APIError,
-  AgentRun,
+  APIConnectionError,
   Client,
   CapabilityError,
-  ConfigurationError,
-  ConnectionError,
-  InvalidRequestError,
-  MessageStreamParser,
-  MessagesCall,
+  InvalidOptionsError,
   PartialJsonError,
   Pool,
   PoolError,
-  PriceTable,
   PricingError,
-  ResponseError,
-  RetryPolicy,
-  SseDecoder,
+  RequestBuildError,
+  ResponseParseError,
   StreamError,
   ToolDefinitionError,
-  ToolInputError,
+  ToolInputInvalidError,
+} from 'creditpool';
+import {
+  AgentRun,
+  MessageStreamParser,
+  MessagesCall,
+  PriceTable,
+  RetryPolicy,
+  SseDecoder,
   ToolValidator,
   buildRequest,
   checkRequest,
@@ -35,7 +37,11 @@ import {
   parseMessage,
   parsePartialJsonText,
   rateLimitInfo,
-} from 'creditpool';
+  classForCode,
+  activityChart,
+} from 'creditpool/core';
+
+const classForCodeOf = classForCode;
 import {
   Lcg,
   accumulateSplits,
@@ -66,66 +72,122 @@ function nanos(m) {
 function callErrorKind(e) {
   if (e instanceof APIError) return 'api';
   if (e instanceof StreamError) return 'stream';
-  if (e instanceof ResponseError) return 'parse';
-  if (e instanceof ConnectionError) return 'transport';
+  if (e instanceof ResponseParseError) return 'parse';
+  if (e instanceof APIConnectionError) return 'transport';
   throw e;
+}
+
+/** A call's (or a run's) error as the vectors describe it: the code, and the class its name says. */
+function errorFields(e) {
+  return { code: e.code, class: e.name, partial: e.partial !== null && e.partial !== undefined };
+}
+
+/**
+ * Plays one scripted attempt of a call or a run (`d`) exactly as
+ * tests/vectors/README.md's messages_call driver says; `afterInput()` runs
+ * after each chunk and each handleTimeout (an agent's poll_pool).
+ */
+function playAttempt(d, a, clock, afterInput = () => {}) {
+  if (a.transport_error !== undefined) {
+    d.handleTransportError(a.transport_error, clock.now);
+    return null;
+  }
+  if (a.no_head === true) {
+    for (let k = 0; k < 100; k++) {
+      const deadline = d.deadline;
+      if (deadline === null) break;
+      clock.now = deadline;
+      d.handleTimeout(clock.now);
+      afterInput();
+    }
+    return null;
+  }
+  const chunks = a.chunks !== undefined ? a.chunks : a.body !== undefined ? [a.body] : [];
+  const how = d.handleHead(a.status, a.headers ?? [], clock.now);
+  if (how === 'whole') {
+    d.handleBody(utf8.encode(chunks.join('')), clock.now);
+    return null;
+  }
+  for (const chunk of chunks) {
+    d.handleChunk(utf8.encode(chunk), clock.now);
+    afterInput();
+    if (!d.isReading) break;
+  }
+  if (d.isReading) {
+    if (a.end === false) {
+      for (let k = 0; k < 100 && d.isReading; k++) {
+        const deadline = d.deadline;
+        if (deadline === null) return 'a stream without a deadline';
+        clock.now = deadline;
+        d.handleTimeout(clock.now);
+        afterInput();
+      }
+    } else if (a.reset === true) {
+      d.handleTransportError({ type: 'connection' }, clock.now);
+    } else {
+      d.handleEnd(clock.now);
+    }
+  }
+  return null;
+}
+
+/** A wait action as the vectors record it. */
+function waitAction(a, withReason) {
+  const out = { wait_until: a.until_ms };
+  if (withReason) out.reason = a.reason;
+  if (a.retry) out.retry = { attempt: a.retry.attempt, delay_ms: a.retry.delay_ms, code: a.retry.code };
+  return out;
 }
 
 const runners = {
   messages_call(c) {
     const i = c.input;
-    const mc = new MessagesCall({ apiKey: i.api_key ?? 'k', request: i.request, options: i.options });
-    let now = i.start_ms;
+    const spec = { apiKey: i.api_key ?? 'k', request: i.request, options: i.options };
+    const kind = i.kind ?? 'messages';
+    let mc;
+    try {
+      if (kind === 'messages') mc = new MessagesCall(spec);
+      else if (kind === 'count_tokens') mc = MessagesCall.countTokens(spec);
+      else if (kind === 'webhook') mc = MessagesCall.webhook(i.webhook, i.options);
+      else return `unknown kind ${kind}`;
+    } catch (e) {
+      if (!(e instanceof ToolDefinitionError || e instanceof CapabilityError || e instanceof RequestBuildError)) throw e;
+      const actual = { actions: [], result: { error: { kind: 'preflight', code: e.code, class: e.name } } };
+      return jsonDiff('actions', actual.actions, c.expected.actions ?? actual.actions) ?? jsonSubsetDiff('result', actual.result, c.expected.result);
+    }
+    const clock = { now: i.start_ms };
+    const early = i.early_wake_ms ?? 0;
     const attempts = [...i.attempts];
     const actions = [];
     for (let step = 0; step < 100; step++) {
-      const action = mc.nextAction(now);
+      const action = mc.nextAction(clock.now);
       if (action.type === 'done') break;
       if (action.type === 'wait') {
-        actions.push({ wait_until: action.until_ms });
-        now = action.until_ms;
+        actions.push(waitAction(action, false));
+        // A sleep may wake a little early; the call's clock makes up for it.
+        clock.now = Math.max(clock.now, action.until_ms - early);
         continue;
       }
       actions.push({ send: true });
       const a = attempts.shift();
       if (a === undefined) return 'the call sent more attempts than scripted';
-      if (a.transport_error !== undefined) {
-        mc.handleTransportError(a.transport_error, now);
-        continue;
-      }
-      const how = mc.handleHead(a.status, a.headers ?? [], now);
-      if (how === 'whole') {
-        const body = a.body !== undefined ? a.body : (a.chunks ?? []).join('');
-        mc.handleBody(body, now);
-      } else {
-        const chunks = a.chunks !== undefined ? a.chunks : a.body !== undefined ? [a.body] : [];
-        for (const chunk of chunks) {
-          mc.handleChunk(chunk, now);
-          if (!mc.isReading) break;
-        }
-        if (mc.isReading) {
-          if (a.end === false) {
-            now = mc.deadline;
-            if (now === null) return 'a stream without a deadline';
-            mc.handleTransportError({ type: 'timeout', phase: 'idle' }, now);
-          } else {
-            mc.handleEnd(now);
-          }
-        }
-      }
+      const d = playAttempt(mc, a, clock);
+      if (d) return d;
     }
     let result;
     try {
       const r = mc.takeResult();
       if (r === null) return 'no result';
-      result = { message: r.message, attempts: r.attempts, request_id: r.request_id };
+      if (kind === 'count_tokens') result = { input_tokens: r.input_tokens, attempts: r.attempts, request_id: r.request_id };
+      else if (kind === 'webhook') result = { delivered: r.status, attempts: r.attempts };
+      else result = { message: r.message, attempts: r.attempts, request_id: r.request_id };
     } catch (e) {
-      const kind = callErrorKind(e);
-      const error = { kind, attempts: e.attempts, reason: e.giveUp };
-      if (kind === 'api') error.type = e.type;
+      const error = { kind: callErrorKind(e), attempts: e.attempts, reason: e.giveUp, ...errorFields(e) };
+      if (error.kind === 'api') error.type = e.type;
       result = { error };
     }
-    return jsonDiff('', { actions, result }, c.expected);
+    mc.free();
+    return jsonDiff('actions', actions, c.expected.actions ?? actions) ?? jsonSubsetDiff('result', result, c.expected.result);
   },
 
   build_request(c) {
@@ -141,8 +203,8 @@ const runners = {
       });
       actual = { method: http.method, path: http.path, headers: Object.fromEntries(http.headers), body: JSON.parse(http.body) };
     } catch (e) {
-      if (e instanceof ConfigurationError) actual = { error: e.kind };
-      else if (e instanceof InvalidRequestError && e.status === null) actual = { error: e.kind };
+      if (e instanceof RequestBuildError) actual = { error: e.code };
+      else if (e instanceof InvalidOptionsError) actual = { error: e.code };
       else throw e;
     }
     return jsonDiff('', actual, c.expected);
@@ -160,7 +222,7 @@ const runners = {
     } catch (e) {
       if (e instanceof APIError) {
         actual = { error: { kind: 'api', type: e.type, status: e.status, request_id: e.requestId, message: e.apiMessage } };
-      } else if (e instanceof ResponseError) {
+      } else if (e instanceof ResponseParseError) {
         const type = e.type === 'response_too_large' ? 'too_large' : 'malformed';
         actual = { error: { kind: 'parse', type, message: e.message } };
       } else throw e;
@@ -206,8 +268,8 @@ const runners = {
       const events = [];
       const ev = (e) => ({ event: e.event, data: e.data, id: e.id, retry: e.retry });
       const failed = (e) => {
-        if (e instanceof StreamError && e.type === 'event_too_large') return { events, error: 'event_too_large' };
-        if (e instanceof StreamError && e.type === 'stream_incomplete') return { events, finish: 'mid_event' };
+        if (e instanceof StreamError && e.code === 'stream_event_too_large') return { events, error: 'event_too_large' };
+        if (e instanceof StreamError && e.code === 'stream_incomplete') return { events, finish: 'mid_event' };
         throw e;
       };
       try {
@@ -267,7 +329,7 @@ const runners = {
     const kindOf = (e) => {
       if (e instanceof APIError) return 'api';
       if (e instanceof StreamError) {
-        return { stream_incomplete: 'incomplete', stream_malformed: 'malformed', stream_protocol: 'protocol', event_too_large: 'decode' }[e.type] ?? 'other';
+        return { stream_incomplete: 'incomplete', stream_malformed: 'malformed', stream_protocol: 'protocol', stream_event_too_large: 'decode' }[e.code] ?? 'other';
       }
       throw e;
     };
@@ -396,7 +458,7 @@ const runners = {
       actual = { ok: true };
     } catch (e) {
       if (!(e instanceof ToolDefinitionError)) throw e;
-      const { type: _t, name: _n, ...form } = e.toJSON();
+      const { type: _t, name: _n, code: _c, ...form } = e.toJSON();
       actual = { error: form };
     }
     let shown = actual;
@@ -424,7 +486,7 @@ const runners = {
       validator.check(c.input.call, { truncated });
       return `expected error ${JSON.stringify(wanted)}, got ok`;
     } catch (e) {
-      if (!(e instanceof ToolInputError)) throw e;
+      if (!(e instanceof ToolInputInvalidError)) throw e;
       err = e;
     }
     const actual = err.toJSON();
@@ -505,6 +567,10 @@ const runners = {
     // A snapshot written and restored before every operation changes nothing.
     return jsonDiff('restored before every op', runPoolScenario(c.input, true), plain);
   },
+  activity_chart(c) {
+    // The core writes the spec; the JS one must be the same JSON value.
+    return jsonDiff('$', { spec: activityChart(c.input.ledger, c.input.options ?? null) }, c.expected);
+  },
   agent_run(c) {
     const actual = runAgentScenario(c.input);
     for (const [key, want] of Object.entries(c.expected)) {
@@ -526,64 +592,73 @@ const runners = {
 };
 
 /**
- * Runs an agent_run case as crates/creditpool-core/tests/vectors_agent_run.rs
- * does (tests/vectors/README.md, "agent_run"): scripted responses and tool
- * results, the clock moved only by waits and idle timeouts.
+ * Runs an agent_run case exactly as tests/vectors/README.md ("agent_run")
+ * says: the run's pool ops applied to a Pool (the PoolStore) and recorded,
+ * scripted responses played as in messages_call with poll_pool after each
+ * chunk and timeout, tool outputs worded by the run, the clock moved only by
+ * waits and timeouts.
  */
 function runAgentScenario(input) {
-  const clock = { t: input.start_ms };
+  const clock = { now: input.start_ms };
+  const early = input.early_wake_ms ?? 0;
   const ledger = [];
-  const pool = new Pool(input.pool, { now: () => clock.t, onLedger: (e) => ledger.push(e) });
+  const pool = new Pool(input.pool, { now: () => clock.now, onLedger: (e) => ledger.push(e) });
   const client = new Client({ apiKey: input.api_key ?? 'k', baseURL: 'http://vectors.invalid' });
-  const run = new AgentRun({ client, pool, config: input.config, request: input.request });
+  const run = new AgentRun({ client, config: input.config, request: input.request });
   const responses = [...input.responses];
   const toolResults = [...input.tool_results];
   const actions = [];
+  const poolOps = [];
+  const apply = (op) => {
+    poolOps.push(op.op);
+    run.handlePool(pool.apply(op), clock.now);
+  };
+  const pollPool = () => {
+    for (let op = run.pollPool(clock.now); op !== null; op = run.pollPool(clock.now)) apply(op);
+  };
   for (let i = 0; i < 200; i++) {
-    const a = run.nextAction();
+    const a = run.nextAction(clock.now);
     if (a.type === 'done') break;
-    if (a.type === 'send') {
+    if (a.type === 'pool') apply(a.op);
+    else if (a.type === 'send') {
       actions.push({ send: true });
       const r = responses.shift();
       if (r === undefined) throw new Error('the run sent more requests than scripted');
-      if (r.transport_error !== undefined) {
-        run.handleTransportError(r.transport_error);
-        continue;
-      }
-      const mode = run.handleHead(r.status, r.headers ?? []);
-      if (mode === 'whole') {
-        run.handleBody(r.body !== undefined ? r.body : (r.chunks ?? []).join(''));
-      } else {
-        const chunks = r.chunks !== undefined ? r.chunks : r.body !== undefined ? [r.body] : [];
-        for (const chunk of chunks) {
-          run.handleChunk(utf8.encode(chunk));
-          if (!run.isReading) break;
-        }
-        if (run.isReading) {
-          if (r.end === false) {
-            clock.t = run.deadline;
-            run.handleTransportError({ type: 'timeout', phase: 'idle' });
-          } else run.handleEnd();
-        }
-      }
+      const d = playAttempt(run, r, clock, pollPool);
+      if (d) throw new Error(d);
     } else if (a.type === 'call_tools') {
       actions.push({ call_tools: a.calls });
-      const results = toolResults.shift();
-      if (results === undefined) throw new Error('more tool calls than scripted');
+      const scripted = toolResults.shift();
+      if (scripted === undefined) throw new Error('more tool calls than scripted');
+      const results = scripted.map((v) => {
+        if (v.output === undefined) return v;
+        const c = a.calls.find((x) => x.id === v.tool_use_id);
+        if (!c) throw new Error(`no call ${v.tool_use_id}`);
+        return run.toolResult(c, v.output);
+      });
       run.handleToolResults(results);
     } else if (a.type === 'wait') {
-      actions.push({ wait_until: a.until_ms, reason: a.reason });
-      clock.t = a.until_ms;
+      actions.push(waitAction(a, true));
+      clock.now = Math.max(clock.now, a.until_ms - early);
     }
   }
   const outcome = run.outcome();
   if (outcome === null) throw new Error('no outcome');
+  const exception = run.outcomeError();
+  if (outcome.code !== undefined && outcome.code !== null) {
+    // Every language raises the class the core's table names, with that code.
+    if (exception === null) throw new Error(`outcome ${outcome.status} (${outcome.code}) has no error`);
+    if (exception.code !== outcome.code) throw new Error(`outcome error code ${exception.code} != ${outcome.code}`);
+    if (exception.name !== classForCodeOf(outcome.code)) throw new Error(`outcome error class ${exception.name} != ${classForCodeOf(outcome.code)}`);
+  }
+  run.free();
   const errors = outcome.transcript
     .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
     .filter((b) => b.type === 'tool_result' && b.is_error === true);
   const usage = pool.usage;
   return {
     actions,
+    pool_ops: poolOps,
     outcome,
     turn_count: outcome.turns.length,
     pool: { settled: Number(usage.settled.nanos), reserved: Number(usage.reserved.nanos) },
@@ -633,7 +708,7 @@ function runPoolScenario(input, roundtrip) {
     pool = new Pool(input.config, options);
   } catch (e) {
     if (!(e instanceof PoolError)) throw e;
-    const { type, name: _n, message: _m, ...fields } = e.toJSON();
+    const { type, name: _n, message: _m, code: _c, ...fields } = e.toJSON();
     return { error: { error: type, ...fields } };
   }
   input.ops.forEach((op, i) => {

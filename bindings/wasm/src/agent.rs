@@ -1,34 +1,34 @@
-//! `RawAgentRun`: `creditpool_core::agent::AgentRun`, one agent's run drawing
-//! on a `RawPool`, for the JS package's `Agent`.
+//! `RawAgentRun`: `creditpool_core::agent::AgentRun`, one agent's run, for the
+//! JS package's `Agent` (and, as `AgentRun`, for callers who drive a run
+//! themselves).
 //!
-//! The run decides everything (what to send, what to reserve and settle,
-//! retries, tool-call validity, when the run ends). The JS `Agent` drives it:
-//! it asks `nextAction`, runs tools, sleeps, and has this module send the
-//! request the run asked for (`send`, then `readChunk` / `readAll` on the
-//! response), so that the request, which holds the key, never reaches JS.
-//! Transport failures come back as the core's `Failure` JSON for
-//! `handleTransportError`, not as exceptions.
+//! The run decides everything (what to send, the pool operations around each
+//! attempt, lease renewals, retries, tool-call validity, the words the model
+//! reads, when the run ends). It holds no pool: it asks for pool operations
+//! (`{type: "pool", op}`, the core's `PoolOp` JSON), which the driver applies
+//! to a pool store and hands back with `handlePool(result)`. The package's one
+//! attempt player (`js/src/player.js`) drives its requests as it drives a
+//! call; `send(signal)` sends from inside the module, so that the key never
+//! reaches JS.
 
 use std::rc::Rc;
 use std::sync::Arc;
 
-use creditpool_core::agent::{AgentAction, AgentConfig, AgentError, AgentRun, ToolResult};
-use creditpool_core::call::{CallOptions, ReadBody};
+use creditpool_core::agent::{AgentAction, AgentConfig, AgentError, AgentRun, Outcome, RunStatus, ToolCall, ToolOutput, ToolResult};
 use creditpool_core::http::HttpRequest;
+use creditpool_core::pool::OpResult;
 use creditpool_core::pricing::PriceTable;
-use creditpool_core::retry::{Failure, TimeoutPhase};
-use js_sys::{Promise, Uint8Array};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-use crate::client::{aborted, Config, RawClient};
-use crate::convert::{bytes_from_js, from_js, headers_from_js, money, object, pairs_to_js, to_js, u64_from_js, u64_js};
+use crate::call::{events_js, failure_from_js, read_body_js, retry_js, send_js};
+use crate::client::{Config, RawClient};
+use crate::convert::{bytes_from_js, from_js, headers_from_js, money, object, to_js, u64_from_js, u64_js};
 use crate::errors;
-use crate::pool::RawPool;
+use crate::pool::refusal_error;
 use crate::request::message_request;
-use crate::transport::{self, Attempt, BodyReader, TransportError};
+use crate::transport;
 
 fn agent_error(e: &AgentError) -> JsValue {
     match e {
@@ -36,40 +36,89 @@ fn agent_error(e: &AgentError) -> JsValue {
         AgentError::Capability(c) => errors::capability_error(c),
         AgentError::Pricing(p) => errors::pricing_error(p),
         AgentError::Request(r) => errors::request_error(r),
-        other => errors::internal(&other.to_string()),
+        other => errors::make(other.code(), other.code(), &other.to_string(), JsValue::UNDEFINED),
     }
 }
 
-/// A transport failure as `{failure}` (the core's `Failure` JSON), or the
-/// abort or invalid-request error to throw.
-fn failure_js(e: TransportError) -> Result<JsValue, JsValue> {
-    let failure = match e {
-        TransportError::Aborted => return Err(aborted()),
-        TransportError::Invalid(m) => return Err(errors::configuration("invalid_http_request", &m)),
-        TransportError::Timeout(phase) => Failure::Timeout { phase },
-        TransportError::Connection(_) => Failure::Connection,
-    };
-    Ok(object(&[("failure", to_js(&failure)?)]))
-}
-
-/// The core's `AgentConfig` from JS. Its `call` options start from the
-/// client's (retry policy, idle timeout, body limits) with a fresh jitter
-/// seed; the fields the caller gives override them.
+/// The core's `AgentConfig` from JS, with what the client sets. The run's
+/// call options are the core's agent defaults (`AgentConfig::default`),
+/// then the client's settings (retry policy, timeouts, body limits; not
+/// `stream`), then `config.call` as given; every other field is the
+/// caller's or the core's default.
 fn agent_config(client: &RawClient, config: JsValue) -> Result<AgentConfig, JsValue> {
     let bad = |m: &str| errors::simple("invalid_argument", &format!("agent configuration: {m}"));
-    let mut value: serde_json::Value = from_js(config, "agent configuration", "invalid_argument")?;
-    let mut call = serde_json::to_value(CallOptions { jitter_seed: transport::jitter_seed(), ..client.cfg.call.clone() }).map_err(|e| bad(&e.to_string()))?;
+    let mut value: serde_json::Value = if config.is_undefined() || config.is_null() {
+        serde_json::json!({})
+    } else {
+        from_js(config, "agent configuration", "invalid_argument")?
+    };
     let obj = value.as_object_mut().ok_or_else(|| bad("must be an object"))?;
-    if let Some(given) = obj.get("call") {
-        let given = given.as_object().ok_or_else(|| bad("call must be an object"))?;
-        if let Some(base) = call.as_object_mut() {
-            for (k, v) in given {
+    let mut call = serde_json::to_value(AgentConfig::default().call).map_err(|e| bad(&e.to_string()))?;
+    let client_call = &client.cfg.call;
+    if let Some(base) = call.as_object_mut() {
+        let set = |base: &mut serde_json::Map<String, serde_json::Value>, k: &str, v: serde_json::Value| {
+            base.insert(k.to_owned(), v);
+        };
+        set(base, "retry", serde_json::to_value(&client_call.retry).map_err(|e| bad(&e.to_string()))?);
+        set(base, "idle_timeout_ms", client_call.idle_timeout_ms.into());
+        set(base, "read_timeout_ms", client_call.read_timeout_ms.into());
+        set(base, "max_body_bytes", client_call.max_body_bytes.into());
+        set(base, "max_event_bytes", client_call.max_event_bytes.into());
+        set(base, "jitter_seed", transport::jitter_seed().into());
+        if let Some(given) = obj.get("call") {
+            for (k, v) in given.as_object().ok_or_else(|| bad("call must be an object"))? {
                 base.insert(k.clone(), v.clone());
             }
         }
     }
     obj.insert("call".to_owned(), call);
     serde_json::from_value(value).map_err(|e| bad(&e.to_string()))
+}
+
+/// The typed error an outcome's status stands for, or null (`completed`,
+/// `stopped`).
+fn outcome_error(outcome: &Outcome) -> Result<JsValue, JsValue> {
+    Ok(match &outcome.status {
+        RunStatus::Completed | RunStatus::Stopped { .. } => JsValue::NULL,
+        RunStatus::PoolRefused { refusal } => refusal_error(refusal),
+        RunStatus::Failed { code, error, api_error_type, http_status, partial } => {
+            let error_type = api_error_type.clone().unwrap_or_else(|| code.clone());
+            errors::make(
+                code,
+                &error_type,
+                error,
+                object(&[
+                    ("status", http_status.map_or(JsValue::NULL, JsValue::from)),
+                    ("partial", errors::partial_js(partial.as_deref())),
+                    ("runStatus", JsValue::from_str("failed")),
+                ]),
+            )
+        }
+        RunStatus::Invalid { code, error } => errors::make(code, code, error, object(&[("runStatus", JsValue::from_str("invalid"))])),
+        RunStatus::MaxTurns { max_turns } => errors::make(
+            "max_turns",
+            "max_turns",
+            &format!("the run made {max_turns} model calls without the model finishing"),
+            object(&[("maxTurns", JsValue::from(*max_turns)), ("runStatus", JsValue::from_str("max_turns"))]),
+        ),
+        RunStatus::BudgetExhausted { needed, remaining } => errors::make(
+            "budget_exhausted",
+            "budget_exhausted",
+            &format!("the run's budget cannot cover the next request: {needed} needed, {remaining} left"),
+            object(&[("needed", money(*needed)), ("remaining", money(*remaining)), ("runStatus", JsValue::from_str("budget_exhausted"))]),
+        ),
+        RunStatus::Cancelled => errors::make_class(
+            "AgentRunError",
+            "cancelled",
+            "cancelled",
+            "the run was cancelled",
+            object(&[("runStatus", JsValue::from_str("cancelled"))]),
+        ),
+        other => {
+            let code = other.code().unwrap_or("agent_run");
+            errors::make_class("AgentRunError", code, code, "the run ended without an answer", JsValue::UNDEFINED)
+        }
+    })
 }
 
 /// One agent's run.
@@ -82,11 +131,13 @@ pub struct RawAgentRun {
 
 #[wasm_bindgen(js_class = RawAgentRun)]
 impl RawAgentRun {
-    /// A run of `request` (a Messages API body: model, max_tokens, the
-    /// prompt in `messages`, the tools' definitions) with the core's
-    /// `AgentConfig` JSON (`agent_id`, `max_turns`, `max_spend`, `call`,
-    /// `estimate`, `lease_ms`), sent through `client`. Checks the tools, the
-    /// model's price and capabilities before anything costs money.
+    /// A run of `request` (a Messages API body: model, the prompt in
+    /// `messages`, the tools' definitions; `max_tokens` 0 or absent takes the
+    /// config's) with the core's `AgentConfig` JSON (`agent_id`, `max_turns`,
+    /// `max_spend`, `call`, `estimate`, `lease_ms`, `max_tokens`, `texts`;
+    /// what is absent takes the core's defaults), sent through `client`.
+    /// Checks the tools, the model's price and capabilities before anything
+    /// costs money.
     #[wasm_bindgen(constructor)]
     pub fn new(client: &RawClient, config: JsValue, request: JsValue) -> Result<RawAgentRun, JsValue> {
         let config = agent_config(client, config)?;
@@ -95,101 +146,107 @@ impl RawAgentRun {
         Ok(RawAgentRun { run, cfg: client.cfg.clone(), pending: None })
     }
 
-    /// What to do next: `{type: "send"}` (then `send()`), `{type:
+    /// What to do next: `{type: "pool", op}` (apply `op`, the core's
+    /// `PoolOp` JSON, to the pool store, then `handlePool`), `{type:
+    /// "send", request: {method, path}}` (then `send()`), `{type:
     /// "call_tools", calls: [{id, name, input}]}`, `{type: "wait", until_ms,
-    /// reason}` or `{type: "done"}`.
+    /// reason, retry}` or `{type: "done"}`.
     #[wasm_bindgen(js_name = nextAction)]
-    pub fn next_action(&mut self, pool: &mut RawPool, now_ms: JsValue) -> Result<JsValue, JsValue> {
+    pub fn next_action(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(match self.run.next_action(&mut pool.0, now) {
+        Ok(match self.run.next_action(now) {
+            AgentAction::Pool(op) => object(&[("type", JsValue::from_str("pool")), ("op", to_js(&op)?)]),
             AgentAction::Send(http) => {
-                let shown = object(&[("method", JsValue::from_str(http.method.as_str())), ("path", JsValue::from_str(&http.path))]);
+                let shown = send_js(&http, true);
                 self.pending = Some(http);
-                object(&[("type", JsValue::from_str("send")), ("request", shown)])
+                shown
             }
             AgentAction::CallTools(calls) => object(&[("type", JsValue::from_str("call_tools")), ("calls", to_js(&calls)?)]),
-            AgentAction::Wait { until_ms, reason } => {
-                object(&[("type", JsValue::from_str("wait")), ("until_ms", u64_js(until_ms)), ("reason", to_js(&reason)?)])
-            }
+            AgentAction::Wait { until_ms, reason, retry } => object(&[
+                ("type", JsValue::from_str("wait")),
+                ("until_ms", u64_js(until_ms)),
+                ("reason", to_js(&reason)?),
+                ("retry", retry_js(retry.as_ref())?),
+            ]),
             AgentAction::Done => object(&[("type", JsValue::from_str("done"))]),
             #[allow(unreachable_patterns)]
             _ => return Err(errors::internal("unknown agent action")),
         })
     }
 
-    /// Sends the request the last `send` action asked for, through `fetch`.
-    /// Resolves to `{response}` (a `RawResponse`) or `{failure}` (for
-    /// `handleTransportError`); rejects with an AbortError when `signal`
-    /// aborts.
-    pub fn send(&mut self, signal: Option<AbortSignal>) -> Result<Promise, JsValue> {
-        let http = self.pending.take().ok_or_else(|| errors::simple("invalid_argument", "send() without a send action"))?;
-        let cfg = self.cfg.clone();
-        Ok(future_to_promise(async move {
-            let attempt = Attempt::start(signal, cfg.timeout_ms);
-            match transport::send(&cfg.base_url, &http, &attempt).await {
-                Ok(response) => {
-                    let status = response.status();
-                    let headers = transport::response_headers(&response);
-                    let reader = match BodyReader::new(&response) {
-                        Ok(r) => r,
-                        Err(e) => return failure_js(e),
-                    };
-                    let raw = RawResponse { status, headers: pairs_to_js(&headers.0), reader, attempt, max_body: cfg.call.max_body_bytes };
-                    Ok(object(&[("response", raw.into())]))
-                }
-                Err(e) => {
-                    attempt.close();
-                    failure_js(e)
-                }
-            }
-        }))
+    /// The pool store's answer to the last `pool` op (or `pollPool` op): the
+    /// core's `OpResult` JSON.
+    #[wasm_bindgen(js_name = handlePool)]
+    pub fn handle_pool(&mut self, result: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
+        let result: OpResult = from_js(result, "pool result", "invalid_argument")?;
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        self.run.handle_pool(result, now);
+        Ok(())
     }
 
-    /// The response's status and headers arrived: `"whole"` (then
-    /// `readAll` and `handleBody`) or `"chunks"` (then `readChunk` and
-    /// `handleChunk` while `isReading`, and `handleEnd`).
+    /// While a response is read: a pool op to apply now (a lease renewal),
+    /// or null. Ask after every input; hand the result to `handlePool`.
+    #[wasm_bindgen(js_name = pollPool)]
+    pub fn poll_pool(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        self.run.poll_pool(now).map_or(Ok(JsValue::NULL), |op| to_js(&op))
+    }
+
+    /// Sends the request the last `send` action asked for: resolves to
+    /// `{status, headers, body}` or `{failure}`.
+    pub fn send(&mut self, signal: Option<AbortSignal>) -> Result<Promise, JsValue> {
+        let http = self.pending.take().ok_or_else(|| errors::simple("invalid_argument", "send() without a send action"))?;
+        Ok(transport::send_js(self.cfg.base_url.clone(), http, signal))
+    }
+
+    /// The response's status and headers arrived: `"whole"` or `"chunks"`.
     #[wasm_bindgen(js_name = handleHead)]
     pub fn handle_head(&mut self, status: u16, headers: JsValue, now_ms: JsValue) -> Result<String, JsValue> {
         let headers = headers_from_js(headers, "headers")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(match self.run.handle_head(status, &headers, now) {
-            ReadBody::Whole => "whole".to_owned(),
-            ReadBody::Chunks => "chunks".to_owned(),
-        })
+        Ok(read_body_js(self.run.handle_head(status, &headers, now)))
     }
 
     /// The whole body arrived.
     #[wasm_bindgen(js_name = handleBody)]
-    pub fn handle_body(&mut self, pool: &mut RawPool, body: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
+    pub fn handle_body(&mut self, body: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
         let body = bytes_from_js(&body, "body")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        self.run.handle_body(&mut pool.0, &body, now);
+        self.run.handle_body(&body, now);
         Ok(())
     }
 
     /// A chunk of a streamed body arrived: the stream events it completed.
     #[wasm_bindgen(js_name = handleChunk)]
-    pub fn handle_chunk(&mut self, pool: &mut RawPool, bytes: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
+    pub fn handle_chunk(&mut self, bytes: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let bytes = bytes_from_js(&bytes, "bytes")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        to_js(&self.run.handle_chunk(&mut pool.0, &bytes, now))
+        events_js(&self.run.handle_chunk(&bytes, now))
     }
 
     /// The streamed body ended: the stream events still pending.
     #[wasm_bindgen(js_name = handleEnd)]
-    pub fn handle_end(&mut self, pool: &mut RawPool, now_ms: JsValue) -> Result<JsValue, JsValue> {
+    pub fn handle_end(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        to_js(&self.run.handle_end(&mut pool.0, now))
+        events_js(&self.run.handle_end(now))
     }
 
-    /// The connection failed or timed out (`failure`: the core's `Failure`
-    /// JSON, `{type: "connection"}` or `{type: "timeout", phase}`).
+    /// The transport failed (the core's `Failure` JSON, as seen:
+    /// `{type: "connection"}`).
     #[wasm_bindgen(js_name = handleTransportError)]
-    pub fn handle_transport_error(&mut self, pool: &mut RawPool, failure: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
-        let failure: Failure = from_js(failure, "failure", "invalid_argument")?;
+    pub fn handle_transport_error(&mut self, failure: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
+        let failure = failure_from_js(failure)?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        self.run.handle_transport_error(&mut pool.0, failure, now);
+        self.run.handle_transport_error(failure, now);
         Ok(())
+    }
+
+    /// Time passed with nothing read: past the call's deadline the attempt
+    /// times out. Returns whether it did.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now_ms: JsValue) -> Result<bool, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        Ok(self.run.handle_timeout(now))
     }
 
     /// Whether the body should still be read.
@@ -198,11 +255,28 @@ impl RawAgentRun {
         self.run.is_reading()
     }
 
-    /// While a stream is read, the Unix ms by which the next chunk must
-    /// arrive (past it: `handleTransportError` with an idle timeout).
+    /// While a request is out: the Unix ms by which the next input must
+    /// arrive, or earlier when the lease is due for renewal; null otherwise.
     #[wasm_bindgen(getter)]
     pub fn deadline(&self) -> JsValue {
         self.run.deadline().map_or(JsValue::NULL, u64_js)
+    }
+
+    /// The largest body a call reads.
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.run.config().call.max_body_bytes as f64
+    }
+
+    /// The `tool_result` for `call` (`{id, name, input}`) from what its tool
+    /// did: `output` is `{value}`, `{content}`, `{failed: message}` or
+    /// `"unknown"` (the core's `ToolOutput`); the words and the
+    /// value-to-content rule are the core's.
+    #[wasm_bindgen(js_name = toolResult)]
+    pub fn tool_result(&self, call: JsValue, output: JsValue) -> Result<JsValue, JsValue> {
+        let call: ToolCall = from_js(call, "tool call", "invalid_argument")?;
+        let output: ToolOutput = from_js(output, "tool output", "invalid_argument")?;
+        to_js(&self.run.tool_result(&call, output))
     }
 
     /// The results of the last `call_tools` action (`[{tool_use_id,
@@ -214,10 +288,11 @@ impl RawAgentRun {
         Ok(())
     }
 
-    /// Ends the run now (releasing what it holds).
-    pub fn cancel(&mut self, pool: &mut RawPool, now_ms: JsValue) -> Result<(), JsValue> {
+    /// Ends the run now. A reservation it holds is released through the
+    /// next actions: keep applying what `nextAction` asks until done.
+    pub fn cancel(&mut self, now_ms: JsValue) -> Result<(), JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        self.run.cancel(&mut pool.0, now);
+        self.run.cancel(now);
         Ok(())
     }
 
@@ -231,72 +306,12 @@ impl RawAgentRun {
     pub fn outcome(&self) -> Result<JsValue, JsValue> {
         self.run.outcome().map_or(Ok(JsValue::NULL), |o| to_js(&o))
     }
-}
 
-/// A response to an agent's request, read by the JS driver.
-#[wasm_bindgen(js_name = RawResponse)]
-pub struct RawResponse {
-    status: u16,
-    headers: JsValue,
-    reader: BodyReader,
-    attempt: Attempt,
-    max_body: usize,
-}
-
-#[wasm_bindgen(js_class = RawResponse)]
-impl RawResponse {
-    /// The HTTP status.
-    #[wasm_bindgen(getter)]
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The headers, `[[name, value], ...]`.
-    #[wasm_bindgen(getter)]
-    pub fn headers(&self) -> JsValue {
-        self.headers.clone()
-    }
-
-    /// The next chunk: `{chunk: Uint8Array}`, `{end: true}` or `{failure}`.
-    /// Waits at most `idleMs` (0: no limit) before failing as an idle timeout.
-    #[wasm_bindgen(js_name = readChunk)]
-    pub fn read_chunk(&self, idle_ms: f64) -> Promise {
-        let reader = self.reader.clone();
-        let attempt: Attempt = JsValue::clone(&self.attempt).unchecked_into();
-        future_to_promise(async move {
-            match reader.next_chunk(&attempt, idle_ms, TimeoutPhase::Idle).await {
-                Ok(Some(c)) => Ok(object(&[("chunk", Uint8Array::from(c.as_slice()).into())])),
-                Ok(None) => {
-                    attempt.close();
-                    Ok(object(&[("end", JsValue::TRUE)]))
-                }
-                Err(e) => {
-                    attempt.close();
-                    failure_js(e)
-                }
-            }
-        })
-    }
-
-    /// The whole body (capped at the client's body limit): `{body}` or `{failure}`.
-    #[wasm_bindgen(js_name = readAll)]
-    pub fn read_all(&self) -> Promise {
-        let reader = self.reader.clone();
-        let attempt: Attempt = JsValue::clone(&self.attempt).unchecked_into();
-        let cap = self.max_body;
-        future_to_promise(async move {
-            let r = reader.read_capped(&attempt, cap).await;
-            attempt.close();
-            match r {
-                Ok(body) => Ok(object(&[("body", Uint8Array::from(body.as_slice()).into())])),
-                Err(e) => failure_js(e),
-            }
-        })
-    }
-
-    /// Stops reading; the rest of the body is discarded.
-    pub fn cancel(&self) {
-        self.reader.cancel();
-        self.attempt.close();
+    /// The error the outcome's status stands for (a `PoolRefusedError`
+    /// subclass, the call's error class, `MaxTurnsError`,
+    /// `BudgetExhaustedError`, `AgentRunError`), or null.
+    #[wasm_bindgen(js_name = outcomeError)]
+    pub fn outcome_error(&self) -> Result<JsValue, JsValue> {
+        self.run.outcome().map_or(Ok(JsValue::NULL), |o| outcome_error(&o))
     }
 }

@@ -1,52 +1,73 @@
 //! `MessagesCall`: `creditpool_core::call::MessagesCall`, one Messages API
-//! call with retries as a state machine, for callers who drive it with their
-//! own transport (the package's `Client` drives it in [`crate::client`]).
+//! call with retries as a state machine.
+//!
+//! Two ways to get one:
+//!
+//! * `new MessagesCall(apiKey, requestOptions, request, options)`, for
+//!   callers who drive it with their own transport: `nextAction` hands out
+//!   the whole request, headers (and key) included;
+//! * `RawClient.call(request, stream, signal)` ([`crate::client`]), which the
+//!   package's `Client` drives with its attempt player (`js/src/player.js`):
+//!   `nextAction` shows only the method and path, and `send(signal)` sends the
+//!   request from inside the module, so that the key never reaches JS.
+//!
+//! Either way the call decides everything; the driver reports what happened
+//! (`handleHead`, `handleBody`, `handleChunk`, `handleEnd`,
+//! `handleTransportError` with the raw `{type: "connection"}`, and
+//! `handleTimeout` once `deadline` has passed).
 
-use creditpool_core::api::StreamEvent;
-use creditpool_core::call::{self, AttemptError, AttemptOutcome, CallAction, CallError, CallOptions, Completed, ReadBody};
+use std::rc::Rc;
+
+use creditpool_core::api::{Message, StreamEvent};
+use creditpool_core::call::{self, AttemptError, AttemptOutcome, CallAction, CallError, CallOptions, CallOutput, Completed, PreflightError, ReadBody, RetryNotice};
+use creditpool_core::http::HttpRequest;
+use creditpool_core::pool::WebhookDelivery;
 use creditpool_core::retry::{Failure, TimeoutPhase};
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
 
+use crate::client::Config;
 use crate::convert::{bytes_from_js, from_js, headers_from_js, object, opt_str, to_js, u64_from_js, u64_js};
 use crate::errors;
 use crate::request::{builder, http_to_js, message_request};
+use crate::transport;
 
 /// The error of an attempt that failed.
-pub(crate) fn attempt_error(e: &AttemptError, partial: Option<&creditpool_core::api::Message>) -> JsValue {
+pub(crate) fn attempt_error(e: &AttemptError, partial: Option<&Message>) -> JsValue {
     match e {
         AttemptError::Api(api) => errors::api_error(api, partial),
         AttemptError::Stream(s) => errors::stream_error(s),
         AttemptError::Parse(p) => errors::parse_error(p),
         AttemptError::Transport(f) => transport_error(f, partial),
-        other => errors::simple("connection_error", &other.to_string()),
+        other => errors::make(other.code(), "connection_error", &other.to_string(), JsValue::UNDEFINED),
     }
 }
 
 /// The error for a transport failure the core reported.
-pub(crate) fn transport_error(f: &Failure, partial: Option<&creditpool_core::api::Message>) -> JsValue {
-    let partial = partial.and_then(|m| to_js(m).ok()).unwrap_or(JsValue::NULL);
+pub(crate) fn transport_error(f: &Failure, partial: Option<&Message>) -> JsValue {
+    let partial = errors::partial_js(partial);
     match f {
         Failure::Timeout { phase } => {
-            let phase = match phase {
+            let name = match phase {
                 TimeoutPhase::Connect => "connect",
                 TimeoutPhase::Idle => "idle",
                 _ => "read",
             };
             errors::make(
+                f.code(),
                 "connection_timeout",
-                &format!("the request timed out ({phase})"),
-                object(&[("phase", JsValue::from_str(phase)), ("partial", partial)]),
-                false,
+                &format!("the request timed out ({name})"),
+                object(&[("phase", JsValue::from_str(name)), ("partial", partial)]),
             )
         }
-        _ => errors::make("connection_error", "the connection failed", object(&[("partial", partial)]), false),
+        _ => errors::make(f.code(), "connection_error", "the connection failed", object(&[("partial", partial)])),
     }
 }
 
 /// A call that failed for good: its last attempt's error, with `attempts`,
 /// `giveUp` (the core's `GiveUpReason` JSON) and `partial` (the message a
-/// failed stream received).
+/// failed stream received, from the core; null otherwise).
 pub(crate) fn call_error(e: &CallError) -> JsValue {
     let err = attempt_error(&e.error, e.partial.as_deref());
     if err.is_object() {
@@ -54,13 +75,19 @@ pub(crate) fn call_error(e: &CallError) -> JsValue {
         if let Ok(reason) = to_js(&e.reason) {
             let _ = Reflect::set(&err, &JsValue::from_str("giveUp"), &reason);
         }
-        if let Some(p) = e.partial.as_deref() {
-            if let Ok(p) = to_js(p) {
-                let _ = Reflect::set(&err, &JsValue::from_str("partial"), &p);
-            }
-        }
+        let _ = Reflect::set(&err, &JsValue::from_str("partial"), &errors::partial_js(e.partial.as_deref()));
     }
     err
+}
+
+/// A request refused before anything was sent.
+pub(crate) fn preflight_error(e: &PreflightError) -> JsValue {
+    match e {
+        PreflightError::Request(r) => errors::request_error(r),
+        PreflightError::Tool(t) => errors::tool_definition_error(t),
+        PreflightError::Capability(c) => errors::capability_error(c),
+        other => errors::make(other.code(), other.code(), &other.to_string(), JsValue::UNDEFINED),
+    }
 }
 
 /// `{message, tool_input_issues, attempts, request_id, rate_limit}`.
@@ -74,6 +101,32 @@ pub(crate) fn completed_js(c: &Completed) -> Result<JsValue, JsValue> {
     ]))
 }
 
+/// What any kind of call ended with: a message's `{message,
+/// tool_input_issues, attempts, request_id, rate_limit}`, a count's
+/// `{input_tokens, attempts, request_id}`, a webhook's `{status, attempts}`.
+pub(crate) fn output_js(o: &CallOutput) -> Result<JsValue, JsValue> {
+    match o {
+        CallOutput::Message(c) => completed_js(c),
+        CallOutput::InputTokens { input_tokens, attempts, request_id } => Ok(object(&[
+            ("input_tokens", u64_js(*input_tokens)),
+            ("attempts", JsValue::from(*attempts)),
+            ("request_id", opt_str(request_id.as_deref())),
+        ])),
+        CallOutput::Delivered { status, attempts } => Ok(object(&[("status", JsValue::from(*status)), ("attempts", JsValue::from(*attempts))])),
+        #[allow(unreachable_patterns)]
+        _ => Err(errors::internal("unknown call output")),
+    }
+}
+
+/// A webhook delivery from JS: `{body: string, headers: [[name, value]]}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryIn {
+    body: String,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+}
+
 /// Events as a JS array.
 pub(crate) fn events_js(events: &[StreamEvent]) -> Result<JsValue, JsValue> {
     let out = Array::new();
@@ -83,8 +136,39 @@ pub(crate) fn events_js(events: &[StreamEvent]) -> Result<JsValue, JsValue> {
     Ok(out.into())
 }
 
+/// A retry notice as the `stream_retry` event (`RetryNotice::to_event`), or
+/// null.
+pub(crate) fn retry_js(notice: Option<&RetryNotice>) -> Result<JsValue, JsValue> {
+    notice.map_or(Ok(JsValue::NULL), |n| to_js(&n.to_event()))
+}
+
+/// A `send` action: the whole request for a caller with its own transport,
+/// only `{method, path}` when the module sends it.
+pub(crate) fn send_js(http: &HttpRequest, redact: bool) -> JsValue {
+    let request = if redact {
+        object(&[("method", JsValue::from_str(http.method.as_str())), ("path", JsValue::from_str(&http.path))])
+    } else {
+        http_to_js(http)
+    };
+    object(&[("type", JsValue::from_str("send")), ("request", request)])
+}
+
+/// `"whole"` or `"chunks"`.
+pub(crate) fn read_body_js(r: ReadBody) -> String {
+    match r {
+        ReadBody::Whole => "whole".to_owned(),
+        ReadBody::Chunks => "chunks".to_owned(),
+    }
+}
+
+/// A transport failure as the core's `Failure` JSON.
+pub(crate) fn failure_from_js(failure: JsValue) -> Result<Failure, JsValue> {
+    from_js(failure, "failure", "invalid_argument")
+}
+
 /// Call options from the core's JSON (`stream`, `retry`, `idle_timeout_ms`,
-/// `max_body_bytes`, `max_event_bytes`, `jitter_seed`; unknown fields refused).
+/// `read_timeout_ms`, `max_body_bytes`, `max_event_bytes`, `jitter_seed`,
+/// `preflight`; unknown fields refused).
 pub(crate) fn call_options(options: JsValue) -> Result<CallOptions, JsValue> {
     if options.is_undefined() || options.is_null() {
         return Ok(CallOptions::default());
@@ -94,31 +178,90 @@ pub(crate) fn call_options(options: JsValue) -> Result<CallOptions, JsValue> {
 
 /// One Messages API call with retries, as a state machine.
 #[wasm_bindgen]
-pub struct MessagesCall(call::MessagesCall);
+pub struct MessagesCall {
+    call: call::MessagesCall,
+    /// Set when the module sends the request itself (a `Client`'s call).
+    sender: Option<Rc<Config>>,
+    /// The request of the last `send` action, until `send()`.
+    pending: Option<HttpRequest>,
+    max_body_bytes: usize,
+}
+
+impl MessagesCall {
+    /// A call the module sends itself, for a client.
+    pub(crate) fn with_sender(call: call::MessagesCall, cfg: Rc<Config>, max_body_bytes: usize) -> MessagesCall {
+        MessagesCall { call, sender: Some(cfg), pending: None, max_body_bytes }
+    }
+}
 
 #[wasm_bindgen]
 impl MessagesCall {
     /// A call of `POST /v1/messages` for `request`, with the key, the core's
     /// request options (`anthropic_version`, `betas`, ...) and call options.
+    /// Throws the preflight error (tools, capabilities) before anything is
+    /// sent.
     #[wasm_bindgen(constructor)]
     pub fn new(api_key: &str, request_options: JsValue, request: JsValue, options: JsValue) -> Result<MessagesCall, JsValue> {
         let builder = builder(api_key, request_options)?;
         let options = call_options(options)?;
+        let max_body_bytes = options.max_body_bytes;
         let request = message_request(request)?;
-        call::MessagesCall::new(&builder, &request, options).map(MessagesCall).map_err(|e| errors::request_error(&e))
+        let call = call::MessagesCall::new(&builder, &request, options).map_err(|e| preflight_error(&e))?;
+        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes })
     }
 
-    /// What to do next: `{type: "send", request}` (the request as
-    /// `buildRequest` returns it), `{type: "wait", until_ms}` or
-    /// `{type: "done"}`.
+    /// A call of `POST /v1/messages/count_tokens` for `request` (same
+    /// arguments as the constructor); its result is `{input_tokens,
+    /// attempts, request_id}`.
+    #[wasm_bindgen(js_name = countTokens)]
+    pub fn count_tokens(api_key: &str, request_options: JsValue, request: JsValue, options: JsValue) -> Result<MessagesCall, JsValue> {
+        let builder = builder(api_key, request_options)?;
+        let options = call_options(options)?;
+        let max_body_bytes = options.max_body_bytes;
+        let request = message_request(request)?;
+        let call = call::MessagesCall::count_tokens(&builder, &request, options).map_err(|e| preflight_error(&e))?;
+        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes })
+    }
+
+    /// A webhook delivery (`{body, headers}`, as a pool's alert made them)
+    /// with retries: `options` are the core's CallOptions (null: the core's
+    /// webhook defaults, `CallOptions::webhook`). The request's path is
+    /// empty: send it to the webhook's URL. Its result is `{status,
+    /// attempts}`.
+    pub fn webhook(delivery: JsValue, options: JsValue) -> Result<MessagesCall, JsValue> {
+        let delivery: DeliveryIn = from_js(delivery, "webhook delivery", "invalid_argument")?;
+        let options = if options.is_undefined() || options.is_null() { CallOptions::webhook() } else { call_options(options)? };
+        let max_body_bytes = options.max_body_bytes;
+        let delivery = WebhookDelivery { body: delivery.body.into_bytes(), headers: delivery.headers };
+        Ok(MessagesCall { call: call::MessagesCall::webhook(&delivery, options), sender: None, pending: None, max_body_bytes })
+    }
+
+    /// What to do next: `{type: "send", request}`, `{type: "wait",
+    /// until_ms, retry}` (`retry`: the `stream_retry` event when the failed
+    /// attempt had handed out events, else null) or `{type: "done"}`.
     #[wasm_bindgen(js_name = nextAction)]
     pub fn next_action(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(match self.0.next_action(now) {
-            CallAction::Send(http) => object(&[("type", JsValue::from_str("send")), ("request", http_to_js(&http))]),
-            CallAction::Wait { until_ms } => object(&[("type", JsValue::from_str("wait")), ("until_ms", u64_js(until_ms))]),
+        Ok(match self.call.next_action(now) {
+            CallAction::Send(http) => {
+                let shown = send_js(&http, self.sender.is_some());
+                self.pending = Some(http);
+                shown
+            }
+            CallAction::Wait { until_ms, retry } => {
+                object(&[("type", JsValue::from_str("wait")), ("until_ms", u64_js(until_ms)), ("retry", retry_js(retry.as_ref())?)])
+            }
             CallAction::Done => object(&[("type", JsValue::from_str("done"))]),
         })
+    }
+
+    /// Sends the request of the last `send` action from inside the module
+    /// (a client's call only): resolves to `{status, headers, body}` or
+    /// `{failure}`.
+    pub fn send(&mut self, signal: Option<AbortSignal>) -> Result<Promise, JsValue> {
+        let cfg = self.sender.clone().ok_or_else(|| errors::simple("invalid_argument", "this call is driven by its caller: send nextAction's request yourself"))?;
+        let http = self.pending.take().ok_or_else(|| errors::simple("invalid_argument", "send() without a send action"))?;
+        Ok(transport::send_js(cfg.base_url.clone(), http, signal))
     }
 
     /// The response's status and headers arrived: `"whole"` (read the whole
@@ -128,10 +271,7 @@ impl MessagesCall {
     pub fn handle_head(&mut self, status: u16, headers: JsValue, now_ms: JsValue) -> Result<String, JsValue> {
         let headers = headers_from_js(headers, "headers")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(match self.0.handle_head(status, &headers, now) {
-            ReadBody::Whole => "whole".to_owned(),
-            ReadBody::Chunks => "chunks".to_owned(),
-        })
+        Ok(read_body_js(self.call.handle_head(status, &headers, now)))
     }
 
     /// The whole body arrived.
@@ -139,7 +279,7 @@ impl MessagesCall {
     pub fn handle_body(&mut self, body: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
         let body = bytes_from_js(&body, "body")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        self.0.handle_body(&body, now);
+        self.call.handle_body(&body, now);
         Ok(())
     }
 
@@ -148,48 +288,66 @@ impl MessagesCall {
     pub fn handle_chunk(&mut self, bytes: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let bytes = bytes_from_js(&bytes, "bytes")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        events_js(&self.0.handle_chunk(&bytes, now))
+        events_js(&self.call.handle_chunk(&bytes, now))
     }
 
     /// The streamed body ended: the events still pending.
     #[wasm_bindgen(js_name = handleEnd)]
     pub fn handle_end(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        events_js(&self.0.handle_end(now))
+        events_js(&self.call.handle_end(now))
     }
 
-    /// The connection failed or timed out: `failure` is the core's `Failure`
-    /// JSON (`{type: "connection"}`, `{type: "timeout", phase}`).
+    /// The transport failed: `failure` is the core's `Failure` JSON, as the
+    /// transport saw it (`{type: "connection"}` whenever the connection
+    /// failed; the call knows whether a stream was being read).
     #[wasm_bindgen(js_name = handleTransportError)]
     pub fn handle_transport_error(&mut self, failure: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
-        let failure: Failure = from_js(failure, "failure", "invalid_argument")?;
+        let failure = failure_from_js(failure)?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        self.0.handle_transport_error(failure, now);
+        self.call.handle_transport_error(failure, now);
         Ok(())
+    }
+
+    /// Time passed with nothing read: past `deadline` the attempt times
+    /// out. Returns whether it did.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now_ms: JsValue) -> Result<bool, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        Ok(self.call.handle_timeout(now))
     }
 
     /// Whether the body should still be read.
     #[wasm_bindgen(getter, js_name = isReading)]
     pub fn is_reading(&self) -> bool {
-        self.0.is_reading()
+        self.call.is_reading()
     }
 
-    /// While a stream is read, the Unix ms by which the next chunk must arrive.
+    /// While a request is out, the Unix ms by which the next input must
+    /// arrive (the head or a whole body within the read timeout, each chunk
+    /// within the idle timeout); null otherwise.
     #[wasm_bindgen(getter)]
     pub fn deadline(&self) -> JsValue {
-        self.0.deadline().map_or(JsValue::NULL, u64_js)
+        self.call.deadline().map_or(JsValue::NULL, u64_js)
+    }
+
+    /// The largest body the call reads; a driver may stop reading a whole
+    /// body one byte past it.
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.max_body_bytes as f64
     }
 
     /// The current attempt, 0-based.
     #[wasm_bindgen(getter)]
     pub fn attempt(&self) -> u32 {
-        self.0.attempt()
+        self.call.attempt()
     }
 
     /// The message so far, while a stream is read.
     #[wasm_bindgen(getter, js_name = partialMessage)]
     pub fn partial_message(&self) -> Result<JsValue, JsValue> {
-        self.0.partial_message().map_or(Ok(JsValue::NULL), to_js)
+        self.call.partial_message().map_or(Ok(JsValue::NULL), to_js)
     }
 
     /// What became of the last attempt: null, `{outcome: "succeeded"}` or
@@ -197,7 +355,7 @@ impl MessagesCall {
     /// `decision` the core's `RetryDecision` JSON).
     #[wasm_bindgen(getter, js_name = lastAttempt)]
     pub fn last_attempt(&self) -> Result<JsValue, JsValue> {
-        Ok(match self.0.last_attempt() {
+        Ok(match self.call.last_attempt() {
             None => JsValue::NULL,
             Some(AttemptOutcome::Succeeded) => object(&[("outcome", JsValue::from_str("succeeded"))]),
             Some(AttemptOutcome::Failed { error, decision }) => {
@@ -206,14 +364,16 @@ impl MessagesCall {
         })
     }
 
-    /// The result once `nextAction` said done: `{message, tool_input_issues,
-    /// attempts, request_id, rate_limit}`, or the failure thrown (with
-    /// `attempts`, `giveUp` and `partial`); null when there is none (yet).
+    /// The result once `nextAction` said done: for a message `{message,
+    /// tool_input_issues, attempts, request_id, rate_limit}`, for a count
+    /// `{input_tokens, attempts, request_id}`, for a webhook `{status,
+    /// attempts}`; or the failure thrown (with `code`, `attempts`, `giveUp`
+    /// and `partial`); null when there is none (yet).
     #[wasm_bindgen(js_name = takeResult)]
     pub fn take_result(&mut self) -> Result<JsValue, JsValue> {
-        match self.0.take_result() {
+        match self.call.take_output() {
             None => Ok(JsValue::NULL),
-            Some(Ok(c)) => completed_js(&c),
+            Some(Ok(o)) => output_js(&o),
             Some(Err(e)) => Err(call_error(&e)),
         }
     }

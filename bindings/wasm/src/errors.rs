@@ -1,35 +1,36 @@
 //! The core's errors as JS `Error` objects.
 //!
-//! Every error thrown to JS is an `Error` (never a string) with a
-//! machine-readable `type` and structured fields. The classes themselves are
-//! the JS package's (`js/src/errors.js`): it registers a factory with
-//! [`set_error_factory`], and this module calls it with
-//! `(type, message, fields, family)`, where `family` is `"api"` for errors the
-//! API reported (so that an error type this version does not know still
-//! becomes an `APIError`). Without a factory, a plain `Error` with `type` and
-//! the fields assigned is thrown.
+//! Every error thrown to JS is an `Error` (never a string) with the core's
+//! stable `code` ([`creditpool_core::codes`]), a `type` (the kind the JS
+//! package has always reported, kept for compatibility) and structured
+//! fields. The class is the core's: [`class_for_code`] names it, from the one
+//! table (`codes::CODES`, `codes::CLASSES`) the Python binding raises by too.
+//! The classes themselves are the JS package's (`js/src/errors.js`, generated
+//! from [`error_classes`]): it registers a factory with [`set_error_factory`],
+//! and this module calls it with `(className, code, type, message, fields)`.
+//! Without a factory, a plain `Error` with `name`, `code`, `type` and the
+//! fields assigned is thrown.
 //!
-//! The `type` strings, one per kind of failure:
+//! The `type` strings (unchanged): the API's own `error.type` for API errors;
+//! `configuration_error` (with `kind`) for a request that cannot be built;
+//! `invalid_request_error` without a status for one refused locally;
+//! `connection_error`, `connection_timeout` (with `phase`), `aborted`;
+//! `malformed_response`, `response_too_large`; `stream_incomplete`,
+//! `stream_malformed`, `stream_protocol`, `event_too_large`;
+//! `tool_definition_invalid`, `tool_input_invalid`; `unknown_model`,
+//! `pricing_error`, `capability_error`, `partial_json_error` (each with
+//! `kind`); the pool's refusal reasons and error tags; `invalid_argument`,
+//! `busy`, `internal_error`.
 //!
-//! * errors the API reported: the API's own `error.type`
-//!   (`authentication_error`, `rate_limit_error`, `overloaded_error`, ...);
-//! * `configuration_error` (with `kind`: `missing_api_key`, `invalid_api_key`,
-//!   `invalid_header`, `invalid_beta`, `selector_collision`, `invalid_options`);
-//! * `invalid_request_error` without a status: refused locally before sending
-//!   (with `kind`: `invalid_request`);
-//! * `connection_error`, `connection_timeout` (with `phase`), `aborted`;
-//! * `malformed_response`, `response_too_large`;
-//! * `stream_incomplete` (with `partial`), `stream_malformed`,
-//!   `stream_protocol`, `event_too_large`;
-//! * `tool_definition_invalid`, `tool_input_invalid`;
-//! * `unknown_model`, `pricing_error` (with `kind`), `capability_error` (with
-//!   `kind`), `partial_json_error` (with `kind`);
-//! * `invalid_argument` (a JS value of the wrong shape), `busy` (an object
-//!   used by two calls at once), `internal_error` (a bug).
+//! Three JS classes are not in the core's table yet: `AbortError` (code
+//! `aborted`), `BusyError` (code `busy`) and `InvalidArgumentError` (a JS
+//! value of the wrong shape: an `InvalidOptionsError`, code
+//! `invalid_options`).
 
 use std::cell::RefCell;
 
 use creditpool_core::api::Message;
+use creditpool_core::codes;
 use creditpool_core::error::{ApiError, ParseError};
 use creditpool_core::partial_json::PartialJsonError;
 use creditpool_core::pricing::{CapabilityError, PricingError};
@@ -48,7 +49,7 @@ thread_local! {
 }
 
 /// Registers the function that builds error objects:
-/// `factory(type, message, fields, family) -> Error`.
+/// `factory(className, code, type, message, fields) -> Error`.
 #[wasm_bindgen(js_name = setErrorFactory)]
 pub fn set_error_factory(factory: Function) {
     FACTORY.with(|f| {
@@ -58,13 +59,66 @@ pub fn set_error_factory(factory: Function) {
     });
 }
 
-/// Builds an error object of `error_type`. `fields` is a plain object (or
-/// `undefined`); `api` marks errors the API reported.
-pub(crate) fn make(error_type: &str, message: &str, fields: JsValue, api: bool) -> JsValue {
-    let family = if api { JsValue::from_str("api") } else { JsValue::NULL };
+/// The core's error classes, parents first: `[{name, parent, doc,
+/// value_error}]` (`codes::CLASSES`).
+#[wasm_bindgen(js_name = errorClasses)]
+pub fn error_classes() -> JsValue {
+    let out = js_sys::Array::new();
+    for c in codes::CLASSES {
+        out.push(&object(&[
+            ("name", JsValue::from_str(c.name)),
+            ("parent", opt_str(c.parent)),
+            ("doc", JsValue::from_str(c.doc)),
+            ("value_error", JsValue::from_bool(c.value_error)),
+        ]));
+    }
+    out.into()
+}
+
+/// Every error code and its class name: `[[code, className]]` (`codes::CODES`).
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> JsValue {
+    let out = js_sys::Array::new();
+    for (code, class) in codes::CODES {
+        let pair = js_sys::Array::new();
+        pair.push(&JsValue::from_str(code));
+        pair.push(&JsValue::from_str(class));
+        out.push(&pair);
+    }
+    out.into()
+}
+
+/// The class name an error code raises (`codes::class_for_code`: a code this
+/// version does not know gets the nearest base class).
+#[wasm_bindgen(js_name = classForCode)]
+pub fn class_for_code(code: &str) -> String {
+    class_of(code).to_owned()
+}
+
+/// The classes of the JS package's own codes, not in the core's table yet.
+fn js_only(code: &str) -> Option<(&'static str, &'static str)> {
+    match code {
+        "aborted" => Some(("AbortError", "aborted")),
+        "busy" => Some(("BusyError", "busy")),
+        "invalid_argument" => Some(("InvalidArgumentError", "invalid_options")),
+        _ => None,
+    }
+}
+
+/// The class for a code: the core's table, or one of the JS package's own.
+fn class_of(code: &str) -> &'static str {
+    js_only(code).map_or_else(|| codes::class_for_code(code), |(class, _)| class)
+}
+
+/// Builds an error of class `class` with `code` and `error_type`. `fields` is
+/// a plain object (or `undefined`).
+pub(crate) fn make_class(class: &str, code: &str, error_type: &str, message: &str, fields: JsValue) -> JsValue {
     let factory = FACTORY.with(|f| f.try_borrow().ok().and_then(|slot| slot.clone()));
     if let Some(factory) = factory {
-        let args = js_sys::Array::of4(&JsValue::from_str(error_type), &JsValue::from_str(message), &fields, &family);
+        let args = js_sys::Array::new();
+        for v in [JsValue::from_str(class), JsValue::from_str(code), JsValue::from_str(error_type), JsValue::from_str(message), fields.clone()] {
+            args.push(&v);
+        }
         if let Ok(err) = factory.apply(&JsValue::NULL, &args) {
             return err;
         }
@@ -73,13 +127,24 @@ pub(crate) fn make(error_type: &str, message: &str, fields: JsValue, api: bool) 
     if fields.is_object() {
         let _ = Object::assign(&err, &Object::from(fields));
     }
+    err.set_name(class);
+    let _ = Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
     let _ = Reflect::set(&err, &JsValue::from_str("type"), &JsValue::from_str(error_type));
     err.into()
 }
 
-/// An error with a type and a message, no other fields.
-pub(crate) fn simple(error_type: &str, message: &str) -> JsValue {
-    make(error_type, message, JsValue::UNDEFINED, false)
+/// Builds the error for `code` (its class from the core's table) with the
+/// JS `type` `error_type`.
+pub(crate) fn make(code: &str, error_type: &str, message: &str, fields: JsValue) -> JsValue {
+    make_class(class_of(code), code, error_type, message, fields)
+}
+
+/// An error with a code and a message, no other fields. `code` may also be
+/// one of the JS package's own (`invalid_argument`, `busy`, `aborted`); the
+/// `type` is the code as given.
+pub(crate) fn simple(code: &str, message: &str) -> JsValue {
+    let (class, real) = js_only(code).unwrap_or((codes::class_for_code(code), code));
+    make_class(class, real, code, message, JsValue::UNDEFINED)
 }
 
 /// A bug in creditpool: something that should not be able to happen.
@@ -87,13 +152,8 @@ pub(crate) fn internal(message: &str) -> JsValue {
     simple("internal_error", &format!("creditpool internal error (please report it): {message}"))
 }
 
-/// An object used by two calls at once.
-pub(crate) fn busy(what: &str) -> JsValue {
-    simple("busy", &format!("{what} is already in use by another call; await the first one"))
-}
-
 /// The partial message of a failed stream as a JS value (`null` if none).
-fn partial_js(partial: Option<&Message>) -> JsValue {
+pub(crate) fn partial_js(partial: Option<&Message>) -> JsValue {
     partial.and_then(|m| to_js(m).ok()).unwrap_or(JsValue::NULL)
 }
 
@@ -105,7 +165,7 @@ pub(crate) fn api_error(e: &ApiError, partial: Option<&Message>) -> JsValue {
         ("apiMessage", JsValue::from_str(&e.message)),
         ("partial", partial_js(partial)),
     ]);
-    make(e.kind.as_str(), &e.to_string(), fields, true)
+    make(e.code(), e.kind.as_str(), &e.to_string(), fields)
 }
 
 /// A response that is an API error or cannot be read.
@@ -113,7 +173,7 @@ pub(crate) fn response_error(e: &ResponseError) -> JsValue {
     match e {
         ResponseError::Api(api) => api_error(api, None),
         ResponseError::Parse(p) => parse_error(p),
-        other => simple("malformed_response", &other.to_string()),
+        other => make(other.code(), other.code(), &other.to_string(), JsValue::UNDEFINED),
     }
 }
 
@@ -121,45 +181,39 @@ pub(crate) fn response_error(e: &ResponseError) -> JsValue {
 pub(crate) fn parse_error(e: &ParseError) -> JsValue {
     match e {
         ParseError::TooLarge { size, limit, .. } => make(
+            e.code(),
             "response_too_large",
             &e.to_string(),
             object(&[("size", JsValue::from(*size as f64)), ("limit", JsValue::from(*limit as f64))]),
-            false,
         ),
-        _ => simple("malformed_response", &e.to_string()),
+        _ => make(e.code(), "malformed_response", &e.to_string(), JsValue::UNDEFINED),
     }
 }
 
-/// The `kind` of a request that cannot be built.
-fn request_error_kind(e: &RequestError) -> &'static str {
-    match e {
-        RequestError::MissingApiKey => "missing_api_key",
-        RequestError::InvalidApiKey => "invalid_api_key",
-        RequestError::InvalidHeader { .. } => "invalid_header",
-        RequestError::InvalidBeta { .. } => "invalid_beta",
-        RequestError::InvalidRequest { .. } => "invalid_request",
-        RequestError::SelectorCollision { .. } => "selector_collision",
-        _ => "invalid_options",
-    }
-}
-
-/// A request that cannot be built: `invalid_request_error` (without a status)
-/// for the request itself, `configuration_error` for the client's settings.
+/// A request that cannot be built (`RequestBuildError`): `type`
+/// `invalid_request_error` (without a status) for the request itself,
+/// `configuration_error` for the client's settings; `kind` is the code.
 pub(crate) fn request_error(e: &RequestError) -> JsValue {
-    let kind = request_error_kind(e);
-    let fields = object(&[("kind", JsValue::from_str(kind)), ("status", JsValue::NULL)]);
-    let error_type = if kind == "invalid_request" { "invalid_request_error" } else { "configuration_error" };
-    make(error_type, &e.to_string(), fields, false)
+    let code = e.code();
+    let fields = object(&[("kind", JsValue::from_str(code)), ("status", JsValue::NULL)]);
+    let error_type = if code == "invalid_request" { "invalid_request_error" } else { "configuration_error" };
+    make(code, error_type, &e.to_string(), fields)
 }
 
-/// A configuration error of the given kind.
+/// Options of the wrong shape (`InvalidOptionsError`), or another
+/// configuration fault whose code is `kind`.
 pub(crate) fn configuration(kind: &str, message: &str) -> JsValue {
-    make("configuration_error", message, object(&[("kind", JsValue::from_str(kind))]), false)
+    make(kind, "configuration_error", message, object(&[("kind", JsValue::from_str(kind))]))
 }
 
 /// A request refused locally (it does not parse as a Messages API request).
 pub(crate) fn invalid_request(message: &str) -> JsValue {
-    make("invalid_request_error", message, object(&[("kind", JsValue::from_str("invalid_request")), ("status", JsValue::NULL)]), false)
+    make(
+        "invalid_request",
+        "invalid_request_error",
+        message,
+        object(&[("kind", JsValue::from_str("invalid_request")), ("status", JsValue::NULL)]),
+    )
 }
 
 /// A failed stream.
@@ -167,31 +221,34 @@ pub(crate) fn stream_error(e: &StreamError) -> JsValue {
     match e {
         StreamError::Api { error, partial } => api_error(error, partial.as_deref()),
         StreamError::Incomplete { partial, reason } => make(
+            e.code(),
             "stream_incomplete",
             &e.to_string(),
             object(&[("partial", partial_js(partial.as_deref())), ("reason", JsValue::from_str(reason))]),
-            false,
         ),
-        StreamError::Malformed { .. } => simple("stream_malformed", &e.to_string()),
-        StreamError::Protocol { .. } => simple("stream_protocol", &e.to_string()),
+        StreamError::Malformed { .. } => make(e.code(), "stream_malformed", &e.to_string(), object(&[("partial", JsValue::NULL)])),
+        StreamError::Protocol { .. } => make(e.code(), "stream_protocol", &e.to_string(), object(&[("partial", JsValue::NULL)])),
         StreamError::Decode(d) => sse_error(d),
-        other => simple("stream_malformed", &other.to_string()),
+        other => make(other.code(), "stream_malformed", &other.to_string(), JsValue::UNDEFINED),
     }
 }
 
 /// An SSE decoding failure.
 pub(crate) fn sse_error(e: &SseError) -> JsValue {
     match e {
-        SseError::EventTooLarge { size, limit } => {
-            make("event_too_large", &e.to_string(), object(&[("size", JsValue::from(*size as f64)), ("limit", JsValue::from(*limit as f64))]), false)
-        }
+        SseError::EventTooLarge { size, limit } => make(
+            e.code(),
+            "event_too_large",
+            &e.to_string(),
+            object(&[("size", JsValue::from(*size as f64)), ("limit", JsValue::from(*limit as f64)), ("partial", JsValue::NULL)]),
+        ),
         SseError::Truncated { discarded_bytes } => make(
+            e.code(),
             "stream_incomplete",
             &e.to_string(),
             object(&[("partial", JsValue::NULL), ("discardedBytes", JsValue::from(*discarded_bytes as f64))]),
-            false,
         ),
-        other => simple("stream_malformed", &other.to_string()),
+        other => make(other.code(), "stream_malformed", &other.to_string(), JsValue::UNDEFINED),
     }
 }
 
@@ -202,7 +259,7 @@ pub(crate) fn pricing_error(e: &PricingError) -> JsValue {
     match e {
         PricingError::UnknownModel { model } => {
             set(&fields, "model", &JsValue::from_str(model));
-            return make("unknown_model", &e.to_string(), fields.into(), false);
+            return make(e.code(), "unknown_model", &e.to_string(), fields.into());
         }
         PricingError::Unpriced { model, note } => {
             set(&fields, "model", &JsValue::from_str(model));
@@ -218,7 +275,7 @@ pub(crate) fn pricing_error(e: &PricingError) -> JsValue {
         }
         _ => {}
     }
-    make("pricing_error", &e.to_string(), fields.into(), false)
+    make(e.code(), "pricing_error", &e.to_string(), fields.into())
 }
 
 /// A request parameter the model would refuse.
@@ -234,7 +291,7 @@ pub(crate) fn capability_error(e: &CapabilityError) -> JsValue {
         CapabilityError::ForcedToolUse { tool_choice, .. } => set(&fields, "toolChoice", &JsValue::from_str(tool_choice)),
         _ => {}
     }
-    make("capability_error", &e.to_string(), fields.into(), false)
+    make(e.code(), "capability_error", &e.to_string(), fields.into())
 }
 
 /// A tool definition that breaks a rule: the fields of its JSON form
@@ -245,7 +302,7 @@ pub(crate) fn tool_definition_error(e: &ToolDefinitionError) -> JsValue {
     if fields.is_object() {
         let _ = Reflect::delete_property(&Object::from(fields.clone()), &JsValue::from_str("message"));
     }
-    make("tool_definition_invalid", &e.to_string(), fields, false)
+    make(e.code(), "tool_definition_invalid", &e.to_string(), fields)
 }
 
 /// A `tool_use` call that must not run: the fields of its JSON form (`kind`,
@@ -258,7 +315,7 @@ pub(crate) fn tool_input_error(e: &ToolInputError) -> JsValue {
         let _ = Reflect::delete_property(&obj, &JsValue::from_str("message"));
         set(&obj, "toolResultText", &JsValue::from_str(&e.to_tool_result_text()));
     }
-    make("tool_input_invalid", &e.to_string(), fields, false)
+    make(e.code(), "tool_input_invalid", &e.to_string(), fields)
 }
 
 /// Cut-off JSON that cannot be salvaged.
@@ -271,5 +328,5 @@ pub(crate) fn partial_json_error(e: &PartialJsonError) -> JsValue {
         _ => ("syntax", None),
     };
     let fields = object(&[("kind", JsValue::from_str(kind)), ("offset", offset.map_or(JsValue::NULL, |o| JsValue::from(o as f64)))]);
-    make("partial_json_error", &e.to_string(), fields, false)
+    make(e.code(), "partial_json_error", &e.to_string(), fields)
 }

@@ -3,10 +3,10 @@
 //!
 //! This crate holds no rule of its own. It converts values between JS and the
 //! core (JSON-shaped plain objects, money as `bigint` nano-USD plus a display
-//! string), maps the core's errors to JS `Error` objects with a machine-readable
-//! `type`, names things for JS, and performs the I/O the sans-I/O core asks for:
-//! HTTP through `gloo-net` (the global `fetch`, in Node 18+ and browsers),
-//! timers, and the clock.
+//! string), maps the core's errors to JS `Error` objects with the core's
+//! `code` and class, names things for JS, and sends the requests the core
+//! builds (through `gloo-net`, the global `fetch`), so that the API key stays
+//! inside the module.
 //!
 //! Every export is a thin layer over one core function or type:
 //!
@@ -19,22 +19,33 @@
 //! * [`pricing`]: `PriceTable`, `cost`, `worstCase`, `checkRequest` (`pricing`);
 //! * [`pool`]: `RawPool` (`pool::Pool`), wrapped by the JS `Pool`;
 //! * [`tools`]: `checkTool`, `checkTools`, `ToolValidator` (`tools`);
-//! * [`agent`]: `RawAgentRun`, `RawResponse` (`agent::AgentRun`), wrapped by the JS `Agent`;
-//! * [`call`]: `MessagesCall` (`call::MessagesCall`), for callers who drive
-//!   a call themselves;
-//! * [`client`]: `RawClient` and `RawStream`, which drive the core's
-//!   `MessagesCall` over [`transport`].
+//! * [`activity`]: `activityChart` (`activity`), the ledger as a Vega-Lite chart;
+//! * [`agent`]: `RawAgentRun` (`agent::AgentRun`, which holds no pool: it
+//!   asks for pool operations), wrapped by the JS `Agent` and `AgentRun`;
+//! * [`call`]: `MessagesCall` (`call::MessagesCall`: messages, count_tokens
+//!   and webhook calls), for callers who drive a call themselves, and for the
+//!   JS `Client`;
+//! * [`client`]: `RawClient`, which makes a client's calls;
+//! * [`transport`]: sending a request from inside the module (the key stays
+//!   here);
+//! * [`errors`]: `errorClasses`, `errorCodes`, `classForCode` (`codes`).
+//!
+//! One attempt player drives every machine: `js/src/player.js`. It waits no
+//! longer than a machine's `deadline` (then `handleTimeout`), reports any
+//! transport failure raw as `{type: "connection"}`, sleeps on `wait`, and
+//! decides nothing.
 //!
 //! Nothing here may panic: a panic would abort the wasm instance. The panic
 //! hook ([`panic`]) still turns one into a JS `InternalError` should a bug slip
 //! through, and the JS wrapper then refuses further calls.
 #![cfg(any(target_arch = "wasm32", creditpool_wasm_check))]
 
+pub mod activity;
 pub mod agent;
 pub mod call;
 pub mod client;
 mod convert;
-mod errors;
+pub mod errors;
 pub mod panic;
 pub mod partial_json;
 pub mod pool;

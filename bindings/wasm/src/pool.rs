@@ -20,7 +20,7 @@ use crate::errors;
 /// A refusal as an Error: `type` is the reason (`pool_exhausted`,
 /// `agent_cap`, `rate_limited`, `fair_share`, `unknown_agent`), with the
 /// refusal's fields (money as `{nanos, usd}`) and, for a rate limit,
-/// `retryAt` (Unix ms).
+/// `retryAtMs` (Unix ms; also under its deprecated name `retryAt`).
 pub(crate) fn refusal_error(r: &Refusal) -> JsValue {
     let fields = to_js(r).unwrap_or(JsValue::UNDEFINED);
     if let Some(obj) = fields.dyn_ref::<Object>() {
@@ -37,10 +37,12 @@ pub(crate) fn refusal_error(r: &Refusal) -> JsValue {
             set(obj, k, &money(m));
         }
         if let Some(t) = r.retry_at_ms() {
+            set(obj, "retryAtMs", &u64_js(t));
+            // Deprecated name of `retryAtMs` (also Unix ms).
             set(obj, "retryAt", &u64_js(t));
         }
     }
-    errors::make(r.reason(), &r.to_string(), fields, false)
+    errors::make(r.code(), r.reason(), &r.to_string(), fields)
 }
 
 /// A pool error as an Error: `type` is the core's tag
@@ -52,7 +54,7 @@ pub(crate) fn pool_error(e: &PoolError) -> JsValue {
     if let Some(obj) = fields.dyn_ref::<Object>() {
         let _ = Reflect::delete_property(obj, &JsValue::from_str("error"));
     }
-    errors::make(&kind, &e.to_string(), fields, false)
+    errors::make(e.code(), &kind, &e.to_string(), fields)
 }
 
 /// Money from JS: a `bigint` or a non-negative safe integer of nano-USD.

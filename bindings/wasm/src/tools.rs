@@ -65,3 +65,19 @@ impl ToolValidator {
         }
     }
 }
+
+/// The `tool_result` (`{tool_use_id, content, is_error}`) for a call (`{id,
+/// name, input}`) from what its tool did (the core's `ToolOutput` JSON:
+/// `{value}`, `{content}`, `{failed: message}` or `"unknown"`), in the
+/// core's words (`AgentTexts`, default or `texts`) and by its value-to-content
+/// rule (`ToolOutput::content`), for a `Toolbox` outside an agent run. (An
+/// agent run words its results itself: `RawAgentRun.toolResult`.)
+#[wasm_bindgen(js_name = toolResult)]
+pub fn tool_result(call: JsValue, output: JsValue, texts: JsValue) -> Result<JsValue, JsValue> {
+    use creditpool_core::agent::{AgentTexts, ToolCall, ToolOutput};
+    let call: ToolCall = from_js(call, "tool call", "invalid_argument")?;
+    let output: ToolOutput = from_js(output, "tool output", "invalid_argument")?;
+    let texts: AgentTexts = if texts.is_undefined() || texts.is_null() { AgentTexts::default() } else { from_js(texts, "texts", "invalid_argument")? };
+    let result = creditpool_core::agent::tool_result(&texts, &call, output);
+    to_js(&result)
+}

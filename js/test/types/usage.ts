@@ -19,6 +19,7 @@ import {
   type StreamEvent,
   type StreamRetryItem,
 } from 'creditpool';
+import { MessagesCall, classForCode } from 'creditpool/core';
 
 async function main(): Promise<void> {
   const client = new Client({ apiKey: 'sk-test', baseURL: 'http://127.0.0.1:1', poolSelector: false, maxRetries: 1 });
@@ -79,4 +80,17 @@ export async function agentUsage(client: Client, pool: Pool, t: ReturnType<typeo
   const agent = new Agent({ client, pool, agentId: 'inventory', model: 'claude-haiku-4-5', tools: [t], maxSpend: 50_000_000n });
   const outcome = await agent.run('Find products under $50');
   return outcome.status === 'completed' ? outcome.final_text : outcome.status;
+}
+
+// The low-level machinery, from creditpool/core.
+export function coreUsage(): string {
+  const call = new MessagesCall({ apiKey: 'sk-test', request: { model: 'claude-haiku-4-5', max_tokens: 8, messages: [] } });
+  const action = call.nextAction(0);
+  if (action.type === 'wait' && action.retry) return action.retry.code;
+  const timedOut: boolean = call.handleTimeout(0);
+  return `${action.type} ${timedOut} ${classForCode('overloaded_error')}`;
+}
+
+export function outcomeError(outcome: Awaited<ReturnType<Agent['run']>>): string | undefined {
+  return outcome.exception?.code;
 }

@@ -79,4 +79,4 @@ mod run;
 
 pub use config::{AgentConfig, AgentTexts, DEFAULT_MAX_TOKENS};
 pub use outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolOutput, ToolResult, TurnRecord, WaitReason};
-pub use run::{AgentAction, AgentError, AgentRun};
+pub use run::{tool_result, AgentAction, AgentError, AgentRun};

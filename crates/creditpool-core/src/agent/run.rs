@@ -410,13 +410,7 @@ impl AgentRun {
     /// model reads are the run's ([`AgentConfig::texts`]), and a returned
     /// value becomes content by one rule ([`ToolOutput`]).
     pub fn tool_result(&self, call: &ToolCall, output: ToolOutput) -> ToolResult {
-        let texts = &self.config.texts;
-        match output {
-            ToolOutput::Value(value) => ToolResult { tool_use_id: call.id.clone(), content: ToolOutput::content(value), is_error: false },
-            ToolOutput::Content(content) => ToolResult { tool_use_id: call.id.clone(), content, is_error: false },
-            ToolOutput::Failed(error) => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.tool_failed, &call.name, &error)),
-            ToolOutput::Unknown => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.unknown_tool, &call.name, "")),
-        }
+        tool_result(&self.config.texts, call, output)
     }
 
     /// Ends the run now. A reservation held for a call in progress is settled
@@ -618,6 +612,18 @@ impl AgentRun {
         } else {
             self.phase = Phase::AwaitingTools { calls, immediate, order };
         }
+    }
+}
+
+/// The `tool_result` for a call from what its tool did, worded by `texts`:
+/// what [`AgentRun::tool_result`] does, for tools run outside a run (a
+/// binding's toolbox).
+pub fn tool_result(texts: &AgentTexts, call: &ToolCall, output: ToolOutput) -> ToolResult {
+    match output {
+        ToolOutput::Value(value) => ToolResult { tool_use_id: call.id.clone(), content: ToolOutput::content(value), is_error: false },
+        ToolOutput::Content(content) => ToolResult { tool_use_id: call.id.clone(), content, is_error: false },
+        ToolOutput::Failed(error) => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.tool_failed, &call.name, &error)),
+        ToolOutput::Unknown => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.unknown_tool, &call.name, "")),
     }
 }
 

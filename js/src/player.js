@@ -1,0 +1,253 @@
+// The attempt player: the one driver of every state machine that sends
+// requests (a client's MessagesCall, a count_tokens call, an agent's run). It
+// decides nothing. It sends what the machine asks (from inside the wasm
+// module, which keeps the key), waits for each input no longer than the
+// machine's `deadline` and then reports `handleTimeout(now)`, reports every
+// transport failure raw as `{type: "connection"}` (the core knows whether a
+// stream was being read, and so whether it was a cut stream), passes the
+// stream events and the retry notices of `wait` actions on, and sleeps. The
+// clock is `ctx.now()`, as it is: the machines keep their own clock from
+// going back.
+import { abortError } from './fail.js';
+import { call, callAsync } from './wasm.js';
+
+const MAX_TIMER_MS = 2147483647;
+const TIMER = Symbol('timer');
+const TIMED_OUT = Symbol('timed out');
+const CONNECTION = Object.freeze({ type: 'connection' });
+
+/**
+ * A wasm state machine (`MessagesCall`, `RawAgentRun`) with every call going
+ * through `call`/`callAsync`, so that a panic becomes an InternalError.
+ * `overrides` replaces methods (a webhook's `send`, which goes through the
+ * pool's `fetch`).
+ */
+export function machine(raw, overrides = {}) {
+  return new Proxy(raw, {
+    get(target, prop) {
+      if (prop === 'raw') return target;
+      if (Object.hasOwn(overrides, prop)) return overrides[prop];
+      if (prop === 'send') return (signal) => callAsync(() => target.send(signal));
+      const value = call(() => target[prop]);
+      if (typeof value !== 'function') return value;
+      return (...args) => call(() => value.apply(target, args));
+    },
+  });
+}
+
+/** A timer that resolves to TIMER after `ms` (0 or more), and its cancel. */
+function timer(ms) {
+  let id;
+  const promise = new Promise((resolve) => {
+    id = setTimeout(() => resolve(TIMER), Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+  });
+  return { promise, cancel: () => clearTimeout(id) };
+}
+
+/** A promise that rejects with an AbortError when `signal` aborts, and its cancel. */
+function aborted(signal) {
+  if (!signal) return { promise: new Promise(() => {}), cancel: () => {} };
+  let onAbort;
+  const promise = new Promise((_, reject) => {
+    onAbort = () => reject(abortError());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { promise, cancel: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/** Sleeps `ms` (rejects with an AbortError if `signal` aborts first). */
+export async function sleep(ms, signal) {
+  if (signal?.aborted) throw abortError();
+  const t = timer(ms);
+  const a = aborted(signal);
+  try {
+    await Promise.race([t.promise, a.promise]);
+  } finally {
+    t.cancel();
+    a.cancel();
+  }
+}
+
+/**
+ * A webhook delivery (the core's `MessagesCall.webhook`) whose requests go to
+ * `url` through `fetchFn`, for the player: the request carries no key, so it
+ * is sent from JS.
+ */
+export function webhookMachine(raw, url, fetchFn) {
+  let request = null;
+  return machine(raw, {
+    nextAction(nowMs) {
+      const action = call(() => raw.nextAction(nowMs));
+      if (action.type === 'send') request = action.request;
+      return action;
+    },
+    async send(signal) {
+      try {
+        const r = await fetchFn(url, { method: request.method, headers: request.headers, body: request.body, signal });
+        const headers = r.headers && typeof r.headers.entries === 'function' ? [...r.headers.entries()] : [];
+        return { status: r.status, headers, body: r.body ?? null };
+      } catch {
+        return { failure: { type: 'connection' } };
+      }
+    },
+  });
+}
+
+/** Runs what the machine asks while an input is awaited (an agent's lease renewals). */
+async function afterInput(ctx) {
+  if (ctx.afterInput) await ctx.afterInput();
+}
+
+/**
+ * Waits for `promise` no longer than the machine's deadline. Each time the
+ * deadline passes first, reports `handleTimeout(now)` (then `afterInput`);
+ * once the machine says the attempt timed out, returns TIMED_OUT.
+ */
+async function within(m, promise, ctx) {
+  const settled = promise.then(
+    (value) => ({ value }),
+    (error) => ({ error }),
+  );
+  for (;;) {
+    if (ctx.signal?.aborted) throw abortError();
+    const deadline = m.deadline;
+    const t = deadline === null ? null : timer(deadline - ctx.now());
+    const a = aborted(ctx.signal);
+    let r;
+    try {
+      r = await Promise.race(t === null ? [settled, a.promise] : [settled, t.promise, a.promise]);
+    } finally {
+      t?.cancel();
+      a.cancel();
+    }
+    if (r !== TIMER) {
+      if ('error' in r) throw r.error;
+      return r.value;
+    }
+    const timedOut = m.handleTimeout(ctx.now());
+    await afterInput(ctx);
+    if (timedOut) return TIMED_OUT;
+  }
+}
+
+/** The next chunk of a body: `{value}`, `{done: true}` or `{failure: true}`. */
+function readChunk(reader) {
+  if (reader === null) return Promise.resolve({ done: true });
+  return reader.read().then(
+    (r) => (r.done ? { done: true } : { value: r.value }),
+    () => ({ failure: true }),
+  );
+}
+
+/** A whole body, read up to one byte past `cap` (the core reads that as too large): `{bytes}` or `{failure: true}`. */
+async function readWhole(reader, cap) {
+  const parts = [];
+  let size = 0;
+  for (;;) {
+    const r = await readChunk(reader);
+    if (r.failure) return r;
+    if (r.done) break;
+    parts.push(r.value);
+    size += r.value.length;
+    if (size > cap) break;
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return { bytes };
+}
+
+/**
+ * Plays one attempt, after the machine's `send` action: sends, then reports
+ * the head, the body (whole, or chunk by chunk while `isReading`), the end,
+ * a transport failure or the time passing.
+ *
+ * `ctx`: `now()`, `signal` (the caller's; aborting throws an AbortError),
+ * and optionally `onHead(head, how)`, `onEvents(events)` and `afterInput()`
+ * (awaited after every input).
+ */
+export async function playAttempt(m, ctx) {
+  const ctl = new AbortController();
+  const a = aborted(ctx.signal);
+  a.promise.catch(() => ctl.abort());
+  let reader = null;
+  let complete = false;
+  try {
+    const sent = await within(m, m.send(ctl.signal), ctx);
+    if (sent === TIMED_OUT) return;
+    if (sent.failure) {
+      if (ctx.signal?.aborted) throw abortError();
+      m.handleTransportError(sent.failure, ctx.now());
+      await afterInput(ctx);
+      return;
+    }
+    const how = m.handleHead(sent.status, sent.headers, ctx.now());
+    ctx.onHead?.(sent, how);
+    reader = sent.body ? sent.body.getReader() : null;
+    if (how === 'whole') {
+      const body = await within(m, readWhole(reader, m.maxBodyBytes), ctx);
+      if (body === TIMED_OUT) return;
+      if (body.failure) {
+        if (ctx.signal?.aborted) throw abortError();
+        m.handleTransportError(CONNECTION, ctx.now());
+      } else {
+        complete = true;
+        m.handleBody(body.bytes, ctx.now());
+      }
+      await afterInput(ctx);
+      return;
+    }
+    while (m.isReading) {
+      const r = await within(m, readChunk(reader), ctx);
+      if (r === TIMED_OUT) return;
+      if (r.failure) {
+        if (ctx.signal?.aborted) throw abortError();
+        m.handleTransportError(CONNECTION, ctx.now());
+      } else if (r.done) {
+        complete = true;
+        // (Not `ctx.onEvents?.(m.handleEnd(...))`: that would skip the input.)
+        const events = m.handleEnd(ctx.now());
+        if (ctx.onEvents) ctx.onEvents(events);
+      } else {
+        const events = m.handleChunk(r.value, ctx.now());
+        if (ctx.onEvents) ctx.onEvents(events);
+      }
+      await afterInput(ctx);
+    }
+  } finally {
+    a.cancel();
+    if (reader !== null && !complete) reader.cancel().catch(() => {});
+    ctl.abort();
+  }
+}
+
+/**
+ * Drives a machine to `done`: `send` plays an attempt, `wait` hands its retry
+ * notice (a `stream_retry` event) to `ctx.onRetry` and sleeps; any other
+ * action goes to `other(action)` (an agent's `pool` and `call_tools`).
+ */
+export async function drive(m, ctx, other) {
+  for (;;) {
+    if (ctx.signal?.aborted) throw abortError();
+    const action = m.nextAction(ctx.now());
+    switch (action.type) {
+      case 'done':
+        return;
+      case 'send':
+        await playAttempt(m, ctx);
+        break;
+      case 'wait':
+        if (action.retry) ctx.onRetry?.(action.retry);
+        await sleep(action.until_ms - ctx.now(), ctx.signal);
+        break;
+      default:
+        if (!other) throw new Error(`unexpected action ${action.type}`);
+        await other(action);
+    }
+  }
+}
