@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, Un
 
 from . import _creditpool
 from ._creditpool import CreditpoolError
-from ._money import usd
-from ._pool import Pool, amount_nanos
+from ._money import amount_nanos, usd
+from ._pool import Pool
 from ._driver import ApplyPool, RunTools, Sleep, Step, adrive, drive, internal_error, play
 from ._store import AsyncPoolStore, PoolStore
 from ._tools import Tool, Toolbox, jsonable

@@ -22,6 +22,7 @@ timeout is a read or idle timeout, the retry policy decides what follows.
 from __future__ import annotations
 
 import inspect
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Generator, Iterator, Union
 
@@ -86,7 +87,11 @@ class Head:
 
 @dataclass(frozen=True)
 class ReadBody:
-    """Read the whole body; answer ``bytes``, ``Timeout`` or ``Failed``."""
+    """Read the whole body, decoded, but no more than ``limit`` bytes and
+    one (the core then reports ``too_large`` without the rest in memory);
+    answer ``bytes``, ``Timeout`` or ``Failed``."""
+
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def _attempt(machine: Machine, http: dict[str, Any], clock: Callable[[], int]) -
         log.debug("response %d", reply.status)
         how = machine.handle_head(reply.status, reply.headers, clock())
         if how == "whole":
-            body = yield ReadBody()
+            body = yield ReadBody(machine.max_body_bytes)
             if isinstance(body, (Timeout, Failed)):
                 yield from _failed(machine, body, clock)
             else:
@@ -259,6 +264,90 @@ def _failure(exc: httpx2.HTTPError) -> Timeout | Failed:
     return Failed({"type": "connection"})
 
 
+class _Decoder:
+    """A body's bytes decoded as they arrive (``gzip`` and ``deflate`` here,
+    in pieces of at most ``STEP`` bytes; any other encoding by httpx2's
+    decoder), so that a compression bomb is never inflated whole: a reader
+    stops as soon as it has what it may keep."""
+
+    STEP = 64 * 1024
+
+    def __init__(self, response: httpx2.Response) -> None:
+        enc = [e.strip().lower() for e in response.headers.get("content-encoding", "").split(",") if e.strip()]
+        enc = [e for e in enc if e != "identity"]
+        self._zlib: Any = None
+        self._maybe_raw = False
+        self._other: Any = None
+        self._started = False
+        if enc in (["gzip"], ["x-gzip"]):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif enc == ["deflate"]:
+            self._zlib = zlib.decompressobj()
+            self._maybe_raw = True  # zlib-wrapped or raw deflate: the first bytes tell
+        elif enc:
+            self._other = response._get_content_decoder()
+
+    def decode(self, raw: bytes) -> Iterator[bytes]:
+        """The decoded pieces of ``raw``."""
+        if self._zlib is None:
+            out = self._other.decode(raw) if self._other is not None else raw
+            if out:
+                yield out
+            return
+        data = raw
+        while data:
+            try:
+                out = self._zlib.decompress(data, self.STEP)
+            except zlib.error as e:
+                if self._maybe_raw and not self._started:
+                    self._maybe_raw = False
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise httpx2.DecodingError(f"the body could not be decoded: {e}") from None
+            self._started = True
+            if out:
+                yield out
+            data = self._zlib.unconsumed_tail
+
+    def flush(self) -> Iterator[bytes]:
+        """What the decoder still holds at the end of the body."""
+        out = self._zlib.flush() if self._zlib is not None else self._other.flush() if self._other is not None else b""
+        if out:
+            yield out
+
+
+def _decoded(response: httpx2.Response) -> Iterator[bytes]:
+    """The response's body, decoded, piece by piece."""
+    if response.is_stream_consumed:  # already in memory (a response made from bytes)
+        yield from response.iter_bytes()
+        return
+    decoder = _Decoder(response)
+    for raw in response.iter_raw():
+        yield from decoder.decode(raw)
+    yield from decoder.flush()
+
+
+async def _adecoded(response: httpx2.Response) -> AsyncIterator[bytes]:
+    """``_decoded`` for the async client."""
+    if response.is_stream_consumed:
+        async for piece in response.aiter_bytes():
+            yield piece
+        return
+    decoder = _Decoder(response)
+    async for raw in response.aiter_raw():
+        for piece in decoder.decode(raw):
+            yield piece
+    for piece in decoder.flush():
+        yield piece
+
+
+def _take(buf: bytearray, piece: bytes, limit: int) -> bool:
+    """Adds what ``buf`` may keep of ``piece`` (up to ``limit + 1`` bytes in
+    all); True once it holds more than ``limit``."""
+    buf += piece[: limit + 1 - len(buf)]
+    return len(buf) > limit
+
+
 class Endpoint:
     """Where a shell sends: an httpx2 client, a base URL (a request's
     ``path`` is appended) and the timeouts. ``Client`` and ``AsyncClient``
@@ -290,14 +379,20 @@ def drive(client: "Client | Endpoint", player: Player, other: SyncIO) -> Iterato
             if isinstance(step, Send):
                 try:
                     response = client._http.send(build_httpx_request(client._http, client.base_url, step.http, client.timeouts), stream=True)
-                    chunks = response.iter_bytes()
+                    chunks = _decoded(response)
                     value = Head(response.status_code, header_pairs(response.headers))
                 except httpx2.HTTPError as exc:
                     value = _failure(exc)
             elif isinstance(step, ReadBody):
                 try:
                     assert response is not None
-                    value = response.read()
+                    assert chunks is not None
+                    buf = bytearray()
+                    for piece in chunks:
+                        if _take(buf, piece, step.limit):
+                            break
+                    value = bytes(buf)
+                    del buf
                 except httpx2.HTTPError as exc:
                     value = _failure(exc)
             elif isinstance(step, ReadChunk):
@@ -338,14 +433,20 @@ async def adrive(client: "AsyncClient | Endpoint", player: Player, other: AsyncI
             if isinstance(step, Send):
                 try:
                     response = await client._http.send(build_httpx_request(client._http, client.base_url, step.http, client.timeouts), stream=True)
-                    chunks = response.aiter_bytes()
+                    chunks = _adecoded(response)
                     value = Head(response.status_code, header_pairs(response.headers))
                 except httpx2.HTTPError as exc:
                     value = _failure(exc)
             elif isinstance(step, ReadBody):
                 try:
                     assert response is not None
-                    value = await response.aread()
+                    assert chunks is not None
+                    buf = bytearray()
+                    async for piece in chunks:
+                        if _take(buf, piece, step.limit):
+                            break
+                    value = bytes(buf)
+                    del buf
                 except httpx2.HTTPError as exc:
                     value = _failure(exc)
             elif isinstance(step, ReadChunk):

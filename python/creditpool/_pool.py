@@ -5,46 +5,31 @@ Every rule is the core's (``creditpool_core::pool`` through the native
 ``_creditpool.Pool``): reservations, settles, refusals, alerts, the ledger,
 reports, snapshots, webhook bodies and signatures. This module adds the I/O
 around it: a lock so that one operation and its bookkeeping happen together,
-the clock, files, callbacks and HTTP.
-
-Persistence (``directory=...``): after every operation that changed the pool,
-the pool's snapshot (which holds the ledger entries and alerts not yet
-handed out) is written to ``snapshot.json`` atomically (a temporary file,
-fsync, rename, fsync of the directory); then the new ledger entries are
-appended to ``ledger.jsonl`` and synced. A crash between the two loses
-nothing: on start the snapshot is restored and its pending entries are
-appended, skipping those the file already holds (by ``seq``); a line cut
-short by the crash is dropped first. Alerts pending at a crash are handed out
-again on start (webhooks carry an idempotency key for receivers to drop
-repeats).
+the clock, and the hand-off to the pool's files (``_persistence``), alert
+callbacks and webhooks (``_webhooks``). The typed views it returns are in
+``_views``.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
-import queue
-import secrets
 import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 
 import httpx2
 
 from . import _creditpool
-from ._config import Timeouts
-from ._creditpool import PoolError, PoolSnapshotError
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: the directory is then not locked
-    fcntl = None  # type: ignore[assignment]
-from ._money import format_usd, nanos
-from ._types import Model
+from ._errors import snapshot_error, store_error, typed_error
+from ._money import amount_nanos
+from ._persistence import LEDGER_FILE, SNAPSHOT_FILE, PoolDirectory, iter_ledger_file
+from ._views import Alert, LedgerEntry, PoolReport, Released, Reservation, Settlement
+from ._webhooks import Webhook, WebhookDeliverer, WebhookResult
 
 __all__ = [
     "Pool",
@@ -59,18 +44,16 @@ __all__ = [
     "PoolReport",
     "SNAPSHOT_FILE",
     "LEDGER_FILE",
+    "DEFAULT_LEDGER_WINDOW",
     "amount_nanos",
     "iter_ledger_file",
 ]
 
 log = logging.getLogger("creditpool")
 
-SNAPSHOT_FILE = "snapshot.json"
-"""The snapshot's file name in a pool's directory."""
-LEDGER_FILE = "ledger.jsonl"
-"""The ledger's file name in a pool's directory (JSON Lines)."""
-LOCK_FILE = "lock"
-"""Held (``flock``) by the ``Pool`` that uses the directory."""
+DEFAULT_LEDGER_WINDOW = 10_000
+"""How many of the latest ledger entries and alerts a ``Pool`` keeps in
+memory by default (``ledger()``, ``alerts()``); the ledger file is the record."""
 
 T = TypeVar("T")
 
@@ -84,13 +67,13 @@ class AgentPolicy:
     """What one agent may do (the core's ``AgentPolicy``). Amounts are int
     nano-USD."""
 
-    cap: int | None = None
+    cap: int | Decimal | None = None
     """The most the agent may have settled plus reserved in one cycle."""
     cap_share_bp: int | None = None
     """Or its cap as a share of the pool's limit, in basis points (2500 = 25 %)."""
     weight: int = 1
     """Its weight in fair sharing."""
-    credits_per_minute: int | None = None
+    credits_per_minute: int | Decimal | None = None
     """A rate limit on credits reserved, nano-USD per minute."""
     requests_per_minute: int | None = None
     """A rate limit on requests (reservations) per minute."""
@@ -101,11 +84,11 @@ class AgentPolicy:
         if self.cap is not None and self.cap_share_bp is not None:
             raise ValueError("give cap or cap_share_bp, not both")
         if self.cap is not None:
-            d["cap"] = {"kind": "absolute", "amount": self.cap}
+            d["cap"] = {"kind": "absolute", "amount": amount_nanos(self.cap, "cap")}
         elif self.cap_share_bp is not None:
             d["cap"] = {"kind": "share", "basis_points": self.cap_share_bp}
         if self.credits_per_minute is not None:
-            d["credits_per_minute"] = self.credits_per_minute
+            d["credits_per_minute"] = amount_nanos(self.credits_per_minute, "credits_per_minute")
         if self.requests_per_minute is not None:
             d["requests_per_minute"] = self.requests_per_minute
         return d
@@ -117,315 +100,6 @@ PolicyLike = Union[AgentPolicy, Mapping[str, Any]]
 def _policy(p: PolicyLike) -> dict[str, Any]:
     return p.to_dict() if isinstance(p, AgentPolicy) else dict(p)
 
-
-class Webhook:
-    """Where alerts are POSTed, signed with ``secret`` (the core builds the
-    body and the ``x-creditpool-signature`` HMAC-SHA256 header). The secret
-    never appears in a ``repr``."""
-
-    def __init__(
-        self,
-        url: str,
-        secret: str | bytes,
-        *,
-        max_retries: int | None = None,
-        timeout: float | None = None,
-        retry_policy: Mapping[str, Any] | None = None,
-    ) -> None:
-        """A webhook endpoint. Each delivery is the core's webhook call
-        (``MessagesCall.webhook``): failed deliveries (429, 5xx, connection
-        errors, no answer in time) are retried by the core's retry policy,
-        ``retry-after`` honoured. Options left unset take the core's webhook
-        defaults (``default_webhook_options()``: 3 retries, 10 s for an
-        answer); ``retry_policy`` fields override the policy's."""
-        self.url = url
-        """The endpoint."""
-        self._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
-        defaults = _creditpool.default_webhook_options()
-        self.timeout: float = timeout if timeout is not None else int(defaults["read_timeout_ms"]) / 1000
-        """Seconds per attempt."""
-        options: dict[str, Any] = {}
-        policy = dict(retry_policy or {})
-        if max_retries is not None:
-            policy["max_retries"] = max_retries
-        if policy:
-            options["retry"] = policy
-        if timeout is not None:
-            options["read_timeout_ms"] = int(timeout * 1000)
-        self._options = options
-
-    def __repr__(self) -> str:
-        """The URL; never the secret."""
-        return f"Webhook({self.url!r}, secret=****)"
-
-
-@dataclass(frozen=True)
-class WebhookResult:
-    """What became of one webhook delivery."""
-
-    url: str
-    """The endpoint."""
-    idempotency_key: str
-    """The alert's idempotency key."""
-    delivered: bool
-    """Whether the endpoint answered 2xx."""
-    attempts: int
-    """Attempts made."""
-    status: int | None
-    """The last HTTP status, if any."""
-    error: str | None
-    """Why the last attempt failed, if it did."""
-
-
-class Alert(Model):
-    """An alert: a threshold of the limit reached (settled, or with
-    ``on_committed`` settled plus reserved), or a projected exhaustion. Fired
-    once per cycle each."""
-
-    __slots__ = ()
-
-    @property
-    def kind(self) -> str:
-        """``threshold``, ``committed_threshold`` or ``projected_exhaustion``."""
-        return str(self._data.get("alert", ""))
-
-    @property
-    def percent(self) -> int | None:
-        """The threshold in percent (threshold kinds)."""
-        v = self._data.get("percent")
-        return None if v is None else int(v)
-
-    @property
-    def pool_id(self) -> str:
-        """The pool."""
-        return str(self._data.get("pool_id", ""))
-
-    @property
-    def occurred_at_ms(self) -> int:
-        """When, Unix ms."""
-        return int(self._data.get("occurred_at_ms", 0))
-
-    @property
-    def limit(self) -> int:
-        """The limit then, nano-USD."""
-        return int(self._data.get("limit", 0))
-
-    @property
-    def settled(self) -> int:
-        """Settled spend then, nano-USD."""
-        return int(self._data.get("settled", 0))
-
-    @property
-    def reserved(self) -> int:
-        """Open reservations then, nano-USD."""
-        return int(self._data.get("reserved", 0))
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The webhook body as a dict (the documented schema)."""
-        v = self._data.get("payload")
-        return v if isinstance(v, dict) else {}
-
-    @property
-    def text(self) -> str:
-        """A one-line summary (Slack-compatible)."""
-        return str(self.payload.get("text", ""))
-
-    @property
-    def idempotency_key(self) -> str:
-        """Unique to this alert in this pool and cycle."""
-        return str(self.payload.get("idempotency_key", ""))
-
-
-class Reservation(Model):
-    """A granted reservation: settle or release it before ``expires_at_ms``."""
-
-    __slots__ = ()
-
-    @property
-    def id(self) -> int:
-        """The reservation's ID (its idempotency key)."""
-        return int(self._data["id"])
-
-    @property
-    def amount(self) -> int:
-        """The amount held, nano-USD."""
-        return int(self._data["amount"])
-
-    @property
-    def expires_at_ms(self) -> int:
-        """When the lease ends, Unix ms."""
-        return int(self._data["expires_at_ms"])
-
-
-class Settlement(Model):
-    """A settle: the cost posted (or ``duplicate`` when the reservation was
-    already closed and nothing changed)."""
-
-    __slots__ = ()
-
-    @property
-    def duplicate(self) -> bool:
-        """Whether the reservation was already closed."""
-        return self._data.get("result") == "duplicate"
-
-    @property
-    def id(self) -> int:
-        """The reservation's ID."""
-        return int(self._data["id"])
-
-    @property
-    def cost(self) -> int:
-        """The cost counted, nano-USD."""
-        return int(self._data.get("cost", 0))
-
-    @property
-    def refunded(self) -> int:
-        """What went back to the pool, nano-USD."""
-        return int(self._data.get("refunded", 0))
-
-    @property
-    def overrun(self) -> int:
-        """What the cost exceeded the reservation by, nano-USD."""
-        return int(self._data.get("overrun", 0))
-
-    @property
-    def late(self) -> bool:
-        """Whether the reservation had expired before the settle."""
-        return bool(self._data.get("late", False))
-
-
-class Released(Model):
-    """A release: the reservation voided (or ``duplicate``)."""
-
-    __slots__ = ()
-
-    @property
-    def duplicate(self) -> bool:
-        """Whether the reservation was already closed."""
-        return self._data.get("result") == "duplicate"
-
-    @property
-    def id(self) -> int:
-        """The reservation's ID."""
-        return int(self._data["id"])
-
-    @property
-    def amount(self) -> int:
-        """What went back to the pool, nano-USD."""
-        return int(self._data.get("amount", 0))
-
-
-class LedgerEntry(Model):
-    """One ledger entry: a settle, a release or an expiry (see
-    ``creditpool_core::pool::ledger`` for every field)."""
-
-    __slots__ = ()
-
-    @property
-    def seq(self) -> int:
-        """The sequence number, from 1, without gaps."""
-        return int(self._data["seq"])
-
-    @property
-    def kind(self) -> str:
-        """``settle``, ``release`` or ``expire``."""
-        return str(self._data["kind"])
-
-    @property
-    def agent(self) -> str:
-        """The agent."""
-        return str(self._data["agent"])
-
-    @property
-    def cost(self) -> int:
-        """What was spent, nano-USD (zero unless a settle)."""
-        return int(self._data.get("cost", 0))
-
-    @property
-    def request_id(self) -> str | None:
-        """The API's ``request-id`` (settles with attribution)."""
-        v = self._data.get("request_id")
-        return v if isinstance(v, str) else None
-
-    @property
-    def model(self) -> str | None:
-        """The model (settles with attribution)."""
-        v = self._data.get("model")
-        return v if isinstance(v, str) else None
-
-
-class PoolReport(Model):
-    """The pool's report for the current cycle: spend per agent, model and
-    tool, the top consumers, a time series and closed cycles. Amounts are int
-    nano-USD; every field of the core's report is reachable with ``report["field"]``."""
-
-    __slots__ = ()
-
-    @property
-    def limit(self) -> int:
-        """The current limit."""
-        return int(self._data["limit"])
-
-    @property
-    def settled(self) -> int:
-        """Settled spend this cycle."""
-        return int(self._data["settled"])
-
-    @property
-    def reserved(self) -> int:
-        """Open reservations."""
-        return int(self._data["reserved"])
-
-    @property
-    def available(self) -> int:
-        """The limit less settled and reserved."""
-        return int(self._data["available"])
-
-    @property
-    def requests(self) -> int:
-        """Settled requests this cycle."""
-        return int(self._data.get("requests", 0))
-
-    @property
-    def agents(self) -> list[dict[str, Any]]:
-        """Every active agent: ``agent``, ``settled``, ``reserved``,
-        ``requests``, ``refusals``, ``cap``; largest spend first."""
-        return list(self._data.get("agents") or [])
-
-    @property
-    def models(self) -> list[dict[str, Any]]:
-        """Every model used: ``model``, ``cost``, ``requests``, ``tokens``."""
-        return list(self._data.get("models") or [])
-
-    @property
-    def tools(self) -> list[dict[str, Any]]:
-        """Every tool charged, by total."""
-        return list(self._data.get("tools") or [])
-
-    def text(self) -> str:
-        """A short plain-text summary."""
-        f = format_usd
-        lines = [f"pool {self._data.get('pool_id')}: {f(self.settled)} settled, {f(self.reserved)} reserved of {f(self.limit)} ({self.requests} requests)"]
-        for a in self.agents:
-            cap = a.get("cap")
-            cap_s = f" (cap {f(int(cap))})" if cap is not None else ""
-            lines.append(f"  agent {a['agent']}: {f(int(a['settled']))} in {a['requests']} requests, {a['refusals']} refused{cap_s}")
-        for m in self.models:
-            lines.append(f"  model {m['model']}: {f(int(m['cost']))} in {m['requests']} requests")
-        for t in self.tools:
-            lines.append(f"  tool {t.get('tool')}: {f(int(t.get('total', 0)))}")
-        return "\n".join(lines)
-
-
-def amount_nanos(value: int | Decimal | str, what: str) -> int:
-    """An amount as int nano-USD: an int as is, a ``Decimal`` or a string as
-    dollars (exact to the nano-dollar)."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be int nano-USD or Decimal dollars")
-    if isinstance(value, int):
-        return value
-    return nanos(value)
 
 
 class Pool:
@@ -439,8 +113,15 @@ class Pool:
     agent name to ``AgentPolicy`` (or its dict); ``config`` any other field of
     the core's ``PoolConfig`` (``default_agent``, ``fair_share``,
     ``allow_unknown_agents``, ``alerts``, ...). ``directory`` persists the pool
-    (see the module documentation); when it already holds a snapshot, that
-    snapshot is restored and the configuration given here is not used.
+    (see ``creditpool._persistence``); when it already holds a snapshot, that
+    snapshot is restored, after the ledger file was checked against it, and
+    the configuration given here is not used. A failed write raises
+    ``PoolStoreError``; so does any operation after ``close()`` or in a child
+    after ``fork()``. ``ledger_window`` bounds the entries and alerts kept in
+    memory for ``ledger()`` and ``alerts()`` (default 10,000; the file is the
+    record). Amounts are int nano-USD or ``Decimal`` dollars; a ``float``, a
+    negative amount or one past the core's range raises
+    ``InvalidOptionsError``.
     ``apply(op)`` makes it a ``PoolStore`` (the seam agents draw through).
     ``on_alert`` callbacks run in the thread whose operation fired the alert;
     ``webhooks`` are delivered by a background thread through ``http_client``
@@ -464,36 +145,46 @@ class Pool:
         http_client: httpx2.Client | None = None,
         clock: Callable[[], int] | None = None,
         snapshot: str | None = None,
+        ledger_window: int = DEFAULT_LEDGER_WINDOW,
     ) -> None:
         """Creates (or restores) the pool; see the class documentation."""
+        if isinstance(ledger_window, bool) or not isinstance(ledger_window, int) or ledger_window < 0:
+            raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"ledger_window: expected an int >= 0, got {ledger_window!r}", what="ledger_window")
         self._clock: Callable[[], int] = clock or _now_ms
         self._lock = threading.RLock()
-        self._dir = Path(directory) if directory is not None else None
+        self._pid = os.getpid()
+        self._directory = directory
         self._fsync = fsync
+        self._store: PoolDirectory | None = None
         self._callbacks: list[Callable[[Alert], None]] = []
         if callable(on_alert):
             self._callbacks.append(on_alert)
         elif on_alert is not None:
             self._callbacks.extend(on_alert)
         self._webhooks = list(webhooks)
-        self._http = http_client
-        self._owns_http = http_client is None
-        self._queue: queue.Queue[tuple[Webhook, dict[str, Any]] | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
+        for hook in self._webhooks:
+            if not isinstance(hook, Webhook):
+                raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"webhooks: expected Webhook objects, not {type(hook).__name__}", what="webhooks")
         self.webhook_results: list[WebhookResult] = []
         """What became of each webhook delivery, in order."""
-        self._alerts: list[Alert] = []
-        self._ledger: list[LedgerEntry] = []
+        self._deliverer = WebhookDeliverer(http_client, self.webhook_results)
+        self.ledger_window: int = ledger_window
+        """How many of the latest ledger entries and alerts ``ledger()`` and
+        ``alerts()`` keep (the ledger file is the record)."""
+        self._alerts: collections.deque[Alert] = collections.deque(maxlen=ledger_window)
+        self._ledger: collections.deque[LedgerEntry] = collections.deque(maxlen=ledger_window)
         self._disk_seq = 0
+        self._unwritten: list[tuple[int, str]] = []
+        """Ledger lines drained from the native pool whose append failed:
+        written before anything else (and before a newer snapshot)."""
         self._closed = False
-        self._dir_lock: Any = None
 
         try:
             self._open(limit, cycle, thresholds, agents, pool_id, lease_ms, config, snapshot)
         except BaseException:
-            if self._dir_lock is not None:
-                self._dir_lock.close()
-                self._dir_lock = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None
             raise
 
     # ----- operations -----
@@ -596,13 +287,15 @@ class Pool:
         return int(self.totals()["available"])
 
     def ledger(self) -> list[LedgerEntry]:
-        """Every ledger entry handed out by this object, oldest first (the
-        file ``ledger.jsonl`` of a persisted pool holds them all)."""
+        """The latest ledger entries handed out by this object (at most
+        ``ledger_window``), oldest first; the file ``ledger.jsonl`` of a
+        persisted pool holds them all (``iter_ledger_file``)."""
         with self._lock:
             return list(self._ledger)
 
     def alerts(self) -> list[Alert]:
-        """Every alert fired through this object, oldest first."""
+        """The latest alerts fired through this object (at most
+        ``ledger_window``), oldest first."""
         with self._lock:
             return list(self._alerts)
 
@@ -615,11 +308,7 @@ class Pool:
     def flush(self, timeout: float | None = None) -> bool:
         """Waits until every webhook queued so far is delivered or given up;
         False if ``timeout`` (seconds) ran out first."""
-        done = threading.Event()
-        if self._worker is None:
-            return True
-        self._queue.put((_FLUSH, {"event": done}))
-        return done.wait(timeout)
+        return self._deliverer.flush(timeout)
 
     def close(self) -> None:
         """Delivers pending webhooks, stops the delivery thread, closes the
@@ -627,14 +316,11 @@ class Pool:
         if self._closed:
             return
         self._closed = True
-        if self._worker is not None:
-            self._queue.put(None)
-            self._worker.join()
-        if self._owns_http and self._http is not None:
-            self._http.close()
-        if self._dir_lock is not None:
-            self._dir_lock.close()  # closing the file releases its flock
-            self._dir_lock = None
+        if os.getpid() == self._pid:  # a child after fork() has no delivery thread
+            self._deliverer.close()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def __enter__(self) -> "Pool":
         """Returns the pool."""
@@ -664,15 +350,17 @@ class Pool:
         """Restores the pool (the directory's snapshot, else ``snapshot``) or
         creates it from the configuration, then persists it."""
         restored = snapshot
-        if self._dir is not None:
-            self._dir.mkdir(parents=True, exist_ok=True)
-            self._lock_directory(self._dir)
-            snap_path = self._dir / SNAPSHOT_FILE
-            if snap_path.exists():
-                restored = snap_path.read_text(encoding="utf-8")
-            elif (self._dir / LEDGER_FILE).exists() and (self._dir / LEDGER_FILE).stat().st_size > 0 and snapshot is None:
-                raise PoolSnapshotError(f"{self._dir / LEDGER_FILE} exists without {SNAPSHOT_FILE}: refusing to start a second ledger")
-            self._disk_seq = self._repair_ledger()
+        from_directory = False
+        file_entries: list[dict[str, Any]] = []
+        if self._directory is not None:
+            self._store = PoolDirectory(self._directory, self._fsync)
+            text = self._store.read_snapshot()
+            if text is not None:
+                restored, from_directory = text, True
+            elif self._store.has_ledger() and snapshot is None:
+                raise snapshot_error(f"{self._store.ledger_path} exists without {SNAPSHOT_FILE}: refusing to start a second ledger")
+            file_entries = self._store.load_ledger()
+            self._disk_seq = len(file_entries)
         if restored is not None:
             self._native = _creditpool.Pool.restore_json(restored)
         else:
@@ -694,13 +382,48 @@ class Pool:
             if lease_ms is not None:
                 cfg["lease_ms"] = lease_ms
             self._native = _creditpool.Pool(cfg, self._clock())
+        if from_directory:
+            self._check_ledger_against_snapshot(file_entries)
         with self._lock:
             events = self._commit(force=True)
+        if from_directory:
+            self._check_settled()
         self._dispatch(events)
+
+    def _check_ledger_against_snapshot(self, file_entries: list[dict[str, Any]]) -> None:
+        """Before anything is written: the file and the snapshot's pending
+        entries must join without a gap (every entry up to the snapshot's
+        last ``seq`` is in one or the other) and the file must not run past
+        the snapshot."""
+        snap = json.loads(self._native.snapshot_json())
+        last = int((snap.get("state") or {}).get("next_ledger_seq", 1)) - 1
+        pending = [int(e["seq"]) for e in snap.get("pending_ledger") or []]
+        disk = len(file_entries)
+        assert self._store is not None
+        if disk > last:
+            raise snapshot_error(f"{self._store.ledger_path} holds entries up to seq {disk}, past the snapshot's last ({last}): the snapshot is older than the ledger")
+        first_pending = pending[0] if pending else last + 1
+        if disk + 1 < first_pending:
+            raise snapshot_error(f"{self._store.ledger_path} ends at seq {disk} and the snapshot's pending entries start at {first_pending}: entries {disk + 1} to {first_pending - 1} are missing")
+
+    def _check_settled(self) -> None:
+        """After the snapshot's pending entries were appended: what the
+        ledger settled in the current cycle must be the snapshot's settled."""
+        assert self._store is not None
+        entries = self._store.load_ledger()
+        totals = self._native.totals()
+        cycle = totals.get("cycle") or {}
+        start = cycle.get("start_ms") if isinstance(cycle, dict) else None
+        if start is None:
+            return
+        settled = sum(int(e.get("cost", 0)) for e in entries if int(e.get("cycle_start_ms", -1)) == int(start))
+        if settled != int(totals["settled"]):
+            raise snapshot_error(f"{self._store.ledger_path} settles {settled} nano-USD in the current cycle but {SNAPSHOT_FILE} says {totals['settled']}: the snapshot and the ledger disagree")
 
     def _op(self, fn: Callable[[_creditpool.Pool, int], T], now_ms: int | None, force: bool = False) -> T:
         """Runs one native operation with its bookkeeping under the lock, then
         hands out its alerts outside it."""
+        self._check_usable()
         t = self._clock() if now_ms is None else now_ms
         with self._lock:
             before = None if force else self._native.marker()
@@ -711,77 +434,46 @@ class Pool:
         self._dispatch(events)
         return result
 
+    def _check_usable(self) -> None:
+        """An operation on a closed pool, or in a child after ``fork()``
+        (whose copy of the pool would diverge from the parent's), raises
+        ``PoolStoreError``."""
+        if self._closed:
+            raise store_error("the pool is closed")
+        if os.getpid() != self._pid:
+            raise store_error(f"this Pool belongs to process {self._pid} (this is {os.getpid()}, a child after fork()): make a new Pool in this process")
+
     def _commit(self, force: bool) -> list[Alert]:
         """Under the lock: persists a changed pool, then drains the ledger
-        and the alerts."""
+        and the alerts. Ledger lines whose append failed are written first,
+        before any newer snapshot (the snapshot on disk still holds them as
+        pending until then); a failure raises ``PoolStoreError``."""
         if not force:
             return []
-        if self._dir is not None:
-            self._write_snapshot(self._native.snapshot_json())
+        if self._store is not None:
+            if self._unwritten:
+                self._store.append_ledger([line for _, line in self._unwritten])
+                self._disk_seq = self._unwritten[-1][0]
+                self._unwritten = []
+            self._store.write_snapshot(self._native.snapshot_json())
         entries = self._native.poll_ledger()
         if entries:
-            lines = []
+            lines: list[tuple[int, str]] = []
             for line, entry in entries:
                 self._ledger.append(LedgerEntry(entry))
-                if int(entry["seq"]) > self._disk_seq:
-                    lines.append(line)
-            if self._dir is not None and lines:
-                self._append_ledger(lines)
-                self._disk_seq = int(entries[-1][1]["seq"])
+                seq = int(entry["seq"])
+                if seq > self._disk_seq:
+                    lines.append((seq, line))
+            if self._store is not None and lines:
+                try:
+                    self._store.append_ledger([line for _, line in lines])
+                except BaseException:
+                    self._unwritten = lines
+                    raise
+                self._disk_seq = lines[-1][0]
         alerts = [Alert(a) for a in self._native.poll_events()]
         self._alerts.extend(alerts)
         return alerts
-
-    def _lock_directory(self, directory: Path) -> None:
-        """Takes the directory for this object: two writers would interleave
-        their ledgers. A process that dies lets go of it."""
-        if fcntl is None:
-            return
-        f = open(directory / LOCK_FILE, "a+b")
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            raise PoolError(f"{directory} is in use by another Pool (close it first)") from None
-        self._dir_lock = f
-
-    def _write_snapshot(self, text: str) -> None:
-        assert self._dir is not None
-        path = self._dir / SNAPSHOT_FILE
-        tmp = self._dir / (SNAPSHOT_FILE + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            if self._fsync:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-        if self._fsync:
-            _fsync_dir(self._dir)
-
-    def _append_ledger(self, lines: list[str]) -> None:
-        assert self._dir is not None
-        with open(self._dir / LEDGER_FILE, "a", encoding="utf-8") as f:
-            f.write("".join(lines))
-            f.flush()
-            if self._fsync:
-                os.fsync(f.fileno())
-
-    def _repair_ledger(self) -> int:
-        """Drops a last line cut short by a crash; returns the last ``seq``
-        in the file (0 if none)."""
-        assert self._dir is not None
-        path = self._dir / LEDGER_FILE
-        if not path.exists():
-            return 0
-        data = path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end != len(data):
-            with open(path, "r+b") as f:
-                f.truncate(end)
-        last = data[:end].rstrip(b"\n").rsplit(b"\n", 1)[-1]
-        if not last:
-            return 0
-        return int(json.loads(last)["seq"])
 
     def _dispatch(self, alerts: list[Alert]) -> None:
         """Hands alerts to the callbacks and queues their webhooks."""
@@ -790,84 +482,6 @@ class Pool:
                 try:
                     cb(alert)
                 except Exception:  # a failing callback must not break the agents
-                    log.exception("alert callback %r failed", cb)
+                    log.exception("alert callback %s failed", getattr(cb, "__qualname__", type(cb).__name__))
             for hook in self._webhooks:
-                self._enqueue(hook, alert.to_dict())
-
-    def _enqueue(self, hook: Webhook, alert: dict[str, Any]) -> None:
-        if self._worker is None:
-            with self._lock:
-                if self._worker is None:
-                    self._worker = threading.Thread(target=self._deliver_loop, name="creditpool-webhooks", daemon=True)
-                    self._worker.start()
-        self._queue.put((hook, alert))
-
-    def _deliver_loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            hook, alert = item
-            if hook is _FLUSH:
-                alert["event"].set()
-                continue
-            try:
-                self.webhook_results.append(self._deliver(hook, alert))
-            except Exception:  # the delivery thread must survive anything
-                log.exception("webhook delivery to %s failed", hook.url)
-
-    def _deliver(self, hook: Webhook, alert: dict[str, Any]) -> WebhookResult:
-        """POSTs one alert: the core's webhook call (retries, timeouts, what
-        delivers it), played by the same driver as the API's calls."""
-        from ._driver import Endpoint, Sleep, Step, drive, play, take_output
-
-        if self._http is None:
-            self._http = httpx2.Client()
-        delivery = _creditpool.webhook_delivery(alert, hook._secret)
-        key = str((alert.get("payload") or {}).get("idempotency_key", ""))
-        options = {**hook._options, "jitter_seed": secrets.randbits(53)}
-        call = _creditpool.MessagesCall.webhook(delivery, options)
-        t = hook.timeout
-        endpoint = Endpoint(self._http, hook.url, Timeouts(connect=t, read=t, write=t, pool=t, stream_idle=t))
-
-        def other(step: Step) -> Any:
-            if isinstance(step, Sleep):
-                time.sleep(step.seconds)
-            return None
-
-        for _ in drive(endpoint, play(call), other):
-            pass
-        try:
-            out = take_output(call)
-        except _creditpool.CreditpoolError as e:
-            attempts = e.attempts or 1
-            status = getattr(e, "status", None)
-            log.warning("webhook %s to %s given up after %d attempts: %s (%s)", key, hook.url, attempts, e.code, e)
-            return WebhookResult(hook.url, key, False, attempts, status if isinstance(status, int) else None, f"{e.code}: {e}")
-        log.debug("webhook %s delivered to %s (attempt %d)", key, hook.url, out["attempts"])
-        return WebhookResult(hook.url, key, True, int(out["attempts"]), int(out["delivered"]), None)
-
-
-_FLUSH = Webhook("flush:", b"")
-"""A marker in the delivery queue: set the event, deliver nothing."""
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def iter_ledger_file(directory: str | os.PathLike[str]) -> Iterator[LedgerEntry]:
-    """The entries of a persisted pool's ``ledger.jsonl``, oldest first."""
-    with open(Path(directory) / LEDGER_FILE, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield LedgerEntry(json.loads(line))
+                self._deliverer.enqueue(hook, alert.to_dict())

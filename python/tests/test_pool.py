@@ -17,6 +17,7 @@ import pytest
 
 import creditpool as cp
 from creditpool import _creditpool
+from creditpool._persistence import PoolDirectory
 
 USD = 1_000_000_000
 T0 = 1_795_000_000_000
@@ -164,10 +165,10 @@ def test_a_crash_between_snapshot_and_ledger_append_loses_nothing(tmp_path: Path
     pool.settle(pool.reserve("a", USD), 100)
     r = pool.reserve("a", USD)
 
-    def crash(self: cp.Pool, lines: list[str]) -> None:
+    def crash(self: PoolDirectory, lines: list[str]) -> None:
         raise SystemExit("power cut")
 
-    monkeypatch.setattr(cp.Pool, "_append_ledger", crash)
+    monkeypatch.setattr(PoolDirectory, "append_ledger", crash)
     with pytest.raises(SystemExit):
         pool.settle(r, 300)
     monkeypatch.undo()

@@ -4,8 +4,11 @@ for every logger (httpx2's and httpcore2's included)."""
 
 from __future__ import annotations
 
+import http.server
 import logging
+import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -134,4 +137,101 @@ def test_key_never_leaks_from_pools_and_agents(caplog: pytest.LogCaptureFixture,
     shown += [repr(r) for r in pool.webhook_results]
     shown += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records] + [caplog.text]
     leaks = [s for s in shown if KEY in s or "SECRET" in s]
+    assert not leaks, leaks[:3]
+
+
+# ----- every other secret: extra headers, webhook URLs and secrets -----
+
+HEADER_SECRET = "hdr-tok-7f3a9c1e5b"
+"""An extra header's value (``Authorization: Bearer ...``)."""
+URL_PATH_SECRET = "T0AAA/B0BBB/xoxwebhookpathtoken"
+"""A Slack-style webhook URL's path: the path is the credential."""
+URL_QUERY_SECRET = "qtok-55aa66bb"
+"""A token in a webhook URL's query."""
+HOOK_SECRET = "whsec-signing-9d8e7f"
+"""A webhook's signing secret."""
+SECRETS = [KEY, HEADER_SECRET, URL_PATH_SECRET, "xoxwebhookpathtoken", URL_QUERY_SECRET, HOOK_SECRET]
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    """Answers 200 to the first POST, then 500 (so both the delivered and
+    the given-up paths log)."""
+
+    count = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        type(self).count += 1
+        self.send_response(200 if type(self).count == 1 else 500)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _leaks(shown: list[str]) -> list[str]:
+    return [s[:200] for s in shown if any(secret in s for secret in SECRETS)]
+
+
+def test_no_secret_leaks_anywhere(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    """Extra header values, a webhook URL's path and query and its signing
+    secret never appear in a repr, a str, a log record (httpx2's request log
+    line included), an error, a ``WebhookResult``, the snapshot or the
+    ledger file."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().setLevel(logging.DEBUG)
+    _Hook.count = 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    url = f"http://127.0.0.1:{port}/services/{URL_PATH_SECRET}?token={URL_QUERY_SECRET}"
+    shown: list[str] = []
+    errors: list[BaseException] = []
+
+    def attempt(fn: Any) -> None:
+        try:
+            fn()
+        except Exception as e:  # every failure is collected and inspected
+            errors.append(e)
+
+    try:
+        headers = {"Authorization": f"Bearer {HEADER_SECRET}", "x-team-token": HEADER_SECRET}
+        api = FakeAPI(Reply(body=message()), Reply(401, error_body("authentication_error", "invalid bearer")), Reply(raise_exc=httpx2.ConnectError("refused")))
+        client = cp.Client(api_key=KEY, base_url="http://api.test", default_headers=headers, http_client=httpx2.Client(transport=api.transport()), max_retries=0)
+        assert "Authorization" in repr(client) and "x-team-token" in repr(client), "header names are shown"
+        shown += [repr(client), str(client), repr(client._builder), repr(client._builder.options())]
+        for _ in range(3):
+            attempt(lambda: client.messages.create(model="claude-sonnet-4-5", max_tokens=8, messages=MSGS))
+        assert api.requests[0].headers["authorization"] == f"Bearer {HEADER_SECRET}", "the value is still sent"
+        attempt(lambda: cp.Client(api_key=KEY, default_headers={"Authorization": f"Bearer {HEADER_SECRET}\r\nx: y"}))
+
+        hook = cp.Webhook(url, HOOK_SECRET, max_retries=0)
+        assert hook.url == hook.origin == f"http://127.0.0.1:{port}"
+        shown += [repr(hook), str(hook), hook.url, repr(vars(hook))]
+        attempt(lambda: cp.Webhook(f"ftp://example.test/{URL_PATH_SECRET}?token={URL_QUERY_SECRET}", HOOK_SECRET))
+        attempt(lambda: cp.Webhook(url, ""))
+        pool = cp.Pool(cp.nanos("1.00"), thresholds=[10, 20], directory=tmp_path, webhooks=[hook])
+        shown.append(repr(pool))
+        pool.settle(pool.reserve("a", cp.nanos("0.50")), cp.nanos("0.15"))  # fires 10 %: delivered
+        assert pool.flush(timeout=30)
+        pool.settle(pool.reserve("a", cp.nanos("0.50")), cp.nanos("0.10"))  # fires 20 %: 500, given up
+        pool.close()
+        results = pool.webhook_results
+        assert [r.delivered for r in results] == [True, False], results
+        assert {r.url for r in results} == {f"http://127.0.0.1:{port}"}
+        shown += [repr(r) for r in results] + [str(r.error) for r in results]
+        shown += [pool.snapshot(), repr(pool.alerts()), repr(pool.ledger())]
+        shown += [p.read_text() for p in tmp_path.iterdir() if p.is_file()]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(errors) >= 5, errors
+    assert {type(e).__name__ for e in errors} >= {"AuthenticationError", "APIConnectionError", "RequestBuildError", "InvalidOptionsError"}
+    for e in errors:
+        shown += _texts(e)
+    assert any(r.name == "httpx2" and "HTTP Request" in r.getMessage() for r in caplog.records), "httpx2 logged the delivery"
+    assert any(r.name == "creditpool" and "given up" in r.getMessage() for r in caplog.records)
+    shown += [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records] + [caplog.text]
+    leaks = _leaks(shown)
     assert not leaks, leaks[:3]

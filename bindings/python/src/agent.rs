@@ -26,6 +26,8 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 #[pyclass(module = "creditpool._creditpool")]
 pub struct AgentRun {
     inner: CoreRun,
+    /// The calls' `max_body_bytes` (see `MessagesCall.max_body_bytes`).
+    max_body_bytes: usize,
 }
 
 fn events_to_py<'py>(py: Python<'py>, events: &[StreamEvent]) -> PyResult<Bound<'py, PyList>> {
@@ -96,8 +98,9 @@ impl AgentRun {
                 map.entry("max_tokens").or_insert(serde_json::Value::from(0));
             }
             let request: MessageRequest = serde_json::from_value(request).map_err(|e| invalid_request(py, &e.to_string()))?;
+            let max_body_bytes = config.call.max_body_bytes;
             let inner = CoreRun::new(config, request, builder.core().clone(), prices.shared()).map_err(|e| agent_error(py, &e))?;
-            Ok(AgentRun { inner })
+            Ok(AgentRun { inner, max_body_bytes })
         })
     }
 
@@ -273,6 +276,13 @@ impl AgentRun {
     }
 
     /// Money settled by this run so far, nano-USD.
+    /// The most bytes of a whole body its calls accept (see
+    /// `MessagesCall.max_body_bytes`).
+    #[getter]
+    fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
     #[getter]
     fn spent(&self) -> u64 {
         self.inner.spent().nanos()

@@ -20,6 +20,9 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 #[pyclass(module = "creditpool._creditpool")]
 pub struct MessagesCall {
     inner: CoreCall,
+    /// The options' `max_body_bytes`: a driver reads no more of a whole
+    /// body than this and one byte (the core then reports `too_large`).
+    max_body_bytes: usize,
 }
 
 fn events_to_py<'py>(py: Python<'py>, events: &[StreamEvent]) -> PyResult<Bound<'py, PyList>> {
@@ -95,8 +98,9 @@ impl MessagesCall {
         guard(py, || {
             let options = call_options(py, options)?;
             let request: MessageRequest = de_from_py(request)?.map_err(|e| invalid_request(py, &e))?;
+            let max_body_bytes = options.max_body_bytes;
             let inner = CoreCall::new(builder.core(), &request, options).map_err(|e| preflight_error(py, &e))?;
-            Ok(MessagesCall { inner })
+            Ok(MessagesCall { inner, max_body_bytes })
         })
     }
 
@@ -110,8 +114,9 @@ impl MessagesCall {
         guard(py, || {
             let options = call_options(py, options)?;
             let request: MessageRequest = de_from_py(request)?.map_err(|e| invalid_request(py, &e))?;
+            let max_body_bytes = options.max_body_bytes;
             let inner = CoreCall::count_tokens(builder.core(), &request, options).map_err(|e| preflight_error(py, &e))?;
-            Ok(MessagesCall { inner })
+            Ok(MessagesCall { inner, max_body_bytes })
         })
     }
 
@@ -144,8 +149,9 @@ impl MessagesCall {
             };
             let body = bytes_from_py(&delivery.get_item("body")?)?;
             let headers = headers_from_py(&delivery.get_item("headers")?)?;
+            let max_body_bytes = options.max_body_bytes;
             let inner = CoreCall::webhook(&WebhookDelivery { body, headers }, options);
-            Ok(MessagesCall { inner })
+            Ok(MessagesCall { inner, max_body_bytes })
         })
     }
 
@@ -256,6 +262,14 @@ impl MessagesCall {
     #[getter]
     fn attempt(&self) -> u32 {
         self.inner.attempt()
+    }
+
+    /// The most bytes of a whole (non-streamed) body the core accepts
+    /// (`CallOptions::max_body_bytes`): a driver reads at most one more, so
+    /// that the core can report `too_large` without the rest in memory.
+    #[getter]
+    fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
     }
 
     /// The message so far (a dict), while a stream is read.

@@ -82,7 +82,8 @@ impl RequestBuilder {
         })
     }
 
-    /// The options in force (never the key).
+    /// The options in force (never the key; extra headers by name, each
+    /// value shown as `****`).
     fn options<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let c = self.inner.config();
@@ -95,7 +96,8 @@ impl RequestBuilder {
                 "betas": c.betas,
                 "browser": c.browser,
                 "pool_selector": selector,
-                "extra_headers": c.extra_headers,
+                // Header values may be credentials: names only.
+                "extra_headers": c.extra_headers.iter().map(|(k, _)| serde_json::json!([k, "****"])).collect::<Vec<_>>(),
             });
             to_py(py, &v)
         })

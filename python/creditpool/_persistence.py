@@ -1,0 +1,212 @@
+"""A pool's directory: ``snapshot.json``, ``ledger.jsonl`` and the ``lock``.
+
+After every operation that changed the pool, the pool's snapshot (which holds
+the ledger entries and alerts not yet handed out) is written to
+``snapshot.json`` atomically (a temporary file unique to the writer, fsync,
+rename, fsync of the directory); then the new ledger entries are appended to
+``ledger.jsonl`` with one ``os.write`` of the whole bytes and synced. A write
+that fails (a full disk) is cut back to the last whole line and raised as
+``PoolStoreError``: the file never holds a line fused with the next. A crash
+between the two writes loses nothing: on start the snapshot is restored and its
+pending entries are appended, skipping those the file already holds (by
+``seq``); a last line cut short by a crash is dropped first, and the rest of
+the file is checked (every line whole JSON, ``seq`` from 1 without gaps).
+
+The directory belongs to one ``PoolDirectory`` at a time (``flock`` on
+``lock``), in the process that opened it: used after ``close()`` or from a
+child after ``fork()``, it raises ``PoolStoreError``.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from ._creditpool import PoolError
+from ._errors import snapshot_error, store_error
+from ._views import LedgerEntry
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the directory is then not locked
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["SNAPSHOT_FILE", "LEDGER_FILE", "LOCK_FILE", "PoolDirectory", "iter_ledger_file"]
+
+SNAPSHOT_FILE = "snapshot.json"
+"""The snapshot's file name in a pool's directory."""
+LEDGER_FILE = "ledger.jsonl"
+"""The ledger's file name in a pool's directory (JSON Lines)."""
+LOCK_FILE = "lock"
+"""Held (``flock``) by the ``Pool`` that uses the directory."""
+
+_TMP_COUNTER = itertools.count(1)
+
+
+class PoolDirectory:
+    """The files of one persisted pool, held by this object (and process)."""
+
+    def __init__(self, path: str | os.PathLike[str], fsync: bool = True) -> None:
+        """Creates the directory if needed and takes its lock; raises
+        ``PoolError`` when another ``Pool`` holds it."""
+        self.path = Path(path)
+        self.fsync = fsync
+        self.pid = os.getpid()
+        """The process that opened the directory: the only one that may write."""
+        self._lock_file: Any = None
+        self._closed = False
+        self.path.mkdir(parents=True, exist_ok=True)
+        if fcntl is not None:
+            f = open(self.path / LOCK_FILE, "a+b")
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.close()
+                raise PoolError(f"{self.path} is in use by another Pool (close it first)") from None
+            self._lock_file = f
+
+    @property
+    def snapshot_path(self) -> Path:
+        """``snapshot.json``."""
+        return self.path / SNAPSHOT_FILE
+
+    @property
+    def ledger_path(self) -> Path:
+        """``ledger.jsonl``."""
+        return self.path / LEDGER_FILE
+
+    def check(self) -> None:
+        """Raises ``PoolStoreError`` if the directory was closed or this is
+        not the process that opened it (a child after ``fork()``: its writes
+        would interleave with the parent's)."""
+        if self._closed:
+            raise store_error(f"the pool's directory {self.path} was closed")
+        if os.getpid() != self.pid:
+            raise store_error(f"the pool's directory {self.path} belongs to process {self.pid} (this is {os.getpid()}, a child after fork()): open the pool again in this process")
+
+    def read_snapshot(self) -> str | None:
+        """The snapshot's text, or None if there is none."""
+        try:
+            return self.snapshot_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def has_ledger(self) -> bool:
+        """Whether ``ledger.jsonl`` holds anything."""
+        try:
+            return self.ledger_path.stat().st_size > 0
+        except FileNotFoundError:
+            return False
+
+    def write_snapshot(self, text: str) -> None:
+        """Replaces ``snapshot.json`` atomically; a temporary file unique to
+        this writer (pid and counter), so that no two writers share one."""
+        self.check()
+        tmp = self.path / f"{SNAPSHOT_FILE}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                if self.fsync:
+                    os.fsync(f.fileno())
+            os.replace(tmp, self.snapshot_path)
+        except OSError as e:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            raise store_error(f"could not write {self.snapshot_path}: {_os_reason(e)}") from None
+        if self.fsync:
+            _fsync_dir(self.path)
+
+    def append_ledger(self, lines: list[str]) -> None:
+        """Appends whole lines with one ``os.write``. A failed or short
+        write is cut back to the file's previous end and raised as
+        ``PoolStoreError``: nothing half written stays behind."""
+        self.check()
+        data = "".join(lines).encode("utf-8")
+        try:
+            fd = os.open(self.ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise store_error(f"could not open {self.ledger_path}: {_os_reason(e)}") from None
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                n = os.write(fd, data)
+                if n != len(data):
+                    raise OSError(errno.ENOSPC, f"short write ({n} of {len(data)} bytes)")
+                if self.fsync:
+                    os.fsync(fd)
+            except OSError as e:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+                raise store_error(f"could not append to {self.ledger_path}: {_os_reason(e)}") from None
+        finally:
+            os.close(fd)
+
+    def load_ledger(self) -> list[dict[str, Any]]:
+        """The ledger's entries, checked: a last line cut short by a crash
+        (no newline) is dropped from the file; any other line that is not
+        whole JSON, or a ``seq`` that is not 1, 2, 3 ... raises
+        ``PoolSnapshotError``."""
+        path = self.ledger_path
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        if end != len(data):
+            with open(path, "r+b") as f:
+                f.truncate(end)
+            data = data[:end]
+        entries: list[dict[str, Any]] = []
+        for n, raw in enumerate(data.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                entry = json.loads(raw)
+                seq = int(entry["seq"])
+            except (ValueError, KeyError, TypeError):
+                raise snapshot_error(f"{path}: line {n} is not a ledger entry") from None
+            if seq != len(entries) + 1:
+                raise snapshot_error(f"{path}: line {n} has seq {seq}, expected {len(entries) + 1} (entries are missing or repeated)")
+            entries.append(entry)
+        return entries
+
+    def close(self) -> None:
+        """Lets go of the directory (closing the file releases its flock)."""
+        self._closed = True
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+
+def _os_reason(e: OSError) -> str:
+    return os.strerror(e.errno) if e.errno else str(e)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def iter_ledger_file(directory: str | os.PathLike[str]) -> Iterator[LedgerEntry]:
+    """The entries of a persisted pool's ``ledger.jsonl``, oldest first."""
+    with open(Path(directory) / LEDGER_FILE, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield LedgerEntry(json.loads(line))

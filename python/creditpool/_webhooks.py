@@ -1,0 +1,285 @@
+"""Webhooks: where a pool's alerts are POSTed, and the thread that delivers
+them.
+
+The core builds each delivery (the body, the ``x-creditpool-signature``
+HMAC-SHA256 header, the timestamp and idempotency key) and plays it as its
+webhook call (``MessagesCall.webhook``: retries, timeouts, what delivers
+it); this module queues alerts, runs that call through the shared driver on
+a background thread and records what became of each.
+
+A webhook URL is a secret too (a Slack incoming-webhook URL is authorized by
+its path): only its origin (``scheme://host[:port]``) is ever shown, in a
+``repr``, a ``WebhookResult``, a log record (the package's, and httpx2's
+request log line, which a filter rewrites) or an error. The signing secret
+is never shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+import httpx2
+
+from . import _creditpool
+from ._config import Timeouts
+from ._errors import typed_error
+from ._transport import log
+
+__all__ = ["Webhook", "WebhookResult", "WebhookDeliverer", "url_origin"]
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: never its path, query, fragment or
+    user info."""
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<invalid url>"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+class _Hidden:
+    """A secret value whose ``repr`` and ``str`` never show it (so that
+    ``vars(hook)``, a debugger or a traceback with locals does not either)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "****"
+
+    __str__ = __repr__
+
+
+class _RedactWebhookURLs(logging.Filter):
+    """Rewrites httpx2's request log line (``HTTP Request: POST <url> ...``)
+    so that a webhook's URL shows only its origin."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.urls: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.urls and isinstance(record.args, tuple):
+            args = list(record.args)
+            changed = False
+            for i, a in enumerate(args):
+                s = str(a) if isinstance(a, (str, httpx2.URL)) else None
+                if s is not None and any(s.startswith(u) for u in self.urls):
+                    args[i] = url_origin(s) + "/****"
+                    changed = True
+            if changed:
+                record.args = tuple(args)
+        return True
+
+
+_FILTER = _RedactWebhookURLs()
+_FILTER_LOCK = threading.Lock()
+
+
+def _register(url: str) -> None:
+    with _FILTER_LOCK:
+        if not _FILTER.urls:
+            logging.getLogger("httpx2").addFilter(_FILTER)
+        _FILTER.urls.add(url)
+        _FILTER.urls.add(str(httpx2.URL(url)))
+
+
+class Webhook:
+    """Where alerts are POSTed, signed with ``secret`` (the core builds the
+    body and the ``x-creditpool-signature`` HMAC-SHA256 header). Neither the
+    secret nor the URL's path or query appears in a ``repr``, a log record, a
+    ``WebhookResult`` or an error: only the URL's origin."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str | bytes,
+        *,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        retry_policy: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A webhook endpoint (``http`` or ``https``). Each delivery is the
+        core's webhook call (``MessagesCall.webhook``): failed deliveries
+        (429, 5xx, connection errors, no answer in time) are retried by the
+        core's retry policy, ``retry-after`` honoured. Options left unset take
+        the core's webhook defaults (``default_webhook_options()``: 3
+        retries, 10 s for an answer); ``retry_policy`` fields override the
+        policy's. An empty ``secret`` (which would sign nothing anyone could
+        trust) raises ``InvalidOptionsError``."""
+        if not isinstance(secret, (str, bytes, bytearray)):
+            raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"Webhook secret: expected str or bytes, not {type(secret).__name__}", what="webhook secret")
+        raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+        if not raw:
+            raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", "Webhook secret: must not be empty (receivers check the signature with it)", what="webhook secret")
+        if not isinstance(url, str):
+            raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"Webhook url: expected str, not {type(url).__name__}", what="webhook url")
+        origin = url_origin(url)
+        if not (origin.startswith("http://") or origin.startswith("https://")) or origin.endswith("://"):
+            raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"Webhook url: expected an http or https URL with a host, got {origin}", what="webhook url")
+        self._url = _Hidden(url)
+        self._secret = _Hidden(raw)
+        self.origin: str = origin
+        """``scheme://host[:port]`` of the endpoint: all that is ever shown."""
+        defaults = _creditpool.default_webhook_options()
+        self.timeout: float = timeout if timeout is not None else int(defaults["read_timeout_ms"]) / 1000
+        """Seconds per attempt."""
+        options: dict[str, Any] = {}
+        policy = dict(retry_policy or {})
+        if max_retries is not None:
+            policy["max_retries"] = max_retries
+        if policy:
+            options["retry"] = policy
+        if timeout is not None:
+            options["read_timeout_ms"] = int(timeout * 1000)
+        self._options = options
+        _register(url)
+
+    @property
+    def url(self) -> str:
+        """The endpoint's origin (``scheme://host[:port]``); the full URL is
+        kept private, as its path may be the credential."""
+        return self.origin
+
+    def __repr__(self) -> str:
+        """The URL's origin; never its path, query or the secret."""
+        return f"Webhook({self.origin!r}, secret=****)"
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What became of one webhook delivery."""
+
+    url: str
+    """The endpoint's origin (``scheme://host[:port]``), never its path."""
+    idempotency_key: str
+    """The alert's idempotency key."""
+    delivered: bool
+    """Whether the endpoint answered 2xx."""
+    attempts: int
+    """Attempts made."""
+    status: int | None
+    """The last HTTP status, if any."""
+    error: str | None
+    """Why the last attempt failed, if it did."""
+
+
+class _Flush:
+    """A marker in the delivery queue: set the event, deliver nothing."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+
+_Item = tuple[Webhook, dict[str, Any]] | _Flush | None
+
+
+class WebhookDeliverer:
+    """Delivers alerts to webhooks from one background thread, started on
+    the first alert, through ``http`` (made on first use when ``None``)."""
+
+    def __init__(self, http: httpx2.Client | None, results: list[WebhookResult], sleep: Callable[[float], None] = time.sleep) -> None:
+        self._http = http
+        self._owns_http = http is None
+        self._queue: queue.Queue[_Item] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._results = results
+        self._sleep = sleep
+
+    def enqueue(self, hook: Webhook, alert: dict[str, Any]) -> None:
+        """Queues one delivery."""
+        with self._lock:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._loop, name="creditpool-webhooks", daemon=True)
+                self._worker.start()
+        self._queue.put((hook, alert))
+
+    def flush(self, timeout: float | None) -> bool:
+        """Waits for every delivery queued so far; False on timeout."""
+        if self._worker is None:
+            return True
+        marker = _Flush()
+        self._queue.put(marker)
+        return marker.event.wait(timeout)
+
+    def close(self) -> None:
+        """Delivers what is queued, stops the thread, closes an HTTP client
+        it made."""
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
+        if self._owns_http and self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, _Flush):
+                item.event.set()
+                continue
+            hook, alert = item
+            try:
+                self._results.append(self.deliver(hook, alert))
+            except Exception as e:  # the delivery thread must survive anything
+                log.error("webhook delivery to %s failed: %s", hook.origin, type(e).__name__)
+
+    def deliver(self, hook: Webhook, alert: dict[str, Any]) -> WebhookResult:
+        """POSTs one alert: the core's webhook call (retries, timeouts, what
+        delivers it), played by the same driver as the API's calls."""
+        from ._driver import Endpoint, Sleep, Step, drive, play, take_output
+
+        if self._http is None:
+            self._http = httpx2.Client()
+        delivery = _creditpool.webhook_delivery(alert, hook._secret.value)
+        key = str((alert.get("payload") or {}).get("idempotency_key", ""))
+        options = {**hook._options, "jitter_seed": secrets.randbits(53)}
+        call = _creditpool.MessagesCall.webhook(delivery, options)
+        t = hook.timeout
+        endpoint = Endpoint(self._http, hook._url.value, Timeouts(connect=t, read=t, write=t, pool=t, stream_idle=t))
+
+        def other(step: Step) -> Any:
+            if isinstance(step, Sleep):
+                self._sleep(step.seconds)
+            return None
+
+        for _ in drive(endpoint, play(call), other):
+            pass
+        try:
+            out = take_output(call)
+        except _creditpool.CreditpoolError as e:
+            attempts = e.attempts or 1
+            status = getattr(e, "status", None)
+            reason = _redact(str(e), hook)
+            log.warning("webhook %s to %s given up after %d attempts: %s (%s)", key, hook.origin, attempts, e.code, reason)
+            return WebhookResult(hook.origin, key, False, attempts, status if isinstance(status, int) else None, f"{e.code}: {reason}")
+        log.debug("webhook %s delivered to %s (attempt %d)", key, hook.origin, out["attempts"])
+        return WebhookResult(hook.origin, key, True, int(out["attempts"]), int(out["delivered"]), None)
+
+
+def _redact(text: str, hook: Webhook) -> str:
+    """An error's text without the webhook's URL (shown as its origin) or secret."""
+    text = text.replace(hook._url.value, hook.origin + "/****")
+    try:
+        secret = hook._secret.value.decode()
+    except UnicodeDecodeError:
+        return text
+    return text.replace(secret, "****") if secret else text

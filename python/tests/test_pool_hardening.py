@@ -1,0 +1,308 @@
+"""The pool's hard edges: a ledger write that fails leaves no gap and no
+half line, a restart checks the ledger against the snapshot, a pool used
+after ``fork()`` or ``close()`` refuses, amounts must be exact money, the
+in-memory ledger is a bounded window, and webhook secrets are checked."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import creditpool as cp
+
+USD = 1_000_000_000
+T0 = 1_795_000_000_000
+
+
+class FakeClock:
+    def __init__(self, start: int = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def _lines(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (directory / "ledger.jsonl").read_text().splitlines()]
+
+
+# ----- item 4: ledger writes that fail -----
+
+
+class FailingWrite:
+    """``os.write`` that fails with ENOSPC on the ledger's next write, after
+    writing ``partial`` bytes of it (a torn write), then works again."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, ledger: Path, partial: int = 0) -> None:
+        self.real = os.write
+        self.ledger = ledger
+        self.partial = partial
+        self.armed = True
+        monkeypatch.setattr(os, "write", self)
+
+    def __call__(self, fd: int, data: bytes) -> int:
+        if self.armed and self.ledger.exists() and os.path.samestat(os.fstat(fd), os.stat(self.ledger)):
+            self.armed = False
+            if self.partial:
+                self.real(fd, data[: self.partial])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.real(fd, data)
+
+
+@pytest.mark.parametrize("partial", [0, 7])
+def test_a_failed_ledger_write_raises_and_leaves_no_gap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partial: int) -> None:
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", USD), 100)
+    r = pool.reserve("a", USD)
+    failing = FailingWrite(monkeypatch, tmp_path / "ledger.jsonl", partial)
+    with pytest.raises(cp.PoolStoreError) as e:
+        pool.settle(r, 300)
+    assert e.value.code == "file_io" and "No space left" in str(e.value)
+    assert not failing.armed
+    # Nothing half written: the file ends with a whole line.
+    assert (tmp_path / "ledger.jsonl").read_bytes().endswith(b"}\n")
+    assert [x["seq"] for x in _lines(tmp_path)] == [1]
+    # The next operation writes the missing entry first, in order.
+    pool.settle(pool.reserve("a", USD), 50)
+    assert [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 100), (2, 300), (3, 50)]
+    pool.close()
+    again = cp.Pool(directory=tmp_path, clock=FakeClock())
+    assert again.settled == 450
+    assert [x["seq"] for x in _lines(tmp_path)] == [1, 2, 3]
+    again.close()
+
+
+def test_a_failed_write_then_a_crash_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The append failed and the process died before the next operation:
+    the snapshot on disk still holds the entry as pending."""
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    r = pool.reserve("a", USD)
+    FailingWrite(monkeypatch, tmp_path / "ledger.jsonl")
+    with pytest.raises(cp.PoolStoreError):
+        pool.settle(r, 300)
+    monkeypatch.undo()
+    pool.close()
+    assert (tmp_path / "ledger.jsonl").read_bytes() == b""
+    restored = cp.Pool(directory=tmp_path, clock=FakeClock())
+    assert restored.settled == 300 and [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 300)]
+    restored.close()
+
+
+def test_a_hand_truncated_last_line_is_dropped_and_restored(tmp_path: Path) -> None:
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", USD), 100)
+    pool.settle(pool.reserve("a", USD), 200)
+    pool.close()
+    ledger = tmp_path / "ledger.jsonl"
+    data = ledger.read_bytes()
+    # The last snapshot still holds the second entry as pending: it comes back.
+    ledger.write_bytes(data[:-15])
+    restored = cp.Pool(directory=tmp_path, clock=FakeClock())
+    assert ledger.read_bytes() == data and restored.settled == 300
+    restored.reserve("a", USD)  # a newer snapshot: the entry is no longer pending in it
+    restored.close()
+    ledger.write_bytes(data[:-15])
+    with pytest.raises(cp.PoolSnapshotError) as e:
+        cp.Pool(directory=tmp_path, clock=FakeClock())
+    assert e.value.code == "invalid_snapshot" and "entries 2 to 2 are missing" in str(e.value)
+
+
+def test_a_ledger_with_a_gap_or_a_bad_line_is_refused(tmp_path: Path) -> None:
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    for cost in (100, 200, 300):
+        pool.settle(pool.reserve("a", USD), cost)
+    pool.close()
+    ledger = tmp_path / "ledger.jsonl"
+    good = ledger.read_text().splitlines(keepends=True)
+    ledger.write_text(good[0] + good[2])
+    with pytest.raises(cp.PoolSnapshotError, match="seq 3, expected 2"):
+        cp.Pool(directory=tmp_path)
+    ledger.write_text(good[0] + "not json\n" + good[2])
+    with pytest.raises(cp.PoolSnapshotError, match="line 2 is not a ledger entry"):
+        cp.Pool(directory=tmp_path)
+    ledger.write_text("".join(good))
+    cp.Pool(directory=tmp_path, clock=FakeClock()).close()
+
+
+def test_a_snapshot_that_disagrees_with_the_ledger_is_refused(tmp_path: Path) -> None:
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", USD), 100)
+    pool.settle(pool.reserve("a", USD), 200)
+    pool.close()
+    ledger = tmp_path / "ledger.jsonl"
+    good = ledger.read_text()
+    lines = good.splitlines(keepends=True)
+    second = json.loads(lines[1])
+    second["cost"] = 999
+    ledger.write_text(lines[0] + json.dumps(second) + "\n")
+    with pytest.raises(cp.PoolSnapshotError, match="disagree"):
+        cp.Pool(directory=tmp_path)
+    # A ledger that runs past the snapshot (an older snapshot put back).
+    third = dict(second, seq=3, cost=0)
+    ledger.write_text(good + json.dumps(third) + "\n")
+    with pytest.raises(cp.PoolSnapshotError, match="past the snapshot"):
+        cp.Pool(directory=tmp_path)
+    ledger.write_text(good)
+    cp.Pool(directory=tmp_path, clock=FakeClock()).close()
+
+
+# ----- item 5: fork and close -----
+
+
+def test_a_closed_pool_refuses_operations(tmp_path: Path) -> None:
+    for directory in (None, tmp_path):
+        pool = cp.Pool(10 * USD, directory=directory, clock=FakeClock())
+        r = pool.reserve("a", USD)
+        pool.close()
+        with pytest.raises(cp.PoolStoreError, match="closed"):
+            pool.reserve("a", USD)
+        with pytest.raises(cp.PoolStoreError):
+            pool.settle(r, 1)
+        with pytest.raises(cp.PoolStoreError):
+            pool.apply({"op": "release", "id": r.id, "now_ms": T0})
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_pool_used_after_fork_refuses(tmp_path: Path) -> None:
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", USD), 100)
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        code = 1
+        try:
+            pool.reserve("a", USD)
+        except cp.PoolStoreError as e:
+            code = 0 if ("fork" in str(e) and e.code == "file_io") else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    pool.settle(pool.reserve("a", USD), 200)  # the parent carries on
+    assert [x["seq"] for x in _lines(tmp_path)] == [1, 2]
+    pool.close()
+
+
+def test_snapshot_temporary_files_are_unique_per_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names: list[str] = []
+    real = os.replace
+
+    def spy(src: Any, dst: Any) -> None:
+        names.append(Path(src).name)
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    pool.reserve("a", USD)
+    pool.close()
+    assert len(names) == 2 and len(set(names)) == 2
+    assert all(n.startswith(f"snapshot.json.{os.getpid()}.") and n.endswith(".tmp") for n in names), names
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# ----- item 6: amounts by type -----
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: cp.Pool(1.5),  # type: ignore[arg-type]
+        lambda: cp.Pool(USD).reserve("a", 0.25),  # type: ignore[arg-type]
+        lambda: cp.Pool(USD).settle(1, 0.1),  # type: ignore[arg-type]
+        lambda: cp.Pool(USD).set_limit(2.0),  # type: ignore[arg-type]
+        lambda: cp.Pool(USD, agents={"a": cp.AgentPolicy(cap=0.5)}),  # type: ignore[arg-type]
+        lambda: cp.Pool(USD, agents={"a": cp.AgentPolicy(credits_per_minute=1e3)}),  # type: ignore[arg-type]
+        lambda: cp.nanos(1.5),  # type: ignore[arg-type]
+    ],
+)
+def test_float_amounts_are_refused_with_the_way_to_write_them(call: Any) -> None:
+    with pytest.raises(cp.InvalidOptionsError) as e:
+        call()
+    assert e.value.code == "invalid_options"
+    assert 'creditpool.nanos("1.50")' in str(e.value) and "int of nano-USD" in str(e.value)
+
+
+def test_float_max_spend_is_refused() -> None:
+    client = cp.Client(api_key="k", base_url="http://api.test")
+    with pytest.raises(cp.InvalidOptionsError, match="max_spend"):
+        cp.Agent(client, [], cp.Pool(USD), "a", model="claude-haiku-4-5", max_spend=0.5)  # type: ignore[arg-type]
+    client.close()
+
+
+@pytest.mark.parametrize("amount", [-1, 2**64, 10**30, Decimal("-0.01"), "-1"])
+def test_negative_or_huge_amounts_are_typed(amount: Any) -> None:
+    pool = cp.Pool(USD)
+    with pytest.raises(cp.InvalidOptionsError, match="amount"):
+        pool.reserve("a", amount)
+    with pytest.raises(cp.InvalidOptionsError):
+        cp.Pool(amount)
+
+
+def test_exact_amounts_still_work() -> None:
+    pool = cp.Pool(Decimal("2"), clock=FakeClock())
+    r = pool.reserve("a", Decimal("0.50"))
+    assert r.amount == USD // 2
+    assert pool.settle(r, 3).cost == 3
+    assert pool.limit == 2 * USD
+
+
+# ----- item 8: the in-memory ledger window -----
+
+
+def test_the_in_memory_ledger_is_a_bounded_window(tmp_path: Path) -> None:
+    pool = cp.Pool(10 * USD, directory=tmp_path, fsync=False, ledger_window=5, clock=FakeClock())
+    assert cp.Pool(USD).ledger_window == 10_000
+    for i in range(12):
+        pool.settle(pool.reserve("a", 100), i + 1)
+    assert [e.seq for e in pool.ledger()] == [8, 9, 10, 11, 12]
+    assert [e.seq for e in cp.iter_ledger_file(tmp_path)] == list(range(1, 13)), "the file is the record"
+    pool.close()
+    with pytest.raises(cp.InvalidOptionsError):
+        cp.Pool(USD, ledger_window=-1)
+
+
+# ----- item 11: webhook secrets -----
+
+
+@pytest.mark.parametrize("secret", ["", b""])
+def test_an_empty_webhook_secret_is_refused(secret: str | bytes) -> None:
+    with pytest.raises(cp.InvalidOptionsError, match="must not be empty") as e:
+        cp.Webhook("https://hooks.example/x", secret)
+    assert e.value.code == "invalid_options"
+    assert isinstance(e.value, ValueError)
+
+
+def test_a_webhook_url_must_be_http() -> None:
+    with pytest.raises(cp.InvalidOptionsError, match="http or https"):
+        cp.Webhook("hooks.example/x", "s")
+    assert repr(cp.Webhook("https://user:pw@hooks.example:8443/a/b?c=d", "s")) == "Webhook('https://hooks.example:8443', secret=****)"
+
+
+def test_a_failed_snapshot_write_raises_and_the_next_operation_catches_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    r = pool.reserve("a", USD)
+    real = os.replace
+    calls = {"n": 0}
+
+    def full_disk(src: Any, dst: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(cp.PoolStoreError, match="snapshot.json"):
+        pool.settle(r, 300)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "the temporary file is removed"
+    ledger = tmp_path / "ledger.jsonl"
+    assert not ledger.exists() or ledger.read_bytes() == b"", "no entry reaches the ledger before its snapshot"
+    pool.settle(pool.reserve("a", USD), 50)
+    assert [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 300), (2, 50)]
+    pool.close()
+    assert cp.Pool(directory=tmp_path, clock=FakeClock()).settled == 350
