@@ -62,6 +62,7 @@ mod agent;
 mod client;
 mod drive;
 mod error;
+mod persist;
 pub mod pool;
 pub mod store;
 mod stream;

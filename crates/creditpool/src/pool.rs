@@ -72,6 +72,8 @@ struct Outputs {
     on_error: Vec<ErrorFn>,
     webhooks: Vec<Arc<Webhook>>,
     ledger_file: Option<(PathBuf, std::fs::File)>,
+    /// The directory the pool is kept in ([`SharedPool::open_dir`]).
+    dir: Option<crate::persist::Directory>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -109,12 +111,71 @@ impl SharedPool {
         Ok(SharedPool::from_pool(Pool::restore_json(json)?))
     }
 
+    /// A pool kept in a directory (`snapshot.json`, `ledger.jsonl`, `lock`;
+    /// the same format as the Python package's, so either language can reopen
+    /// it): restored from its snapshot and checked against its ledger by the
+    /// core's rule, or new with `config` when the directory is empty (a
+    /// restored pool keeps its own configuration). After every operation the
+    /// snapshot is replaced atomically and the new ledger entries appended and
+    /// synced; a write that fails is reported to [`on_error`](SharedPool::on_error)
+    /// and tried again before any newer snapshot, so a crash loses nothing. The
+    /// directory is locked for this pool's life: another pool opening it gets
+    /// [`Error::Store`].
+    pub fn open_dir(path: impl AsRef<Path>, config: PoolConfig) -> Result<SharedPool, Error> {
+        let (dir, pool) = crate::persist::Directory::open(path.as_ref(), config, now_ms())?;
+        let shared = SharedPool::from_pool(pool);
+        lock(&shared.inner.outputs).dir = Some(dir);
+        // The snapshot's pending entries the file lacks go there now.
+        let errors = shared.persist_and_deliver(|_| (), true).1;
+        match errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(shared),
+        }
+    }
+
     /// Runs `f` on the pool under its lock, then delivers the alerts and ledger
-    /// entries it produced. Keep `f` short: every task waits for the lock.
+    /// entries it produced (and, for a pool kept in a directory, writes them).
+    /// Keep `f` short: every task waits for the lock.
     pub fn with<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {
+        let (result, errors) = self.persist_and_deliver(f, true);
+        self.report_errors(&errors);
+        result
+    }
+
+    /// `with` for a read: nothing is written to the pool's directory.
+    fn read<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {
+        let (result, errors) = self.persist_and_deliver(f, false);
+        self.report_errors(&errors);
+        result
+    }
+
+    fn report_errors(&self, errors: &[Error]) {
+        if errors.is_empty() {
+            return;
+        }
+        let on_error = lock(&self.inner.outputs).on_error.clone();
+        for e in errors {
+            for f in &on_error {
+                f(e);
+            }
+        }
+    }
+
+    fn persist_and_deliver<R>(&self, f: impl FnOnce(&mut Pool) -> R, write: bool) -> (R, Vec<Error>) {
         let mut pool = lock(&self.inner.pool);
         let result = f(&mut pool);
         self.inner.peak.fetch_max(pool.state().committed().nanos(), Ordering::Relaxed);
+        let mut errors = Vec::new();
+        // The snapshot is written before the pending outputs leave the pool,
+        // so that it still lists them if the ledger write below fails.
+        let mut out = lock(&self.inner.outputs);
+        if write {
+            if let Some(dir) = out.dir.as_mut() {
+                if let Err(e) = dir.write_snapshot(&pool.snapshot_json()) {
+                    errors.push(e);
+                }
+            }
+        }
         let mut alerts = Vec::new();
         while let Some(a) = pool.poll_event() {
             alerts.push(a);
@@ -124,13 +185,16 @@ impl SharedPool {
             entries.push(e);
         }
         if alerts.is_empty() && entries.is_empty() {
-            return result;
+            return (result, errors);
         }
-        // Take the outputs' lock before letting the pool go, so that ledger lines
-        // reach the file in the pool's order.
-        let mut out = lock(&self.inner.outputs);
+        // Keep the outputs' lock past the pool's, so that ledger lines reach
+        // the files in the pool's order.
         drop(pool);
-        let mut errors = Vec::new();
+        if let Some(dir) = out.dir.as_mut() {
+            if let Err(e) = dir.append(entries.clone()) {
+                errors.push(e);
+            }
+        }
         if let Some((path, file)) = out.ledger_file.as_mut() {
             for e in &entries {
                 if let Err(err) = file.write_all(e.to_json_line().as_bytes()) {
@@ -156,12 +220,7 @@ impl SharedPool {
                 self.deliver(Arc::clone(w), a, &on_error);
             }
         }
-        for e in &errors {
-            for f in &on_error {
-                f(e);
-            }
-        }
-        result
+        (result, errors)
     }
 
     /// Applies one pool operation ([`Pool::apply`]) and delivers its outputs:
@@ -219,12 +278,12 @@ impl SharedPool {
 
     /// The report for the current cycle.
     pub fn report(&self) -> Report {
-        self.with(|p| p.report(now_ms()))
+        self.read(|p| p.report(now_ms()))
     }
 
     /// A snapshot of the whole pool (versioned JSON with `serde_json`).
     pub fn snapshot(&self) -> PoolSnapshot {
-        self.with(|p| p.snapshot())
+        self.read(|p| p.snapshot())
     }
 
     /// Changes the limit ("start small, scale up"); thresholds the new limit

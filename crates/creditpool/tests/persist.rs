@@ -1,0 +1,117 @@
+//! A pool kept in a directory: reopened with the same books, locked against a
+//! second pool, and whole after a crash between the snapshot and the ledger.
+
+use creditpool::core::pool::{Pool, PoolConfig as CorePoolConfig};
+use creditpool::{Error, LedgerEntry, Money, PoolConfig, SharedPool};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("creditpool-persist-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn config() -> PoolConfig {
+    PoolConfig::new(Money::from_nanos(1_000_000))
+}
+
+fn ledger_lines(d: &std::path::Path) -> Vec<LedgerEntry> {
+    std::fs::read_to_string(d.join("ledger.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn spend(pool: &SharedPool, cost: u64) {
+    let now = creditpool::time::now_ms();
+    let r = pool.with(|p| p.reserve("a", Money::from_nanos(cost * 2), now)).unwrap();
+    pool.with(|p| p.settle(r.id, Money::from_nanos(cost), None, now)).unwrap();
+}
+
+#[test]
+fn a_reopened_pool_has_the_same_books_and_its_ledger_goes_on() {
+    let d = dir("reopen");
+    {
+        let pool = SharedPool::open_dir(&d, config()).unwrap();
+        spend(&pool, 100);
+        spend(&pool, 250);
+        let r = pool.with(|p| p.reserve("a", Money::from_nanos(400), creditpool::time::now_ms())).unwrap();
+        assert_eq!(r.amount, Money::from_nanos(400));
+    }
+    let pool = SharedPool::open_dir(&d, PoolConfig::new(Money::from_nanos(5))).unwrap();
+    let report = pool.report();
+    assert_eq!(report.settled, Money::from_nanos(350));
+    assert_eq!(report.limit, Money::from_nanos(1_000_000), "a restored pool keeps its own configuration");
+    assert_eq!(pool.with(|p| p.state().reserved()), Money::from_nanos(400), "the open reservation came back");
+    spend(&pool, 50);
+    let seqs: Vec<u64> = ledger_lines(&d).iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_second_pool_cannot_take_a_held_directory() {
+    let d = dir("lock");
+    let first = SharedPool::open_dir(&d, config()).unwrap();
+    let second = SharedPool::open_dir(&d, config());
+    assert!(matches!(second, Err(Error::Store { .. })), "{second:?}");
+    assert_eq!(second.unwrap_err().code(), "pool_store");
+    drop(first);
+    assert!(SharedPool::open_dir(&d, config()).is_ok(), "the lock goes with the pool");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_crash_between_the_snapshot_and_the_ledger_loses_nothing() {
+    let d = dir("crash");
+    std::fs::create_dir_all(&d).unwrap();
+    // The state a crash leaves: the snapshot lists two settles as pending, the
+    // ledger holds the first and half of the second line.
+    let mut pool = Pool::new(CorePoolConfig::new(Money::from_nanos(1_000_000)), 1_000).unwrap();
+    for cost in [100, 200] {
+        let r = pool.reserve("a", Money::from_nanos(500), 1_000).unwrap();
+        pool.settle(r.id, Money::from_nanos(cost), None, 1_000).unwrap();
+    }
+    std::fs::write(d.join("snapshot.json"), pool.snapshot_json()).unwrap();
+    let first = pool.poll_ledger().unwrap().to_json_line();
+    let second = pool.poll_ledger().unwrap().to_json_line();
+    std::fs::write(d.join("ledger.jsonl"), format!("{first}{}", &second[..second.len() / 2])).unwrap();
+
+    let shared = SharedPool::open_dir(&d, config()).unwrap();
+    let lines = ledger_lines(&d);
+    assert_eq!(lines.iter().map(|e| (e.seq, e.cost.nanos())).collect::<Vec<_>>(), vec![(1, 100), (2, 200)]);
+    assert_eq!(shared.report().settled, Money::from_nanos(300));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_ledger_that_disagrees_with_its_snapshot_is_refused() {
+    let d = dir("tampered");
+    {
+        let pool = SharedPool::open_dir(&d, config()).unwrap();
+        spend(&pool, 100);
+    }
+    let text = std::fs::read_to_string(d.join("ledger.jsonl")).unwrap().replace("\"cost\":100", "\"cost\":1");
+    std::fs::write(d.join("ledger.jsonl"), text).unwrap();
+    let err = SharedPool::open_dir(&d, config()).unwrap_err();
+    assert_eq!(err.code(), "invalid_snapshot", "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_failed_ledger_write_is_reported_and_written_later() {
+    let d = dir("failing");
+    let pool = SharedPool::open_dir(&d, config()).unwrap();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let e = Arc::clone(&errors);
+    pool.on_error(move |err| e.lock().unwrap().push(err.code().to_owned()));
+    // A directory in the ledger's place makes the append fail.
+    std::fs::create_dir_all(d.join("ledger.jsonl")).unwrap();
+    spend(&pool, 100);
+    assert_eq!(errors.lock().unwrap().first().map(String::as_str), Some("file_io"));
+    // The snapshot on disk still lists the entry as pending.
+    let snap: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("snapshot.json")).unwrap()).unwrap();
+    assert_eq!(snap["pending_ledger"].as_array().map(Vec::len), Some(1));
+    std::fs::remove_dir(d.join("ledger.jsonl")).unwrap();
+    spend(&pool, 50);
+    assert_eq!(ledger_lines(&d).iter().map(|e| e.cost.nanos()).collect::<Vec<_>>(), vec![100, 50]);
+    let _ = std::fs::remove_dir_all(&d);
+}
