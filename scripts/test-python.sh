@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 venv=.venv
 python=${PYTHON:-python3}
-test_deps=("pytest>=8" "mypy>=1.10" "pydantic>=2")
+test_deps=("pytest>=8" "mypy>=1.10" "pydantic>=2" "vl-convert-python>=1.9")  # vl-convert: the creditpool[charts] extra (SVG, PNG, offline HTML) is tested too
 
 if [ ! -x "$venv/bin/python" ]; then
     echo "--- creating $venv"

@@ -13,6 +13,7 @@ Money is exact int nano-USD, with ``Decimal`` views (``usd``).
 from __future__ import annotations
 
 from . import _creditpool
+from ._activity import VEGA_LITE_MIME, ActivityChart
 from ._agent import Agent, AgentOutcome, Turn
 from ._client import AsyncClient, AsyncMessages, Client, Messages
 from ._config import DEFAULT_BASE_URL, PoolSelector, Timeouts
@@ -67,6 +68,7 @@ from ._creditpool import (
     WebhookError,
     verify_webhook_signature,
 )
+from ._errors import MissingExtraError
 from ._money import NANOS_PER_USD, format_usd, nanos, usd
 from ._pool import (
     AgentPolicy,
@@ -123,6 +125,7 @@ PRICES_AS_OF: str = _creditpool.PRICES_AS_OF
 """The date of the built-in price table."""
 
 __all__ = [
+    "ActivityChart", "MissingExtraError", "VEGA_LITE_MIME",
     "Agent", "AsyncPoolStore", "PoolStore", "AgentCapError", "AgentOutcome", "AgentPolicy", "AgentRunError", "Alert", "BudgetExhaustedError",
     "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "PoolConfigError", "PoolError", "PoolExhaustedError",
     "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "PoolStoreError", "Released", "Reservation",

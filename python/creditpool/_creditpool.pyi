@@ -86,6 +86,15 @@ __all__ = [
     "WEBHOOK_SIGNATURE_HEADER",
     "WEBHOOK_TIMESTAMP_HEADER",
     "WEBHOOK_IDEMPOTENCY_KEY_HEADER",
+    "parse_ledger_jsonl",
+    "activity_from_ledger",
+    "activity_from_report",
+    "activity_from_pool",
+    "activity_chart",
+    "standalone_html",
+    "VEGA_LITE_VERSION",
+    "VEGA_VERSION",
+    "VEGA_EMBED_VERSION",
 ]
 
 __version__: str
@@ -149,6 +158,7 @@ class RequestBuildError(CreditpoolError, ValueError):
 
 class InvalidOptionsError(CreditpoolError, ValueError):
     what: str | None
+    line: int | None
 
 class ToolDefinitionError(CreditpoolError, ValueError):
     rule: str | None
@@ -385,6 +395,23 @@ class Pool:
 
 def webhook_delivery(alert: Mapping[str, Any], secret: bytes) -> dict[str, Any]: ...
 def verify_webhook_signature(secret: bytes, body: bytes, signature: str) -> bool: ...
+
+# Activity charts (creditpool_core::activity) ------------------------------
+
+VEGA_LITE_VERSION: str
+VEGA_VERSION: str
+VEGA_EMBED_VERSION: str
+
+def parse_ledger_jsonl(text: str) -> list[dict[str, Any]]: ...
+def activity_from_ledger(
+    entries: Iterable[Mapping[str, Any]],
+    options: Mapping[str, Any] | None = None,
+    refusals: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]: ...
+def activity_from_report(report: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+def activity_from_pool(pool: Pool, now_ms: int) -> dict[str, Any]: ...
+def activity_chart(activity: Mapping[str, Any]) -> dict[str, Any]: ...
+def standalone_html(spec: Mapping[str, Any], title: str, scripts: tuple[str, str, str] | None = None) -> str: ...
 
 # Agent runs ---------------------------------------------------------------
 

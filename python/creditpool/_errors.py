@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from . import _creditpool
 
-__all__ = ["typed_error", "invalid_amount", "store_error", "snapshot_error"]
+__all__ = ["typed_error", "invalid_amount", "store_error", "snapshot_error", "MissingExtraError", "missing_extra"]
 
 E = TypeVar("E", bound=_creditpool.CreditpoolError)
 
@@ -37,3 +37,24 @@ def snapshot_error(message: str) -> _creditpool.PoolSnapshotError:
     """A snapshot or ledger file that cannot be trusted: ``PoolSnapshotError``
     (a ``ValueError``), code ``invalid_snapshot``."""
     return typed_error(_creditpool.PoolSnapshotError, "invalid_snapshot", message, reason="invalid_snapshot")
+
+
+class MissingExtraError(_creditpool.CreditpoolError, ImportError):
+    """An optional dependency is not installed: ``extra`` names the package
+    extra that brings it (``pip install "creditpool[charts]"``), ``module``
+    the module that was missing. Code ``missing_extra``."""
+
+    extra: str | None = None
+    module: str | None = None
+
+
+def missing_extra(extra: str, module: str, what: str) -> MissingExtraError:
+    """``MissingExtraError`` for ``what`` needing ``module`` from ``extra``."""
+    return typed_error(
+        MissingExtraError,
+        "missing_extra",
+        f'{what} needs {module}, which is not installed: pip install "creditpool[{extra}]"',
+        extra=extra,
+        module=module,
+        name=module,
+    )

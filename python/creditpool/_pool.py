@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 import httpx2
 
 from . import _creditpool
+from ._activity import ActivityChart
 from ._errors import snapshot_error, store_error, typed_error
 from ._money import amount_nanos
 from ._persistence import LEDGER_FILE, SNAPSHOT_FILE, PoolDirectory, iter_ledger_file
@@ -241,7 +242,26 @@ class Pool:
         """The report for the current cycle."""
         t = self._clock() if now_ms is None else now_ms
         with self._lock:
-            return PoolReport(self._native.report(t))
+            report = self._native.report(t)
+            thresholds = (self._native.config().get("alerts") or {}).get("thresholds_pct")
+        return PoolReport(report, chart_options={} if thresholds is None else {"thresholds_pct": thresholds})
+
+    def activity_chart(self, *, now_ms: int | None = None) -> ActivityChart:
+        """The pool's activity dashboard now (``Activity::from_pool``: its
+        report, its alert thresholds), as an ``ActivityChart``."""
+        t = self._clock() if now_ms is None else now_ms
+        with self._lock:
+            activity = _creditpool.activity_from_pool(self._native, t)
+        return ActivityChart(activity)
+
+    def chart(self, *, now_ms: int | None = None) -> dict[str, Any]:
+        """The pool's activity dashboard now: the core's Vega-Lite v5
+        specification, as a dict (the same as ``report().chart()``)."""
+        return self.activity_chart(now_ms=now_ms).spec
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """Notebook display: the pool's activity chart (see ``PoolReport``)."""
+        return self.report()._repr_mimebundle_(include, exclude)
 
     def snapshot(self) -> str:
         """The whole pool as versioned JSON (restore it with

@@ -4,8 +4,12 @@ access for known fields, ``obj["field"]`` for any field, ``to_dict()``)."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from pathlib import Path
+from typing import Any, Mapping
 
+from . import _creditpool
+from ._activity import ActivityChart, mimebundle
 from ._money import format_usd
 from ._types import Model
 
@@ -193,9 +197,47 @@ class LedgerEntry(Model):
 class PoolReport(Model):
     """The pool's report for the current cycle: spend per agent, model and
     tool, the top consumers, a time series and closed cycles. Amounts are int
-    nano-USD; every field of the core's report is reachable with ``report["field"]``."""
+    nano-USD; every field of the core's report is reachable with ``report["field"]``.
 
-    __slots__ = ()
+    It draws as the core's activity dashboard: ``chart()`` (the Vega-Lite
+    spec), ``save("activity.html")`` (or ``.svg``, ``.png``, ``.json``), and
+    in a notebook the report displays as the chart. A report from
+    ``Pool.report()`` uses the pool's alert thresholds; one built from a bare
+    dict, the default 50 / 75 / 90 / 100 %."""
+
+    __slots__ = ("_chart_options",)
+
+    def __init__(self, data: dict[str, Any], *, chart_options: Mapping[str, Any] | None = None) -> None:
+        """Wraps ``data`` (the core's report JSON); ``chart_options`` are the
+        core's ``ActivityOptions`` for the chart (``thresholds_pct``, ``limit``,
+        ``title``)."""
+        super().__init__(data)
+        self._chart_options: dict[str, Any] = dict(chart_options or {})
+
+    def activity(self) -> dict[str, Any]:
+        """The core's activity data of the report (``Activity::from_report``)."""
+        return _creditpool.activity_from_report(self._data, self._chart_options)
+
+    def activity_chart(self) -> ActivityChart:
+        """The dashboard as an ``ActivityChart`` (spec, display, files)."""
+        return ActivityChart(self.activity())
+
+    def chart(self) -> dict[str, Any]:
+        """The activity dashboard: the core's Vega-Lite v5 specification, as a
+        dict (data inline; render it with any Vega-Lite tool)."""
+        return self.activity_chart().spec
+
+    def save(self, path: str | os.PathLike[str], *, vega_dir: str | os.PathLike[str] | None = None, offline: bool | None = None, scale: float = 1.0) -> Path:
+        """Writes the dashboard: ``.html`` a standalone page (offline when the
+        Vega bundles are found, see ``ActivityChart.html``), ``.svg`` / ``.png``
+        with ``creditpool[charts]`` (else ``MissingExtraError``), ``.json``
+        the spec. Returns the path."""
+        return self.activity_chart().save(path, vega_dir=vega_dir, offline=offline, scale=scale)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """Notebook display: the Vega-Lite chart, a short HTML note, the text."""
+        c = self.activity_chart()
+        return mimebundle(c.spec, c.title, self.text(), include, exclude)
 
     @property
     def limit(self) -> int:

@@ -19,12 +19,11 @@ from typing import Any, Callable
 
 import pytest
 
+import creditpool
 from creditpool import _creditpool as cp
 from vectorlib import MASK64, Case, Lcg, json_diff, json_subset_diff, kinds_in_files, load_kind, strict_diff
 
-EXPECTED_MISSING: dict[str, str] = {
-    "activity_chart": "the activity charts (issue 14) are in the core and Rust; the Python API (report.chart()) comes next",
-}
+EXPECTED_MISSING: dict[str, str] = {}
 """Kinds whose core API the binding does not expose yet, each with why."""
 
 
@@ -704,7 +703,34 @@ def check_agent_run(case: Case) -> str | None:
     return None
 
 
+def check_activity_chart(case: Case) -> str | None:
+    """``activity_from_ledger`` then ``activity_chart`` (``vectors_activity_chart.rs``):
+    the spec must equal the golden one exactly (an int never equals a float,
+    no key may be missing or extra), and so must the public
+    ``ActivityChart.from_ledger`` of the same options."""
+    inp = case.input
+    options = inp.get("options") or {}
+    spec = cp.activity_chart(cp.activity_from_ledger(inp["ledger"], options))
+    want = case.expected["spec"]
+    d = strict_diff("spec", spec, want)
+    if d is None and spec != want:
+        d = "spec: differs from the expected one"
+    if d is None and json.dumps(spec) != json.dumps(want, sort_keys=True):
+        d = "spec: keys not in the core's (sorted) order"
+    if d is None:
+        public = creditpool.ActivityChart.from_ledger(
+            inp["ledger"],
+            limit=options.get("limit"),
+            thresholds_pct=options.get("thresholds_pct"),
+            cycle_start_ms=options.get("cycle_start_ms"),
+            title=options.get("title"),
+        )
+        d = strict_diff("ActivityChart.spec", public.spec, want)
+    return d
+
+
 RUNNERS: dict[str, Callable[[Case], str | None]] = {
+    "activity_chart": check_activity_chart,
     "pool_scenario": check_pool_scenario,
     "agent_run": check_agent_run,
     "messages_call": check_messages_call,

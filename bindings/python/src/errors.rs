@@ -50,7 +50,7 @@ fn attrs(name: &str) -> &'static [&'static str] {
         "StreamEventTooLargeError" => &["size", "limit"],
         "StreamTooLargeError" => &["limit"],
         "RequestBuildError" => &["kind"],
-        "InvalidOptionsError" => &["what"],
+        "InvalidOptionsError" => &["what", "line"],
         "ToolDefinitionError" => &["rule", "tool", "details"],
         "ToolInputInvalidError" => &["kind", "tool", "details", "tool_result_text", "tool_result"],
         "PricingError" => &["kind", "model"],

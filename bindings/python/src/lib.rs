@@ -8,6 +8,7 @@
 //! No Rust panic crosses into Python: every entry point runs inside
 //! [`errors::guard`], which turns one into `InternalError`.
 
+mod activity;
 mod agent;
 mod call;
 mod convert;
@@ -64,5 +65,14 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pricing::check_capabilities, m)?)?;
     m.add_function(wrap_pyfunction!(money::usd_decimal_string, m)?)?;
     m.add_function(wrap_pyfunction!(money::format_usd, m)?)?;
+    m.add_function(wrap_pyfunction!(activity::parse_ledger_jsonl, m)?)?;
+    m.add_function(wrap_pyfunction!(activity::activity_from_ledger, m)?)?;
+    m.add_function(wrap_pyfunction!(activity::activity_from_report, m)?)?;
+    m.add_function(wrap_pyfunction!(activity::activity_from_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(activity::activity_chart, m)?)?;
+    m.add_function(wrap_pyfunction!(activity::standalone_html, m)?)?;
+    m.add("VEGA_LITE_VERSION", activity::VERSIONS.0)?;
+    m.add("VEGA_VERSION", activity::VERSIONS.1)?;
+    m.add("VEGA_EMBED_VERSION", activity::VERSIONS.2)?;
     Ok(())
 }
