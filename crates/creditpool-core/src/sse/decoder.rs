@@ -395,10 +395,14 @@ impl SseDecoder {
             b"data" => {
                 self.data.push_str(&String::from_utf8_lossy(value));
                 self.data.push('\n');
+                // Invalid UTF-8 decodes to U+FFFD, three bytes for one: the
+                // cap counts what the event holds after decoding.
+                let _ = self.over_limit(0, true);
             }
             b"event" => {
                 self.event_type.clear();
                 self.event_type.push_str(&String::from_utf8_lossy(value));
+                let _ = self.over_limit(0, true);
             }
             b"id" if !value.contains(&0) => {
                 self.last_event_id = Some(String::from_utf8_lossy(value).into_owned());

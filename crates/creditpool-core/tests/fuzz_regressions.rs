@@ -1,0 +1,57 @@
+//! Findings of the fuzz targets in `fuzz/` (docs/FUZZING.md), minimized and
+//! kept as tests.
+
+use creditpool_core::sse::decoder::{SseDecoder, SseError, SseLimits};
+
+/// Decodes `stream` in one feed with the given cap: the data lengths of the
+/// events dispatched, and the errors.
+fn decode(cap: usize, stream: &[u8]) -> (Vec<usize>, Vec<SseError>) {
+    let mut dec = SseDecoder::new(SseLimits::default().with_max_event_bytes(cap));
+    dec.feed(stream);
+    let (mut sizes, mut errors) = (Vec::new(), Vec::new());
+    loop {
+        match dec.finish() {
+            Ok(Some(ev)) => sizes.push(ev.data.len()),
+            Ok(None) => break,
+            Err(e) => errors.push(e),
+        }
+    }
+    (sizes, errors)
+}
+
+/// Finding 1 (sse_decoder, first minutes of fuzzing): the cap is checked
+/// against the raw bytes of a line before the line is decoded, and each
+/// invalid UTF-8 byte decodes to U+FFFD, three bytes. So a 15-byte line
+/// `data:` + ten 0xFF bytes passes a 16-byte cap and leaves 30 bytes in the
+/// data buffer: the event is dispatched with 30 bytes of data although
+/// `SseLimits::max_event_bytes` says an event may hold at most 16 at any
+/// moment. Memory stays bounded (by three times the cap), so nothing breaks;
+/// the documented bound is what is exceeded.
+///
+/// Fixed: the decoder checks the cap again after decoding a `data` or `event`
+/// value.
+#[test]
+fn invalid_utf8_does_not_stretch_an_event_past_the_cap() {
+    let mut stream = b"data:".to_vec();
+    stream.extend_from_slice(&[0xFF; 10]);
+    stream.extend_from_slice(b"\n\n");
+    let (sizes, errors) = decode(16, &stream);
+    assert!(sizes.iter().all(|n| *n <= 16), "events of {sizes:?} bytes through a cap of 16 (errors: {errors:?})");
+}
+
+/// What holds today and must go on holding: whatever the bytes, an event never
+/// holds more than three times the cap (the worst case of finding 1).
+#[test]
+fn invalid_utf8_stretches_an_event_at_most_threefold() {
+    for cap in 0..64 {
+        for n in 0..=cap {
+            for prefix in [&b"data:"[..], b"data: ", b"event:"] {
+                let mut stream = prefix.to_vec();
+                stream.extend(std::iter::repeat_n(0xFF, n));
+                stream.extend_from_slice(b"\ndata: x\n\n");
+                let (sizes, _) = decode(cap, &stream);
+                assert!(sizes.iter().all(|s| *s <= 3 * cap), "cap {cap}, {n} bytes: {sizes:?}");
+            }
+        }
+    }
+}
