@@ -383,7 +383,17 @@ export interface PoolOptions {
   onAlert?: (alert: PoolAlert) => void;
   onLedger?: (entry: Record<string, any>, line: string) => void;
   webhooks?: { url: string; secret: string }[];
-  onWebhookError?: (error: unknown, alert: PoolAlert, url: string) => void;
+  /** A failed delivery; `origin` is the webhook URL's scheme://host[:port] (never its path), `index` its place in `webhooks`. */
+  onWebhookError?: (error: unknown, alert: PoolAlert, origin: string, index: number) => void;
+  /** How many webhook deliveries run at once (default 4); the rest wait in order. */
+  webhookConcurrency?: number;
+  /**
+   * A callback that threw (`source`: `onAlert`, `onLedger`, `onWebhookError`)
+   * or a ledger-file append that failed (`ledgerFile`, a PoolStoreError with
+   * code `file_io`), after the operation's result was kept. Default: a
+   * console.warn that shows no secret.
+   */
+  onError?: (error: unknown, info: { source: 'onAlert' | 'onLedger' | 'onWebhookError' | 'ledgerFile'; entry?: Record<string, any> }) => void;
   /** Node only: every ledger entry is appended to this file as one JSON line. */
   ledgerFile?: string;
   fetch?: typeof fetch;
@@ -415,7 +425,10 @@ export declare class Pool implements PoolStore {
   readonly alerts: PoolAlert[];
   onAlert(fn: (alert: PoolAlert) => void): this;
   onLedger(fn: (entry: Record<string, any>, line: string) => void): this;
-  flush(): Promise<void>;
+  /** Waits for the webhook deliveries under way or queued; with a deadline (ms), rejects with a WebhookTimeoutError when it passes. */
+  flush(deadline?: number | { timeoutMs?: number }): Promise<void>;
+  /** Stops webhook delivery and waits for what is pending; with a deadline (ms), abandons it then and rejects with a WebhookTimeoutError. */
+  close(deadline?: number | { timeoutMs?: number }): Promise<void>;
   reserve(agent: string, amount: Nanos, options?: { leaseMs?: number }): PoolReservation;
   settle(id: number, cost: Nanos, attribution?: Record<string, unknown> | null): PoolSettlement;
   release(id: number): PoolRelease;
@@ -620,13 +633,24 @@ export declare class UnknownReservationError extends PoolError {
 }
 export declare class PoolConfigError extends PoolError {}
 export declare class PoolSnapshotError extends PoolError {}
+/** The pool store failed (a file, a remote store): code `pool_store` or `file_io`. */
+export declare class PoolStoreError extends PoolError {}
+/** An alert's webhook could not be delivered (code `webhook_delivery`). */
+export declare class WebhookError extends CreditpoolError {}
 export declare class AgentRunError extends CreditpoolError {}
 export declare class MaxTurnsError extends AgentRunError {}
 export declare class BudgetExhaustedError extends AgentRunError {}
 export declare class InternalError extends CreditpoolError {}
 
-/** The caller aborted (code `aborted`; not in the core's table yet). */
-export declare class AbortError extends CreditpoolError {}
+/** The caller aborted (code `aborted`; not in the core's table yet). `reason` (and `cause`): the AbortSignal's reason, whatever it was. */
+export declare class AbortError extends CreditpoolError {
+  reason?: unknown;
+}
+/** `pool.flush(ms)` / `pool.close(ms)` passed the deadline with deliveries pending (code `webhook_timeout`; not in the core's table yet). */
+export declare class WebhookTimeoutError extends WebhookError {
+  pending: number;
+  timeoutMs: number;
+}
 /** An object used by two calls at once (code `busy`; not in the core's table yet). */
 export declare class BusyError extends CreditpoolError {}
 /** A JS argument of the wrong shape (code `invalid_options`). */

@@ -5,7 +5,7 @@
 // package's one attempt player (player.js), runs tools, and sleeps.
 import { rawClient } from './client.js';
 import { AbortError } from './errors.js';
-import { argumentError, optionsError } from './fail.js';
+import { abortError, argumentError, optionsError } from './fail.js';
 import { plainJson, poolClock } from './pool.js';
 import { drive, machine } from './player.js';
 import { Tool } from './tools.js';
@@ -63,10 +63,15 @@ async function driveRun(run, store, { now, signal, runTool }) {
       } else throw new Error(`unexpected agent action ${action.type}`);
     });
   } catch (e) {
-    if (e instanceof AbortError) {
-      // Give back what the run holds: apply what it asks until it is done.
+    // Aborted, whatever the reason the signal was given (an Error, a string,
+    // nothing) and whatever was under way: cancel the run through the core
+    // and apply what it asks until it is done (a held reservation is
+    // released, or settled at its worst case and flagged estimated when the
+    // API may have billed it: the core's rule).
+    if (e instanceof AbortError || signal?.aborted) {
       run.cancel(now());
       for (let a = run.nextAction(now()); a.type === 'pool'; a = run.nextAction(now())) await apply(a.op);
+      throw e instanceof AbortError ? e : abortError('the run was aborted', signal);
     }
     throw e;
   }
@@ -139,8 +144,10 @@ export class Agent {
    * `transcript` (amounts in integer nano-USD). `outcome.exception` (not
    * enumerable) is the typed error the status stands for (a
    * PoolRefusedError subclass, the call's APIError subclass, MaxTurnsError,
-   * BudgetExhaustedError, ...), or null. `options.signal` aborts the run
-   * (what it holds is released first).
+   * BudgetExhaustedError, ...), or null. `options.signal` aborts the run,
+   * whatever its reason: the run is cancelled through the core, the pool
+   * operations it then asks for are applied, and the promise rejects with an
+   * AbortError whose `reason` (and `cause`) is the signal's reason.
    */
   async run(prompt, { signal } = {}) {
     const messages = typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt;

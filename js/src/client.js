@@ -55,6 +55,22 @@ async function run(m, signal) {
   }
 }
 
+/**
+ * `defaultHeaders` as [name, value] pairs of strings. A value may be a
+ * secret (an extra auth header), so no error shows one: a wrong shape names
+ * the header at most.
+ */
+function extraHeaders(headers) {
+  const pairs = headerPairs(headers);
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') {
+      throw argumentError('defaultHeaders must be a record, a Headers object or [name, value] pairs of strings');
+    }
+    if (typeof pair[1] !== 'string') throw argumentError(`defaultHeaders: the value of header ${JSON.stringify(pair[0])} must be a string`);
+  }
+  return pairs;
+}
+
 function checkBaseURL(baseURL) {
   let url;
   try {
@@ -106,7 +122,7 @@ export class Client {
             betas: options.betas,
             browser: runtime.browser,
             poolSelector: options.poolSelector,
-            extraHeaders: options.defaultHeaders === undefined ? undefined : headerPairs(options.defaultHeaders),
+            extraHeaders: options.defaultHeaders === undefined ? undefined : extraHeaders(options.defaultHeaders),
             retry: options.retry,
             maxRetries: options.maxRetries,
             timeout: options.timeout,

@@ -14,6 +14,7 @@ import {
   RequestBuildError,
   ResponseParseError,
   ToolInputInvalidError,
+  WebhookError,
 } from './classes.js';
 
 export * from './classes.js';
@@ -25,6 +26,14 @@ export class AbortError extends CreditpoolError {
 /** An object used by two calls at once. Code `busy` (not in the core's table yet). */
 export class BusyError extends CreditpoolError {
   static defaultCode = 'busy';
+}
+/**
+ * `pool.flush(ms)` or `pool.close(ms)` passed its deadline with webhook
+ * deliveries still pending (`pending`, `timeoutMs`). A WebhookError; code
+ * `webhook_timeout` (the package's own, not in the core's table yet).
+ */
+export class WebhookTimeoutError extends WebhookError {
+  static defaultCode = 'webhook_timeout';
 }
 /** A JS argument of the wrong shape: an InvalidOptionsError (code `invalid_options`, `type` `invalid_argument`). */
 export class InvalidArgumentError extends InvalidOptionsError {
@@ -54,7 +63,7 @@ export class ConfigurationError extends CreditpoolError {
 }
 
 /** Every class by name: the core's and the package's own. */
-const BY_NAME = { ...generated, AbortError, BusyError, InvalidArgumentError };
+const BY_NAME = { ...generated, AbortError, BusyError, InvalidArgumentError, WebhookTimeoutError };
 delete BY_NAME.CLASSES;
 delete BY_NAME.CODES;
 

@@ -49,7 +49,7 @@ function aborted(signal) {
   if (!signal) return { promise: new Promise(() => {}), cancel: () => {} };
   let onAbort;
   const promise = new Promise((_, reject) => {
-    onAbort = () => reject(abortError());
+    onAbort = () => reject(abortError(undefined, signal));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -59,7 +59,7 @@ function aborted(signal) {
 
 /** Sleeps `ms` (rejects with an AbortError if `signal` aborts first). */
 export async function sleep(ms, signal) {
-  if (signal?.aborted) throw abortError();
+  if (signal?.aborted) throw abortError(undefined, signal);
   const t = timer(ms);
   const a = aborted(signal);
   try {
@@ -111,7 +111,7 @@ async function within(m, promise, ctx) {
     (error) => ({ error }),
   );
   for (;;) {
-    if (ctx.signal?.aborted) throw abortError();
+    if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
     const deadline = m.deadline;
     const t = deadline === null ? null : timer(deadline - ctx.now());
     const a = aborted(ctx.signal);
@@ -181,7 +181,7 @@ export async function playAttempt(m, ctx) {
     const sent = await within(m, m.send(ctl.signal), ctx);
     if (sent === TIMED_OUT) return;
     if (sent.failure) {
-      if (ctx.signal?.aborted) throw abortError();
+      if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
       m.handleTransportError(sent.failure, ctx.now());
       await afterInput(ctx);
       return;
@@ -193,7 +193,7 @@ export async function playAttempt(m, ctx) {
       const body = await within(m, readWhole(reader, m.maxBodyBytes), ctx);
       if (body === TIMED_OUT) return;
       if (body.failure) {
-        if (ctx.signal?.aborted) throw abortError();
+        if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
         m.handleTransportError(CONNECTION, ctx.now());
       } else {
         complete = true;
@@ -206,7 +206,7 @@ export async function playAttempt(m, ctx) {
       const r = await within(m, readChunk(reader), ctx);
       if (r === TIMED_OUT) return;
       if (r.failure) {
-        if (ctx.signal?.aborted) throw abortError();
+        if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
         m.handleTransportError(CONNECTION, ctx.now());
       } else if (r.done) {
         complete = true;
@@ -233,7 +233,7 @@ export async function playAttempt(m, ctx) {
  */
 export async function drive(m, ctx, other) {
   for (;;) {
-    if (ctx.signal?.aborted) throw abortError();
+    if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
     const action = m.nextAction(ctx.now());
     switch (action.type) {
       case 'done':

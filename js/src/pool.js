@@ -1,12 +1,35 @@
 // The credit pool: the core's Pool (every rule) plus what only the host can
 // do: the clock, alert callbacks, webhook delivery through fetch, and in Node
 // a JSON Lines ledger file appended to per entry.
+import { AbortError, PoolStoreError, WebhookTimeoutError } from './errors.js';
 import { argumentError, optionsError } from './fail.js';
 import { runtime } from './runtime.js';
 import { drive, webhookMachine } from './player.js';
 import { call, glue } from './wasm.js';
 
-const POOL_OPTIONS = new Set(['now', 'onAlert', 'onLedger', 'webhooks', 'onWebhookError', 'ledgerFile', 'fetch']);
+const POOL_OPTIONS = new Set(['now', 'onAlert', 'onLedger', 'webhooks', 'onWebhookError', 'onError', 'webhookConcurrency', 'ledgerFile', 'fetch']);
+const DEFAULT_WEBHOOK_CONCURRENCY = 4;
+
+/**
+ * What may be shown of a webhook URL: its origin (scheme://host[:port]). The
+ * rest (a Slack webhook's path, a token in the query) is the secret.
+ */
+export function webhookOrigin(url) {
+  try {
+    const origin = new URL(url).origin;
+    return origin && origin !== 'null' ? origin : '[webhook URL]';
+  } catch {
+    return '[webhook URL]';
+  }
+}
+
+/** A deadline option: a number of ms, `{timeoutMs}`, or nothing (no deadline). */
+function deadlineOf(options) {
+  const ms = typeof options === 'number' ? options : options?.timeoutMs;
+  if (ms === undefined || ms === null) return null;
+  if (typeof ms !== 'number' || !(ms >= 0)) throw argumentError('the deadline must be a non-negative number of milliseconds');
+  return ms;
+}
 const RAW = new WeakMap();
 const RESTORE = Symbol('restore');
 
@@ -45,6 +68,11 @@ function checkOptions(options) {
   if (!Array.isArray(webhooks) || webhooks.some((w) => !w || typeof w.url !== 'string' || typeof w.secret !== 'string')) {
     throw configError('invalid_options', 'webhooks must be an array of {url, secret} (strings)');
   }
+  for (const name of ['onAlert', 'onLedger', 'onWebhookError', 'onError', 'now', 'fetch']) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw configError('invalid_options', `${name} must be a function`);
+  }
+  const n = options.webhookConcurrency;
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) throw configError('invalid_options', 'webhookConcurrency must be a positive integer');
   if (options.ledgerFile !== undefined) {
     if (typeof options.ledgerFile !== 'string') throw configError('invalid_options', 'ledgerFile must be a path');
     if (typeof runtime.appendFile !== 'function') {
@@ -61,9 +89,13 @@ function checkOptions(options) {
  * nano-USD; see docs/JS.md). Options: `now` (a clock, `() => ms`; default
  * `Date.now`), `onAlert(alert)`, `onLedger(entry, line)` (`line` is the JSON Lines text, newline included), `webhooks: [{url,
  * secret}]` (each alert is POSTed to each, with the body, headers and
- * HMAC-SHA256 signature the core made), `onWebhookError(error, alert, url)`,
- * `ledgerFile` (Node: every ledger entry is appended to it as one JSON line),
- * `fetch` (default the global one).
+ * HMAC-SHA256 signature the core made; at most `webhookConcurrency`, default
+ * 4, at once, the rest queued in order), `onWebhookError(error, alert, origin,
+ * index)` (`origin` is the webhook URL's scheme://host[:port], never its
+ * path), `ledgerFile` (Node: every ledger entry is appended to it as one JSON
+ * line), `onError(error, {source})` (a callback that threw or a ledger-file
+ * append that failed, after the operation's result was kept; default a
+ * `console.warn` that shows no secret), `fetch` (default the global one).
  *
  * Amounts go in as `bigint` (or a safe integer) nano-USD and come out as
  * `{nanos: bigint, usd: string}`. A refusal throws a PoolRefusedError
@@ -83,6 +115,12 @@ export class Pool {
   #ledgerFile;
   #fetch;
   #deliveries = new Set();
+  #queue = [];
+  #active = 0;
+  #concurrency;
+  #onError;
+  #closed = false;
+  #stop = new AbortController();
   /** Alerts fired so far, oldest first. */
   alerts = [];
 
@@ -105,6 +143,8 @@ export class Pool {
     this.#webhooks = checkOptions(options);
     this.#now = options.now ?? (() => Date.now());
     this.#onWebhookError = options.onWebhookError ?? null;
+    this.#onError = options.onError ?? null;
+    this.#concurrency = options.webhookConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
     this.#ledgerFile = options.ledgerFile ?? null;
     this.#fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
     if (options.onAlert) this.#alertListeners.push(options.onAlert);
@@ -131,45 +171,168 @@ export class Pool {
     }
   }
 
-  /** Delivers what the core queued: alerts to callbacks and webhooks, ledger entries to the file. */
+  /**
+   * Delivers what the core queued: alerts to callbacks and webhooks, ledger
+   * entries to the file. The operation that queued them has already changed
+   * the pool, so nothing here may replace its result: a callback that throws
+   * or an append that fails goes to `onError` (#report), and the rest are
+   * still delivered.
+   */
   #drain() {
     const secrets = this.#webhooks.map((w) => w.secret);
     for (let a = call(() => this.#raw.pollAlert(secrets)); a !== null; a = call(() => this.#raw.pollAlert(secrets))) {
       const alert = { kind: a.kind, percent: a.percent, payload: a.payload, body: a.body };
       this.alerts.push(alert);
-      this.#webhooks.forEach((w, i) => this.#deliver(w.url, a.body, a.deliveries[i], alert));
-      for (const fn of this.#alertListeners) fn(alert);
+      if (!this.#closed) this.#webhooks.forEach((w, i) => this.#deliver(w.url, i, a.body, a.deliveries[i], alert));
+      for (const fn of this.#alertListeners) this.#guard('onAlert', () => fn(alert));
     }
     for (let e = call(() => this.#raw.pollLedger()); e !== null; e = call(() => this.#raw.pollLedger())) {
-      if (this.#ledgerFile !== null) runtime.appendFile(this.#ledgerFile, e.line);
-      for (const fn of this.#ledgerListeners) fn(e.entry, e.line);
+      if (this.#ledgerFile !== null) {
+        try {
+          runtime.appendFile(this.#ledgerFile, e.line);
+        } catch (cause) {
+          const why = cause && typeof cause === 'object' && typeof cause.code === 'string' ? ` (${cause.code})` : '';
+          const error = new PoolStoreError(`the ledger entry could not be appended to the ledger file${why}`, { code: 'file_io', cause, path: this.#ledgerFile, entry: e.entry });
+          this.#report(error, { source: 'ledgerFile', entry: e.entry });
+        }
+      }
+      for (const fn of this.#ledgerListeners) this.#guard('onLedger', () => fn(e.entry, e.line));
     }
   }
 
-  #deliver(url, body, headers, alert) {
-    // Each delivery is the core's webhook call (its retries, its timeout),
-    // played by the package's attempt player through this pool's fetch; it
-    // starts at once (so that deliveries start in alert order) and runs in
-    // the background (see flush()).
-    const p = (async () => {
-      let m = null;
-      try {
-        m = webhookMachine(call(() => glue.MessagesCall.webhook({ body, headers }, null)), url, this.#fetch);
-        await drive(m, { now: () => Date.now() });
-        m.takeResult();
-      } catch (e) {
-        if (this.#onWebhookError) this.#onWebhookError(e, alert, url);
-      } finally {
-        m?.raw.free();
-        this.#deliveries.delete(p);
-      }
-    })();
-    this.#deliveries.add(p);
+  /** Runs a host callback; what it throws is reported, never thrown on. */
+  #guard(source, fn) {
+    try {
+      fn();
+    } catch (error) {
+      this.#report(error, { source });
+    }
   }
 
-  /** Resolves once every webhook delivery started so far has finished. */
-  async flush() {
-    while (this.#deliveries.size > 0) await Promise.all([...this.#deliveries]);
+  /** Hands a failure after the fact to `onError`, else to console.warn (with no secret). */
+  #report(error, info) {
+    if (this.#onError) {
+      try {
+        this.#onError(error, info);
+        return;
+      } catch (e) {
+        error = e;
+        info = { source: 'onError' };
+      }
+    }
+    const what = error && typeof error === 'object' ? `${error.name ?? 'Error'}: ${error.message ?? ''}` : String(error);
+    globalThis.console?.warn?.(`creditpool: ${info.source} failed after the pool operation completed: ${this.#scrub(what)}`);
+  }
+
+  /** `text` with every webhook URL cut to its origin and every webhook secret masked. */
+  #scrub(text) {
+    let out = String(text);
+    for (const w of this.#webhooks) {
+      if (w.url) out = out.split(w.url).join(webhookOrigin(w.url));
+      if (w.secret) out = out.split(w.secret).join('****');
+    }
+    return out;
+  }
+
+  #deliver(url, index, body, headers, alert) {
+    // Each delivery is the core's webhook call (its retries, its timeout),
+    // played by the package's attempt player through this pool's fetch. At
+    // most `webhookConcurrency` run at once; the rest wait in alert order
+    // (see flush() and close()).
+    let done;
+    const p = new Promise((resolve) => {
+      done = resolve;
+    });
+    this.#deliveries.add(p);
+    this.#queue.push({
+      p,
+      done,
+      run: async () => {
+        let m = null;
+        try {
+          m = webhookMachine(call(() => glue.MessagesCall.webhook({ body, headers }, null)), url, this.#fetch);
+          await drive(m, { now: () => Date.now(), signal: this.#stop.signal });
+          m.takeResult();
+        } catch (e) {
+          // A delivery cut short by close() is reported by close() itself.
+          if (!(e instanceof AbortError && this.#stop.signal.aborted) && this.#onWebhookError) {
+            const origin = webhookOrigin(url);
+            this.#guard('onWebhookError', () => this.#onWebhookError(e, alert, origin, index));
+          }
+        } finally {
+          m?.raw.free();
+        }
+      },
+    });
+    this.#pump();
+  }
+
+  /** Starts queued deliveries while fewer than `webhookConcurrency` run. */
+  #pump() {
+    while (this.#active < this.#concurrency && this.#queue.length > 0) {
+      const job = this.#queue.shift();
+      this.#active += 1;
+      job.run().finally(() => {
+        this.#active -= 1;
+        this.#deliveries.delete(job.p);
+        job.done();
+        this.#pump();
+      });
+    }
+  }
+
+  /** Waits for every delivery under way or queued; with a deadline, rejects with a WebhookTimeoutError when it passes. */
+  async #settled(ms, what) {
+    const all = (async () => {
+      while (this.#deliveries.size > 0) await Promise.all([...this.#deliveries]);
+    })();
+    if (ms === null) return all;
+    let id;
+    const late = new Promise((_, reject) => {
+      id = setTimeout(() => {
+        const pending = this.#deliveries.size;
+        reject(new WebhookTimeoutError(`${what}: ${pending} webhook deliver${pending === 1 ? 'y' : 'ies'} still pending after ${ms} ms`, { pending, timeoutMs: ms }));
+      }, ms);
+    });
+    try {
+      await Promise.race([all, late]);
+    } finally {
+      clearTimeout(id);
+    }
+  }
+
+  /**
+   * Resolves once every webhook delivery started or queued so far has
+   * finished. `flush(ms)` (or `flush({timeoutMs})`) rejects with a
+   * WebhookTimeoutError (`pending`, `timeoutMs`) if they have not finished
+   * after `ms`; the deliveries go on.
+   */
+  async flush(options) {
+    const ms = deadlineOf(options);
+    await this.#settled(ms, 'flush');
+  }
+
+  /**
+   * Stops webhook delivery: later alerts are not posted (callbacks still run),
+   * and the deliveries under way or queued are waited for. `close(ms)` (or
+   * `close({timeoutMs})`): after `ms`, those still pending are abandoned (the
+   * requests aborted, the queue dropped) and it rejects with a
+   * WebhookTimeoutError. The pool's books stay usable.
+   */
+  async close(options) {
+    const ms = deadlineOf(options);
+    this.#closed = true;
+    try {
+      await this.#settled(ms, 'close');
+    } catch (e) {
+      const dropped = this.#queue.splice(0);
+      for (const job of dropped) {
+        this.#deliveries.delete(job.p);
+        job.done();
+      }
+      this.#stop.abort();
+      throw e;
+    }
   }
 
   /** Reserves `amount` for `agent`: `{id, amount, expiresAtMs}`; throws a PoolRefusedError. */

@@ -3,7 +3,7 @@
 // injected faults), and the key never shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, Client, Pool, Tool, cost } from 'creditpool';
+import { AbortError, Agent, Client, Pool, Tool, cost } from 'creditpool';
 import { startSim } from './helpers/sim.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -221,4 +221,39 @@ test('a failed run keeps a typed error with the core code', async () => {
   const refused = await new Agent({ client, pool: new Pool({ limit: 1000 }), agentId: 'poor', model: MODEL, maxTokens: 300 }).run('hi');
   assert.equal(refused.exception.name, 'PoolExhaustedError');
   assert.equal(refused.exception.code, 'pool_exhausted');
+});
+
+test('an abort with any reason mid-stream cancels the run: nothing stays reserved, one estimated settle', async () => {
+  for (const reason of [new Error('stop'), 'string reason']) {
+    // A slow stream: the abort lands while the response is being read.
+    await sim.reset({ steps: [{ text: 'A slow answer in several words.', event_delay_ms: 150, repeat: 10 }] });
+    const ledger = [];
+    const pool = new Pool({ limit: 10_000_000 }, { onLedger: (e) => ledger.push(e) });
+    const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
+    const controller = new AbortController();
+    const seen = [];
+    const store = {
+      apply(op) {
+        seen.push(op.op);
+        const r = pool.apply(op);
+        // Abort once the attempt's reservation is held and the request is out.
+        if (op.op === 'reserve') setTimeout(() => controller.abort(reason), 400);
+        return r;
+      },
+    };
+    const watched = new Agent({ client, pool: store, agentId: 'aborted', model: MODEL, maxTokens: 300, stream: true });
+    const e = await watched.run('Say something slowly', { signal: controller.signal }).then(
+      () => assert.fail('expected an AbortError'),
+      (err) => err,
+    );
+    assert.ok(e instanceof AbortError, `${e?.name}: ${e?.message}`);
+    assert.equal(e.code, 'aborted');
+    assert.equal(e.reason, reason, 'the signal reason is kept');
+    assert.ok(e.message.includes(typeof reason === 'string' ? reason : reason.message), e.message);
+    assert.equal(pool.usage.reserved.nanos, 0n, `nothing stays reserved (ops: ${seen.join()})`);
+    const settles = ledger.filter((x) => x.kind === 'settle');
+    assert.equal(settles.length, 1, JSON.stringify(ledger));
+    assert.equal(settles[0].estimated, true, JSON.stringify(settles[0]));
+    assert.equal(ledger.filter((x) => x.kind === 'release').length, 0);
+  }
 });

@@ -358,19 +358,47 @@ test('breaking out of the iteration aborts the request', async () => {
   assert.ok(e instanceof AbortError);
 });
 
-test('the API key never shows in the client, its errors or their logs', async () => {
+/** Returns what `fn` throws (synchronously or not). */
+async function thrown(fn) {
+  try {
+    await fn();
+  } catch (e) {
+    seenErrors.push(e);
+    return e;
+  }
+  assert.fail('expected an error');
+}
+
+test('the API key and extra header values never show in the client, its errors or their logs', async () => {
   const s = await server([apiError(401, 'authentication_error', 'invalid x-api-key')]);
-  const c = client(s);
+  // An extra auth header is as secret as the key.
+  const headers = { 'x-extra-auth': 'Bearer HDRSECRET-1', 'proxy-authorization': 'Basic HDRSECRET-2' };
+  const c = client(s, { defaultHeaders: headers });
   const e = await failure(c.messages.create(REQUEST));
   assert.ok(e instanceof AuthenticationError);
+  assert.equal(s.requests[0].headers['x-extra-auth'], 'Bearer HDRSECRET-1', 'the header is sent');
   const e2 = await failure(c.messages.stream(REQUEST).finalMessage());
   assert.ok(e2 instanceof AuthenticationError);
   const shown = [String(c), JSON.stringify(c), inspect(c, { depth: 10, showHidden: true }), inspect(c.messages, { depth: 10, showHidden: true })];
+  // Header values that cannot be sent: the errors name the header, never its value.
+  const badValue = await thrown(async () => client(s, { defaultHeaders: { 'x-extra-auth': 'HDRSECRET-3\n' } }).messages.create(REQUEST));
+  assert.ok(badValue instanceof CreditpoolError, String(badValue));
+  const notLatin1 = await thrown(async () => client(s, { defaultHeaders: { 'x-extra-auth': 'HDRSECRET-4\u20ac' } }).messages.create(REQUEST));
+  assert.ok(notLatin1 instanceof CreditpoolError, String(notLatin1));
+  const badPair = await thrown(async () => client(s, { defaultHeaders: [['x-extra-auth', 1234, 'HDRSECRET-5']] }).messages.create(REQUEST));
+  assert.ok(badPair instanceof CreditpoolError, String(badPair));
+  const number = await thrown(async () => new Client({ apiKey: KEY, baseURL: s.url, defaultHeaders: [['x-extra-auth', 4242424242]] }));
+  assert.ok(number instanceof CreditpoolError, String(number));
+  const badType = await thrown(async () => new Client({ apiKey: KEY, baseURL: s.url, defaultHeaders: [[{ secret: 'HDRSECRET-6' }, 'v']] }));
+  assert.ok(badType instanceof CreditpoolError, String(badType));
   for (const err of seenErrors) {
     shown.push(String(err), err.stack ?? '', JSON.stringify(err), inspect(err, { depth: 10, showHidden: true }));
   }
   assert.ok(seenErrors.length >= 10, 'errors from the other tests are checked too');
-  for (const text of shown) assert.ok(!text.includes('SECRETKEY'), `the key shows in: ${text.slice(0, 200)}`);
+  for (const text of shown) {
+    assert.ok(!text.includes('SECRETKEY'), `the key shows in: ${text.slice(0, 200)}`);
+    assert.ok(!text.includes('HDRSECRET') && !text.includes('4242424242'), `an extra header value shows in: ${text.slice(0, 300)}`);
+  }
 });
 
 test('errors carry the core code and its class; the deprecated names are the same classes', async () => {
@@ -419,4 +447,27 @@ test('a connection reset mid-stream reads as a cut stream: retried with the core
   assert.equal(e.code, 'stream_incomplete');
   assert.equal(e.name, 'StreamIncompleteError');
   assert.equal(e.partial.content[0].text, 'Hel');
+});
+
+test('a redirect is never followed: the 3xx is the API error the core makes of it, and the target sees nothing', async () => {
+  const target = await server([json(200, message())]);
+  for (const status of [301, 302, 307, 308]) {
+    const redirecting = await server([
+      (_req, res) => {
+        res.writeHead(status, { location: `${target.url}/v1/messages`, 'request-id': 'req_redirect' });
+        res.end();
+      },
+    ]);
+    const e = await failure(client(redirecting).messages.create(REQUEST));
+    assert.ok(e instanceof APIError, `${status}: ${e.name} ${e.message}`);
+    assert.equal(e.status, status);
+    assert.equal(e.code, 'api_error');
+    assert.equal(e.name, classForCode(e.code));
+    assert.equal(redirecting.requests.length, 1, `${status}: not retried`);
+    const e2 = await failure(client(redirecting).messages.stream(REQUEST).finalMessage());
+    assert.equal(e2.status, status);
+    const e3 = await failure(client(redirecting).messages.countTokens(REQUEST));
+    assert.equal(e3.status, status);
+  }
+  assert.equal(target.requests.length, 0, 'the redirect target saw no request (and so no key)');
 });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
+import { inspect } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,10 @@ import {
   PoolRateLimitedError,
   PoolRefusedError,
   PoolSnapshotError,
+  PoolStoreError,
   UnknownReservationError,
+  WebhookError,
+  WebhookTimeoutError,
 } from 'creditpool';
 
 const USD = 1_000_000_000n;
@@ -109,7 +113,7 @@ test('webhooks are POSTed with the body and signature the core made', async () =
           { url, secret: 's3cret' },
           { url: 'http://127.0.0.1:1/unreachable', secret: 'x' },
         ],
-        onWebhookError: (e, alert, u) => failures.push([alert.kind, u]),
+        onWebhookError: (e, alert, origin, index) => failures.push([alert.kind, origin, index]),
       },
     );
     pool.settle(pool.reserve('a', 50).id, 50);
@@ -122,7 +126,8 @@ test('webhooks are POSTed with the body and signature the core made', async () =
     assert.equal(JSON.parse(body).alert, 'threshold');
     assert.equal(JSON.parse(body).percent, 50);
     assert.equal(body, pool.alerts[0].body);
-    assert.deepEqual(failures, [['threshold', 'http://127.0.0.1:1/unreachable']]);
+    // Only the origin of a webhook URL is shown (its path may be the secret).
+    assert.deepEqual(failures, [['threshold', 'http://127.0.0.1:1', 1]]);
   } finally {
     server.close();
   }
@@ -171,4 +176,206 @@ test('unknown options and wrong shapes are refused', () => {
   const pool = new Pool({ limit: 1 });
   assert.throws(() => pool.reserve('a', -1), (e) => e.type === 'invalid_argument');
   assert.throws(() => pool.reserve('a', 2n ** 64n), (e) => e.type === 'invalid_argument');
+});
+
+/** Runs `fn` with console.warn captured; returns what was warned. */
+async function captureWarnings(fn) {
+  const warned = [];
+  const original = console.warn;
+  console.warn = (...args) => warned.push(args.map(String).join(' '));
+  try {
+    await fn();
+  } finally {
+    console.warn = original;
+  }
+  return warned;
+}
+
+test('a throwing onAlert or onLedger callback does not replace the result of the operation', () => {
+  const c = clock();
+  const reported = [];
+  const ledger = [];
+  const pool = new Pool(
+    { limit: 100, alerts: { thresholds_pct: [50] } },
+    {
+      now: c.now,
+      onAlert: () => {
+        throw new Error('alert callback broke');
+      },
+      onLedger: () => {
+        throw new TypeError('ledger callback broke');
+      },
+      onError: (e, info) => reported.push([info.source, e.message]),
+    },
+  );
+  pool.onLedger((e) => ledger.push(e.kind));
+  const r = pool.reserve('a', 60);
+  const s = pool.settle(r.id, 60);
+  assert.equal(s.cost.nanos, 60n, 'the settle returns its result');
+  assert.equal(pool.usage.settled.nanos, 60n);
+  assert.deepEqual(ledger, ['settle'], 'the other callbacks still run');
+  assert.deepEqual(reported, [
+    ['onAlert', 'alert callback broke'],
+    ['onLedger', 'ledger callback broke'],
+  ]);
+  // The PoolStore seam too: apply returns the core's result.
+  const op = pool.apply({ op: 'reserve', agent: 'a', amount: 10, now_ms: c.t });
+  assert.equal(op.result, 'reserved');
+  assert.equal(pool.apply({ op: 'release', id: op.id, now_ms: c.t }).result, 'released');
+  assert.equal(reported.at(-1)[0], 'onLedger');
+});
+
+test('a failing ledger-file append does not replace the result; it is reported as a PoolStoreError', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'creditpool-ledger-'));
+  try {
+    const reported = [];
+    const pool = new Pool({ limit: 1000 }, { ledgerFile: join(dir, 'missing', 'ledger.jsonl'), onError: (e, info) => reported.push([e, info]) });
+    const r = pool.reserve('a', 100);
+    const s = pool.settle(r.id, 40);
+    assert.equal(s.cost.nanos, 40n);
+    assert.equal(pool.usage.settled.nanos, 40n);
+    assert.equal(reported.length, 1);
+    const [e, info] = reported[0];
+    assert.equal(info.source, 'ledgerFile');
+    assert.ok(e instanceof PoolStoreError && e.code === 'file_io', `${e.name} ${e.code}`);
+    assert.equal(e.entry.kind, 'settle');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without onError, a callback failure is a console.warn that shows no secret', async () => {
+  const hook = 'http://127.0.0.1:1/services/T0/B0/PATHSECRET';
+  const secret = 'whsec-HOOKSECRET';
+  let result;
+  const warned = await captureWarnings(async () => {
+    const pool = new Pool(
+      { limit: 100, alerts: { thresholds_pct: [50] } },
+      {
+        webhooks: [{ url: hook, secret }],
+        onAlert: () => {
+          throw new Error(`cannot post to ${hook} with ${secret}`);
+        },
+      },
+    );
+    result = pool.settle(pool.reserve('a', 50).id, 50);
+    await pool.close(5000).catch(() => {});
+  });
+  assert.equal(result.cost.nanos, 50n);
+  assert.equal(warned.length, 1, warned.join('\n'));
+  assert.ok(warned[0].includes('onAlert'), warned[0]);
+  assert.ok(warned[0].includes('http://127.0.0.1:1'), warned[0]);
+  assert.ok(!warned[0].includes('PATHSECRET') && !warned[0].includes('HOOKSECRET'), warned[0]);
+});
+
+test('webhook URLs show only their origin; secrets never show in errors, callbacks or inspect', async () => {
+  const hook = 'http://127.0.0.1:1/services/T0/B0/PATHSECRET?token=QUERYSECRET';
+  const failures = [];
+  const pool = new Pool(
+    { limit: 100, alerts: { thresholds_pct: [50] } },
+    { webhooks: [{ url: hook, secret: 'whsec-HOOKSECRET' }], onWebhookError: (...args) => failures.push(args) },
+  );
+  pool.settle(pool.reserve('a', 50).id, 50);
+  await pool.flush(20_000);
+  assert.equal(failures.length, 1);
+  const [error, alert, origin, index] = failures[0];
+  assert.ok(error instanceof CreditpoolError, String(error));
+  assert.equal(origin, 'http://127.0.0.1:1');
+  assert.equal(index, 0);
+  const shown = [
+    String(error),
+    error.stack ?? '',
+    JSON.stringify(error),
+    inspect(error, { depth: 10, showHidden: true }),
+    inspect(failures, { depth: 10 }),
+    JSON.stringify(alert),
+    inspect(pool, { depth: 10, showHidden: true }),
+    JSON.stringify(pool.alerts),
+    pool.snapshot(),
+  ];
+  for (const text of shown) {
+    for (const secret of ['PATHSECRET', 'QUERYSECRET', 'HOOKSECRET']) assert.ok(!text.includes(secret), `${secret} shows in: ${text.slice(0, 300)}`);
+  }
+});
+
+/** A webhook endpoint that accepts requests and never answers. */
+async function silentEndpoint() {
+  const got = [];
+  let open = 0;
+  let maxOpen = 0;
+  const server = createServer((req, res) => {
+    got.push(req.url);
+    open += 1;
+    maxOpen = Math.max(maxOpen, open);
+    res.on('close', () => (open -= 1));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    got,
+    get open() {
+      return open;
+    },
+    get maxOpen() {
+      return maxOpen;
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
+const sleepMs = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test('webhook deliveries run at most 4 at once; flush and close with a deadline do not hang on a silent endpoint', async () => {
+  const silent = await silentEndpoint();
+  try {
+    const webhooks = Array.from({ length: 6 }, (_, i) => ({ url: `${silent.url}/hook/${i}`, secret: `s${i}` }));
+    const failures = [];
+    const pool = new Pool({ limit: 100, alerts: { thresholds_pct: [50] } }, { webhooks, onWebhookError: (e) => failures.push(e) });
+    pool.settle(pool.reserve('a', 50).id, 50);
+    await sleepMs(300);
+    assert.equal(silent.got.length, 4, 'four under way, two queued');
+    assert.equal(silent.maxOpen, 4);
+    let started = Date.now();
+    const e = await pool.flush(200).then(
+      () => assert.fail('flush should not resolve'),
+      (err) => err,
+    );
+    assert.ok(Date.now() - started < 2000, 'flush gave up at its deadline');
+    assert.ok(e instanceof WebhookTimeoutError && e instanceof WebhookError, `${e?.name}`);
+    assert.equal(e.code, 'webhook_timeout');
+    assert.equal(e.pending, 6);
+    assert.equal(e.timeoutMs, 200);
+    assert.equal(silent.got.length, 4, 'flush leaves the deliveries going');
+    started = Date.now();
+    const e2 = await pool.close({ timeoutMs: 200 }).then(
+      () => assert.fail('close should not resolve'),
+      (err) => err,
+    );
+    assert.ok(Date.now() - started < 2000, 'close gave up at its deadline');
+    assert.ok(e2 instanceof WebhookTimeoutError, `${e2?.name}`);
+    // The pending deliveries were abandoned: the requests aborted, the queue dropped.
+    await pool.flush(2000);
+    for (let i = 0; i < 20 && silent.open > 0; i++) await sleepMs(50);
+    assert.equal(silent.open, 0, 'the requests were aborted');
+    assert.equal(silent.got.length, 4, 'the queued deliveries never started');
+    assert.deepEqual(failures, [], 'an abandoned delivery is reported by close, not onWebhookError');
+    // After close, alerts still reach callbacks but no webhook.
+    pool.settle(pool.reserve('a', 50).id, 50);
+    await pool.flush(100);
+    assert.equal(silent.got.length, 4);
+    assert.equal(pool.usage.settled.nanos, 100n, 'the books stay usable');
+  } finally {
+    await silent.close();
+  }
+});
+
+test('flush and close without a deadline resolve once deliveries finish', async () => {
+  const pool = new Pool({ limit: 100 });
+  await pool.flush();
+  await pool.flush({ timeoutMs: 10 });
+  await pool.close(10);
+  await assert.rejects(pool.flush(-1), (e) => e.type === 'invalid_argument');
 });

@@ -12,6 +12,9 @@
 //! `Failure`, whatever `fetch` said. It never times out on its own: the
 //! player waits no longer than the machine's `deadline()` and reports
 //! `handleTimeout`.
+//!
+//! It never follows a redirect (`redirect: "manual"`): the key must not reach
+//! another host, so a 3xx is handed to the core as the answer.
 
 use creditpool_core::http::{Headers, HttpRequest};
 use creditpool_core::retry::Failure;
@@ -77,6 +80,11 @@ pub async fn send(base_url: &str, http: &HttpRequest, signal: Option<&AbortSigna
         .method(method)
         .headers(gloo_net::http::Headers::from_raw(headers))
         .abort_signal(signal)
+        // A request holding the key never follows a redirect: the 3xx itself
+        // is the answer, and the core reads it as an API error of that status.
+        // (A browser hides the status of a redirect it did not follow: an
+        // "opaqueredirect" response, status 0.)
+        .redirect(web_sys::RequestRedirect::Manual)
         .body(body)
         .map_err(|e| SendError::Invalid(e.to_string()))?;
     match request.send().await {

@@ -39,8 +39,8 @@ function serveStatic(req, res) {
   res.end(readFileSync(path));
 }
 
-/** A Messages API stand-in that answers by the request. */
-function apiStandIn(received) {
+/** A Messages API stand-in that answers by the request; 'redirect' is answered with a 302 to `redirectTo`. */
+function apiStandIn(received, redirectTo) {
   return (req, res) => {
     if (req.method === 'OPTIONS') {
       res.writeHead(204, CORS).end();
@@ -57,6 +57,11 @@ function apiStandIn(received) {
         return;
       }
       const prompt = body.messages?.[0]?.content;
+      if (prompt === 'redirect') {
+        res.writeHead(302, { ...CORS, location: `${redirectTo()}/v1/messages`, 'request-id': 'req_302' });
+        res.end();
+        return;
+      }
       if (body.stream) {
         res.writeHead(200, { ...CORS, 'content-type': 'text/event-stream', 'request-id': 'req_sse' });
         const events = prompt === 'cut' ? textStream().slice(0, 4) : textStream();
@@ -76,7 +81,15 @@ test('the package works in headless Chromium', async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt install chromium)`);
   const received = [];
   const site = await listen(serveStatic);
-  const api = await listen(apiStandIn(received));
+  // The redirect target: it must see no request at all (not even a preflight).
+  const redirected = [];
+  const target = await listen((req, res) => {
+    redirected.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { ...CORS, 'content-type': 'application/json' });
+    res.end(JSON.stringify(message({ text: 'followed a redirect' })));
+  });
+  const targetURL = `http://127.0.0.1:${target.address().port}`;
+  const api = await listen(apiStandIn(received, () => targetURL));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -95,6 +108,7 @@ test('the package works in headless Chromium', async () => {
     await browser.close();
     site.close();
     api.close();
+    target.close();
   });
   const page = await browser.newPage();
   const logs = [];
@@ -114,6 +128,8 @@ test('the package works in headless Chromium', async () => {
   assert.deepEqual(failed, [], `failed in the page:\n${JSON.stringify(failed, null, 2)}\n${logs.join('\n')}`);
   assert.ok(results.length >= 7, `only ${results.length} checks ran`);
   assert.ok(received.length >= 4, 'the page reached the API stand-in');
+  assert.ok(results.some((r) => r.name.startsWith('a 302')), 'the redirect check ran');
+  assert.deepEqual(redirected, [], 'a redirect was followed: the key went to another host');
   for (const r of received) {
     assert.equal(r.headers['anthropic-dangerous-direct-browser-access'], 'true');
     assert.equal(r.headers['anthropic-version'], '2023-06-01');

@@ -2,6 +2,7 @@
 // against the API stand-in given in ?api=. Results go to window.__results
 // (for the runner) and to the page (for the screenshot).
 import {
+  APIError,
   AuthenticationError,
   Client,
   ConfigurationError,
@@ -87,6 +88,19 @@ await check('a 401 is an AuthenticationError', async () => {
     return `${e.name} (${e.status})`;
   }
   throw new Error('no error');
+});
+
+await check('a 302 is not followed: an APIError, the target sees nothing', async () => {
+  try {
+    await client().messages.create({ ...REQUEST, messages: [{ role: 'user', content: 'redirect' }] });
+  } catch (e) {
+    // A browser hides the status of a redirect it did not follow (an
+    // "opaqueredirect" response): the core reads status 0 as an API error.
+    assert(e instanceof APIError && e.code === 'api_error', `${e.name} ${e.code} ${e.message}`);
+    assert(e.status === 0 || e.status === 302, `status ${e.status}`);
+    return `${e.name} (status ${e.status})`;
+  }
+  throw new Error('no error: the redirect was followed');
 });
 
 await check('tools validate input before running', async () => {

@@ -2,6 +2,8 @@
 // must describe the package as the docs use it.
 import {
   APIError,
+  AbortError,
+  WebhookTimeoutError,
   Agent,
   Client,
   Pool,
@@ -71,6 +73,24 @@ export function poolUsage(): void {
   if (!s.duplicate) s.refunded.nanos satisfies bigint;
   const text: string = pool.snapshot();
   void text;
+}
+export async function poolFaults(): Promise<void> {
+  const pool = new Pool(
+    { limit: 1_000n },
+    {
+      webhooks: [{ url: 'https://hooks.example/x', secret: 's' }],
+      webhookConcurrency: 2,
+      onWebhookError: (_e, _a, origin: string, index: number) => console.log(origin, index),
+      onError: (e, info) => console.log(info.source, e),
+    },
+  );
+  try {
+    await pool.flush(500);
+    await pool.close({ timeoutMs: 500 });
+  } catch (e) {
+    if (e instanceof WebhookTimeoutError) console.log(e.pending, e.timeoutMs);
+    if (e instanceof AbortError) console.log(e.reason);
+  }
 }
 export function refusal(e: unknown): number | null {
   return e instanceof PoolRateLimitedError ? e.retryAt : null;
