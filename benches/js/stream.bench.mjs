@@ -12,7 +12,7 @@
 // (so it decodes SSE and accumulates exactly as for a real response).
 import Anthropic from '@anthropic-ai/sdk';
 import { isDeepStrictEqual } from 'node:util';
-import { MessageStreamParser } from '../../js/src/node.js';
+import { MessageStreamParser } from '../../js/src/core-node.js';
 
 const rounds = Number(process.argv[2] ?? 7);
 const CHUNK = 16 * 1024;
