@@ -82,6 +82,7 @@ __all__ = [
     "Pool",
     "AgentRun",
     "webhook_delivery",
+    "check_ledger",
     "verify_webhook_signature",
     "WEBHOOK_SIGNATURE_HEADER",
     "WEBHOOK_TIMESTAMP_HEADER",
@@ -394,6 +395,7 @@ class Pool:
     def apply(self, op: Mapping[str, Any]) -> dict[str, Any]: ...
 
 def webhook_delivery(alert: Mapping[str, Any], secret: bytes) -> dict[str, Any]: ...
+def check_ledger(snapshot_json: str, entries: Sequence[Mapping[str, Any]]) -> int: ...
 def verify_webhook_signature(secret: bytes, body: bytes, signature: str) -> bool: ...
 
 # Activity charts (creditpool_core::activity) ------------------------------

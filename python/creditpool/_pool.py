@@ -403,42 +403,13 @@ class Pool:
                 cfg["lease_ms"] = lease_ms
             self._native = _creditpool.Pool(cfg, self._clock())
         if from_directory:
-            self._check_ledger_against_snapshot(file_entries)
+            # The core's rule: the file and the snapshot's pending entries join
+            # without a gap, the file is not newer than the snapshot, and what
+            # they settle in the current cycle is the snapshot's settled.
+            _creditpool.check_ledger(self._native.snapshot_json(), file_entries)
         with self._lock:
             events = self._commit(force=True)
-        if from_directory:
-            self._check_settled()
         self._dispatch(events)
-
-    def _check_ledger_against_snapshot(self, file_entries: list[dict[str, Any]]) -> None:
-        """Before anything is written: the file and the snapshot's pending
-        entries must join without a gap (every entry up to the snapshot's
-        last ``seq`` is in one or the other) and the file must not run past
-        the snapshot."""
-        snap = json.loads(self._native.snapshot_json())
-        last = int((snap.get("state") or {}).get("next_ledger_seq", 1)) - 1
-        pending = [int(e["seq"]) for e in snap.get("pending_ledger") or []]
-        disk = len(file_entries)
-        assert self._store is not None
-        if disk > last:
-            raise snapshot_error(f"{self._store.ledger_path} holds entries up to seq {disk}, past the snapshot's last ({last}): the snapshot is older than the ledger")
-        first_pending = pending[0] if pending else last + 1
-        if disk + 1 < first_pending:
-            raise snapshot_error(f"{self._store.ledger_path} ends at seq {disk} and the snapshot's pending entries start at {first_pending}: entries {disk + 1} to {first_pending - 1} are missing")
-
-    def _check_settled(self) -> None:
-        """After the snapshot's pending entries were appended: what the
-        ledger settled in the current cycle must be the snapshot's settled."""
-        assert self._store is not None
-        entries = self._store.load_ledger()
-        totals = self._native.totals()
-        cycle = totals.get("cycle") or {}
-        start = cycle.get("start_ms") if isinstance(cycle, dict) else None
-        if start is None:
-            return
-        settled = sum(int(e.get("cost", 0)) for e in entries if int(e.get("cycle_start_ms", -1)) == int(start))
-        if settled != int(totals["settled"]):
-            raise snapshot_error(f"{self._store.ledger_path} settles {settled} nano-USD in the current cycle but {SNAPSHOT_FILE} says {totals['settled']}: the snapshot and the ledger disagree")
 
     def _op(self, fn: Callable[[_creditpool.Pool, int], T], now_ms: int | None, force: bool = False) -> T:
         """Runs one native operation with its bookkeeping under the lock, then

@@ -301,6 +301,21 @@ pub fn webhook_delivery<'py>(py: Python<'py>, alert: &Bound<'py, PyAny>, secret:
     })
 }
 
+/// Checks a pool directory's ledger file (its entries, in file order, as
+/// dicts) against the pool's snapshot (its JSON), by the core's one rule
+/// (`pool::check_ledger`: no gap, not newer than the snapshot, the current
+/// cycle's settled agrees). Returns the last `seq` the file holds; raises
+/// `PoolSnapshotError` when they disagree.
+#[pyfunction]
+pub fn check_ledger<'py>(py: Python<'py>, snapshot_json: &str, entries: &Bound<'py, PyAny>) -> PyResult<u64> {
+    guard(py, || {
+        let snapshot: creditpool_core::pool::PoolSnapshot =
+            serde_json::from_str(snapshot_json).map_err(|e| pool_error(py, &creditpool_core::pool::PoolError::InvalidSnapshot { reason: e.to_string() }))?;
+        let entries: Vec<creditpool_core::pool::LedgerEntry> = de_from_py(entries)?.map_err(|e| pool_error(py, &creditpool_core::pool::PoolError::InvalidSnapshot { reason: format!("ledger: {e}") }))?;
+        creditpool_core::pool::check_ledger(&snapshot, &entries).map(|j| j.last_seq_in_file).map_err(|e| pool_error(py, &e))
+    })
+}
+
 /// Whether a webhook's signature header is right for its raw body and the
 /// secret (HMAC-SHA256, compared in constant time): for receivers.
 #[pyfunction]
