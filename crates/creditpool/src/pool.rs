@@ -26,7 +26,7 @@
 //!
 //! let pool = SharedPool::new(PoolConfig::new(Money::from_usd(5).unwrap_or(Money::ZERO)))?;
 //! pool.on_alert(|alert| println!("{}", alert.text()));
-//! pool.webhook(Webhook::new("https://hooks.example.com/creditpool", "signing-secret"));
+//! pool.webhook(Webhook::new("https://hooks.example.com/creditpool", "signing-secret")?);
 //! pool.ledger_file("ledger.jsonl")?;
 //! // ... run agents on the pool ...
 //! pool.flush().await; // wait for webhook deliveries
@@ -352,14 +352,14 @@ impl std::fmt::Debug for Webhook {
 }
 
 impl Webhook {
-    /// A webhook to `url`, signed with `secret`.
-    pub fn new(url: impl Into<String>, secret: impl AsRef<[u8]>) -> Webhook {
-        Webhook {
-            url: url.into(),
-            secret: secret.as_ref().to_vec(),
-            transport: OnceLock::new(),
-            options: CallOptions::webhook(),
-        }
+    /// A webhook to `url`, signed with `secret`. An empty secret, or a URL
+    /// that is not `http`/`https` with a host, is an [`Error::Config`] (the
+    /// core's rule, [`check_endpoint`](creditpool_core::pool::check_endpoint));
+    /// only the URL's origin ever appears in an error or a `Debug`.
+    pub fn new(url: impl Into<String>, secret: impl AsRef<[u8]>) -> Result<Webhook, Error> {
+        let url = url.into();
+        creditpool_core::pool::check_endpoint(&url, secret.as_ref()).map_err(|e| Error::Config { reason: e.to_string() })?;
+        Ok(Webhook { url, secret: secret.as_ref().to_vec(), transport: OnceLock::new(), options: CallOptions::webhook() })
     }
 
     /// The transport to POST with (default: the `reqwest` transport).
@@ -380,10 +380,9 @@ impl Webhook {
         self
     }
 
-    /// The receiver's host, for messages (the URL's path may hold a token).
+    /// The receiver's origin, for messages (the URL's path may hold a token).
     fn host(&self) -> String {
-        let rest = self.url.split_once("://").map_or(self.url.as_str(), |(_, r)| r);
-        rest.split(['/', '?', '#']).next().unwrap_or_default().rsplit('@').next().unwrap_or_default().to_owned()
+        creditpool_core::pool::url_origin(&self.url)
     }
 
     /// Delivers one alert through the core's call machine
@@ -414,10 +413,14 @@ mod tests {
 
     #[test]
     fn webhook_errors_name_the_host_only() {
-        let w = Webhook::new("https://user:pw@hooks.example.com/services/T000/B000/XXXX?x=1", "s");
-        assert_eq!(w.host(), "hooks.example.com");
+        let w = Webhook::new("https://user:pw@hooks.example.com/services/T000/B000/XXXX?x=1", "s").unwrap();
+        assert_eq!(w.host(), "https://hooks.example.com");
         assert!(!format!("{w:?}").contains("XXXX"));
-        assert_eq!(Webhook::new("http://127.0.0.1:9/hook", "s").host(), "127.0.0.1:9");
+        assert_eq!(Webhook::new("http://127.0.0.1:9/hook", "s").unwrap().host(), "http://127.0.0.1:9");
+        assert!(matches!(Webhook::new("http://127.0.0.1:9/hook", ""), Err(Error::Config { .. })));
+        let bad = Webhook::new("ftp://files.example.com/TOKEN", "s").unwrap_err();
+        assert_eq!(bad.code(), "invalid_options");
+        assert!(!bad.to_string().contains("TOKEN"), "{bad}");
     }
 
     #[test]

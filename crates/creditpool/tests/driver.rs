@@ -380,7 +380,7 @@ async fn alerts_are_posted_signed_and_retried() {
     let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(1_000))).unwrap();
     let errors = Arc::new(Mutex::new(Vec::new()));
     let e = Arc::clone(&errors);
-    pool.webhook(Webhook::new(format!("{}/hooks/creditpool", mock.url), "s3cret")).on_error(move |err| e.lock().unwrap().push(err.to_string()));
+    pool.webhook(Webhook::new(format!("{}/hooks/creditpool", mock.url), "s3cret").unwrap()).on_error(move |err| e.lock().unwrap().push(err.to_string()));
     let now = creditpool::time::now_ms();
     let r = pool.with(|p| p.reserve("a", Money::from_nanos(600), now)).unwrap();
     pool.with(|p| p.settle(r.id, Money::from_nanos(500), None, now)).unwrap();
@@ -401,7 +401,7 @@ async fn a_webhook_refused_with_404_is_not_retried_and_the_error_names_only_the_
     let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(1_000))).unwrap();
     let errors = Arc::new(Mutex::new(Vec::new()));
     let e = Arc::clone(&errors);
-    pool.webhook(Webhook::new(format!("{}/hooks/T0SECRET", mock.url), "s3cret")).on_error(move |err| e.lock().unwrap().push((err.code().to_owned(), err.to_string())));
+    pool.webhook(Webhook::new(format!("{}/hooks/T0SECRET", mock.url), "s3cret").unwrap()).on_error(move |err| e.lock().unwrap().push((err.code().to_owned(), err.to_string())));
     let now = creditpool::time::now_ms();
     let r = pool.with(|p| p.reserve("a", Money::from_nanos(600), now)).unwrap();
     pool.with(|p| p.settle(r.id, Money::from_nanos(500), None, now)).unwrap();
@@ -433,7 +433,7 @@ fn no_secret_in_the_debug_of_a_client_its_builder_or_a_webhook() {
     let builder = Client::builder().api_key("sk-test-KEY-777").header("authorization", "Bearer TOKEN-888").header("x-goog-api-key", "GKEY-999");
     let shown_builder = format!("{builder:?}");
     let client = builder.base_url("http://127.0.0.1:9").build().unwrap();
-    let shown = format!("{client:?} {shown_builder} {:?}", Webhook::new("https://hooks.example.com/services/T0/B0/XSECRET", "whsec-SECRET"));
+    let shown = format!("{client:?} {shown_builder} {:?}", Webhook::new("https://hooks.example.com/services/T0/B0/XSECRET", "whsec-SECRET").unwrap());
     for secret in ["KEY-777", "TOKEN-888", "GKEY-999", "XSECRET", "whsec-SECRET"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }

@@ -116,7 +116,7 @@ pub use report::Report;
 pub use reservation::{ExtendOutcome, ReleaseOutcome, Released, Reservation, SettleOutcome, Settlement};
 pub use snapshot::{PoolSnapshot, SNAPSHOT_VERSION};
 pub use state::PoolState;
-pub use webhook::{WebhookDelivery, WebhookPayload};
+pub use webhook::{check_endpoint, url_origin, WebhookDelivery, WebhookEndpointError, WebhookPayload};
 
 use agents::Agents;
 use reservation::ExpiryQueue;

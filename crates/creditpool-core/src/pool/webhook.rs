@@ -249,3 +249,75 @@ mod tests {
         assert_eq!(back, a.payload());
     }
 }
+
+/// A webhook endpoint that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookEndpointError {
+    /// The signing secret is empty: an empty-key HMAC signs nothing a receiver
+    /// could trust.
+    #[error("the webhook secret must not be empty (receivers check the signature with it)")]
+    EmptySecret,
+    /// The URL is not `http` or `https` with a host. Only its origin is shown.
+    #[error("the webhook URL must be http or https with a host, got {origin}")]
+    BadUrl {
+        /// What the URL's origin reads as (never its path or query).
+        origin: String,
+    },
+}
+
+impl WebhookEndpointError {
+    /// The stable error code: `invalid_options`.
+    pub fn code(&self) -> &'static str {
+        "invalid_options"
+    }
+}
+
+/// `scheme://host[:port]` of a URL: all that may ever be shown of a webhook
+/// URL (for Slack and others the path is the secret). Never its user info,
+/// path, query or fragment.
+pub fn url_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
+}
+
+/// Checks a webhook endpoint before any alert goes to it, and answers its
+/// origin (what logs and errors may show): the secret is not empty and the
+/// URL is `http` or `https` with a host.
+pub fn check_endpoint(url: &str, secret: &[u8]) -> Result<String, WebhookEndpointError> {
+    if secret.is_empty() {
+        return Err(WebhookEndpointError::EmptySecret);
+    }
+    let origin = url_origin(url);
+    let host = origin.split_once("://").map_or("", |(_, h)| h);
+    let scheme_ok = origin.starts_with("http://") || origin.starts_with("https://");
+    if !scheme_ok || host.is_empty() || host.starts_with(':') || url.chars().any(char::is_whitespace) {
+        return Err(WebhookEndpointError::BadUrl { origin });
+    }
+    Ok(origin)
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+
+    #[test]
+    fn only_the_origin_is_ever_shown() {
+        assert_eq!(url_origin("https://hooks.slack.com/services/T0/B0/XSECRET?x=1#f"), "https://hooks.slack.com");
+        assert_eq!(url_origin("HTTP://user:pw@Example.com:8080/p"), "http://example.com:8080");
+        assert_eq!(check_endpoint("https://hooks.example.com/a/TOKEN", b"s"), Ok("https://hooks.example.com".into()));
+    }
+
+    #[test]
+    fn empty_secrets_and_bad_urls_are_refused() {
+        assert_eq!(check_endpoint("https://h.example/x", b""), Err(WebhookEndpointError::EmptySecret));
+        for bad in ["ftp://h.example/x", "h.example/x", "https:///x", "https://:80/x", "https://h .example/x"] {
+            let e = check_endpoint(bad, b"s").unwrap_err();
+            assert!(matches!(e, WebhookEndpointError::BadUrl { .. }), "{bad}");
+            assert_eq!(e.code(), "invalid_options");
+            assert!(!e.to_string().contains("/x"), "{e}");
+        }
+    }
+}
