@@ -83,6 +83,8 @@ __all__ = [
     "AgentRun",
     "webhook_delivery",
     "check_ledger",
+    "check_webhook_endpoint",
+    "url_origin",
     "verify_webhook_signature",
     "WEBHOOK_SIGNATURE_HEADER",
     "WEBHOOK_TIMESTAMP_HEADER",
@@ -396,6 +398,8 @@ class Pool:
 
 def webhook_delivery(alert: Mapping[str, Any], secret: bytes) -> dict[str, Any]: ...
 def check_ledger(snapshot_json: str, entries: Sequence[Mapping[str, Any]]) -> int: ...
+def check_webhook_endpoint(url: str, secret: bytes) -> str: ...
+def url_origin(url: str) -> str: ...
 def verify_webhook_signature(secret: bytes, body: bytes, signature: str) -> bool: ...
 
 # Activity charts (creditpool_core::activity) ------------------------------

@@ -23,7 +23,6 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
 
 import httpx2
 
@@ -37,16 +36,8 @@ __all__ = ["Webhook", "WebhookResult", "WebhookDeliverer", "url_origin"]
 
 def url_origin(url: str) -> str:
     """``scheme://host[:port]`` of a URL: never its path, query, fragment or
-    user info."""
-    try:
-        parts = urlsplit(str(url))
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "<invalid url>"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    user info (the core's rule)."""
+    return _creditpool.url_origin(str(url))
 
 
 class _Hidden:
@@ -124,13 +115,10 @@ class Webhook:
         if not isinstance(secret, (str, bytes, bytearray)):
             raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"Webhook secret: expected str or bytes, not {type(secret).__name__}", what="webhook secret")
         raw = secret.encode() if isinstance(secret, str) else bytes(secret)
-        if not raw:
-            raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", "Webhook secret: must not be empty (receivers check the signature with it)", what="webhook secret")
         if not isinstance(url, str):
             raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"Webhook url: expected str, not {type(url).__name__}", what="webhook url")
-        origin = url_origin(url)
-        if not (origin.startswith("http://") or origin.startswith("https://")) or origin.endswith("://"):
-            raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"Webhook url: expected an http or https URL with a host, got {origin}", what="webhook url")
+        # The core's rule: a non-empty secret, an http(s) URL with a host.
+        origin = _creditpool.check_webhook_endpoint(url, raw)
         self._url = _Hidden(url)
         self._secret = _Hidden(raw)
         self.origin: str = origin

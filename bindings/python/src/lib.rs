@@ -49,6 +49,8 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<agent::AgentRun>()?;
     m.add_function(wrap_pyfunction!(pool::webhook_delivery, m)?)?;
     m.add_function(wrap_pyfunction!(pool::check_ledger, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::check_webhook_endpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::url_origin, m)?)?;
     m.add_function(wrap_pyfunction!(pool::verify_webhook_signature, m)?)?;
     m.add("WEBHOOK_SIGNATURE_HEADER", pool::WEBHOOK_HEADERS.0)?;
     m.add("WEBHOOK_TIMESTAMP_HEADER", pool::WEBHOOK_HEADERS.1)?;

@@ -316,6 +316,20 @@ pub fn check_ledger<'py>(py: Python<'py>, snapshot_json: &str, entries: &Bound<'
     })
 }
 
+/// Checks a webhook endpoint by the core's rule (`pool::check_endpoint`: a
+/// non-empty secret, an http or https URL with a host) and returns its
+/// origin, all that may ever be shown of it; raises `InvalidOptionsError`.
+#[pyfunction]
+pub fn check_webhook_endpoint(py: Python<'_>, url: &str, secret: &[u8]) -> PyResult<String> {
+    guard(py, || creditpool_core::pool::check_endpoint(url, secret).map_err(|e| invalid_options(py, "webhook", &e.to_string())))
+}
+
+/// `scheme://host[:port]` of a URL (the core's `pool::url_origin`).
+#[pyfunction]
+pub fn url_origin(url: &str) -> String {
+    creditpool_core::pool::url_origin(url)
+}
+
 /// Whether a webhook's signature header is right for its raw body and the
 /// secret (HMAC-SHA256, compared in constant time): for receivers.
 #[pyfunction]
