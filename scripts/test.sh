@@ -43,6 +43,7 @@ activity_schema() {
     VEGA_LITE_SCHEMA="$(bash scripts/lib/vega-lite-schema.sh)" cargo test -p creditpool-core --test activity_schema "${locked[@]}" -- --nocapture
 }
 step "activity charts against the Vega-Lite schema" activity_schema
+step "fuzz smoke (cargo-fuzz, nightly)" bash scripts/fuzz-smoke.sh
 
 current=
 echo
