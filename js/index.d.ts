@@ -436,8 +436,10 @@ export declare class Pool implements PoolStore {
   setLimit(limit: Nanos): void;
   setAgentPolicy(agent: string, policy: AgentPolicy): void;
   apply(op: PoolOpJSON): PoolOpResultJSON;
-  /** The core's Report JSON (amounts in integer nano-USD). */
-  report(): Record<string, any>;
+  /** The core's Report JSON (amounts in integer nano-USD); `chart()` (not enumerable) is its activity dashboard with this pool's thresholds. */
+  report(): PoolReport;
+  /** The pool's activity dashboard now (the core's `Activity::from_pool`), a Vega-Lite v5 specification. */
+  chart(): VegaLiteSpec;
   readonly usage: PoolUsage;
   readonly nextDeadlineMs: number;
   snapshot(): string;
@@ -510,7 +512,51 @@ export declare class Agent {
 
 export declare function version(): string;
 /** A pool ledger's activity as one Vega-Lite v5 specification (the core's `activity`). */
-export declare function activityChart(ledger: Record<string, unknown>[], options?: { limit?: number; thresholds_pct?: number[]; cycle_start_ms?: number; title?: string } | null): Record<string, any>;
+export declare function activityChart(ledger: Record<string, unknown>[], options?: ActivityOptions | null): VegaLiteSpec;
+
+// ---- Activity charts (docs/ACTIVITY.md) ----
+/** A Vega-Lite v5 specification, exactly the core's JSON (data inline). */
+export type VegaLiteSpec = Record<string, any>;
+/** The core's `ActivityOptions` JSON (strict: unknown keys are an InvalidOptionsError). */
+export interface ActivityOptions {
+  /** The limit in nano-USD (without it, spend is drawn without limit and thresholds). */
+  limit?: number | bigint;
+  /** Default `[50, 75, 90, 100]`. */
+  thresholds_pct?: number[];
+  /** The cycle to draw (default: the latest in the ledger). */
+  cycle_start_ms?: number;
+  title?: string;
+}
+/** A pool's report (the core's Report JSON) with its dashboard. */
+export type PoolReport = Record<string, any> & {
+  /** This report's activity dashboard, drawn by the core with the pool's thresholds. */
+  chart(): VegaLiteSpec;
+};
+/**
+ * The activity dashboard of any ledger: entries (as `onLedger` hands them
+ * out, or `{entry, line}`) or a JSON Lines ledger file's text. A bad line
+ * throws an InvalidOptionsError (`what` `ledger`, `line`).
+ */
+export declare function activityChartFromLedger(
+  ledger: Record<string, unknown>[] | { entry: Record<string, unknown>; line: string }[] | string,
+  options?: ActivityOptions | null,
+): VegaLiteSpec;
+/** What vega-embed resolves to (the parts used here). */
+export interface ActivityView {
+  view: any;
+  spec: any;
+  finalize(): void;
+}
+/**
+ * Draws an activity spec into `element` with vega-embed (SVG by default).
+ * `vegaEmbed`: the function (or module); without it `import('vega-embed')`,
+ * else a global `vegaEmbed`, else a MissingDependencyError.
+ */
+export declare function renderActivity(
+  element: object | string,
+  spec: VegaLiteSpec,
+  options?: { vegaEmbed?: ((el: any, spec: any, opts?: any) => Promise<any>) | { default: (el: any, spec: any, opts?: any) => Promise<any> }; embedOptions?: Record<string, unknown> },
+): Promise<ActivityView>;
 
 // ---------------------------------------------------------------- errors
 //
@@ -650,6 +696,10 @@ export declare class AbortError extends CreditpoolError {
 export declare class WebhookTimeoutError extends WebhookError {
   pending: number;
   timeoutMs: number;
+}
+/** An optional package a feature needs is missing (code `missing_dependency`), e.g. `vega-embed` for `renderActivity`. */
+export declare class MissingDependencyError extends CreditpoolError {
+  dependency: string;
 }
 /** An object used by two calls at once (code `busy`; not in the core's table yet). */
 export declare class BusyError extends CreditpoolError {}

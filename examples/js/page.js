@@ -1,8 +1,10 @@
 // The inventory agents in a browser: the same pool and agents as
 // inventory.mjs, with the pool's usage shown live (on every ledger entry and
-// while requests hold reservations). Served by serve.mjs, which also starts
-// the simulator and passes its URL as ?api=.
-import { Agent, Client, Pool, Tool } from '../../js/src/browser.js';
+// while requests hold reservations) and its activity dashboard (the core's
+// Vega-Lite spec, pool.chart(), drawn with vega-embed) redrawn as the ledger
+// grows. Served by serve.mjs, which also starts the simulator and passes its
+// URL as ?api=.
+import { Agent, Client, MissingDependencyError, Pool, Tool, renderActivity } from '../../js/src/browser.js';
 import { searchInventory } from './inventory-data.js';
 
 const params = new URL(location.href).searchParams;
@@ -27,7 +29,10 @@ const pool = new Pool(
       li.textContent = a.payload.text;
       $('alerts').append(li);
     },
-    onLedger: () => show(),
+    onLedger: () => {
+      show();
+      drawActivity();
+    },
   },
 );
 $('limit').textContent = pool.usage.limit.usd;
@@ -42,6 +47,40 @@ function show() {
     .report()
     .agents.map((a) => `<tr><td>${a.agent}</td><td>${statuses[a.agent] ?? ''}</td><td>${a.settled}</td><td>${a.requests}</td><td>${a.refusals}</td></tr>`)
     .join('');
+}
+
+// The activity chart: at most one drawing at a time, the latest state drawn
+// next (vega-embed takes a few ms per drawing; ledger entries come faster).
+let drawing = null;
+let again = false;
+let embedded = null;
+let chartOff = false;
+function drawActivity() {
+  if (chartOff) return Promise.resolve();
+  if (drawing) {
+    again = true;
+    return drawing;
+  }
+  drawing = (async () => {
+    do {
+      again = false;
+      try {
+        const result = await renderActivity($('activity'), pool.chart());
+        embedded?.finalize();
+        embedded = result;
+        window.__activityDraws = (window.__activityDraws ?? 0) + 1;
+      } catch (e) {
+        chartOff = true;
+        $('activity-note').textContent =
+          e instanceof MissingDependencyError
+            ? 'No activity chart: the Vega bundles are not installed (bash scripts/lib/vega-lite-schema.sh).'
+            : `No activity chart: ${e.name}: ${e.message}`;
+      }
+    } while (again && !chartOff);
+  })().finally(() => {
+    drawing = null;
+  });
+  return drawing;
 }
 
 const search = new Tool({
@@ -74,7 +113,10 @@ $('start').onclick = async () => {
   } finally {
     clearInterval(timer);
     show();
+    await drawActivity();
+    await drawing;
     window.__done = true;
   }
 };
 show();
+drawActivity();

@@ -7,7 +7,9 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SERVED = [join(ROOT, 'examples', 'js') + sep, join(ROOT, 'js') + sep];
+// The package, the example, and the Vega bundles for the activity chart
+// (installed by scripts/lib/vega-lite-schema.sh; the page runs without them).
+const SERVED = [join(ROOT, 'examples', 'js') + sep, join(ROOT, 'js') + sep, join(ROOT, 'target', 'vega-lite', 'node_modules') + sep];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 const bin = process.env.CREDITPOOL_SIM ?? join(ROOT, 'target', 'debug', 'creditpool-sim');
 

@@ -7,6 +7,7 @@
 // main entry keeps the user-level functions (prices, tool checks).
 import { call, glue } from './wasm.js';
 import { argumentError } from './fail.js';
+import { plainJson } from './pool.js';
 
 /**
  * Headers as the core reads them, `[[name, value], ...]`, from an array of
@@ -271,6 +272,29 @@ export class ToolValidator {
  */
 export function activityChart(ledger, options = null) {
   return call(() => glue.activityChart(ledger, options));
+}
+
+/**
+ * The activity dashboard of any ledger as one Vega-Lite v5 specification:
+ * `ledger` is an array of entries (as `onLedger` hands them out, or
+ * `{entry, line}` pairs) or the JSON Lines text of a ledger file (parsed by
+ * the core: a bad line throws an InvalidOptionsError with `what` `ledger` and
+ * `line`). `options` is the core's ActivityOptions JSON (`limit` in nano-USD
+ * as a number or bigint, `thresholds_pct`, `cycle_start_ms`, `title`).
+ */
+export function activityChartFromLedger(ledger, options = null) {
+  let entries;
+  if (typeof ledger === 'string') {
+    entries = call(() => glue.parseLedgerJsonl(ledger));
+  } else if (Array.isArray(ledger)) {
+    entries = ledger.map((e) => (e !== null && typeof e === 'object' && 'entry' in e && typeof e.line === 'string' ? e.entry : e));
+  } else {
+    throw argumentError('the ledger must be an array of ledger entries or JSON Lines text');
+  }
+  if (options !== null && options !== undefined && (typeof options !== 'object' || Array.isArray(options))) {
+    throw argumentError('the activity options must be an object (the core\'s ActivityOptions) or null');
+  }
+  return call(() => glue.activityChart(plainJson(entries), options == null ? null : plainJson(options)));
 }
 
 /** The name of the error class the core raises for `code` (the core's `class_for_code`). */

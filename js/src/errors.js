@@ -35,6 +35,14 @@ export class BusyError extends CreditpoolError {
 export class WebhookTimeoutError extends WebhookError {
   static defaultCode = 'webhook_timeout';
 }
+/**
+ * An optional package that a feature needs is not installed (`dependency`,
+ * e.g. `vega-embed` for `renderActivity`). Code `missing_dependency` (the
+ * package's own; Python's counterpart is MissingExtraError).
+ */
+export class MissingDependencyError extends CreditpoolError {
+  static defaultCode = 'missing_dependency';
+}
 /** A JS argument of the wrong shape: an InvalidOptionsError (code `invalid_options`, `type` `invalid_argument`). */
 export class InvalidArgumentError extends InvalidOptionsError {
   static defaultCode = 'invalid_options';
@@ -63,7 +71,7 @@ export class ConfigurationError extends CreditpoolError {
 }
 
 /** Every class by name: the core's and the package's own. */
-const BY_NAME = { ...generated, AbortError, BusyError, InvalidArgumentError, WebhookTimeoutError };
+const BY_NAME = { ...generated, AbortError, BusyError, InvalidArgumentError, MissingDependencyError, WebhookTimeoutError };
 delete BY_NAME.CLASSES;
 delete BY_NAME.CODES;
 

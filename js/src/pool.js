@@ -374,9 +374,31 @@ export class Pool {
     return this.#op(() => this.#raw.apply(plainJson(op)));
   }
 
-  /** The report for the current cycle (the core's Report JSON, amounts in nano-USD). */
+  /**
+   * The report for the current cycle (the core's Report JSON, amounts in
+   * nano-USD). Its `chart()` (not enumerable, so the report stays the core's
+   * JSON) is that report's activity dashboard, drawn by the core with this
+   * pool's alert thresholds: a Vega-Lite v5 specification.
+   */
   report() {
-    return this.#op((now) => this.#raw.report(now));
+    const raw = this.#raw;
+    const report = this.#op((now) => raw.report(now));
+    Object.defineProperty(report, 'chart', {
+      value: () => call(() => raw.reportChart(report)),
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
+    return report;
+  }
+
+  /**
+   * The pool's activity dashboard now (the core's `Activity::from_pool`: its
+   * report with its own thresholds) as one Vega-Lite v5 specification, a
+   * plain JSON object; draw it with `renderActivity` or any Vega tooling.
+   */
+  chart() {
+    return this.#op((now) => this.#raw.chart(now));
   }
 
   /** `{limit, settled, reserved, overrun}` as money. */

@@ -12,6 +12,7 @@ import { SIM_BINARY } from './helpers/sim.js';
 const EXAMPLES = fileURLToPath(new URL('../../examples/js/', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../test-results/', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const env = { ...process.env, CREDITPOOL_SIM: SIM_BINARY, ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '' };
 delete env.ANTHROPIC_API_KEY;
 delete env.ANTHROPIC_BASE_URL;
@@ -26,7 +27,10 @@ test('the Node inventory example: agents complete, one is refused, alerts fire, 
   assert.match(r.stdout, /^pool: settled \$[\d.]+ of \$0\.006, reserved \$0\.00$/m);
 });
 
-test('the example page runs the agents in Chromium and shows the pool', async () => {
+test('the example page runs the agents in Chromium and shows the pool and its activity chart', async () => {
+  // The Vega bundles the page draws with (pinned, installed once into target/vega-lite/).
+  const vega = spawnSync('bash', [join(ROOT, 'scripts', 'lib', 'vega-lite-schema.sh')], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(vega.status, 0, vega.stderr);
   const server = spawn(process.execPath, [join(EXAMPLES, 'serve.mjs')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
@@ -41,6 +45,21 @@ test('the example page runs the agents in Chromium and shows the pool', async ()
     assert.match(await page.textContent('#usage'), /^settled \$[\d.]+, reserved \$0\.00, of \$0\.006$/);
     assert.match(await page.textContent('#alerts'), /50% of the limit spent/);
     assert.match(await page.textContent('#agents'), /refused \(agent_cap\)/);
+    // The live activity chart: the core's spec (pool.chart(), a report's
+    // dashboard) drawn by vega-embed as SVG. A report's dashboard names the
+    // agents on the axes of its per-agent charts (spend: buyer and scout;
+    // refusals: buyer and intern), not in a colour legend.
+    assert.match(await page.textContent('#activity-note'), /drawn live/);
+    assert.equal((await page.$$('#activity svg')).length, 1, 'the activity chart rendered one SVG');
+    // Live: drawn before the run (empty), redrawn as ledger entries came.
+    assert.ok((await page.evaluate(() => window.__activityDraws)) >= 3, 'the chart was redrawn during the run');
+    const texts = await page.$$eval('#activity svg text', (ns) => ns.map((n) => n.textContent));
+    const shown = texts.join(' | ');
+    for (const agent of ['buyer', 'scout', 'intern']) assert.ok(texts.includes(agent), `the chart names ${agent}: ${shown.slice(0, 800)}`);
+    for (const pct of [50, 75, 90, 100]) assert.ok(texts.some((t) => t.startsWith(`${pct} % ($`)), `the ${pct} % threshold is labelled`);
+    assert.ok(texts.includes('Pool "inventory-demo" activity'), 'the title names the pool');
+    assert.ok(texts.some((t) => /^Spent \$[\d.]+ of the \$0\.0060 limit/.test(t)), 'the subtitle has the spend against the limit');
+    await (await page.$('#activity')).screenshot({ path: join(RESULTS, 'example-page-activity.png') });
   } finally {
     await browser.close();
     server.kill('SIGTERM');

@@ -19,7 +19,8 @@
 //! * [`pricing`]: `PriceTable`, `cost`, `worstCase`, `checkRequest` (`pricing`);
 //! * [`pool`]: `RawPool` (`pool::Pool`), wrapped by the JS `Pool`;
 //! * [`tools`]: `checkTool`, `checkTools`, `ToolValidator` (`tools`);
-//! * [`activity`]: `activityChart` (`activity`), the ledger as a Vega-Lite chart;
+//! * [`activity`]: `activityChart`, `parseLedgerJsonl` (`activity`), a ledger
+//!   as a Vega-Lite chart (a pool's own: `RawPool.chart`, `RawPool.reportChart`);
 //! * [`agent`]: `RawAgentRun` (`agent::AgentRun`, which holds no pool: it
 //!   asks for pool operations), wrapped by the JS `Agent` and `AgentRun`;
 //! * [`call`]: `MessagesCall` (`call::MessagesCall`: messages, count_tokens

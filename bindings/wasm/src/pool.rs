@@ -8,6 +8,7 @@
 //! `{nanos, usd}`, except in `apply` and `report`, which return the core's
 //! JSON unchanged (amounts as integer nano-USD numbers).
 
+use creditpool_core::activity::{Activity, ActivityOptions};
 use creditpool_core::pool::{self, AgentPolicy, AttributionInput, PoolConfig, PoolError, PoolOp, Refusal, ReleaseOutcome, SettleOutcome};
 use creditpool_core::Money;
 use js_sys::{Object, Reflect};
@@ -212,6 +213,24 @@ impl RawPool {
     pub fn report(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
         to_js(&self.0.report(now))
+    }
+
+    /// The pool's activity dashboard now, with its own thresholds
+    /// (`Activity::from_pool(..).chart()`): a Vega-Lite v5 specification.
+    pub fn chart(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        crate::activity::spec_js(&Activity::from_pool(&self.0, now).chart())
+    }
+
+    /// The dashboard of a report this pool made (the core's `Report` JSON,
+    /// as `report` returns it), with the pool's thresholds and the report's
+    /// limit: `Activity::from_report(..).chart()`, as `Activity::from_pool`.
+    #[wasm_bindgen(js_name = reportChart)]
+    pub fn report_chart(&self, report: JsValue) -> Result<JsValue, JsValue> {
+        let report: pool::Report = from_js(report, "report", "invalid_argument")?;
+        let mut options = ActivityOptions::from_config(self.0.config());
+        options.limit = None;
+        crate::activity::spec_js(&Activity::from_report(&report, &options).chart())
     }
 
     /// `{limit, settled, reserved, overrun}` now, as money.

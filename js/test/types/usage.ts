@@ -6,8 +6,12 @@ import {
   WebhookTimeoutError,
   Agent,
   Client,
+  MissingDependencyError,
   Pool,
   PoolRateLimitedError,
+  activityChartFromLedger,
+  renderActivity,
+  type VegaLiteSpec,
   CreditpoolError,
   MessageStream,
   PriceTable,
@@ -91,6 +95,28 @@ export async function poolFaults(): Promise<void> {
     if (e instanceof WebhookTimeoutError) console.log(e.pending, e.timeoutMs);
     if (e instanceof AbortError) console.log(e.reason);
   }
+}
+import { renderActivity as renderOnly, MissingDependencyError as MissingDep } from 'creditpool/activity';
+export const activitySubpath: [typeof renderOnly, typeof MissingDep] = [renderActivity, MissingDependencyError];
+
+// Activity charts.
+export async function activityUsage(pool: Pool, el: HTMLElement, jsonl: string): Promise<void> {
+  const now: VegaLiteSpec = pool.chart();
+  const report = pool.report();
+  const ofReport: VegaLiteSpec = report.chart();
+  const fromFile = activityChartFromLedger(jsonl, { limit: 40_000_000n, thresholds_pct: [50, 90] });
+  const entries: Record<string, unknown>[] = [];
+  pool.onLedger((entry) => entries.push(entry));
+  const fromEntries = activityChartFromLedger(entries, null);
+  try {
+    const shown = await renderActivity(el, now);
+    shown.finalize();
+    await renderActivity('#chart', ofReport, { vegaEmbed: async (_el: any, spec: any) => ({ view: null, spec, finalize() {} }), embedOptions: { renderer: 'canvas' } });
+  } catch (e) {
+    if (e instanceof MissingDependencyError) console.log(e.dependency);
+  }
+  void fromFile;
+  void fromEntries;
 }
 export function refusal(e: unknown): number | null {
   return e instanceof PoolRateLimitedError ? e.retryAt : null;
