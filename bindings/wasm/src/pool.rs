@@ -228,9 +228,7 @@ impl RawPool {
     #[wasm_bindgen(js_name = reportChart)]
     pub fn report_chart(&self, report: JsValue) -> Result<JsValue, JsValue> {
         let report: pool::Report = from_js(report, "report", "invalid_argument")?;
-        let mut options = ActivityOptions::from_config(self.0.config());
-        options.limit = None;
-        crate::activity::spec_js(&Activity::from_report(&report, &options).chart())
+        crate::activity::spec_js(&Activity::from_report(&report, &ActivityOptions::for_report_of(self.0.config())).chart())
     }
 
     /// `{limit, settled, reserved, overrun}` now, as money.

@@ -109,6 +109,13 @@ impl ActivityOptions {
         ActivityOptions { limit: Some(config.limit), thresholds_pct: config.alerts.thresholds_pct.clone(), cycle_start_ms: None, title: None }
     }
 
+    /// The options for drawing a report of the pool with this configuration:
+    /// its thresholds, and the limit the report itself carries (which a
+    /// change of limit may have moved from the configured one).
+    pub fn for_report_of(config: &PoolConfig) -> ActivityOptions {
+        ActivityOptions { limit: None, ..ActivityOptions::from_config(config) }
+    }
+
     fn thresholds(&self) -> Vec<u32> {
         let mut t: Vec<u32> = self.thresholds_pct.iter().copied().filter(|p| *p > 0).collect();
         t.sort_unstable();
@@ -573,9 +580,7 @@ impl Activity {
     /// The activity of a pool now: its report at `now_ms`, with its configured
     /// thresholds.
     pub fn from_pool(pool: &Pool, now_ms: u64) -> Activity {
-        let mut options = ActivityOptions::from_config(pool.config());
-        options.limit = None;
-        Activity::from_report(&pool.report(now_ms), &options)
+        Activity::from_report(&pool.report(now_ms), &ActivityOptions::for_report_of(pool.config()))
     }
 
     /// The activity of a ledger (entries in any order; they are taken in order
