@@ -15,12 +15,7 @@ const DEFAULT_WEBHOOK_CONCURRENCY = 4;
  * rest (a Slack webhook's path, a token in the query) is the secret.
  */
 export function webhookOrigin(url) {
-  try {
-    const origin = new URL(url).origin;
-    return origin && origin !== 'null' ? origin : '[webhook URL]';
-  } catch {
-    return '[webhook URL]';
-  }
+  return glue.urlOrigin(String(url));
 }
 
 /** A deadline option: a number of ms, `{timeoutMs}`, or nothing (no deadline). */
@@ -68,6 +63,8 @@ function checkOptions(options) {
   if (!Array.isArray(webhooks) || webhooks.some((w) => !w || typeof w.url !== 'string' || typeof w.secret !== 'string')) {
     throw configError('invalid_options', 'webhooks must be an array of {url, secret} (strings)');
   }
+  // The core's rule: a non-empty secret, an http(s) URL with a host.
+  for (const w of webhooks) call(() => glue.checkWebhookEndpoint(w.url, w.secret));
   for (const name of ['onAlert', 'onLedger', 'onWebhookError', 'onError', 'now', 'fetch']) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw configError('invalid_options', `${name} must be a function`);
   }

@@ -379,3 +379,20 @@ test('flush and close without a deadline resolve once deliveries finish', async 
   await pool.close(10);
   await assert.rejects(pool.flush(-1), (e) => e.type === 'invalid_argument');
 });
+
+test('webhook endpoints follow the core rule: an empty secret or a non-http URL is refused, showing only the origin', () => {
+  const config = { limit: USD };
+  for (const [url, secret] of [
+    ['https://hooks.example.com/services/T0/B0/XSECRET', ''],
+    ['ftp://files.example.com/XSECRET', 's3cret'],
+    ['https:///XSECRET', 's3cret'],
+  ]) {
+    assert.throws(
+      () => new Pool(config, { webhooks: [{ url, secret }] }),
+      (e) => e instanceof CreditpoolError && e.code === 'invalid_options' && !e.message.includes('XSECRET'),
+      url,
+    );
+  }
+  const ok = new Pool(config, { webhooks: [{ url: 'https://hooks.example.com/services/T0/B0/XSECRET', secret: 's3cret' }] });
+  assert.ok(!inspect(ok).includes('XSECRET'));
+});

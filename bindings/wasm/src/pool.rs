@@ -237,3 +237,17 @@ impl RawPool {
         object(&[("limit", money(s.limit())), ("settled", money(s.settled())), ("reserved", money(s.reserved())), ("overrun", money(s.overrun()))])
     }
 }
+
+/// Checks a webhook endpoint by the core's rule (`pool::check_endpoint`: a
+/// non-empty secret, an http or https URL with a host) and returns its origin,
+/// all that may be shown of it; throws `InvalidOptionsError` otherwise.
+#[wasm_bindgen(js_name = checkWebhookEndpoint)]
+pub fn check_webhook_endpoint(url: &str, secret: &str) -> Result<String, JsValue> {
+    pool::check_endpoint(url, secret.as_bytes()).map_err(|e| errors::make(e.code(), "invalid_options", &e.to_string(), JsValue::UNDEFINED))
+}
+
+/// `scheme://host[:port]` of a URL (the core's `pool::url_origin`).
+#[wasm_bindgen(js_name = urlOrigin)]
+pub fn url_origin(url: &str) -> String {
+    pool::url_origin(url)
+}
