@@ -1,7 +1,10 @@
 //! Findings of the fuzz targets in `fuzz/` (docs/FUZZING.md), minimized and
 //! kept as tests.
 
+use creditpool_core::http::Headers;
+use creditpool_core::response::{parse_message, ResponseLimits};
 use creditpool_core::sse::decoder::{SseDecoder, SseError, SseLimits};
+use creditpool_core::sse::MessageStream;
 
 /// Decodes `stream` in one feed with the given cap: the data lengths of the
 /// events dispatched, and the errors.
@@ -64,4 +67,36 @@ fn invalid_utf8_never_stretches_an_event_past_the_cap() {
             }
         }
     }
+}
+
+/// Finding 2 (message_stream, 25 s into the long run; minimized by hand): the
+/// accumulator copies every unknown key of a `message_delta`'s `delta` into
+/// `message.extra`, including keys named like the message's own fields. After
+/// `"delta": {"stop_reason": "end_turn", "model": "evil", "content": []}` the
+/// message writes `"model"` and `"content"` twice: its own JSON does not read
+/// back through `parse_message` (duplicate field), and every serializer where
+/// the last key wins (`serde_json::Value`, the Python and JS bindings' object
+/// conversion) shows the peer's `model` and `content` instead of the
+/// accumulated ones. Fixed: the accumulator keeps a delta's unknown keys
+/// except those named like the message's own fields.
+#[test]
+fn a_message_delta_cannot_shadow_the_message_fields() {
+    let mut stream = MessageStream::new();
+    stream.feed(b"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n");
+    stream.feed(b"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"Hi\"}}\n\n");
+    stream.feed(b"data: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+    stream.feed(b"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"model\":\"evil\",\"content\":[]},\"usage\":{\"output_tokens\":2}}\n\n");
+    stream.feed(b"data: {\"type\":\"message_stop\"}\n\n");
+    let message = stream.finish().expect("the stream completes").message;
+    assert_eq!((message.model.as_str(), message.text().as_str()), ("claude-haiku-4-5", "Hi"));
+
+    // What a last-key-wins reader of the message sees.
+    let seen = serde_json::to_value(&message).expect("serializes");
+    assert_eq!(seen["model"], "claude-haiku-4-5", "the delta replaced the model: {seen}");
+    assert_eq!(seen["content"][0]["text"], "Hi", "the delta replaced the content: {seen}");
+
+    // The message's own JSON reads back to it.
+    let json = serde_json::to_vec(&message).expect("serializes");
+    let back = parse_message(200, &Headers::new(), &json, &ResponseLimits::default());
+    assert_eq!(back.as_ref().ok(), Some(&message), "{back:?}\n{}", String::from_utf8_lossy(&json));
 }

@@ -19,6 +19,11 @@ use crate::partial_json;
 use serde::Serialize;
 use serde_json::Value;
 
+
+/// The fields of [`Message`] itself: a `message_delta` may not put its own
+/// unknown keys under these names.
+const MESSAGE_FIELDS: &[&str] = &["id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"];
+
 /// Why a tool input cannot be trusted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -217,8 +222,13 @@ impl MessageAccumulator {
                     message.stop_reason = e.delta.stop_reason.clone();
                 }
                 message.stop_sequence = e.delta.stop_sequence.clone();
+                // A newer API's delta fields are kept, but never under the
+                // name of one of the message's own fields (which they would
+                // shadow when the message is written out).
                 for (k, v) in &e.delta.extra {
-                    message.extra.insert(k.clone(), v.clone());
+                    if !MESSAGE_FIELDS.contains(&k.as_str()) {
+                        message.extra.insert(k.clone(), v.clone());
+                    }
                 }
                 message.usage.apply_delta(&e.usage);
             }
