@@ -256,7 +256,10 @@ impl Pool {
         if config.cycle.bounds_at(st.cycle.start_ms) != st.cycle {
             return Err(invalid("state.cycle is not a cycle of config.cycle"));
         }
-        if st.last_now_ms < st.cycle.start_ms || st.last_now_ms >= st.cycle.end_ms {
+        // A cycle's end saturates at the last representable instant, which
+        // the clock may then have reached.
+        let past_end = st.last_now_ms >= st.cycle.end_ms && st.cycle.end_ms != u64::MAX;
+        if st.last_now_ms < st.cycle.start_ms || past_end {
             return Err(invalid("state.last_now_ms is outside state.cycle"));
         }
         if st.next_reservation_id == 0 || st.next_reservation_id == u64::MAX {
