@@ -126,8 +126,14 @@ class Tool(Generic[R]):
         try:
             out = self.run(block["input"])
         except Exception as e:  # the model reads the failure and may try again
-            return _error_result(block["id"], _creditpool.tool_text("tool_failed", self.name, str(e) or type(e).__name__))
+            return self._failed(block, e)
         return {"type": "tool_result", "tool_use_id": block["id"], "content": tool_result_content(out)}
+
+    def _failed(self, block: Mapping[str, Any], e: Exception) -> dict[str, Any]:
+        """The ``is_error`` result for a function that raised, in the core's words."""
+        call = {"id": block["id"], "name": self.name, "input": block.get("input")}
+        result = _creditpool.tool_result(call, {"failed": str(e) or type(e).__name__})
+        return _error_result(block["id"], str(result["content"]))
 
     async def arespond(self, call: Any) -> dict[str, Any]:
         """The async form of ``respond``."""
@@ -139,7 +145,7 @@ class Tool(Generic[R]):
         try:
             out = await self.arun(block["input"])
         except Exception as e:  # the model reads the failure and may try again
-            return _error_result(block["id"], _creditpool.tool_text("tool_failed", self.name, str(e) or type(e).__name__))
+            return self._failed(block, e)
         return {"type": "tool_result", "tool_use_id": block["id"], "content": tool_result_content(out)}
 
 

@@ -64,7 +64,7 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tools::check_tool, m)?)?;
     m.add_function(wrap_pyfunction!(tools::check_tools, m)?)?;
     m.add_function(wrap_pyfunction!(tools::tool_result_content, m)?)?;
-    m.add_function(wrap_pyfunction!(tools::tool_text, m)?)?;
+    m.add_function(wrap_pyfunction!(tools::tool_result, m)?)?;
     m.add_function(wrap_pyfunction!(pricing::check_capabilities, m)?)?;
     m.add_function(wrap_pyfunction!(money::usd_decimal_string, m)?)?;
     m.add_function(wrap_pyfunction!(money::format_usd, m)?)?;

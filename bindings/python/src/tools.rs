@@ -106,20 +106,17 @@ pub fn tool_result_content<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> P
     })
 }
 
-/// The words the model reads about a tool call that did not run normally,
-/// by the core's default texts (`AgentTexts`): `kind` is `tool_failed`
-/// (`error` is the failure's message), `unknown_tool` or `missing_result`.
+/// The `tool_result` (`{"tool_use_id", "content", "is_error"}`) for a call
+/// (`{"id", "name", "input"}`) from what its tool did (`{"value": ...}`,
+/// `{"content": ...}`, `{"failed": "message"}` or `"unknown"`), worded by the
+/// core's default texts: `agent::tool_result`, for a tool run outside an
+/// agent run (an agent run words its results itself).
 #[pyfunction]
-#[pyo3(signature = (kind, name, error = ""))]
-pub fn tool_text(py: Python<'_>, kind: &str, name: &str, error: &str) -> PyResult<String> {
+pub fn tool_result<'py>(py: Python<'py>, call: &Bound<'py, PyAny>, output: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     guard(py, || {
-        let texts = creditpool_core::agent::AgentTexts::default();
-        let template = match kind {
-            "tool_failed" => &texts.tool_failed,
-            "unknown_tool" => &texts.unknown_tool,
-            "missing_result" => &texts.missing_result,
-            other => return Err(invalid_options(py, "tool text kind", &format!("unknown kind {other:?}"))),
-        };
-        Ok(creditpool_core::agent::AgentTexts::fill(template, name, error))
+        use creditpool_core::agent::{AgentTexts, ToolCall, ToolOutput};
+        let call: ToolCall = de_from_py(call)?.map_err(|e| invalid_options(py, "tool call", &e))?;
+        let output: ToolOutput = de_from_py(output)?.map_err(|e| invalid_options(py, "tool output", &e))?;
+        ser_to_py(py, &creditpool_core::agent::tool_result(&AgentTexts::default(), &call, output))
     })
 }

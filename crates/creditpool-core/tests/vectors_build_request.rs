@@ -19,15 +19,7 @@ fn build(input: &Value) -> Result<creditpool_core::http::HttpRequest, &'static s
 }
 
 fn kind(e: RequestError) -> &'static str {
-    match e {
-        RequestError::MissingApiKey => "missing_api_key",
-        RequestError::InvalidApiKey => "invalid_api_key",
-        RequestError::InvalidHeader { .. } => "invalid_header",
-        RequestError::InvalidBeta { .. } => "invalid_beta",
-        RequestError::InvalidRequest { .. } => "invalid_request",
-        RequestError::SelectorCollision { .. } => "selector_collision",
-        _ => "other",
-    }
+    e.code()
 }
 
 #[test]
