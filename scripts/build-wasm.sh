@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm: bindings/wasm for wasm32-unknown-unknown
-# (profile wasm-release), then wasm-bindgen --target web into js/wasm/, then
-# wasm-opt when a recent enough one is installed. Installs wasm-bindgen-cli at exactly the
+# (profile wasm-release), then wasm-bindgen --target web into js/wasm/ (without
+# the name and producers sections), then wasm-opt -Oz (binaryen 116+, from PATH
+# or the npm package binaryen). Installs wasm-bindgen-cli at exactly the
 # version of the wasm-bindgen crate in Cargo.lock if that is not the one on
 # PATH. Skips the glue and optimisation steps when the wasm did not change.
+# Prints the module's size, raw and gzip -9 (benches/RESULTS.md "wasm size":
+# about 5.1 MB raw, 1.77 MB gzip -9 in December 2026).
 #
 # One build serves Node and browsers: js/src/node.js hands the .wasm bytes
 # (read with node:fs) to the glue's initSync, js/src/browser.js lets the glue
@@ -30,24 +33,52 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ];
     cargo install wasm-bindgen-cli --version "$version"
 fi
 
+# wasm-opt: the one on PATH if it is binaryen 116 or later, else the npm
+# package binaryen (its wasm-opt runs under Node), installed once into
+# $WASM_TARGET_DIR/binaryen at the version pinned here.
+binaryen_version=132.0.0
+wasm_opt=(wasm-opt)
+opt_version=$(wasm-opt --version 2>/dev/null | awk '{print $3}' || true)
+if ! { [ -n "$opt_version" ] && [ "${opt_version%%.*}" -ge 116 ] 2>/dev/null; }; then
+    npm_opt="$WASM_TARGET_DIR/binaryen/node_modules/binaryen/bin/wasm-opt"
+    if [ ! -x "$npm_opt" ] && command -v npm >/dev/null; then
+        echo "build-wasm: installing wasm-opt from the npm package binaryen@$binaryen_version"
+        npm install --silent --no-save --no-audit --no-fund --prefix "$WASM_TARGET_DIR/binaryen" "binaryen@$binaryen_version" >&2 || true
+    fi
+    if [ -x "$npm_opt" ]; then
+        wasm_opt=(node "$npm_opt")
+        opt_version=$("${wasm_opt[@]}" --version 2>/dev/null | awk '{print $3}' || true)
+    fi
+fi
+
+# The shipped module's size, raw and as served compressed (gzip -9).
+report_size() {
+    local raw gz
+    raw=$(wc -c <"$out/creditpool_bg.wasm")
+    gz=$(gzip -9c "$out/creditpool_bg.wasm" | wc -c)
+    echo "build-wasm: $out/creditpool_bg.wasm is $raw bytes ($((raw / 1024)) KiB), $gz bytes gzip -9 ($((gz / 1024)) KiB)"
+}
+
 stamp="$WASM_TARGET_DIR/js-package.stamp"
-hash=$( (sha256sum "$input"; wasm-bindgen --version; wasm-opt --version 2>/dev/null || true) | sha256sum | cut -d' ' -f1)
+hash=$( (sha256sum "$input"; wasm-bindgen --version; echo "$opt_version"; sha256sum "$0") | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ] && [ -f "$out/creditpool_bg.wasm" ]; then
     echo "build-wasm: $out is up to date"
+    report_size
     exit 0
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/creditpool-wasm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-wasm-bindgen --target web --out-name creditpool --out-dir "$tmp" "$input"
-# wasm-opt shrinks the module by about 40 %. Binaryen before 116 (Debian
+# No name section (function names, 1.4 MB raw) and no producers section ship.
+wasm-bindgen --target web --out-name creditpool --out-dir "$tmp" \
+    --remove-name-section --remove-producers-section "$input"
+# wasm-opt -Oz shrinks the module by about 8 % raw (gzip -9 stays within 1 %). Binaryen before 116 (Debian
 # bookworm ships 108) rewrites wasm-bindgen's externref table into one the
 # glue cannot fill, even with no pass at all, so it is used only from 116 on,
 # and its output must still load in Node (else the plain module is kept).
-opt_version=$(wasm-opt --version 2>/dev/null | awk '{print $3}' || true)
 if [ -n "$opt_version" ] && [ "${opt_version%%.*}" -ge 116 ] 2>/dev/null; then
     echo "build-wasm: wasm-opt $opt_version"
-    wasm-opt -Oz \
+    "${wasm_opt[@]}" -Oz \
         --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
         --enable-mutable-globals --enable-reference-types --enable-multivalue \
         "$tmp/creditpool_bg.wasm" -o "$tmp/opt.wasm"
@@ -70,4 +101,4 @@ rm -rf "$out"
 mkdir -p "$out"
 cp -r "$tmp"/. "$out"/
 echo "$hash" >"$stamp"
-echo "build-wasm: $(du -k "$out/creditpool_bg.wasm" | cut -f1) KiB wasm in $out ($WASM_TOOLCHAIN)"
+report_size

@@ -7,7 +7,7 @@
 //! 80-byte `input_json_delta`s, with pings in between: about 11,000 events and
 //! 2.5 MB. Run with `cargo bench -p creditpool-core --bench sse`.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use creditpool_core::api::Message;
 use creditpool_core::sse::MessageStream;
 use serde_json::{json, Value};
@@ -113,5 +113,39 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// `SSE_BENCH_ONLY=<case>:<n>` runs one case `n` times and skips criterion,
+/// for counting instructions under `valgrind --tool=callgrind` (repeatable on a
+/// loaded machine, unlike wall-clock time): run with n = 1 and n = 11 and
+/// divide the difference by 10 to leave out building the input. Cases:
+/// `stream`, `stream_bare`, `message`, `message_bare`.
+fn only(spec: &str) {
+    let (case, n) = spec.split_once(':').unwrap_or((spec, "1"));
+    let n: usize = n.parse().expect("SSE_BENCH_ONLY=<case>:<n>");
+    let (stream, payloads) = long_tool_stream();
+    let bytes = stream.as_bytes();
+    let message = serde_json::to_vec(&accumulate(bytes)).unwrap();
+    for _ in 0..n {
+        match case {
+            "stream" => drop(black_box(accumulate(black_box(bytes)))),
+            "stream_bare" => {
+                for p in &payloads {
+                    black_box(serde_json::from_str::<Value>(black_box(p)).unwrap());
+                }
+            }
+            "message" => drop(black_box(serde_json::from_slice::<Message>(black_box(&message)).unwrap())),
+            "message_bare" => drop(black_box(serde_json::from_slice::<Value>(black_box(&message)).unwrap())),
+            other => panic!("unknown case {other}"),
+        }
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("SSE_BENCH_ONLY") {
+        only(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -221,9 +221,9 @@ open_tagged_enum! {
         /// An image (requests).
         "image" => Image(ImageBlock),
         /// A document (requests).
-        "document" => Document(DocumentBlock),
+        "document" => Document(DocumentBlock) { source },
         /// A call of a caller-defined tool.
-        "tool_use" => ToolUse(ToolUseBlock),
+        "tool_use" => ToolUse(ToolUseBlock) { input },
         /// A tool's result (requests).
         "tool_result" => ToolResult(ToolResultBlock),
         /// Extended thinking.
@@ -231,9 +231,9 @@ open_tagged_enum! {
         /// Redacted extended thinking.
         "redacted_thinking" => RedactedThinking(RedactedThinkingBlock),
         /// A call of a server-side tool.
-        "server_tool_use" => ServerToolUse(ServerToolUseBlock),
+        "server_tool_use" => ServerToolUse(ServerToolUseBlock) { input },
         /// Web search results.
-        "web_search_tool_result" => WebSearchToolResult(WebSearchToolResultBlock),
+        "web_search_tool_result" => WebSearchToolResult(WebSearchToolResultBlock) { content },
     }
 }
 

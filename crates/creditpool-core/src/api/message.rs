@@ -4,6 +4,7 @@ use super::content::ContentBlock;
 use super::request::Role;
 use super::usage::Usage;
 use super::Extra;
+use serde::de::{Deserializer, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 open_str_enum! {
@@ -27,7 +28,7 @@ open_str_enum! {
 }
 
 /// A message from the model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Message {
     /// The message ID (`msg_...`).
     pub id: String,
@@ -54,6 +55,78 @@ pub struct Message {
 
 fn message_type() -> String {
     "message".to_owned()
+}
+
+/// Written out rather than derived: a derived `Deserialize` with a
+/// `#[serde(flatten)]` field first buffers the whole body in serde's generic
+/// `Content` tree and then rebuilds every field from it, which for a message
+/// with large tool inputs costs about as much as parsing it again. This reads
+/// the fields in one pass, with the derived impl's rules and error messages:
+/// `type` defaults to `"message"`, `stop_reason` and `stop_sequence` may be
+/// missing, the other fields are required, a repeated field is an error, and
+/// every unknown field is kept in `extra`.
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(MessageVisitor)
+    }
+}
+
+struct MessageVisitor;
+
+/// Sets `slot` from the next value, refusing a second occurrence of `name`.
+fn once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(map: &mut A, slot: &mut Option<T>, name: &'static str) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(A::Error::duplicate_field(name));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for MessageVisitor {
+    type Value = Message;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("struct Message")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Message, A::Error> {
+        let mut id = None;
+        let mut kind = None;
+        let mut role = None;
+        let mut model = None;
+        let mut content = None;
+        let mut stop_reason: Option<Option<StopReason>> = None;
+        let mut stop_sequence: Option<Option<String>> = None;
+        let mut usage = None;
+        let mut extra = Extra::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "id" => once(&mut map, &mut id, "id")?,
+                "type" => once(&mut map, &mut kind, "type")?,
+                "role" => once(&mut map, &mut role, "role")?,
+                "model" => once(&mut map, &mut model, "model")?,
+                "content" => once(&mut map, &mut content, "content")?,
+                "stop_reason" => once(&mut map, &mut stop_reason, "stop_reason")?,
+                "stop_sequence" => once(&mut map, &mut stop_sequence, "stop_sequence")?,
+                "usage" => once(&mut map, &mut usage, "usage")?,
+                _ => {
+                    let value = map.next_value()?;
+                    extra.insert(key.into_owned(), value);
+                }
+            }
+        }
+        Ok(Message {
+            id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+            kind: kind.unwrap_or_else(message_type),
+            role: role.ok_or_else(|| A::Error::missing_field("role"))?,
+            model: model.ok_or_else(|| A::Error::missing_field("model"))?,
+            content: content.ok_or_else(|| A::Error::missing_field("content"))?,
+            stop_reason: stop_reason.flatten(),
+            stop_sequence: stop_sequence.flatten(),
+            usage: usage.ok_or_else(|| A::Error::missing_field("usage"))?,
+            extra,
+        })
+    }
 }
 
 impl Message {

@@ -54,6 +54,67 @@ mod tests {
     }
 
     #[test]
+    fn moved_value_fields_keep_their_value_and_stay_required() {
+        let input = json!({"rows": [{"a": 1, "b": [true, null, "x"]}], "n": 1.5});
+        for (raw, field) in [
+            (json!({"type": "tool_use", "id": "t1", "name": "f", "input": input, "caller": 1}), "input"),
+            (json!({"type": "server_tool_use", "id": "s1", "name": "web_search", "input": input}), "input"),
+            (json!({"type": "web_search_tool_result", "tool_use_id": "s1", "content": input}), "content"),
+            (json!({"type": "document", "source": input, "title": "t"}), "source"),
+        ] {
+            let block: ContentBlock = serde_json::from_value(raw.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&block).unwrap(), raw);
+            let text = raw.to_string();
+            assert_eq!(serde_json::from_str::<ContentBlock>(&text).unwrap(), block);
+            // Without the moved field the block is still malformed, naming it.
+            let mut missing = raw.clone();
+            missing.as_object_mut().unwrap().remove(field);
+            let msg = serde_json::from_value::<ContentBlock>(missing).unwrap_err().to_string();
+            assert!(msg.contains(&format!("missing field `{field}`")), "{msg}");
+        }
+        // A null input is a value like any other.
+        let raw = json!({"type": "tool_use", "id": "t1", "name": "f", "input": null});
+        let ContentBlock::ToolUse(t) = serde_json::from_value::<ContentBlock>(raw).unwrap() else { panic!("not tool_use") };
+        assert_eq!(t.input, serde_json::Value::Null);
+        let delta: Delta = serde_json::from_value(json!({"type": "citations_delta", "citation": {"cited_text": "x"}})).unwrap();
+        assert_eq!(delta, Delta::Citations(CitationsDelta { citation: json!({"cited_text": "x"}) }));
+    }
+
+    #[test]
+    fn message_reads_as_the_derived_impl_did() {
+        let body = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 1, "output_tokens": 2}, "container": {"id": "c"}, "stop_details": null});
+        let m: Message = serde_json::from_str(&body.to_string()).unwrap();
+        assert_eq!(serde_json::to_value(&m).unwrap(), body);
+        assert_eq!(serde_json::from_value::<Message>(body.clone()).unwrap(), m);
+        // `type` defaults; stop_reason and stop_sequence may be missing.
+        let mut short = body.clone();
+        for k in ["type", "stop_reason", "stop_sequence"] {
+            short.as_object_mut().unwrap().remove(k);
+        }
+        let m: Message = serde_json::from_value(short).unwrap();
+        assert_eq!((m.kind.as_str(), m.stop_reason, m.stop_sequence), ("message", None, None));
+        // Every other field is required, by name.
+        for k in ["id", "role", "model", "content", "usage"] {
+            let mut v = body.clone();
+            v.as_object_mut().unwrap().remove(k);
+            let msg = serde_json::from_value::<Message>(v).unwrap_err().to_string();
+            assert!(msg.contains(&format!("missing field `{k}`")), "{msg}");
+        }
+        let msg = serde_json::from_str::<Message>(r#"{"id": "a", "id": "b"}"#).unwrap_err().to_string();
+        assert!(msg.contains("duplicate field `id`"), "{msg}");
+        let msg = serde_json::from_str::<Message>(r#"{"id": 5}"#).unwrap_err().to_string();
+        assert!(msg.contains("invalid type: integer `5`, expected a string"), "{msg}");
+        let msg = serde_json::from_str::<Message>(r#"["msg_1"]"#).unwrap_err().to_string();
+        assert!(msg.contains("expected struct Message"), "{msg}");
+        // A message inside a message_start event reads the same.
+        let event = json!({"type": "message_start", "message": body});
+        let StreamEvent::MessageStart(e) = serde_json::from_value::<StreamEvent>(event).unwrap() else { panic!("not message_start") };
+        assert_eq!(serde_json::to_value(&e.message).unwrap(), body);
+    }
+
+    #[test]
     fn extra_fields_round_trip() {
         let raw = json!({"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}, "caller": {"type": "direct"}});
         let block: ContentBlock = serde_json::from_value(raw.clone()).unwrap();

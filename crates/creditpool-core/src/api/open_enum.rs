@@ -12,11 +12,18 @@ pub(crate) struct Tagged<'a, T> {
 /// An internally tagged enum (`{"type": "...", ...}`) with an `Unknown(Value)`
 /// variant for tags this version does not know. A known tag is parsed strictly:
 /// a malformed known variant is an error, never an `Unknown`.
+///
+/// A variant may name, in braces after its type, fields of type
+/// `serde_json::Value` (a tool's `input`, ...): these are moved out of the
+/// parsed value before the variant's struct is read and moved back after,
+/// instead of being copied through serde's buffer for `#[serde(flatten)]`
+/// structs, which costs as much as parsing them again. The result is the same:
+/// a `Value` field accepts any JSON, and a missing one is still an error.
 macro_rules! open_tagged_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident ($what:literal) {
-            $( $(#[$vmeta:meta])* $tag:literal => $variant:ident($ty:ty), )*
+            $( $(#[$vmeta:meta])* $tag:literal => $variant:ident($ty:ty) $({ $($moved:ident),* })?, )*
         }
     ) => {
         $(#[$meta])*
@@ -61,8 +68,14 @@ macro_rules! open_tagged_enum {
                 match tag.as_str() {
                     $( $tag => {
                         if let Some(m) = value.as_object_mut() { m.remove("type"); }
+                        $($( let $moved = value.get_mut(stringify!($moved)).map(core::mem::take); )*)?
                         <$ty as serde::Deserialize>::deserialize(value)
-                            .map($name::$variant)
+                            .map(|inner| {
+                                #[allow(unused_mut)]
+                                let mut inner = inner;
+                                $($( if let Some(v) = $moved { inner.$moved = v; } )*)?
+                                $name::$variant(inner)
+                            })
                             .map_err(|e| D::Error::custom(format_args!("malformed {} `{}`: {}", $what, $tag, e)))
                     } )*
                     _ => Ok($name::Unknown(value)),

@@ -179,6 +179,6 @@ open_tagged_enum! {
         /// Thinking signature.
         "signature_delta" => Signature(SignatureDelta),
         /// A citation.
-        "citations_delta" => Citations(CitationsDelta),
+        "citations_delta" => Citations(CitationsDelta) { citation },
     }
 }

@@ -189,8 +189,9 @@ mod fast {
     }
 
     pub(super) fn content_block_delta(data: &str) -> Option<StreamEvent> {
-        // Cheap test before any parsing: the tag must be there.
-        if !data.contains("\"content_block_delta\"") {
+        // Cheap test before any parsing: the tag must be there (the API puts
+        // it first; anywhere else is found by a substring search).
+        if !data.starts_with(r#"{"type":"content_block_delta","#) && memchr::memmem::find(data.as_bytes(), br#""content_block_delta""#).is_none() {
             return None;
         }
         let e: Event<'_> = serde_json::from_str(data).ok()?;
