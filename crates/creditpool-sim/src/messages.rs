@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use bytes::Bytes;
+use creditpool_core::api::Usage;
 use creditpool_core::error::ApiErrorKind;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,6 +47,8 @@ struct Plan {
     delay: Duration,
     event_delay: Duration,
     cut: Option<CutAt>,
+    /// A stream's single long pause after its first delta (an idle stall).
+    stall: Option<Duration>,
     stream_error: Option<ScriptedStreamError>,
     headers: BTreeMap<String, String>,
 }
@@ -57,22 +60,28 @@ impl Plan {
             delay: Duration::from_millis(step.delay_ms),
             event_delay: Duration::from_millis(step.event_delay_ms),
             cut: step.cut_after_bytes.map(CutAt::Bytes),
+            stall: None,
             stream_error: step.stream_error,
             headers: step.headers,
         }
     }
 
-    fn from_fault(fault: Fault, retry_after: u64) -> Plan {
+    fn from_fault(fault: Fault, retry_after: u64, stall: Duration) -> Plan {
         let error = |status: u16, retry: bool| {
             Answer::Error(ScriptedError { status, kind: None, message: None, retry_after: retry.then_some(retry_after), headers: BTreeMap::new() })
         };
-        let (answer, cut) = match fault {
-            Fault::RateLimit => (error(429, true), None),
-            Fault::Overloaded => (error(529, true), None),
-            Fault::ServerError => (error(500, false), None),
-            Fault::Cut => (Answer::Rule, Some(CutAt::Half)),
-        };
-        Plan { answer, delay: Duration::ZERO, event_delay: Duration::ZERO, cut, stream_error: None, headers: BTreeMap::new() }
+        let mut plan = Plan { answer: Answer::Rule, delay: Duration::ZERO, event_delay: Duration::ZERO, cut: None, stall: None, stream_error: None, headers: BTreeMap::new() };
+        match fault {
+            Fault::RateLimit => plan.answer = error(429, true),
+            Fault::Overloaded => plan.answer = error(529, true),
+            Fault::ServerError => plan.answer = error(500, false),
+            Fault::Cut => plan.cut = Some(CutAt::Half),
+            Fault::StreamError => {
+                plan.stream_error = Some(ScriptedStreamError { after_deltas: 1, kind: "overloaded_error".to_owned(), message: None });
+            }
+            Fault::Stall => plan.stall = Some(stall),
+        }
+        plan
     }
 
     fn rule() -> Plan {
@@ -129,16 +138,18 @@ pub(crate) async fn post_messages(State(shared): State<Arc<Shared>>, Extension(r
     let user_id = request.metadata.as_ref().and_then(|m| m.user_id.clone());
     let plan = {
         let mut inner = shared.lock();
-        let retry_after = inner.fault_retry_after;
+        let (retry_after, stall) = (inner.fault_retry_after, inner.fault_stall);
         match inner.faults.draw() {
-            Some(fault) => Plan::from_fault(fault, retry_after),
+            Some(fault) => Plan::from_fault(fault, retry_after, stall),
             None => inner.script.take(&request.model, user_id.as_deref()).map(Plan::from_step).unwrap_or_else(Plan::rule),
         }
     };
-    if !plan.delay.is_zero() {
+    // A request that does not stream stalls before its answer.
+    let delay = plan.delay + if request.stream == Some(true) { Duration::ZERO } else { plan.stall.unwrap_or_default() };
+    if !delay.is_zero() {
         let mut stopping = shared.stopping.clone();
         tokio::select! {
-            () = tokio::time::sleep(plan.delay) => {}
+            () = tokio::time::sleep(delay) => {}
             () = stopped(&mut stopping) => {}
         }
     }
@@ -155,44 +166,59 @@ pub(crate) async fn post_messages(State(shared): State<Arc<Shared>>, Extension(r
         return error_response(error, &plan.headers, &rid.id);
     }
     let reply = reply::build(request, body_len, scripted, rid.seq);
-    let chunks = if streamed { stream_chunks(&reply, plan.stream_error.as_ref(), &rid.id) } else { vec![json_body(&reply)] };
+    let full = reply.message.usage.clone();
+    let (chunks, outputs): (Vec<Bytes>, Vec<u64>) = if streamed {
+        stream_chunks(&reply, plan.stream_error.as_ref(), &rid.id).into_iter().unzip()
+    } else {
+        (vec![json_body(&reply)], vec![full.output_tokens])
+    };
     let total: usize = chunks.iter().map(Bytes::len).sum();
     let cut = plan.cut.map(|c| match c {
         CutAt::Bytes(n) => n,
         CutAt::Half => total / 2,
     });
-    let outcome = match cut {
-        Some(n) if n < total => Outcome::Cut,
-        _ if streamed && plan.stream_error.is_some() => Outcome::StreamError,
-        _ => Outcome::Complete,
-    };
+    let cut = cut.filter(|n| *n < total);
+    // A stall goes after the first delta (after the first event if there is none).
+    let stall = plan.stall.filter(|_| streamed).map(|d| {
+        let first_delta = stream_first_delta(&reply).unwrap_or(0);
+        (first_delta + 1, d)
+    });
     let entry = UsageEntry {
         request_id: rid.id.clone(),
         model: reply.message.model.clone(),
         stream: streamed,
-        usage: reply.message.usage.clone(),
+        usage: full.clone(),
+        billed: full.clone(),
         credit_pool: pool.clone(),
         user_id,
         status: 200,
-        outcome,
+        outcome: Outcome::Complete,
         body_bytes: body_len as u64,
         max_tokens: request.max_tokens,
     };
-    {
-        let mut inner = shared.lock();
-        let used = entry.usage.input_tokens + entry.usage.output_tokens;
-        inner.window.count_tokens(used, now_ms());
-        // A usage log that cannot be written is reported on stderr once per
-        // failure; the response still goes out.
-        if let Err(e) = inner.usage.append(entry) {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "creditpool-sim: usage log: {e}");
-        }
-    }
-    let body = if cut.is_none() && (plan.event_delay.is_zero() || !streamed) {
-        Body::from(chunks.concat())
+    let stream_error = streamed && plan.stream_error.is_some();
+    let paced = streamed && (cut.is_some() || !plan.event_delay.is_zero() || stall.is_some());
+    let body = if paced {
+        // Logged when the body ends, with what was generated by then.
+        shared.lock().open_responses += 1;
+        let ending = Ending::new(shared.clone(), entry, outputs, stream_error);
+        paced_body(chunks, plan.event_delay, stall, cut, shared.stopping.clone(), ending)
     } else {
-        paced_body(chunks, if streamed { plan.event_delay } else { Duration::ZERO }, cut, shared.stopping.clone())
+        let mut entry = entry;
+        entry.outcome = if cut.is_some() {
+            Outcome::Cut
+        } else if stream_error {
+            Outcome::StreamError
+        } else {
+            Outcome::Complete
+        };
+        // A JSON body is generated whole before it is sent: it bills all of it.
+        entry.billed.output_tokens = outputs.last().copied().unwrap_or(0);
+        log_usage(&shared, entry);
+        match cut {
+            Some(n) => paced_body(chunks, Duration::ZERO, None, Some(n), shared.stopping.clone(), Ending::none()),
+            None => Body::from(chunks.concat()),
+        }
     };
     let content_type = if streamed { "text/event-stream; charset=utf-8" } else { "application/json" };
     let mut response = (StatusCode::OK, [("content-type", content_type)], body).into_response();
@@ -208,38 +234,137 @@ fn json_body(reply: &Reply) -> Bytes {
     Bytes::from(serde_json::to_vec(&reply.message).unwrap_or_default())
 }
 
-/// The stream's events, ending early with an `error` event when scripted.
-fn stream_chunks(reply: &Reply, stream_error: Option<&ScriptedStreamError>, request_id: &str) -> Vec<Bytes> {
+/// Records a usage entry (and counts its tokens in the rate window).
+fn log_usage(shared: &Shared, entry: UsageEntry) {
+    let mut inner = shared.lock();
+    let used = entry.billed.input_tokens + entry.billed.output_tokens;
+    inner.window.count_tokens(used, now_ms());
+    // A usage log that cannot be written is reported on stderr once per
+    // failure; the response still goes out.
+    if let Err(e) = inner.usage.append(entry) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "creditpool-sim: usage log: {e}");
+    }
+}
+
+/// How a paced body logs its usage when it ends.
+struct Ending {
+    shared: Option<Arc<Shared>>,
+    entry: Option<UsageEntry>,
+    /// The output tokens generated once each chunk is.
+    outputs: Vec<u64>,
+    stream_error: bool,
+}
+
+impl Ending {
+    fn new(shared: Arc<Shared>, entry: UsageEntry, outputs: Vec<u64>, stream_error: bool) -> Ending {
+        Ending { shared: Some(shared), entry: Some(entry), outputs, stream_error }
+    }
+
+    /// An ending that logs nothing (the entry was logged already).
+    fn none() -> Ending {
+        Ending { shared: None, entry: None, outputs: Vec::new(), stream_error: false }
+    }
+
+    /// Logs the entry: `generated` chunks were produced (the last one perhaps
+    /// in part), and the body ended as `outcome`.
+    fn finish(mut self, generated: usize, outcome: Outcome) {
+        let (Some(shared), Some(mut entry)) = (self.shared.take(), self.entry.take()) else { return };
+        let complete = outcome == Outcome::Complete;
+        entry.outcome = if complete && self.stream_error { Outcome::StreamError } else { outcome };
+        if !complete || self.stream_error {
+            entry.billed.output_tokens = generated.checked_sub(1).and_then(|i| self.outputs.get(i)).copied().unwrap_or(0);
+            if generated == 0 {
+                entry.billed = Usage::default();
+            }
+        }
+        log_usage(&shared, entry);
+        let mut inner = shared.lock();
+        inner.open_responses = inner.open_responses.saturating_sub(1);
+    }
+}
+
+impl Drop for Ending {
+    /// A body task that ends without saying how (a panic, the runtime shutting
+    /// down) still logs: as abandoned after everything it could have generated.
+    fn drop(&mut self) {
+        if self.entry.is_some() {
+            let n = self.outputs.len();
+            let ending = Ending { shared: self.shared.take(), entry: self.entry.take(), outputs: std::mem::take(&mut self.outputs), stream_error: self.stream_error };
+            ending.finish(n, Outcome::Abandoned);
+        }
+    }
+}
+
+/// The index of the first `content_block_delta` among a reply's events.
+fn stream_first_delta(reply: &Reply) -> Option<usize> {
+    stream::events(reply).iter().position(|e| e.is_delta)
+}
+
+/// The stream's events, ending early with an `error` event when scripted,
+/// each with the output tokens generated once it is: 1 with `message_start`
+/// (as it reports), the full count with `message_delta`, and in between the
+/// share of the deltas produced (rounded up).
+fn stream_chunks(reply: &Reply, stream_error: Option<&ScriptedStreamError>, request_id: &str) -> Vec<(Bytes, u64)> {
     let events = stream::events(reply);
-    let Some(se) = stream_error else { return events.into_iter().map(|e| e.bytes).collect() };
+    let full = reply.message.usage.output_tokens;
+    let total_deltas = events.iter().filter(|e| e.is_delta).count() as u64;
     let mut out = Vec::new();
-    let mut deltas = 0;
+    let mut deltas = 0usize;
+    let mut reached_end = false;
     for (i, event) in events.into_iter().enumerate() {
         // `message_start` always goes out; the error comes after `after_deltas`
         // deltas, and before `message_delta` at the latest.
-        if i > 0 && (event.is_message_delta || deltas >= se.after_deltas) {
-            break;
+        if let Some(se) = stream_error {
+            if i > 0 && (event.is_message_delta || deltas >= se.after_deltas) {
+                break;
+            }
         }
         deltas += usize::from(event.is_delta);
-        out.push(event.bytes);
+        reached_end |= event.is_message_delta;
+        let output = if reached_end || total_deltas == 0 && i > 0 {
+            full
+        } else if total_deltas == 0 || deltas == 0 {
+            full.min(1)
+        } else {
+            (full * deltas as u64).div_ceil(total_deltas).max(full.min(1))
+        };
+        out.push((event.bytes, output));
     }
-    let message = se.message.clone().unwrap_or_else(|| default_message(&se.kind).to_owned());
-    out.push(stream::error_event(&se.kind, &message, request_id));
+    if let Some(se) = stream_error {
+        let message = se.message.clone().unwrap_or_else(|| default_message(&se.kind).to_owned());
+        let last = out.last().map(|(_, o)| *o).unwrap_or(0);
+        out.push((stream::error_event(&se.kind, &message, request_id), last));
+    }
     out
 }
 
-/// A body that sends `chunks` with `event_delay` between them and, with `cut`,
-/// closes the connection after that many bytes.
-fn paced_body(chunks: Vec<Bytes>, event_delay: Duration, cut: Option<usize>, mut stopping: watch::Receiver<bool>) -> Body {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+/// A body that sends `chunks` with `event_delay` between them (and the stall
+/// `(index, pause)` before chunk `index`), closes the connection after `cut`
+/// bytes, and tells `ending` how it ended and how many chunks it produced.
+fn paced_body(chunks: Vec<Bytes>, event_delay: Duration, stall: Option<(usize, Duration)>, cut: Option<usize>, mut stopping: watch::Receiver<bool>, ending: Ending) -> Body {
+    // Capacity 1: a client that went away is noticed at the next event.
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
     tokio::spawn(async move {
         let mut sent = 0usize;
+        let count = chunks.len();
         for (i, chunk) in chunks.into_iter().enumerate() {
-            if i > 0 && !event_delay.is_zero() {
+            let mut pause = if i > 0 { event_delay } else { Duration::ZERO };
+            if let Some((at, d)) = stall {
+                if at == i {
+                    pause += d;
+                }
+            }
+            if !pause.is_zero() {
                 tokio::select! {
-                    () = tokio::time::sleep(event_delay) => {}
+                    () = tokio::time::sleep(pause) => {}
+                    () = tx.closed() => {
+                        ending.finish(i, Outcome::Abandoned);
+                        return;
+                    }
                     () = stopped(&mut stopping) => {
                         let _ = tx.send(Err(std::io::Error::other("the simulator is stopping"))).await;
+                        ending.finish(i, Outcome::Cut);
                         return;
                     }
                 }
@@ -248,19 +373,26 @@ fn paced_body(chunks: Vec<Bytes>, event_delay: Duration, cut: Option<usize>, mut
                 let room = limit.saturating_sub(sent);
                 if chunk.len() > room {
                     if room > 0 && tx.send(Ok(chunk.slice(..room))).await.is_err() {
+                        ending.finish(i + 1, Outcome::Abandoned);
                         return;
                     }
                     // Let the prefix reach the socket before the connection is dropped.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     let _ = tx.send(Err(std::io::Error::other("stream cut by the simulator"))).await;
+                    ending.finish(i + usize::from(room > 0), Outcome::Cut);
                     return;
                 }
             }
             sent += chunk.len();
             if tx.send(Ok(chunk)).await.is_err() {
+                ending.finish(i + 1, Outcome::Abandoned);
                 return;
             }
         }
+        // Every chunk was produced; the body is complete once the server took
+        // the last one (it drops the body when the client went away).
+        let outcome = if tx.reserve().await.is_ok() { Outcome::Complete } else { Outcome::Abandoned };
+        ending.finish(count, outcome);
     });
     Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
 }

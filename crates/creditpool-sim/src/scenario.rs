@@ -35,6 +35,13 @@ pub struct Scenario {
     /// The body field that selects the pool; default `credit_pool`.
     #[serde(default)]
     pub pool_field: Option<String>,
+    /// The kinds of fault drawn, equally likely; default the 429, 529, 500
+    /// and cut stream.
+    #[serde(default)]
+    pub fault_kinds: Option<Vec<crate::faults::Fault>>,
+    /// How long an injected stall keeps a response silent (ms); default 1000.
+    #[serde(default)]
+    pub fault_stall_ms: Option<u64>,
 }
 
 /// Which requests a step answers. Every field given must equal the request's.
@@ -253,6 +260,9 @@ impl Scenario {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("fault_rate {rate} is not between 0 and 1"));
             }
+        }
+        if self.fault_kinds.as_ref().is_some_and(Vec::is_empty) {
+            return Err("fault_kinds is an empty list".to_owned());
         }
         if let Some(field) = &self.pool_field {
             if field.is_empty() {

@@ -67,6 +67,10 @@ pub(crate) struct Inner {
     pub faults: Faults,
     /// `retry-after` of injected 429s and 529s.
     pub fault_retry_after: u64,
+    /// How long an injected stall lasts.
+    pub fault_stall: Duration,
+    /// Responses whose body is still being sent: their usage is logged when they end.
+    pub open_responses: u64,
     /// The pool selector field.
     pub pool_field: String,
     /// The usage reported so far.
@@ -80,7 +84,8 @@ impl Inner {
         self.script = scenario.map(Script::new).unwrap_or_default();
         let rate = scenario.and_then(|s| s.fault_rate).unwrap_or(cli_fault_rate);
         let seed = scenario.and_then(|s| s.seed).unwrap_or(cli_seed);
-        self.faults = Faults::new(rate, seed);
+        self.faults = Faults::new(rate, seed).with_kinds(scenario.and_then(|s| s.fault_kinds.as_deref()).unwrap_or_default());
+        self.fault_stall = Duration::from_millis(scenario.and_then(|s| s.fault_stall_ms).unwrap_or(1000));
         self.fault_retry_after = scenario.and_then(|s| s.fault_retry_after).unwrap_or(1);
         self.pool_field = scenario.and_then(|s| s.pool_field.clone()).unwrap_or_else(|| DEFAULT_POOL_FIELD.to_owned());
     }
@@ -124,6 +129,8 @@ impl Simulator {
             script: Script::default(),
             faults: Faults::new(0.0, 0),
             fault_retry_after: 1,
+            fault_stall: Duration::from_millis(1000),
+            open_responses: 0,
             pool_field: DEFAULT_POOL_FIELD.to_owned(),
             usage,
             window: RateWindow::default(),
@@ -344,10 +351,25 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     (status, [("content-type", "application/json")], value.to_string()).into_response()
 }
 
-/// `GET /_sim/usage`: the usage log so far, as a JSON array.
+/// How long `GET /_sim/usage` waits for responses still being sent.
+const USAGE_WAIT: Duration = Duration::from_secs(5);
+
+/// `GET /_sim/usage`: the usage log so far, as a JSON array. A streamed
+/// response is logged when its body ends; the call first waits (up to 5 s)
+/// for the responses still being sent, and the header `x-creditpool-sim-open`
+/// counts those still open after that (0 when the log is whole).
 async fn get_usage(State(shared): State<Arc<Shared>>) -> Response {
-    let entries = serde_json::to_value(shared.lock().usage.entries()).unwrap_or_default();
-    json_response(StatusCode::OK, &entries)
+    let deadline = tokio::time::Instant::now() + USAGE_WAIT;
+    while shared.lock().open_responses > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (entries, open) = {
+        let inner = shared.lock();
+        (serde_json::to_value(inner.usage.entries()).unwrap_or_default(), inner.open_responses)
+    };
+    let mut response = json_response(StatusCode::OK, &entries);
+    set(response.headers_mut(), "x-creditpool-sim-open", &open.to_string());
+    response
 }
 
 /// `POST /_sim/scenario`: replaces the scenario (played from its first step).

@@ -19,6 +19,9 @@ pub enum Outcome {
     Cut,
     /// The stream ended with an `error` event.
     StreamError,
+    /// The client went away (closed the connection, timed out, cancelled)
+    /// before the body was sent.
+    Abandoned,
 }
 
 /// One line of the usage log: a `/v1/messages` response with HTTP 200.
@@ -33,6 +36,11 @@ pub struct UsageEntry {
     /// The usage of the complete message (what `message_delta` or the JSON body
     /// reports, or would have reported had the response not been cut).
     pub usage: Usage,
+    /// What the response billed: `usage` when it completed; when it was cut,
+    /// failed with an `error` event or abandoned, the input and the output
+    /// tokens generated before it ended (see `docs/SIMULATOR.md`). A JSON body
+    /// is generated whole before it is sent, so it bills `usage` even if cut.
+    pub billed: Usage,
     /// The value of the pool selector field, if the request had one.
     pub credit_pool: Option<Value>,
     /// The request's `metadata.user_id`, if any.
@@ -100,10 +108,11 @@ mod tests {
             model: "m".into(),
             stream: false,
             usage: Usage { input_tokens: 3, output_tokens: 4, ..Usage::default() },
+            billed: Usage { input_tokens: 3, output_tokens: 2, ..Usage::default() },
             credit_pool: Some(Value::from("programmatic")),
             user_id: None,
             status: 200,
-            outcome: Outcome::Complete,
+            outcome: Outcome::Abandoned,
             body_bytes: 100,
             max_tokens: 10,
         };
@@ -112,6 +121,7 @@ mod tests {
         let text = std::fs::read_to_string(&dir).unwrap();
         let lines: Vec<UsageEntry> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines, vec![entry.clone(), entry]);
+        assert!(text.contains(r#""outcome":"abandoned""#) && text.contains(r#""billed":{"input_tokens":3,"output_tokens":2"#), "{text}");
         assert_eq!(log.entries().len(), 2);
         log.clear();
         assert!(log.entries().is_empty());
