@@ -352,6 +352,16 @@ export class Pool {
     return this.#op((now) => this.#raw.tick(now));
   }
 
+  /**
+   * Accepts the clock however far ahead of the latest time the pool saw, then
+   * ticks: `{expired, rolledOver}`. The explicit resume after a
+   * `ClockJumpError` (a pool idle longer than its `max_clock_jump_ms`, a
+   * snapshot restored after a long pause), once the clock is known right.
+   */
+  advanceClock() {
+    return this.#op((now) => this.#raw.advanceClock(now));
+  }
+
   /** Changes the limit (nano-USD). */
   setLimit(limit) {
     this.#op((now) => this.#raw.setLimit(limit, now));
@@ -364,7 +374,7 @@ export class Pool {
 
   /**
    * One operation as the core's PoolOp JSON (`reserve`, `settle`, `release`,
-   * `extend`, `set_limit`, `set_agent`, `tick`, `report`); the core's
+   * `extend`, `set_limit`, `set_agent`, `tick`, `advance_clock`, `report`); the core's
    * OpResult JSON. This is the `PoolStore` interface an Agent drives.
    */
   apply(op) {

@@ -7,6 +7,7 @@ model's capabilities; these classes send, receive and sleep.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import Any, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -41,6 +42,7 @@ class _Base:
         anthropic_version: str | None,
         default_headers: Mapping[str, str] | None,
         price_overrides: Sequence[Mapping[str, Any]] | None,
+        total_timeout: float | None = None,
     ) -> None:
         options: dict[str, Any] = {
             "betas": list(betas),
@@ -61,6 +63,8 @@ class _Base:
         self.base_url: str = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         """Where requests go."""
         self.timeouts: Timeouts = Timeouts.of(timeout)
+        if total_timeout is not None:
+            self.timeouts = dataclasses.replace(self.timeouts, total=float(total_timeout))
         """Timeouts in seconds, the stream idle timeout included."""
         self.prices = _creditpool.PriceTable(list(overrides_list(price_overrides)))
         """The price table used for ``cost`` and capability checks."""
@@ -82,6 +86,8 @@ class _Base:
             "read_timeout_ms": int((self.timeouts.read if stream is False else min(self.timeouts.read, self.timeouts.stream_idle)) * 1000),
             "jitter_seed": jitter_seed(),
         }
+        if self.timeouts.total is not None:
+            options["total_timeout_ms"] = int(self.timeouts.total * 1000)
         if stream is not None:
             options["stream"] = stream
         return options
@@ -114,7 +120,10 @@ class Client(_Base):
 
     The key comes from ``api_key`` or ``ANTHROPIC_API_KEY`` and never appears
     in a ``repr``, a log record or an exception. ``http_client`` may be your own
-    ``httpx2.Client`` (then closing it is yours).
+    ``httpx2.Client`` (then closing it is yours). ``total_timeout`` (seconds,
+    default none) bounds each call as a whole, every attempt and retry wait
+    included: past it the call raises ``APITimeoutError`` (code
+    ``total_timeout``), not retried.
     """
 
     def __init__(
@@ -130,6 +139,7 @@ class Client(_Base):
         anthropic_version: str | None = None,
         default_headers: Mapping[str, str] | None = None,
         price_overrides: Sequence[Mapping[str, Any]] | None = None,
+        total_timeout: float | None = None,
         http_client: httpx2.Client | None = None,
     ) -> None:
         """Configures the client; see the class documentation."""
@@ -144,6 +154,7 @@ class Client(_Base):
             anthropic_version=anthropic_version,
             default_headers=default_headers,
             price_overrides=price_overrides,
+            total_timeout=total_timeout,
         )
         self._owns_http = http_client is None
         self._http: httpx2.Client = http_client if http_client is not None else httpx2.Client()
@@ -175,7 +186,10 @@ class Messages:
     def create(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> Message:
         """Sends a request and returns the message. Other parameters
         (``system``, ``tools``, ``tool_choice``, ``temperature``, ...) are sent
-        as given; tools made with ``@tool`` are accepted as they are."""
+        as given; tools made with ``@tool`` are accepted as they are. A name
+        the Messages API does not have raises ``UnknownParameterError``
+        (with the closest known one) before anything is sent; fields newer
+        than this library go in ``extra_body={...}``, sent as given."""
         c = self._client
         call = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
         for _ in drive(c, play(call, c._clock), call_io(c)):
@@ -221,6 +235,7 @@ class AsyncClient(_Base):
         anthropic_version: str | None = None,
         default_headers: Mapping[str, str] | None = None,
         price_overrides: Sequence[Mapping[str, Any]] | None = None,
+        total_timeout: float | None = None,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
         """Configures the client; see the class documentation."""
@@ -235,6 +250,7 @@ class AsyncClient(_Base):
             anthropic_version=anthropic_version,
             default_headers=default_headers,
             price_overrides=price_overrides,
+            total_timeout=total_timeout,
         )
         self._owns_http = http_client is None
         self._http: httpx2.AsyncClient = http_client if http_client is not None else httpx2.AsyncClient()

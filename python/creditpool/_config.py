@@ -32,6 +32,12 @@ class Timeouts:
     """Waiting for a free connection from the HTTP client's pool."""
     stream_idle: float = 90.0
     """The longest silence between two reads of a stream."""
+    total: float | None = None
+    """An overall deadline for one call, every attempt, retry wait and stream
+    included (the core's ``total_timeout_ms``); ``None`` (the default) for
+    none. Past it the call raises ``APITimeoutError`` (code
+    ``total_timeout``, phase ``"total"``), never retried; a retry whose wait
+    would end after it is not made."""
 
     @classmethod
     def of(cls, value: "float | Timeouts | None") -> "Timeouts":

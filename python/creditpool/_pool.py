@@ -123,6 +123,11 @@ class Pool:
     record). Amounts are int nano-USD or ``Decimal`` dollars; a ``float``, a
     negative amount or one past the core's range raises
     ``InvalidOptionsError``.
+    A time further ahead of the latest the pool saw than the core's
+    ``max_clock_jump_ms`` (default seven days; set it in ``config``) raises
+    ``ClockJumpError`` and changes nothing: a wrong clock cannot roll the
+    cycle over or expire leases; settles and releases are still recorded.
+    After a longer legitimate pause, ``advance_clock()`` resumes.
     ``apply(op)`` makes it a ``PoolStore`` (the seam agents draw through).
     ``on_alert`` callbacks run in the thread whose operation fired the alert;
     ``webhooks`` are delivered by a background thread through ``http_client``
@@ -227,6 +232,14 @@ class Pool:
     def tick(self, *, now_ms: int | None = None) -> dict[str, Any]:
         """Expires due leases and rolls the cycle over: ``{"expired": [ids], "rolled_over": bool}``."""
         return self._op(lambda p, t: p.tick(t), now_ms, force=True)
+
+    def advance_clock(self, *, now_ms: int | None = None) -> dict[str, Any]:
+        """Accepts ``now_ms`` (default: the clock) however far ahead of the
+        latest time the pool saw, then ticks: ``{"expired": [ids],
+        "rolled_over": bool}``. The explicit resume after a ``ClockJumpError``
+        (a pool idle longer than ``max_clock_jump_ms``, a directory reopened
+        after a long pause), once you know the clock is right."""
+        return self._op(lambda p, t: p.advance_clock(t), now_ms, force=True)
 
     def set_limit(self, limit: int | Decimal, *, now_ms: int | None = None) -> None:
         """Raises or lowers the limit while agents run."""

@@ -21,7 +21,7 @@ import pytest
 
 import creditpool
 from creditpool import _creditpool as cp
-from vectorlib import MASK64, Case, Lcg, json_diff, json_subset_diff, kinds_in_files, load_kind, strict_diff
+from vectorlib import MASK64, Case, Lcg, check_meter, json_diff, json_subset_diff, kinds_in_files, load_kind, strict_diff
 
 EXPECTED_MISSING: dict[str, str] = {}
 """Kinds whose core API the binding does not expose yet, each with why."""
@@ -651,6 +651,7 @@ def _agent_run(inp: dict[str, Any]) -> dict[str, Any]:
         "pool": {"settled": totals["settled"], "reserved": totals["reserved"]},
         "ledger": len(ledger),
         "ledger_kinds": [e["kind"] for e in ledger],
+        "ledger_request_ids": [e.get("request_id") for e in ledger],
         "transcript": transcript,
         "tool_result_errors": errors,
         "error": run.error(),
@@ -746,6 +747,7 @@ RUNNERS: dict[str, Callable[[Case], str | None]] = {
     "cost": check_cost,
     "worst_case": check_worst_case,
     "capability_check": check_capability_check,
+    "meter": check_meter,
 }
 
 MIN_CASES = {"pool_scenario": 25, "parse_response": 25, "rate_limit_headers": 10, "retry_decision": 30, "sse_decode": 30, "partial_json": 40, "tool_definition": 25, "tool_input": 30, "cost": 35, "worst_case": 15, "capability_check": 10}

@@ -211,14 +211,14 @@ SCFG = {"agent_id": "shopper", "call": {"retry": {"jitter": 0}}}
 # The request's worst case: its body (compact JSON with "stream": true and the pool selector) is 153 bytes,
 # so at most 153 input tokens at 1000, plus 512 output tokens at 5000.
 WORST = 153 * IN + 512 * OUT
-case("agents stream by default; a reset mid-stream is a cut stream: settled at its worst case (estimated), retried with a notice",
-     "the cut attempt may have been billed: WORST = 153*1000 + 512*5000 = 2713000, flagged estimated; the retry 9*1000 + 5*5000 = 34000",
-     inp([{"status": 200, "headers": [], "chunks": [sse_hi[:sse_hi.index("event: content_block_stop")]], "reset": True},
+case("agents stream by default; a reset mid-stream is a cut stream: settled at its worst case (estimated), under its own request ID, retried with a notice",
+     "the cut attempt may have been billed: WORST = 153*1000 + 512*5000 = 2713000, flagged estimated and settled under the request-id its head carried; the retry 9*1000 + 5*5000 = 34000",
+     inp([{"status": 200, "headers": [["request-id", "req_cut"]], "chunks": [sse_hi[:sse_hi.index("event: content_block_stop")]], "reset": True},
           {"status": 200, "headers": [["request-id", "req_s"]], "chunks": [sse_hi]}], req=request(tools=()), config=SCFG),
      {"actions": [S, {"wait_until": START + 500, "reason": "retry", "retry": {"attempt": 0, "delay_ms": 500, "code": "stream_incomplete"}}, S],
       "pool_ops": ["reserve", "settle", "reserve", "settle"],
       "outcome": {"status": "completed", "final_text": "Hello!", "total_cost": WORST + 34000, "estimated_cost": WORST},
-      "ledger_kinds": ["settle", "settle"], "pool": {"settled": WORST + 34000, "reserved": 0}})
+      "ledger_kinds": ["settle", "settle"], "ledger_request_ids": ["req_cut", "req_s"], "pool": {"settled": WORST + 34000, "reserved": 0}})
 case("a long stall renews the lease while it reads, so it never expires under the call",
      "lease 60 s, idle timeout 100 s: extends at 30, 60 and 90 s; the idle timeout then settles the worst case (the model may have been generating), flagged estimated; no expiry in the ledger",
      inp([{"status": 200, "headers": [], "chunks": [sse_hi[:200]], "end": False}],

@@ -95,12 +95,14 @@ impl Pool {
     }
 
     /// Reserves `amount` for `agent`: `{"id", "amount", "expires_at_ms"}`, or
-    /// the refusal raised. `lease_ms` overrides the configured lease.
+    /// the refusal raised. `lease_ms` overrides the configured lease. Raises
+    /// `ClockJumpError` for a `now_ms` beyond the pool's `max_clock_jump_ms`.
     #[pyo3(signature = (agent, amount, now_ms, lease_ms = None))]
     fn reserve<'py>(&self, py: Python<'py>, agent: &str, amount: u64, now_ms: u64, lease_ms: Option<u64>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let r = {
                 let mut pool = self.lock();
+                pool.check_clock(now_ms).map_err(|e| pool_error(py, &e))?;
                 match lease_ms {
                     Some(l) => pool.reserve_with_lease(agent, money(amount), l, now_ms),
                     None => pool.reserve(agent, money(amount), now_ms),
@@ -148,10 +150,11 @@ impl Pool {
     }
 
     /// Expires due leases and rolls the cycle over: `{"expired": [ids],
-    /// "rolled_over": bool}`.
+    /// "rolled_over": bool}`. Raises `ClockJumpError` for a `now_ms` beyond
+    /// the pool's `max_clock_jump_ms` (nothing changes).
     fn tick<'py>(&self, py: Python<'py>, now_ms: u64) -> PyResult<Bound<'py, PyDict>> {
         guard(py, || {
-            let t = self.lock().tick(now_ms);
+            let t = self.lock().tick(now_ms).map_err(|e| pool_error(py, &e))?;
             let d = PyDict::new(py);
             d.set_item("expired", PyList::new(py, t.expired)?)?;
             d.set_item("rolled_over", t.rolled_over)?;
@@ -159,12 +162,23 @@ impl Pool {
         })
     }
 
-    /// Changes the limit (nano-USD).
-    fn set_limit(&self, py: Python<'_>, limit: u64, now_ms: u64) -> PyResult<()> {
+    /// Accepts `now_ms` however far ahead of the latest time the pool saw
+    /// (the resume path after a pause longer than `max_clock_jump_ms`), then
+    /// ticks: `{"expired": [ids], "rolled_over": bool}`.
+    fn advance_clock<'py>(&self, py: Python<'py>, now_ms: u64) -> PyResult<Bound<'py, PyDict>> {
         guard(py, || {
-            self.lock().set_limit(money(limit), now_ms);
-            Ok(())
+            let t = self.lock().advance_clock(now_ms);
+            let d = PyDict::new(py);
+            d.set_item("expired", PyList::new(py, t.expired)?)?;
+            d.set_item("rolled_over", t.rolled_over)?;
+            Ok(d)
         })
+    }
+
+    /// Changes the limit (nano-USD). Raises `ClockJumpError` for a `now_ms`
+    /// beyond the pool's `max_clock_jump_ms`.
+    fn set_limit(&self, py: Python<'_>, limit: u64, now_ms: u64) -> PyResult<()> {
+        guard(py, || self.lock().set_limit(money(limit), now_ms).map_err(|e| pool_error(py, &e)))
     }
 
     /// Sets an agent's policy (the core's `AgentPolicy` dict), adding the

@@ -52,6 +52,7 @@ pub(crate) fn transport_error(f: &Failure, partial: Option<&Message>) -> JsValue
             let name = match phase {
                 TimeoutPhase::Connect => "connect",
                 TimeoutPhase::Idle => "idle",
+                TimeoutPhase::Total => "total",
                 _ => "read",
             };
             errors::make(

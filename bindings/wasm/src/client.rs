@@ -53,6 +53,8 @@ struct ClientOptions {
     timeout: Option<f64>,
     #[serde(default)]
     idle_timeout: Option<f64>,
+    #[serde(default)]
+    total_timeout: Option<f64>,
     #[serde(default = "yes")]
     check_capabilities: bool,
 }
@@ -91,7 +93,7 @@ pub struct RawClient {
 impl RawClient {
     /// A client for `apiKey` with `options` (`{baseURL, anthropicVersion?,
     /// betas?, browser?, poolSelector?, extraHeaders?, retry?, maxRetries?,
-    /// timeout?, idleTimeout?, checkCapabilities?}`). Throws
+    /// timeout?, idleTimeout?, totalTimeout?, checkCapabilities?}`). Throws
     /// `RequestBuildError` or `InvalidOptionsError`.
     #[wasm_bindgen(constructor)]
     pub fn new(api_key: &str, options: JsValue) -> Result<RawClient, JsValue> {
@@ -114,6 +116,8 @@ impl RawClient {
         if let Some(read) = millis(options.timeout, "timeout")? {
             call.read_timeout_ms = read;
         }
+        // The call's overall deadline (`CallOptions::total_timeout_ms`); 0: none.
+        call.total_timeout_ms = millis(options.total_timeout, "totalTimeout")?.filter(|&ms| ms != u64::MAX);
         Ok(RawClient { cfg: Rc::new(Config { builder, base_url: options.base_url, call, check_capabilities: options.check_capabilities }) })
     }
 

@@ -98,6 +98,7 @@ impl RawPool {
     pub fn reserve(&mut self, agent: &str, amount: JsValue, now_ms: JsValue, lease_ms: JsValue) -> Result<JsValue, JsValue> {
         let amount = money_from_js(&amount, "amount")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
+        self.0.check_clock(now).map_err(|e| pool_error(&e))?;
         let r = if lease_ms.is_undefined() || lease_ms.is_null() {
             self.0.reserve(agent, amount, now)
         } else {
@@ -149,9 +150,21 @@ impl RawPool {
     }
 
     /// Expires due leases and rolls the cycle over: `{expired, rolledOver}`.
+    /// Throws `ClockJumpError` for a `nowMs` beyond the pool's
+    /// `max_clock_jump_ms` (nothing changes).
     pub fn tick(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        let t = self.0.tick(now);
+        let t = self.0.tick(now).map_err(|e| pool_error(&e))?;
+        Ok(object(&[("expired", to_js(&t.expired)?), ("rolledOver", JsValue::from_bool(t.rolled_over))]))
+    }
+
+    /// Accepts `nowMs` however far ahead of the latest time the pool saw (the
+    /// resume path after a pause longer than `max_clock_jump_ms`), then
+    /// ticks: `{expired, rolledOver}`.
+    #[wasm_bindgen(js_name = advanceClock)]
+    pub fn advance_clock(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        let t = self.0.advance_clock(now);
         Ok(object(&[("expired", to_js(&t.expired)?), ("rolledOver", JsValue::from_bool(t.rolled_over))]))
     }
 
@@ -160,8 +173,7 @@ impl RawPool {
     pub fn set_limit(&mut self, limit: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
         let limit = money_from_js(&limit, "limit")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        self.0.set_limit(limit, now);
-        Ok(())
+        self.0.set_limit(limit, now).map_err(|e| pool_error(&e))
     }
 
     /// Sets an agent's policy (the core's `AgentPolicy` JSON).

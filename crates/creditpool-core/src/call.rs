@@ -44,6 +44,14 @@
 //!   [`CallOptions::idle_timeout_ms`]). The driver reports the time passing
 //!   with [`MessagesCall::handle_timeout`], which fails the attempt with the
 //!   right phase; the retry policy decides what follows.
+//! * **An overall deadline** ([`CallOptions::total_timeout_ms`], off by
+//!   default) bounds the whole call, every attempt and wait included, from
+//!   its first [`MessagesCall::next_action`]. [`MessagesCall::deadline`] is
+//!   never later than it; when it passes with a request out, the call ends
+//!   with a `total_timeout` (never retried; mid-stream it is a cut stream,
+//!   keeping the message so far, and may have been billed); a retry whose
+//!   wait would end after it is not made (the call ends with the last
+//!   failure, give-up reason `total_timeout`).
 //! * **A connection lost mid-stream** ([`Failure::Connection`] reported while
 //!   a stream is read) is a cut stream: the attempt ends as a stream without
 //!   `message_stop`, keeping the message so far.
@@ -100,6 +108,16 @@ pub struct CallOptions {
     /// events); past it the attempt fails with `stream_too_large` and is not
     /// retried.
     pub max_stream_bytes: usize,
+    /// An overall deadline for the whole call, in ms from its first attempt:
+    /// every attempt, retry wait and stream included. `None` (the default):
+    /// no overall bound beyond the per-phase timeouts and the retry policy.
+    /// When it passes with a request out, the call fails with
+    /// `total_timeout` (`APITimeoutError`, phase `total`) and is not retried;
+    /// a stream cut by it keeps the message so far and counts as possibly
+    /// billed (settled at its reserved worst case, flagged estimated). A
+    /// retry whose wait would end after the deadline is not made: the call
+    /// ends with the last failure, give-up reason `total_timeout`.
+    pub total_timeout_ms: Option<u64>,
     /// The seed of the backoff jitter; each attempt derives its own from it.
     pub jitter_seed: u64,
     /// Whether [`MessagesCall::new`] checks the request before anything is
@@ -119,6 +137,7 @@ impl Default for CallOptions {
             max_body_bytes: crate::response::DEFAULT_MAX_BODY_BYTES,
             max_event_bytes: crate::sse::decoder::DEFAULT_MAX_EVENT_BYTES,
             max_stream_bytes: DEFAULT_MAX_STREAM_BYTES,
+            total_timeout_ms: None,
             jitter_seed: 0,
             preflight: true,
         }
@@ -372,6 +391,12 @@ pub struct MessagesCall {
     /// Whether the current attempt may have been billed (see
     /// [`MessagesCall::may_have_billed`]).
     answered: bool,
+    /// When the first attempt was asked for (the start of
+    /// [`CallOptions::total_timeout_ms`]).
+    started_ms: Option<u64>,
+    /// The `request-id` of the current (or last) attempt's answer, from its
+    /// head: the key a possibly billed attempt is settled under.
+    attempt_request_id: Option<String>,
 }
 
 impl MessagesCall {
@@ -390,7 +415,7 @@ impl MessagesCall {
 
     /// A call of an already built request (for example `count_tokens`).
     pub fn from_http(http: HttpRequest, options: CallOptions) -> MessagesCall {
-        MessagesCall { http, options, kind: CallKind::Messages, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false }
+        MessagesCall { http, options, kind: CallKind::Messages, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false, started_ms: None, attempt_request_id: None }
     }
 
     /// A call of `POST /v1/messages/count_tokens` for a request (with the
@@ -455,6 +480,13 @@ impl MessagesCall {
         self.answered
     }
 
+    /// The `request-id` header of the current (or last) attempt's answer, if
+    /// its head arrived: a possibly billed attempt is settled under it, so the
+    /// ledger can be reconciled with the API's usage request by request.
+    pub fn attempt_request_id(&self) -> Option<&str> {
+        self.attempt_request_id.as_deref()
+    }
+
     /// The message the last failed attempt received before failing, if any
     /// (a cut or failed stream): what was observed of a possibly billed
     /// attempt.
@@ -479,12 +511,22 @@ impl MessagesCall {
     /// [`CallOptions::read_timeout_ms`] of sending, each chunk of a stream
     /// within [`CallOptions::idle_timeout_ms`] of the last. When it passes
     /// with nothing read, call [`MessagesCall::handle_timeout`].
+    /// Never later than the overall deadline
+    /// ([`MessagesCall::total_deadline`]).
     pub fn deadline(&self) -> Option<u64> {
-        match &self.state {
-            State::Sent { since_ms } | State::ReadingWhole { since_ms, .. } => Some(since_ms.saturating_add(self.options.read_timeout_ms)),
-            State::Streaming { last_activity_ms, .. } => Some(last_activity_ms.saturating_add(self.options.idle_timeout_ms)),
-            _ => None,
-        }
+        let phase = match &self.state {
+            State::Sent { since_ms } | State::ReadingWhole { since_ms, .. } => since_ms.saturating_add(self.options.read_timeout_ms),
+            State::Streaming { last_activity_ms, .. } => last_activity_ms.saturating_add(self.options.idle_timeout_ms),
+            _ => return None,
+        };
+        Some(self.total_deadline().map_or(phase, |t| t.min(phase)))
+    }
+
+    /// The Unix time in ms at which the whole call times out
+    /// ([`CallOptions::total_timeout_ms`] after its first attempt), if it has
+    /// an overall deadline and has started.
+    pub fn total_deadline(&self) -> Option<u64> {
+        Some(self.started_ms?.saturating_add(self.options.total_timeout_ms?))
     }
 
     /// The call's clock: `now_ms`, but never earlier than a time already seen
@@ -499,9 +541,20 @@ impl MessagesCall {
         let now_ms = self.clock(now_ms);
         match self.state {
             State::Ready => {
+                let started = *self.started_ms.get_or_insert(now_ms);
+                if let Some(total_timeout_ms) = self.options.total_timeout_ms {
+                    if self.attempt > 0 && now_ms >= started.saturating_add(total_timeout_ms) {
+                        // The driver came back after the deadline: no new attempt.
+                        if let Some(AttemptOutcome::Failed { error, .. }) = self.last.clone() {
+                            self.give_up(error, GiveUpReason::TotalTimeout { total_timeout_ms });
+                            return CallAction::Done;
+                        }
+                    }
+                }
                 self.state = State::Sent { since_ms: now_ms };
                 self.delivered = false;
                 self.answered = false;
+                self.attempt_request_id = None;
                 CallAction::Send(self.http.clone())
             }
             State::Sent { .. } => CallAction::Send(self.http.clone()),
@@ -529,6 +582,7 @@ impl MessagesCall {
     pub fn handle_head(&mut self, status: u16, headers: &Headers, now_ms: u64) -> ReadBody {
         let now_ms = self.clock(now_ms);
         self.partial = None;
+        self.attempt_request_id = RateLimitInfo::from_headers(headers, now_ms).request_id;
         let headers = headers.clone();
         if (200..300).contains(&status) {
             self.answered = true;
@@ -654,11 +708,26 @@ impl MessagesCall {
     /// passed, the attempt fails with a timeout (`read` while waiting for the
     /// head or a whole body, `idle` while a stream is read) and the retry
     /// policy decides what follows; returns whether it did.
+    ///
+    /// Past the overall deadline ([`MessagesCall::total_deadline`]) the call
+    /// ends with a `total` timeout, not retried: a stream is cut there (the
+    /// message so far is kept) and the attempt counts as possibly billed.
     pub fn handle_timeout(&mut self, now_ms: u64) -> bool {
         let now_ms = self.clock(now_ms);
         let Some(deadline) = self.deadline() else { return false };
         if now_ms < deadline {
             return false;
+        }
+        if let (Some(total), Some(total_timeout_ms)) = (self.total_deadline(), self.options.total_timeout_ms) {
+            if now_ms >= total {
+                self.answered = true;
+                self.partial = match &self.state {
+                    State::Streaming { stream, .. } => stream.message().cloned().map(Box::new),
+                    _ => None,
+                };
+                self.give_up(AttemptError::Transport(Failure::Timeout { phase: TimeoutPhase::Total }), GiveUpReason::TotalTimeout { total_timeout_ms });
+                return true;
+            }
         }
         let phase = match self.state {
             State::Streaming { .. } => TimeoutPhase::Idle,
@@ -783,8 +852,14 @@ impl MessagesCall {
         self.last = Some(AttemptOutcome::Failed { error: error.clone(), decision: decision.clone() });
         match decision {
             RetryDecision::RetryAfter { delay_ms, .. } => {
-                self.attempt += 1;
                 let until_ms = now_ms.saturating_add(delay_ms);
+                if let (Some(total), Some(total_timeout_ms)) = (self.total_deadline(), self.options.total_timeout_ms) {
+                    if until_ms >= total {
+                        // The next attempt would start after the deadline.
+                        return self.give_up(error, GiveUpReason::TotalTimeout { total_timeout_ms });
+                    }
+                }
+                self.attempt += 1;
                 self.pending_notice = self.notice(delay_ms, &error);
                 self.state = State::Waiting { until_ms };
             }
@@ -852,6 +927,42 @@ mod tests {
         let err = c.take_result().unwrap().unwrap_err();
         assert!(matches!(err.error, AttemptError::Api(_)));
         assert_eq!(err.partial.unwrap().text(), "Half");
+    }
+
+    /// Issue 10, item 13: a stream that keeps sending valid events is still
+    /// bounded in time by the call's overall deadline; cut there, it keeps
+    /// its partial message and counts as possibly billed (settled at its
+    /// reserved worst case by the agent loop), and it is not retried.
+    #[test]
+    fn the_total_deadline_cuts_a_stream_that_never_goes_quiet() {
+        let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new("k"))).unwrap();
+        let options = CallOptions { stream: true, total_timeout_ms: Some(10_000), ..CallOptions::default() };
+        let mut c = MessagesCall::new(&builder, &MessageRequest::new("claude-haiku-4-5", 10, "hi"), options).unwrap();
+        assert!(matches!(c.next_action(1_000), CallAction::Send(_)));
+        assert_eq!(c.total_deadline(), Some(11_000));
+        assert_eq!(c.handle_head(200, &Headers::new(), 1_000), ReadBody::Chunks);
+        let start = concat!(
+            "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        );
+        let _ = c.handle_chunk(start.as_bytes(), 1_000);
+        let delta = "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}}\n\n";
+        let mut now = 1_000;
+        // A delta every second: the idle timeout never passes.
+        while now < 10_999 {
+            now += 1_000;
+            let _ = c.handle_chunk(delta.as_bytes(), now.min(10_999));
+            assert!(c.deadline().unwrap() <= 11_000);
+        }
+        assert!(!c.handle_timeout(10_999));
+        assert!(c.handle_timeout(11_000));
+        assert!(c.may_have_billed());
+        assert_eq!(c.next_action(11_000), CallAction::Done);
+        let err = c.take_result().unwrap().unwrap_err();
+        assert_eq!(err.error, AttemptError::Transport(Failure::Timeout { phase: TimeoutPhase::Total }));
+        assert_eq!(err.error.code(), "total_timeout");
+        assert_eq!(err.reason, GiveUpReason::TotalTimeout { total_timeout_ms: 10_000 });
+        assert_eq!(err.partial.unwrap().text(), "aaaaaaaaaa");
     }
 
     #[test]

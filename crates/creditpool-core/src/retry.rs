@@ -72,6 +72,10 @@ pub enum TimeoutPhase {
     Read,
     /// A stream went quiet for too long between events.
     Idle,
+    /// The call's overall deadline
+    /// ([`CallOptions::total_timeout_ms`](crate::call::CallOptions::total_timeout_ms))
+    /// passed, across every attempt and wait: never retried.
+    Total,
 }
 
 /// What went wrong with an attempt.
@@ -182,6 +186,13 @@ pub enum GiveUpReason {
     AttemptsExhausted {
         /// Attempts made, the first included.
         attempts: u32,
+    },
+    /// The call's overall deadline
+    /// ([`CallOptions::total_timeout_ms`](crate::call::CallOptions::total_timeout_ms))
+    /// passed, or the wait before the next attempt would end after it.
+    TotalTimeout {
+        /// The deadline, in ms from the first attempt.
+        total_timeout_ms: u64,
     },
     /// The server asked for a longer wait than the policy's cap.
     RetryAfterTooLong {

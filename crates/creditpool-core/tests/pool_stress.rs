@@ -37,7 +37,7 @@ fn eight_threads_share_one_pool() {
                     if round % 100 == 99 {
                         // Scale up while agents run.
                         let raised = p.state().limit().nanos() + 25_000;
-                        p.set_limit(Money::from_nanos(raised), now);
+                        p.set_limit(Money::from_nanos(raised), now).unwrap();
                     }
                     if r % 3 != 0 || held.is_empty() {
                         match p.reserve(&agent, Money::from_nanos(r % 2_000), now) {

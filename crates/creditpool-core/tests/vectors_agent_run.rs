@@ -144,6 +144,7 @@ fn run(input: &Value) -> Result<Value, String> {
         "pool": {"settled": pool.state().settled(), "reserved": pool.state().reserved()},
         "ledger": ledger.len(),
         "ledger_kinds": ledger.iter().map(|e| serde_json::to_value(e.kind).unwrap()).collect::<Vec<_>>(),
+        "ledger_request_ids": ledger.iter().map(|e| e.request_id.clone()).collect::<Vec<_>>(),
         "transcript": transcript,
         "tool_result_errors": errors,
     }))

@@ -33,6 +33,10 @@ pub struct Timeouts {
     pub read: Duration,
     /// A stream without a byte for this long fails the attempt. Default 10 min.
     pub idle: Duration,
+    /// An overall deadline for one call, every attempt and retry wait
+    /// included ([`CallOptions::total_timeout_ms`]); default none. Past it the
+    /// call fails with code `total_timeout`, not retried.
+    pub total: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -41,6 +45,7 @@ impl Default for Timeouts {
             connect: Duration::from_secs(10),
             read: Duration::from_millis(creditpool_core::call::DEFAULT_READ_TIMEOUT_MS),
             idle: Duration::from_millis(creditpool_core::call::DEFAULT_IDLE_TIMEOUT_MS),
+            total: None,
         }
     }
 }
@@ -138,6 +143,7 @@ impl Client {
             retry: self.inner.retry.clone(),
             read_timeout_ms: millis(self.inner.timeouts.read),
             idle_timeout_ms: millis(self.inner.timeouts.idle),
+            total_timeout_ms: self.inner.timeouts.total.map(millis),
             jitter_seed: fresh_seed(),
             preflight: self.inner.preflight,
             ..CallOptions::default()
@@ -326,6 +332,15 @@ impl ClientBuilder {
     /// ([`CallOptions::idle_timeout_ms`]); default 10 min.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.idle = timeout;
+        self
+    }
+
+    /// An overall deadline for each call, every attempt, retry wait and
+    /// stream included ([`CallOptions::total_timeout_ms`]); default none.
+    /// Past it the call fails with code `total_timeout` (a stream cut by it
+    /// keeps its partial message), not retried.
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.total = Some(timeout);
         self
     }
 

@@ -287,9 +287,11 @@ impl SharedPool {
     }
 
     /// Changes the limit ("start small, scale up"); thresholds the new limit
-    /// puts behind the spend fire now.
-    pub fn set_limit(&self, limit: Money) {
-        self.with(|p| p.set_limit(limit, now_ms()));
+    /// puts behind the spend fire now. Fails with the core's `ClockJump` when
+    /// the system clock is further ahead of the pool's latest time than
+    /// `max_clock_jump_ms` ([`SharedPool::advance_clock`] resumes).
+    pub fn set_limit(&self, limit: Money) -> Result<(), Error> {
+        Ok(self.with(|p| p.set_limit(limit, now_ms()))?)
     }
 
     /// Sets an agent's policy (cap, weight, rate limits).
@@ -298,9 +300,21 @@ impl SharedPool {
     }
 
     /// Expires due leases and rolls the cycle over; call now and then when no
-    /// agent runs, to see expiries and alerts sooner.
-    pub fn tick(&self) {
-        let _ = self.with(|p| p.tick(now_ms()));
+    /// agent runs, to see expiries and alerts sooner. Fails with the core's
+    /// `ClockJump` (and changes nothing) when the system clock is further
+    /// ahead of the pool's latest time than `max_clock_jump_ms`.
+    pub fn tick(&self) -> Result<(), Error> {
+        self.with(|p| p.tick(now_ms()))?;
+        Ok(())
+    }
+
+    /// Accepts the system clock however far ahead of the pool's latest time
+    /// (a pool idle longer than `max_clock_jump_ms`, a snapshot restored after
+    /// a long pause), then ticks: the explicit resume after a `ClockJump`.
+    pub fn advance_clock(&self) {
+        self.with(|p| {
+            p.advance_clock(now_ms());
+        });
     }
 
     /// The most that was ever committed (settled plus reserved) at once, as seen
@@ -444,7 +458,7 @@ mod tests {
     fn a_callback_may_use_the_pool() {
         let pool = SharedPool::new(PoolConfig::new(Money::from_nanos(100))).unwrap();
         let handle = pool.clone();
-        pool.on_alert(move |_| handle.set_limit(Money::from_nanos(1_000)));
+        pool.on_alert(move |_| handle.set_limit(Money::from_nanos(1_000)).unwrap());
         let r = pool.with(|p| p.reserve("a", Money::from_nanos(60), now_ms())).unwrap();
         pool.with(|p| p.settle(r.id, Money::from_nanos(60), None, now_ms())).unwrap();
         assert_eq!(pool.with(|p| p.state().limit()), Money::from_nanos(1_000));

@@ -522,11 +522,14 @@ impl AgentRun {
     /// at its reserved worst case, flagged `estimated`, with what was
     /// observed of it kept beside (never released for free).
     fn settle_estimated(&mut self, reservation: Reservation, observed: Option<&Message>, now_ms: u64) {
-        let Phase::Calling { request, .. } = &self.phase else { return };
+        let Phase::Calling { request, call, .. } = &self.phase else { return };
         let mut attribution = match observed {
             Some(m) => AttributionInput::from_request_and_response(request, m),
             None => AttributionInput { input_bytes: crate::pool::attribution::json_len(request.as_ref()), ..AttributionInput::new(request.model.clone()) },
         };
+        if let Some(id) = call.attempt_request_id() {
+            attribution = attribution.with_request_id(id.to_owned());
+        }
         attribution.estimated = true;
         let op = PoolOp::Settle { id: reservation.id, cost: reservation.amount, now_ms, attribution: Some(Box::new(attribution)) };
         self.pool_ops.push_back(PendingOp { op });

@@ -11,6 +11,11 @@ use crate::money::Money;
 
 impl Pool {
     /// Reserves `amount` for `agent` with the configured lease.
+    ///
+    /// A `now_ms` beyond [`PoolConfig::max_clock_jump_ms`](super::PoolConfig::max_clock_jump_ms)
+    /// does not move the pool's clock: the reservation is judged at the latest
+    /// time seen. Check [`Pool::check_clock`] first (as [`Pool::apply`] does) to
+    /// refuse it with [`PoolError::ClockJump`] instead.
     pub fn reserve(&mut self, agent: &str, amount: Money, now_ms: u64) -> Result<Reservation, Refusal> {
         self.reserve_with_lease(agent, amount, self.config.lease_ms, now_ms)
     }
@@ -80,18 +85,22 @@ impl Pool {
 
     /// Changes the limit. Lowering it below what is committed loses nothing: new
     /// reservations are refused until there is room. Thresholds that the new
-    /// limit puts behind the spend fire now.
-    pub fn set_limit(&mut self, limit: Money, now_ms: u64) {
+    /// limit puts behind the spend fire now. A `now_ms` beyond the clock-jump
+    /// allowance answers [`PoolError::ClockJump`] and changes nothing.
+    pub fn set_limit(&mut self, limit: Money, now_ms: u64) -> Result<(), PoolError> {
+        self.check_clock(now_ms)?;
         let now = self.clock(now_ms);
         self.advance(now, None);
         self.state.limit = limit;
         self.check_thresholds(now);
+        Ok(())
     }
 
     /// Sets an agent's policy (adding the agent if new). Its counters and rate
     /// buckets carry on under the new policy.
     pub fn set_agent_policy(&mut self, agent: &str, policy: AgentPolicy, now_ms: u64) -> Result<(), PoolError> {
         policy.validate().map_err(|e| PoolError::InvalidConfig { reason: format!("agents.{agent}.{e}") })?;
+        self.check_clock(now_ms)?;
         let now = self.clock(now_ms);
         self.advance(now, None);
         let idx = self.agent_index(agent);

@@ -17,6 +17,15 @@ pub const DEFAULT_LEASE_MS: u64 = 10 * 60 * 1_000;
 /// kept meanwhile is one small record per reservation whose holder never
 /// settled (a worker that died).
 pub const DEFAULT_LATE_SETTLE_WINDOW_MS: u64 = 30 * 24 * 60 * 60 * 1_000;
+/// Seven days: how far beyond the latest time it saw the pool accepts a `now`
+/// (see [`PoolConfig::max_clock_jump_ms`]). A pool left idle over a long
+/// weekend (Friday evening to Tuesday morning is under four and a half days)
+/// carries on by itself; a timestamp like `2**62`, a clock a year (or a
+/// month) ahead, or seconds passed as milliseconds is refused instead of
+/// rolling the cycle over, returning the budget and expiring every lease.
+/// Shorter than any calendar month, so a wrong clock cannot skip a whole
+/// cycle unnoticed.
+pub const DEFAULT_MAX_CLOCK_JUMP_MS: u64 = 7 * 24 * 60 * 60 * 1_000;
 /// The default alert thresholds, in percent of the limit.
 pub const DEFAULT_THRESHOLDS_PCT: [u32; 4] = [50, 75, 90, 100];
 /// The largest threshold accepted, in percent.
@@ -35,6 +44,7 @@ pub const BASIS_POINTS: u32 = 10_000;
 ///   "cycle": {"kind": "monthly", "anchor_day": 1},
 ///   "lease_ms": 600000,
 ///   "late_settle_window_ms": 2592000000,
+///   "max_clock_jump_ms": 604800000,
 ///   "alerts": {"thresholds_pct": [50, 75, 90, 100], "on_committed": false, "burn_rate": null},
 ///   "agents": {},
 ///   "default_agent": {"cap": null, "weight": 1, "credits_per_minute": null, "requests_per_minute": null},
@@ -65,6 +75,17 @@ pub struct PoolConfig {
     /// [`SettleOutcome::Duplicate`](super::SettleOutcome::Duplicate).
     #[serde(default = "default_late_settle_window_ms")]
     pub late_settle_window_ms: u64,
+    /// How far beyond the latest time it saw (`last_now_ms`) the pool accepts
+    /// a `now`, in milliseconds (at least 1; default seven days,
+    /// [`DEFAULT_MAX_CLOCK_JUMP_MS`]). A time further ahead is a clock fault
+    /// until proven otherwise: reserve, extend, tick and the settings answer
+    /// [`PoolError::ClockJump`](super::PoolError::ClockJump) and nothing
+    /// moves; a settle or release is still recorded (the spend is real
+    /// whatever the clock says), at the latest time seen. To accept a
+    /// legitimate long jump (a pool idle for weeks, a snapshot restored
+    /// after a long pause), call [`Pool::advance_clock`](super::Pool::advance_clock).
+    #[serde(default = "default_max_clock_jump_ms")]
+    pub max_clock_jump_ms: u64,
     /// Alert thresholds and options.
     #[serde(default)]
     pub alerts: AlertConfig,
@@ -224,6 +245,9 @@ fn default_lease_ms() -> u64 {
 fn default_late_settle_window_ms() -> u64 {
     DEFAULT_LATE_SETTLE_WINDOW_MS
 }
+fn default_max_clock_jump_ms() -> u64 {
+    DEFAULT_MAX_CLOCK_JUMP_MS
+}
 fn yes() -> bool {
     true
 }
@@ -258,6 +282,7 @@ impl PoolConfig {
             cycle: CycleSpec::default(),
             lease_ms: DEFAULT_LEASE_MS,
             late_settle_window_ms: DEFAULT_LATE_SETTLE_WINDOW_MS,
+            max_clock_jump_ms: DEFAULT_MAX_CLOCK_JUMP_MS,
             alerts: AlertConfig::default(),
             agents: BTreeMap::new(),
             default_agent: AgentPolicy::default(),
@@ -273,6 +298,9 @@ impl PoolConfig {
         self.cycle.validate()?;
         if self.lease_ms == 0 {
             return Err("lease_ms must be at least 1".to_owned());
+        }
+        if self.max_clock_jump_ms == 0 {
+            return Err("max_clock_jump_ms must be at least 1".to_owned());
         }
         if self.report_bucket_ms == 0 {
             return Err("report_bucket_ms must be at least 1".to_owned());

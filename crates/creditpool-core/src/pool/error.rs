@@ -130,6 +130,25 @@ pub enum PoolError {
         /// What is wrong.
         reason: String,
     },
+    /// `now_ms` is further beyond the latest time the pool saw than
+    /// [`PoolConfig::max_clock_jump_ms`](super::PoolConfig::max_clock_jump_ms)
+    /// allows: a clock fault (a wild timestamp, a clock far ahead) or a pool
+    /// idle longer than the allowance. Nothing changed. If the time is right,
+    /// accept it with [`Pool::advance_clock`](super::Pool::advance_clock)
+    /// (`PoolOp::AdvanceClock`), then retry.
+    #[error(
+        "clock jump: now_ms {now_ms} is more than max_clock_jump_ms ({max_clock_jump_ms} ms) beyond the latest time the pool saw \
+         ({last_now_ms}); if the clock is right (the pool was idle that long), accept the jump with advance_clock({now_ms}) and \
+         retry, otherwise fix the clock"
+    )]
+    ClockJump {
+        /// The time given, Unix milliseconds.
+        now_ms: u64,
+        /// The latest time the pool saw, Unix milliseconds.
+        last_now_ms: u64,
+        /// The allowance, milliseconds.
+        max_clock_jump_ms: u64,
+    },
     /// A snapshot has a version this library does not read.
     #[error("unsupported pool snapshot version {version}")]
     UnsupportedSnapshotVersion {

@@ -12,11 +12,37 @@ use crate::money::Money;
 
 impl Pool {
     /// Expires due leases and rolls the cycle over if `now_ms` is past its end.
-    pub fn tick(&mut self, now_ms: u64) -> Tick {
-        let now = self.clock(now_ms);
+    /// A `now_ms` beyond [`PoolConfig::max_clock_jump_ms`](super::PoolConfig::max_clock_jump_ms)
+    /// answers [`PoolError::ClockJump`] and changes nothing.
+    pub fn tick(&mut self, now_ms: u64) -> Result<Tick, PoolError> {
+        self.check_clock(now_ms)?;
+        Ok(self.advance_clock(now_ms))
+    }
+
+    /// Accepts `now_ms` however far ahead of the latest time seen, then does
+    /// what [`Pool::tick`] does: the explicit way to resume after a pause
+    /// longer than [`PoolConfig::max_clock_jump_ms`](super::PoolConfig::max_clock_jump_ms)
+    /// (a pool idle for weeks, a snapshot restored after a long pause), once
+    /// the host knows the clock is right. Leases due by then expire (their
+    /// settles are still recorded late) and the cycle rolls over if it ended.
+    pub fn advance_clock(&mut self, now_ms: u64) -> Tick {
+        let now = now_ms.max(self.state.last_now_ms);
+        self.state.last_now_ms = now;
         let mut expired = Vec::new();
         let rolled_over = self.advance(now, Some(&mut expired));
         Tick { expired, rolled_over }
+    }
+
+    /// Whether `now_ms` is within [`PoolConfig::max_clock_jump_ms`](super::PoolConfig::max_clock_jump_ms)
+    /// of the latest time the pool saw: [`PoolError::ClockJump`] if not.
+    /// Earlier times are always accepted (they count as the latest seen).
+    pub fn check_clock(&self, now_ms: u64) -> Result<(), PoolError> {
+        let last_now_ms = self.state.last_now_ms;
+        let max_clock_jump_ms = self.config.max_clock_jump_ms;
+        if now_ms.saturating_sub(last_now_ms) > max_clock_jump_ms {
+            return Err(PoolError::ClockJump { now_ms, last_now_ms, max_clock_jump_ms });
+        }
+        Ok(())
     }
 
     /// Renews the lease of open reservation `id` to end `lease_ms` (at least
@@ -25,7 +51,10 @@ impl Pool {
     /// `lease_ms`. A reservation already settled, released or expired (a lease
     /// past its end expires first) answers [`ExtendOutcome::Closed`] and nothing
     /// changes; its settle, if it expired, is still recorded late.
+    /// A `now_ms` beyond the clock-jump allowance answers
+    /// [`PoolError::ClockJump`] and changes nothing.
     pub fn extend(&mut self, id: u64, lease_ms: u64, now_ms: u64) -> Result<ExtendOutcome, PoolError> {
+        self.check_clock(now_ms)?;
         let now = self.clock(now_ms);
         self.advance(now, None);
         let Some(o) = self.state.open.get_mut(&id) else {
@@ -57,7 +86,14 @@ impl Pool {
 
     // ----- internals -----
 
+    /// The time to act at: `now_ms`, but never earlier than the latest time
+    /// seen, and never further ahead than the clock-jump allowance (a time
+    /// beyond it counts as the latest seen and does not move the clock: the
+    /// operations that must not act on it check [`Pool::check_clock`] first).
     pub(super) fn clock(&mut self, now_ms: u64) -> u64 {
+        if self.check_clock(now_ms).is_err() {
+            return self.state.last_now_ms;
+        }
         let now = now_ms.max(self.state.last_now_ms);
         self.state.last_now_ms = now;
         now

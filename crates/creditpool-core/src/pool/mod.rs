@@ -5,7 +5,13 @@
 //! clock, draws a random number, touches a file or starts a thread. The same
 //! inputs give the same outputs in Rust, Python and JS. A time earlier than one
 //! already seen counts as the latest seen, so a clock stepping back cannot undo
-//! an expiry or a rollover.
+//! an expiry or a rollover. A time too far ahead (more than
+//! [`PoolConfig::max_clock_jump_ms`], default seven days, beyond the latest seen)
+//! is a clock fault until the host says otherwise: it answers
+//! [`PoolError::ClockJump`] and never rolls the cycle over or expires leases;
+//! [`Pool::advance_clock`] accepts a legitimate long jump (a pool idle for
+//! weeks, a snapshot restored after a long pause). Settles and releases are
+//! recorded whatever their time, so no spend is lost to a clock fault.
 //!
 //! # Flow
 //!

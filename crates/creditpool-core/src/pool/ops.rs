@@ -12,6 +12,7 @@
 //! | `set_limit` | `limit`, `now_ms` | `ok` |
 //! | `set_agent` | `agent`, `policy` ([`AgentPolicy`]), `now_ms` | `ok` or `error` |
 //! | `tick` | `now_ms` | `ticked` |
+//! | `advance_clock` | `now_ms` | `ticked`: accepts a jump beyond `max_clock_jump_ms` ([`Pool::advance_clock`]) |
 //! | `report` | `now_ms` | `report` ([`Report`]) |
 //! | `snapshot_restore` | | `restored`: the pool is replaced by the restore of its own snapshot |
 //!
@@ -22,6 +23,13 @@
 //! `{"result": "extended", "id", "amount", "expires_at_ms"}` (the new lease
 //! end) or, for a reservation already settled, released or expired,
 //! `{"result": "closed", "id"}`.
+//!
+//! A `now_ms` further beyond the latest time seen than
+//! [`PoolConfig::max_clock_jump_ms`](super::PoolConfig::max_clock_jump_ms)
+//! makes `reserve`, `extend`, `set_limit`, `set_agent` and `tick` answer
+//! `{"result": "error", "error": "clock_jump", "now_ms", "last_now_ms",
+//! "max_clock_jump_ms"}` and change nothing; `settle` and `release` are still
+//! recorded (at the latest time seen), and `report` never moves time.
 
 use super::attribution::AttributionInput;
 use super::config::AgentPolicy;
@@ -97,6 +105,11 @@ pub enum PoolOp {
         /// Now, Unix milliseconds.
         now_ms: u64,
     },
+    /// [`Pool::advance_clock`]: accept a long jump on purpose.
+    AdvanceClock {
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
     /// [`Pool::report`].
     Report {
         /// Now, Unix milliseconds.
@@ -154,6 +167,11 @@ impl Pool {
     /// Applies one operation. Alerts and ledger entries are queued as usual:
     /// poll them afterwards.
     pub fn apply(&mut self, op: &PoolOp) -> OpResult {
+        if let PoolOp::Reserve { now_ms, .. } = op {
+            if let Err(e) = self.check_clock(*now_ms) {
+                return OpResult::Error(e);
+            }
+        }
         match op {
             PoolOp::Reserve { agent, amount, now_ms, lease_ms } => {
                 let r = match lease_ms {
@@ -180,16 +198,20 @@ impl Pool {
                 Ok(ExtendOutcome::Closed { id }) => OpResult::Closed { id },
                 Err(e) => OpResult::Error(e),
             },
-            PoolOp::SetLimit { limit, now_ms } => {
-                self.set_limit(*limit, *now_ms);
-                OpResult::Ok
-            }
+            PoolOp::SetLimit { limit, now_ms } => match self.set_limit(*limit, *now_ms) {
+                Ok(()) => OpResult::Ok,
+                Err(e) => OpResult::Error(e),
+            },
             PoolOp::SetAgent { agent, policy, now_ms } => match self.set_agent_policy(agent, policy.clone(), *now_ms) {
                 Ok(()) => OpResult::Ok,
                 Err(e) => OpResult::Error(e),
             },
-            PoolOp::Tick { now_ms } => {
-                let t = self.tick(*now_ms);
+            PoolOp::Tick { now_ms } => match self.tick(*now_ms) {
+                Ok(t) => OpResult::Ticked { expired: t.expired, rolled_over: t.rolled_over },
+                Err(e) => OpResult::Error(e),
+            },
+            PoolOp::AdvanceClock { now_ms } => {
+                let t = self.advance_clock(*now_ms);
                 OpResult::Ticked { expired: t.expired, rolled_over: t.rolled_over }
             }
             PoolOp::Report { now_ms } => OpResult::Report(Box::new(self.report(*now_ms))),

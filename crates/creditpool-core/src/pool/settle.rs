@@ -15,7 +15,9 @@ impl Pool {
     /// Posts the actual cost of reservation `id`, with what the request held for
     /// attribution (without it, the whole cost goes to the conversation and the
     /// ledger entry names no model). The cost may exceed the reservation: it is
-    /// recorded in full and flagged as an overrun.
+    /// recorded in full and flagged as an overrun. A settle is never refused
+    /// for its time: a `now_ms` beyond the clock-jump allowance is recorded at
+    /// the latest time seen and does not move the clock.
     pub fn settle(&mut self, id: u64, cost: Money, attribution: Option<&AttributionInput>, now_ms: u64) -> Result<SettleOutcome, PoolError> {
         let now = self.clock(now_ms);
         self.advance(now, None);
@@ -66,7 +68,8 @@ impl Pool {
     }
 
     /// Voids reservation `id` (the request failed): its amount returns to the
-    /// pool and to the agent's credit bucket.
+    /// pool and to the agent's credit bucket. Like a settle, never refused
+    /// for its time (a jumped `now_ms` counts as the latest time seen).
     pub fn release(&mut self, id: u64, now_ms: u64) -> Result<ReleaseOutcome, PoolError> {
         let now = self.clock(now_ms);
         self.advance(now, None);

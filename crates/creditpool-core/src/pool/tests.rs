@@ -85,8 +85,8 @@ fn leases_expire_and_late_settles_still_count() {
     p.reserve("a", m(300), 0).unwrap();
     p.reserve_with_lease("b", m(200), 5_000, 0).unwrap();
     assert_eq!(p.next_deadline_ms(), 1_000);
-    assert_eq!(p.tick(999), Tick { expired: vec![], rolled_over: false });
-    assert_eq!(p.tick(1_000), Tick { expired: vec![1], rolled_over: false });
+    assert_eq!(p.tick(999).unwrap(), Tick { expired: vec![], rolled_over: false });
+    assert_eq!(p.tick(1_000).unwrap(), Tick { expired: vec![1], rolled_over: false });
     assert_eq!(p.state().reserved(), m(200));
     assert_eq!(p.next_deadline_ms(), 5_000);
     let l = drain_ledger(&mut p);
@@ -101,6 +101,7 @@ fn leases_expire_and_late_settles_still_count() {
     p.reserve("a", m(1), 5_000).unwrap();
     assert_eq!(p.state().open_count(), 1);
     let horizon = 5_000 + DEFAULT_LATE_SETTLE_WINDOW_MS;
+    p.advance_clock(horizon);
     assert_eq!(p.settle(2, m(1), None, horizon).unwrap(), SettleOutcome::Duplicate { id: 2 });
 }
 
@@ -122,19 +123,19 @@ fn thresholds_fire_once_in_order_and_rearm_at_rollover() {
     p.reserve("a", m(400), 2).unwrap();
     p.settle(2, m(400), None, 3).unwrap();
     assert_eq!(drain_events(&mut p), vec![AlertKind::Threshold { percent: 50 }, AlertKind::Threshold { percent: 75 }]);
-    p.set_limit(m(2_000), 4);
+    p.set_limit(m(2_000), 4).unwrap();
     assert!(drain_events(&mut p).is_empty());
-    p.set_limit(m(899), 5);
+    p.set_limit(m(899), 5).unwrap();
     assert_eq!(drain_events(&mut p), vec![AlertKind::Threshold { percent: 90 }, AlertKind::Threshold { percent: 100 }]);
-    p.set_limit(m(10), 6);
+    p.set_limit(m(10), 6).unwrap();
     assert!(drain_events(&mut p).is_empty());
     // Lowered below spend: new reservations are refused, nothing is lost.
     assert!(matches!(p.reserve("a", m(1), 7), Err(Refusal::PoolExhausted { available, .. }) if available.is_zero()));
     assert_eq!(p.state().settled(), m(899));
     // A new cycle: spend resets, thresholds re-arm, history keeps the old one.
-    p.set_limit(m(1_500), 8);
+    p.set_limit(m(1_500), 8).unwrap();
     p.reserve("a", m(500), 999_999).unwrap();
-    let t = p.tick(1_000_000);
+    let t = p.tick(1_000_000).unwrap();
     assert!(t.rolled_over);
     assert_eq!(p.state().settled(), Money::ZERO);
     assert_eq!(p.state().reserved(), m(500));
@@ -181,7 +182,7 @@ fn agent_caps() {
     assert_eq!(r.reason(), "agent_cap");
     p.reserve("other", m(200), 0).unwrap();
     assert!(matches!(p.reserve("other", m(1), 0), Err(Refusal::AgentCap { cap, .. }) if cap == m(200)));
-    p.set_limit(m(2_000), 0);
+    p.set_limit(m(2_000), 0).unwrap();
     p.reserve("other", m(200), 0).unwrap();
 }
 
@@ -299,7 +300,7 @@ fn snapshot_restores_exactly() {
     let mut q = Pool::restore_json(&json).unwrap();
     assert_eq!(q.snapshot_json(), json);
     for pool in [&mut p, &mut q] {
-        pool.tick(1_001);
+        pool.tick(1_001).unwrap();
     }
     assert_eq!(p.snapshot_json(), q.snapshot_json());
     assert_eq!(drain_ledger(&mut p), drain_ledger(&mut q));
@@ -355,10 +356,10 @@ fn wake_up_bound_never_skips_an_expiry() {
     p.reserve("a", m(100), 0).unwrap();
     p.settle(2, m(1), None, 1).unwrap();
     // The earliest heap entry now belongs to a live reservation at 50.
-    assert_eq!(p.tick(49).expired, Vec::<u64>::new());
-    assert_eq!(p.tick(50).expired, vec![1]);
+    assert_eq!(p.tick(49).unwrap().expired, Vec::<u64>::new());
+    assert_eq!(p.tick(50).unwrap().expired, vec![1]);
     p.reserve("a", m(100), 60).unwrap();
-    assert_eq!(p.tick(1_060).expired, vec![3]);
+    assert_eq!(p.tick(1_060).unwrap().expired, vec![3]);
 }
 
 fn extended(o: ExtendOutcome) -> Reservation {
@@ -375,7 +376,7 @@ fn extend_keeps_a_reservation_alive_and_its_settle_on_time() {
     // Renewed at 900 for 1 000 ms: the lease now ends at 1 900, not 1 000.
     assert_eq!(extended(p.extend(1, 1_000, 900).unwrap()), Reservation { id: 1, amount: m(300), expires_at_ms: 1_900 });
     assert_eq!(p.state().open_reservation(1).map(|o| o.expires_at_ms), Some(1_900));
-    assert_eq!(p.tick(1_000).expired, Vec::<u64>::new());
+    assert_eq!(p.tick(1_000).unwrap().expired, Vec::<u64>::new());
     assert_eq!(p.state().reserved(), m(300));
     let s = settled(p.settle(1, m(250), None, 1_500).unwrap());
     assert_eq!((s.reserved, s.refunded, s.late), (m(300), m(50), false));
@@ -395,7 +396,7 @@ fn extend_never_shortens_a_lease() {
     assert_eq!(extended(p.extend(1, 0, 5_000 - 1).unwrap()).expires_at_ms, 5_000);
     assert_eq!(extended(p.extend(1, 0, 5_000 - 1).unwrap()).expires_at_ms, 5_000);
     assert_eq!(p.expiry.len(), 1);
-    assert_eq!(p.tick(5_000).expired, vec![1]);
+    assert_eq!(p.tick(5_000).unwrap().expired, vec![1]);
 }
 
 #[test]
@@ -424,6 +425,7 @@ fn extend_of_an_unknown_reservation_errors() {
     assert_eq!(p.extend(2, 1_000, 0), Err(PoolError::UnknownReservation { id: 2 }));
     // Long after the late-settle window, a known ID is still Closed, not unknown.
     let later = 1_000 + DEFAULT_LATE_SETTLE_WINDOW_MS;
+    p.advance_clock(later);
     assert_eq!(p.extend(1, 1_000, later).unwrap(), ExtendOutcome::Closed { id: 1 });
 }
 
@@ -435,11 +437,11 @@ fn an_extended_lease_expires_at_its_new_end() {
     extended(p.extend(1, 2_000, 500).unwrap());
     // The stale entry of 1 at 1 000 neither expires it nor sets the deadline.
     assert_eq!(p.next_deadline_ms(), 1_010);
-    assert_eq!(p.tick(1_000).expired, Vec::<u64>::new());
-    assert_eq!(p.tick(1_010).expired, vec![2]);
+    assert_eq!(p.tick(1_000).unwrap().expired, Vec::<u64>::new());
+    assert_eq!(p.tick(1_010).unwrap().expired, vec![2]);
     assert_eq!(p.next_deadline_ms(), 2_500);
-    assert_eq!(p.tick(2_499).expired, Vec::<u64>::new());
-    assert_eq!(p.tick(2_500).expired, vec![1]);
+    assert_eq!(p.tick(2_499).unwrap().expired, Vec::<u64>::new());
+    assert_eq!(p.tick(2_500).unwrap().expired, vec![1]);
     let l = drain_ledger(&mut p);
     assert_eq!(l.iter().map(|e| (e.kind, e.reservation_id, e.at_ms)).collect::<Vec<_>>(), vec![(LedgerKind::Expire, 2, 1_010), (LedgerKind::Expire, 1, 2_500)]);
     assert_eq!(p.state().reserved(), Money::ZERO);
@@ -453,8 +455,8 @@ fn repeated_extends_keep_the_expiry_queue_bounded() {
         extended(p.extend(1, 1_000, t).unwrap());
     }
     assert!(p.expiry.len() <= 2 * p.state().open_count() + 64 + 1);
-    assert_eq!(p.tick(9_999 + 999).expired, Vec::<u64>::new());
-    assert_eq!(p.tick(9_999 + 1_000).expired, vec![1]);
+    assert_eq!(p.tick(9_999 + 999).unwrap().expired, Vec::<u64>::new());
+    assert_eq!(p.tick(9_999 + 1_000).unwrap().expired, vec![1]);
 }
 
 #[test]
@@ -468,9 +470,9 @@ fn snapshot_keeps_extended_leases() {
     assert_eq!(q.snapshot_json(), json);
     assert_eq!(q.state().open_reservation(1).map(|o| o.expires_at_ms), Some(5_100));
     for pool in [&mut p, &mut q] {
-        assert_eq!(pool.tick(1_000).expired, vec![2]);
+        assert_eq!(pool.tick(1_000).unwrap().expired, vec![2]);
         assert_eq!(pool.next_deadline_ms(), 5_100);
-        assert_eq!(pool.tick(5_100).expired, vec![1]);
+        assert_eq!(pool.tick(5_100).unwrap().expired, vec![1]);
     }
     assert_eq!(p.snapshot_json(), q.snapshot_json());
     assert_eq!(drain_ledger(&mut p), drain_ledger(&mut q));
@@ -543,4 +545,62 @@ fn a_report_never_moves_time_whatever_now_it_is_given() {
     let s = settled(p.settle(r.id, m(250), None, 20).unwrap());
     assert!(!s.late);
     assert_eq!(p.state().settled(), m(250));
+}
+
+/// Issue 10, item 3: one far-future timestamp used to roll the pool into a
+/// cycle millions of years ahead, return the budget, and turn the in-flight
+/// settle into `Duplicate`. Now it is a typed error and changes nothing.
+#[test]
+fn far_future_time_is_a_clock_jump_not_a_rollover() {
+    let mut p = Pool::new(PoolConfig::new(m(1_000)), 1_000).unwrap();
+    let r = p.reserve("a", m(600), 2_000).unwrap();
+    let before = p.state().clone();
+    for t in [1u64 << 62, u64::MAX, 2_000 + 365 * 24 * 3_600 * 1_000, 2_000 + DEFAULT_MAX_CLOCK_JUMP_MS + 1] {
+        let e = p.tick(t).unwrap_err();
+        assert_eq!(e, PoolError::ClockJump { now_ms: t, last_now_ms: 2_000, max_clock_jump_ms: DEFAULT_MAX_CLOCK_JUMP_MS });
+        assert!(e.to_string().contains("advance_clock"), "{e}");
+        assert_eq!(p.set_limit(m(5), t), Err(e.clone()));
+        assert_eq!(p.extend(r.id, 1_000, t), Err(e.clone()));
+        assert_eq!(p.set_agent_policy("a", AgentPolicy::default(), t), Err(e.clone()));
+        assert_eq!(p.apply(&PoolOp::Reserve { agent: "a".into(), amount: m(1), now_ms: t, lease_ms: None }), OpResult::Error(e));
+        assert_eq!(p.state(), &before);
+    }
+    // A settle at a wild time is still recorded (at the latest time seen),
+    // against the open reservation, and does not move the clock.
+    let s = p.settle(r.id, m(500), None, 1 << 62).unwrap();
+    assert!(matches!(s, SettleOutcome::Settled(Settlement { late: false, .. })), "{s:?}");
+    assert_eq!(p.state().settled(), m(500));
+    assert_eq!(p.state().last_now_ms(), 2_000);
+    assert_eq!(p.poll_ledger().map(|e| e.at_ms), Some(2_000));
+    // A long weekend of idle is within the allowance.
+    let weekend = 2_000 + 4 * 24 * 3_600 * 1_000 + 12 * 3_600 * 1_000;
+    assert!(p.tick(weekend).is_ok());
+    assert_eq!(p.state().last_now_ms(), weekend);
+}
+
+/// A snapshot restored after a pause longer than the allowance says how to
+/// resume; `advance_clock` accepts the jump on purpose (and rolls over).
+#[test]
+fn restore_after_long_idle_resumes_with_advance_clock() {
+    let mut config = PoolConfig::new(m(1_000));
+    config.max_clock_jump_ms = 10_000;
+    config.cycle = CycleSpec::Fixed { start_ms: 0, length_ms: 100_000 };
+    let mut p = Pool::new(config, 0).unwrap();
+    p.reserve("a", m(300), 10).unwrap();
+    p.settle(1, m(300), None, 20).unwrap();
+    let mut q = Pool::restore(p.snapshot()).unwrap();
+    let later = 250_000;
+    let e = q.apply(&PoolOp::Reserve { agent: "a".into(), amount: m(1), now_ms: later, lease_ms: None });
+    let OpResult::Error(e @ PoolError::ClockJump { .. }) = e else { panic!("{e:?}") };
+    assert!(e.to_string().contains("advance_clock(250000)"), "{e}");
+    assert_eq!(e.code(), "clock_jump");
+    let t = q.advance_clock(later);
+    assert!(t.rolled_over);
+    assert_eq!(q.state().cycle().start_ms, 200_000);
+    assert_eq!(q.state().settled(), Money::ZERO);
+    assert!(q.reserve("a", m(900), later + 1).is_ok());
+    // The allowance is configurable and validated.
+    let mut bad = PoolConfig::new(m(1));
+    bad.max_clock_jump_ms = 0;
+    assert!(matches!(Pool::new(bad, 0), Err(PoolError::InvalidConfig { reason }) if reason.contains("max_clock_jump_ms")));
 }
