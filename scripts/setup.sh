@@ -16,6 +16,9 @@ cargo --version
 echo "setup: wasm32 toolchain"
 wasm_toolchain_ensure
 
+echo "setup: redis-server and redis-cli (the Redis pool's tests start their own)"
+apt_ensure redis-server
+
 # Later suites add their installs here, each skipped when already present:
 #   wasm-bindgen-cli (version from Cargo.lock), binaryen (wasm-opt),
 #   Python venv + maturin, Node packages, chromium for browser tests.

@@ -30,6 +30,9 @@ step() {
 }
 
 step "setup" bash scripts/setup.sh
+# Includes the Redis store's tests (crates/creditpool/tests/redis_*.rs: the
+# crate's dev-dependency on itself turns its `redis` feature on; each test
+# starts its own redis-server, installed by setup.sh).
 step "rust tests" cargo test --workspace --no-fail-fast "${locked[@]}"
 step "simulator fidelity (official Python SDK)" bash tests/sim_fidelity/run.sh
 step "wasm32 core build" bash scripts/build-wasm-core.sh

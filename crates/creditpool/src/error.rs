@@ -42,8 +42,10 @@ pub enum Error {
     Preflight(Box<PreflightError>),
     /// A Messages API call failed for good, after the retries the policy
     /// allowed. [`Error::status`], [`Error::api_error`] and
-    /// [`Error::partial`] read it.
-    #[error(transparent)]
+    /// [`Error::partial`] read it. An endpoint that does not know the pool
+    /// selector (code `pool_selector_rejected`) is told how to switch it off
+    /// in Rust's words.
+    #[error("{call}{hint}", call = .0, hint = selector_hint(.0.code()))]
     Call(Box<CallError>),
     /// An agent cannot run: an invalid tool definition, a model that cannot be
     /// priced, or a request the model does not accept.
@@ -116,6 +118,10 @@ pub enum Error {
     /// The driver ended a call without a result (a bug: please report it).
     #[error("the call ended without a result")]
     NoResult,
+    /// A Redis pool refused a configuration or could not read a reply (see
+    /// [`RedisError::code`](creditpool_core::redis::RedisError::code)).
+    #[error(transparent)]
+    Redis(#[from] creditpool_core::redis::RedisError),
 }
 
 impl From<CallError> for Error {
@@ -158,7 +164,8 @@ impl Error {
         Some(match status {
             RunStatus::PoolRefused { refusal } => Error::PoolRefused(refusal.clone()),
             RunStatus::Failed { error, api_error_type, http_status, partial, .. } => {
-                Error::Run { code, message: error.clone(), api_error_type: api_error_type.clone(), http_status: *http_status, partial: partial.clone() }
+                let message = format!("{error}{}", selector_hint(&code));
+                Error::Run { code, message, api_error_type: api_error_type.clone(), http_status: *http_status, partial: partial.clone() }
             }
             RunStatus::Invalid { error, .. } => Error::Run { code, message: error.clone(), api_error_type: None, http_status: None, partial: None },
             RunStatus::MaxTurns { max_turns } => Error::Run {
@@ -199,6 +206,7 @@ impl Error {
             Error::Io { .. } => CODE_FILE_IO,
             Error::Webhook { .. } => CODE_WEBHOOK_DELIVERY,
             Error::NoResult => "internal_error",
+            Error::Redis(e) => e.code(),
         }
     }
 
@@ -207,6 +215,7 @@ impl Error {
         match self {
             Error::Call(call) => match &call.error {
                 AttemptError::Api(e) => Some(e),
+                AttemptError::SelectorRejected(s) => Some(&s.api),
                 _ => None,
             },
             _ => None,
@@ -237,5 +246,15 @@ impl Error {
             Error::Run { partial, .. } => partial.as_deref(),
             _ => None,
         }
+    }
+}
+
+/// Rust's words for switching the pool selector off or renaming it, added to
+/// the core's `SelectorRejected` (code `pool_selector_rejected`).
+fn selector_hint(code: &str) -> &'static str {
+    if code == "pool_selector_rejected" {
+        ". In Rust: `Client::builder().no_pool_selector()` sends no selector; `.pool_selector(PoolSelector { field: \"...\".into(), value: ... })` renames it."
+    } else {
+        ""
     }
 }

@@ -64,6 +64,8 @@ mod drive;
 mod error;
 mod persist;
 pub mod pool;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod store;
 mod stream;
 pub mod time;
