@@ -198,3 +198,24 @@ export declare class ToolValidator {
   check(toolUse: { id: string; name: string; input: any }, options?: { truncated?: boolean }): void;
   refusal(toolUse: { id: string; name: string; input: any }, options?: { truncated?: boolean }): ToolResultBlock | null;
 }
+
+/** The core's Meter: the books of one call made through the official SDK's middleware (crates/creditpool-core/src/meter.rs). */
+export declare class Meter {
+  constructor(config: { agent?: string; lease_ms?: number; estimate?: unknown; pool_selector?: unknown; max_retries?: number }, body: string | Uint8Array);
+  static applies(method: string, url: string): boolean;
+  readonly body: string;
+  readonly bodyChanged: boolean;
+  readonly amount: { nanos: bigint; usd: string };
+  beginAttempt(retriesTaken: number, maxRetries: number | null | undefined, nowMs: number): void;
+  nextAction(nowMs: number): { type: 'pool'; op: { op: string; [k: string]: unknown } } | { type: 'wait'; until_ms: number } | { type: 'send' | 'idle' | 'done' };
+  handlePool(result: { result: string; [k: string]: unknown }, nowMs: number): void;
+  handleHead(status: number, headers: [string, string][], nowMs: number): 'whole' | 'chunks';
+  handleBody(body: string | Uint8Array, nowMs: number): void;
+  handleChunk(bytes: Uint8Array, nowMs: number): void;
+  handleEnd(nowMs: number): void;
+  handleTransportError(failure: 'not_sent' | 'lost', nowMs: number): void;
+  abandon(nowMs: number): void;
+  isReading(): boolean;
+  summary(): { reservations: number; attempts: number; settled: number; estimated: number; done: boolean };
+  free(): void;
+}
