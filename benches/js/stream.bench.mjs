@@ -1,9 +1,13 @@
 // Times, in the same run and interleaved, the accumulation of one long
 // tool-use stream into its final message by @anthropic-ai/sdk's MessageStream
-// and by creditpool's (the core's MessageStreamParser, compiled to wasm),
-// and prints the ratio.
+// and by creditpool's, and prints the ratios. creditpool is timed twice over:
+// through its client (`Client#messages.stream`, what users call: the wasm
+// call machine, the attempt player, the event queue), final message only and
+// iterating every event; and through the low-level MessageStreamParser
+// (`creditpool/core`), final message only and pulling every event.
 //
 //   (cd benches/js && npm install && node stream.bench.mjs [rounds])
+//   CREDITPOOL_JS=/path/to/a/copy/of/js node stream.bench.mjs 9   # another build (before/after)
 //
 // The stream is the one crates/creditpool-core/benches/sse.rs uses: a text
 // block of 4,000 text_deltas, then eight tool_use blocks whose ~64 KiB inputs
@@ -12,7 +16,10 @@
 // (so it decodes SSE and accumulates exactly as for a real response).
 import Anthropic from '@anthropic-ai/sdk';
 import { isDeepStrictEqual } from 'node:util';
-import { MessageStreamParser } from '../../js/src/core-node.js';
+
+const jsDir = process.env.CREDITPOOL_JS ? new URL(`file://${process.env.CREDITPOOL_JS.replace(/\/?$/, '/')}`) : new URL('../../js/', import.meta.url);
+const { MessageStreamParser } = await import(new URL('src/core-node.js', jsDir).href);
+const { Client } = await import(new URL('src/node.js', jsDir).href);
 
 const rounds = Number(process.argv[2] ?? 7);
 const CHUNK = 16 * 1024;
@@ -46,28 +53,41 @@ const { bytes, events } = sseStream();
 const chunks = [];
 for (let k = 0; k < bytes.length; k += CHUNK) chunks.push(bytes.subarray(k, k + CHUNK));
 
-const sdk = new Anthropic({
-  apiKey: 'sk-bench',
-  baseURL: 'http://bench.invalid',
-  maxRetries: 0,
-  fetch: async () =>
-    new Response(
-      new ReadableStream({
-        start(c) {
-          for (const ch of chunks) c.enqueue(ch);
-          c.close();
-        },
-      }),
-      { status: 200, headers: { 'content-type': 'text/event-stream', 'request-id': 'req_bench' } },
-    ),
-});
+const answer = async () =>
+  new Response(
+    new ReadableStream({
+      start(c) {
+        for (const ch of chunks) c.enqueue(ch);
+        c.close();
+      },
+    }),
+    { status: 200, headers: { 'content-type': 'text/event-stream', 'request-id': 'req_bench' } },
+  );
+const sdk = new Anthropic({ apiKey: 'sk-bench', baseURL: 'http://bench.invalid', maxRetries: 0, fetch: answer });
+// creditpool's client sends through the global fetch (from inside the wasm):
+// it gets the same answer.
+globalThis.fetch = answer;
+const ours = new Client({ apiKey: 'sk-bench', baseURL: 'http://bench.invalid', maxRetries: 0, poolSelector: false });
 const PARAMS = { model: 'claude-haiku-4-5', max_tokens: 200000, messages: [{ role: 'user', content: 'go' }] };
 
 async function runSdk() {
   return sdk.messages.stream(PARAMS).finalMessage();
 }
 
-/** The final message only (as creditpool's MessageStream.finalMessage() without iterating). */
+/** The client, final message only. */
+async function runClient() {
+  return ours.messages.stream(PARAMS).finalMessage();
+}
+
+/** The client, iterating every event, then the final message. */
+async function runClientEvents() {
+  const s = ours.messages.stream(PARAMS);
+  let n = 0;
+  for await (const _ of s) n++;
+  return s.finalMessage();
+}
+
+/** The low-level parser, final message only (no event converted). */
 function runOurs() {
   const p = new MessageStreamParser();
   for (const ch of chunks) {
@@ -79,7 +99,7 @@ function runOurs() {
   return p.finish().message;
 }
 
-/** Every event converted to a JS object as well (as when iterating the stream). */
+/** The low-level parser, every event converted to a JS object as well. */
 function runOursEvents() {
   const p = new MessageStreamParser();
   let n = 0;
@@ -96,28 +116,34 @@ function runOursEvents() {
 const a = await runSdk();
 const b = runOurs();
 const c = runOursEvents();
+const d = await runClient();
+const e = await runClientEvents();
 // Key order inside tool inputs may differ; the values must not.
 const same = (x, y) => isDeepStrictEqual(x.content, y.content) && x.usage.output_tokens === y.usage.output_tokens;
-if (!same(a, b) || !same(a, c)) {
-  const d = a.content.findIndex((blk, i) => JSON.stringify(blk) !== JSON.stringify(b.content[i]));
-  throw new Error(`the two accumulations disagree at block ${d}: ${JSON.stringify(a.content[d]).slice(0, 200)} vs ${JSON.stringify(b.content[d]).slice(0, 200)}`);
+for (const [name, x] of Object.entries({ parser: b, parserEvents: c, client: d, clientEvents: e })) {
+  if (!same(a, x)) {
+    const at = a.content.findIndex((blk, i) => JSON.stringify(blk) !== JSON.stringify(x.content[i]));
+    throw new Error(`${name} disagrees with the SDK at block ${at}: ${JSON.stringify(a.content[at]).slice(0, 200)} vs ${JSON.stringify(x.content[at]).slice(0, 200)}`);
+  }
 }
 
-const times = { sdk: [], ours: [], oursEvents: [] };
+const cases = { sdk: runSdk, client: runClient, clientEvents: runClientEvents, parser: runOurs, parserEvents: runOursEvents };
+const times = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) {
-  let t = performance.now();
-  await runSdk();
-  times.sdk.push(performance.now() - t);
-  t = performance.now();
-  runOurs();
-  times.ours.push(performance.now() - t);
-  t = performance.now();
-  runOursEvents();
-  times.oursEvents.push(performance.now() - t);
+  for (const [k, run] of Object.entries(cases)) {
+    const t = performance.now();
+    await run();
+    times[k].push(performance.now() - t);
+  }
 }
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const m = { sdk: median(times.sdk), ours: median(times.ours), oursEvents: median(times.oursEvents) };
-console.log(`stream: ${events} events, ${(bytes.length / 1e6).toFixed(2)} MB, ${chunks.length} chunks of 16 KiB; ${rounds} rounds, medians`);
-console.log(`@anthropic-ai/sdk ${JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(new URL('./node_modules/@anthropic-ai/sdk/package.json', import.meta.url), 'utf8'))).version} MessageStream.finalMessage(): ${m.sdk.toFixed(1)} ms`);
-console.log(`creditpool final message:                  ${m.ours.toFixed(1)} ms  ratio SDK / creditpool ${(m.sdk / m.ours).toFixed(2)}`);
-console.log(`creditpool with every event to JS:         ${m.oursEvents.toFixed(1)} ms  ratio SDK / creditpool ${(m.sdk / m.oursEvents).toFixed(2)}`);
+const m = Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
+const fs = await import('node:fs');
+const version = (url) => JSON.parse(fs.readFileSync(url, 'utf8')).version;
+console.log(`stream: ${events} events, ${(bytes.length / 1e6).toFixed(2)} MB, ${chunks.length} chunks of 16 KiB; ${rounds} rounds, interleaved, medians; creditpool from ${jsDir.pathname}`);
+console.log(`@anthropic-ai/sdk ${version(new URL('./node_modules/@anthropic-ai/sdk/package.json', import.meta.url))} MessageStream.finalMessage(): ${m.sdk.toFixed(1)} ms`);
+const row = (label, k) => console.log(`${label.padEnd(52)} ${m[k].toFixed(1).padStart(6)} ms  ratio SDK / creditpool ${(m.sdk / m[k]).toFixed(2)}`);
+row('creditpool client, final message only:', 'client');
+row('creditpool client, iterating every event:', 'clientEvents');
+row('creditpool parser, final message only:', 'parser');
+row('creditpool parser, every event to JS (next()):', 'parserEvents');

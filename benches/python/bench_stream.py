@@ -18,7 +18,8 @@ message:
 
 Runs alternate (SDK, ours, SDK, ours, ...) and the medians are compared.
 ``--tool-blocks`` and ``--input-kib`` size the stream; ``--runs`` the
-repetitions. Prints a Markdown table with the ratios.
+repetitions; ``--cases`` picks some of ``stream,text,create``. Prints a
+Markdown table with the ratios.
 
     python benches/python/bench_stream.py            # or: bash benches/python/run.sh
 """
@@ -165,7 +166,9 @@ def main() -> None:
     ap.add_argument("--tool-blocks", type=int, default=8)
     ap.add_argument("--input-kib", type=int, default=64)
     ap.add_argument("--text-deltas", type=int, default=4000)
+    ap.add_argument("--cases", default="stream,text,create", help="comma-separated: stream, text, create (default all)")
     args = ap.parse_args()
+    cases = set(args.cases.split(","))
 
     stream_body, final = long_tool_stream(args.tool_blocks, args.input_kib, args.text_deltas)
     json_body = json.dumps(final, separators=(",", ":"), ensure_ascii=False).encode()
@@ -175,11 +178,13 @@ def main() -> None:
     print()
     check = same_message(final)
     text_body, text_final = long_tool_stream(0, args.input_kib, args.text_deltas)
-    rows = [
-        compare("stream: iterate every event to the final message", sdk_stream(stream_body), ours_stream(stream_body), args.runs, check),
-        compare("stream, text only (the same text deltas, no tool_use)", sdk_stream(text_body), ours_stream(text_body), args.runs, same_message(text_final, "end_turn")),
-        compare("create: parse the final message (one JSON body)", sdk_create(json_body), ours_create(json_body), args.runs, check),
-    ]
+    rows = []
+    if "stream" in cases:
+        rows.append(compare("stream: iterate every event to the final message", sdk_stream(stream_body), ours_stream(stream_body), args.runs, check))
+    if "text" in cases:
+        rows.append(compare("stream, text only (the same text deltas, no tool_use)", sdk_stream(text_body), ours_stream(text_body), args.runs, same_message(text_final, "end_turn")))
+    if "create" in cases:
+        rows.append(compare("create: parse the final message (one JSON body)", sdk_create(json_body), ours_create(json_body), args.runs, check))
     print("| case | anthropic SDK | creditpool | SDK / creditpool |")
     print("| --- | --- | --- | --- |")
     for name, s, o in rows:

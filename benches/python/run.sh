@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Times the official `anthropic` SDK's stream accumulation and message parsing
 # against this package's (benches/python/bench_stream.py), in a venv of its own
-# (.venv-bench) holding this package and the SDK at the version that the
-# simulator's fidelity check pins (tests/sim_fidelity/requirements.txt).
+# (.venv-bench) holding this package and the SDK at the version the Python
+# tests use (anthropic==2.17.0, the newest on PyPI in December 2026; the
+# pyproject's test extra), or the one ANTHROPIC_SDK names.
 #
-#   bash benches/python/run.sh               # extra args go to the script (--runs 9, ...)
+#   bash benches/python/run.sh               # extra args go to the script (--runs 9, --cases create, ...)
+#   ANTHROPIC_SDK=anthropic==2.13.0 bash benches/python/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 venv=.venv-bench
 python=${PYTHON:-python3}
-sdk=$(grep -E '^anthropic==' tests/sim_fidelity/requirements.txt)
+sdk=${ANTHROPIC_SDK:-anthropic==2.17.0}
 
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"

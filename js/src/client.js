@@ -30,6 +30,7 @@ const CLIENT_OPTIONS = new Set([
   'retry',
   'timeout',
   'idleTimeout',
+  'totalTimeout',
   'checkCapabilities',
   'dangerouslyAllowBrowser',
 ]);
@@ -92,6 +93,9 @@ function checkBaseURL(baseURL) {
  * (`false`, or `{field, value}`; default `"credit_pool": "programmatic"`),
  * `betas`, `anthropicVersion`, `defaultHeaders`, `maxRetries` / `retry` (the
  * core's RetryPolicy JSON), `timeout` and `idleTimeout` (ms; 0 for none),
+ * `totalTimeout` (ms, default none: one deadline for a whole call, every
+ * attempt and retry wait included; past it the call throws an
+ * APITimeoutError with code `total_timeout`, not retried),
  * `checkCapabilities` (default true), and in a browser
  * `dangerouslyAllowBrowser: true`.
  */
@@ -127,6 +131,7 @@ export class Client {
             maxRetries: options.maxRetries,
             timeout: options.timeout,
             idleTimeout: options.idleTimeout,
+            totalTimeout: options.totalTimeout,
             checkCapabilities: options.checkCapabilities,
           }),
         ),
@@ -264,6 +269,9 @@ export class MessageStream {
           if (how === 'chunks') this.#openResolve();
         },
         onEvents: (events) => this.#push(events),
+        // #push keeps no event when only the final message is wanted: such
+        // events are not converted to JS at all.
+        wantsEvents: () => !(this.#wantFinal && !this.#iterating),
         onRetry: (notice) => this.#push([notice]),
       });
       const r = m.takeResult();

@@ -163,13 +163,23 @@ async function readWhole(reader, cap) {
 }
 
 /**
+ * Whether nobody will read the events of the next input: no `ctx.onEvents`, or
+ * `ctx.wantsEvents()` says so. The machine then applies them without
+ * converting them to JS (`handleChunkQuiet`, where the machine has it).
+ */
+function quiet(m, ctx) {
+  return (!ctx.onEvents || ctx.wantsEvents?.() === false) && typeof m.handleChunkQuiet === 'function';
+}
+
+/**
  * Plays one attempt, after the machine's `send` action: sends, then reports
  * the head, the body (whole, or chunk by chunk while `isReading`), the end,
  * a transport failure or the time passing.
  *
  * `ctx`: `now()`, `signal` (the caller's; aborting throws an AbortError),
- * and optionally `onHead(head, how)`, `onEvents(events)` and `afterInput()`
- * (awaited after every input).
+ * and optionally `onHead(head, how)`, `onEvents(events)`, `wantsEvents()`
+ * (false: the events of this input will not be read, so they are not
+ * converted) and `afterInput()` (awaited after every input).
  */
 export async function playAttempt(m, ctx) {
   const ctl = new AbortController();
@@ -211,8 +221,14 @@ export async function playAttempt(m, ctx) {
       } else if (r.done) {
         complete = true;
         // (Not `ctx.onEvents?.(m.handleEnd(...))`: that would skip the input.)
-        const events = m.handleEnd(ctx.now());
-        if (ctx.onEvents) ctx.onEvents(events);
+        if (quiet(m, ctx)) {
+          m.handleEndQuiet(ctx.now());
+        } else {
+          const events = m.handleEnd(ctx.now());
+          if (ctx.onEvents) ctx.onEvents(events);
+        }
+      } else if (quiet(m, ctx)) {
+        m.handleChunkQuiet(r.value, ctx.now());
       } else {
         const events = m.handleChunk(r.value, ctx.now());
         if (ctx.onEvents) ctx.onEvents(events);

@@ -8,13 +8,63 @@
 //! non-finite float becomes None, bytes become a list of ints, enum variants
 //! are externally tagged (unless the type's serde attributes say otherwise),
 //! and map keys must be strings or integers (integers become strings).
+//!
+//! Speed (benches/RESULTS.md, issue 15): dict keys are made once per call and
+//! reused, like `json.loads`' key memo (struct field names by address, short
+//! map keys by text, at most [`KEY_CACHE_MAX`] of them), so a key string is
+//! neither allocated nor hashed again; a list is built at its final length
+//! in one step instead of grown by appends.
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::BoundObject;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString};
 use serde::ser::{self, Serialize};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
+
+/// The most distinct keys one conversion remembers.
+pub const KEY_CACHE_MAX: usize = 4096;
+/// The longest map key (bytes) that is remembered.
+const KEY_CACHE_LEN: usize = 64;
+
+/// Dict keys already made during one conversion.
+#[derive(Default)]
+struct Keys<'py> {
+    /// Struct field names, by the address and length of their `&'static str`.
+    fields: HashMap<(usize, usize), Bound<'py, PyString>>,
+    /// Map keys, by their text.
+    text: HashMap<Box<str>, Bound<'py, PyString>>,
+}
+
+impl<'py> Keys<'py> {
+    fn field(&mut self, py: Python<'py>, key: &'static str) -> Bound<'py, PyString> {
+        let at = (key.as_ptr() as usize, key.len());
+        if let Some(k) = self.fields.get(&at) {
+            return k.clone();
+        }
+        let k = PyString::new(py, key);
+        if self.fields.len() < KEY_CACHE_MAX {
+            self.fields.insert(at, k.clone());
+        }
+        k
+    }
+
+    fn text(&mut self, py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+        if key.len() > KEY_CACHE_LEN {
+            return PyString::new(py, key);
+        }
+        if let Some(k) = self.text.get(key) {
+            return k.clone();
+        }
+        let k = PyString::new(py, key);
+        if self.text.len() < KEY_CACHE_MAX {
+            self.text.insert(key.into(), k.clone());
+        }
+        k
+    }
+}
 
 /// A serialization failure, carrying the Python error.
 pub struct Error(pub PyErr);
@@ -49,13 +99,15 @@ type R<'py> = Result<Bound<'py, PyAny>, Error>;
 
 /// Serializes `value` into a Python object.
 pub fn to_python<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    value.serialize(Ser { py }).map_err(|e| e.0)
+    let keys = RefCell::new(Keys::default());
+    value.serialize(Ser { py, keys: &keys }).map_err(|e| e.0)
 }
 
 /// The serializer (one per value; cheap to copy).
 #[derive(Clone, Copy)]
-pub struct Ser<'py> {
+pub struct Ser<'py, 'k> {
     py: Python<'py>,
+    keys: &'k RefCell<Keys<'py>>,
 }
 
 fn int<'py, T>(py: Python<'py>, v: T) -> R<'py>
@@ -66,16 +118,16 @@ where
     v.into_pyobject(py).map(|b| b.into_any().into_bound()).map_err(|e| Error(e.into()))
 }
 
-impl<'py> ser::Serializer for Ser<'py> {
+impl<'py, 'k> ser::Serializer for Ser<'py, 'k> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
-    type SerializeSeq = Seq<'py>;
-    type SerializeTuple = Seq<'py>;
-    type SerializeTupleStruct = Seq<'py>;
-    type SerializeTupleVariant = Tagged<Seq<'py>>;
-    type SerializeMap = Map<'py>;
-    type SerializeStruct = Map<'py>;
-    type SerializeStructVariant = Tagged<Map<'py>>;
+    type SerializeSeq = Seq<'py, 'k>;
+    type SerializeTuple = Seq<'py, 'k>;
+    type SerializeTupleStruct = Seq<'py, 'k>;
+    type SerializeTupleVariant = Tagged<Seq<'py, 'k>>;
+    type SerializeMap = Map<'py, 'k>;
+    type SerializeStruct = Map<'py, 'k>;
+    type SerializeStructVariant = Tagged<Map<'py, 'k>>;
 
     fn serialize_bool(self, v: bool) -> R<'py> {
         Ok(PyBool::new(self.py, v).to_owned().into_any())
@@ -153,87 +205,92 @@ impl<'py> ser::Serializer for Ser<'py> {
         d.set_item(variant, value.serialize(self)?)?;
         Ok(d.into_any())
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Seq<'py>, Error> {
-        Ok(Seq { ser: self, list: PyList::empty(self.py) })
+    fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'py, 'k>, Error> {
+        // The hint is trusted for the first allocation only (bounded).
+        Ok(Seq { ser: self, items: Vec::with_capacity(len.unwrap_or(0).min(4096)) })
     }
-    fn serialize_tuple(self, len: usize) -> Result<Seq<'py>, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'py, 'k>, Error> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Seq<'py>, Error> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Seq<'py, 'k>, Error> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_variant(self, _name: &'static str, _index: u32, variant: &'static str, len: usize) -> Result<Tagged<Seq<'py>>, Error> {
+    fn serialize_tuple_variant(self, _name: &'static str, _index: u32, variant: &'static str, len: usize) -> Result<Tagged<Seq<'py, 'k>>, Error> {
         Ok(Tagged { variant, inner: self.serialize_seq(Some(len))? })
     }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Map<'py>, Error> {
+    fn serialize_map(self, _len: Option<usize>) -> Result<Map<'py, 'k>, Error> {
         Ok(Map { ser: self, dict: PyDict::new(self.py), key: None })
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Map<'py>, Error> {
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Map<'py, 'k>, Error> {
         self.serialize_map(Some(len))
     }
-    fn serialize_struct_variant(self, _name: &'static str, _index: u32, variant: &'static str, len: usize) -> Result<Tagged<Map<'py>>, Error> {
+    fn serialize_struct_variant(self, _name: &'static str, _index: u32, variant: &'static str, len: usize) -> Result<Tagged<Map<'py, 'k>>, Error> {
         Ok(Tagged { variant, inner: self.serialize_map(Some(len))? })
     }
 }
 
-/// A list being filled.
-pub struct Seq<'py> {
-    ser: Ser<'py>,
-    list: Bound<'py, PyList>,
+/// A list being filled: its items, made into a list at its final length.
+pub struct Seq<'py, 'k> {
+    ser: Ser<'py, 'k>,
+    items: Vec<Bound<'py, PyAny>>,
 }
 
-impl<'py> Seq<'py> {
+impl<'py, 'k> Seq<'py, 'k> {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.list.append(value.serialize(self.ser)?)?;
+        self.items.push(value.serialize(self.ser)?);
         Ok(())
     }
+
+    fn list(self) -> Result<Bound<'py, PyList>, Error> {
+        Ok(PyList::new(self.ser.py, self.items)?)
+    }
 }
 
-impl<'py> ser::SerializeSeq for Seq<'py> {
+impl<'py, 'k> ser::SerializeSeq for Seq<'py, 'k> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.push(value)
     }
     fn end(self) -> R<'py> {
-        Ok(self.list.into_any())
+        Ok(self.list()?.into_any())
     }
 }
 
-impl<'py> ser::SerializeTuple for Seq<'py> {
+impl<'py, 'k> ser::SerializeTuple for Seq<'py, 'k> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.push(value)
     }
     fn end(self) -> R<'py> {
-        Ok(self.list.into_any())
+        Ok(self.list()?.into_any())
     }
 }
 
-impl<'py> ser::SerializeTupleStruct for Seq<'py> {
+impl<'py, 'k> ser::SerializeTupleStruct for Seq<'py, 'k> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.push(value)
     }
     fn end(self) -> R<'py> {
-        Ok(self.list.into_any())
+        Ok(self.list()?.into_any())
     }
 }
 
 /// A dict being filled.
-pub struct Map<'py> {
-    ser: Ser<'py>,
+pub struct Map<'py, 'k> {
+    ser: Ser<'py, 'k>,
     dict: Bound<'py, PyDict>,
     key: Option<Bound<'py, PyAny>>,
 }
 
-impl<'py> ser::SerializeMap for Map<'py> {
+impl<'py, 'k> ser::SerializeMap for Map<'py, 'k> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        self.key = Some(key.serialize(KeySer { py: self.ser.py })?);
+        self.key = Some(key.serialize(KeySer { py: self.ser.py, keys: self.ser.keys })?);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -246,10 +303,11 @@ impl<'py> ser::SerializeMap for Map<'py> {
     }
 }
 
-impl<'py> ser::SerializeStruct for Map<'py> {
+impl<'py, 'k> ser::SerializeStruct for Map<'py, 'k> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        let key = self.ser.keys.borrow_mut().field(self.ser.py, key);
         self.dict.set_item(key, value.serialize(self.ser)?)?;
         Ok(())
     }
@@ -264,7 +322,7 @@ pub struct Tagged<I> {
     inner: I,
 }
 
-impl<'py> ser::SerializeTupleVariant for Tagged<Seq<'py>> {
+impl<'py, 'k> ser::SerializeTupleVariant for Tagged<Seq<'py, 'k>> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -272,12 +330,12 @@ impl<'py> ser::SerializeTupleVariant for Tagged<Seq<'py>> {
     }
     fn end(self) -> R<'py> {
         let d = PyDict::new(self.inner.ser.py);
-        d.set_item(self.variant, self.inner.list)?;
+        d.set_item(self.variant, self.inner.list()?)?;
         Ok(d.into_any())
     }
 }
 
-impl<'py> ser::SerializeStructVariant for Tagged<Map<'py>> {
+impl<'py, 'k> ser::SerializeStructVariant for Tagged<Map<'py, 'k>> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
@@ -292,21 +350,22 @@ impl<'py> ser::SerializeStructVariant for Tagged<Map<'py>> {
 
 /// Map keys: strings as they are, integers, chars and bools as strings (as
 /// `serde_json` writes them); anything else is an error.
-struct KeySer<'py> {
+struct KeySer<'py, 'k> {
     py: Python<'py>,
+    keys: &'k RefCell<Keys<'py>>,
 }
 
 fn key_err<'py>(what: &str) -> R<'py> {
     Err(<Error as ser::Error>::custom(format!("a map key must be a string, not {what}")))
 }
 
-impl<'py> KeySer<'py> {
+impl<'py, 'k> KeySer<'py, 'k> {
     fn text(self, s: &str) -> R<'py> {
-        Ok(PyString::new(self.py, s).into_any())
+        Ok(self.keys.borrow_mut().text(self.py, s).into_any())
     }
 }
 
-impl<'py> ser::Serializer for KeySer<'py> {
+impl<'py, 'k> ser::Serializer for KeySer<'py, 'k> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     type SerializeSeq = ser::Impossible<Bound<'py, PyAny>, Error>;

@@ -40,6 +40,18 @@ pub(crate) fn attempt_error(e: &AttemptError, partial: Option<&Message>) -> JsVa
         AttemptError::Stream(s) => errors::stream_error(s),
         AttemptError::Parse(p) => errors::parse_error(p),
         AttemptError::Transport(f) => transport_error(f, partial),
+        AttemptError::SelectorRejected(s) => errors::make(
+            s.code(),
+            s.api.kind.as_str(),
+            &format!("{s}{}", errors::SELECTOR_HINT),
+            object(&[
+                ("field", JsValue::from_str(&s.field)),
+                ("status", s.api.status.map_or(JsValue::NULL, JsValue::from)),
+                ("requestId", opt_str(s.api.request_id.as_deref())),
+                ("apiMessage", JsValue::from_str(&s.api.message)),
+                ("partial", errors::partial_js(partial)),
+            ]),
+        ),
         other => errors::make(other.code(), "connection_error", &other.to_string(), JsValue::UNDEFINED),
     }
 }
@@ -128,13 +140,13 @@ struct DeliveryIn {
     headers: Vec<(String, String)>,
 }
 
-/// Events as a JS array.
+/// Events as a JS array: the batch crosses as one JSON text read by
+/// `JSON.parse` (see `convert::to_js`), not as one conversion per event.
 pub(crate) fn events_js(events: &[StreamEvent]) -> Result<JsValue, JsValue> {
-    let out = Array::new();
-    for e in events {
-        out.push(&to_js(e)?);
+    if events.is_empty() {
+        return Ok(Array::new().into());
     }
-    Ok(out.into())
+    to_js(events)
 }
 
 /// A retry notice as the `stream_retry` event (`RetryNotice::to_event`), or
@@ -228,13 +240,18 @@ impl MessagesCall {
     /// with retries: `options` are the core's CallOptions (null: the core's
     /// webhook defaults, `CallOptions::webhook`). The request's path is
     /// empty: send it to the webhook's URL. Its result is `{status,
-    /// attempts}`.
-    pub fn webhook(delivery: JsValue, options: JsValue) -> Result<MessagesCall, JsValue> {
+    /// attempts}`. With `secret` (a string), every attempt is signed afresh
+    /// with its own time (the core's `signed_webhook`).
+    pub fn webhook(delivery: JsValue, options: JsValue, secret: Option<String>) -> Result<MessagesCall, JsValue> {
         let delivery: DeliveryIn = from_js(delivery, "webhook delivery", "invalid_argument")?;
         let options = if options.is_undefined() || options.is_null() { CallOptions::webhook() } else { call_options(options)? };
         let max_body_bytes = options.max_body_bytes;
         let delivery = WebhookDelivery { body: delivery.body.into_bytes(), headers: delivery.headers };
-        Ok(MessagesCall { call: call::MessagesCall::webhook(&delivery, options), sender: None, pending: None, max_body_bytes })
+        let call = match secret {
+            Some(s) => call::MessagesCall::signed_webhook(&delivery, s.as_bytes(), options),
+            None => call::MessagesCall::webhook(&delivery, options),
+        };
+        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes })
     }
 
     /// What to do next: `{type: "send", request}`, `{type: "wait",
@@ -297,6 +314,23 @@ impl MessagesCall {
     pub fn handle_end(&mut self, now_ms: JsValue) -> Result<JsValue, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
         events_js(&self.call.handle_end(now))
+    }
+
+    /// `handleChunk` for a caller who will not read the events (a stream
+    /// whose final message alone was asked for): the core applies them all
+    /// the same; they are not converted to JS. Returns how many there were.
+    #[wasm_bindgen(js_name = handleChunkQuiet)]
+    pub fn handle_chunk_quiet(&mut self, bytes: JsValue, now_ms: JsValue) -> Result<u32, JsValue> {
+        let bytes = bytes_from_js(&bytes, "bytes")?;
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        Ok(u32::try_from(self.call.handle_chunk(&bytes, now).len()).unwrap_or(u32::MAX))
+    }
+
+    /// `handleEnd` without converting the events (see `handleChunkQuiet`).
+    #[wasm_bindgen(js_name = handleEndQuiet)]
+    pub fn handle_end_quiet(&mut self, now_ms: JsValue) -> Result<u32, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        Ok(u32::try_from(self.call.handle_end(now).len()).unwrap_or(u32::MAX))
     }
 
     /// The transport failed: `failure` is the core's `Failure` JSON, as the

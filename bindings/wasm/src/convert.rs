@@ -1,10 +1,14 @@
 //! Values between JS and the core.
 //!
-//! Out: `serde-wasm-bindgen`'s `Serializer::json_compatible()`, so JS gets
-//! plain objects and arrays (never `Map`s) and `null` for `None`. A value that
-//! it cannot represent (an integer beyond 2^53 inside a tool's input, say) goes
-//! through JSON text and `JSON.parse` instead, which turns such an integer into
-//! the nearest double, as any JS JSON reader would.
+//! Out: the value's JSON text (`serde_json`), read by the engine's own
+//! `JSON.parse`, so JS gets plain objects and arrays (never `Map`s), `null` for
+//! `None`, and an integer beyond 2^53 (inside a tool's input, say) as the
+//! nearest double, as any JS JSON reader would. One string crosses the
+//! boundary per value (a batch of stream events is one value) instead of one
+//! call per field, which is several times faster for events and large
+//! messages (benches/RESULTS.md, issue 15). Should the text be refused (it
+//! cannot be: it is JSON), `serde-wasm-bindgen`'s `json_compatible()`
+//! serializer builds the value instead.
 //!
 //! In: the value's JSON text (`JSON.stringify`, so `undefined` members are
 //! left out, as in any JSON the caller would send) read by `serde_json`, so
@@ -29,12 +33,12 @@ use crate::errors;
 
 /// A value as a JSON-shaped JS value.
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    match value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+    let text = serde_json::to_string(value).map_err(|e| errors::internal(&format!("cannot convert a value to JS: {e}")))?;
+    match js_sys::JSON::parse(&text) {
         Ok(v) => Ok(v),
-        Err(_) => {
-            let text = serde_json::to_string(value).map_err(|e| errors::internal(&format!("cannot convert a value to JS: {e}")))?;
-            js_sys::JSON::parse(&text).map_err(|_| errors::internal("cannot convert a value to JS"))
-        }
+        Err(_) => value
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(|_| errors::internal("cannot convert a value to JS")),
     }
 }
 
