@@ -2,8 +2,10 @@
 # Runs the demo: three agents with a search_database tool share one small credit
 # pool until it is spent (alerts at 50, 75 and 90 %, refusals, a usage report).
 # Uses the offline simulator (creditpool-sim), which the demo starts itself; with
-# ANTHROPIC_API_KEY set, the real API instead; with CREDITPOOL_BASE_URL set, that
-# server. Needs only cargo (crates come from crates.io on the first build).
+# ANTHROPIC_API_KEY set, the real API instead; with ANTHROPIC_BASE_URL set, that
+# server (the official SDKs' variables; CREDITPOOL_BASE_URL, the old name, still
+# works and prints a deprecation note). Needs only cargo (crates come from
+# crates.io on the first build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q -p creditpool-sim --bin creditpool-sim

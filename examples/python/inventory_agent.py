@@ -7,11 +7,16 @@ pool prints its alerts as it fills, refuses what it cannot cover (typed
 exceptions, nothing sent), and ends with a usage report per agent, model and
 tool.
 
-Without ``ANTHROPIC_API_KEY`` it runs against the offline simulator
-``creditpool-sim``: the one at ``CREDITPOOL_BASE_URL`` if set, else one it
-starts itself (the binary at ``CREDITPOOL_SIM``, or the repository's
-``target/debug`` or ``target/release`` build, or ``cargo run``). With a key it
-calls the real API (``CREDITPOOL_MODEL``, default claude-haiku-4-5).
+Where it sends requests follows the official SDK's variables: with
+``ANTHROPIC_BASE_URL`` set, to that server (a running ``creditpool-sim``, say;
+the key is ``ANTHROPIC_API_KEY`` if set, else a placeholder the simulator
+accepts); else, with ``ANTHROPIC_API_KEY`` set, to the real API
+(``CREDITPOOL_MODEL``, default claude-haiku-4-5); else to the offline simulator
+``creditpool-sim``, which it starts itself (the binary at ``CREDITPOOL_SIM``, or
+the repository's ``target/debug`` or ``target/release`` build, or ``cargo
+run``). It prints where it sends them. ``CREDITPOOL_BASE_URL``, the name this
+example used before, still works in place of ``ANTHROPIC_BASE_URL`` (deprecated:
+a note says so).
 
     python examples/python/inventory_agent.py
 """
@@ -59,12 +64,23 @@ def search_database(query: str) -> list[dict[str, Any]]:
     return [p for p in INVENTORY if any(w in p["name"].lower() for w in words)] or INVENTORY
 
 
-def _simulator(stack: ExitStack) -> str:
-    """The simulator's base URL: CREDITPOOL_BASE_URL, or one started here
-    (stopped when ``stack`` closes)."""
-    url = os.environ.get("CREDITPOOL_BASE_URL")
+def _base_url_from_env() -> tuple[str, str] | None:
+    """``ANTHROPIC_BASE_URL``, else the deprecated ``CREDITPOOL_BASE_URL``
+    (with a note on stderr), with the variable's name; else None."""
+    url = os.environ.get("ANTHROPIC_BASE_URL")
     if url:
-        return url
+        return url, "ANTHROPIC_BASE_URL"
+    old = os.environ.get("CREDITPOOL_BASE_URL")
+    if old:
+        print("note: CREDITPOOL_BASE_URL is deprecated; set ANTHROPIC_BASE_URL (the official SDKs' variable) instead",
+              file=sys.stderr)
+        return old, "CREDITPOOL_BASE_URL"
+    return None
+
+
+def _simulator(stack: ExitStack) -> str:
+    """The base URL of a simulator started here (stopped when ``stack``
+    closes)."""
     exe = os.environ.get("CREDITPOOL_SIM")
     candidates = [Path(exe)] if exe else [ROOT / "target" / "debug" / "creditpool-sim", ROOT / "target" / "release" / "creditpool-sim"]
     found = next((c for c in candidates if c.exists()), None)
@@ -80,13 +96,17 @@ def _simulator(stack: ExitStack) -> str:
 
 def main() -> int:
     with ExitStack() as stack:
-        if os.environ.get("ANTHROPIC_API_KEY"):
-            client = creditpool.Client()
-            where = "the Anthropic API"
+        key = os.environ.get("ANTHROPIC_API_KEY") or None
+        from_env = _base_url_from_env()
+        if from_env:
+            client = creditpool.Client(api_key=key or "sk-simulator", base_url=from_env[0])
+            where = f"the server at {client.base_url} ({from_env[1]})"
+        elif key:
+            client = creditpool.Client(api_key=key)
+            where = f"the Anthropic API at {client.base_url} (ANTHROPIC_API_KEY is set)"
         else:
-            base_url = _simulator(stack)
-            client = creditpool.Client(api_key="sk-simulator", base_url=base_url)
-            where = f"the simulator at {base_url}"
+            client = creditpool.Client(api_key="sk-simulator", base_url=_simulator(stack))
+            where = f"the simulator at {client.base_url}, started here"
         stack.enter_context(client)
         model = os.environ.get("CREDITPOOL_MODEL", "claude-haiku-4-5")
         print(f"Running against {where}, model {model}.")

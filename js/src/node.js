@@ -2,11 +2,16 @@
 // package directory and instantiated synchronously, so that the module is
 // ready when this import resolves.
 import { appendFileSync, readFileSync } from 'node:fs';
-import { initSync } from '../wasm/creditpool.js';
 import { runtime } from './runtime.js';
-import { connect } from './wasm.js';
+import { connect, glue, missingModule } from './wasm.js';
 
-initSync({ module: readFileSync(new URL('../wasm/creditpool_bg.wasm', import.meta.url)) });
+let bytes;
+try {
+  bytes = readFileSync(new URL('../wasm/creditpool_bg.wasm', import.meta.url));
+} catch (e) {
+  throw e?.code === 'ENOENT' ? missingModule('wasm/creditpool_bg.wasm', e) : e;
+}
+glue.initSync({ module: bytes });
 connect();
 runtime.name = 'node';
 runtime.browser = false;

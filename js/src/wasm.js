@@ -3,8 +3,25 @@
 // Rust panic, which aborts the instance, surfaces as an InternalError: the
 // module's panic hook reports the message before the trap, every pending
 // promise is rejected with it, and every later call throws it.
+// A static import (no top-level await), so that require() of the package
+// keeps working where Node supports require(esm). A missing glue fails here
+// with ERR_MODULE_NOT_FOUND naming wasm/creditpool.js; installing from a clone
+// builds it first (js/scripts/prepare.mjs) or fails with what to run.
 import * as glue from '../wasm/creditpool.js';
 import { InternalError, makeError } from './errors.js';
+
+/**
+ * The error for a package without its built module (a clone installed with
+ * scripts skipped, or whose wasm/ was removed): names the command to run.
+ */
+export function missingModule(file, cause) {
+  return new Error(
+    `creditpool: the package's WebAssembly module (${file}) is missing: it is built, not checked in. ` +
+      'In a clone of the repository run `bash scripts/build-wasm.sh` from its root (see docs/JS.md, ' +
+      '"Build and install"), then import again; or install a packed release of the package.',
+    { cause },
+  );
+}
 
 export { glue };
 

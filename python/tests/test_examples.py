@@ -1,5 +1,6 @@
 """``examples/python/inventory_agent.py`` runs against the simulator: the one
-given by ``CREDITPOOL_BASE_URL``, and one it starts itself."""
+given by ``ANTHROPIC_BASE_URL`` (or the deprecated ``CREDITPOOL_BASE_URL``),
+and one it starts itself; and it says where it sends requests."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from conftest import ROOT, _sim_binary
 EXAMPLE = ROOT / "examples" / "python" / "inventory_agent.py"
 
 
-def _run(env: dict[str, str]) -> str:
-    env = {k: v for k, v in {**os.environ, **env}.items() if k != "ANTHROPIC_API_KEY"}
-    out = subprocess.run([sys.executable, str(EXAMPLE)], env=env, capture_output=True, text=True, timeout=120)
+def _run(env: dict[str, str], *, stderr: list[str] | None = None) -> str:
+    base = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CREDITPOOL_BASE_URL")}
+    out = subprocess.run([sys.executable, str(EXAMPLE)], env={**base, **env}, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+    if stderr is not None:
+        stderr.append(out.stderr)
     return out.stdout
 
 
@@ -29,8 +32,23 @@ def _check(stdout: str) -> None:
 
 
 def test_inventory_agent_against_a_running_simulator(sim: str) -> None:
-    _check(_run({"CREDITPOOL_BASE_URL": sim}))
+    # The official SDKs' variable; with a key set too (the newcomer's setup),
+    # the example says it talks to that server, not "the Anthropic API".
+    stdout = _run({"ANTHROPIC_BASE_URL": sim, "ANTHROPIC_API_KEY": "sk-from-env"})
+    _check(stdout)
+    assert f"Running against the server at {sim.rstrip('/')} (ANTHROPIC_BASE_URL)" in stdout, stdout
+    assert "Anthropic API" not in stdout.splitlines()[0], stdout
+
+
+def test_inventory_agent_still_reads_the_deprecated_variable(sim: str) -> None:
+    err: list[str] = []
+    stdout = _run({"CREDITPOOL_BASE_URL": sim}, stderr=err)
+    _check(stdout)
+    assert f"the server at {sim.rstrip('/')} (CREDITPOOL_BASE_URL)" in stdout, stdout
+    assert "CREDITPOOL_BASE_URL is deprecated; set ANTHROPIC_BASE_URL" in err[0], err[0]
 
 
 def test_inventory_agent_starts_the_simulator() -> None:
-    _check(_run({"CREDITPOOL_SIM": str(_sim_binary()), "CREDITPOOL_BASE_URL": ""}))
+    stdout = _run({"CREDITPOOL_SIM": str(_sim_binary())})
+    _check(stdout)
+    assert "Running against the simulator at http://127.0.0.1:" in stdout and ", started here" in stdout, stdout

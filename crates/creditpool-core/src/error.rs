@@ -153,3 +153,31 @@ impl ParseError {
         ParseError::Malformed { what, detail: err.to_string() }
     }
 }
+
+/// The words for a request that did not reach its server (a connection
+/// refused or reset, a DNS or TLS failure), the same in every language: where
+/// it went, as the origin of the base URL only ([`url_origin`](crate::pool::url_origin):
+/// never its path, query or user info, which may hold a secret), and what the
+/// operating system or the HTTP library said (`detail`, which must not hold
+/// the URL or a header). `detail` may be empty.
+pub fn connection_failed_message(base_url: &str, detail: &str) -> String {
+    let origin = crate::pool::url_origin(base_url);
+    match detail.trim() {
+        "" => format!("could not connect to {origin}"),
+        detail => format!("could not connect to {origin}: {detail}"),
+    }
+}
+
+#[cfg(test)]
+mod connection_words {
+    use super::connection_failed_message;
+
+    #[test]
+    fn only_the_origin_and_the_detail_are_shown() {
+        assert_eq!(
+            connection_failed_message("http://user:pw@127.0.0.1:9/proxy/SECRET?token=x", "Connection refused (os error 111)"),
+            "could not connect to http://127.0.0.1:9: Connection refused (os error 111)"
+        );
+        assert_eq!(connection_failed_message("https://api.anthropic.com", " "), "could not connect to https://api.anthropic.com");
+    }
+}

@@ -8,8 +8,10 @@
 //!
 //! Where it runs:
 //!
-//! * `CREDITPOOL_BASE_URL` set: against that server (a running
-//!   `creditpool-sim`, say), with `ANTHROPIC_API_KEY` if set;
+//! * `ANTHROPIC_BASE_URL` set (the official SDKs' variable): against that
+//!   server (a running `creditpool-sim`, say), with `ANTHROPIC_API_KEY` if set
+//!   (`CREDITPOOL_BASE_URL`, the name used before, still works, with a
+//!   deprecation note);
 //! * else `ANTHROPIC_API_KEY` set: against the real API (the pool's limit
 //!   bounds what it spends);
 //! * else: it starts the offline simulator itself (`creditpool-sim --port 0`),
@@ -263,8 +265,14 @@ fn print_report(pool: &SharedPool) {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = std::env::var("ANTHROPIC_API_KEY").ok().filter(|k| !k.trim().is_empty());
     let mut simulator = None;
-    let (base_url, api_key, backend) = match (std::env::var("CREDITPOOL_BASE_URL").ok().filter(|u| !u.is_empty()), key) {
-        (Some(url), key) => (url.clone(), key.unwrap_or_else(|| "sk-demo-simulator".into()), format!("the server at {url}")),
+    let env_url = |name: &str| std::env::var(name).ok().filter(|u| !u.is_empty());
+    let base_url_env = env_url("ANTHROPIC_BASE_URL").map(|u| (u, "ANTHROPIC_BASE_URL")).or_else(|| {
+        let old = env_url("CREDITPOOL_BASE_URL")?;
+        eprintln!("note: CREDITPOOL_BASE_URL is deprecated; set ANTHROPIC_BASE_URL (the official SDKs' variable) instead");
+        Some((old, "CREDITPOOL_BASE_URL"))
+    });
+    let (base_url, api_key, backend) = match (base_url_env, key) {
+        (Some((url, var)), key) => (url.clone(), key.unwrap_or_else(|| "sk-demo-simulator".into()), format!("the server at {url} ({var})")),
         (None, Some(key)) => (creditpool::DEFAULT_BASE_URL.to_owned(), key, "the real Anthropic API (ANTHROPIC_API_KEY is set)".to_owned()),
         (None, None) => {
             let sim = start_simulator()?;

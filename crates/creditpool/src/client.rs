@@ -5,7 +5,10 @@ use crate::drive::{drive_call, Io};
 use crate::error::Error;
 use crate::stream::{MessageStream, StreamItem};
 use crate::time::fresh_seed;
-use crate::transport::Transport;
+use crate::transport::{BoxFuture, Transport, TransportError, TransportResponse};
+use creditpool_core::call::AttemptError;
+use creditpool_core::error::connection_failed_message;
+use creditpool_core::retry::Failure;
 use creditpool_core::api::MessageRequest;
 use creditpool_core::call::{CallOptions, CallOutput, Completed, MessagesCall};
 use creditpool_core::pricing::PriceTable;
@@ -19,6 +22,10 @@ use std::time::Duration;
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The environment variable the key is read from when none is given.
 pub const API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+/// The environment variable the base URL is read from when none is given (as
+/// the official SDKs and this package's Python and JS clients do); unset or
+/// empty: [`DEFAULT_BASE_URL`].
+pub const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
 
 /// How long a call waits, at most. `read` and `idle` become the core's
 /// [`CallOptions::read_timeout_ms`] and [`CallOptions::idle_timeout_ms`]: the
@@ -93,8 +100,15 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client with every default: the key from `ANTHROPIC_API_KEY`, the API's
-    /// base URL, the default transport.
+    /// A client with every default: the key from `ANTHROPIC_API_KEY`, the base
+    /// URL from `ANTHROPIC_BASE_URL` (else the API's), the default transport.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), creditpool::Error> {
+    /// // Or, to name the server in code (a simulator, say):
+    /// let client = creditpool::Client::builder().base_url("http://127.0.0.1:8080").build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Result<Client, Error> {
         Client::builder().build()
     }
@@ -155,14 +169,51 @@ impl Client {
     }
 
     /// Drives a call to its end, handing stream events (and the notice that a
-    /// stream starts over) to `on_item`.
+    /// stream starts over) to `on_item`. A call that gave up because the
+    /// server could not be reached fails with [`TransportError::Unreachable`]:
+    /// the base URL's origin and what the operating system said.
     pub(crate) async fn drive(&self, call: &mut MessagesCall, max_body_bytes: usize, on_item: &mut (dyn FnMut(StreamItem) + Send)) -> Result<Completed, Error> {
-        let io = self.io(max_body_bytes, None);
+        let recording = RecordingTransport { inner: self.inner.transport.clone(), last: Arc::default() };
+        let last = recording.last.clone();
+        let io = Io { transport: &recording, base_url: &self.inner.base_url, max_body_bytes, store: None };
         match drive_call(&io, call, on_item).await? {
             Ok(CallOutput::Message(done)) => Ok(*done),
             Ok(_) => Err(Error::NoResult),
+            Err(e) if e.error == AttemptError::Transport(Failure::Connection) => {
+                let detail = last.lock().map(|l| l.clone()).unwrap_or_default();
+                match detail {
+                    Some(detail) => Err(Error::Transport(TransportError::Unreachable {
+                        message: connection_failed_message(&self.inner.base_url, &detail),
+                        attempts: e.attempts,
+                    })),
+                    None => Err(Error::from(e)),
+                }
+            }
             Err(e) => Err(Error::from(e)),
         }
+    }
+}
+
+/// The client's transport, remembering what the last failed connection said
+/// (one per call).
+struct RecordingTransport {
+    inner: Arc<dyn Transport>,
+    last: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Transport for RecordingTransport {
+    fn send(&self, base_url: &str, request: creditpool_core::http::HttpRequest) -> BoxFuture<'static, Result<TransportResponse, TransportError>> {
+        let sending = self.inner.send(base_url, request);
+        let last = self.last.clone();
+        Box::pin(async move {
+            let result = sending.await;
+            if let Err(TransportError::Connect { message } | TransportError::Io { message }) = &result {
+                if let Ok(mut l) = last.lock() {
+                    *l = Some(message.clone());
+                }
+            }
+            result
+        })
     }
 }
 
@@ -258,7 +309,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The base URL; default `https://api.anthropic.com`.
+    /// The base URL; default `ANTHROPIC_BASE_URL` if set and not empty, else
+    /// `https://api.anthropic.com`.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -378,9 +430,16 @@ impl ClientBuilder {
             Some(k) => k,
             None => ApiKey::new(std::env::var(API_KEY_ENV).unwrap_or_default()),
         };
-        let base_url = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let (base_url, from_env) = match self.base_url {
+            Some(url) => (url, false),
+            None => match std::env::var(BASE_URL_ENV) {
+                Ok(url) if !url.is_empty() => (url, true),
+                _ => (DEFAULT_BASE_URL.to_owned(), false),
+            },
+        };
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) || base_url.contains(char::is_whitespace) {
-            return Err(Error::Config { reason: format!("base URL {base_url:?} must start with http:// or https://") });
+            let source = if from_env { format!(" (from {BASE_URL_ENV})") } else { String::new() };
+            return Err(Error::Config { reason: format!("base URL {base_url:?}{source} must start with http:// or https://") });
         }
         let mut config = RequestConfig::new(api_key);
         if let Some(v) = self.anthropic_version {

@@ -139,6 +139,18 @@ pub enum TransportError {
         /// Why.
         message: String,
     },
+    /// A call gave up on a server it could not reach, after its retries:
+    /// `message` says where the request went (the base URL's origin only) and
+    /// what the operating system said, in the core's words
+    /// ([`creditpool_core::error::connection_failed_message`]). Code
+    /// `connection_error`.
+    #[error("{message} (after {attempts} attempt(s))")]
+    Unreachable {
+        /// `could not connect to http://127.0.0.1:9: Connection refused (os error 111)`.
+        message: String,
+        /// Attempts made.
+        attempts: u32,
+    },
 }
 
 impl TransportError {

@@ -47,8 +47,11 @@ impl ReqwestTransport {
 }
 
 fn map_error(e: reqwest::Error) -> TransportError {
-    // reqwest's messages name the URL, never a header.
-    let message = e.to_string();
+    // reqwest's own message names the whole URL (whose path may hold a
+    // secret): a connection failure reports only the innermost cause, what
+    // the operating system said ("Connection refused (os error 111)"); the
+    // client adds the origin (creditpool_core::error::connection_failed_message).
+    let message = if e.is_connect() { innermost_cause(&e) } else { e.to_string() };
     if e.is_timeout() {
         let phase = if e.is_connect() { TimeoutPhase::Connect } else { TimeoutPhase::Read };
         TransportError::Timeout { phase }
@@ -82,4 +85,13 @@ impl Transport for ReqwestTransport {
             Ok(TransportResponse::from_stream(status, headers, body))
         })
     }
+}
+
+/// The last error of `e`'s source chain, as text.
+fn innermost_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
