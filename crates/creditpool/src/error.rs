@@ -84,7 +84,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The HTTP transport could not be built.
+    /// The HTTP transport could not be built, or a call could not reach the
+    /// server at all ([`TransportError::Unreachable`]: the origin and the OS
+    /// error, never the path or the key).
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// A builder was given an invalid or incomplete setting.

@@ -73,7 +73,7 @@ mod tool;
 pub mod transport;
 
 pub use agent::{Agent, AgentBuilder, AgentEvent, OutcomeExt};
-pub use client::{Client, ClientBuilder, Messages, Timeouts, API_KEY_ENV, DEFAULT_BASE_URL};
+pub use client::{Client, ClientBuilder, Messages, Timeouts, API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL};
 pub use error::Error;
 pub use pool::{SharedPool, Webhook};
 pub use store::PoolStore;
