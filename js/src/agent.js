@@ -11,7 +11,7 @@ import { drive, machine } from './player.js';
 import { Tool } from './tools.js';
 import { call, callAsync, glue } from './wasm.js';
 
-const AGENT_OPTIONS = new Set(['client', 'pool', 'agentId', 'model', 'tools', 'maxTurns', 'maxSpend', 'maxTokens', 'system', 'stream', 'config', 'params', 'now']);
+const AGENT_OPTIONS = new Set(['client', 'pool', 'agentId', 'model', 'tools', 'maxTurns', 'maxSpend', 'maxTokens', 'system', 'stream', 'config', 'params', 'now', 'onToolError', 'toolError']);
 
 /**
  * The `PoolStore` seam: anything with `apply(op)` that applies one of the
@@ -25,15 +25,41 @@ function checkStore(pool) {
   return pool;
 }
 
-/** What a tool did, as the core's `ToolOutput` JSON. */
-async function toolOutput(tool, c, signal) {
+/** The text of a thrown value (its `message` for an Error). */
+function thrownText(e) {
+  return String(e !== null && typeof e === 'object' && 'message' in e ? e.message : e);
+}
+
+/**
+ * What a tool did, as the core's `ToolOutput` JSON. A tool that throws is
+ * reported to `hooks.onToolError({tool, callId, error})` (the error keeps its
+ * stack), kept in `hooks.failures`, and handed to the core as `{failed:
+ * text}` with `hooks.toolError(error)` as the text (default its message):
+ * the model reads it only if the core's `texts.tool_failed` asks for `{error}`.
+ */
+async function toolOutput(tool, c, signal, hooks = {}) {
   if (tool === undefined) return 'unknown';
   try {
     const value = await tool.runValidated(c.input, { id: c.id, name: c.name, signal });
     // JSON has no `undefined`: a tool that returns nothing returned null.
     return { value: value === undefined ? null : plainJson(value) };
   } catch (e) {
-    return { failed: String(e !== null && typeof e === 'object' && 'message' in e ? e.message : e) };
+    const failure = { tool: c.name, callId: c.id, error: e };
+    hooks.failures?.push(failure);
+    if (hooks.onToolError !== undefined) {
+      try {
+        hooks.onToolError(failure);
+      } catch {
+        // A hook that throws must not change what the model reads.
+      }
+    }
+    let text;
+    try {
+      text = hooks.toolError !== undefined ? String(hooks.toolError(e)) : thrownText(e);
+    } catch {
+      text = '';
+    }
+    return { failed: text || 'error' };
   }
 }
 
@@ -93,7 +119,15 @@ function outcomeOf(run) {
  * core only when given (the core's `AgentConfig` defaults the rest):
  * `maxTurns`, `maxSpend` (nano-USD), `maxTokens`, `system`, `stream`,
  * `config` (more of the core's AgentConfig JSON: `estimate`, `lease_ms`,
- * `call`, `texts`) and `params` (more request fields); `now` (a clock,
+ * `call`, `texts`: by default a tool that throws is reported to the model
+ * without its message, which may hold a secret; `texts: {tool_failed: 'The
+ * tool "{name}" failed: {error}'}` shows it), `onToolError({tool, callId,
+ * error})` (called for every tool that throws; the error keeps its stack;
+ * the run's `outcome.toolFailures`, not enumerable, lists them too),
+ * `toolError(error)` (the `{error}` text; default the error's message) and
+ * `params` (more request fields, by their API names: a
+ * name the Messages API does not have throws `UnknownParameterError`; newer
+ * fields go in `params.extra_body`, sent as given); `now` (a clock,
  * default the Pool's, else `Date.now`).
  */
 export class Agent {
@@ -103,12 +137,25 @@ export class Agent {
   #config;
   #template;
   #now;
+  #hooks;
 
   constructor(options = {}) {
+    // The core's rule and words: an unknown option names the closest known
+    // one; a request parameter the Messages API does not have (in `params`)
+    // is an UnknownParameterError, before anything is spent (newer fields go
+    // in `params.extra_body`).
     for (const key of Object.keys(options)) {
-      if (!AGENT_OPTIONS.has(key)) throw optionsError('invalid_options', `unknown agent option ${JSON.stringify(key)}`);
+      if (!AGENT_OPTIONS.has(key)) throw optionsError('invalid_options', call(() => glue.unknownNameMessage('agent option', key, [...AGENT_OPTIONS])));
     }
-    const { client, pool, agentId, model, tools = [], maxTurns, maxSpend, maxTokens, system, stream } = options;
+    if (options.params !== undefined && options.params !== null) {
+      if (typeof options.params !== 'object') throw optionsError('invalid_options', 'params must be an object of Messages API parameters');
+      call(() => glue.checkRequestParams(Object.keys(options.params), []));
+    }
+    const { client, pool, agentId, model, tools = [], maxTurns, maxSpend, maxTokens, system, stream, onToolError, toolError } = options;
+    for (const [name, f] of [['onToolError', onToolError], ['toolError', toolError]]) {
+      if (f !== undefined && typeof f !== 'function') throw optionsError('invalid_options', `${name} must be a function`);
+    }
+    this.#hooks = { onToolError, toolError };
     rawClient(client);
     this.#pool = checkStore(pool);
     if (typeof agentId !== 'string' || agentId === '') throw optionsError('invalid_options', 'agentId must be a non-empty string');
@@ -154,13 +201,16 @@ export class Agent {
     if (!Array.isArray(messages)) throw argumentError('prompt must be a string or an array of messages');
     const client = rawClient(this.#client);
     const run = machine(call(() => new glue.RawAgentRun(client, this.#config, { ...this.#template, messages })));
+    const failures = [];
     try {
       await driveRun(run, this.#pool, {
         now: this.#now,
         signal,
-        runTool: (c) => toolOutput(this.#tools.get(c.name), c, signal),
+        runTool: (c) => toolOutput(this.#tools.get(c.name), c, signal, { ...this.#hooks, failures }),
       });
-      return outcomeOf(run);
+      const outcome = outcomeOf(run);
+      Object.defineProperty(outcome, 'toolFailures', { value: failures, enumerable: false, writable: true, configurable: true });
+      return outcome;
     } finally {
       run.raw.free();
     }

@@ -206,7 +206,7 @@ test("a tool that throws gives the core's wording", async () => {
   const outcome = await new Agent({ client, pool: new Pool({ limit: 10_000_000 }), agentId: 'a', model: MODEL, tools: [broken], maxTokens: 300 }).run('Find products under $50');
   const errors = outcome.transcript.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b) => b.type === 'tool_result' && b.is_error);
   assert.ok(errors.length >= 1, JSON.stringify(outcome.transcript));
-  assert.equal(errors[0].content, 'The tool "search_database" failed: database is down');
+  assert.equal(errors[0].content, 'The tool "search_database" failed. Its error is not shown; try another way, or answer without it.');
 });
 
 test('a failed run keeps a typed error with the core code', async () => {

@@ -92,7 +92,7 @@ test('an exception from the function becomes an is_error result', async () => {
     type: 'tool_result',
     tool_use_id: 'toolu_1',
     // The core's words (AgentTexts::tool_failed).
-    content: 'The tool "fail" failed: database is down',
+    content: 'The tool "fail" failed. Its error is not shown; try another way, or answer without it.',
     is_error: true,
   });
 });

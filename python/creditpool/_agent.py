@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import inspect
+import traceback as _traceback
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, Union
 
@@ -31,13 +33,20 @@ from ._types import Cost, Message, Model, StreamEvent, Usage, event_from_dict
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
 
-__all__ = ["Agent", "AgentOutcome", "Turn", "MAX_U64"]
+__all__ = ["Agent", "AgentOutcome", "ToolFailure", "Turn", "MAX_U64"]
 
 MAX_U64 = (1 << 64) - 1
 """The largest amount the core counts (nano-USD): the limit of an agent's
 private pool when none is given."""
 
 Prompt = Union[str, Sequence[Mapping[str, Any]]]
+
+_AGENT_ARGUMENTS = (
+    "client", "tools", "pool", "agent_id", "model", "max_tokens", "system", "max_turns", "max_spend", "stream",
+    "estimate", "lease_ms", "texts", "max_concurrency", "metadata", "on_event", "tool_error",
+)
+"""``Agent``'s own keyword arguments: offered as suggestions for a
+misspelled one, which would otherwise be a request parameter."""
 
 
 class Turn(Model):
@@ -88,18 +97,41 @@ class Turn(Model):
         return [str(t) for t in self._data.get("tool_calls") or []]
 
 
+@dataclasses.dataclass(frozen=True)
+class ToolFailure:
+    """A tool that raised during a run: kept with its traceback (the model
+    reads only the words of ``texts["tool_failed"]``, which by default do not
+    show the error)."""
+
+    tool: str
+    """The tool's name."""
+    call_id: str
+    """The ``tool_use`` block's ID."""
+    exception: BaseException
+    """What it raised (with ``__traceback__``)."""
+    traceback: str
+    """The formatted traceback."""
+
+
 class AgentOutcome(Model):
     """How a run ended: the final text, the turns, usage, cost (int nano-USD)
     and its split across tools. ``error`` is the exception the status stands
     for (None when the run ended with an answer); ``raise_for_status()``
     raises it."""
 
-    __slots__ = ("_error",)
+    __slots__ = ("_error", "_tool_failures")
 
-    def __init__(self, data: dict[str, Any], error: CreditpoolError | None) -> None:
+    def __init__(self, data: dict[str, Any], error: CreditpoolError | None, tool_failures: Sequence[ToolFailure] = ()) -> None:
         """Wraps the core's outcome JSON and the exception of its status."""
         super().__init__(data)
         self._error = error
+        self._tool_failures = list(tool_failures)
+
+    @property
+    def tool_failures(self) -> list[ToolFailure]:
+        """Every tool that raised during the run, in order, with its
+        exception and traceback (also logged on the ``creditpool`` logger)."""
+        return list(self._tool_failures)
 
     @property
     def status(self) -> str:
@@ -197,11 +229,19 @@ class Agent:
     applies those operations to ``pool`` (a ``Pool``, or any ``PoolStore``).
     A pool refusal ends the run (``status="pool_refused"``), a rate limit is
     waited out. Options: ``max_tokens``, ``system`` and any other request
-    parameter (``temperature``, ``tool_choice``, ...); ``max_turns``;
+    parameter (``temperature``, ``tool_choice``, ...; a name the Messages API
+    does not have raises ``UnknownParameterError`` here, and fields newer than
+    this library go in ``extra_body={...}``); ``max_turns``;
     ``max_spend`` (the run's own budget, nano-USD); ``stream`` (``on_event``
     sees the events of streamed responses); ``estimate`` (the core's
     estimate mode); ``lease_ms``; ``texts`` (the words the model reads when a
-    tool cannot answer: the core's ``AgentTexts``); ``max_concurrency`` (tool
+    tool cannot answer: the core's ``AgentTexts``; by default a tool that
+    raises is reported to the model without the exception's text, which may
+    hold a secret: ``texts={"tool_failed": 'The tool "{name}" failed:
+    {error}'}`` shows it); ``tool_error`` (formats a tool's exception as the
+    ``{error}`` text, default ``str(exc)``); a tool that raises is logged on
+    the ``creditpool`` logger (warning, with its traceback) and kept in
+    ``outcome.tool_failures``; ``max_concurrency`` (tool
     calls run at once); ``metadata`` (default ``{"user_id": agent_id}``).
     Options left unset take the core's defaults (``AgentConfig``:
     ``max_tokens`` 1024, streaming on, 16 turns, a true upper bound).
@@ -227,9 +267,15 @@ class Agent:
         max_concurrency: int = 8,
         metadata: Mapping[str, Any] | None = None,
         on_event: Callable[[StreamEvent], None] | None = None,
+        tool_error: Callable[[BaseException], str] | None = None,
         **params: Any,
     ) -> None:
         """Configures the agent; see the class documentation."""
+        # Other keywords are request parameters: the core refuses a name the
+        # Messages API does not have (``UnknownParameterError``, suggesting
+        # the closest parameter or argument of ``Agent``) before anything is
+        # spent; ``extra_body={...}`` sends newer fields as given.
+        _creditpool.check_request_params(list(params), list(_AGENT_ARGUMENTS))
         self.client = client
         """The client that sends the requests."""
         box = tools if isinstance(tools, Toolbox) else Toolbox(tools or ())
@@ -257,6 +303,8 @@ class Agent:
         self.max_concurrency = max(1, max_concurrency)
         self.metadata: dict[str, Any] = dict(metadata) if metadata is not None else {"user_id": agent_id}
         self.on_event = on_event
+        self.tool_error = tool_error
+        """Formats a tool's exception as the ``{error}`` text (default ``str``)."""
         self.params: dict[str, Any] = dict(params)
         """Other request parameters."""
 
@@ -302,12 +350,12 @@ class Agent:
         """The run's clock: the pool's when it is a ``Pool``."""
         return self.pool._clock if isinstance(self.pool, Pool) else now_ms
 
-    def _outcome(self, run: _creditpool.AgentRun) -> AgentOutcome:
+    def _outcome(self, run: _creditpool.AgentRun, failures: Sequence[ToolFailure] = ()) -> AgentOutcome:
         data = run.outcome()
         if data is None:
             raise internal_error("the run ended without an outcome")
         error = run.error()
-        outcome = AgentOutcome(data, error if isinstance(error, CreditpoolError) else None)
+        outcome = AgentOutcome(data, error if isinstance(error, CreditpoolError) else None, failures)
         log.debug("agent %s: %s after %d turns, %d nano-USD", self.agent_id, outcome.status, len(outcome.turns), outcome.total_cost)
         return outcome
 
@@ -315,40 +363,55 @@ class Agent:
         if self.on_event is not None:
             self.on_event(event_from_dict(event))
 
-    def _output(self, call: dict[str, Any]) -> Any:
+    def _failed(self, call: dict[str, Any], e: Exception, failures: list[ToolFailure]) -> Any:
+        """A tool that raised: logged with its traceback, kept for the
+        outcome, and reported to the core as ``{"failed": text}`` (the model
+        reads the text only if ``texts["tool_failed"]`` asks for ``{error}``)."""
+        name = str(call["name"])
+        log.warning("agent %s: tool %r raised %s", self.agent_id, name, type(e).__name__, exc_info=e)
+        trace = "".join(_traceback.format_exception(type(e), e, e.__traceback__))
+        failures.append(ToolFailure(tool=name, call_id=str(call.get("id", "")), exception=e, traceback=trace))
+        try:
+            text = self.tool_error(e) if self.tool_error is not None else str(e)
+        except Exception:  # a formatter that fails shows nothing of the error
+            log.exception("agent %s: tool_error formatter raised", self.agent_id)
+            text = ""
+        return {"failed": str(text) or type(e).__name__}
+
+    def _output(self, call: dict[str, Any], failures: list[ToolFailure]) -> Any:
         """What a tool did, as the core's ``ToolOutput``: its return value,
-        the message of what it raised, or ``"unknown"`` without a function."""
+        the text of what it raised, or ``"unknown"`` without a function."""
         tool = self.tools.tools.get(str(call["name"]))
         if tool is None:
             return "unknown"
         try:
             return {"value": jsonable(tool.run(call["input"]))}
         except Exception as e:  # the model reads the failure and may try again
-            return {"failed": str(e) or type(e).__name__}
+            return self._failed(call, e, failures)
 
-    async def _aoutput(self, call: dict[str, Any]) -> Any:
+    async def _aoutput(self, call: dict[str, Any], failures: list[ToolFailure]) -> Any:
         tool = self.tools.tools.get(str(call["name"]))
         if tool is None:
             return "unknown"
         try:
             return {"value": jsonable(await tool.arun(call["input"]))}
         except Exception as e:  # the model reads the failure and may try again
-            return {"failed": str(e) or type(e).__name__}
+            return self._failed(call, e, failures)
 
-    def _run_tools(self, run: _creditpool.AgentRun, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _run_tools(self, run: _creditpool.AgentRun, calls: list[dict[str, Any]], failures: list[ToolFailure]) -> list[dict[str, Any]]:
         if len(calls) <= 1 or self.max_concurrency == 1:
-            outputs = [self._output(c) for c in calls]
+            outputs = [self._output(c, failures) for c in calls]
         else:
             with concurrent.futures.ThreadPoolExecutor(max_workers=min(len(calls), self.max_concurrency)) as ex:
-                outputs = list(ex.map(self._output, calls))
+                outputs = list(ex.map(lambda c: self._output(c, failures), calls))
         return [run.tool_result(c, o) for c, o in zip(calls, outputs)]
 
-    async def _arun_tools(self, run: _creditpool.AgentRun, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _arun_tools(self, run: _creditpool.AgentRun, calls: list[dict[str, Any]], failures: list[ToolFailure]) -> list[dict[str, Any]]:
         sem = asyncio.Semaphore(self.max_concurrency)
 
         async def one(c: dict[str, Any]) -> Any:
             async with sem:
-                return await self._aoutput(c)
+                return await self._aoutput(c, failures)
 
         outputs = await asyncio.gather(*(one(c) for c in calls))
         return [run.tool_result(c, o) for c, o in zip(calls, outputs)]
@@ -376,6 +439,7 @@ class Agent:
             raise TypeError("Agent.run needs a Client; use `await agent.arun(...)` with an AsyncClient")
         run = self._new_run(prompt)
         clock = self._clock()
+        failures: list[ToolFailure] = []
 
         def other(step: Step) -> Any:
             if isinstance(step, Sleep):
@@ -384,7 +448,7 @@ class Agent:
             if isinstance(step, ApplyPool):
                 return self._apply(step.op)
             if isinstance(step, RunTools):
-                return self._run_tools(run, step.calls)
+                return self._run_tools(run, step.calls, failures)
             raise internal_error(f"unexpected step {step!r}")
 
         try:
@@ -393,7 +457,7 @@ class Agent:
         except BaseException:
             self._cancel(run, clock)
             raise
-        return self._outcome(run)
+        return self._outcome(run, failures)
 
     async def arun(self, prompt: Prompt) -> AgentOutcome:
         """The async form of ``run``, with an ``AsyncClient``: tool calls of
@@ -406,6 +470,7 @@ class Agent:
             raise TypeError("Agent.arun needs an AsyncClient; use agent.run(...) with a Client")
         run = self._new_run(prompt)
         clock = self._clock()
+        failures: list[ToolFailure] = []
 
         async def other(step: Step) -> Any:
             if isinstance(step, Sleep):
@@ -415,7 +480,7 @@ class Agent:
                 result = self.pool.apply(step.op)
                 return await result if inspect.isawaitable(result) else result
             if isinstance(step, RunTools):
-                return await self._arun_tools(run, step.calls)
+                return await self._arun_tools(run, step.calls, failures)
             raise internal_error(f"unexpected step {step!r}")
 
         try:
@@ -424,7 +489,7 @@ class Agent:
         except BaseException:
             await self._acancel(run, clock)
             raise
-        return self._outcome(run)
+        return self._outcome(run, failures)
 
     def _cancel(self, run: _creditpool.AgentRun, clock: Callable[[], int]) -> None:
         """Cancels the run and applies what it asks (the release of a held

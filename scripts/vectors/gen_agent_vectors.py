@@ -186,8 +186,13 @@ case("a tool's returned content blocks are kept as blocks", "",
       "transcript_tail": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
                                                         "content": [{"type": "text", "text": "Mug $12"}]}]},
                           {"role": "assistant", "content": [text("Found 3 products under $50.")]}]})
-case("a tool that fails: the core's words, is_error", "",
+case("a tool that fails: the core's words, is_error, without the error's text (it may hold a secret)", "",
      inp([ok(tu, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_1", "output": {"failed": "database offline"}}]]),
+     {"outcome": {"status": "completed"},
+      "tool_result_errors": [{"tool_use_id": "toolu_1", "contains": "The tool \\\"search_database\\\" failed. Its error is not shown"}]})
+case("a tool that fails, with words that ask for the error's text", "",
+     inp([ok(tu, "req_1"), ok(fin, "req_2")], [[{"tool_use_id": "toolu_1", "output": {"failed": "database offline"}}]],
+         config={"agent_id": "shopper", "call": {"stream": False}, "texts": {"tool_failed": "The tool \"{name}\" failed: {error}"}}),
      {"outcome": {"status": "completed"},
       "tool_result_errors": [{"tool_use_id": "toolu_1", "contains": "The tool \\\"search_database\\\" failed: database offline"}]})
 case("a tool the driver has no function for: the core's words, is_error", "",

@@ -92,6 +92,14 @@ case("retry-after beyond the cap gives up", NOJ, [err(429, "rate_limit_error", h
      [S], {"error": {"kind": "api", "type": "rate_limit_error", "attempts": 1, "reason": {"type": "retry_after_too_long", "retry_after_ms": 3600000, "cap_ms": 600000}}})
 case("400 is not retried", NOJ, [err(400, "invalid_request_error")],
      [S], {"error": {"kind": "api", "type": "invalid_request_error", "attempts": 1, "reason": {"type": "not_retryable", "status": 400}}})
+case("an API that does not know the pool selector: its 400 naming the selector field is pool_selector_rejected, not retried", NOJ,
+     [err(400, "invalid_request_error", "credit_pool: Extra inputs are not permitted")],
+     [S], {"error": {"kind": "api", "type": "invalid_request_error", "attempts": 1, "reason": {"type": "not_retryable", "status": 400},
+                     "code": "pool_selector_rejected", "class": "PoolSelectorRejectedError"}})
+case("a 400 naming another field as an extra input stays a plain invalid_request_error", NOJ,
+     [err(400, "invalid_request_error", "temprature: Extra inputs are not permitted")],
+     [S], {"error": {"kind": "api", "type": "invalid_request_error", "attempts": 1, "reason": {"type": "not_retryable", "status": 400},
+                     "code": "invalid_request_error", "class": "BadRequestError"}})
 case("401 is not retried", NOJ, [err(401, "authentication_error")],
      [S], {"error": {"kind": "api", "type": "authentication_error", "attempts": 1, "reason": {"type": "not_retryable", "status": 401}}})
 case("three 500s exhaust two retries (500 ms, then 1000 ms)", NOJ, [err(500, "api_error")] * 3,

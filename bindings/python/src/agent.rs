@@ -8,7 +8,7 @@
 //! checks, the words the model reads, when the run ends) is the core's.
 
 use crate::convert::{bytes_from_py, de_from_py, headers_from_py, ser_to_py, to_py};
-use crate::errors::{agent_error, guard, invalid_options, invalid_request, run_status_error};
+use crate::errors::{agent_error, guard, invalid_options, run_status_error};
 use crate::pricing::PriceTable;
 use crate::request::{http_to_py, RequestBuilder};
 use creditpool_core::agent::{AgentAction, AgentConfig, AgentRun as CoreRun, ToolCall, ToolOutput, ToolResult, WaitReason};
@@ -97,7 +97,7 @@ impl AgentRun {
             if let Some(map) = request.as_object_mut() {
                 map.entry("max_tokens").or_insert(serde_json::Value::from(0));
             }
-            let request: MessageRequest = serde_json::from_value(request).map_err(|e| invalid_request(py, &e.to_string()))?;
+            let request: MessageRequest = creditpool_core::request::request_from_params(request).map_err(|e| crate::errors::request_error(py, &e))?;
             let max_body_bytes = config.call.max_body_bytes;
             let inner = CoreRun::new(config, request, builder.core().clone(), prices.shared()).map_err(|e| agent_error(py, &e))?;
             Ok(AgentRun { inner, max_body_bytes })

@@ -3,7 +3,7 @@
 //! back, sleep when it says to wait.
 
 use crate::convert::{bytes_from_py, de_from_py, headers_from_py, ser_to_py, to_py};
-use crate::errors::{api_error, guard, invalid_options, invalid_request, obj, parse_error, preflight_error, raise, stream_error, timeout_phase};
+use crate::errors::{api_error, guard, invalid_options, obj, parse_error, preflight_error, raise, stream_error, timeout_phase};
 use crate::request::{http_to_py, RequestBuilder};
 use creditpool_core::api::{MessageRequest, StreamEvent};
 use creditpool_core::call::{AttemptError, AttemptOutcome, CallAction, CallError, CallOptions, CallOutput, Completed, MessagesCall as CoreCall, ReadBody};
@@ -40,6 +40,18 @@ fn attempt_error(py: Python<'_>, e: &AttemptError) -> PyErr {
         AttemptError::Stream(s) => stream_error(py, s),
         AttemptError::Parse(p) => parse_error(py, p),
         AttemptError::Transport(f) => transport_error(py, f),
+        AttemptError::SelectorRejected(s) => raise(
+            py,
+            s.code(),
+            &format!("{s}{}", crate::errors::SELECTOR_HINT),
+            &[
+                ("field", obj(py, s.field.as_str())),
+                ("error_type", obj(py, s.api.kind.as_str())),
+                ("status", obj(py, s.api.status)),
+                ("request_id", obj(py, s.api.request_id.as_deref())),
+                ("message", obj(py, s.api.message.as_str())),
+            ],
+        ),
         other => raise(py, other.code(), &other.to_string(), &[]),
     }
 }
@@ -97,7 +109,7 @@ impl MessagesCall {
     fn new(py: Python<'_>, builder: &RequestBuilder, request: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyAny>>) -> PyResult<MessagesCall> {
         guard(py, || {
             let options = call_options(py, options)?;
-            let request: MessageRequest = de_from_py(request)?.map_err(|e| invalid_request(py, &e))?;
+            let request: MessageRequest = crate::request::request_from_py(request)?;
             let max_body_bytes = options.max_body_bytes;
             let inner = CoreCall::new(builder.core(), &request, options).map_err(|e| preflight_error(py, &e))?;
             Ok(MessagesCall { inner, max_body_bytes })
@@ -113,7 +125,7 @@ impl MessagesCall {
     fn count_tokens(py: Python<'_>, builder: &RequestBuilder, request: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyAny>>) -> PyResult<MessagesCall> {
         guard(py, || {
             let options = call_options(py, options)?;
-            let request: MessageRequest = de_from_py(request)?.map_err(|e| invalid_request(py, &e))?;
+            let request: MessageRequest = crate::request::request_from_py(request)?;
             let max_body_bytes = options.max_body_bytes;
             let inner = CoreCall::count_tokens(builder.core(), &request, options).map_err(|e| preflight_error(py, &e))?;
             Ok(MessagesCall { inner, max_body_bytes })
@@ -124,10 +136,12 @@ impl MessagesCall {
     /// `webhook_delivery` builds it), retried by `options` (default: the
     /// core's webhook options, 3 retries and 10 s for an answer). The
     /// request's `path` is empty: send it to the webhook's URL. Its result is
-    /// read with `take_output`: `{"delivered": status, "attempts"}`.
+    /// read with `take_output`: `{"delivered": status, "attempts"}`. With
+    /// `secret`, every attempt is signed afresh with its own time (the core's
+    /// `signed_webhook`: a late retry passes a receiver's age check).
     #[staticmethod]
-    #[pyo3(signature = (delivery, options = None))]
-    fn webhook(py: Python<'_>, delivery: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyAny>>) -> PyResult<MessagesCall> {
+    #[pyo3(signature = (delivery, options = None, secret = None))]
+    fn webhook(py: Python<'_>, delivery: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyAny>>, secret: Option<Vec<u8>>) -> PyResult<MessagesCall> {
         guard(py, || {
             let options = match options {
                 None => CallOptions::webhook(),
@@ -150,7 +164,11 @@ impl MessagesCall {
             let body = bytes_from_py(&delivery.get_item("body")?)?;
             let headers = headers_from_py(&delivery.get_item("headers")?)?;
             let max_body_bytes = options.max_body_bytes;
-            let inner = CoreCall::webhook(&WebhookDelivery { body, headers }, options);
+            let delivery = WebhookDelivery { body, headers };
+            let inner = match secret {
+                Some(secret) => CoreCall::signed_webhook(&delivery, &secret, options),
+                None => CoreCall::webhook(&delivery, options),
+            };
             Ok(MessagesCall { inner, max_body_bytes })
         })
     }

@@ -1,8 +1,8 @@
 //! Prices, costs, worst cases and model capabilities.
 
 use crate::convert::{de_from_py, from_py, ser_to_py, to_py};
-use crate::errors::{capability_error, guard, invalid_options, invalid_request, pricing_error};
-use creditpool_core::api::{MessageRequest, Usage};
+use crate::errors::{capability_error, guard, invalid_options, pricing_error};
+use creditpool_core::api::Usage;
 use creditpool_core::pricing::{check_request_with, cost, worst_case, CostOptions, EstimateMode, ModelPrices, PriceTable as CoreTable};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -22,10 +22,7 @@ impl PriceTable {
     }
 }
 
-fn request_from_py(obj: &Bound<'_, PyAny>) -> PyResult<MessageRequest> {
-    let py = obj.py();
-    de_from_py::<MessageRequest>(obj)?.map_err(|e| invalid_request(py, &e))
-}
+use crate::request::request_from_py;
 
 #[pymethods]
 impl PriceTable {

@@ -17,9 +17,12 @@ pub struct RequestBuilder {
     inner: CoreBuilder,
 }
 
-fn request_from_py(obj: &Bound<'_, PyAny>) -> PyResult<MessageRequest> {
+/// A caller's request dict as a `MessageRequest`, by the core's rule
+/// (`request_from_params`: parameter names checked, `extra_body` sent as
+/// given): `UnknownParameterError` or `RequestBuildError` otherwise.
+pub(crate) fn request_from_py(obj: &Bound<'_, PyAny>) -> PyResult<MessageRequest> {
     let py = obj.py();
-    de_from_py::<MessageRequest>(obj)?.map_err(|e| invalid_request(py, &e))
+    creditpool_core::request::request_from_params(crate::convert::from_py(obj)?).map_err(|e| crate::errors::request_error(py, &e))
 }
 
 /// An `HttpRequest` as a dict: `method`, `path`, `headers` (a list of
@@ -124,4 +127,17 @@ pub fn normalize_request<'py>(py: Python<'py>, request: &Bound<'py, PyAny>) -> P
 #[pyfunction]
 pub fn json_round_trip<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     guard(py, || to_py(py, &from_py(value)?))
+}
+
+/// Checks request parameter names by the core's rule (`check_params`):
+/// raises `UnknownParameterError` for the first name the Messages API does not
+/// have, suggesting the closest of its fields and of `also_known` (the
+/// caller's own argument names, such as an agent's `max_turns`).
+#[pyfunction]
+#[pyo3(signature = (names, also_known = Vec::new()))]
+pub fn check_request_params(py: Python<'_>, names: Vec<String>, also_known: Vec<String>) -> PyResult<()> {
+    guard(py, || {
+        let known: Vec<&str> = also_known.iter().map(String::as_str).collect();
+        creditpool_core::request::check_params(names.iter().map(String::as_str), &known).map_err(|e| request_error(py, &e))
+    })
 }

@@ -83,10 +83,11 @@ fn outcome_error(outcome: &Outcome) -> Result<JsValue, JsValue> {
         RunStatus::PoolRefused { refusal } => refusal_error(refusal),
         RunStatus::Failed { code, error, api_error_type, http_status, partial } => {
             let error_type = api_error_type.clone().unwrap_or_else(|| code.clone());
+            let error = if code == "pool_selector_rejected" { format!("{error}{}", errors::SELECTOR_HINT) } else { error.clone() };
             errors::make(
                 code,
                 &error_type,
-                error,
+                &error,
                 object(&[
                     ("status", http_status.map_or(JsValue::NULL, JsValue::from)),
                     ("partial", errors::partial_js(partial.as_deref())),

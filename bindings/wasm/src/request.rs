@@ -22,8 +22,11 @@ pub(crate) fn builder(api_key: &str, options: JsValue) -> Result<RequestBuilder,
 }
 
 /// Reads a Messages API request body.
+/// Its parameter names are checked by the core's rule (`request_from_params`:
+/// an unknown one is `UnknownParameterError`; `extra_body` is sent as given).
 pub(crate) fn message_request(request: JsValue) -> Result<MessageRequest, JsValue> {
-    from_js_with(request, |m| errors::invalid_request(&format!("invalid request: {m}")))
+    let value: serde_json::Value = from_js_with(request, |m| errors::invalid_request(&format!("invalid request: {m}")))?;
+    creditpool_core::request::request_from_params(value).map_err(|e| errors::request_error(&e))
 }
 
 /// An `HttpRequest` as `{method, path, headers: [[name, value], ...], body: string, stream}`.
@@ -55,4 +58,21 @@ pub fn build_request(api_key: &str, options: JsValue, request: JsValue, stream: 
     }
     .map_err(|e| errors::request_error(&e))?;
     Ok(http_to_js(&http))
+}
+
+/// Checks request parameter names by the core's rule (`check_params`): throws
+/// `UnknownParameterError` for the first name the Messages API does not have,
+/// suggesting the closest of its fields and of `alsoKnown`.
+#[wasm_bindgen(js_name = checkRequestParams)]
+pub fn check_request_params(names: Vec<String>, also_known: Vec<String>) -> Result<(), JsValue> {
+    let known: Vec<&str> = also_known.iter().map(String::as_str).collect();
+    creditpool_core::request::check_params(names.iter().map(String::as_str), &known).map_err(|e| errors::request_error(&e))
+}
+
+/// The core's words for a name not among `known` (`suggest::unknown_name_message`):
+/// `unknown {what} "name": did you mean "closest"?`, or the known names.
+#[wasm_bindgen(js_name = unknownNameMessage)]
+pub fn unknown_name_message(what: &str, name: &str, known: Vec<String>) -> String {
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    creditpool_core::suggest::unknown_name_message(what, name, &known)
 }

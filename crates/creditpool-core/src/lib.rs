@@ -26,6 +26,8 @@
 //!   with its own HTTP client and sleep.
 //! * [`agent`]: one agent's run (model call, tools, model call, ...) as a state
 //!   machine that reserves before every send and settles or releases after.
+//! * [`meter`]: the pool's books for one call made through an official SDK's
+//!   middleware (reserve once per call, settle or release by the core's rules).
 //! * [`time`]: UTC calendar arithmetic on Unix milliseconds (no clock).
 //! * [`activity`]: a pool's activity (from a report or a ledger) as data and as
 //!   one Vega-Lite chart specification.
@@ -41,16 +43,19 @@ pub mod call;
 pub mod codes;
 pub mod error;
 pub mod http;
+pub mod meter;
 pub mod money;
 pub mod partial_json;
 pub mod pool;
 pub mod pricing;
 pub mod ratelimit;
+pub mod redis;
 pub mod request;
 pub mod response;
 pub mod retry;
 pub mod secret;
 pub mod sse;
+pub mod suggest;
 pub mod time;
 pub mod tools;
 

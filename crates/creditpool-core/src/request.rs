@@ -197,6 +197,127 @@ pub enum RequestError {
         /// The field name.
         field: String,
     },
+    /// A request parameter the Messages API does not have (a misspelling, most
+    /// often): nothing was sent. A field newer than this version goes in
+    /// `extra_body`.
+    #[error("{}", unknown_parameter_message(name, suggestion.as_deref()))]
+    UnknownParameter {
+        /// The parameter as the caller wrote it.
+        name: String,
+        /// The closest known name ([`crate::suggest::closest`]), if one is close.
+        suggestion: Option<String>,
+    },
+}
+
+fn unknown_parameter_message(name: &str, suggestion: Option<&str>) -> String {
+    let name = name.escape_debug();
+    match suggestion {
+        Some(s) => format!("unknown request parameter `{name}`: did you mean `{s}`? (a Messages API field newer than this library goes in `{EXTRA_BODY}`)"),
+        None => format!("unknown request parameter `{name}`: the Messages API has no such field (one newer than this library goes in `{EXTRA_BODY}`)"),
+    }
+}
+
+/// The API refused the pool selector: an endpoint that does not know
+/// creditpool's selector field answers it like any unknown field, with a 400
+/// `invalid_request_error` reading `credit_pool: Extra inputs are not
+/// permitted`. The facts only: each binding says how to switch the selector
+/// off or rename its field in its own argument names.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the API does not accept the pool selector field `{field}` (it answered 400: {}); this endpoint does not know creditpool's pool selector: switch the selector off, or rename its field to one the endpoint accepts", api.message)]
+pub struct SelectorRejected {
+    /// The selector's field name.
+    pub field: String,
+    /// The API's answer, as received.
+    pub api: crate::error::ApiError,
+}
+
+/// Whether `api` is the answer of an endpoint that does not know the pool
+/// selector field `field`: a 400 `invalid_request_error` whose message names
+/// the field as an extra input (`credit_pool: Extra inputs are not
+/// permitted`).
+pub fn rejects_selector(field: &str, api: &crate::error::ApiError) -> bool {
+    let message = api.message.trim_start();
+    api.status == Some(400)
+        && api.kind == crate::error::ApiErrorKind::InvalidRequest
+        && !field.is_empty()
+        && message.strip_prefix(field).is_some_and(|rest| rest.starts_with(':'))
+        && message.contains("Extra inputs are not permitted")
+}
+
+/// Every top-level field of a Messages API request that callers may write
+/// (the pool selector is the builder's, `stream` is set by the call). A
+/// caller's request naming any other field is refused
+/// ([`RequestError::UnknownParameter`]) unless it comes in [`EXTRA_BODY`].
+pub const MESSAGES_PARAMS: &[&str] = &[
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "stream",
+    "metadata",
+    "thinking",
+    "service_tier",
+    "inference_geo",
+    "container",
+    "mcp_servers",
+    "context_management",
+    "output_config",
+    "output_format",
+    "speed",
+    "thread",
+    "cache_control",
+    "fallbacks",
+];
+
+/// The escape hatch for fields newer than this library: an object in the
+/// caller's request whose fields are sent as given, unchecked (as the official
+/// SDKs' `extra_body`). It may not name a field of [`MESSAGES_PARAMS`]: those
+/// are bounded by the pool's reservation and must be passed as themselves.
+pub const EXTRA_BODY: &str = "extra_body";
+
+/// Checks the names a caller wrote for a request against [`MESSAGES_PARAMS`]
+/// and `also_known` (the binding's own argument names, offered as suggestions
+/// only: an agent's `max_turns`, say): the first unknown name is an
+/// [`RequestError::UnknownParameter`] with the closest known name.
+/// [`EXTRA_BODY`] is accepted.
+pub fn check_params<'a>(names: impl IntoIterator<Item = &'a str>, also_known: &[&str]) -> Result<(), RequestError> {
+    for name in names {
+        if name == EXTRA_BODY || MESSAGES_PARAMS.contains(&name) {
+            continue;
+        }
+        let suggestion = crate::suggest::closest(name, MESSAGES_PARAMS.iter().chain(also_known).copied());
+        return Err(RequestError::UnknownParameter { name: name.into(), suggestion: suggestion.map(str::to_owned) });
+    }
+    Ok(())
+}
+
+/// A caller's request (JSON, as a binding reads it) as a [`MessageRequest`]:
+/// its field names are checked ([`check_params`]), then its shape; the fields
+/// of its [`EXTRA_BODY`] object are added as given.
+pub fn request_from_params(params: Value) -> Result<MessageRequest, RequestError> {
+    let Value::Object(mut map) = params else {
+        return Err(RequestError::InvalidRequest { reason: "a request must be an object of Messages API parameters".into() });
+    };
+    let extra = match map.remove(EXTRA_BODY) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(RequestError::InvalidRequest { reason: format!("`{EXTRA_BODY}` must be an object of fields to send as given") }),
+    };
+    check_params(map.keys().map(String::as_str), &[])?;
+    if let Some(k) = extra.keys().find(|k| MESSAGES_PARAMS.contains(&k.as_str())) {
+        return Err(RequestError::InvalidRequest {
+            reason: format!("`{k}` is a Messages API parameter: pass it as `{k}`, not in `{EXTRA_BODY}`"),
+        });
+    }
+    let mut request: MessageRequest = serde_json::from_value(Value::Object(map)).map_err(|e| RequestError::InvalidRequest { reason: e.to_string() })?;
+    request.extra.extend(extra);
+    Ok(request)
 }
 
 /// Builds [`HttpRequest`]s for the Messages API.
@@ -384,6 +505,46 @@ mod tests {
         assert_eq!(body["stream"], json!(true));
         cfg.pool_selector = Some(PoolSelector { field: "model".into(), value: json!(1) });
         assert!(matches!(RequestBuilder::new(cfg).unwrap_err(), RequestError::SelectorCollision { .. }));
+    }
+}
+
+#[cfg(test)]
+mod params_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn recognises_an_api_that_does_not_know_the_selector() {
+        use crate::error::{ApiError, ApiErrorKind};
+        let api = |message: &str, status| ApiError { kind: ApiErrorKind::InvalidRequest, message: message.into(), status, request_id: None };
+        assert!(rejects_selector("credit_pool", &api("credit_pool: Extra inputs are not permitted", Some(400))));
+        assert!(!rejects_selector("credit_pool", &api("temprature: Extra inputs are not permitted", Some(400))));
+        assert!(!rejects_selector("credit", &api("credit_pool: Extra inputs are not permitted", Some(400))));
+        assert!(!rejects_selector("credit_pool", &api("credit_pool: Extra inputs are not permitted", None)));
+        assert!(!rejects_selector("credit_pool", &api("credit_pool: Input should be a string", Some(400))));
+    }
+
+    #[test]
+    fn a_misspelled_parameter_is_refused_with_the_closest_name() {
+        let err = request_from_params(json!({"model": "m", "max_tokens": 5, "messages": [], "temprature": 0.5})).unwrap_err();
+        assert_eq!(err, RequestError::UnknownParameter { name: "temprature".into(), suggestion: Some("temperature".into()) });
+        assert_eq!(err.code(), "unknown_parameter");
+        assert!(err.to_string().contains("did you mean `temperature`"), "{err}");
+        // An agent's own argument names are suggestions too.
+        let err = check_params(["max_turn"], &["max_turns", "max_spend"]).unwrap_err();
+        assert_eq!(err, RequestError::UnknownParameter { name: "max_turn".into(), suggestion: Some("max_turns".into()) });
+        let err = check_params(["colour"], &[]).unwrap_err();
+        assert!(err.to_string().contains("no such field"), "{err}");
+    }
+
+    #[test]
+    fn extra_body_is_the_escape_hatch_and_cannot_override_a_parameter() {
+        let req = request_from_params(json!({"model": "m", "max_tokens": 5, "messages": [], "extra_body": {"new_field": {"x": 1}}})).unwrap();
+        assert_eq!(req.extra.get("new_field"), Some(&json!({"x": 1})));
+        let err = request_from_params(json!({"model": "m", "max_tokens": 5, "messages": [], "extra_body": {"max_tokens": 99999}})).unwrap_err();
+        assert!(matches!(err, RequestError::InvalidRequest { .. }), "{err}");
+        let err = request_from_params(json!({"model": "m", "max_tokens": 5, "messages": [], "extra_body": 3})).unwrap_err();
+        assert!(matches!(err, RequestError::InvalidRequest { .. }), "{err}");
     }
 }
 

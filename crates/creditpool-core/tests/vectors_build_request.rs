@@ -1,8 +1,7 @@
 //! Runs the `build_request` vectors.
 mod common;
 
-use creditpool_core::api::MessageRequest;
-use creditpool_core::request::{RequestBuilder, RequestError, RequestOptions};
+use creditpool_core::request::{request_from_params, RequestBuilder, RequestError, RequestOptions};
 use creditpool_core::ApiKey;
 use serde_json::{json, Value};
 
@@ -10,7 +9,9 @@ fn build(input: &Value) -> Result<creditpool_core::http::HttpRequest, &'static s
     let options: RequestOptions = serde_json::from_value(input["options"].clone()).map_err(|_| "invalid_options")?;
     let key = ApiKey::new(input["api_key"].as_str().unwrap_or_default());
     let builder = RequestBuilder::new(options.into_config(key)).map_err(kind)?;
-    let request: MessageRequest = serde_json::from_value(input["request"].clone()).map_err(|_| "invalid_request")?;
+    // The caller's request as every binding reads it: names checked,
+    // `extra_body` sent as given.
+    let request = request_from_params(input["request"].clone()).map_err(kind)?;
     match input["endpoint"].as_str() {
         Some("count_tokens") => builder.count_tokens(&request),
         _ => builder.messages(&request, input["stream"].as_bool().unwrap_or(false)),

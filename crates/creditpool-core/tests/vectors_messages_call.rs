@@ -66,6 +66,7 @@ fn run(input: &Value) -> Result<Value, String> {
         Err(e) => {
             let (kind, etype) = match &e.error {
                 AttemptError::Api(a) => ("api", Some(a.kind.as_str().to_owned())),
+                AttemptError::SelectorRejected(s) => ("api", Some(s.api.kind.as_str().to_owned())),
                 AttemptError::Stream(_) => ("stream", None),
                 AttemptError::Parse(_) => ("parse", None),
                 AttemptError::Transport(_) => ("transport", None),

@@ -1,6 +1,6 @@
 //! The command line:
 //! `creditpool-sim [--port N] [--scenario FILE] [--keys K1,K2] [--fault-rate R]
-//! [--seed S] [--usage-log FILE]`.
+//! [--seed S] [--usage-log FILE] [--reject-pool-selector]`.
 
 use crate::{Config, Scenario, SimError};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ creditpool-sim: an offline simulator of the Anthropic Messages API (an emulator,
 
 USAGE:
     creditpool-sim [--port N] [--scenario FILE] [--keys K1,K2] [--fault-rate R]
-                   [--seed S] [--usage-log FILE]
+                   [--seed S] [--usage-log FILE] [--reject-pool-selector]
 
 OPTIONS:
     --port N           port on 127.0.0.1; 0 (the default) picks a free one
@@ -21,6 +21,10 @@ OPTIONS:
                        (429, 529, 500 or a cut stream); default 0
     --seed S           seed of the fault generator (an integer); default 0
     --usage-log FILE   append one JSON line per reported usage to FILE
+    --reject-pool-selector
+                       refuse the pool selector field (credit_pool) like any
+                       unknown top-level field, as an API that does not know it:
+                       400 `credit_pool: Extra inputs are not permitted`
     -h, --help         print this help
     -V, --version      print the version
 
@@ -55,6 +59,8 @@ pub struct Args {
     pub seed: u64,
     /// `--usage-log`.
     pub usage_log: Option<PathBuf>,
+    /// `--reject-pool-selector`.
+    pub reject_pool_selector: bool,
 }
 
 impl Args {
@@ -71,6 +77,7 @@ impl Args {
             fault_rate: self.fault_rate,
             seed: self.seed,
             usage_log: self.usage_log,
+            reject_pool_selector: self.reject_pool_selector,
         })
     }
 }
@@ -88,6 +95,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, SimErro
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
+            "--reject-pool-selector" if inline.is_none() => out.reject_pool_selector = true,
             "--port" | "--scenario" | "--keys" | "--fault-rate" | "--seed" | "--usage-log" => {
                 let value = match inline {
                     Some(v) => v,
@@ -147,7 +155,8 @@ mod tests {
 
     #[test]
     fn every_flag_in_both_forms() {
-        let a = run(&["--port", "8080", "--scenario=s.json", "--keys", "k1, k2,", "--fault-rate=0.25", "--seed", "7", "--usage-log", "u.jsonl"]).unwrap();
+        let a = run(&["--port", "8080", "--scenario=s.json", "--keys", "k1, k2,", "--fault-rate=0.25", "--seed", "7", "--usage-log", "u.jsonl", "--reject-pool-selector"]).unwrap();
+        assert!(a.reject_pool_selector);
         assert_eq!(a.port, 8080);
         assert_eq!(a.scenario, Some(PathBuf::from("s.json")));
         assert_eq!(a.keys, vec!["k1".to_owned(), "k2".to_owned()]);

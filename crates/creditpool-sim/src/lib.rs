@@ -62,4 +62,8 @@ pub struct Config {
     pub seed: u64,
     /// A file to which every reported usage is appended as one JSON line.
     pub usage_log: Option<PathBuf>,
+    /// Refuse the pool selector field like any unknown field (400
+    /// `credit_pool: Extra inputs are not permitted`), as an API that does not
+    /// know it: `--reject-pool-selector`.
+    pub reject_pool_selector: bool,
 }

@@ -96,7 +96,11 @@ async fn admit(shared: &Shared, headers: &HeaderMap, body: Body, endpoint: Endpo
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiFailure::new(413, format!("Request exceeds the maximum allowed number of bytes ({MAX_BODY_BYTES}).")))?;
-    let valid = validate::check_body(&bytes, endpoint)?;
+    let pool_field = {
+        let inner = shared.lock();
+        (!shared.reject_pool_selector && !inner.reject_pool_field).then(|| inner.pool_field.clone())
+    };
+    let valid = validate::check_body(&bytes, endpoint, pool_field.as_deref())?;
     Ok((valid, bytes.len()))
 }
 

@@ -35,6 +35,10 @@ pub struct Scenario {
     /// The body field that selects the pool; default `credit_pool`.
     #[serde(default)]
     pub pool_field: Option<String>,
+    /// Refuse the pool selector field too, as an API that does not know it
+    /// does (400 `<field>: Extra inputs are not permitted`); default false.
+    #[serde(default)]
+    pub reject_pool_field: bool,
     /// The kinds of fault drawn, equally likely; default the 429, 529, 500
     /// and cut stream.
     #[serde(default)]

@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     initial: Option<Scenario>,
     cli_fault_rate: f64,
     cli_seed: u64,
+    /// `--reject-pool-selector`: the pool selector field is refused too.
+    pub reject_pool_selector: bool,
     inner: Mutex<Inner>,
     /// Becomes `true` when the simulator stops; open streams end then.
     pub stopping: watch::Receiver<bool>,
@@ -73,6 +75,8 @@ pub(crate) struct Inner {
     pub open_responses: u64,
     /// The pool selector field.
     pub pool_field: String,
+    /// Whether the scenario asks to refuse the pool selector field too.
+    pub reject_pool_field: bool,
     /// The usage reported so far.
     pub usage: UsageLog,
     /// The rate-limit window.
@@ -88,6 +92,7 @@ impl Inner {
         self.fault_stall = Duration::from_millis(scenario.and_then(|s| s.fault_stall_ms).unwrap_or(1000));
         self.fault_retry_after = scenario.and_then(|s| s.fault_retry_after).unwrap_or(1);
         self.pool_field = scenario.and_then(|s| s.pool_field.clone()).unwrap_or_else(|| DEFAULT_POOL_FIELD.to_owned());
+        self.reject_pool_field = scenario.is_some_and(|s| s.reject_pool_field);
     }
 }
 
@@ -132,6 +137,7 @@ impl Simulator {
             fault_stall: Duration::from_millis(1000),
             open_responses: 0,
             pool_field: DEFAULT_POOL_FIELD.to_owned(),
+            reject_pool_field: false,
             usage,
             window: RateWindow::default(),
         };
@@ -141,6 +147,7 @@ impl Simulator {
             initial: config.scenario,
             cli_fault_rate: config.fault_rate,
             cli_seed: config.seed,
+            reject_pool_selector: config.reject_pool_selector,
             inner: Mutex::new(inner),
             stopping,
         };

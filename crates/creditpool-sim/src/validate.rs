@@ -4,8 +4,11 @@
 //! `anthropic-version` header; `model`, `max_tokens` and `messages`; content
 //! blocks that parse; every `tool_use` answered by a `tool_result` in the next
 //! user turn, and every `tool_result` answering a `tool_use` of the turn
-//! before; well-formed tools and `tool_choice`. Unknown top-level fields (such
-//! as the pool selector) and unknown block types are accepted.
+//! before; well-formed tools and `tool_choice`. An unknown top-level field is
+//! refused as the real API refuses it (`<field>: Extra inputs are not
+//! permitted`), except the configured pool selector field, which is accepted
+//! unless the simulator was started to reject it too (`--reject-pool-selector`
+//! or the scenario's `reject_pool_field`); unknown block types are accepted.
 
 use crate::api_error::ApiFailure;
 use axum::http::HeaderMap;
@@ -52,12 +55,15 @@ pub(crate) fn check_version(headers: &HeaderMap) -> Result<(), ApiFailure> {
     }
 }
 
-/// Parses and checks a request body.
-pub(crate) fn check_body(body: &[u8], endpoint: Endpoint) -> Result<Valid, ApiFailure> {
+/// Parses and checks a request body. `pool_field` is the pool selector field
+/// accepted beside the Messages API's own fields (`None`: refused like any
+/// unknown field).
+pub(crate) fn check_body(body: &[u8], endpoint: Endpoint, pool_field: Option<&str>) -> Result<Valid, ApiFailure> {
     let value: Value = serde_json::from_slice(body).map_err(|e| ApiFailure::invalid(format!("There was an error parsing the body of your request: {e}")))?;
     let Value::Object(raw) = value else {
         return Err(ApiFailure::invalid("The request body must be a JSON object."));
     };
+    check_known_fields(&raw, pool_field)?;
     check_model(&raw)?;
     match (endpoint, raw.get("max_tokens")) {
         (Endpoint::Messages, None) => return Err(ApiFailure::invalid("max_tokens: Field required")),
@@ -105,6 +111,16 @@ pub(crate) fn check_body(body: &[u8], endpoint: Endpoint) -> Result<Valid, ApiFa
     typed.entry("max_tokens").or_insert(Value::from(1));
     let request: MessageRequest = serde_json::from_value(Value::Object(typed)).map_err(|e| ApiFailure::invalid(e.to_string()))?;
     Ok(Valid { request, raw })
+}
+
+/// The real API answers a top-level field it does not know with a 400 whose
+/// message is `<field>: Extra inputs are not permitted`.
+fn check_known_fields(raw: &Map<String, Value>, pool_field: Option<&str>) -> Result<(), ApiFailure> {
+    let known = |k: &str| creditpool_core::request::MESSAGES_PARAMS.contains(&k) || pool_field == Some(k);
+    match raw.keys().find(|k| !known(k)) {
+        Some(k) => Err(ApiFailure::invalid(format!("{k}: Extra inputs are not permitted"))),
+        None => Ok(()),
+    }
 }
 
 fn check_model(raw: &Map<String, Value>) -> Result<(), ApiFailure> {
@@ -249,7 +265,7 @@ mod tests {
     use serde_json::json;
 
     fn check(v: Value) -> Result<Valid, String> {
-        check_body(v.to_string().as_bytes(), Endpoint::Messages).map_err(|e| {
+        check_body(v.to_string().as_bytes(), Endpoint::Messages, Some("credit_pool")).map_err(|e| {
             assert_eq!((e.status, e.kind.as_str()), (400, "invalid_request_error"));
             e.message
         })
@@ -265,10 +281,22 @@ mod tests {
     }
 
     #[test]
-    fn a_plain_request_passes_with_unknown_fields() {
+    fn a_plain_request_passes_with_the_pool_selector() {
         let ok = check(with(base(), "credit_pool", json!("programmatic"))).unwrap();
         assert_eq!(ok.raw["credit_pool"], "programmatic");
         assert_eq!(ok.request.model, "claude-haiku-4-5");
+    }
+
+    #[test]
+    fn an_unknown_top_level_field_is_refused_as_the_api_does() {
+        assert_eq!(check(with(base(), "temprature", json!(0.5))).unwrap_err(), "temprature: Extra inputs are not permitted");
+        assert_eq!(check(with(base(), "extra_body", json!({}))).unwrap_err(), "extra_body: Extra inputs are not permitted");
+        // The selector too, when the simulator is told to reject it (or it has another name).
+        let body = with(base(), "credit_pool", json!("programmatic")).to_string();
+        let err = check_body(body.as_bytes(), Endpoint::Messages, None).unwrap_err();
+        assert_eq!((err.status, err.message.as_str()), (400, "credit_pool: Extra inputs are not permitted"));
+        assert!(check_body(body.as_bytes(), Endpoint::Messages, Some("pool")).is_err());
+        assert!(check(with(base(), "speed", json!("fast"))).is_ok());
     }
 
     #[test]
@@ -284,15 +312,15 @@ mod tests {
         assert!(check(with(base(), "max_tokens", json!(0))).unwrap_err().starts_with("max_tokens:"));
         assert!(check(with(base(), "max_tokens", json!("10"))).unwrap_err().starts_with("max_tokens:"));
         assert!(check(with(base(), "messages", json!([]))).unwrap_err().contains("at least one message"));
-        assert!(check_body(b"{not json", Endpoint::Messages).is_err());
-        assert!(check_body(b"[1]", Endpoint::Messages).is_err());
+        assert!(check_body(b"{not json", Endpoint::Messages, Some("credit_pool")).is_err());
+        assert!(check_body(b"[1]", Endpoint::Messages, Some("credit_pool")).is_err());
     }
 
     #[test]
     fn count_tokens_needs_no_max_tokens() {
         let mut v = base();
         v.as_object_mut().unwrap().remove("max_tokens");
-        assert!(check_body(v.to_string().as_bytes(), Endpoint::CountTokens).is_ok());
+        assert!(check_body(v.to_string().as_bytes(), Endpoint::CountTokens, Some("credit_pool")).is_ok());
     }
 
     #[test]

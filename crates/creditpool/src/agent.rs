@@ -230,8 +230,17 @@ impl Agent {
                 None => CoreToolOutput::Unknown,
                 Some(tool) => match AssertUnwindSafe(tool.call(call.input.clone())).catch_unwind().await {
                     Ok(Ok(out)) => out.into_core(),
-                    Ok(Err(message)) => CoreToolOutput::Failed(message),
-                    Err(panic) => CoreToolOutput::Failed(panic_message(panic.as_ref())),
+                    Ok(Err(message)) => {
+                        // Logged for the developer; the model reads the core's
+                        // words, which by default do not show the error.
+                        tracing::warn!(target: "creditpool::agent", agent = %self.inner.config.agent_id, tool = %call.name, call_id = %call.id, error = %message, "tool failed");
+                        CoreToolOutput::Failed(message)
+                    }
+                    Err(panic) => {
+                        let message = panic_message(panic.as_ref());
+                        tracing::warn!(target: "creditpool::agent", agent = %self.inner.config.agent_id, tool = %call.name, call_id = %call.id, error = %message, "tool panicked");
+                        CoreToolOutput::Failed(message)
+                    }
                 },
             };
             let result = run.tool_result(&call, output);

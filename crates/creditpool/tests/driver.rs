@@ -7,7 +7,7 @@ mod mock;
 
 use creditpool::core::agent::AgentTexts;
 use creditpool::core::api::{Tool as ToolDefinition, ToolSpec};
-use creditpool::core::pool::webhook::{verify_signature, SIGNATURE_HEADER};
+use creditpool::core::pool::webhook::{verify_delivery, verify_signature, DEFAULT_TOLERANCE_S, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use creditpool::{
     Agent, AgentEvent, Client, Error, MessageRequest, Money, OutcomeExt, PoolConfig, RetryPolicy, RunStatus, SharedPool, StreamItem, Tool, Webhook,
 };
@@ -390,9 +390,39 @@ async fn alerts_are_posted_signed_and_retried() {
     assert_eq!(posts.len(), 2);
     let last = &posts[1];
     assert_eq!(last.path, "/hooks/creditpool");
-    assert!(verify_signature(b"s3cret", &last.body, last.header(SIGNATURE_HEADER).unwrap()));
+    assert!(verify_signature(b"s3cret", last.header(TIMESTAMP_HEADER).unwrap(), &last.body, last.header(SIGNATURE_HEADER).unwrap()));
     assert_eq!(last.json()["percent"], 50);
     assert_eq!(posts[0].body, last.body, "a retry sends the same bytes");
+}
+
+/// Issue 10 item 11: an alert delivered (and retried) 10 minutes after it
+/// happened is signed with each attempt's own time, so a receiver's
+/// 5-minute age check accepts it; the body keeps the alert's time.
+#[tokio::test]
+async fn a_late_delivery_is_signed_with_its_own_time() {
+    let mock = Mock::start(vec![
+        Reply::Body { status: 503, headers: vec![("retry-after-ms".into(), "1".into())], body: "{}".into() },
+        Reply::Body { status: 200, headers: vec![], body: "{}".into() },
+    ])
+    .await;
+    let alert_at = creditpool::time::now_ms() - 600_000;
+    let pool = SharedPool::from_pool(creditpool::core::pool::Pool::new(PoolConfig::new(Money::from_nanos(1_000)), alert_at).unwrap());
+    pool.webhook(Webhook::new(format!("{}/hooks/creditpool", mock.url), "s3cret").unwrap());
+    let r = pool.with(|p| p.reserve("a", Money::from_nanos(600), alert_at)).unwrap();
+    pool.with(|p| p.settle(r.id, Money::from_nanos(500), None, alert_at)).unwrap();
+    pool.flush().await;
+    let posts = mock.requests();
+    assert_eq!(posts.len(), 2);
+    let now = creditpool::time::now_ms();
+    let mut stamps = Vec::new();
+    for post in &posts {
+        let t = post.header(TIMESTAMP_HEADER).unwrap();
+        stamps.push(t.parse::<u64>().unwrap());
+        assert!(stamps.last().unwrap() * 1_000 > alert_at + 300_000, "signed with the attempt's time, not the alert's");
+        assert!(verify_delivery(b"s3cret", &post.body, post.header(SIGNATURE_HEADER).unwrap(), t, now, DEFAULT_TOLERANCE_S));
+        assert_eq!(post.json()["occurred_at_ms"], alert_at);
+    }
+    assert!(stamps[1] >= stamps[0]);
 }
 
 #[tokio::test]

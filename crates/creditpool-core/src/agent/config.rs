@@ -39,6 +39,11 @@ pub struct AgentConfig {
 
 /// The words the model reads for tool calls that did not run normally. `{name}`
 /// stands for the tool's name and `{error}` for the error's message.
+///
+/// By default the model is **not** shown a failed tool's error: an exception's
+/// text may hold a secret (a connection string, a token). Words that contain
+/// `{error}` (such as [`AgentTexts::TOOL_FAILED_WITH_ERROR`]) show it; each
+/// binding also lets the caller format the error before it is filled in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentTexts {
@@ -54,13 +59,19 @@ impl Default for AgentTexts {
     fn default() -> AgentTexts {
         AgentTexts {
             unknown_tool: "No tool named \"{name}\" is available; nothing was run.".into(),
-            tool_failed: "The tool \"{name}\" failed: {error}".into(),
+            tool_failed: AgentTexts::TOOL_FAILED.into(),
             missing_result: "The tool returned no result.".into(),
         }
     }
 }
 
 impl AgentTexts {
+    /// The default words for a failed tool: the error is not shown.
+    pub const TOOL_FAILED: &'static str = "The tool \"{name}\" failed. Its error is not shown; try another way, or answer without it.";
+    /// Words for a failed tool that show the model the error's text (an
+    /// explicit choice: `texts.tool_failed`).
+    pub const TOOL_FAILED_WITH_ERROR: &'static str = "The tool \"{name}\" failed: {error}";
+
     /// `template` with `{name}` and `{error}` filled in.
     pub fn fill(template: &str, name: &str, error: &str) -> String {
         template.replace("{name}", name).replace("{error}", error)

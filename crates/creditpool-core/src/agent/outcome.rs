@@ -173,6 +173,7 @@ impl RunStatus {
     pub(crate) fn failed(e: &CallError) -> RunStatus {
         let (api_error_type, http_status) = match &e.error {
             crate::call::AttemptError::Api(a) => (Some(a.kind.as_str().to_owned()), a.status),
+            crate::call::AttemptError::SelectorRejected(s) => (Some(s.api.kind.as_str().to_owned()), s.api.status),
             _ => (None, None),
         };
         RunStatus::Failed { code: e.code().to_owned(), error: e.to_string(), api_error_type, http_status, partial: e.partial.clone() }
