@@ -104,7 +104,7 @@ export class Client {
 
   constructor(options = {}) {
     for (const key of Object.keys(options)) {
-      if (!CLIENT_OPTIONS.has(key)) throw configError('invalid_options', `unknown client option ${JSON.stringify(key)}`);
+      if (!CLIENT_OPTIONS.has(key)) throw configError('invalid_options', call(() => glue.unknownNameMessage('client option', key, [...CLIENT_OPTIONS])));
     }
     if (runtime.browser && options.dangerouslyAllowBrowser !== true) {
       throw configError(

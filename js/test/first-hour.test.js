@@ -31,6 +31,13 @@ test('a misspelled create() parameter is refused before sending, with the closes
   });
 });
 
+test('a Client refuses a misspelled option with the closest name, in the core\'s words', () => {
+  assert.throws(
+    () => new Client({ apiKey: 'sk-test', baseURL: NOWHERE, maxRetry: 2 }),
+    (e) => e instanceof InvalidOptionsError && /unknown client option "maxRetry": did you mean "maxRetries"\?/.test(e.message),
+  );
+});
+
 test('an Agent refuses a misspelled option and a misspelled request parameter at construction', () => {
   const client = new Client({ apiKey: 'sk-test', baseURL: NOWHERE });
   const pool = new Pool({ limit: 1_000_000 });
