@@ -177,10 +177,11 @@ export class Pool {
    */
   #drain() {
     const secrets = this.#webhooks.map((w) => w.secret);
-    for (let a = call(() => this.#raw.pollAlert(secrets)); a !== null; a = call(() => this.#raw.pollAlert(secrets))) {
+    const poll = () => call(() => this.#raw.pollAlert(secrets, this.#now()));
+    for (let a = poll(); a !== null; a = poll()) {
       const alert = { kind: a.kind, percent: a.percent, payload: a.payload, body: a.body };
       this.alerts.push(alert);
-      if (!this.#closed) this.#webhooks.forEach((w, i) => this.#deliver(w.url, i, a.body, a.deliveries[i], alert));
+      if (!this.#closed) this.#webhooks.forEach((w, i) => this.#deliver(w, i, a.body, a.deliveries[i], alert));
       for (const fn of this.#alertListeners) this.#guard('onAlert', () => fn(alert));
     }
     for (let e = call(() => this.#raw.pollLedger()); e !== null; e = call(() => this.#raw.pollLedger())) {
@@ -231,7 +232,8 @@ export class Pool {
     return out;
   }
 
-  #deliver(url, index, body, headers, alert) {
+  #deliver(webhook, index, body, headers, alert) {
+    const { url, secret } = webhook;
     // Each delivery is the core's webhook call (its retries, its timeout),
     // played by the package's attempt player through this pool's fetch. At
     // most `webhookConcurrency` run at once; the rest wait in alert order
@@ -247,8 +249,9 @@ export class Pool {
       run: async () => {
         let m = null;
         try {
-          m = webhookMachine(call(() => glue.MessagesCall.webhook({ body, headers }, null)), url, this.#fetch);
-          await drive(m, { now: () => Date.now(), signal: this.#stop.signal });
+          // The core signs every attempt afresh with that attempt's time (the pool's clock).
+          m = webhookMachine(call(() => glue.MessagesCall.webhook({ body, headers }, null, secret)), url, this.#fetch);
+          await drive(m, { now: () => this.#now(), signal: this.#stop.signal });
           m.takeResult();
         } catch (e) {
           // A delivery cut short by close() is reported by close() itself.

@@ -92,6 +92,45 @@ test('alerts fire once per threshold to every callback', () => {
   assert.equal(JSON.parse(pool.alerts[0].body).pool_id, pool.alerts[0].payload.pool_id);
 });
 
+// Issue 10 item 11: each attempt is signed with its own time, so a retry ten
+// minutes after the alert passes a receiver's five-minute age check.
+test('a webhook retry ten minutes later carries a fresh timestamp and signature', async () => {
+  const got = [];
+  let clock = 1_795_570_181_123;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      // The first attempt fails; the next comes ten minutes on the pool's clock.
+      if (got.length === 1) clock += 600_000;
+      res.writeHead(got.length === 1 ? 503 : 204, got.length === 1 ? { 'retry-after-ms': '1' } : {}).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/hook`;
+  try {
+    const alertAt = clock;
+    const pool = new Pool({ limit: 100, alerts: { thresholds_pct: [50] } }, { now: () => clock, webhooks: [{ url, secret: 's3cret' }] });
+    pool.settle(pool.reserve('a', 50).id, 50);
+    await pool.flush();
+    assert.equal(got.length, 2);
+    assert.equal(got[0].body, got[1].body, 'a retry sends the same bytes');
+    const stamps = got.map(({ headers, body }) => {
+      const t = headers['x-creditpool-timestamp'];
+      // The receiver's check: the HMAC of `t.body`, and |now - t| within 300 s.
+      assert.equal(headers['x-creditpool-signature'], `sha256=${createHmac('sha256', 's3cret').update(`${t}.${body}`).digest('hex')}`);
+      assert.equal(JSON.parse(body).occurred_at_ms, alertAt, 'the body keeps the alert time');
+      return Number(t);
+    });
+    assert.equal(stamps[0], Math.floor(alertAt / 1000));
+    assert.equal(stamps[1], Math.floor((alertAt + 600_000) / 1000), 'the retry is signed with its own time');
+    assert.ok(Math.abs(clock / 1000 - stamps[1]) <= 300);
+  } finally {
+    server.close();
+  }
+});
+
 test('webhooks are POSTed with the body and signature the core made', async () => {
   const got = [];
   const server = createServer((req, res) => {
@@ -122,7 +161,8 @@ test('webhooks are POSTed with the body and signature the core made', async () =
     const { headers, body } = got[0];
     assert.equal(headers['content-type'], 'application/json');
     // The receiver's check, independent of the core.
-    assert.equal(headers['x-creditpool-signature'], `sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`);
+    const t = headers['x-creditpool-timestamp'];
+    assert.equal(headers['x-creditpool-signature'], `sha256=${createHmac('sha256', 's3cret').update(`${t}.${body}`).digest('hex')}`);
     assert.equal(JSON.parse(body).alert, 'threshold');
     assert.equal(JSON.parse(body).percent, 50);
     assert.equal(body, pool.alerts[0].body);

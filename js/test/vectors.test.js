@@ -14,6 +14,7 @@ import {
   PartialJsonError,
   Pool,
   PoolError,
+  PoolRefusedError,
   PricingError,
   RequestBuildError,
   ResponseParseError,
@@ -23,6 +24,7 @@ import {
 } from 'creditpool';
 import {
   AgentRun,
+  Meter,
   MessageStreamParser,
   MessagesCall,
   PriceTable,
@@ -571,6 +573,14 @@ const runners = {
     // The core writes the spec; the JS one must be the same JSON value.
     return jsonDiff('$', { spec: activityChart(c.input.ledger, c.input.options ?? null) }, c.expected);
   },
+  meter(c) {
+    const actual = runMeterScenario(c.input);
+    for (const [key, want] of Object.entries(c.expected)) {
+      const d = key === 'pool' ? jsonSubsetDiff(key, actual[key], want) : jsonDiff(key, actual[key], want);
+      if (d) return d;
+    }
+    return null;
+  },
   agent_run(c) {
     const actual = runAgentScenario(c.input);
     for (const [key, want] of Object.entries(c.expected)) {
@@ -590,6 +600,76 @@ const runners = {
     return null;
   },
 };
+
+/** Runs a meter case as vectors_meter.rs does: a Meter against a Pool through scripted attempts. */
+function runMeterScenario(input) {
+  const ledger = [];
+  const pool = new Pool(input.pool, { now: () => input.start_ms, onLedger: (e) => ledger.push(e) });
+  let m;
+  try {
+    m = new Meter(input.config, JSON.stringify(input.body));
+  } catch (e) {
+    return { error: e.code };
+  }
+  const ops = [];
+  const drain = (now) => {
+    for (;;) {
+      let a;
+      try {
+        a = m.nextAction(now);
+      } catch (e) {
+        return e instanceof PoolRefusedError ? { refused: e.code } : { error: e.code };
+      }
+      if (a.type !== 'pool') return a.type === 'wait' ? { wait_until: Number(a.until_ms) } : a.type;
+      ops.push(a.op.op);
+      m.handlePool(pool.apply(a.op), now);
+    }
+  };
+  let now = input.start_ms;
+  const actions = [];
+  for (const a of input.attempts) {
+    now += 1;
+    m.beginAttempt(a.retries_taken ?? 0, a.max_retries, now);
+    let act = drain(now);
+    while (act !== null && typeof act === 'object' && act.wait_until !== undefined) {
+      actions.push(act);
+      now = act.wait_until;
+      act = drain(now);
+    }
+    actions.push(act);
+    if (act !== 'send') break;
+    now += 1;
+    if (a.transport !== undefined) m.handleTransportError(a.transport, now);
+    else if (a.abandon === true) m.abandon(now);
+    else if (m.handleHead(a.status, Object.entries(a.headers ?? {}), now) === 'whole') m.handleBody(utf8.encode(a.body ?? ''), now);
+    else {
+      for (const c of a.chunks ?? []) {
+        now += 1;
+        m.handleChunk(utf8.encode(c), now);
+        drain(now);
+      }
+      now += 1;
+      if (a.end === false) m.abandon(now);
+      else m.handleEnd(now);
+    }
+    actions.push(drain(now));
+  }
+  if (input.abandon_at_end === true) {
+    now += 1;
+    m.abandon(now);
+    actions.push(drain(now));
+  }
+  const usage = pool.usage;
+  const n = (v) => Number(typeof v === 'object' && v !== null ? v.nanos : v);
+  return {
+    body: JSON.parse(m.body),
+    amount: n(m.amount),
+    actions,
+    pool_ops: ops,
+    ledger: ledger.map((e) => ({ kind: e.kind, cost: n(e.cost), estimated: e.estimated === true })),
+    pool: { settled: n(usage.settled), reserved: n(usage.reserved) },
+  };
+}
 
 /**
  * Runs an agent_run case exactly as tests/vectors/README.md ("agent_run")
@@ -664,6 +744,7 @@ function runAgentScenario(input) {
     pool: { settled: Number(usage.settled.nanos), reserved: Number(usage.reserved.nanos) },
     ledger: ledger.length,
     ledger_kinds: ledger.map((e) => e.kind),
+    ledger_request_ids: ledger.map((e) => e.request_id ?? null),
     transcript: outcome.transcript,
     tool_result_errors: errors,
   };
@@ -682,15 +763,20 @@ function runPoolScenario(input, roundtrip) {
   const events = [];
   const ledger = [];
   const sent = [];
+  // The pool is made at `created_at_ms`; its ops carry their own times, and
+  // its webhook deliveries are made (and signed) at `webhook_delivered_at_ms`.
+  let made = false;
   const options = {
-    now: () => input.created_at_ms ?? 0,
+    now: () => (made ? input.webhook_delivered_at_ms ?? input.created_at_ms ?? 0 : input.created_at_ms ?? 0),
     onLedger: (entry) => ledger.push(entry),
     onAlert: (alert) => {
       const ev = { after_op: afterOp, payload: alert.payload };
       if (typeof secret === 'string') {
         const init = sent.shift();
         ev.body = init.body;
-        ev.signature = Object.fromEntries(init.headers)['x-creditpool-signature'];
+        const headers = Object.fromEntries(init.headers);
+        ev.timestamp = Number(headers['x-creditpool-timestamp']);
+        ev.signature = headers['x-creditpool-signature'];
         if (ev.body !== alert.body) throw new Error('the webhook body is not the alert body');
       }
       events.push(ev);
@@ -711,6 +797,7 @@ function runPoolScenario(input, roundtrip) {
     const { type, name: _n, message: _m, code: _c, ...fields } = e.toJSON();
     return { error: { error: type, ...fields } };
   }
+  made = true;
   input.ops.forEach((op, i) => {
     afterOp = i;
     if (roundtrip) pool = Pool.restore(pool.snapshot(), options);

@@ -180,9 +180,6 @@ class Pool:
         self._alerts: collections.deque[Alert] = collections.deque(maxlen=ledger_window)
         self._ledger: collections.deque[LedgerEntry] = collections.deque(maxlen=ledger_window)
         self._disk_seq = 0
-        self._unwritten: list[tuple[int, str]] = []
-        """Ledger lines drained from the native pool whose append failed:
-        written before anything else (and before a newer snapshot)."""
         self._closed = False
 
         try:
@@ -343,17 +340,22 @@ class Pool:
         False if ``timeout`` (seconds) ran out first."""
         return self._deliverer.flush(timeout)
 
-    def close(self) -> None:
-        """Delivers pending webhooks, stops the delivery thread, closes the
-        HTTP client if the pool made it, and lets go of the directory."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Delivers pending webhooks (waiting at most ``timeout`` seconds
+        when given), stops the delivery threads, closes the HTTP client if
+        the pool made it, and lets go of the directory. False if deliveries
+        were still under way when ``timeout`` ran out (they are abandoned;
+        each has its own per-attempt timeout)."""
         if self._closed:
-            return
+            return True
         self._closed = True
+        done = True
         if os.getpid() == self._pid:  # a child after fork() has no delivery thread
-            self._deliverer.close()
+            done = self._deliverer.close(timeout)
         if self._store is not None:
             self._store.close()
             self._store = None
+        return done
 
     def __enter__(self) -> "Pool":
         """Returns the pool."""
@@ -448,33 +450,27 @@ class Pool:
             raise store_error(f"this Pool belongs to process {self._pid} (this is {os.getpid()}, a child after fork()): make a new Pool in this process")
 
     def _commit(self, force: bool) -> list[Alert]:
-        """Under the lock: persists a changed pool, then drains the ledger
-        and the alerts. Ledger lines whose append failed are written first,
-        before any newer snapshot (the snapshot on disk still holds them as
-        pending until then); a failure raises ``PoolStoreError``."""
+        """Under the lock: persists a changed pool (its snapshot holds the
+        ledger entries not yet written as pending), appends the new ledger
+        entries, and only then acknowledges them to the native pool; drains
+        the alerts. A failed append raises ``PoolStoreError`` and leaves the
+        entries in the native pool, written first by the next operation."""
         if not force:
             return []
+        # Write, then acknowledge: an entry leaves the native pool (and its
+        # snapshot's pending_ledger) only once the file holds it, so a failed
+        # append loses nothing, even from a snapshot taken after it.
         if self._store is not None:
-            if self._unwritten:
-                self._store.append_ledger([line for _, line in self._unwritten])
-                self._disk_seq = self._unwritten[-1][0]
-                self._unwritten = []
             self._store.write_snapshot(self._native.snapshot_json())
-        entries = self._native.poll_ledger()
+        entries = self._native.peek_ledger()
         if entries:
-            lines: list[tuple[int, str]] = []
-            for line, entry in entries:
-                self._ledger.append(LedgerEntry(entry))
-                seq = int(entry["seq"])
-                if seq > self._disk_seq:
-                    lines.append((seq, line))
-            if self._store is not None and lines:
-                try:
-                    self._store.append_ledger([line for _, line in lines])
-                except BaseException:
-                    self._unwritten = lines
-                    raise
-                self._disk_seq = lines[-1][0]
+            lines = [(int(entry["seq"]), line) for line, entry in entries]
+            new = [line for seq, line in lines if seq > self._disk_seq]
+            if self._store is not None and new:
+                self._store.append_ledger(new)
+            self._disk_seq = max(self._disk_seq, lines[-1][0])
+            self._native.ack_ledger(lines[-1][0])
+            self._ledger.extend(LedgerEntry(entry) for _line, entry in entries)
         alerts = [Alert(a) for a in self._native.poll_events()]
         self._alerts.extend(alerts)
         return alerts

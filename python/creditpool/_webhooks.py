@@ -166,83 +166,93 @@ class WebhookResult:
     """Why the last attempt failed, if it did."""
 
 
-class _Flush:
-    """A marker in the delivery queue: set the event, deliver nothing."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-
-_Item = tuple[Webhook, dict[str, Any]] | _Flush | None
+_Item = tuple[Webhook, dict[str, Any]] | None
 
 
 class WebhookDeliverer:
-    """Delivers alerts to webhooks from one background thread, started on
-    the first alert, through ``http`` (made on first use when ``None``)."""
+    """Delivers alerts to webhooks from up to ``concurrency`` background
+    threads (default the core's ``WEBHOOK_CONCURRENCY``, 4), started as
+    alerts come, through ``http`` (made on first use when ``None``). A silent
+    endpoint holds one thread (each attempt has its own timeout), never the
+    others' deliveries."""
 
-    def __init__(self, http: httpx2.Client | None, results: list[WebhookResult], sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, http: httpx2.Client | None, results: list[WebhookResult], sleep: Callable[[float], None] = time.sleep, concurrency: int | None = None) -> None:
         self._http = http
         self._owns_http = http is None
         self._queue: queue.Queue[_Item] = queue.Queue()
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0
         self._results = results
         self._sleep = sleep
+        self._concurrency = max(1, int(concurrency if concurrency is not None else _creditpool.WEBHOOK_CONCURRENCY))
 
     def enqueue(self, hook: Webhook, alert: dict[str, Any]) -> None:
         """Queues one delivery."""
         with self._lock:
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._loop, name="creditpool-webhooks", daemon=True)
-                self._worker.start()
+            self._pending += 1
+            if len(self._workers) < min(self._concurrency, self._pending):
+                worker = threading.Thread(target=self._loop, name=f"creditpool-webhooks-{len(self._workers)}", daemon=True)
+                self._workers.append(worker)
+                worker.start()
         self._queue.put((hook, alert))
 
     def flush(self, timeout: float | None) -> bool:
         """Waits for every delivery queued so far; False on timeout."""
-        if self._worker is None:
-            return True
-        marker = _Flush()
-        self._queue.put(marker)
-        return marker.event.wait(timeout)
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
-    def close(self) -> None:
-        """Delivers what is queued, stops the thread, closes an HTTP client
-        it made."""
-        if self._worker is not None:
+    def close(self, timeout: float | None = None) -> bool:
+        """Delivers what is queued (waiting at most ``timeout`` seconds),
+        stops the threads, closes an HTTP client it made. False if
+        deliveries were still under way at the deadline: they are left to
+        their daemon threads (and their own timeouts)."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        with self._lock:
+            workers = list(self._workers)
+            self._workers = []
+        for _ in workers:
             self._queue.put(None)
-            self._worker.join()
-            self._worker = None
-        if self._owns_http and self._http is not None:
+        for w in workers:
+            w.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        done = not any(w.is_alive() for w in workers)
+        if done and self._owns_http and self._http is not None:
             self._http.close()
             self._http = None
+        return done
 
     def _loop(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            if isinstance(item, _Flush):
-                item.event.set()
-                continue
             hook, alert = item
             try:
                 self._results.append(self.deliver(hook, alert))
             except Exception as e:  # the delivery thread must survive anything
                 log.error("webhook delivery to %s failed: %s", hook.origin, type(e).__name__)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
 
     def deliver(self, hook: Webhook, alert: dict[str, Any]) -> WebhookResult:
         """POSTs one alert: the core's webhook call (retries, timeouts, what
         delivers it), played by the same driver as the API's calls."""
         from ._driver import Endpoint, Sleep, Step, drive, play, take_output
 
-        if self._http is None:
-            self._http = httpx2.Client()
-        delivery = _creditpool.webhook_delivery(alert, hook._secret.value)
+        with self._lock:
+            if self._http is None:
+                self._http = httpx2.Client()
+            http = self._http
+        # The core signs every attempt afresh with that attempt's time.
+        delivery = _creditpool.webhook_delivery(alert, hook._secret.value, int(time.time() * 1000))
         key = str((alert.get("payload") or {}).get("idempotency_key", ""))
         options = {**hook._options, "jitter_seed": secrets.randbits(53)}
-        call = _creditpool.MessagesCall.webhook(delivery, options)
+        call = _creditpool.MessagesCall.webhook(delivery, options, hook._secret.value)
         t = hook.timeout
-        endpoint = Endpoint(self._http, hook._url.value, Timeouts(connect=t, read=t, write=t, pool=t, stream_idle=t))
+        endpoint = Endpoint(http, hook._url.value, Timeouts(connect=t, read=t, write=t, pool=t, stream_idle=t))
 
         def other(step: Step) -> Any:
             if isinstance(step, Sleep):

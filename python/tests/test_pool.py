@@ -255,13 +255,80 @@ def test_webhooks_are_signed_and_retried(receiver: str) -> None:
     assert len(Receiver.got) == 3
     headers, body = Receiver.got[-1]
     assert all(b == body for _, b in Receiver.got), "every attempt sends the same bytes"
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    t = headers["x-creditpool-timestamp"]
+    expected = "sha256=" + hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert headers["x-creditpool-signature"] == expected
-    assert cp.verify_webhook_signature(secret.encode(), body, expected)
+    assert cp.verify_webhook_signature(secret.encode(), body, expected, t)
     payload = json.loads(body)
     assert payload["type"] == "creditpool.alert" and payload["percent"] == 50
     assert headers["x-creditpool-idempotency-key"] == payload["idempotency_key"] == results[0].idempotency_key
     assert headers["content-type"] == "application/json"
+
+
+def test_a_silent_endpoint_blocks_neither_other_deliveries_nor_close(receiver: str) -> None:
+    """Issue 10 item 15: deliveries run on several threads, so a webhook
+    that never answers holds one of them only; ``close(timeout)`` returns
+    (False: a delivery was still under way) instead of waiting for it."""
+    release = threading.Event()
+    entered = threading.Event()
+
+    class Silent(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            entered.set()
+            release.wait(60)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    silent = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Silent)
+    threading.Thread(target=silent.serve_forever, daemon=True).start()
+    try:
+        Receiver.plan = []
+        hooks = [cp.Webhook(f"http://127.0.0.1:{silent.server_address[1]}/hook", "s1", timeout=60, max_retries=0), cp.Webhook(receiver, "s2")]
+        pool = cp.Pool(10 * USD, thresholds=[50], webhooks=hooks, clock=FakeClock())
+        pool.settle(pool.reserve("a", 5 * USD), 5 * USD)
+        assert entered.wait(30), "the silent endpoint was reached"
+        # The other webhook is delivered although the first never answers.
+        assert not pool.flush(timeout=0.2)
+        for _ in range(300):
+            if pool.webhook_results:
+                break
+            threading.Event().wait(0.1)
+        assert [r.url for r in pool.webhook_results if r.delivered] == [hooks[1].origin]
+        assert len(Receiver.got) == 1
+        assert pool.close(timeout=0.2) is False
+    finally:
+        release.set()
+        silent.shutdown()
+        silent.server_close()
+
+
+def test_a_late_delivery_is_signed_with_its_own_time(receiver: str) -> None:
+    """Issue 10 item 11: the alert happened 10 minutes before its delivery
+    (and its retry); each attempt carries its own timestamp, so a receiver's
+    5-minute age check accepts it, while the body keeps the alert's time."""
+    import time as _time
+
+    Receiver.plan = [503]
+    secret = b"whsec-late"
+    alert_at = int(_time.time() * 1000) - 600_000
+    hook = cp.Webhook(receiver, secret, retry_policy={"initial_backoff_ms": 5, "max_backoff_ms": 20})
+    with cp.Pool(10 * USD, thresholds=[50], webhooks=[hook], clock=FakeClock(alert_at)) as pool:
+        pool.settle(pool.reserve("a", 5 * USD), 5 * USD)
+        assert pool.flush(timeout=30)
+    assert len(Receiver.got) == 2
+    stamps = []
+    for headers, body in Receiver.got:
+        t = headers["x-creditpool-timestamp"]
+        stamps.append(int(t))
+        assert int(t) > alert_at // 1000 + 300, "signed with the delivery's time, not the alert's"
+        assert cp.verify_webhook_signature(secret, body, headers["x-creditpool-signature"], t)
+        assert json.loads(body)["occurred_at_ms"] == alert_at
+        # A replay of this delivery 6 minutes on fails the receiver's check.
+        assert not cp.verify_webhook_signature(secret, body, headers["x-creditpool-signature"], t, now_ms=int(t) * 1000 + 360_000)
+    assert stamps[1] >= stamps[0]
 
 
 def test_a_webhook_that_keeps_failing_is_given_up(receiver: str) -> None:

@@ -51,3 +51,14 @@ def test_a_directory_reopened_after_a_long_pause_resumes_with_advance_clock(tmp_
     assert again.settled == 0  # a new monthly cycle began
     again.reserve("a", USD)
     again.close()
+
+
+def test_a_clock_jump_error_carries_its_figures() -> None:
+    """The Python error has the core's fields, as the JS error does."""
+    pool = cp.Pool(10 * USD, clock=lambda: T0)
+    pool.tick(now_ms=T0 + 1)
+    with pytest.raises(cp.ClockJumpError) as e:
+        pool.tick(now_ms=2**62)
+    assert e.value.now_ms == 2**62
+    assert e.value.last_now_ms == T0 + 1
+    assert e.value.max_clock_jump_ms == 7 * DAY

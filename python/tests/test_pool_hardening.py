@@ -94,6 +94,28 @@ def test_a_failed_write_then_a_crash_loses_nothing(tmp_path: Path, monkeypatch: 
     restored.close()
 
 
+def test_an_entry_whose_write_failed_stays_in_the_pool_and_its_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write, then acknowledge: after a failed append the entry is still in
+    the native pool, so a snapshot taken then (moved to another directory,
+    or written by ``close``) still holds it as pending."""
+    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    r = pool.reserve("a", USD)
+    FailingWrite(monkeypatch, tmp_path / "ledger.jsonl")
+    with pytest.raises(cp.PoolStoreError):
+        pool.settle(r, 300)
+    monkeypatch.undo()
+    pending = json.loads(pool.snapshot())["pending_ledger"]
+    assert [(e["seq"], e["cost"]) for e in pending] == [(1, 300)]
+    # The next operation writes it first, then acknowledges it.
+    pool.tick()
+    assert [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 300)]
+    assert json.loads(pool.snapshot())["pending_ledger"] == []
+    pool.close()
+    again = cp.Pool(directory=tmp_path, clock=FakeClock())
+    assert again.settled == 300 and [x["seq"] for x in _lines(tmp_path)] == [1]
+    again.close()
+
+
 def test_a_hand_truncated_last_line_is_dropped_and_restored(tmp_path: Path) -> None:
     pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
     pool.settle(pool.reserve("a", USD), 100)

@@ -561,16 +561,19 @@ def _pool_run(inp: dict[str, Any], roundtrip: bool, with_ledger: bool) -> dict[s
         for alert in pool.poll_events():
             ev: dict[str, Any] = {"after_op": i, "payload": alert["payload"]}
             if isinstance(secret, str):
-                delivery = cp.webhook_delivery(alert, secret.encode())
+                at = int(inp.get("webhook_delivered_at_ms") or inp.get("created_at_ms") or 0)
+                delivery = cp.webhook_delivery(alert, secret.encode(), at)
                 body = bytes(delivery["body"])
                 headers = dict(delivery["headers"])
                 signature = headers[cp.WEBHOOK_SIGNATURE_HEADER]
-                # An independent check of the core's HMAC, as a receiver would do it.
-                mine = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+                timestamp = headers[cp.WEBHOOK_TIMESTAMP_HEADER]
+                # An independent check of the core's HMAC over "t.body", as a receiver would do it.
+                mine = "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
                 assert hmac.compare_digest(mine, signature), (mine, signature)
-                assert cp.verify_webhook_signature(secret.encode(), body, signature)
+                assert cp.verify_webhook_signature(secret.encode(), body, signature, timestamp, now_ms=at)
                 assert json.loads(body) == alert["payload"]
                 ev["body"] = body.decode()
+                ev["timestamp"] = int(timestamp)
                 ev["signature"] = signature
             events.append(ev)
         ledger += [entry for _line, entry in pool.poll_ledger()]

@@ -51,6 +51,7 @@ fn attrs(name: &str) -> &'static [&'static str] {
         "StreamTooLargeError" => &["limit"],
         "RequestBuildError" => &["kind"],
         "InvalidOptionsError" => &["what", "line"],
+        "SdkUnsupportedError" => &["minimum"],
         "ToolDefinitionError" => &["rule", "tool", "details"],
         "ToolInputInvalidError" => &["kind", "tool", "details", "tool_result_text", "tool_result"],
         "PricingError" => &["kind", "model"],
@@ -63,6 +64,7 @@ fn attrs(name: &str) -> &'static [&'static str] {
         "PoolRateLimitedError" => &["which"],
         "FairShareError" => &["share", "held", "active_agents"],
         "UnknownReservationError" => &["id"],
+        "ClockJumpError" => &["now_ms", "last_now_ms", "max_clock_jump_ms"],
         "PoolConfigError" => &["reason"],
         "PoolSnapshotError" => &["reason", "version"],
         "AgentRunError" => &["status"],
@@ -194,6 +196,10 @@ pub fn response_error(py: Python<'_>, e: &ResponseError) -> PyErr {
 
 /// A `RequestError`: `kind` is its code.
 pub fn request_error(py: Python<'_>, e: &RequestError) -> PyErr {
+    if let RequestError::UnknownParameter { name, suggestion } = e {
+        let fields = [("kind", obj(py, e.code())), ("parameter", obj(py, name.as_str())), ("suggestion", obj(py, suggestion.as_deref()))];
+        return raise(py, e.code(), &e.to_string(), &fields);
+    }
     raise(py, e.code(), &e.to_string(), &[("kind", obj(py, e.code()))])
 }
 
@@ -415,6 +421,12 @@ pub fn pool_error(py: Python<'_>, e: &PoolError) -> PyErr {
         PoolError::UnsupportedSnapshotVersion { version } => {
             raise(py, e.code(), &msg, &[("reason", obj(py, "unsupported_version")), ("version", obj(py, *version))])
         }
+        PoolError::ClockJump { now_ms, last_now_ms, max_clock_jump_ms } => raise(
+            py,
+            e.code(),
+            &msg,
+            &[("now_ms", obj(py, *now_ms)), ("last_now_ms", obj(py, *last_now_ms)), ("max_clock_jump_ms", obj(py, *max_clock_jump_ms))],
+        ),
         other => raise(py, other.code(), &other.to_string(), &[]),
     }
 }
@@ -435,10 +447,15 @@ pub fn timeout_phase(code: &str) -> Option<&str> {
     code.strip_suffix("_timeout")
 }
 
+/// Python's words for switching the pool selector off or renaming it, added
+/// to the core's `SelectorRejected` (code `pool_selector_rejected`).
+pub const SELECTOR_HINT: &str = ". In Python: `Client(pool_selector=False)` (or `AsyncClient`) sends no selector; `Client(pool_selector=PoolSelector(field=\"...\", value=...))` renames it.";
+
 /// The exception a finished run's status stands for, or None when the run
 /// ended with an answer (`completed`, `stopped`). Its class is the one the
 /// core's table gives the status's code (`RunStatus::code`); a cancelled run,
 /// which has no code, is an `AgentRunError`.
+
 pub fn run_status_error(py: Python<'_>, status: &RunStatus) -> Option<PyErr> {
     let status_name = |s: &str| ("status", obj(py, s));
     Some(match status {
@@ -472,6 +489,9 @@ pub fn run_status_error(py: Python<'_>, status: &RunStatus) -> Option<PyErr> {
                         attrs.push(status_name("failed"));
                     }
                 }
+            }
+            if code == "pool_selector_rejected" {
+                return Some(raise(py, code, &format!("{error}{SELECTOR_HINT}"), &attrs));
             }
             raise(py, code, error, &attrs)
         }

@@ -271,6 +271,28 @@ impl Pool {
         })
     }
 
+    /// The ledger entries not yet acknowledged, oldest first, as `(line,
+    /// entry)` like `poll_ledger`, left in the pool (and in its snapshot's
+    /// `pending_ledger`): write them, then `ack_ledger(last_seq)`.
+    fn peek_ledger<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        guard(py, || {
+            let entries: Vec<_> = self.lock().peek_ledger().cloned().collect();
+            let out = PyList::empty(py);
+            for e in &entries {
+                let line = e.to_json_line();
+                let pair = PyTuple::new(py, [pyo3::types::PyString::new(py, &line).into_any(), ser_to_py(py, e)?])?;
+                out.append(pair)?;
+            }
+            Ok(out)
+        })
+    }
+
+    /// Acknowledges the ledger entries up to `seq` (inclusive) as written:
+    /// they leave the pool. Returns how many left.
+    fn ack_ledger(&self, py: Python<'_>, seq: u64) -> PyResult<usize> {
+        guard(py, || Ok(self.lock().ack_ledger(seq)))
+    }
+
     /// Applies one operation of the core's JSON interface (`PoolOp`, tagged
     /// by `"op"`) and returns its `OpResult` (tagged by `"result"`). Alerts
     /// and ledger entries are queued as usual.
@@ -298,12 +320,14 @@ fn alert_from_py(py: Python<'_>, alert: &Bound<'_, PyAny>) -> PyResult<Alert> {
 }
 
 /// The webhook for an alert (a dict from `Pool.poll_events`), signed with
-/// `secret`: `{"body": bytes, "headers": [(name, value)]}`. POST the body
-/// exactly as given.
+/// `secret` for a delivery attempt at `now_ms` (the timestamp header is the
+/// attempt's time, the signature the HMAC of `t.body`): `{"body": bytes,
+/// "headers": [(name, value)]}`. POST the body exactly as given;
+/// `MessagesCall.webhook(delivery, options, secret)` signs each retry afresh.
 #[pyfunction]
-pub fn webhook_delivery<'py>(py: Python<'py>, alert: &Bound<'py, PyAny>, secret: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+pub fn webhook_delivery<'py>(py: Python<'py>, alert: &Bound<'py, PyAny>, secret: &[u8], now_ms: u64) -> PyResult<Bound<'py, PyDict>> {
     guard(py, || {
-        let delivery = alert_from_py(py, alert)?.webhook(secret);
+        let delivery = alert_from_py(py, alert)?.webhook(secret, now_ms);
         let d = PyDict::new(py);
         d.set_item("body", PyBytes::new(py, &delivery.body))?;
         let headers = PyList::empty(py);
@@ -344,11 +368,16 @@ pub fn url_origin(url: &str) -> String {
     creditpool_core::pool::url_origin(url)
 }
 
-/// Whether a webhook's signature header is right for its raw body and the
-/// secret (HMAC-SHA256, compared in constant time): for receivers.
+/// A receiver's check of a delivery (the core's `verify_delivery`): the
+/// signature is the HMAC-SHA256 of `timestamp.body` keyed with the secret
+/// (compared in constant time) and the timestamp header is within
+/// `tolerance_s` (default the core's 300 s) of `now_ms` (default the system
+/// clock).
 #[pyfunction]
-pub fn verify_webhook_signature(py: Python<'_>, secret: &[u8], body: &[u8], signature: &str) -> PyResult<bool> {
-    guard(py, || Ok(webhook::verify_signature(secret, body, signature)))
+#[pyo3(signature = (secret, body, signature, timestamp, now_ms = None, tolerance_s = None))]
+pub fn verify_webhook_signature(py: Python<'_>, secret: &[u8], body: &[u8], signature: &str, timestamp: &str, now_ms: Option<u64>, tolerance_s: Option<u64>) -> PyResult<bool> {
+    let now_ms = now_ms.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)));
+    guard(py, || Ok(webhook::verify_delivery(secret, body, signature, timestamp, now_ms, tolerance_s.unwrap_or(webhook::DEFAULT_TOLERANCE_S))))
 }
 
 /// The webhook signature header names: `(signature, timestamp, idempotency key)`.

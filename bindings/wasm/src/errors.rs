@@ -190,12 +190,24 @@ pub(crate) fn parse_error(e: &ParseError) -> JsValue {
     }
 }
 
+/// JS's words for switching the pool selector off or renaming it, added to
+/// the core's `SelectorRejected` (code `pool_selector_rejected`).
+pub(crate) const SELECTOR_HINT: &str = ". In JS: `new Client({poolSelector: false})` sends no selector; `new Client({poolSelector: {field: \"...\", value: ...}})` renames it.";
+
 /// A request that cannot be built (`RequestBuildError`): `type`
 /// `invalid_request_error` (without a status) for the request itself,
 /// `configuration_error` for the client's settings; `kind` is the code.
 pub(crate) fn request_error(e: &RequestError) -> JsValue {
     let code = e.code();
-    let fields = object(&[("kind", JsValue::from_str(code)), ("status", JsValue::NULL)]);
+    let fields = match e {
+        RequestError::UnknownParameter { name, suggestion } => object(&[
+            ("kind", JsValue::from_str(code)),
+            ("status", JsValue::NULL),
+            ("parameter", JsValue::from_str(name)),
+            ("suggestion", opt_str(suggestion.as_deref())),
+        ]),
+        _ => object(&[("kind", JsValue::from_str(code)), ("status", JsValue::NULL)]),
+    };
     let error_type = if code == "invalid_request" { "invalid_request_error" } else { "configuration_error" };
     make(code, error_type, &e.to_string(), fields)
 }

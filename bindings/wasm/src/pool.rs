@@ -187,16 +187,19 @@ impl RawPool {
     /// The next alert, or null: `{kind, percent, payload, body, deliveries}`.
     /// `payload` is the webhook payload and `body` its exact JSON text;
     /// `deliveries` holds, for each of `secrets` (an array of strings), the
-    /// headers of a webhook delivery signed with it (`[[name, value], ...]`,
-    /// with the HMAC-SHA256 signature, timestamp and idempotency key).
+    /// headers of a webhook delivery signed with it for an attempt at `now_ms`
+    /// (`[[name, value], ...]`, with the timestamp (the attempt's time), the
+    /// HMAC-SHA256 signature of `t.body` and the idempotency key; a webhook
+    /// call given the secret signs each attempt afresh).
     #[wasm_bindgen(js_name = pollAlert)]
-    pub fn poll_alert(&mut self, secrets: JsValue) -> Result<JsValue, JsValue> {
+    pub fn poll_alert(&mut self, secrets: JsValue, now_ms: JsValue) -> Result<JsValue, JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
         let secrets: Vec<String> = if secrets.is_undefined() || secrets.is_null() { Vec::new() } else { from_js(secrets, "secrets", "invalid_argument")? };
         let Some(alert) = self.0.poll_event() else { return Ok(JsValue::NULL) };
         let body = alert.webhook_body();
         let deliveries = js_sys::Array::new();
         for s in &secrets {
-            deliveries.push(&pairs_to_js(&alert.webhook(s.as_bytes()).headers));
+            deliveries.push(&pairs_to_js(&alert.webhook(s.as_bytes(), now).headers));
         }
         Ok(object(&[
             ("kind", JsValue::from_str(alert.kind.name())),

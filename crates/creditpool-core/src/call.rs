@@ -322,6 +322,10 @@ pub enum AttemptError {
     /// The connection failed or timed out.
     #[error("transport failure: {0:?}")]
     Transport(Failure),
+    /// The API does not know the pool selector field: its 400 said so
+    /// ([`crate::request::rejects_selector`]). Set on a call's final error only.
+    #[error(transparent)]
+    SelectorRejected(crate::request::SelectorRejected),
 }
 
 /// A call that failed for good.
@@ -397,6 +401,12 @@ pub struct MessagesCall {
     /// The `request-id` of the current (or last) attempt's answer, from its
     /// head: the key a possibly billed attempt is settled under.
     attempt_request_id: Option<String>,
+    /// The pool selector field the request carries: a 400 naming it as an
+    /// extra input ends the call as [`AttemptError::SelectorRejected`].
+    selector_field: Option<String>,
+    /// A signed webhook's secret: each attempt's timestamp and signature
+    /// headers are made from that attempt's time.
+    webhook_secret: Option<crate::pool::WebhookSecret>,
 }
 
 impl MessagesCall {
@@ -410,12 +420,13 @@ impl MessagesCall {
             crate::pricing::check_request(request)?;
         }
         let http = builder.messages(request, options.stream)?;
-        Ok(MessagesCall::from_http(http, options))
+        let selector_field = builder.config().pool_selector.as_ref().map(|s| s.field.clone());
+        Ok(MessagesCall { selector_field, ..MessagesCall::from_http(http, options) })
     }
 
     /// A call of an already built request (for example `count_tokens`).
     pub fn from_http(http: HttpRequest, options: CallOptions) -> MessagesCall {
-        MessagesCall { http, options, kind: CallKind::Messages, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false, started_ms: None, attempt_request_id: None }
+        MessagesCall { http, options, kind: CallKind::Messages, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false, started_ms: None, attempt_request_id: None, selector_field: None, webhook_secret: None }
     }
 
     /// A call of `POST /v1/messages/count_tokens` for a request (with the
@@ -442,6 +453,15 @@ impl MessagesCall {
         let http = HttpRequest { method: crate::http::Method::Post, path: String::new(), headers, body: delivery.body.clone(), stream: false };
         let options = CallOptions { stream: false, ..options };
         MessagesCall { kind: CallKind::Webhook, ..MessagesCall::from_http(http, options) }
+    }
+
+    /// A webhook delivery signed per attempt: like [`MessagesCall::webhook`],
+    /// but every attempt's `x-creditpool-timestamp` is that attempt's time and
+    /// its `x-creditpool-signature` the HMAC of `t.body` keyed with `secret`
+    /// (see [`crate::pool::webhook`]), so a retry ten minutes later passes a
+    /// receiver's age check. The secret never appears in the call's `Debug`.
+    pub fn signed_webhook(delivery: &crate::pool::WebhookDelivery, secret: &[u8], options: CallOptions) -> MessagesCall {
+        MessagesCall { webhook_secret: Some(crate::pool::WebhookSecret::new(secret)), ..MessagesCall::webhook(delivery, options) }
     }
 
     /// What the call asks of the API.
@@ -555,6 +575,9 @@ impl MessagesCall {
                 self.delivered = false;
                 self.answered = false;
                 self.attempt_request_id = None;
+                if let Some(secret) = &self.webhook_secret {
+                    crate::pool::webhook::sign_headers(&mut self.http.headers, secret.expose(), &self.http.body, now_ms);
+                }
                 CallAction::Send(self.http.clone())
             }
             State::Sent { .. } => CallAction::Send(self.http.clone()),
@@ -866,6 +889,7 @@ impl MessagesCall {
             RetryDecision::GiveUp { reason } => {
                 self.state = State::Done;
                 let partial = self.partial.take();
+                let error = self.final_error(error);
                 self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1, partial }));
             }
         }
@@ -875,7 +899,19 @@ impl MessagesCall {
         self.last = Some(AttemptOutcome::Failed { error: error.clone(), decision: RetryDecision::GiveUp { reason: reason.clone() } });
         self.state = State::Done;
         let partial = self.partial.take();
+        let error = self.final_error(error);
         self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1, partial }));
+    }
+
+    /// The error a call ends with: an API error that refuses the pool
+    /// selector becomes [`AttemptError::SelectorRejected`].
+    fn final_error(&self, error: AttemptError) -> AttemptError {
+        match (error, &self.selector_field) {
+            (AttemptError::Api(api), Some(field)) if crate::request::rejects_selector(field, &api) => {
+                AttemptError::SelectorRejected(crate::request::SelectorRejected { field: field.clone(), api })
+            }
+            (error, _) => error,
+        }
     }
 }
 
@@ -990,6 +1026,31 @@ mod tests {
         c.handle_body(b"<html>oops</html>", 0);
         assert!(matches!(c.next_action(0), CallAction::Wait { .. }));
         assert_eq!(CallOptions::webhook().retry.max_retries, DEFAULT_WEBHOOK_RETRIES);
+    }
+
+    #[test]
+    fn a_signed_webhook_signs_each_attempt_with_its_own_time() {
+        use crate::pool::webhook::{verify_delivery, DEFAULT_TOLERANCE_S, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+        let header = |h: &HttpRequest, n: &str| h.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+        let delivery = crate::pool::WebhookDelivery { body: br#"{"occurred_at_ms":1000}"#.to_vec(), headers: vec![("x-creditpool-timestamp".into(), "1".into()), ("x-creditpool-signature".into(), "sha256=00".into())] };
+        let mut c = MessagesCall::signed_webhook(&delivery, b"k", CallOptions::webhook());
+        assert!(!format!("{c:?}").contains("[107]"), "the secret's bytes are not in Debug");
+        let CallAction::Send(first) = c.next_action(1_000) else { panic!("no send") };
+        assert_eq!(header(&first, TIMESTAMP_HEADER), "1");
+        assert!(verify_delivery(b"k", &first.body, &header(&first, SIGNATURE_HEADER), "1", 1_000, DEFAULT_TOLERANCE_S));
+        let _ = c.handle_head(503, &Headers::new(), 1_000);
+        c.handle_body(b"", 1_000);
+        let CallAction::Wait { until_ms, .. } = c.next_action(1_000) else { panic!("no wait") };
+        // The driver comes back 10 minutes later: a fresh timestamp, a fresh signature.
+        let later = until_ms.max(601_000);
+        let CallAction::Send(retry) = c.next_action(later) else { panic!("no retry") };
+        let t = header(&retry, TIMESTAMP_HEADER);
+        assert_eq!(t, (later / 1_000).to_string());
+        assert_eq!(retry.headers.len(), first.headers.len());
+        assert!(verify_delivery(b"k", &retry.body, &header(&retry, SIGNATURE_HEADER), &t, later, DEFAULT_TOLERANCE_S));
+        // The first attempt's headers would fail a receiver's age check by then.
+        assert!(!verify_delivery(b"k", &first.body, &header(&first, SIGNATURE_HEADER), "1", later, DEFAULT_TOLERANCE_S));
+        assert_eq!(retry.body, delivery.body);
     }
 
     #[test]

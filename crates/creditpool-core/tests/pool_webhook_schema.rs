@@ -30,8 +30,9 @@ fn payloads_of_every_kind_match_the_schema() {
     let required: BTreeSet<String> = s["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
     let alert_enum: Vec<Value> = s["properties"]["alert"]["enum"].as_array().unwrap().clone();
     for a in &alerts {
-        let d = a.webhook(b"k");
-        assert!(webhook::verify_signature(b"k", &d.body, d.header(webhook::SIGNATURE_HEADER).unwrap()));
+        let d = a.webhook(b"k", a.occurred_at_ms);
+        let t = d.header(webhook::TIMESTAMP_HEADER).unwrap();
+        assert!(webhook::verify_signature(b"k", t, &d.body, d.header(webhook::SIGNATURE_HEADER).unwrap()));
         let v: Value = serde_json::from_slice(&d.body).unwrap();
         let keys: BTreeSet<String> = v.as_object().unwrap().keys().cloned().collect();
         assert!(keys.is_subset(&props), "undeclared: {:?}", keys.difference(&props).collect::<Vec<_>>());

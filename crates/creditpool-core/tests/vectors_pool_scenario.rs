@@ -44,7 +44,15 @@ fn run(case: &Case, roundtrip: bool) -> Result<Value, String> {
             let mut ev = json!({ "after_op": i, "payload": payload });
             if let Some(s) = secret {
                 ev["body"] = Value::String(String::from_utf8_lossy(&body).into_owned());
-                ev["signature"] = Value::String(webhook::sign(s.as_bytes(), &body));
+                // Delivered at `webhook_delivered_at_ms`: the attempt's own time.
+                let at = input.get("webhook_delivered_at_ms").and_then(Value::as_u64).unwrap_or(created);
+                let d = alert.webhook(s.as_bytes(), at);
+                if d.body != body {
+                    return Err("the delivery's body is not the alert's".into());
+                }
+                let t = d.header(webhook::TIMESTAMP_HEADER).unwrap_or_default();
+                ev["timestamp"] = t.parse::<u64>().map_or(Value::Null, Value::from);
+                ev["signature"] = Value::String(d.header(webhook::SIGNATURE_HEADER).unwrap_or_default().to_owned());
             }
             events.push(ev);
         }

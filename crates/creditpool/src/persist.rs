@@ -6,7 +6,9 @@
 //! the ledger entries not yet handed out) replaces `snapshot.json` atomically
 //! (a temporary file unique to the writer, fsync, rename, fsync of the
 //! directory); then the new ledger entries are appended to `ledger.jsonl` in
-//! one write and synced. A write that fails is cut back to the file's previous
+//! one write and synced, and only then acknowledged to the core pool
+//! ([`Pool::ack_ledger`]): until written they stay in the pool and in every
+//! snapshot of it. A write that fails is cut back to the file's previous
 //! end, reported, and tried again before any newer snapshot is written, so the
 //! snapshot on disk still lists those entries as pending: a crash loses
 //! nothing. On reopening, a last line cut short by a crash is dropped, and the
@@ -106,7 +108,9 @@ impl Directory {
     /// cut back to the file's previous end and kept for the next try.
     pub(crate) fn append(&mut self, entries: Vec<LedgerEntry>) -> Result<(), Error> {
         let last = self.last_seq;
-        self.unwritten.extend(entries.into_iter().filter(|e| e.seq > last));
+        // The pool hands the same entries again until they are written.
+        let held = self.unwritten.last().map_or(last, |e| e.seq);
+        self.unwritten.extend(entries.into_iter().filter(|e| e.seq > held));
         if self.unwritten.is_empty() {
             return Ok(());
         }

@@ -180,9 +180,18 @@ impl SharedPool {
         while let Some(a) = pool.poll_event() {
             alerts.push(a);
         }
-        let mut entries = Vec::new();
-        while let Some(e) = pool.poll_ledger() {
-            entries.push(e);
+        // Write, then acknowledge: a ledger entry leaves the pool (and its
+        // snapshot's `pending_ledger`) only once the directory's ledger holds
+        // it; after a failed write it stays, and is written first next time.
+        let mut entries: Vec<LedgerEntry> = pool.peek_ledger().cloned().collect();
+        if let (Some(dir), false) = (out.dir.as_mut(), entries.is_empty()) {
+            if let Err(e) = dir.append(entries.clone()) {
+                errors.push(e);
+                entries.clear();
+            }
+        }
+        if let Some(last) = entries.last() {
+            pool.ack_ledger(last.seq);
         }
         if alerts.is_empty() && entries.is_empty() {
             return (result, errors);
@@ -190,11 +199,6 @@ impl SharedPool {
         // Keep the outputs' lock past the pool's, so that ledger lines reach
         // the files in the pool's order.
         drop(pool);
-        if let Some(dir) = out.dir.as_mut() {
-            if let Err(e) = dir.append(entries.clone()) {
-                errors.push(e);
-            }
-        }
         if let Some((path, file)) = out.ledger_file.as_mut() {
             for e in &entries {
                 if let Err(err) = file.write_all(e.to_json_line().as_bytes()) {
@@ -324,7 +328,8 @@ impl SharedPool {
     }
 
     fn deliver(&self, webhook: Arc<Webhook>, alert: &Alert, on_error: &[ErrorFn]) {
-        let delivery = alert.webhook(&webhook.secret);
+        // Signed again by the call at each attempt, with that attempt's time.
+        let delivery = alert.webhook(&webhook.secret, now_ms());
         let key = alert.idempotency_key();
         let on_error = on_error.to_vec();
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -346,8 +351,9 @@ impl SharedPool {
 /// Where alerts are POSTed, and the secret that signs them.
 ///
 /// Each delivery carries the core's payload and headers
-/// ([`Alert::webhook`]): `x-creditpool-signature` (HMAC-SHA256 of the body),
-/// `x-creditpool-timestamp` and `x-creditpool-idempotency-key`. A failed
+/// ([`Alert::webhook`]): `x-creditpool-timestamp` (the attempt's own time,
+/// Unix seconds), `x-creditpool-signature` (HMAC-SHA256 of `timestamp.body`,
+/// made afresh for every attempt) and `x-creditpool-idempotency-key`. A failed
 /// delivery (no connection, 408, 409, 429, 5xx) is retried by the core's
 /// webhook call ([`CallOptions::webhook`]: 3 retries, honouring `retry-after`,
 /// 10 s for an answer); other statuses give up at once.
@@ -400,8 +406,9 @@ impl Webhook {
     }
 
     /// Delivers one alert through the core's call machine
-    /// ([`MessagesCall::webhook`]): the core decides timeouts, retries and
-    /// what the receiver's answer means; this only sends and sleeps.
+    /// ([`MessagesCall::signed_webhook`]): the core decides timeouts, retries,
+    /// each attempt's signature and what the receiver's answer means; this
+    /// only sends and sleeps.
     async fn post(&self, delivery: &WebhookDelivery, key: String) -> Result<(), Error> {
         let transport = match self.transport.get() {
             Some(t) => Arc::clone(t),
@@ -412,7 +419,7 @@ impl Webhook {
         };
         let options = CallOptions { jitter_seed: fresh_seed(), ..self.options.clone() };
         let max_body_bytes = options.max_body_bytes;
-        let mut call = MessagesCall::webhook(delivery, options);
+        let mut call = MessagesCall::signed_webhook(delivery, &self.secret, options);
         let io = Io { transport: &*transport, base_url: &self.url, max_body_bytes, store: None };
         match drive_call(&io, &mut call, &mut |_| {}).await? {
             Ok(_) => Ok(()),

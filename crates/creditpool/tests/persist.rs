@@ -110,6 +110,9 @@ fn a_failed_ledger_write_is_reported_and_written_later() {
     // The snapshot on disk still lists the entry as pending.
     let snap: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("snapshot.json")).unwrap()).unwrap();
     assert_eq!(snap["pending_ledger"].as_array().map(Vec::len), Some(1));
+    // Written, then acknowledged: the entry is still in the pool itself (a
+    // snapshot taken now holds it), and no callback has seen it yet.
+    assert_eq!(pool.snapshot().pending_ledger.iter().map(|e| e.cost.nanos()).collect::<Vec<_>>(), vec![100]);
     std::fs::remove_dir(d.join("ledger.jsonl")).unwrap();
     spend(&pool, 50);
     assert_eq!(ledger_lines(&d).iter().map(|e| e.cost.nanos()).collect::<Vec<_>>(), vec![100, 50]);

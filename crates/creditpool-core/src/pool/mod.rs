@@ -122,7 +122,7 @@ pub use report::Report;
 pub use reservation::{ExtendOutcome, ReleaseOutcome, Released, Reservation, SettleOutcome, Settlement};
 pub use snapshot::{PoolSnapshot, SNAPSHOT_VERSION};
 pub use state::PoolState;
-pub use webhook::{check_endpoint, url_origin, WebhookDelivery, WebhookEndpointError, WebhookPayload};
+pub use webhook::{check_endpoint, url_origin, WebhookDelivery, WebhookEndpointError, WebhookPayload, WebhookSecret};
 
 use agents::Agents;
 use reservation::ExpiryQueue;
@@ -207,9 +207,40 @@ impl Pool {
     }
 
     /// The next ledger entry, if any. Poll until `None` after every call.
+    /// A host that writes the ledger somewhere that can fail should rather
+    /// [`Pool::peek_ledger`], write, then [`Pool::ack_ledger`]: an entry
+    /// leaves the pool (and its snapshot's `pending_ledger`) only once written.
     #[must_use]
     pub fn poll_ledger(&mut self) -> Option<LedgerEntry> {
         self.ledger.pop_front()
+    }
+
+    /// The ledger entries not yet handed out, oldest first, left in the pool:
+    /// they stay in its snapshot (as `pending_ledger`) until acknowledged.
+    pub fn peek_ledger(&self) -> impl ExactSizeIterator<Item = &LedgerEntry> {
+        self.ledger.iter()
+    }
+
+    /// Acknowledges the ledger entries up to `seq` (inclusive) as written:
+    /// they leave the pool. Answers how many left; an entry after `seq` stays.
+    pub fn ack_ledger(&mut self, seq: u64) -> usize {
+        let n = self.ledger.iter().take_while(|e| e.seq <= seq).count();
+        self.ledger.drain(..n);
+        n
+    }
+
+    /// The alerts not yet handed out, oldest first, left in the pool: they
+    /// stay in its snapshot (as `pending_events`) until acknowledged.
+    pub fn peek_events(&self) -> impl ExactSizeIterator<Item = &Alert> {
+        self.events.iter()
+    }
+
+    /// Acknowledges the first `count` pending alerts as handed over (queued
+    /// for delivery): they leave the pool. Answers how many left.
+    pub fn ack_events(&mut self, count: usize) -> usize {
+        let n = count.min(self.events.len());
+        self.events.drain(..n);
+        n
     }
 }
 

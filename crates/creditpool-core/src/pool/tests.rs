@@ -604,3 +604,34 @@ fn restore_after_long_idle_resumes_with_advance_clock() {
     bad.max_clock_jump_ms = 0;
     assert!(matches!(Pool::new(bad, 0), Err(PoolError::InvalidConfig { reason }) if reason.contains("max_clock_jump_ms")));
 }
+
+/// Issue 10 item 4: a host peeks entries, writes them, then acks; an entry
+/// whose write failed stays in the pool and in its snapshot.
+#[test]
+fn peeked_ledger_entries_and_alerts_stay_until_acked() {
+    let mut p = pool(1_000);
+    let a = p.reserve("a", m(600), 1).unwrap();
+    let b = p.reserve("a", m(100), 1).unwrap();
+    settled(p.settle(a.id, m(600), None, 2).unwrap());
+    settled(p.settle(b.id, m(50), None, 3).unwrap());
+    let seqs: Vec<u64> = p.peek_ledger().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2]);
+    // The write failed: nothing acked, the snapshot still holds both.
+    let snap = p.snapshot();
+    assert_eq!(snap.pending_ledger.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+    // Only the first was written.
+    assert_eq!(p.ack_ledger(1), 1);
+    assert_eq!(p.peek_ledger().map(|e| e.seq).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(p.snapshot().pending_ledger.len(), 1);
+    assert_eq!(p.ack_ledger(1), 0, "acking again removes nothing");
+    assert_eq!(p.ack_ledger(u64::MAX), 1);
+    assert_eq!(p.peek_ledger().len(), 0);
+    // Alerts: the same, by count.
+    let n = p.peek_events().len();
+    assert!(n >= 1);
+    assert_eq!(p.snapshot().pending_events.len(), n);
+    assert_eq!(p.ack_events(1), 1);
+    assert_eq!(p.peek_events().len(), n - 1);
+    assert_eq!(p.ack_events(usize::MAX), n - 1);
+    assert!(p.poll_event().is_none());
+}

@@ -1,19 +1,24 @@
 //! Webhook payloads for alerts, signed with HMAC-SHA256.
 //!
 //! The core builds the body and the headers; the bindings POST them to the
-//! caller's URL. A delivery carries:
+//! caller's URL. A delivery attempt carries:
 //!
 //! | header | value |
 //! | --- | --- |
 //! | `content-type` | `application/json` |
-//! | `x-creditpool-signature` | `sha256=` and the lower-case hex HMAC-SHA256 of the exact body bytes, keyed with the caller's secret |
-//! | `x-creditpool-timestamp` | the alert's time in Unix seconds (also in the signed body as `occurred_at_ms`) |
+//! | `x-creditpool-timestamp` | `t`: the time of this delivery attempt, Unix seconds (each retry carries its own) |
+//! | `x-creditpool-signature` | `sha256=` and the lower-case hex HMAC-SHA256, keyed with the caller's secret, of the bytes `t`, `.`, then the exact body (`t.body`) |
 //! | `x-creditpool-idempotency-key` | the alert's idempotency key (also in the body) |
 //!
-//! A receiver recomputes the HMAC over the raw body it received (before parsing
-//! it), compares in constant time ([`verify_signature`] does both), rejects
-//! bodies whose `occurred_at_ms` is too old, and drops repeats by
-//! `idempotency_key`.
+//! The signature covers the delivery time, so a receiver can refuse replays:
+//! it recomputes the HMAC over `t.body` (the timestamp header's text, a dot,
+//! the raw body it received, before parsing it), compares in constant time,
+//! rejects the delivery if `|now - t|` exceeds its tolerance
+//! ([`DEFAULT_TOLERANCE_S`], 5 minutes, is the suggested one;
+//! [`verify_delivery`] does all of this), and drops repeats by
+//! `idempotency_key`. The alert's own time stays in the body
+//! (`occurred_at_ms`): a retry ten minutes later is signed with a fresh `t`
+//! and still says when the alert happened.
 //!
 //! # The body
 //!
@@ -43,7 +48,7 @@ use sha2::Sha256;
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-creditpool-signature";
-/// The timestamp header (Unix seconds).
+/// The timestamp header: the delivery attempt's time, Unix seconds (signed).
 pub const TIMESTAMP_HEADER: &str = "x-creditpool-timestamp";
 /// The idempotency-key header.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "x-creditpool-idempotency-key";
@@ -51,6 +56,35 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "x-creditpool-idempotency-key";
 pub const PAYLOAD_TYPE: &str = "creditpool.alert";
 /// The payload's schema version.
 pub const PAYLOAD_VERSION: u32 = 1;
+/// How many webhook deliveries a pool runs at once by default; the rest wait
+/// in alert order (a silent endpoint holds one slot, not the queue).
+pub const DEFAULT_DELIVERY_CONCURRENCY: usize = 4;
+/// The suggested tolerance of a receiver's age check: a delivery whose
+/// timestamp is more than 5 minutes from the receiver's clock is refused.
+pub const DEFAULT_TOLERANCE_S: u64 = 300;
+
+/// A webhook signing secret, kept by a webhook call to sign each attempt.
+/// Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(Vec<u8>);
+
+impl WebhookSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<Vec<u8>>) -> WebhookSecret {
+        WebhookSecret(secret.into())
+    }
+
+    /// The secret's bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(****)")
+    }
+}
 
 /// The JSON body of an alert webhook (see the module documentation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +145,25 @@ impl WebhookDelivery {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+
+    /// Signs the delivery for an attempt at `now_ms`: sets the timestamp
+    /// header to `now_ms` in Unix seconds and the signature header to the
+    /// HMAC of `t.body` (both replaced if present, added if not).
+    pub fn sign_at(&mut self, secret: &[u8], now_ms: u64) {
+        sign_headers(&mut self.headers, secret, &self.body, now_ms);
+    }
+}
+
+/// Sets a delivery's timestamp and signature headers for an attempt at
+/// `now_ms` (see [`WebhookDelivery::sign_at`]).
+pub(crate) fn sign_headers(headers: &mut Vec<(String, String)>, secret: &[u8], body: &[u8], now_ms: u64) {
+    let t = now_ms / 1_000;
+    let mut set = |name: &str, value: String| match headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        Some(h) => h.1 = value,
+        None => headers.push((name.to_owned(), value)),
+    };
+    set(TIMESTAMP_HEADER, t.to_string());
+    set(SIGNATURE_HEADER, sign(secret, t, body));
 }
 
 impl Alert {
@@ -147,15 +200,15 @@ impl Alert {
         serde_json::to_vec(&self.payload()).unwrap_or_default()
     }
 
-    /// The body and headers of a webhook delivery, signed with `secret`.
-    pub fn webhook(&self, secret: &[u8]) -> WebhookDelivery {
+    /// The body and headers of a webhook delivery attempt at `now_ms`,
+    /// signed with `secret` (the timestamp header is `now_ms`, not the
+    /// alert's time: a webhook call signs each attempt afresh, see
+    /// [`crate::call::MessagesCall::signed_webhook`]).
+    pub fn webhook(&self, secret: &[u8], now_ms: u64) -> WebhookDelivery {
         let body = self.webhook_body();
-        let headers = vec![
-            ("content-type".to_owned(), "application/json".to_owned()),
-            (SIGNATURE_HEADER.to_owned(), sign(secret, &body)),
-            (TIMESTAMP_HEADER.to_owned(), (self.occurred_at_ms / 1_000).to_string()),
-            (IDEMPOTENCY_KEY_HEADER.to_owned(), self.idempotency_key()),
-        ];
+        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+        sign_headers(&mut headers, secret, &body, now_ms);
+        headers.push((IDEMPOTENCY_KEY_HEADER.to_owned(), self.idempotency_key()));
         WebhookDelivery { body, headers }
     }
 }
@@ -164,10 +217,13 @@ fn mac(secret: &[u8]) -> Option<Hmac<Sha256>> {
     <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()
 }
 
-/// The signature header's value for a body: `sha256=` and the lower-case hex
-/// HMAC-SHA256 of `body` keyed with `secret`.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
+/// The signature header's value for a body delivered at `timestamp_s` (Unix
+/// seconds): `sha256=` and the lower-case hex HMAC-SHA256, keyed with
+/// `secret`, of `timestamp_s` in decimal, a `.`, then `body`.
+pub fn sign(secret: &[u8], timestamp_s: u64, body: &[u8]) -> String {
     let Some(mut m) = mac(secret) else { return String::new() };
+    m.update(timestamp_s.to_string().as_bytes());
+    m.update(b".");
     m.update(body);
     let tag = m.finalize().into_bytes();
     let mut s = String::with_capacity(7 + 64);
@@ -179,14 +235,32 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     s
 }
 
-/// Whether a signature header's value is right for a body and a secret,
-/// compared in constant time.
-pub fn verify_signature(secret: &[u8], body: &[u8], header_value: &str) -> bool {
+/// Whether a signature header's value is right for a body, the timestamp
+/// header's text as received and a secret, compared in constant time (the
+/// HMAC is recomputed over `timestamp.body`). It does not check the
+/// timestamp's age: [`verify_delivery`] does both.
+pub fn verify_signature(secret: &[u8], timestamp: &str, body: &[u8], header_value: &str) -> bool {
     let Some(hex) = header_value.trim().strip_prefix("sha256=") else { return false };
     let Some(tag) = decode_hex(hex) else { return false };
     let Some(mut m) = mac(secret) else { return false };
+    m.update(timestamp.as_bytes());
+    m.update(b".");
     m.update(body);
     m.verify_slice(&tag).is_ok()
+}
+
+/// A receiver's whole check of a delivery: the timestamp header is Unix
+/// seconds within `tolerance_s` of `now_ms` (either way), and the signature
+/// is right for `timestamp.body` ([`verify_signature`]). A late retry passes
+/// (it is signed with its own time); a replay of an old delivery does not.
+pub fn verify_delivery(secret: &[u8], body: &[u8], signature: &str, timestamp: &str, now_ms: u64, tolerance_s: u64) -> bool {
+    let t = timestamp.trim();
+    let Ok(t_s) = t.parse::<u64>() else { return false };
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let now_s = now_ms / 1_000;
+    now_s.abs_diff(t_s) <= tolerance_s && verify_signature(secret, t, body, signature)
 }
 
 fn hex_digit(n: u8) -> char {
@@ -215,20 +289,26 @@ mod tests {
     use crate::pool::name::Name;
 
     #[test]
-    fn hmac_sha256_matches_rfc_4231_case_2() {
-        let sig = sign(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-        assert!(verify_signature(b"Jefe", b"what do ya want for nothing?", &sig));
-        assert!(verify_signature(b"Jefe", b"what do ya want for nothing?", &sig.to_uppercase().replace("SHA256=", "sha256=")));
-        assert!(!verify_signature(b"Jeff", b"what do ya want for nothing?", &sig));
-        assert!(!verify_signature(b"Jefe", b"what do ya want for nothing!", &sig));
-        assert!(!verify_signature(b"Jefe", b"x", "sha256=zz"));
-        assert!(!verify_signature(b"Jefe", b"x", "md5=00"));
+    fn hmac_sha256_over_timestamp_dot_body_matches_an_independent_figure() {
+        // The figure is Python's hmac.new(b"Jefe", b"1.body", sha256): the
+        // signed bytes are the timestamp, a dot and the body.
+        let sig = sign(b"Jefe", 1, b"body");
+        let mut m = mac(b"Jefe").unwrap();
+        m.update(b"1.body");
+        let hex: String = m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(sig, format!("sha256={hex}"));
+        assert_eq!(sig, "sha256=25d254c27761adb1423727084ca395476858b2401387226230b6358cf07fad8b");
+        assert!(verify_signature(b"Jefe", "1", b"body", &sig));
+        assert!(verify_signature(b"Jefe", "1", b"body", &sig.to_uppercase().replace("SHA256=", "sha256=")));
+        assert!(!verify_signature(b"Jeff", "1", b"body", &sig));
+        assert!(!verify_signature(b"Jefe", "2", b"body", &sig), "the timestamp is signed");
+        assert!(!verify_signature(b"Jefe", "1", b"body!", &sig));
+        assert!(!verify_signature(b"Jefe", "1", b"x", "sha256=zz"));
+        assert!(!verify_signature(b"Jefe", "1", b"x", "md5=00"));
     }
 
-    #[test]
-    fn delivery_is_signed_over_the_body() {
-        let a = Alert {
+    fn alert() -> Alert {
+        Alert {
             pool_id: Name::new("p"),
             kind: AlertKind::ProjectedExhaustion { at_ms: 5_000 },
             occurred_at_ms: 2_500,
@@ -236,9 +316,42 @@ mod tests {
             limit: Money::from_nanos(100),
             settled: Money::from_nanos(50),
             reserved: Money::ZERO,
-        };
-        let d = a.webhook(b"secret");
-        assert!(verify_signature(b"secret", &d.body, d.header(SIGNATURE_HEADER).unwrap()));
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_signed_with_its_own_time_and_a_receiver_checks_its_age() {
+        let a = alert();
+        // Delivered 10 minutes after the alert: the timestamp is the delivery's.
+        let late = 2_500 + 600_000;
+        let d = a.webhook(b"secret", late);
+        let t = d.header(TIMESTAMP_HEADER).unwrap();
+        assert_eq!(t, "602");
+        let sig = d.header(SIGNATURE_HEADER).unwrap();
+        assert!(verify_delivery(b"secret", &d.body, sig, t, late + 1_000, DEFAULT_TOLERANCE_S));
+        // The same delivery replayed 6 minutes later is refused; so is one from the future.
+        assert!(!verify_delivery(b"secret", &d.body, sig, t, late + 360_000, DEFAULT_TOLERANCE_S));
+        assert!(!verify_delivery(b"secret", &d.body, sig, t, late - 360_000, DEFAULT_TOLERANCE_S));
+        // A fresh timestamp on the old signature is refused.
+        assert!(!verify_delivery(b"secret", &d.body, sig, "962", late + 360_000, DEFAULT_TOLERANCE_S));
+        assert!(!verify_delivery(b"secret", &d.body, sig, "+602", late, DEFAULT_TOLERANCE_S));
+        // The alert's own time stays in the body.
+        let v: serde_json::Value = serde_json::from_slice(&d.body).unwrap();
+        assert_eq!(v["occurred_at_ms"], 2_500);
+        // Re-signing for a later attempt replaces both headers.
+        let mut again = d.clone();
+        again.sign_at(b"secret", late + 60_000);
+        assert_eq!(again.header(TIMESTAMP_HEADER), Some("662"));
+        assert_eq!(again.headers.len(), d.headers.len());
+        assert_ne!(again.header(SIGNATURE_HEADER), d.header(SIGNATURE_HEADER));
+        assert_eq!(format!("{:?}", WebhookSecret::new("hunter2")), "WebhookSecret(****)");
+    }
+
+    #[test]
+    fn delivery_is_signed_over_the_body() {
+        let a = alert();
+        let d = a.webhook(b"secret", 2_500);
+        assert!(verify_signature(b"secret", "2", &d.body, d.header(SIGNATURE_HEADER).unwrap()));
         assert_eq!(d.header(TIMESTAMP_HEADER), Some("2"));
         assert_eq!(d.header(IDEMPOTENCY_KEY_HEADER), Some("p:0:projected_exhaustion:projection"));
         let v: serde_json::Value = serde_json::from_slice(&d.body).unwrap();
