@@ -78,7 +78,21 @@ export interface MessageCreateParams {
   service_tier?: string;
   inference_geo?: string;
   stream?: boolean;
-  [key: string]: unknown;
+  container?: unknown;
+  mcp_servers?: Record<string, unknown>[];
+  context_management?: Record<string, unknown>;
+  output_config?: Record<string, unknown>;
+  output_format?: Record<string, unknown>;
+  speed?: string;
+  thread?: Record<string, unknown>;
+  cache_control?: Record<string, unknown>;
+  fallbacks?: Record<string, unknown>[];
+  /**
+   * Fields newer than this library, sent as given (as the official SDKs'
+   * `extra_body`). Any other name is refused with `UnknownParameterError`
+   * before anything is sent; a field above may not be repeated here.
+   */
+  extra_body?: Record<string, unknown>;
 }
 
 export interface Usage {
@@ -201,6 +215,8 @@ export interface ClientOptions {
   timeout?: number;
   /** Time a stream may stay silent, ms; 0: none. Default 600000. */
   idleTimeout?: number;
+  /** One deadline for a whole call, every attempt and retry wait included, ms; 0 or absent: none. Past it the call throws an APITimeoutError with code `total_timeout` (phase `total`), not retried. */
+  totalTimeout?: number;
   /** Refuse parameters the model is known to reject, before sending. Default true. */
   checkCapabilities?: boolean;
   /** Required in a browser: the key is visible to anyone who can open the page. */
@@ -432,7 +448,10 @@ export declare class Pool implements PoolStore {
   reserve(agent: string, amount: Nanos, options?: { leaseMs?: number }): PoolReservation;
   settle(id: number, cost: Nanos, attribution?: Record<string, unknown> | null): PoolSettlement;
   release(id: number): PoolRelease;
+  /** Throws `ClockJumpError` when the clock is further ahead of the pool's latest time than `max_clock_jump_ms` (nothing changes). */
   tick(): { expired: number[]; rolledOver: boolean };
+  /** Accepts the clock however far ahead (the resume after a `ClockJumpError`), then ticks. */
+  advanceClock(): { expired: number[]; rolledOver: boolean };
   setLimit(limit: Nanos): void;
   setAgentPolicy(agent: string, policy: AgentPolicy): void;
   apply(op: PoolOpJSON): PoolOpResultJSON;
@@ -479,10 +498,21 @@ export interface AgentOptions {
   stream?: boolean;
   /** More of the core's AgentConfig JSON (`estimate`, `lease_ms`, `call`, `texts`). */
   config?: Record<string, unknown>;
-  /** More request fields. */
-  params?: Record<string, unknown>;
+  /** More request fields by their API names (`temperature`, ...; newer ones in `extra_body`): an unknown name throws `UnknownParameterError`. */
+  params?: Partial<MessageCreateParams>;
   /** The clock (default the Pool's, else `Date.now`). */
   now?: () => number;
+  /** Called for every tool that throws (the error keeps its stack); also listed in the outcome's `toolFailures`. */
+  onToolError?: (failure: ToolFailure) => void;
+  /** The `{error}` text of a tool that threw (default its message); the model reads it only if `config.texts.tool_failed` contains `{error}`. */
+  toolError?: (error: unknown) => string;
+}
+
+/** A tool that threw during a run. */
+export interface ToolFailure {
+  tool: string;
+  callId: string;
+  error: unknown;
 }
 
 /** The core's Outcome JSON (amounts in integer nano-USD). */
@@ -500,6 +530,8 @@ export interface AgentOutcome {
   code?: string;
   /** Not enumerable: the typed error the status stands for (null for completed and stopped). */
   readonly exception?: CreditpoolError | null;
+  /** Every tool that threw during the run (not enumerable). */
+  readonly toolFailures?: ToolFailure[];
   [field: string]: any;
 }
 
@@ -589,6 +621,11 @@ export declare class APIError extends CreditpoolError {
   readonly partial: Message | null;
 }
 export declare class BadRequestError extends APIError {}
+/** The API does not know the pool selector field (400 `credit_pool: Extra inputs are not permitted`): switch it off with `poolSelector: false` or rename it. */
+export declare class PoolSelectorRejectedError extends BadRequestError {
+  /** The selector's field name. */
+  readonly field: string;
+}
 export declare class AuthenticationError extends APIError {}
 export declare class BillingError extends APIError {}
 export declare class PermissionDeniedError extends APIError {}
@@ -617,6 +654,13 @@ export declare class StreamProtocolError extends StreamError {}
 export declare class StreamEventTooLargeError extends StreamError {}
 export declare class RequestBuildError extends CreditpoolError {
   readonly kind: string;
+}
+/** A request parameter the Messages API does not have (often a misspelling): nothing was sent. */
+export declare class UnknownParameterError extends RequestBuildError {
+  /** The name as written. */
+  readonly parameter: string;
+  /** The closest known name, or null. */
+  readonly suggestion: string | null;
 }
 export declare class InvalidOptionsError extends CreditpoolError {
   readonly kind?: string;
@@ -679,6 +723,14 @@ export declare class UnknownReservationError extends PoolError {
 }
 export declare class PoolConfigError extends PoolError {}
 export declare class PoolSnapshotError extends PoolError {}
+/** A time further ahead of the pool's latest than `max_clock_jump_ms` (code `clock_jump`): nothing changed; `advanceClock()` resumes. */
+export declare class ClockJumpError extends PoolError {
+  readonly now_ms: number;
+  readonly last_now_ms: number;
+  readonly max_clock_jump_ms: number;
+}
+/** A process joined a Redis pool with another configuration than the pool's own (code `redis_config_conflict`; docs/REDIS.md). */
+export declare class RedisConfigConflictError extends PoolError {}
 /** The pool store failed (a file, a remote store): code `pool_store` or `file_io`. */
 export declare class PoolStoreError extends PoolError {}
 /** An alert's webhook could not be delivered (code `webhook_delivery`). */
@@ -737,3 +789,51 @@ export declare const CLASSES: readonly { name: string; parent: string | null; do
 export declare const CODES: Readonly<Record<string, string>>;
 /** Builds the error of class `className` (called by the wasm module). */
 export declare function makeError(className: string, code: string, type: string, message: string, fields?: Record<string, unknown> | null): CreditpoolError;
+
+// ----- The official SDK's middleware (src/middleware.js) -------------------
+
+/** The official SDK (`@anthropic-ai/sdk`) given to creditpool has no middleware hook; `minimum` names the lowest version that works. */
+export declare class SdkUnsupportedError extends CreditpoolError {
+  minimum?: string;
+}
+
+/** Options of `creditpoolMiddleware` (read strictly: an unknown key is an InvalidOptionsError). */
+export interface CreditpoolMiddlewareOptions {
+  /** The agent the calls are booked to (default `"default"`). */
+  agent?: string;
+  /** `false` for no pool selector, or `{field, value}`; default `"credit_pool": "programmatic"`. */
+  poolSelector?: false | { field: string; value: unknown };
+  /** The reservation's lease, if not the pool's. */
+  leaseMs?: number;
+  /** The core's `EstimateMode` JSON (default `{type: "bound"}`). */
+  estimate?: { type: 'bound' } | { type: 'heuristic' } | { type: 'exact'; input_tokens: number };
+  /** The client's `maxRetries`, when it is not the SDK's default (2). */
+  maxRetries?: number;
+  /** Unix ms (default `Date.now`). */
+  clock?: () => number;
+}
+
+/**
+ * A middleware for `@anthropic-ai/sdk` (`new Anthropic({ middleware: [...] })`)
+ * that draws every `POST /v1/messages` on `pool`: the worst case reserved
+ * before the first attempt (a refusal throws its PoolRefusedError subclass
+ * before anything is sent), one hold across the SDK's retries, settled from
+ * the usage or from a copy of the stream. Other endpoints pass through.
+ */
+export declare function creditpoolMiddleware(
+  pool: PoolStore,
+  options?: CreditpoolMiddlewareOptions,
+): (request: { url: string; method?: string; headers?: unknown; body?: unknown }, next: (request: any) => Promise<Response>, ctx?: any) => Promise<Response>;
+
+/** `client` with the pool's middleware added after its own (`client.withOptions`); throws SdkUnsupportedError for an SDK without the hook. */
+export declare function withPool<C extends { middleware: readonly unknown[]; withOptions(options: { middleware: unknown[] }): C }>(
+  client: C,
+  pool: PoolStore,
+  options?: CreditpoolMiddlewareOptions,
+): C;
+
+/** Returns `client` if it has the middleware hook; throws SdkUnsupportedError otherwise. */
+export declare function checkSdk<C>(client: C): C;
+
+/** The lowest `@anthropic-ai/sdk` version the middleware works with. */
+export declare function minSdkVersion(): string;

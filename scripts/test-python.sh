@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 venv=.venv
 python=${PYTHON:-python3}
-test_deps=("pytest>=8" "mypy>=1.10" "pydantic>=2" "vl-convert-python>=1.9")  # vl-convert: the creditpool[charts] extra (SVG, PNG, offline HTML) is tested too
+test_deps=("pytest>=8" "mypy>=1.10" "pydantic>=2" "vl-convert-python>=1.9" "anthropic==2.17.0" "redis>=5" "pydantic-ai-slim[anthropic]==2.78.0")  # vl-convert: the creditpool[charts] extra (SVG, PNG, offline HTML) is tested too; anthropic: the SDK the middleware (creditpool[sdk]) is tested with; redis: redis-py for creditpool[redis]; pydantic-ai-slim: an Agent on a client carrying the middleware
 
 if [ ! -x "$venv/bin/python" ]; then
     echo "--- creating $venv"

@@ -12,6 +12,9 @@ export class APIError extends CreditpoolError {}
 /** 400 `invalid_request_error`: the request is malformed. */
 export class BadRequestError extends APIError {}
 
+/** The API answered 400 `<field>: Extra inputs are not permitted` to the pool selector field (`field`): the endpoint does not know creditpool's selector. Switch the selector off or rename its field (the message names the argument). */
+export class PoolSelectorRejectedError extends BadRequestError {}
+
 /** 401 `authentication_error`: the API key is missing or wrong. */
 export class AuthenticationError extends APIError {}
 
@@ -45,7 +48,7 @@ export class OverloadedError extends APIError {}
 /** The connection failed before a complete response arrived. */
 export class APIConnectionError extends CreditpoolError {}
 
-/** A timeout: `phase` is 'connect', 'read' or 'idle' (a stream went quiet). */
+/** A timeout: `phase` is 'connect', 'read', 'idle' (a stream went quiet) or 'total' (the call's overall deadline, `total_timeout`, passed: never retried). */
 export class APITimeoutError extends APIConnectionError {}
 
 /** A response could not be read: `reason` is 'malformed' or 'too_large'. */
@@ -69,8 +72,14 @@ export class StreamTooLargeError extends StreamError {}
 /** A request that cannot be built: `kind` is 'missing_api_key', 'invalid_api_key', 'invalid_header', 'invalid_beta', 'invalid_request' or 'selector_collision'. */
 export class RequestBuildError extends CreditpoolError {}
 
+/** A request parameter the Messages API does not have (often a misspelling), refused before anything is sent: `parameter` is the name as written, `suggestion` the closest known one (or None). A field newer than this library goes in `extra_body`. */
+export class UnknownParameterError extends RequestBuildError {}
+
 /** Options that do not have the expected shape (unknown fields are refused). */
 export class InvalidOptionsError extends CreditpoolError {}
+
+/** The installed official SDK has no middleware hook, or is older than creditpool's middleware supports: `minimum` names the lowest version that works (see `meter::MIN_PYTHON_SDK`, `meter::MIN_TS_SDK`). */
+export class SdkUnsupportedError extends CreditpoolError {}
 
 /** A tool definition the API would refuse: `rule` names the rule, `details` is the core's JSON form. */
 export class ToolDefinitionError extends CreditpoolError {}
@@ -129,6 +138,12 @@ export class WebhookError extends CreditpoolError {}
 /** The pool's configuration (or an agent's policy) is invalid: `reason` names the field. */
 export class PoolConfigError extends PoolError {}
 
+/** A time (`now_ms`) further beyond the latest the pool saw (`last_now_ms`) than its `max_clock_jump_ms` allows: a clock fault, or a pool idle that long. Nothing changed; if the time is right, accept it with the pool's `advance_clock` and retry. */
+export class ClockJumpError extends PoolError {}
+
+/** A process joined a Redis pool with a configuration that differs from the one stored with the pool (`stored`, `given`: JSON). Join without a configuration to take the pool's own, bring the same one, or ask for an explicit update. */
+export class RedisConfigConflictError extends PoolError {}
+
 /** A snapshot is malformed or inconsistent, or has a `version` this library does not read. */
 export class PoolSnapshotError extends PoolError {}
 
@@ -162,6 +177,12 @@ export const CLASSES = Object.freeze([
     "name": "BadRequestError",
     "parent": "APIError",
     "doc": "400 `invalid_request_error`: the request is malformed.",
+    "value_error": false
+  },
+  {
+    "name": "PoolSelectorRejectedError",
+    "parent": "BadRequestError",
+    "doc": "The API answered 400 `<field>: Extra inputs are not permitted` to the pool selector field (`field`): the endpoint does not know creditpool's selector. Switch the selector off or rename its field (the message names the argument).",
     "value_error": false
   },
   {
@@ -233,7 +254,7 @@ export const CLASSES = Object.freeze([
   {
     "name": "APITimeoutError",
     "parent": "APIConnectionError",
-    "doc": "A timeout: `phase` is 'connect', 'read' or 'idle' (a stream went quiet).",
+    "doc": "A timeout: `phase` is 'connect', 'read', 'idle' (a stream went quiet) or 'total' (the call's overall deadline, `total_timeout`, passed: never retried).",
     "value_error": false
   },
   {
@@ -279,10 +300,22 @@ export const CLASSES = Object.freeze([
     "value_error": true
   },
   {
+    "name": "UnknownParameterError",
+    "parent": "RequestBuildError",
+    "doc": "A request parameter the Messages API does not have (often a misspelling), refused before anything is sent: `parameter` is the name as written, `suggestion` the closest known one (or None). A field newer than this library goes in `extra_body`.",
+    "value_error": false
+  },
+  {
     "name": "InvalidOptionsError",
     "parent": "CreditpoolError",
     "doc": "Options that do not have the expected shape (unknown fields are refused).",
     "value_error": true
+  },
+  {
+    "name": "SdkUnsupportedError",
+    "parent": "CreditpoolError",
+    "doc": "The installed official SDK has no middleware hook, or is older than creditpool's middleware supports: `minimum` names the lowest version that works (see `meter::MIN_PYTHON_SDK`, `meter::MIN_TS_SDK`).",
+    "value_error": false
   },
   {
     "name": "ToolDefinitionError",
@@ -399,6 +432,18 @@ export const CLASSES = Object.freeze([
     "value_error": true
   },
   {
+    "name": "ClockJumpError",
+    "parent": "PoolError",
+    "doc": "A time (`now_ms`) further beyond the latest the pool saw (`last_now_ms`) than its `max_clock_jump_ms` allows: a clock fault, or a pool idle that long. Nothing changed; if the time is right, accept it with the pool's `advance_clock` and retry.",
+    "value_error": false
+  },
+  {
+    "name": "RedisConfigConflictError",
+    "parent": "PoolError",
+    "doc": "A process joined a Redis pool with a configuration that differs from the one stored with the pool (`stored`, `given`: JSON). Join without a configuration to take the pool's own, bring the same one, or ask for an explicit update.",
+    "value_error": false
+  },
+  {
     "name": "PoolSnapshotError",
     "parent": "PoolError",
     "doc": "A snapshot is malformed or inconsistent, or has a `version` this library does not read.",
@@ -448,6 +493,7 @@ export const CODES = Object.freeze({
   "connect_timeout": "APITimeoutError",
   "read_timeout": "APITimeoutError",
   "idle_timeout": "APITimeoutError",
+  "total_timeout": "APITimeoutError",
   "malformed_response": "ResponseParseError",
   "response_too_large": "ResponseParseError",
   "stream_incomplete": "StreamIncompleteError",
@@ -462,7 +508,10 @@ export const CODES = Object.freeze({
   "invalid_beta": "RequestBuildError",
   "invalid_request": "RequestBuildError",
   "selector_collision": "RequestBuildError",
+  "unknown_parameter": "UnknownParameterError",
+  "pool_selector_rejected": "PoolSelectorRejectedError",
   "invalid_options": "InvalidOptionsError",
+  "sdk_unsupported": "SdkUnsupportedError",
   "invalid_tool_name": "ToolDefinitionError",
   "missing_tool_description": "ToolDefinitionError",
   "tool_schema_not_object": "ToolDefinitionError",
@@ -503,6 +552,14 @@ export const CODES = Object.freeze({
   "invalid_config": "PoolConfigError",
   "invalid_snapshot": "PoolSnapshotError",
   "unsupported_snapshot_version": "PoolSnapshotError",
+  "clock_jump": "ClockJumpError",
+  "redis_config_conflict": "RedisConfigConflictError",
+  "fair_share_unsupported_on_redis": "PoolConfigError",
+  "redis_out_of_range": "PoolConfigError",
+  "redis_invalid_pool_name": "PoolConfigError",
+  "redis_unsupported": "PoolConfigError",
+  "redis_pool_missing": "PoolStoreError",
+  "redis_reply": "PoolStoreError",
   "max_turns": "MaxTurnsError",
   "budget_exhausted": "BudgetExhaustedError",
   "internal_error": "InternalError"

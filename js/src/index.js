@@ -6,5 +6,6 @@ export { Client, Messages, MessageStream } from './client.js';
 export { Tool, Toolbox, tool } from './tools.js';
 export { Pool } from './pool.js';
 export { Agent } from './agent.js';
+export { creditpoolMiddleware, withPool, checkSdk, minSdkVersion } from './middleware.js';
 export { activityChart, activityChartFromLedger, parsePartialJson, PriceTable, cost, worstCase, checkRequest, checkTool, checkTools, version } from './core.js';
 export { renderActivity } from './activity.js';

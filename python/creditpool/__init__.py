@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from . import _creditpool
 from ._activity import VEGA_LITE_MIME, ActivityChart
-from ._agent import Agent, AgentOutcome, Turn
+from ._agent import Agent, AgentOutcome, ToolFailure, Turn
 from ._client import AsyncClient, AsyncMessages, Client, Messages
 from ._config import DEFAULT_BASE_URL, PoolSelector, Timeouts
 from ._creditpool import (
@@ -28,6 +28,7 @@ from ._creditpool import (
     BadRequestError,
     BillingError,
     CapabilityError,
+    ClockJumpError,
     ConflictError,
     CreditpoolError,
     FairShareError,
@@ -45,14 +46,17 @@ from ._creditpool import (
     PoolExhaustedError,
     PoolRateLimitedError,
     PoolRefusedError,
+    PoolSelectorRejectedError,
     PoolSnapshotError,
     PoolStoreError,
     PriceTable,
     PricingError,
     RateLimitError,
+    RedisConfigConflictError,
     RequestBuildError,
     RequestTooLargeError,
     ResponseParseError,
+    SdkUnsupportedError,
     ServerTimeoutError,
     StreamError,
     StreamEventTooLargeError,
@@ -63,13 +67,16 @@ from ._creditpool import (
     ToolInputInvalidError,
     UnknownAgentError,
     UnknownModelError,
+    UnknownParameterError,
     UnknownReservationError,
     UnpricedModelError,
     WebhookError,
     verify_webhook_signature,
 )
 from ._errors import MissingExtraError
+from ._middleware import MIN_SDK_VERSION, middleware
 from ._money import NANOS_PER_USD, format_usd, nanos, usd
+from ._redis import RedisPool
 from ._pool import (
     AgentPolicy,
     Alert,
@@ -126,9 +133,10 @@ PRICES_AS_OF: str = _creditpool.PRICES_AS_OF
 
 __all__ = [
     "ActivityChart", "MissingExtraError", "VEGA_LITE_MIME",
+    "middleware", "MIN_SDK_VERSION", "SdkUnsupportedError",
     "Agent", "AsyncPoolStore", "PoolStore", "AgentCapError", "AgentOutcome", "AgentPolicy", "AgentRunError", "Alert", "BudgetExhaustedError",
-    "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "PoolConfigError", "PoolError", "PoolExhaustedError",
-    "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "PoolStoreError", "Released", "Reservation",
+    "ClockJumpError", "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "RedisPool", "PoolConfigError", "PoolError", "PoolExhaustedError",
+    "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "PoolStoreError", "RedisConfigConflictError", "Released", "Reservation",
     "Settlement", "Turn", "UnknownAgentError", "UnknownReservationError", "Webhook", "WebhookError", "WebhookResult",
     "iter_ledger_file", "nanos", "verify_webhook_signature",
     "APIConnectionError", "APIError", "APITimeoutError", "AsyncClient", "AsyncMessageStream", "AsyncMessages",
@@ -137,12 +145,12 @@ __all__ = [
     "Cost", "CreditpoolError", "DEFAULT_BASE_URL", "Delta", "FinalMessageEvent", "InputJsonDelta", "InternalError",
     "InternalServerError", "InvalidOptionsError", "InvalidPriceError", "Message", "MessageDeltaEvent",
     "MessageStartEvent", "MessageStopEvent", "MessageStream", "Messages", "NANOS_PER_USD", "NotFoundError",
-    "OverloadedError", "PRICES_AS_OF", "PartialJsonError", "PermissionDeniedError", "PingEvent", "PoolSelector",
+    "OverloadedError", "PRICES_AS_OF", "PartialJsonError", "PermissionDeniedError", "PingEvent", "PoolSelector", "PoolSelectorRejectedError",
     "PriceTable", "PricingError", "RateLimitError", "RedactedThinkingBlock", "RequestBuildError",
     "RequestTooLargeError", "ResponseParseError", "ServerTimeoutError", "ServerToolUseBlock", "SignatureDelta",
     "StreamError", "StreamEvent", "StreamEventTooLargeError", "StreamIncompleteError", "StreamProtocolError", "StreamTooLargeError",
     "StreamRetryEvent", "TextBlock", "TextDelta", "ThinkingBlock", "ThinkingDelta", "Timeouts", "Tool",
-    "ToolDefinitionError", "ToolInputInvalidError", "Toolbox", "ToolUseBlock", "UnknownBlock", "UnknownDelta", "UnknownEvent",
-    "UnknownModelError", "UnpricedModelError", "Usage", "WebSearchToolResultBlock", "format_usd", "tool",
+    "ToolDefinitionError", "ToolFailure", "ToolInputInvalidError", "Toolbox", "ToolUseBlock", "UnknownBlock", "UnknownDelta", "UnknownEvent",
+    "UnknownModelError", "UnknownParameterError", "UnpricedModelError", "Usage", "WebSearchToolResultBlock", "format_usd", "tool",
     "tool_result_content", "usd",
 ]

@@ -65,6 +65,7 @@ fn attrs(name: &str) -> &'static [&'static str] {
         "FairShareError" => &["share", "held", "active_agents"],
         "UnknownReservationError" => &["id"],
         "ClockJumpError" => &["now_ms", "last_now_ms", "max_clock_jump_ms"],
+        "RedisConfigConflictError" => &["stored", "given"],
         "PoolConfigError" => &["reason"],
         "PoolSnapshotError" => &["reason", "version"],
         "AgentRunError" => &["status"],

@@ -13,11 +13,13 @@ mod agent;
 mod call;
 mod convert;
 mod errors;
+mod meter;
 mod money;
 mod partial_json;
 mod pool;
 mod pyser;
 mod pricing;
+mod redis;
 mod request;
 mod response;
 mod retry;
@@ -35,6 +37,7 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::error_classes, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("PRICES_AS_OF", creditpool_core::pricing::PriceTable::builtin().as_of().to_owned())?;
+    m.add_function(wrap_pyfunction!(request::check_request_params, m)?)?;
     m.add_class::<request::RequestBuilder>()?;
     m.add_class::<call::MessagesCall>()?;
     m.add("DEFAULT_IDLE_TIMEOUT_MS", call::DEFAULT_IDLE_TIMEOUT_MS)?;
@@ -47,6 +50,10 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pricing::PriceTable>()?;
     m.add_class::<pool::Pool>()?;
     m.add_class::<agent::AgentRun>()?;
+    m.add_class::<meter::Meter>()?;
+    m.add_function(wrap_pyfunction!(meter::meter_applies, m)?)?;
+    m.add("MIN_PYTHON_SDK", creditpool_core::meter::MIN_PYTHON_SDK)?;
+    m.add("MIN_TS_SDK", creditpool_core::meter::MIN_TS_SDK)?;
     m.add_function(wrap_pyfunction!(pool::webhook_delivery, m)?)?;
     m.add_function(wrap_pyfunction!(pool::check_ledger, m)?)?;
     m.add_function(wrap_pyfunction!(pool::check_webhook_endpoint, m)?)?;
@@ -55,6 +62,7 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WEBHOOK_SIGNATURE_HEADER", pool::WEBHOOK_HEADERS.0)?;
     m.add("WEBHOOK_TIMESTAMP_HEADER", pool::WEBHOOK_HEADERS.1)?;
     m.add("WEBHOOK_IDEMPOTENCY_KEY_HEADER", pool::WEBHOOK_HEADERS.2)?;
+    m.add("WEBHOOK_CONCURRENCY", creditpool_core::pool::webhook::DEFAULT_DELIVERY_CONCURRENCY)?;
     m.add_function(wrap_pyfunction!(request::normalize_request, m)?)?;
     m.add_function(wrap_pyfunction!(request::json_round_trip, m)?)?;
     m.add_function(wrap_pyfunction!(response::parse_message, m)?)?;
@@ -77,5 +85,6 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VEGA_LITE_VERSION", activity::VERSIONS.0)?;
     m.add("VEGA_VERSION", activity::VERSIONS.1)?;
     m.add("VEGA_EMBED_VERSION", activity::VERSIONS.2)?;
+    redis::register(m)?;
     Ok(())
 }

@@ -29,6 +29,8 @@
 //! * [`client`]: `RawClient`, which makes a client's calls;
 //! * [`transport`]: sending a request from inside the module (the key stays
 //!   here);
+//! * [`meter`]: `RawMeter` (`meter::Meter`), the books of one call made
+//!   through the official SDK, for the JS `creditpoolMiddleware`;
 //! * [`errors`]: `errorClasses`, `errorCodes`, `classForCode` (`codes`).
 //!
 //! One attempt player drives every machine: `js/src/player.js`. It waits no
@@ -47,6 +49,7 @@ pub mod call;
 pub mod client;
 mod convert;
 pub mod errors;
+pub mod meter;
 pub mod panic;
 pub mod partial_json;
 pub mod pool;

@@ -24,19 +24,24 @@
 //! * a call ([`AttemptError`], [`CallError`]): the code of what failed;
 //! * building a request ([`RequestError`]): `missing_api_key`,
 //!   `invalid_api_key`, `invalid_header`, `invalid_beta`, `invalid_request`,
-//!   `selector_collision`;
+//!   `selector_collision`, `unknown_parameter`;
 //! * tools ([`ToolDefinitionError`], [`ToolInputError`]): `invalid_tool_name`,
 //!   ..., `unknown_tool`, `invalid_tool_input`, `truncated_tool_input`;
 //! * pricing ([`PricingError`], [`CapabilityError`]): `unknown_model`,
 //!   `unpriced_model`, `invalid_price`, ..., and `capability_` followed by the
 //!   capability error's kind;
 //! * partial JSON ([`PartialJsonError`]): `partial_json_` followed by its kind;
+//! * a pool in Redis ([`RedisError`](crate::redis::RedisError)):
+//!   `redis_config_conflict`, `fair_share_unsupported_on_redis`,
+//!   `redis_out_of_range`, `redis_invalid_pool_name`, `redis_unsupported`,
+//!   `redis_pool_missing`, `redis_reply`;
 //! * the pool ([`Refusal`], [`PoolError`]): their serde tags (`pool_exhausted`,
 //!   `agent_cap`, ..., `unknown_reservation`, `invalid_config`, ...);
 //! * an agent run ([`AgentError`], and [`RunStatus::code`](crate::agent::RunStatus::code) for a run that
 //!   ended without an answer): the code of the error inside, or `max_turns`,
 //!   `budget_exhausted`;
-//! * the bindings' own faults: `invalid_options`, `internal_error`.
+//! * the bindings' own faults: `invalid_options`, `internal_error`,
+//!   `sdk_unsupported` (an official SDK without the middleware hook).
 //!
 //! [`GiveUpReason::code`] is not an error code: it says why a failed call was
 //! not retried, next to the error's own code, and is not in [`CODES`].
@@ -161,6 +166,7 @@ impl TimeoutPhase {
             TimeoutPhase::Connect => "connect_timeout",
             TimeoutPhase::Read => "read_timeout",
             TimeoutPhase::Idle => "idle_timeout",
+            TimeoutPhase::Total => "total_timeout",
         }
     }
 }
@@ -194,6 +200,7 @@ impl GiveUpReason {
             GiveUpReason::ShouldRetryHeaderFalse => "should_retry_header_false",
             GiveUpReason::AttemptsExhausted { .. } => "attempts_exhausted",
             GiveUpReason::RetryAfterTooLong { .. } => "retry_after_too_long",
+            GiveUpReason::TotalTimeout { .. } => "total_timeout",
         }
     }
 }
@@ -206,7 +213,15 @@ impl AttemptError {
             AttemptError::Stream(e) => e.code(),
             AttemptError::Parse(e) => e.code(),
             AttemptError::Transport(f) => f.code(),
+            AttemptError::SelectorRejected(e) => e.code(),
         }
+    }
+}
+
+impl crate::request::SelectorRejected {
+    /// The stable error code: `pool_selector_rejected`.
+    pub fn code(&self) -> &'static str {
+        "pool_selector_rejected"
     }
 }
 
@@ -229,6 +244,7 @@ impl RequestError {
             RequestError::InvalidBeta { .. } => "invalid_beta",
             RequestError::InvalidRequest { .. } => "invalid_request",
             RequestError::SelectorCollision { .. } => "selector_collision",
+            RequestError::UnknownParameter { .. } => "unknown_parameter",
         }
     }
 }
@@ -331,6 +347,7 @@ impl PoolError {
             PoolError::InvalidConfig { .. } => "invalid_config",
             PoolError::InvalidSnapshot { .. } => "invalid_snapshot",
             PoolError::UnsupportedSnapshotVersion { .. } => "unsupported_snapshot_version",
+            PoolError::ClockJump { .. } => "clock_jump",
         }
     }
 }
@@ -384,6 +401,7 @@ pub const CLASSES: &[ErrorClass] = &[
     },
     class("APIError", "CreditpoolError", "The Messages API reported an error (an error status, or an `error` event mid-stream, when `status` is None and `partial` holds the message so far)."),
     class("BadRequestError", "APIError", "400 `invalid_request_error`: the request is malformed."),
+    class("PoolSelectorRejectedError", "BadRequestError", "The API answered 400 `<field>: Extra inputs are not permitted` to the pool selector field (`field`): the endpoint does not know creditpool's selector. Switch the selector off or rename its field (the message names the argument)."),
     class("AuthenticationError", "APIError", "401 `authentication_error`: the API key is missing or wrong."),
     class("BillingError", "APIError", "402 `billing_error`: the account cannot pay."),
     class("PermissionDeniedError", "APIError", "403 `permission_error`: the key may not use this resource."),
@@ -395,7 +413,7 @@ pub const CLASSES: &[ErrorClass] = &[
     class("ServerTimeoutError", "APIError", "504 `timeout_error`: the API timed out."),
     class("OverloadedError", "APIError", "529 `overloaded_error`: the API is overloaded."),
     class("APIConnectionError", "CreditpoolError", "The connection failed before a complete response arrived."),
-    class("APITimeoutError", "APIConnectionError", "A timeout: `phase` is 'connect', 'read' or 'idle' (a stream went quiet)."),
+    class("APITimeoutError", "APIConnectionError", "A timeout: `phase` is 'connect', 'read', 'idle' (a stream went quiet) or 'total' (the call's overall deadline, `total_timeout`, passed: never retried)."),
     class("ResponseParseError", "CreditpoolError", "A response could not be read: `reason` is 'malformed' or 'too_large'."),
     class("StreamError", "CreditpoolError", "A streamed response failed."),
     class("StreamIncompleteError", "StreamError", "The stream ended before `message_stop`; `partial` holds the message so far (or None)."),
@@ -403,7 +421,9 @@ pub const CLASSES: &[ErrorClass] = &[
     class("StreamEventTooLargeError", "StreamError", "One server-sent event grew past the size cap."),
     class("StreamTooLargeError", "StreamError", "A whole stream grew past its size cap."),
     value_class("RequestBuildError", "CreditpoolError", "A request that cannot be built: `kind` is 'missing_api_key', 'invalid_api_key', 'invalid_header', 'invalid_beta', 'invalid_request' or 'selector_collision'."),
+    class("UnknownParameterError", "RequestBuildError", "A request parameter the Messages API does not have (often a misspelling), refused before anything is sent: `parameter` is the name as written, `suggestion` the closest known one (or None). A field newer than this library goes in `extra_body`."),
     value_class("InvalidOptionsError", "CreditpoolError", "Options that do not have the expected shape (unknown fields are refused)."),
+    class("SdkUnsupportedError", "CreditpoolError", "The installed official SDK has no middleware hook, or is older than creditpool's middleware supports: `minimum` names the lowest version that works (see `meter::MIN_PYTHON_SDK`, `meter::MIN_TS_SDK`)."),
     value_class("ToolDefinitionError", "CreditpoolError", "A tool definition the API would refuse: `rule` names the rule, `details` is the core's JSON form."),
     value_class("ToolInputInvalidError", "CreditpoolError", "A tool_use input that must not run: `kind` is 'unknown_tool', 'invalid_input' or 'truncated'; `tool_result` is the is_error block for the model (when the call's id is known)."),
     class("PricingError", "CreditpoolError", "A price could not be determined: `kind` is the core's stable kind name."),
@@ -423,6 +443,8 @@ pub const CLASSES: &[ErrorClass] = &[
     class("PoolStoreError", "PoolError", "The pool store could not be reached or failed (a file, Redis): the operation's outcome is unknown; operations are idempotent, so it may be retried."),
     class("WebhookError", "CreditpoolError", "An alert's webhook could not be delivered after every retry."),
     value_class("PoolConfigError", "PoolError", "The pool's configuration (or an agent's policy) is invalid: `reason` names the field."),
+    class("ClockJumpError", "PoolError", "A time (`now_ms`) further beyond the latest the pool saw (`last_now_ms`) than its `max_clock_jump_ms` allows: a clock fault, or a pool idle that long. Nothing changed; if the time is right, accept it with the pool's `advance_clock` and retry."),
+    class("RedisConfigConflictError", "PoolError", "A process joined a Redis pool with a configuration that differs from the one stored with the pool (`stored`, `given`: JSON). Join without a configuration to take the pool's own, bring the same one, or ask for an explicit update."),
     value_class("PoolSnapshotError", "PoolError", "A snapshot is malformed or inconsistent, or has a `version` this library does not read."),
     class("AgentRunError", "CreditpoolError", "An agent run ended without an answer: `status` is the outcome's status ('max_turns', 'budget_exhausted', 'failed' without an API error, 'invalid', 'cancelled')."),
     class("MaxTurnsError", "AgentRunError", "The run made `max_turns` model calls without the model finishing."),
@@ -451,6 +473,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("connect_timeout", "APITimeoutError"),
     ("read_timeout", "APITimeoutError"),
     ("idle_timeout", "APITimeoutError"),
+    ("total_timeout", "APITimeoutError"),
     // Reading a response (`ParseError`).
     ("malformed_response", "ResponseParseError"),
     ("response_too_large", "ResponseParseError"),
@@ -469,8 +492,13 @@ pub const CODES: &[(&str, &str)] = &[
     ("invalid_beta", "RequestBuildError"),
     ("invalid_request", "RequestBuildError"),
     ("selector_collision", "RequestBuildError"),
+    ("unknown_parameter", "UnknownParameterError"),
+    // The API does not know the pool selector (`SelectorRejected`).
+    ("pool_selector_rejected", "PoolSelectorRejectedError"),
     // Options a binding was given.
     ("invalid_options", "InvalidOptionsError"),
+    // A binding's: the official SDK it was handed is too old for its middleware.
+    ("sdk_unsupported", "SdkUnsupportedError"),
     // Tool definitions (`ToolDefinitionError`).
     ("invalid_tool_name", "ToolDefinitionError"),
     ("missing_tool_description", "ToolDefinitionError"),
@@ -518,6 +546,16 @@ pub const CODES: &[(&str, &str)] = &[
     ("invalid_config", "PoolConfigError"),
     ("invalid_snapshot", "PoolSnapshotError"),
     ("unsupported_snapshot_version", "PoolSnapshotError"),
+    ("clock_jump", "ClockJumpError"),
+    // A pool in Redis (`redis::RedisError`; `redis_reply` and
+    // `redis_pool_missing` are the store failing or missing).
+    ("redis_config_conflict", "RedisConfigConflictError"),
+    ("fair_share_unsupported_on_redis", "PoolConfigError"),
+    ("redis_out_of_range", "PoolConfigError"),
+    ("redis_invalid_pool_name", "PoolConfigError"),
+    ("redis_unsupported", "PoolConfigError"),
+    ("redis_pool_missing", "PoolStoreError"),
+    ("redis_reply", "PoolStoreError"),
     // Agent runs that ended without an answer (`RunStatus::code`; a failed
     // or invalid run gives the code of its error).
     ("max_turns", "MaxTurnsError"),
@@ -651,6 +689,7 @@ mod tests {
             Failure::Timeout { phase: TimeoutPhase::Connect },
             Failure::Timeout { phase: TimeoutPhase::Read },
             Failure::Timeout { phase: TimeoutPhase::Idle },
+            Failure::Timeout { phase: TimeoutPhase::Total },
             Failure::StreamError { error: api(ApiErrorKind::Api, None) },
             Failure::StreamTruncated,
         ];
@@ -658,6 +697,8 @@ mod tests {
             out.push(("failure", f.code()));
             out.push(("attempt", AttemptError::Transport(f.clone()).code()));
         }
+        let rejected = crate::request::SelectorRejected { field: "credit_pool".into(), api: api(ApiErrorKind::InvalidRequest, Some(400)) };
+        out.push(("attempt", AttemptError::SelectorRejected(rejected).code()));
         let requests = [
             RequestError::MissingApiKey,
             RequestError::InvalidApiKey,
@@ -665,6 +706,7 @@ mod tests {
             RequestError::InvalidBeta { beta: "a,b".into() },
             RequestError::InvalidRequest { reason: "r".into() },
             RequestError::SelectorCollision { field: "model".into() },
+            RequestError::UnknownParameter { name: "temprature".into(), suggestion: Some("temperature".into()) },
         ];
         let pricing = [
             PricingError::UnknownModel { model: "m".into() },
@@ -733,6 +775,17 @@ mod tests {
         for e in pool_errors() {
             out.push(("pool", e.code()));
         }
+        for e in [
+            crate::redis::RedisError::ConfigConflict { stored: "{}".into(), given: "{}".into() },
+            crate::redis::RedisError::FairShareUnsupported,
+            crate::redis::RedisError::OutOfRange { field: "limit".into(), value: 1 << 60 },
+            crate::redis::RedisError::InvalidPoolName { name: "a{b".into(), reason: "r".into() },
+            crate::redis::RedisError::Unsupported { op: "x".into() },
+            crate::redis::RedisError::PoolMissing,
+            crate::redis::RedisError::Reply { reason: "r".into() },
+        ] {
+            out.push(("redis", e.code()));
+        }
         let statuses = [
             RunStatus::MaxTurns { max_turns: 3 },
             RunStatus::BudgetExhausted { needed: m(2), remaining: m(1) },
@@ -763,6 +816,7 @@ mod tests {
             PoolError::InvalidConfig { reason: "r".into() },
             PoolError::InvalidSnapshot { reason: "r".into() },
             PoolError::UnsupportedSnapshotVersion { version: 99 },
+            PoolError::ClockJump { now_ms: 9, last_now_ms: 1, max_clock_jump_ms: 2 },
         ]
     }
 
@@ -808,7 +862,7 @@ mod tests {
         }
         // Every code but the bindings' own is produced by some core error.
         for code in &known {
-            if !["invalid_options", "internal_error", "pool_store", "file_io", "webhook_delivery", "stream_finished"].contains(code) {
+            if !["invalid_options", "internal_error", "pool_store", "file_io", "webhook_delivery", "stream_finished", "sdk_unsupported"].contains(code) {
                 assert!(produced.contains(code), "no core error gives code {code}");
             }
         }

@@ -1,0 +1,294 @@
+"""``RedisPool``: a credit pool shared by processes, machines and languages
+through Redis, with redis-py (the ``creditpool[redis]`` extra).
+
+Everything but the sending lives in the core (``creditpool_core::redis``,
+reached through ``_creditpool.RedisOps``): the keys, the Lua script, each
+operation's command and the decoding of its reply. This file connects with
+redis-py, sends what the core builds, reloads the script when the server lost
+it (``NOSCRIPT``, a flushed function) and resends a command whose connection
+failed, up to the core's ``REDIS_SEND_ATTEMPTS`` (every operation is
+idempotent: a reserve carries its idempotency key, kept across its resends).
+See ``docs/REDIS.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from . import _creditpool
+from ._errors import missing_extra, typed_error
+from ._money import amount_nanos
+from ._pool import PolicyLike, _policy
+
+__all__ = ["RedisPool"]
+
+
+def _redis_module() -> Any:
+    try:
+        import redis
+    except ImportError as e:  # pragma: no cover - exercised with the extra absent
+        raise missing_extra("redis", "redis", "RedisPool") from e
+    return redis
+
+
+def _error_text(redis: Any, e: Exception) -> str:
+    """An error reply's text as the server sent it: redis-py strips the code
+    of the ones it has classes for (``NOSCRIPT``), which the core reads."""
+    if isinstance(e, redis.exceptions.NoScriptError):
+        return f"NOSCRIPT {e}"
+    return str(e)
+
+
+def _store_error(message: str) -> _creditpool.PoolStoreError:
+    return typed_error(_creditpool.PoolStoreError, "pool_store", message)
+
+
+class RedisPool:
+    """A pool that lives in Redis: a ``PoolStore`` that ``Agent`` takes as it
+    takes a ``Pool``. Safe to share between threads (redis-py's connection
+    pool).
+
+    ``RedisPool.connect("redis://127.0.0.1:6379/0", name="fleet", limit=...,
+    agents=...)`` creates pool ``name`` with that configuration, or joins it
+    if it exists with the same one; a different one raises
+    ``RedisConfigConflictError`` (``stored``, ``given``: the two
+    configurations), unless ``update=True`` replaces it explicitly.
+    ``RedisPool.join(url, name=...)`` joins with the stored configuration.
+    The configuration arguments are ``Pool``'s (``limit``, ``cycle``,
+    ``thresholds``, ``agents``, ``pool_id``, ``lease_ms``, ``config``);
+    ``fair_share`` is refused (``PoolConfigError``,
+    ``fair_share_unsupported_on_redis``). ``clock="server"`` (the default)
+    makes the Redis server's ``TIME`` the fleet's one clock; ``"given"``
+    replays each operation's ``now_ms`` (tests). ``script_mode`` is
+    ``"function"`` (Redis 7 Functions) or ``"eval"`` (EVALSHA); by default
+    Functions where the server has them. ``client`` is an existing
+    ``redis.Redis`` to use instead of ``url`` (it must not decode responses).
+    """
+
+    def __init__(self, client: Any, ops: _creditpool.RedisOps, mode: str, config: dict[str, Any]) -> None:
+        """Use ``connect`` or ``join``."""
+        redis = _redis_module()
+        self._redis = redis
+        self._client = client
+        self._ops = ops
+        self._mode = mode
+        self._config = config
+        self._client_id = secrets.token_hex(8)
+        self._seq = 0
+        self._seq_lock = threading.Lock()
+        self._pid = os.getpid()
+
+    # ----- connecting -----
+
+    @classmethod
+    def connect(
+        cls,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        name: str,
+        limit: int | Decimal | str | None = None,
+        cycle: Mapping[str, Any] | None = None,
+        thresholds: Sequence[int] | None = None,
+        agents: Mapping[str, PolicyLike] | None = None,
+        pool_id: str | None = None,
+        lease_ms: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        update: bool = False,
+        clock: str = "server",
+        script_mode: str | None = None,
+        created_at_ms: int = 0,
+        client: Any = None,
+    ) -> "RedisPool":
+        """Creates pool ``name`` in the Redis at ``url``, or joins it (see the
+        class documentation)."""
+        cfg: dict[str, Any] = dict(config or {})
+        if limit is not None:
+            cfg["limit"] = amount_nanos(limit, "limit")
+        if "limit" not in cfg:
+            raise TypeError("RedisPool.connect() needs a limit (int nano-USD); use RedisPool.join() to take the stored configuration")
+        if cycle is not None:
+            cfg["cycle"] = dict(cycle)
+        if thresholds is not None:
+            alerts = dict(cfg.get("alerts") or {})
+            alerts["thresholds_pct"] = list(thresholds)
+            cfg["alerts"] = alerts
+        if agents is not None:
+            cfg["agents"] = {n: _policy(p) for n, p in agents.items()}
+        if pool_id is not None:
+            cfg["pool_id"] = pool_id
+        if lease_ms is not None:
+            cfg["lease_ms"] = lease_ms
+        return cls._open(url, name, cfg, "update" if update else "join", clock, script_mode, created_at_ms, client)
+
+    @classmethod
+    def join(cls, url: str = "redis://127.0.0.1:6379/0", *, name: str, clock: str = "server", script_mode: str | None = None, client: Any = None) -> "RedisPool":
+        """Joins the existing pool ``name`` with its stored configuration
+        (``PoolStoreError``, code ``redis_pool_missing``, if there is none)."""
+        return cls._open(url, name, None, "read", clock, script_mode, 0, client)
+
+    @classmethod
+    def _open(cls, url: str, name: str, cfg: dict[str, Any] | None, join: str, clock: str, script_mode: str | None, created_at_ms: int, client: Any) -> "RedisPool":
+        redis = _redis_module()
+        ops = _creditpool.RedisOps(name, clock)
+        call = ops.join(cfg, join, created_at_ms)  # checks the configuration first
+        if client is None:
+            # No retries inside redis-py: the core's SEND_ATTEMPTS is the one policy.
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            client = redis.Redis.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
+        # Raw replies: the core decodes them (redis-py's callbacks would reshape XRANGE etc.).
+        client.response_callbacks.clear()
+        mode = script_mode
+        if mode is None:
+            # Functions where the server has them (loaded now), else EVALSHA.
+            try:
+                client.execute_command(*_creditpool.redis_load_command("function"))
+                mode = "function"
+            except redis.exceptions.ResponseError as e:
+                mode = "eval" if _creditpool.redis_is_functions_unsupported(str(e)) else "function"
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
+                raise _store_error(f"Redis unreachable: {e}") from None
+        pool = cls(client, ops, mode, {})
+        pool._config = ops.decode_join(pool._call(call), cfg)
+        return pool
+
+    # ----- the PoolStore seam -----
+
+    def apply(self, op: Mapping[str, Any]) -> dict[str, Any]:
+        """Applies the core's ``PoolOp`` (a dict) with one script run and
+        returns its ``OpResult`` (a dict). A reserve gets a fresh idempotency
+        key, kept across the resends of its command."""
+        key = self.next_key() if op.get("op") == "reserve" else None
+        return self.apply_keyed(op, key)
+
+    def apply_keyed(self, op: Mapping[str, Any], key: str | None) -> dict[str, Any]:
+        """Applies ``op`` with an explicit reserve idempotency key: a reserve
+        repeated with the same key answers the reservation already made."""
+        built = self._ops.build(dict(op), key)
+        if isinstance(built, dict):
+            return built
+        return self._ops.decode(self._call(built))
+
+    def next_key(self) -> str:
+        """A fresh reserve idempotency key for this pool object."""
+        with self._seq_lock:
+            self._seq += 1
+            seq = self._seq
+        return str(_creditpool.redis_idempotency_key(self._client_id, seq))
+
+    def _send(self, argv: Sequence[bytes]) -> Any:
+        """Sends one command as the core built it; the raw reply."""
+        return self._client.execute_command(*argv)
+
+    def _call(self, call: _creditpool.RedisCall) -> Any:
+        """Sends a script call: reloads the script when the server lost it,
+        resends when the connection failed (up to ``REDIS_SEND_ATTEMPTS``)."""
+        redis = self._redis
+        if os.getpid() != self._pid:
+            # A forked child must not share the parent's sockets.
+            self._client.connection_pool.reset()
+            self._pid = os.getpid()
+        last = ""
+        reloaded = False
+        attempt = 0
+        while attempt < _creditpool.REDIS_SEND_ATTEMPTS:
+            attempt += 1
+            try:
+                return self._send(call.command(self._mode))
+            except redis.exceptions.ResponseError as e:
+                if reloaded or not _creditpool.redis_is_reload_error(_error_text(redis, e)):
+                    raise _store_error(f"Redis error: {e}") from None
+                reloaded = True
+                attempt -= 1
+                try:
+                    if self._mode == "eval":
+                        return self._send(call.eval_command())
+                    self._send(_creditpool.redis_load_command("function"))
+                except redis.exceptions.ResponseError as e2:
+                    raise _store_error(f"Redis error: {e2}") from None
+                except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e2:
+                    last = str(e2)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
+                last = str(e)
+        raise _store_error(f"Redis unreachable after {_creditpool.REDIS_SEND_ATTEMPTS} attempts: {last}")
+
+    # ----- inspection -----
+
+    @property
+    def name(self) -> str:
+        """The pool's name in Redis (its keys' hash tag)."""
+        return str(self._ops.name)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The pool's configuration, as stored with it when this process joined."""
+        return dict(self._config)
+
+    @property
+    def script_mode(self) -> str:
+        """``"function"`` (FCALL) or ``"eval"`` (EVALSHA)."""
+        return self._mode
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client (raw replies)."""
+        return self._client
+
+    @property
+    def ops(self) -> _creditpool.RedisOps:
+        """The core's command builder for this pool."""
+        return self._ops
+
+    def _command(self, argv: Sequence[bytes]) -> Any:
+        try:
+            return self._send(argv)
+        except (self._redis.exceptions.ConnectionError, self._redis.exceptions.TimeoutError, self._redis.exceptions.ResponseError) as e:
+            raise _store_error(f"Redis error: {e}") from None
+
+    def ledger(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
+        """Ledger entries (the file ledger's JSON, as dicts) after stream ID
+        ``after``, at most ``count``, with their stream IDs."""
+        return [(i, e) for i, e in self._ops.decode_ledger(self._command(self._ops.read_ledger(after, count)))]
+
+    def alerts(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
+        """Alerts in the outbox after stream ID ``after`` (inspection, no
+        consumer group), each with its webhook ``payload``."""
+        return [(i, a) for i, a in self._ops.decode_alerts(self._command(self._ops.range_alerts(after, count)))]
+
+    def next_alerts(self, consumer: str, *, group: str = _creditpool.REDIS_ALERT_GROUP, min_idle_ms: int = _creditpool.REDIS_ALERT_CLAIM_IDLE_MS, count: int = _creditpool.REDIS_ALERT_BATCH) -> list[tuple[str, dict[str, Any]]]:
+        """Alerts for ``consumer`` to deliver: those another consumer left
+        unacknowledged for ``min_idle_ms`` (it died), then new ones. Deliver
+        each, then ``ack`` it (at least once; receivers deduplicate by the
+        alert's idempotency key)."""
+        try:
+            self._send(self._ops.create_group(group))
+        except self._redis.exceptions.ResponseError as e:
+            if not str(e).startswith("BUSYGROUP"):
+                raise _store_error(f"Redis error: {e}") from None
+        out = list(self._ops.decode_alerts(self._command(self._ops.claim_alerts(group, consumer, min_idle_ms, count))))
+        if len(out) < count:
+            out.extend(self._ops.decode_alerts(self._command(self._ops.read_alerts(group, consumer, count - len(out)))))
+        return out
+
+    def ack(self, ids: Sequence[str], *, group: str = _creditpool.REDIS_ALERT_GROUP) -> None:
+        """Acknowledges delivered alerts."""
+        if ids:
+            self._command(self._ops.ack(group, list(ids)))
+
+    def close(self) -> None:
+        """Closes the client's connections."""
+        self._client.close()
+
+    def __enter__(self) -> "RedisPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RedisPool(name={self._ops.name!r}, script_mode={self._mode!r})"
