@@ -21,77 +21,17 @@ use creditpool::{Agent, Client, Error, LedgerEntry, Money, OutcomeExt, PoolConfi
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const GOOD_KEY: &str = "sk-e2e-good-key-0001";
 const MODEL: &str = "claude-haiku-4-5";
 
-fn simulator_binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("CREDITPOOL_SIM") {
-            return PathBuf::from(p);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "-p", "creditpool-sim", "--bin", "creditpool-sim", "--message-format=json-render-diagnostics"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build -p creditpool-sim");
-        assert!(out.status.success(), "cargo build -p creditpool-sim failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "creditpool-sim")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo named no creditpool-sim executable")
-    })
-    .clone()
-}
-
-/// A running simulator; stopped (stdin closed) when dropped.
-struct Sim {
-    child: Child,
-    url: String,
-    _dir: TempDir,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod sim_common;
+use sim_common::Sim;
 
 fn start_sim(name: &str, scenario: Option<Value>, args: &[&str]) -> Sim {
-    let dir = std::env::temp_dir().join(format!("creditpool-e2e-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut cmd = Command::new(simulator_binary());
-    cmd.args(["--port", "0", "--keys", GOOD_KEY]).args(args);
-    if let Some(s) = scenario {
-        let path = dir.join("scenario.json");
-        std::fs::write(&path, s.to_string()).unwrap();
-        cmd.arg("--scenario").arg(&path);
-    }
-    cmd.arg("--usage-log").arg(dir.join("usage.jsonl"));
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start creditpool-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
-    Sim { child, url, _dir: TempDir(dir) }
+    sim_common::start(&format!("e2e-{name}"), Some(GOOD_KEY), scenario.as_ref(), args)
 }
 
 async fn sim_usage(sim: &Sim) -> Vec<Value> {
@@ -135,9 +75,10 @@ async fn agents_under_faults_settle_exactly_what_the_simulator_reported() {
     let sim = start_sim("faults", Some(scenario), &[]);
     let client = Client::builder().api_key(GOOD_KEY).base_url(&sim.url).retry_policy(retry_policy()).idle_timeout(Duration::from_secs(30)).build().unwrap();
 
-    // A limit that covers about two thirds of what the runs would spend, so
-    // the pool runs out while agents still run.
-    let limit = Money::from_nanos(15_000_000);
+    // A limit that covers about half of what the runs would spend (cut and
+    // failed streams settle their reserved worst case), so the pool runs out
+    // while agents still run, after every scripted fault has happened.
+    let limit = Money::from_nanos(30_000_000);
     let pool = SharedPool::new(PoolConfig::new(limit)).unwrap();
     let ledger: Arc<Mutex<Vec<LedgerEntry>>> = Arc::default();
     let l = Arc::clone(&ledger);

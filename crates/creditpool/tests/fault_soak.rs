@@ -19,9 +19,6 @@ use creditpool::core::pricing::{cost, CostOptions, PriceTable};
 use creditpool::{Agent, Client, LedgerEntry, Money, PoolConfig, RetryPolicy, RunStatus, SharedPool, Tool};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,58 +27,11 @@ const MODEL: &str = "claude-haiku-4-5";
 const RUNS: usize = 1_000;
 const CONCURRENCY: usize = 10;
 
-fn simulator_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("CREDITPOOL_SIM") {
-        return PathBuf::from(p);
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["build", "-p", "creditpool-sim", "--bin", "creditpool-sim", "--message-format=json-render-diagnostics"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo build -p creditpool-sim");
-    assert!(out.status.success(), "cargo build -p creditpool-sim failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "creditpool-sim")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo named no creditpool-sim executable")
-}
-
-/// The simulator; stopped (stdin closed) when dropped.
-struct Sim {
-    child: Child,
-    url: String,
-    dir: PathBuf,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+mod sim_common;
+use sim_common::Sim;
 
 fn start_sim(scenario: &Value) -> Sim {
-    let dir = std::env::temp_dir().join(format!("creditpool-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("scenario.json");
-    std::fs::write(&path, scenario.to_string()).unwrap();
-    let mut child = Command::new(simulator_binary())
-        .args(["--port", "0", "--keys", KEY, "--scenario"])
-        .arg(&path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start creditpool-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
-    Sim { child, url, dir }
+    sim_common::start("soak", Some(KEY), Some(scenario), &[])
 }
 
 /// SplitMix64, for the test's own choices (which runs stream, which are cancelled and when).

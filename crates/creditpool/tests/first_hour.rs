@@ -11,63 +11,14 @@
 
 use creditpool::{Agent, Client, Error, MessageRequest, Money, OutcomeExt, PoolConfig, RunStatus, SharedPool};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 
 const MODEL: &str = "claude-haiku-4-5";
 
-fn simulator_binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("CREDITPOOL_SIM") {
-            return PathBuf::from(p);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "-p", "creditpool-sim", "--bin", "creditpool-sim", "--message-format=json-render-diagnostics"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run cargo build -p creditpool-sim");
-        assert!(out.status.success(), "cargo build -p creditpool-sim failed");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "creditpool-sim")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo named no creditpool-sim executable")
-    })
-    .clone()
-}
-
-/// A running simulator; stopped (stdin closed) when dropped.
-struct Sim {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
+mod sim_common;
+use sim_common::Sim;
 
 fn start_sim(args: &[&str]) -> Sim {
-    let mut child = Command::new(simulator_binary())
-        .args(["--port", "0"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start creditpool-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
-    Sim { child, url }
+    sim_common::start("first-hour", None, None, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
