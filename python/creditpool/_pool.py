@@ -102,6 +102,39 @@ def _policy(p: PolicyLike) -> dict[str, Any]:
     return p.to_dict() if isinstance(p, AgentPolicy) else dict(p)
 
 
+def _pool_config(
+    config: Mapping[str, Any] | None,
+    who: str,
+    *,
+    limit: Any,
+    cycle: Mapping[str, Any] | None,
+    thresholds: Sequence[int] | None,
+    agents: Mapping[str, PolicyLike] | None,
+    pool_id: str | None,
+    lease_ms: int | None,
+) -> dict[str, Any]:
+    """The core's ``PoolConfig`` JSON from a pool constructor's arguments
+    (``who`` names the constructor in the error for a missing limit)."""
+    cfg: dict[str, Any] = dict(config or {})
+    if limit is not None:
+        cfg["limit"] = amount_nanos(limit, "limit")
+    if "limit" not in cfg:
+        raise TypeError(f"{who} needs a limit (int nano-USD)")
+    if cycle is not None:
+        cfg["cycle"] = dict(cycle)
+    if thresholds is not None:
+        alerts = dict(cfg.get("alerts") or {})
+        alerts["thresholds_pct"] = list(thresholds)
+        cfg["alerts"] = alerts
+    if agents is not None:
+        cfg["agents"] = {name: _policy(p) for name, p in agents.items()}
+    if pool_id is not None:
+        cfg["pool_id"] = pool_id
+    if lease_ms is not None:
+        cfg["lease_ms"] = lease_ms
+    return cfg
+
+
 
 class Pool:
     """A credit pool: a limit per billing cycle that agents share, with exact
@@ -399,23 +432,7 @@ class Pool:
         if restored is not None:
             self._native = _creditpool.Pool.restore_json(restored)
         else:
-            cfg: dict[str, Any] = dict(config or {})
-            if limit is not None:
-                cfg["limit"] = amount_nanos(limit, "limit")
-            if "limit" not in cfg:
-                raise TypeError("Pool() needs a limit (int nano-USD)")
-            if cycle is not None:
-                cfg["cycle"] = dict(cycle)
-            if thresholds is not None:
-                alerts = dict(cfg.get("alerts") or {})
-                alerts["thresholds_pct"] = list(thresholds)
-                cfg["alerts"] = alerts
-            if agents is not None:
-                cfg["agents"] = {name: _policy(p) for name, p in agents.items()}
-            if pool_id is not None:
-                cfg["pool_id"] = pool_id
-            if lease_ms is not None:
-                cfg["lease_ms"] = lease_ms
+            cfg = _pool_config(config, "Pool()", limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms)
             self._native = _creditpool.Pool(cfg, self._clock())
         if from_directory:
             # The core's rule: the file and the snapshot's pending entries join

@@ -21,8 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from . import _creditpool
 from ._errors import missing_extra, typed_error
-from ._money import amount_nanos
-from ._pool import PolicyLike, _policy
+from ._pool import PolicyLike, _pool_config
 
 __all__ = ["RedisPool"]
 
@@ -105,23 +104,11 @@ class RedisPool:
     ) -> "RedisPool":
         """Creates pool ``name`` in the Redis at ``url``, or joins it (see the
         class documentation)."""
-        cfg: dict[str, Any] = dict(config or {})
-        if limit is not None:
-            cfg["limit"] = amount_nanos(limit, "limit")
-        if "limit" not in cfg:
-            raise TypeError("RedisPool.connect() needs a limit (int nano-USD); use RedisPool.join() to take the stored configuration")
-        if cycle is not None:
-            cfg["cycle"] = dict(cycle)
-        if thresholds is not None:
-            alerts = dict(cfg.get("alerts") or {})
-            alerts["thresholds_pct"] = list(thresholds)
-            cfg["alerts"] = alerts
-        if agents is not None:
-            cfg["agents"] = {n: _policy(p) for n, p in agents.items()}
-        if pool_id is not None:
-            cfg["pool_id"] = pool_id
-        if lease_ms is not None:
-            cfg["lease_ms"] = lease_ms
+        cfg = _pool_config(
+            config,
+            "RedisPool.connect() (RedisPool.join() takes the stored configuration)",
+            limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms,
+        )
         return cls._open(url, name, cfg, "update" if update else "join", clock, script_mode, created_at_ms, client)
 
     @classmethod
