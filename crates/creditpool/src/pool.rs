@@ -7,7 +7,10 @@
 //!
 //! * alerts go to every [`on_alert`](SharedPool::on_alert) callback and every
 //!   [`webhook`](SharedPool::webhook) (POSTed in the background with the
-//!   core's signed payload, retried by the core's retry policy);
+//!   core's signed payload, retried by the core's retry policy; at most
+//!   [`DEFAULT_DELIVERY_CONCURRENCY`] deliveries run at once, the rest wait in
+//!   alert order, and every attempt has its own timeout, so a silent endpoint
+//!   holds one slot, never the queue);
 //! * ledger entries go to every [`on_ledger`](SharedPool::on_ledger) callback
 //!   and, if set, to a JSON Lines file ([`ledger_file`](SharedPool::ledger_file)),
 //!   in order.
@@ -29,8 +32,11 @@
 //! pool.webhook(Webhook::new("https://hooks.example.com/creditpool", "signing-secret")?);
 //! pool.ledger_file("ledger.jsonl")?;
 //! // ... run agents on the pool ...
-//! pool.flush().await; // wait for webhook deliveries
 //! println!("{} spent", pool.report().settled);
+//! // Deliver what is queued, waiting at most 10 s; false if some was not.
+//! if !pool.close(std::time::Duration::from_secs(10)).await {
+//!     eprintln!("some alerts were not delivered");
+//! }
 //! # Ok(()) }
 //! ```
 
@@ -42,11 +48,15 @@ use creditpool_core::call::{CallOptions, MessagesCall};
 use creditpool_core::money::Money;
 use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, OpResult, Pool, PoolConfig, PoolOp, PoolSnapshot, Report, WebhookDelivery};
 use creditpool_core::retry::RetryPolicy;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
+
+/// How many webhook deliveries a pool runs at once (the core's constant).
+pub use creditpool_core::pool::webhook::DEFAULT_DELIVERY_CONCURRENCY;
 
 type AlertFn = Arc<dyn Fn(&Alert) + Send + Sync>;
 type LedgerFn = Arc<dyn Fn(&LedgerEntry) + Send + Sync>;
@@ -62,7 +72,91 @@ struct Inner {
     pool: Mutex<Pool>,
     outputs: Mutex<Outputs>,
     peak: AtomicU64,
-    deliveries: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    deliveries: Arc<Deliveries>,
+}
+
+/// The webhook deliveries of a pool: a queue in alert order and at most
+/// [`DEFAULT_DELIVERY_CONCURRENCY`] workers taking from it.
+#[derive(Default)]
+struct Deliveries {
+    state: Mutex<DeliveryState>,
+    /// Woken when a worker stops (the queue may be idle).
+    idle: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct DeliveryState {
+    queue: VecDeque<Job>,
+    workers: usize,
+    closed: bool,
+}
+
+/// One alert for one webhook.
+struct Job {
+    webhook: Arc<Webhook>,
+    delivery: WebhookDelivery,
+    key: String,
+    on_error: Vec<ErrorFn>,
+}
+
+impl Job {
+    fn fail(&self, reason: &str) {
+        let e = Error::Webhook { host: self.webhook.host(), idempotency_key: self.key.clone(), attempts: 0, reason: reason.into() };
+        self.on_error.iter().for_each(|f| f(&e));
+    }
+}
+
+impl Deliveries {
+    fn is_idle(&self) -> bool {
+        let s = lock(&self.state);
+        s.queue.is_empty() && s.workers == 0
+    }
+
+    /// Returns when nothing is queued or under way.
+    async fn wait_idle(&self) {
+        loop {
+            let mut notified = std::pin::pin!(self.idle.notified());
+            // Registered before the check, so a worker stopping in between wakes it.
+            notified.as_mut().enable();
+            if self.is_idle() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Takes jobs from the queue until it is empty. The guard gives the slot
+    /// back however the worker ends (done, a panicking callback, runtime shutdown).
+    async fn work(self: Arc<Self>) {
+        struct Slot(Arc<Deliveries>, bool);
+        impl Drop for Slot {
+            fn drop(&mut self) {
+                if !self.1 {
+                    lock(&self.0.state).workers -= 1;
+                }
+                self.0.idle.notify_waiters();
+            }
+        }
+        let mut slot = Slot(self, false);
+        loop {
+            let job = {
+                let mut state = lock(&slot.0.state);
+                match state.queue.pop_front() {
+                    Some(job) => job,
+                    None => {
+                        // Under the same lock as the empty queue was seen, so
+                        // a job queued now finds a free slot and a worker.
+                        state.workers -= 1;
+                        slot.1 = true;
+                        return;
+                    }
+                }
+            };
+            if let Err(e) = job.webhook.post(&job.delivery, job.key.clone()).await {
+                job.on_error.iter().for_each(|f| f(&e));
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -101,7 +195,7 @@ impl SharedPool {
                 pool: Mutex::new(pool),
                 outputs: Mutex::new(Outputs::default()),
                 peak: AtomicU64::new(peak),
-                deliveries: Mutex::new(Vec::new()),
+                deliveries: Arc::new(Deliveries::default()),
             }),
         }
     }
@@ -267,17 +361,39 @@ impl SharedPool {
         Ok(self)
     }
 
-    /// Waits for the webhook deliveries under way.
+    /// Waits until no webhook delivery is queued or under way. It ends: every
+    /// attempt has its timeout and a delivery a bounded number of retries
+    /// ([`Webhook`]); [`flush_within`](SharedPool::flush_within) and
+    /// [`close`](SharedPool::close) bound the wait.
     pub async fn flush(&self) {
-        loop {
-            let pending: Vec<_> = std::mem::take(&mut *lock(&self.inner.deliveries));
-            if pending.is_empty() {
-                return;
-            }
-            for handle in pending {
-                let _ = handle.await;
-            }
+        self.inner.deliveries.wait_idle().await;
+    }
+
+    /// Waits at most `deadline` until no webhook delivery is queued or under
+    /// way: true if they all ended (delivered, or given up and reported to
+    /// [`on_error`](SharedPool::on_error)), false if the deadline came first
+    /// (the deliveries go on in the background).
+    pub async fn flush_within(&self, deadline: Duration) -> bool {
+        tokio::time::timeout(deadline, self.inner.deliveries.wait_idle()).await.is_ok()
+    }
+
+    /// Stops webhook deliveries: alerts from now on are not POSTed (each is
+    /// reported to [`on_error`](SharedPool::on_error)), and what is queued or
+    /// under way is given at most `deadline` to end. True if every delivery
+    /// ended in time; false if the deadline came first: the deliveries not
+    /// started yet are dropped and reported to `on_error`, those under way
+    /// are left to their own timeouts in the background. The pool itself
+    /// stays usable (callbacks, the ledger file, the directory).
+    pub async fn close(&self, deadline: Duration) -> bool {
+        lock(&self.inner.deliveries.state).closed = true;
+        if self.flush_within(deadline).await {
+            return true;
         }
+        let dropped: Vec<Job> = lock(&self.inner.deliveries.state).queue.drain(..).collect();
+        for job in &dropped {
+            job.fail("not delivered before close's deadline");
+        }
+        false
     }
 
     /// The report for the current cycle.
@@ -331,20 +447,22 @@ impl SharedPool {
         // Signed again by the call at each attempt, with that attempt's time.
         let delivery = alert.webhook(&webhook.secret, now_ms());
         let key = alert.idempotency_key();
-        let on_error = on_error.to_vec();
+        let job = Job { webhook, delivery, key, on_error: on_error.to_vec() };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            let e = Error::Webhook { host: webhook.host(), idempotency_key: key, attempts: 0, reason: "no tokio runtime to deliver from".into() };
-            on_error.iter().for_each(|f| f(&e));
-            return;
+            return job.fail("no tokio runtime to deliver from");
         };
-        let handle = runtime.spawn(async move {
-            if let Err(e) = webhook.post(&delivery, key).await {
-                on_error.iter().for_each(|f| f(&e));
-            }
-        });
-        let mut deliveries = lock(&self.inner.deliveries);
-        deliveries.retain(|h| !h.is_finished());
-        deliveries.push(handle);
+        let mut state = lock(&self.inner.deliveries.state);
+        if state.closed {
+            drop(state);
+            return job.fail("the pool's webhook deliveries are closed");
+        }
+        // In alert order; a new worker only while fewer than the bound run.
+        state.queue.push_back(job);
+        if state.workers < DEFAULT_DELIVERY_CONCURRENCY {
+            state.workers += 1;
+            drop(state);
+            runtime.spawn(Arc::clone(&self.inner.deliveries).work());
+        }
     }
 }
 
