@@ -389,7 +389,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!();
         println!("The pool is spent: it refused a request whose worst case no longer fits, before anything was sent.");
     }
-    pool.flush().await;
+    // Alerts still being delivered get ten seconds; what is left is reported.
+    if !pool.close(std::time::Duration::from_secs(10)).await {
+        eprintln!("some webhook deliveries did not finish within 10 s");
+    }
     print_report(&pool);
     println!();
     println!("ledger (one JSON line per settle and release): {}", ledger_path.display());
