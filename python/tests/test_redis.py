@@ -166,8 +166,9 @@ def test_join_reads_the_stored_configuration_and_a_conflict_is_typed(redis_url: 
         cp.RedisPool.connect(redis_url, name=name, limit=7 * USD)
     assert info.value.code == "redis_config_conflict"
     assert isinstance(info.value, cp.PoolError)
-    assert info.value.stored["limit"] == 5 * USD
-    assert info.value.given["limit"] == 7 * USD
+    stored, given = info.value.stored, info.value.given
+    assert stored is not None and stored["limit"] == 5 * USD
+    assert given is not None and given["limit"] == 7 * USD
     # Nothing changed; an explicit update replaces it.
     assert cp.RedisPool.join(redis_url, name=name).config["limit"] == 5 * USD
     cp.RedisPool.connect(redis_url, name=name, limit=7 * USD, update=True)
