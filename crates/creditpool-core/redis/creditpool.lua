@@ -43,7 +43,13 @@ local K, C, S = nil, nil, nil
 local AG, AG_DIRTY = {}, {}
 local S_DIRTY = false
 
-local function fmt(n) return string.format('%.0f', n) end
+-- An integer as decimal text. '%d' (a C long) is exact for every integer
+-- below 2^63 and much cheaper than '%.0f' (glibc formats a double with
+-- multi-precision arithmetic); '%.0f' stays for anything beyond.
+local function fmt(n)
+  if n > -1e18 and n < 1e18 then return string.format('%d', n) end
+  return string.format('%.0f', n)
+end
 
 -- Exact floor division for integers below 2^53 (b > 0).
 local function idiv(a, b)
@@ -382,8 +388,15 @@ local function alert(kind, field, value, now)
     'limit', fmt(S.limit), 'settled', fmt(S.settled), 'reserved', fmt(S.reserved))
 end
 
+-- Whether amount reached p % of limit: amount * 100 >= p * limit, exactly.
+-- The double products (relative error below 2^-52) decide when they are
+-- more than a millionth apart; the exact comparison only near the boundary.
 local function reached(amount, limit, p)
-  return amount > 0 and cmp_prod(amount, 100, p, limit) >= 0
+  if amount <= 0 then return false end
+  local x, y = amount * 100, p * limit
+  if x < y * 0.999999 then return false end
+  if x > y * 1.000001 then return true end
+  return cmp_prod(amount, 100, p, limit) >= 0
 end
 
 local function check_thresholds(now)
