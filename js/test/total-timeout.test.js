@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { APITimeoutError, Client } from 'creditpool';
 import { hang, sseThenStall, startServer, textStream } from './helpers/server.js';
 
-const KEY = 'sk-ant-test-key';
+const KEY = 'test-key-total-timeout';
 const REQUEST = { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] };
 const servers = [];
 after(async () => {
