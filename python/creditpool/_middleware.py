@@ -94,6 +94,18 @@ def _transport_failure(exc: BaseException) -> str:
     return "lost"
 
 
+def _attempt_raised(books: "_Books", exc: BaseException) -> None:
+    """Tells the meter how an attempt that raised ended: a connection error
+    of the SDK is a transport failure, anything else (a cancellation) an
+    abandoned call. The core decides what each means for the books."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APIConnectionError):
+        books.meter.handle_transport_error(_transport_failure(exc), books.clock())
+    else:
+        books.meter.abandon(books.clock())
+
+
 def _body(request: APIRequest) -> bytes:
     """The JSON body the SDK sends for ``request`` (its data and ``extra_body``), as UTF-8."""
     data: Any = request.json
@@ -327,12 +339,7 @@ def _handle(pool: _Pool, request: APIRequest, call_next: CallNext) -> APIRespons
     try:
         response = call_next(pool.outgoing(books, request))
     except BaseException as exc:
-        import anthropic
-
-        if isinstance(exc, anthropic.APIConnectionError):
-            books.meter.handle_transport_error(_transport_failure(exc), books.clock())
-        else:
-            books.meter.abandon(books.clock())
+        _attempt_raised(books, exc)
         pool.keep(request, books, books.drain())
         raise
     raw = response.http_response
@@ -359,12 +366,7 @@ async def _ahandle(pool: _Pool, request: APIRequest, call_next: AsyncCallNext) -
     try:
         response = await call_next(pool.outgoing(books, request))
     except BaseException as exc:
-        import anthropic
-
-        if isinstance(exc, anthropic.APIConnectionError):
-            books.meter.handle_transport_error(_transport_failure(exc), books.clock())
-        else:
-            books.meter.abandon(books.clock())
+        _attempt_raised(books, exc)
         pool.keep(request, books, await books.adrain())
         raise
     raw = response.http_response

@@ -144,4 +144,15 @@ class Sleeps:
         self(seconds)
 
 
+def fake_client(api: FakeAPI, **kw: Any) -> tuple[Any, Sleeps]:
+    """A ``creditpool.Client`` on the fake API that records its sleeps."""
+    import creditpool as cp
+
+    client = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), **kw)
+    sleeps = Sleeps()
+    client._sleep = sleeps
+    client._clock = sleeps.clock
+    return client, sleeps
+
+
 SleepFn = Callable[[float], None]

@@ -9,17 +9,16 @@ import httpx2
 import pytest
 
 import creditpool as cp
-from fakeapi import KEY, FakeAPI, Reply, Sleeps, error_body, message, sse, text_stream_events
+from fakeapi import FakeAPI, fake_client, Reply, Sleeps, error_body, message, sse, text_stream_events
 
 MODEL = "claude-sonnet-4-5"
 MSGS = [{"role": "user", "content": "Hi"}]
 
 
 def make(api: FakeAPI, **kw: Any) -> tuple[cp.Client, Sleeps]:
-    client = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), **kw)
-    sleeps = Sleeps()
-    client._sleep = sleeps
-    client._clock = sleeps.clock
+    """A client on the fake API that records its sleeps."""
+    client, sleeps = fake_client(api, **kw)
+    assert isinstance(client, cp.Client)
     return client, sleeps
 
 

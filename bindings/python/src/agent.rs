@@ -248,9 +248,10 @@ impl AgentRun {
         })
     }
 
-    /// Ends the run now. A reservation held for a call in progress is given
-    /// back: keep calling `next_action` and applying the pool operations it
-    /// asks for until it says done.
+    /// Ends the run now. A reservation held for a call in progress is
+    /// settled at its worst case, flagged estimated (the request may have
+    /// reached the model): keep calling `next_action` and applying the pool
+    /// operations it asks for until it says done.
     fn cancel(&mut self, py: Python<'_>, now_ms: u64) -> PyResult<()> {
         guard(py, || {
             self.inner.cancel(now_ms);
