@@ -8,7 +8,6 @@ import { drive, webhookMachine } from './player.js';
 import { call, glue } from './wasm.js';
 
 const POOL_OPTIONS = new Set(['now', 'onAlert', 'onLedger', 'webhooks', 'onWebhookError', 'onError', 'webhookConcurrency', 'ledgerFile', 'fetch']);
-const DEFAULT_WEBHOOK_CONCURRENCY = 4;
 
 /**
  * What may be shown of a webhook URL: its origin (scheme://host[:port]). The
@@ -141,7 +140,7 @@ export class Pool {
     this.#now = options.now ?? (() => Date.now());
     this.#onWebhookError = options.onWebhookError ?? null;
     this.#onError = options.onError ?? null;
-    this.#concurrency = options.webhookConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
+    this.#concurrency = options.webhookConcurrency ?? call(() => glue.webhookConcurrency());
     this.#ledgerFile = options.ledgerFile ?? null;
     this.#fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
     if (options.onAlert) this.#alertListeners.push(options.onAlert);

@@ -64,6 +64,13 @@ fn money_from_js(value: &JsValue, what: &str) -> Result<Money, JsValue> {
 }
 
 /// The credit pool.
+/// How many webhook deliveries run at once by default (the core's
+/// `DEFAULT_DELIVERY_CONCURRENCY`).
+#[wasm_bindgen(js_name = webhookConcurrency)]
+pub fn webhook_concurrency() -> u32 {
+    u32::try_from(pool::webhook::DEFAULT_DELIVERY_CONCURRENCY).unwrap_or(u32::MAX)
+}
+
 #[wasm_bindgen(js_name = RawPool)]
 pub struct RawPool(pub(crate) pool::Pool);
 
