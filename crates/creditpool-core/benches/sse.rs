@@ -117,13 +117,21 @@ fn bench(c: &mut Criterion) {
 /// for counting instructions under `valgrind --tool=callgrind` (repeatable on a
 /// loaded machine, unlike wall-clock time): run with n = 1 and n = 11 and
 /// divide the difference by 10 to leave out building the input. Cases:
-/// `stream`, `stream_bare`, `message`, `message_bare`.
+/// `stream`, `stream_bare`, `message`, `message_bare`, `inputs`.
 fn only(spec: &str) {
     let (case, n) = spec.split_once(':').unwrap_or((spec, "1"));
     let n: usize = n.parse().expect("SSE_BENCH_ONLY=<case>:<n>");
     let (stream, payloads) = long_tool_stream();
     let bytes = stream.as_bytes();
     let message = serde_json::to_vec(&accumulate(bytes)).unwrap();
+    let inputs: Vec<String> = accumulate(bytes)
+        .content
+        .iter()
+        .filter_map(|b| match b {
+            creditpool_core::api::ContentBlock::ToolUse(t) => Some(t.input.to_string()),
+            _ => None,
+        })
+        .collect();
     for _ in 0..n {
         match case {
             "stream" => drop(black_box(accumulate(black_box(bytes)))),
@@ -134,6 +142,13 @@ fn only(spec: &str) {
             }
             "message" => drop(black_box(serde_json::from_slice::<Message>(black_box(&message)).unwrap())),
             "message_bare" => drop(black_box(serde_json::from_slice::<Value>(black_box(&message)).unwrap())),
+            // What the stream does beyond the bare per-event parse: reading the
+            // eight assembled tool inputs into `Value`s and dropping them.
+            "inputs" => {
+                for input in &inputs {
+                    drop(black_box(serde_json::from_str::<Value>(black_box(input)).unwrap()));
+                }
+            }
             other => panic!("unknown case {other}"),
         }
     }

@@ -169,7 +169,18 @@ pub struct SseDecoder {
     reconnection_ms: Option<u64>,
     ready: VecDeque<Result<SseEvent, SseError>>,
     finished: bool,
+    /// Emptied buffers of events handed back by [`recycle`](Self::recycle),
+    /// reused for the next events' data and type instead of allocating.
+    spare: Vec<String>,
+    /// The capacity `spare` holds, in bytes (bounded by [`SPARE_BYTES`]).
+    spare_bytes: usize,
 }
+
+/// The most bytes of buffer capacity [`SseDecoder::recycle`] keeps for reuse.
+const SPARE_BYTES: usize = 256 * 1024;
+/// Buffers larger than this are not kept (an occasional huge event does not
+/// pin its memory).
+const SPARE_MAX_CAPACITY: usize = 16 * 1024;
 
 impl Default for SseDecoder {
     fn default() -> Self {
@@ -195,6 +206,8 @@ impl SseDecoder {
             reconnection_ms: None,
             ready: VecDeque::new(),
             finished: false,
+            spare: Vec::new(),
+            spare_bytes: 0,
         }
     }
 
@@ -246,6 +259,34 @@ impl SseDecoder {
             }
         }
         self.process(input);
+    }
+
+    /// Hands back an event that has been read, so that its buffers hold the
+    /// next events' data instead of new allocations. Optional: a caller that
+    /// keeps its events never needs it. The memory kept this way is bounded
+    /// (256 KiB of capacity, no buffer over 16 KiB).
+    pub fn recycle(&mut self, event: SseEvent) {
+        let SseEvent { event, data, .. } = event;
+        for mut buf in [Some(data), event].into_iter().flatten() {
+            let cap = buf.capacity();
+            if cap == 0 || cap > SPARE_MAX_CAPACITY || self.spare_bytes.saturating_add(cap) > SPARE_BYTES {
+                continue;
+            }
+            buf.clear();
+            self.spare_bytes += cap;
+            self.spare.push(buf);
+        }
+    }
+
+    /// An empty buffer: a recycled one when there is one.
+    fn fresh_buffer(&mut self) -> String {
+        match self.spare.pop() {
+            Some(buf) => {
+                self.spare_bytes = self.spare_bytes.saturating_sub(buf.capacity());
+                buf
+            }
+            None => String::new(),
+        }
     }
 
     /// The next complete event: `Ok(Some(event))`, an error, or `Ok(None)`
@@ -426,11 +467,17 @@ impl SseDecoder {
             self.reset_event();
             return;
         }
-        let mut data = std::mem::take(&mut self.data);
+        let next = self.fresh_buffer();
+        let mut data = std::mem::replace(&mut self.data, next);
         if data.ends_with('\n') {
             data.pop();
         }
-        let event = if self.event_type.is_empty() { None } else { Some(std::mem::take(&mut self.event_type)) };
+        let event = if self.event_type.is_empty() {
+            None
+        } else {
+            let next = self.fresh_buffer();
+            Some(std::mem::replace(&mut self.event_type, next))
+        };
         let ev = SseEvent { event, data, id: self.last_event_id.clone(), retry: self.retry };
         self.reset_event();
         self.ready.push_back(Ok(ev));
@@ -485,6 +532,37 @@ mod tests {
 
     fn ev(data: &str) -> SseEvent {
         SseEvent { data: data.to_owned(), ..SseEvent::default() }
+    }
+
+    #[test]
+    fn recycled_buffers_change_no_event_and_stay_bounded() {
+        // Events of every size around the bounds, with types, ids and an
+        // event over the reuse cap; decoded with and without recycling.
+        let mut input = Vec::new();
+        for i in 0..400usize {
+            let len = [0, 1, 7, 200, 5_000, 20_000][i % 6];
+            let kind = if i % 3 == 0 { format!("event: kind{i}\n") } else { String::new() };
+            input.extend_from_slice(format!("{kind}id: {i}\ndata: {}\ndata: {i}\n\n", "x".repeat(len)).as_bytes());
+        }
+        let (plain, end) = decode_all(&mut SseDecoder::default(), &input.chunks(4096).collect::<Vec<_>>());
+        assert_eq!(end, Ok(()));
+        assert_eq!(plain.len(), 400);
+
+        let mut dec = SseDecoder::default();
+        let mut recycled = Vec::new();
+        for chunk in input.chunks(4096) {
+            dec.feed(chunk);
+            while let Some(ev) = dec.next_event().unwrap() {
+                recycled.push(ev.clone());
+                dec.recycle(ev);
+                assert!(dec.spare_bytes <= SPARE_BYTES);
+                assert_eq!(dec.spare_bytes, dec.spare.iter().map(String::capacity).sum::<usize>());
+                assert!(dec.spare.iter().all(|b| b.is_empty() && b.capacity() <= SPARE_MAX_CAPACITY));
+            }
+        }
+        assert_eq!(dec.finish(), Ok(None));
+        assert_eq!(recycled, plain);
+        assert!(!dec.spare.is_empty(), "small events' buffers are kept for reuse");
     }
 
     #[test]

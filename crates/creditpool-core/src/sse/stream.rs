@@ -94,7 +94,9 @@ impl MessageStream {
             Ok(None) => return Ok(None),
             Err(e) => return Err(self.fail(e)),
         };
-        match parse_event(&sse) {
+        let parsed = parse_event(&sse);
+        self.decoder.recycle(sse);
+        match parsed {
             Ok(event) => match self.acc.handle_event(&event) {
                 Ok(()) => Ok(Some(event)),
                 Err(e) => Err(self.fail(e)),
@@ -188,10 +190,18 @@ mod fast {
         signature: Option<String>,
     }
 
+    /// The substring search for the tag, built once: `memmem::find` builds its
+    /// searcher on every call, which cost more than the search itself on
+    /// events of a hundred bytes.
+    fn tag_finder() -> &'static memchr::memmem::Finder<'static> {
+        static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+        FINDER.get_or_init(|| memchr::memmem::Finder::new(br#""content_block_delta""#))
+    }
+
     pub(super) fn content_block_delta(data: &str) -> Option<StreamEvent> {
         // Cheap test before any parsing: the tag must be there (the API puts
         // it first; anywhere else is found by a substring search).
-        if !data.starts_with(r#"{"type":"content_block_delta","#) && memchr::memmem::find(data.as_bytes(), br#""content_block_delta""#).is_none() {
+        if !data.starts_with(r#"{"type":"content_block_delta","#) && tag_finder().find(data.as_bytes()).is_none() {
             return None;
         }
         let e: Event<'_> = serde_json::from_str(data).ok()?;
