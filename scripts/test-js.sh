@@ -32,8 +32,9 @@ if [ ! -f js/node_modules/.creditpool-lock ] || [ "$(cat js/node_modules/.credit
     echo "$lock_hash" >js/node_modules/.creditpool-lock
 fi
 
+source scripts/lib/node-tests.sh
 echo "test-js: node tests"
-(cd js && node --test --test-concurrency=1 test/*.test.js)
+run_node_tests --test-concurrency=1 'test/*.test.js'
 echo "test-js: chromium test"
-(cd js && node --test test/browser/*.test.js)
+run_node_tests 'test/browser/*.test.js'
 echo "test-js: ok"
