@@ -200,8 +200,18 @@ export declare class ToolValidator {
 }
 
 /** The core's Meter: the books of one call made through the official SDK's middleware (crates/creditpool-core/src/meter.rs). */
+/** The core's book of message threads: one per middleware, shared by its Meters. */
+export declare class ThreadBook {
+  constructor(capacity?: number);
+  readonly size: number;
+}
+
 export declare class Meter {
-  constructor(config: { agent?: string; lease_ms?: number; estimate?: unknown; pool_selector?: unknown; max_retries?: number }, body: string | Uint8Array);
+  constructor(
+    config: { agent?: string; lease_ms?: number; estimate?: unknown; pool_selector?: unknown; max_retries?: number; unknown_thread?: 'context_window' | 'refuse' },
+    body: string | Uint8Array,
+    options?: { threads?: ThreadBook; nowMs?: number },
+  );
   static applies(method: string, url: string): boolean;
   readonly body: string;
   readonly bodyChanged: boolean;

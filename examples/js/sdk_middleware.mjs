@@ -7,10 +7,10 @@
 // `npm install @anthropic-ai/sdk`. js/test/middleware-example.test.js runs it
 // against the simulator.
 import Anthropic from '@anthropic-ai/sdk';
-import { Pool, PoolRefusedError, creditpoolMiddleware } from 'creditpool';
+import { Pool, PoolRefusedError, creditpoolMiddleware, nanos, usd } from 'creditpool';
 
 const ledger = [];
-const pool = new Pool({ limit: 5_000_000_000n }, { onLedger: (entry) => ledger.push(entry) }); // $5 per monthly cycle
+const pool = new Pool({ limit: usd(5) }, { onLedger: (entry) => ledger.push(entry) }); // $5 per monthly cycle
 
 // The one added line: every messages.create / messages.stream of this client
 // reserves its worst case first, and settles its exact cost from the usage.
@@ -36,12 +36,12 @@ process.stdout.write('\n');
 const counted = await client.messages.countTokens({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'How many?' }] });
 console.log(`countTokens: ${counted.input_tokens} input tokens (not metered)`);
 
-for (const e of ledger) console.log(`ledger: ${e.kind} ${e.agent} ${e.request_id} ${e.cost.nanos ?? e.cost} nano-USD`);
-console.log(`pool: settled ${pool.usage.settled.nanos} nano-USD, reserved ${pool.usage.reserved.nanos}`);
+for (const e of ledger) console.log(`ledger: ${e.kind} ${e.agent} ${e.request_id} ${nanos(e.cost)}`);
+console.log(`pool: settled ${pool.usage.settled}, reserved ${pool.usage.reserved}`);
 
 // A pool that cannot cover the worst case refuses before anything is sent,
 // with creditpool's typed error (not a connection error).
-const tiny = new Anthropic({ middleware: [creditpoolMiddleware(new Pool({ limit: 1000n }), { agent: 'intern' })] });
+const tiny = new Anthropic({ middleware: [creditpoolMiddleware(new Pool({ limit: nanos(1000) }), { agent: 'intern' })] });
 try {
   await tiny.messages.create({ model: 'claude-haiku-4-5', max_tokens: 300, messages: [{ role: 'user', content: 'Hi' }] });
 } catch (e) {

@@ -10,13 +10,12 @@ runs it against the simulator.
 
 from __future__ import annotations
 
-from decimal import Decimal
 
 import anthropic
 
 import creditpool
 
-pool = creditpool.Pool(limit=Decimal("5.00"))  # $5 per monthly cycle, shared by every agent
+pool = creditpool.Pool(limit=creditpool.usd(5))  # $5 per monthly cycle, shared by every agent
 
 # The one added line: every messages.create / messages.stream of this client
 # reserves its worst case first, and settles its exact cost from the usage.
@@ -43,12 +42,12 @@ counted = client.messages.count_tokens(model="claude-haiku-4-5", messages=[{"rol
 print(f"count_tokens: {counted.input_tokens} input tokens (not metered)")
 
 for entry in pool.ledger():
-    print(f"ledger: {entry.kind} {entry.agent} {entry.request_id} {entry.cost} nano-USD")
-print(f"pool: settled {pool.settled} nano-USD, reserved {pool.reserved}")
+    print(f"ledger: {entry.kind} {entry.agent} {entry.request_id} {entry.cost}")
+print(f"pool: settled {pool.settled}, reserved {pool.reserved}")
 
 # A pool that cannot cover the worst case refuses before anything is sent,
 # with creditpool's typed error (not a connection error).
-tiny = anthropic.Anthropic(middleware=[creditpool.middleware(creditpool.Pool(limit=1000), agent="intern")])
+tiny = anthropic.Anthropic(middleware=[creditpool.middleware(creditpool.Pool(limit=creditpool.nanos(1000)), agent="intern")])
 try:
     tiny.messages.create(model="claude-haiku-4-5", max_tokens=300, messages=[{"role": "user", "content": "Hi"}])
 except creditpool.PoolRefusedError as e:

@@ -24,7 +24,7 @@ export function minSdkVersion() {
   return call(() => glue.minTsSdk());
 }
 
-const OPTIONS = new Set(['agent', 'poolSelector', 'leaseMs', 'estimate', 'maxRetries', 'clock']);
+const OPTIONS = new Set(['agent', 'poolSelector', 'leaseMs', 'estimate', 'maxRetries', 'clock', 'unknownThread']);
 // Transport failures before the connection opened: never sent, never billed.
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -127,7 +127,16 @@ function copied(response, books) {
  * Options: `agent` (default `"default"`), `poolSelector` (`false` for none,
  * or `{field, value}`; default `"credit_pool": "programmatic"`), `leaseMs`,
  * `estimate` (the core's `EstimateMode`), `maxRetries` (the client's, when it
- * is not the SDK's default of 2), `clock` (Unix ms). Prices are the built-in table.
+ * is not the SDK's default of 2), `clock` (Unix ms), `unknownThread`
+ * (`'context_window'`, the default, or `'refuse'`). Prices are the built-in table.
+ *
+ * Message threads (the tool runner's turns): the middleware keeps the core's
+ * book of threads, so that a `thread: {type: 'continue'}` request is reserved
+ * at the whole thread's input bound (what the API bills it), not at the
+ * model's context window. A continue the middleware has not seen (another
+ * process, or expired after 5 minutes) is reserved at the context window, or
+ * with `unknownThread: 'refuse'` throws `UnknownThreadError` before anything
+ * is sent. The SDK's replay after a 404 `thread_not_found` is a new create.
  */
 export function creditpoolMiddleware(pool, options = {}) {
   if (pool === null || typeof pool !== 'object' || typeof pool.apply !== 'function') {
@@ -141,10 +150,13 @@ export function creditpoolMiddleware(pool, options = {}) {
   if (options.leaseMs !== undefined) config.lease_ms = options.leaseMs;
   if (options.estimate !== undefined) config.estimate = options.estimate;
   if (options.maxRetries !== undefined) config.max_retries = options.maxRetries;
+  if (options.unknownThread !== undefined) config.unknown_thread = options.unknownThread;
   const table = call(() => new glue.PriceTable());
   const clock = options.clock ?? (() => Date.now());
+  // The message threads this middleware has seen (the core's book).
+  const threads = call(() => new glue.RawThreadBook());
   // The config is read now, strictly, by the core.
-  call(() => new glue.RawMeter(config, '{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}', table).free());
+  call(() => new glue.RawMeter(config, '{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}', table, threads, clock()).free());
   // The books of calls whose hold is kept for the SDK's retry, by the call's options object.
   const held = new WeakMap();
 
@@ -156,7 +168,7 @@ export function creditpoolMiddleware(pool, options = {}) {
     if (key !== null) held.delete(key);
     if (books === undefined) {
       const body = typeof request.body === 'string' ? request.body : JSON.stringify(ctx?.options?.body ?? null);
-      books = new Books(call(() => new glue.RawMeter(config, body, table)), pool, clock);
+      books = new Books(call(() => new glue.RawMeter(config, body, table, threads, clock())), pool, clock);
     }
     const keep = (state) => {
       if (state === 'idle' && key !== null) held.set(key, books);
@@ -223,16 +235,42 @@ export function withPool(client, pool, options = {}) {
 }
 
 /**
+ * The core's book of message threads (`ThreadBook`): give the same one to
+ * every `Meter` of a middleware, so that a thread continue request is bounded
+ * from the thread it continues. `capacity`: the most threads kept (the
+ * oldest is forgotten past it).
+ */
+export class ThreadBook {
+  #raw;
+
+  constructor(capacity) {
+    this.#raw = call(() => new glue.RawThreadBook(capacity ?? undefined));
+  }
+
+  /** How many entries the book holds. */
+  get size() {
+    return call(() => this.#raw.size);
+  }
+
+  /** @internal */
+  get raw() {
+    return this.#raw;
+  }
+}
+
+/**
  * The core's `Meter` (the books of one SDK call), for callers who drive it
- * themselves: `new Meter(config, body)`, then `beginAttempt`, `nextAction`,
+ * themselves: `new Meter(config, body, { threads, nowMs })` (`threads`: a
+ * `ThreadBook` shared by the calls, `nowMs`: the clock), then `beginAttempt`, `nextAction`,
  * `handlePool`, `handleHead`, `handleBody`, `handleChunk`, `handleEnd`,
  * `handleTransportError`, `abandon` (see crates/creditpool-core/src/meter.rs).
  */
 export class Meter {
   #raw;
 
-  constructor(config, body) {
-    this.#raw = call(() => new glue.RawMeter(config, body, new glue.PriceTable()));
+  constructor(config, body, options = {}) {
+    const threads = options.threads ?? new ThreadBook();
+    this.#raw = call(() => new glue.RawMeter(config, body, new glue.PriceTable(), threads.raw, options.nowMs ?? 0));
   }
 
   /** Whether a request is metered (`POST .../v1/messages`). */

@@ -38,6 +38,6 @@ test('the SDK middleware example runs against the simulator', async () => {
     log.map((u) => u.request_id),
   );
   assert.ok(lines.some((l) => l.startsWith('countTokens: ')), r.stdout);
-  assert.match(r.stdout, /^pool: settled \d+ nano-USD, reserved 0$/m);
+  assert.match(r.stdout, /^pool: settled \$[\d.]+, reserved \$0\.00$/m);
   assert.equal(lines.at(-1), 'refused by the pool (pool_exhausted)');
 });

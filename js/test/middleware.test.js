@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { Pool, PoolExhaustedError, SdkUnsupportedError, UnknownModelError, creditpoolMiddleware, withPool, checkSdk, cost, minSdkVersion } from 'creditpool';
+import { Pool, PoolExhaustedError, nanos as nanoMoney, SdkUnsupportedError, UnknownModelError, creditpoolMiddleware, withPool, checkSdk, cost, minSdkVersion } from 'creditpool';
 import { startSim } from './helpers/sim.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -33,7 +33,7 @@ function recorder(pool, { async = false } = {}) {
   };
 }
 
-function setup({ limit = 10n * USD, async = false, ...options } = {}) {
+function setup({ limit = nanoMoney(10n * USD), async = false, ...options } = {}) {
   const ledger = [];
   const pool = new Pool({ limit }, { onLedger: (entry) => ledger.push(entry) });
   const store = recorder(pool, { async });
@@ -145,7 +145,7 @@ test('a 429 on every attempt releases the hold once the SDK gives up', async () 
 
 test('a refused request never reaches the simulator and throws the typed refusal as it is', async () => {
   await sim.reset();
-  const { pool, store, client, ledger } = setup({ limit: 1000n });
+  const { pool, store, client, ledger } = setup({ limit: nanoMoney(1000n) });
   const err = await client.messages.create({ model: MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] }).catch((e) => e);
   assert.ok(err instanceof PoolExhaustedError, String(err));
   assert.ok(!(err instanceof Anthropic.APIError));
@@ -181,7 +181,7 @@ test('a body the core cannot price is a typed error before anything is sent', as
 test('withPool adds the middleware to a client; an SDK without the hook is a typed error naming the minimum', async () => {
   await sim.reset();
   const ledger = [];
-  const pool = new Pool({ limit: 10n * USD }, { onLedger: (e) => ledger.push(e) });
+  const pool = new Pool({ limit: nanoMoney(10n * USD) }, { onLedger: (e) => ledger.push(e) });
   const base = new Anthropic({ apiKey: 'sk-sim', baseURL: sim.url });
   const client = withPool(base, pool, { agent: 'researcher' });
   await client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] });
@@ -194,7 +194,7 @@ test('withPool adds the middleware to a client; an SDK without the hook is a typ
 });
 
 test('options are read strictly', () => {
-  const pool = new Pool({ limit: USD });
+  const pool = new Pool({ limit: nanoMoney(USD) });
   assert.throws(() => creditpoolMiddleware(pool, { agent: 'a', nonsense: 1 }), /nonsense/);
   assert.throws(() => creditpoolMiddleware({}, { agent: 'a' }), /pool store/);
   assert.throws(() => creditpoolMiddleware(pool, { poolSelector: { field: 'model', value: 'x' } }), (e) => e.code === 'selector_collision');

@@ -298,8 +298,10 @@ class _Pool:
         self.clock = clock
         self.open: OrderedDict[str, _Books] = OrderedDict()
         self.lock = threading.Lock()
+        # The message threads this middleware has seen (the core's book).
+        self.threads = _creditpool.ThreadBook()
         # Checks the config now, with the core's own reading of it.
-        _creditpool.Meter(config, b'{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}', prices)
+        _creditpool.Meter(config, b'{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}', prices, self.threads, clock())
 
     def books(self, request: APIRequest) -> _Books:
         """The call's books: the ones held for this retry, or new ones."""
@@ -307,7 +309,7 @@ class _Pool:
         with self.lock:
             if key is not None and request.retries_taken > 0 and key in self.open:
                 return self.open.pop(key)
-        meter = _creditpool.Meter(self.config, _body(request), self.prices)
+        meter = _creditpool.Meter(self.config, _body(request), self.prices, self.threads, self.clock())
         return _Books(meter, self.store, self.clock)
 
     def keep(self, request: APIRequest, books: _Books, state: str) -> None:
@@ -426,6 +428,7 @@ def middleware(
     lease_ms: int | None = None,
     estimate: Mapping[str, Any] | None = None,
     max_retries: int | None = None,
+    unknown_thread: str | None = None,
     prices: _creditpool.PriceTable | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> Middleware:
@@ -444,7 +447,15 @@ def middleware(
     ``pool_selector``: ``None`` for the default (``"credit_pool":
     "programmatic"``), ``False`` for none, or ``{"field", "value"}``.
     ``max_retries``: the client's, when it is not the SDK's default (2).
-    Raises ``SdkUnsupportedError`` when the installed ``anthropic`` has no
+
+    Message threads (the tool runner's turns): the middleware keeps the
+    core's book of threads, so that a ``thread: {"type": "continue"}``
+    request is reserved at the whole thread's input bound (what the API
+    bills it), not at the model's context window. A continue the middleware
+    has not seen (sent by another process, or expired after 5 minutes) is
+    reserved at the context window, or, with ``unknown_thread="refuse"``,
+    raises ``UnknownThreadError`` before anything is sent. The SDK's replay
+    after a 404 ``thread_not_found`` is a new create. Raises ``SdkUnsupportedError`` when the installed ``anthropic`` has no
     middleware hook, naming the minimum version.
     """
     cls = _middleware_class()
@@ -457,5 +468,7 @@ def middleware(
         config["estimate"] = estimate
     if max_retries is not None:
         config["max_retries"] = max_retries
+    if unknown_thread is not None:
+        config["unknown_thread"] = unknown_thread
     table = prices if prices is not None else _creditpool.PriceTable()
     return cls(_Pool(pool, config, table, clock))  # type: ignore[no-any-return]

@@ -55,7 +55,7 @@ class AsyncRecorder(Recorder):
         return Recorder.apply(self, op)
 
 
-def _pool(limit: int = 10**10) -> cp.Pool:
+def _pool(limit: cp.Money = cp.usd(10)) -> cp.Pool:
     return cp.Pool(limit=limit)
 
 
@@ -71,9 +71,9 @@ def _assert_ledger_matches_usage_log(pool: cp.Pool, sim: str) -> None:
     assert [e.request_id for e in settles] == [u["request_id"] for u in log]
     for entry, usage in zip(settles, log):
         assert not entry.to_dict().get("estimated", False)
-        assert entry.cost == PRICES.cost(usage["model"], usage["billed"])["total"]
+        assert entry.cost == cp.nanos(PRICES.cost(usage["model"], usage["billed"])["total"])
         assert entry.agent == "researcher"
-    assert pool.reserved == 0
+    assert pool.reserved == cp.nanos(0)
 
 
 def test_create_settles_from_the_usage_and_adds_the_selector(sim: str) -> None:
@@ -161,8 +161,8 @@ def test_an_abandoned_stream_is_settled_at_its_worst_case_flagged_estimated(sim:
     assert store.kinds() == ["reserve", "settle"]
     (entry,) = pool.ledger()
     assert entry.kind == "settle" and entry.to_dict().get("estimated") is True
-    assert entry.cost == store.ops[0]["amount"]
-    assert pool.reserved == 0
+    assert entry.cost == cp.nanos(store.ops[0]["amount"])
+    assert pool.reserved == cp.nanos(0)
 
 
 def test_a_529_then_a_success_reserves_once_and_settles_once(sim: str) -> None:
@@ -185,12 +185,12 @@ def test_a_429_on_every_attempt_releases_the_hold_once_the_sdk_gives_up(sim: str
         with pytest.raises(anthropic.RateLimitError):
             client.messages.create(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "Hi"}])
     assert store.kinds() == ["reserve", "release"]
-    assert pool.reserved == 0 and pool.settled == 0
+    assert pool.reserved == cp.Money.ZERO and pool.settled == cp.Money.ZERO
     assert _get(sim + "/_sim/usage") == []
 
 
 def test_a_refused_request_never_reaches_the_simulator_and_raises_the_typed_refusal(sim: str) -> None:
-    pool = _pool(limit=1000)
+    pool = _pool(limit=cp.nanos(1000))
     store = Recorder(pool)
     with _client(sim, store) as client:
         with pytest.raises(cp.PoolExhaustedError) as info:
@@ -203,7 +203,7 @@ def test_a_refused_request_never_reaches_the_simulator_and_raises_the_typed_refu
     assert info.value.code == "pool_exhausted"
     assert store.kinds() == ["reserve", "reserve"]
     assert _get(sim + "/_sim/usage") == []
-    assert pool.ledger() == [] and pool.reserved == 0
+    assert pool.ledger() == [] and pool.reserved == cp.nanos(0)
 
 
 def test_count_tokens_and_other_endpoints_pass_through_untouched(sim: str) -> None:
@@ -226,7 +226,7 @@ def test_a_connection_that_never_opens_releases_once_the_sdk_gives_up() -> None:
         with pytest.raises(anthropic.APIConnectionError):
             client.messages.create(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "Hi"}])
     assert store.kinds() == ["reserve", "release"]
-    assert pool.reserved == 0 and pool.settled == 0
+    assert pool.reserved == cp.Money.ZERO and pool.settled == cp.Money.ZERO
 
 
 def test_with_middleware_and_a_per_client_copy(sim: str) -> None:
@@ -280,7 +280,7 @@ def test_a_thread_continue_request_is_reserved_at_the_models_context_window(sim:
             pass  # the simulator does not speak threads yet; the hold is released
     assert store.ops[0]["op"] == "reserve"
     assert store.ops[0]["amount"] == 200_000 * 2000 + 100 * 5000
-    assert pool.reserved == 0
+    assert pool.reserved == cp.nanos(0)
 
 
 def test_an_async_store_with_the_sync_client_is_a_typed_error_before_anything_is_sent(sim: str) -> None:
@@ -310,5 +310,5 @@ def test_a_stream_dropped_unclosed_is_settled_by_the_rules(sim: str) -> None:
         # Settled on collection, with the client still open.
         assert store.kinds() == ["reserve", "settle"]
     (entry,) = pool.ledger()
-    assert entry.to_dict().get("estimated") is True and entry.cost == store.ops[0]["amount"]
-    assert pool.reserved == 0
+    assert entry.to_dict().get("estimated") is True and entry.cost == cp.nanos(store.ops[0]["amount"])
+    assert pool.reserved == cp.nanos(0)

@@ -25,5 +25,5 @@ def test_the_sdk_middleware_example_runs_against_the_simulator(sim: str) -> None
     settles = [line for line in lines if line.startswith("ledger: settle researcher ")]
     assert [line.split()[3] for line in settles] == [u["request_id"] for u in log] and len(log) == 2, out.stdout
     assert any(line.startswith("count_tokens: ") for line in lines), out.stdout
-    assert "pool: settled" in out.stdout and "reserved 0" in out.stdout, out.stdout
+    assert "pool: settled $" in out.stdout and "reserved $0.00" in out.stdout, out.stdout
     assert lines[-1] == "refused by the pool (pool_exhausted)", out.stdout

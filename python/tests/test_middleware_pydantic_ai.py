@@ -65,7 +65,7 @@ def _agent(client: anthropic.AsyncAnthropic, settings: AnthropicModelSettings, w
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", sorted(SETTINGS))
 async def test_a_plain_prompt_is_reserved_and_settled_once(sim: str, mode: str) -> None:
-    pool = cp.Pool(limit=10**10)
+    pool = cp.Pool(limit=cp.nanos(10**10))
     store = Recorder(pool)
     async with _client(sim, store) as client:
         agent, _ = _agent(client, SETTINGS[mode])
@@ -88,7 +88,7 @@ async def test_a_plain_prompt_is_reserved_and_settled_once(sim: str, mode: str) 
 async def test_a_tool_run_settles_each_turn_from_its_own_usage(sim: str, mode: str) -> None:
     """The simulator's rule model calls ``search_database`` for the prompt,
     then answers from its result: two requests, each reserved and settled."""
-    pool = cp.Pool(limit=10**10)
+    pool = cp.Pool(limit=cp.nanos(10**10))
     store = Recorder(pool)
     async with _client(sim, store) as client:
         agent, calls = _agent(client, SETTINGS[mode], with_tool=True)
@@ -121,17 +121,17 @@ def _assert_refused_as_itself(info: pytest.ExceptionInfo[cp.PoolExhaustedError])
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", sorted(SETTINGS))
 async def test_a_pool_too_small_makes_the_run_raise_the_typed_refusal_and_sends_nothing(sim: str, mode: str) -> None:
-    pool = cp.Pool(limit=1000)
+    pool = cp.Pool(limit=cp.nanos(1000))
     store = Recorder(pool)
     async with _client(sim, store) as client:
         agent, _ = _agent(client, SETTINGS[mode])
         with pytest.raises(cp.PoolExhaustedError) as info:
             await agent.run("Hello there")
     _assert_refused_as_itself(info)
-    assert info.value.requested == store.ops[0]["amount"]
+    assert info.value.requested == cp.nanos(store.ops[0]["amount"])
     assert store.kinds() == ["reserve"]
     assert _get(sim + "/_sim/usage") == []
-    assert pool.ledger() == [] and pool.reserved == 0
+    assert pool.ledger() == [] and pool.reserved == cp.nanos(0)
 
 
 @pytest.mark.anyio
@@ -140,7 +140,7 @@ async def test_a_refusal_on_the_second_turn_keeps_the_first_turns_books(sim: str
     second: the run raises the refusal after the tool ran; the first turn is
     settled exactly and the second never reaches the simulator."""
     settings = SETTINGS["json"]
-    probe = Recorder(cp.Pool(limit=10**10))
+    probe = Recorder(cp.Pool(limit=cp.nanos(10**10)))
     async with _client(sim, probe) as client:
         agent, _ = _agent(client, settings, with_tool=True)
         await agent.run("Find products under $50")
@@ -149,7 +149,7 @@ async def test_a_refusal_on_the_second_turn_keeps_the_first_turns_books(sim: str
     assert limit >= first_hold and len(_get(sim + "/_sim/usage")) == 2
 
     _post(sim + "/_sim/reset", {})
-    pool = cp.Pool(limit=limit)
+    pool = cp.Pool(limit=cp.nanos(limit))
     store = Recorder(pool)
     async with _client(sim, store) as client:
         agent, calls = _agent(client, settings, with_tool=True)

@@ -111,12 +111,150 @@ case("a thread create request is bounded by its body as usual",
 case("a body that is not a Messages request is a typed error",
      {"body": {"model": "claude-haiku-4-5"}, "attempts": []},
      {"error": "invalid_request"})
-doc = ({"kind": "meter", "description": "The books of one call made through an official SDK's middleware (creditpool_core::meter::Meter): one hold per call across the SDK's retries, settled from the JSON usage or a copy of the stream, certainly-unbilled failures released, possibly-billed ones settled at the worst case flagged estimated. Costs by hand: claude-haiku-4-5 bills 1000 nano-USD per input token and 5000 per output token; AMOUNT is the case's reserved worst case (`amount`).", "cases": cases})
+
+# ---- Message threads: a sequence of calls through one middleware (one
+# ThreadBook, one pool). Each call's `amount` is its reserved worst case.
+# A continue from a message the book knows is bounded by the thread's input
+# so far plus its own body: the thread's input after a response is the
+# request's input bound (never less than the input billed), plus the
+# response's output tokens, plus the bytes of its content (compact JSON).
+# Claude Haiku 4.5: window 200,000 tokens; 5-minute cache write $1.25/MTok
+# (1250 nano-USD a token), 1-hour $2/MTok (2000).
+WINDOW = 200000
+TTL = 300000
+def msg(id, input_tokens, output_tokens, text):
+    return {"id": id, "type": "message", "role": "assistant", "model": "claude-haiku-4-5", "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens}}
+def sent(body, config=None):
+    b = dict(body)
+    b["credit_pool"] = "programmatic"
+    return b
+def nbytes(v): return len(json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode())
+def create_body(messages, **extra):
+    return dict(BODY, messages=messages, thread={"type": "create"}, **extra)
+def continue_body(previous, messages, **extra):
+    return dict(BODY, messages=messages, thread={"type": "continue", "previous_message_id": previous}, **extra)
+def ok(m): return {"retries_taken": 0, "status": 200, "headers": H, "body": json.dumps(m)}
+def thread_after(bound, m):
+    u = m["usage"]
+    return max(bound, u["input_tokens"]) + u["output_tokens"] + nbytes(m["content"])
+def cost(m, in_rate=1000): return m["usage"]["input_tokens"] * in_rate + m["usage"]["output_tokens"] * 5000
+NOT_FOUND = json.dumps({"type": "error", "error": {"type": "not_found_error", "message": "No thread found for previous_message_id.", "details": {"error_code": "thread_not_found"}}})
+UNKNOWN_AMOUNT = WINDOW * 2000 + 100 * 5000
+U1 = {"role": "user", "content": "What is the weather in Paris?"}
+A1 = {"role": "assistant", "content": [{"type": "text", "text": "Let me check."}]}
+U2 = {"role": "user", "content": "And in Rome?"}
+U3 = {"role": "user", "content": "Thanks."}
+
+def calls_case(name, calls, expected, config=None):
+    inp = {"pool": POOL, "start_ms": START, "config": config or {"agent": "researcher"}, "calls": calls}
+    cases.append({"name": name, "input": inp, "expected": expected})
+
+# create -> continue -> continue
+c1 = create_body([U1]); m1 = msg("msg_t1", 20, 6, "Let me check.")
+k1 = continue_body("msg_t1", [U2]); m2 = msg("msg_t2", 60, 8, "Rome is sunny.")
+k2 = continue_body("msg_t2", [U3]); m3 = msg("msg_t3", 90, 4, "Welcome.")
+b1 = nbytes(sent(c1)); a1 = b1 * 1000 + 100 * 5000
+t1 = thread_after(b1, m1)
+b2 = t1 + nbytes(sent(k1)); a2 = b2 * 1000 + 100 * 5000
+t2 = thread_after(b2, m2)
+b3 = t2 + nbytes(sent(k2)); a3 = b3 * 1000 + 100 * 5000
+calls_case("a thread create, then two continues: each continue is reserved at the thread's input so far plus its own body, far below the context window",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": 1000, "body": k1, "attempts": [ok(m2)]}, {"advance_ms": 1000, "body": k2, "attempts": [ok(m3)]}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": ["send", "done"]}, {"amount": a3, "actions": ["send", "done"]}],
+     "pool_ops": ["reserve", "settle"] * 3,
+     "ledger": [{"kind": "settle", "cost": cost(m), "estimated": False} for m in (m1, m2, m3)],
+     "pool": {"settled": sum(cost(m) for m in (m1, m2, m3)), "reserved": 0}})
+assert a2 < UNKNOWN_AMOUNT // 100
+
+# The thread's input bound never falls below the input the response was billed.
+mbig = msg("msg_t1", 5000, 6, "Let me check.")
+tb = max(b1, 5000) + 6 + nbytes(mbig["content"])
+calls_case("a thread whose response billed more input than the request's bound (a server tool, say) is bounded from the input billed",
+    [{"body": c1, "attempts": [ok(mbig)]}, {"advance_ms": 1000, "body": k1, "attempts": []}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": (tb + nbytes(sent(k1))) * 1000 + 100 * 5000, "actions": []}]})
+
+# A create whose system asks for the 1-hour cache: every continue of the
+# thread is priced at the 1-hour cache-write rate.
+cs = create_body([U1], system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}])
+bs = nbytes(sent(cs)); ts = thread_after(bs, m1)
+calls_case("a thread created with a 1-hour cache_control: its continues are priced at the 1-hour cache-write rate",
+    [{"body": cs, "attempts": [ok(m1)]}, {"advance_ms": 1000, "body": k1, "attempts": []}],
+    {"calls": [{"amount": bs * 2000 + 100 * 5000, "actions": ["send", "done"]}, {"amount": (ts + nbytes(sent(k1))) * 2000 + 100 * 5000, "actions": []}]})
+cs5 = create_body([U1], system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}])
+bs5 = nbytes(sent(cs5)); ts5 = thread_after(bs5, m1)
+calls_case("a thread created with a 5-minute cache_control: its continues are priced at the 5-minute cache-write rate",
+    [{"body": cs5, "attempts": [ok(m1)]}, {"advance_ms": 1000, "body": k1, "attempts": []}],
+    {"calls": [{"amount": bs5 * 1250 + 100 * 5000, "actions": ["send", "done"]}, {"amount": (ts5 + nbytes(sent(k1))) * 1250 + 100 * 5000, "actions": []}]})
+
+# Unknown continues.
+calls_case("a continue from a message the book has never seen is reserved at the model's context window (1-hour cache-write rate)",
+    [{"body": continue_body("msg_elsewhere", [U2]), "attempts": [ok(m2)]}],
+    {"calls": [{"amount": UNKNOWN_AMOUNT, "actions": ["send", "done"]}], "ledger": [{"kind": "settle", "cost": cost(m2), "estimated": False}]})
+calls_case("with unknown_thread refuse, a continue from a message the book has never seen is refused before anything is sent",
+    [{"body": continue_body("msg_elsewhere", [U2]), "attempts": [ok(m2)]}],
+    {"calls": [{"error": "unknown_thread"}], "pool_ops": [], "ledger": [], "pool": {"settled": 0, "reserved": 0}},
+    config={"agent": "researcher", "unknown_thread": "refuse"})
+calls_case("with unknown_thread refuse, a continue from a known thread is still reserved at its tight bound",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": 1000, "body": k1, "attempts": [ok(m2)]}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": ["send", "done"]}]},
+    config={"agent": "researcher", "unknown_thread": "refuse"})
+
+# Expiry: 5 minutes after the request that produced the message.
+calls_case("a continue within 5 minutes of the thread's last request is bounded by the thread",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": TTL - 1000, "body": k1, "attempts": []}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": []}]})
+calls_case("a continue more than 5 minutes after the thread's last request: the thread expired, reserved at the context window",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": TTL, "body": k1, "attempts": []}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": UNKNOWN_AMOUNT, "actions": []}]})
+calls_case("with unknown_thread refuse, a continue of an expired thread is refused",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": TTL, "body": k1, "attempts": []}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"error": "unknown_thread"}]},
+    config={"agent": "researcher", "unknown_thread": "refuse"})
+
+# 404 thread_not_found: released (the SDK does not retry a 404), the thread
+# forgotten; the SDK replays the whole conversation with a new create, whose
+# own continue is bounded tightly again.
+replay = create_body([U1, {"role": "assistant", "content": m1["content"]}, U2]); m4 = msg("msg_t4", 70, 8, "Rome is sunny.")
+br = nbytes(sent(replay)); ar = br * 1000 + 100 * 5000
+tr = thread_after(br, m4)
+k3 = continue_body("msg_t4", [U3]); a4 = (tr + nbytes(sent(k3))) * 1000 + 100 * 5000
+calls_case("a continue answered 404 thread_not_found is released and its thread forgotten; the SDK's replay (a new create) and its continue are exact and tight",
+    [{"body": c1, "attempts": [ok(m1)]},
+     {"advance_ms": 1000, "body": k1, "attempts": [{"retries_taken": 0, "status": 404, "headers": H, "body": NOT_FOUND}]},
+     {"advance_ms": 10, "body": replay, "attempts": [ok(m4)]},
+     {"advance_ms": 1000, "body": k3, "attempts": [ok(m3)]},
+     {"advance_ms": 1000, "body": continue_body("msg_t1", [U2]), "attempts": []}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": ["send", "done"]}, {"amount": ar, "actions": ["send", "done"]},
+               {"amount": a4, "actions": ["send", "done"]}, {"amount": UNKNOWN_AMOUNT, "actions": []}],
+     "pool_ops": ["reserve", "settle", "reserve", "release", "reserve", "settle", "reserve", "settle"],
+     "ledger": [{"kind": "settle", "cost": cost(m1), "estimated": False}, {"kind": "release", "cost": 0, "estimated": False},
+                {"kind": "settle", "cost": cost(m4), "estimated": False}, {"kind": "settle", "cost": cost(m3), "estimated": False}],
+     "pool": {"reserved": 0}})
+
+# A streamed create is recorded from the stream (message_start's id, the
+# cumulative usage of message_delta, the content accumulated from the deltas).
+sc = dict(c1, stream=True)
+bsc = nbytes(sent(sc))
+tsc = max(bsc, 10) + 7 + nbytes([{"type": "text", "text": "Hello"}])
+k_s = continue_body("msg_2", [U2])
+calls_case("a streamed thread create is recorded from its stream: its continue is bounded by the thread",
+    [{"body": sc, "attempts": [{"retries_taken": 0, "status": 200, "headers": H, "chunks": SSE}]},
+     {"advance_ms": 1000, "body": k_s, "attempts": []}],
+    {"calls": [{"amount": bsc * 1000 + 100 * 5000, "actions": ["send", "done"]}, {"amount": (tsc + nbytes(sent(k_s))) * 1000 + 100 * 5000, "actions": []}],
+     "ledger": [{"kind": "settle", "cost": 10 * 1000 + 7 * 5000, "estimated": False}]})
+
+# A response that never completed is not on the book: its continue is unknown.
+calls_case("a thread create whose stream was abandoned is not recorded: a continue from it is unknown",
+    [{"body": dict(c1, stream=True), "attempts": [{"retries_taken": 0, "status": 200, "headers": H, "chunks": SSE[:3], "end": False}]},
+     {"advance_ms": 1000, "body": continue_body("msg_2", [U2]), "attempts": []}],
+    {"calls": [{"amount": nbytes(sent(dict(c1, stream=True))) * 1000 + 100 * 5000, "actions": ["send", "done"]}, {"amount": UNKNOWN_AMOUNT, "actions": []}]})
+
+doc = ({"kind": "meter", "description": "The books of one call made through an official SDK's middleware (creditpool_core::meter::Meter): one hold per call across the SDK's retries, settled from the JSON usage or a copy of the stream, certainly-unbilled failures released, possibly-billed ones settled at the worst case flagged estimated. Costs by hand: claude-haiku-4-5 bills 1000 nano-USD per input token and 5000 per output token; AMOUNT is the case's reserved worst case (`amount`). A case with `calls` runs several calls through one middleware (one ThreadBook, one pool; `advance_ms` moves the clock before a call) and expects each call's `amount` and `actions` (or `error`) under `calls`: message threads.", "cases": cases})
 
 from pathlib import Path
 
 for c in doc["cases"]:
-    if "error" in c["expected"] or c["input"]["body"].get("thread", {}).get("type") == "continue":
+    if "calls" in c["input"] or "error" in c["expected"] or c["input"]["body"].get("thread", {}).get("type") == "continue":
         continue
     b = dict(c["input"]["body"])
     sel = c["input"]["config"].get("pool_selector")

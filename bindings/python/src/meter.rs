@@ -5,11 +5,11 @@
 //! an attempt ended) is the core's.
 
 use crate::convert::{bytes_from_py, de_from_py, headers_from_py, ser_to_py};
-use crate::errors::{guard, invalid_options, pricing_error, raise, refusal_error, request_error};
+use crate::errors::{guard, invalid_options, obj, pricing_error, raise, refusal_error, request_error};
 use crate::pricing::PriceTable;
 use creditpool_core::call::ReadBody;
 use creditpool_core::http::Headers;
-use creditpool_core::meter::{is_metered as core_is_metered, Meter as CoreMeter, MeterAction, MeterConfig, MeterError, TransportFailure};
+use creditpool_core::meter::{is_metered as core_is_metered, Meter as CoreMeter, MeterAction, MeterConfig, MeterError, ThreadBook as CoreThreadBook, TransportFailure};
 use creditpool_core::pool::OpResult;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -19,6 +19,29 @@ use pyo3::types::{PyBytes, PyDict};
 #[pyfunction]
 pub fn meter_applies(method: &str, path: &str) -> bool {
     core_is_metered(method, path)
+}
+
+/// The message threads one middleware has seen (the core's `ThreadBook`):
+/// handed to each `Meter` of the middleware, which bounds a thread continue
+/// request from it and records each thread's response in it.
+#[pyclass(module = "creditpool._creditpool")]
+pub struct ThreadBook {
+    inner: CoreThreadBook,
+}
+
+#[pymethods]
+impl ThreadBook {
+    /// An empty book of at most `capacity` threads (default: the core's
+    /// `DEFAULT_MAX_THREADS`); past it the oldest is forgotten.
+    #[new]
+    #[pyo3(signature = (capacity = None))]
+    fn new(capacity: Option<usize>) -> ThreadBook {
+        ThreadBook { inner: capacity.map_or_else(CoreThreadBook::new, CoreThreadBook::with_capacity) }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
 }
 
 /// The books of one SDK call (all its attempts).
@@ -31,6 +54,9 @@ fn meter_error(py: Python<'_>, e: &MeterError) -> PyErr {
     match e {
         MeterError::Request(e) => request_error(py, e),
         MeterError::Pricing(e) => pricing_error(py, e),
+        MeterError::UnknownThread { previous_message_id, expired } => {
+            raise(py, e.code(), &e.to_string(), &[("previous_message_id", obj(py, previous_message_id.as_str())), ("expired", obj(py, *expired))])
+        }
         other => raise(py, other.code(), &other.to_string(), &[]),
     }
 }
@@ -40,13 +66,20 @@ impl Meter {
     /// The books for a call whose JSON body the SDK built (`bytes`), with
     /// `config` (the core's `MeterConfig`: `agent`, `lease_ms`, `estimate`,
     /// `pool_selector`, `max_retries`). Raises the core's typed error when
-    /// the body is not a Messages request or cannot be priced.
+    /// the body is not a Messages request or cannot be priced. With
+    /// `threads` (the middleware's `ThreadBook`) and `now_ms`, a thread
+    /// continue request is bounded from the thread the book knows.
     #[new]
-    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>, prices: &PriceTable) -> PyResult<Meter> {
+    #[pyo3(signature = (config, body, prices, threads = None, now_ms = 0))]
+    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>, prices: &PriceTable, threads: Option<PyRef<'_, ThreadBook>>, now_ms: u64) -> PyResult<Meter> {
         guard(py, || {
             let config: MeterConfig = de_from_py(config)?.map_err(|e| invalid_options(py, "middleware configuration", &e))?;
             let body = bytes_from_py(body)?;
-            let inner = CoreMeter::new(&config, prices.shared(), &body).map_err(|e| meter_error(py, &e))?;
+            let made = match &threads {
+                Some(book) => CoreMeter::with_threads(&config, prices.shared(), &body, &book.inner, now_ms),
+                None => CoreMeter::new(&config, prices.shared(), &body),
+            };
+            let inner = made.map_err(|e| meter_error(py, &e))?;
             Ok(Meter { inner })
         })
     }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use creditpool_core::meter::{self, Meter, MeterAction, MeterConfig, MeterError, TransportFailure};
+use creditpool_core::meter::{self, Meter, MeterAction, MeterConfig, MeterError, ThreadBook, TransportFailure};
 use creditpool_core::pool::OpResult;
 use wasm_bindgen::prelude::*;
 
@@ -35,7 +35,34 @@ fn meter_error(e: &MeterError) -> JsValue {
     match e {
         MeterError::Request(r) => errors::request_error(r),
         MeterError::Pricing(p) => errors::pricing_error(p),
+        MeterError::UnknownThread { previous_message_id, expired } => errors::make(
+            e.code(),
+            e.code(),
+            &e.to_string(),
+            object(&[("previousMessageId", JsValue::from_str(previous_message_id)), ("expired", JsValue::from_bool(*expired))]),
+        ),
         other => errors::make(other.code(), other.code(), &other.to_string(), JsValue::UNDEFINED),
+    }
+}
+
+/// The message threads one middleware has seen (the core's `ThreadBook`),
+/// handed to each `RawMeter` of the middleware.
+#[wasm_bindgen]
+pub struct RawThreadBook(ThreadBook);
+
+#[wasm_bindgen]
+impl RawThreadBook {
+    /// An empty book of at most `capacity` threads (default: the core's
+    /// `DEFAULT_MAX_THREADS`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(capacity: Option<u32>) -> RawThreadBook {
+        RawThreadBook(capacity.map_or_else(ThreadBook::new, |c| ThreadBook::with_capacity(c as usize)))
+    }
+
+    /// How many entries the book holds.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.0.len()).unwrap_or(u32::MAX)
     }
 }
 
@@ -50,15 +77,18 @@ impl RawMeter {
     /// `config` is the core's `MeterConfig` (`agent`, `lease_ms`, `estimate`,
     /// `pool_selector`, `max_retries`); `body` the JSON body the SDK built
     /// (string or bytes). Throws the core's typed error when the body is not a
-    /// Messages request or cannot be priced.
+    /// Messages request or cannot be priced. `threads` is the middleware's
+    /// `RawThreadBook` and `nowMs` its clock: a thread continue request is
+    /// bounded from the thread the book knows.
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue, body: JsValue, prices: &PriceTable) -> Result<RawMeter, JsValue> {
+    pub fn new(config: JsValue, body: JsValue, prices: &PriceTable, threads: &RawThreadBook, now_ms: JsValue) -> Result<RawMeter, JsValue> {
         let config: MeterConfig = from_js(config, "middleware configuration", "invalid_argument")?;
         let body = match body.as_string() {
             Some(s) => s.into_bytes(),
             None => bytes_from_js(&body, "body")?,
         };
-        let inner = Meter::new(&config, Arc::new(prices.0.clone()), &body).map_err(|e| meter_error(&e))?;
+        let now = if now_ms.is_undefined() || now_ms.is_null() { 0 } else { u64_from_js(&now_ms, "nowMs")? };
+        let inner = Meter::with_threads(&config, Arc::new(prices.0.clone()), &body, &threads.0, now).map_err(|e| meter_error(&e))?;
         Ok(RawMeter { inner })
     }
 

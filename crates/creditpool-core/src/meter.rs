@@ -14,10 +14,29 @@
 //!   prices the worst case with [`crate::pricing::worst_case`] on the body
 //!   that is sent, as [`crate::agent::AgentRun`] does. A body that is not a
 //!   Messages request, or a model the table cannot price, is a typed error
-//!   before anything is sent. A message-thread continue request (`"thread":
-//!   {"type": "continue"}`) is bounded by the model's context window at the
-//!   1-hour cache-write rate: its body does not bound the stored thread the
-//!   API bills as input (threads are not tracked per message ID yet).
+//!   before anything is sent.
+//! * **Message threads** (beta `message-threads-2026-08-12`). A request with
+//!   `"thread": {"type": "create"}` has the API store the conversation under
+//!   its response's `id`; a `"thread": {"type": "continue",
+//!   "previous_message_id": ...}` request sends only the new messages (no
+//!   `system`, no `tools`) and the API bills the whole stored thread as
+//!   input. Its body does not bound its input, so the meter keeps a
+//!   [`ThreadBook`] (one per middleware, shared by its calls): for each
+//!   response on a thread, keyed by its message ID, a bound on the whole
+//!   thread's input so far: the request's input bound, plus what the response
+//!   produced (its billed output tokens, for thinking the thread may keep,
+//!   plus the bytes of its content, which the next request re-reads as input
+//!   at no more than a token per byte), never less than the input the
+//!   response was billed. A continue whose previous message the book knows is
+//!   bounded by that plus its own body, capped at the model's context window,
+//!   at the highest input rate any request of the thread can incur (a
+//!   `cache_control` in the create's `system` or `tools` stays with the
+//!   thread). A continue the book does not know (never seen, forgotten, or
+//!   expired: [`THREAD_TTL_MS`] after the request that produced it) is
+//!   bounded by the model's context window at the 1-hour cache-write rate,
+//!   or, with [`UnknownThread::Refuse`], refused with `unknown_thread` before
+//!   anything is sent. A 404 `thread_not_found` forgets the thread (the SDK
+//!   then replays the conversation with a new create, a new call).
 //! * **One hold per call.** The first attempt reserves; the SDK's retries of
 //!   the same call keep that hold. An attempt that certainly did not reach the
 //!   model (an error status with its body; a connection that never opened)
@@ -98,11 +117,34 @@ pub struct MeterConfig {
     /// The SDK's `max_retries` when a call does not give its own (both SDKs
     /// default to 2).
     pub max_retries: u32,
+    /// What a thread continue request whose thread the [`ThreadBook`] does
+    /// not know gets: the context-window bound (default) or a refusal.
+    pub unknown_thread: UnknownThread,
+}
+
+/// What a message-thread continue request whose previous message the
+/// [`ThreadBook`] does not know (never seen, or expired) gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownThread {
+    /// Reserved at the model's whole context window at the 1-hour
+    /// cache-write rate (never less than the API can bill).
+    #[default]
+    ContextWindow,
+    /// Refused before anything is sent, with `unknown_thread`.
+    Refuse,
 }
 
 impl Default for MeterConfig {
     fn default() -> MeterConfig {
-        MeterConfig { agent: "default".into(), lease_ms: None, estimate: EstimateMode::Bound, pool_selector: None, max_retries: DEFAULT_MAX_RETRIES }
+        MeterConfig {
+            agent: "default".into(),
+            lease_ms: None,
+            estimate: EstimateMode::Bound,
+            pool_selector: None,
+            max_retries: DEFAULT_MAX_RETRIES,
+            unknown_thread: UnknownThread::ContextWindow,
+        }
     }
 }
 
@@ -136,6 +178,15 @@ pub enum MeterError {
     /// The request cannot be priced.
     #[error(transparent)]
     Pricing(#[from] PricingError),
+    /// A thread continue request whose thread the book does not know, with
+    /// [`UnknownThread::Refuse`].
+    #[error("the thread continue request's previous message {previous_message_id:?} is {}: its input (the whole stored thread) cannot be bounded tighter than the model's context window, and the middleware was asked to refuse such requests (send the whole conversation with a new thread create, or allow unknown threads)", if *.expired { "on a thread that expired" } else { "not on a thread this middleware has seen" })]
+    UnknownThread {
+        /// The `previous_message_id` of the request.
+        previous_message_id: String,
+        /// Whether the book knew the thread but it expired.
+        expired: bool,
+    },
 }
 
 impl MeterError {
@@ -144,6 +195,7 @@ impl MeterError {
         match self {
             MeterError::Request(e) => e.code(),
             MeterError::Pricing(e) => e.code(),
+            MeterError::UnknownThread { .. } => "unknown_thread",
         }
     }
 }
@@ -205,6 +257,157 @@ pub struct MeterSummary {
     pub done: bool,
 }
 
+/// How long the API keeps a message thread after the request that produced
+/// its latest message: 5 minutes.
+pub const THREAD_TTL_MS: u64 = 5 * 60 * 1000;
+
+/// The most threads a [`ThreadBook`] keeps by default; past it the oldest
+/// entry is forgotten (its continue is then bounded as unknown: never less
+/// than the API can bill).
+pub const DEFAULT_MAX_THREADS: usize = 4096;
+
+/// What a [`ThreadBook`] knows of one message on a thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ThreadEntry {
+    /// The whole thread's input, in tokens at most, as a continue from this
+    /// message reads it (before its own new messages).
+    pub input_tokens: u64,
+    /// Whether a request of the thread carried a `cache_control`.
+    pub cache_write: bool,
+    /// Whether one asked for the 1-hour cache (`ttl: "1h"`).
+    pub cache_write_1h: bool,
+    /// Whether a request of the thread had a worst case that may overshoot.
+    pub may_overshoot: bool,
+    /// When the API forgets the thread ([`THREAD_TTL_MS`] after the request
+    /// that produced this message), Unix ms.
+    pub expires_at_ms: u64,
+}
+
+/// What a [`ThreadBook`] says of a `previous_message_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadLookup {
+    /// The thread, still alive.
+    Known(ThreadEntry),
+    /// The book knew it, but it expired.
+    Expired,
+    /// Never seen (or forgotten to keep the book within its cap, or after
+    /// the API answered `thread_not_found`).
+    Unknown,
+}
+
+#[derive(Debug, Default)]
+struct Threads {
+    entries: std::collections::HashMap<String, (u64, ThreadEntry)>,
+    /// Insertion order: sequence number to message ID.
+    order: std::collections::BTreeMap<u64, String>,
+    next: u64,
+    cap: usize,
+}
+
+impl Threads {
+    fn remove(&mut self, id: &str) {
+        if let Some((seq, _)) = self.entries.remove(id) {
+            self.order.remove(&seq);
+        }
+    }
+}
+
+/// The message threads one middleware has seen, keyed by the ID of each
+/// response on a thread: a bound on each thread's input so far, for the
+/// [`Meter`]s of continue requests. A handle: clones share one book. Bounded
+/// in memory ([`DEFAULT_MAX_THREADS`] or [`ThreadBook::with_capacity`]; the
+/// oldest entry goes first); an entry expires [`THREAD_TTL_MS`] after the
+/// request that produced it, by the times the caller hands in (like the
+/// pool's clock). In-process: a fleet of processes sharing one pool keeps
+/// one book per process, and a continue sent from another process than its
+/// create is bounded as unknown.
+#[derive(Clone, Debug)]
+pub struct ThreadBook {
+    inner: Arc<std::sync::Mutex<Threads>>,
+}
+
+impl Default for ThreadBook {
+    fn default() -> ThreadBook {
+        ThreadBook::with_capacity(DEFAULT_MAX_THREADS)
+    }
+}
+
+impl ThreadBook {
+    /// An empty book of at most [`DEFAULT_MAX_THREADS`] threads.
+    pub fn new() -> ThreadBook {
+        ThreadBook::default()
+    }
+
+    /// An empty book of at most `cap` threads (at least 1).
+    pub fn with_capacity(cap: usize) -> ThreadBook {
+        ThreadBook { inner: Arc::new(std::sync::Mutex::new(Threads { cap: cap.max(1), ..Threads::default() })) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Threads> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many entries the book holds (expired ones included until they are
+    /// looked up or pushed out).
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether the book is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// What the book knows of `message_id` at `now_ms`. An expired entry is
+    /// forgotten as it is reported.
+    pub fn lookup(&self, message_id: &str, now_ms: u64) -> ThreadLookup {
+        let mut t = self.lock();
+        match t.entries.get(message_id) {
+            None => ThreadLookup::Unknown,
+            Some((_, e)) if now_ms >= e.expires_at_ms => {
+                t.remove(message_id);
+                ThreadLookup::Expired
+            }
+            Some((_, e)) => ThreadLookup::Known(*e),
+        }
+    }
+
+    /// Records the thread up to `message_id`. Expired entries at the front
+    /// and, past the cap, the oldest are forgotten.
+    pub fn record(&self, message_id: &str, entry: ThreadEntry, now_ms: u64) {
+        let mut t = self.lock();
+        t.remove(message_id);
+        let seq = t.next;
+        t.next = t.next.saturating_add(1);
+        t.entries.insert(message_id.to_owned(), (seq, entry));
+        t.order.insert(seq, message_id.to_owned());
+        while let Some((_, id)) = t.order.first_key_value().map(|(k, v)| (*k, v.clone())) {
+            let expired = t.entries.get(&id).is_none_or(|(_, e)| now_ms >= e.expires_at_ms);
+            if t.entries.len() > t.cap || (expired && id != message_id) {
+                t.remove(&id);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Forgets `message_id` (the API answered `thread_not_found` for it).
+    pub fn forget(&self, message_id: &str) {
+        self.lock().remove(message_id);
+    }
+}
+
+/// Which part a request plays on a message thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ThreadRole {
+    /// Not on a thread.
+    None,
+    /// `{"type": "create"}`.
+    Create,
+    /// `{"type": "continue"}` from this message.
+    Continue(String),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Held {
     reservation: Reservation,
@@ -258,12 +461,34 @@ pub struct Meter {
     release_on_grant: bool,
     clock_ms: u64,
     summary: MeterSummary,
+    /// The book of message threads, if the middleware keeps one.
+    threads: Option<ThreadBook>,
+    /// The part this request plays on a thread.
+    thread: ThreadRole,
+    /// The request's input bound, tokens (a continue's: the whole thread's).
+    input_bound: u64,
+    /// Whether the request (a continue: its thread) may write the cache:
+    /// (any `cache_control`, any 1-hour one).
+    cache: (bool, bool),
 }
 
 impl Meter {
     /// The books for a call whose body (as the SDK built it) is `body`: the
-    /// selector is added and the worst case priced here.
+    /// selector is added and the worst case priced here. Without a
+    /// [`ThreadBook`], every thread continue request is unknown.
     pub fn new(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8]) -> Result<Meter, MeterError> {
+        Meter::build(config, prices, body, None, 0)
+    }
+
+    /// [`Meter::new`] with the middleware's book of message threads: a
+    /// continue request is bounded from the thread the book knows, and the
+    /// response of a create or continue is recorded in it. `now_ms` is the
+    /// caller's clock (for the threads' expiry).
+    pub fn with_threads(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8], threads: &ThreadBook, now_ms: u64) -> Result<Meter, MeterError> {
+        Meter::build(config, prices, body, Some(threads), now_ms)
+    }
+
+    fn build(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8], threads: Option<&ThreadBook>, now_ms: u64) -> Result<Meter, MeterError> {
         let invalid = |reason: String| MeterError::Request(RequestError::InvalidRequest { reason });
         let mut object: serde_json::Map<String, Value> = match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(m)) => m,
@@ -284,9 +509,28 @@ impl Meter {
         let request: MessageRequest = serde_json::from_value(value.clone()).map_err(|e| invalid(format!("the body is not a Messages request: {e}")))?;
         let body = if body_changed { serde_json::to_vec(&value).map_err(|e| invalid(e.to_string()))? } else { body.to_vec() };
         let stream = request.stream == Some(true);
-        let estimate = match thread_continue(&request) {
-            None => worst_case(&prices, &request, body.len(), config.estimate)?,
-            Some(previous) => continue_bound(&prices, &request, &previous)?,
+        let thread = thread_role(&request);
+        let mut cache = crate::pricing::cache_writes(&request);
+        let estimate = match &thread {
+            ThreadRole::Continue(previous) => {
+                let lookup = threads.map_or(ThreadLookup::Unknown, |b| b.lookup(previous, now_ms));
+                match lookup {
+                    ThreadLookup::Known(entry) => {
+                        cache = (cache.0 || entry.cache_write, cache.1 || entry.cache_write_1h);
+                        known_continue_bound(&prices, &request, body.len(), &entry, cache)?
+                    }
+                    other if config.unknown_thread == UnknownThread::Refuse => {
+                        // The model must still be one the table prices.
+                        prices.prices(&request.model)?;
+                        return Err(MeterError::UnknownThread { previous_message_id: previous.clone(), expired: other == ThreadLookup::Expired });
+                    }
+                    _ => {
+                        cache = (true, true);
+                        continue_bound(&prices, &request, previous)?
+                    }
+                }
+            }
+            _ => worst_case(&prices, &request, body.len(), config.estimate)?,
         };
         Ok(Meter {
             config: config.clone(),
@@ -304,6 +548,10 @@ impl Meter {
             release_on_grant: false,
             clock_ms: 0,
             summary: MeterSummary::default(),
+            threads: threads.cloned(),
+            thread,
+            input_bound: estimate.input_tokens_bound,
+            cache,
         })
     }
 
@@ -463,6 +711,11 @@ impl Meter {
     pub fn handle_body(&mut self, body: &[u8], now_ms: u64) {
         let now_ms = self.clock(now_ms);
         if let Phase::Out(out) = &mut self.phase {
+            if let (ThreadRole::Continue(previous), Some((404, _)), Some(threads)) = (&self.thread, &out.head, &self.threads) {
+                if thread_not_found(body) {
+                    threads.forget(previous);
+                }
+            }
             out.call.handle_body(body, now_ms);
         }
         self.after_attempt(now_ms);
@@ -600,6 +853,30 @@ impl Meter {
         self.summary.estimated = self.summary.estimated.saturating_add(reservation.amount);
     }
 
+    /// Records the thread up to `message` (the response of a create or a
+    /// continue) in the book: this request's input bound (never less than
+    /// the input it was billed), plus what the response produced, which the
+    /// next continue reads as input: its output tokens (thinking the API may
+    /// keep whole) and the bytes of its content (at most a token per byte).
+    fn record_thread(&self, message: &Message, now_ms: u64) {
+        let Some(threads) = &self.threads else { return };
+        if self.thread == ThreadRole::None || message.id.is_empty() {
+            return;
+        }
+        let u = &message.usage;
+        let billed_input = u.input_tokens.saturating_add(u.cache_creation_input_tokens.unwrap_or(0)).saturating_add(u.cache_read_input_tokens.unwrap_or(0));
+        let content = crate::pool::attribution::json_len(&message.content);
+        let input_tokens = self.input_bound.max(billed_input).saturating_add(u.output_tokens).saturating_add(content);
+        let entry = ThreadEntry {
+            input_tokens,
+            cache_write: self.cache.0,
+            cache_write_1h: self.cache.1,
+            may_overshoot: self.may_overshoot,
+            expires_at_ms: now_ms.saturating_add(THREAD_TTL_MS),
+        };
+        threads.record(&message.id, entry, now_ms);
+    }
+
     fn settle(&mut self, reservation: Reservation, completed: Completed, now_ms: u64) {
         let message = completed.message;
         let mut options = CostOptions::for_message(&message);
@@ -609,6 +886,7 @@ impl Meter {
         // A model the table cannot price (a fallback, say): the reserved
         // worst case, which the pool already held.
         let breakdown = cost(&self.prices, &message.model, &message.usage, &options).unwrap_or_else(|_| CostBreakdown::unpriced(reservation.amount));
+        self.record_thread(&message, now_ms);
         let mut attribution = AttributionInput::from_request_and_response(&self.request, &message).with_cost(&breakdown);
         if let Some(id) = completed.request_id {
             attribution = attribution.with_request_id(id);
@@ -618,19 +896,44 @@ impl Meter {
     }
 }
 
-/// The `previous_message_id` of a message-thread continue request
-/// (`"thread": {"type": "continue", ...}`), if the request is one.
-fn thread_continue(request: &MessageRequest) -> Option<String> {
-    let thread = request.extra.get("thread")?;
-    if thread.get("type").and_then(Value::as_str) != Some("continue") {
-        return None;
+/// The part a request plays on a message thread (`"thread": {"type":
+/// "create"}` or `{"type": "continue", "previous_message_id": ...}`).
+fn thread_role(request: &MessageRequest) -> ThreadRole {
+    let Some(thread) = request.extra.get("thread") else { return ThreadRole::None };
+    match thread.get("type").and_then(Value::as_str) {
+        Some("create") => ThreadRole::Create,
+        Some("continue") => ThreadRole::Continue(thread.get("previous_message_id").and_then(Value::as_str).unwrap_or_default().to_owned()),
+        _ => ThreadRole::None,
     }
-    Some(thread.get("previous_message_id").and_then(Value::as_str).unwrap_or_default().to_owned())
 }
 
-/// The worst case of a message-thread continue request. Its body holds only
-/// the new messages, while the API reads (and bills as input) the whole
-/// stored thread, which this meter does not track yet: the input is bounded
+/// The worst case of a continue request whose thread the book knows: the
+/// thread's input bound plus the request's own body (its new messages), at
+/// no more than the model's context window, at the highest input rate the
+/// thread can incur (`cache`: any `cache_control` of the thread or the
+/// request, any 1-hour one).
+fn known_continue_bound(prices: &PriceTable, request: &MessageRequest, body_len: usize, entry: &ThreadEntry, cache: (bool, bool)) -> Result<crate::pricing::Estimate, MeterError> {
+    let mut bounded = request.clone();
+    if cache.0 {
+        let ttl = if cache.1 { serde_json::json!({"type": "ephemeral", "ttl": "1h"}) } else { serde_json::json!({"type": "ephemeral"}) };
+        bounded.system = serde_json::from_value(serde_json::json!([{"type": "text", "text": "", "cache_control": ttl}])).ok();
+    }
+    let body_tokens = u64::try_from(body_len).unwrap_or(u64::MAX);
+    let total = usize::try_from(entry.input_tokens.saturating_add(body_tokens)).unwrap_or(usize::MAX);
+    let mut estimate = worst_case(prices, &bounded, total, EstimateMode::Bound)?;
+    estimate.may_overshoot |= entry.may_overshoot;
+    Ok(estimate)
+}
+
+/// Whether an error body is the API's `thread_not_found`
+/// (`error.details.error_code`).
+fn thread_not_found(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).ok().is_some_and(|v| v.pointer("/error/details/error_code").and_then(Value::as_str) == Some("thread_not_found"))
+}
+
+/// The worst case of a message-thread continue request whose thread the book
+/// does not know. Its body holds only the new messages, while the API reads
+/// (and bills as input) the whole stored thread: the input is bounded
 /// by the model's context window, priced at the highest input rate (the
 /// 1-hour cache write, since the stored thread may ask for it), so that the
 /// hold is never less than the request can cost. A model without a known
@@ -674,6 +977,51 @@ mod tests {
                 other => return other,
             }
         }
+    }
+
+    fn entry(expires_at_ms: u64) -> ThreadEntry {
+        ThreadEntry { input_tokens: 10, cache_write: false, cache_write_1h: false, may_overshoot: false, expires_at_ms }
+    }
+
+    #[test]
+    fn the_thread_book_is_bounded_and_forgets_the_oldest_first() {
+        let book = ThreadBook::with_capacity(2);
+        book.record("msg_a", entry(1_000), 0);
+        book.record("msg_b", entry(1_000), 1);
+        book.record("msg_c", entry(1_000), 2);
+        assert_eq!(book.len(), 2);
+        assert_eq!(book.lookup("msg_a", 3), ThreadLookup::Unknown);
+        assert!(matches!(book.lookup("msg_b", 3), ThreadLookup::Known(_)));
+        assert!(matches!(book.lookup("msg_c", 3), ThreadLookup::Known(_)));
+        // A clone is a handle on the same book.
+        let other = book.clone();
+        other.forget("msg_b");
+        assert_eq!(book.lookup("msg_b", 3), ThreadLookup::Unknown);
+    }
+
+    #[test]
+    fn a_thread_expires_at_its_time_and_expired_entries_are_dropped_on_record() {
+        let book = ThreadBook::new();
+        book.record("msg_a", entry(100), 0);
+        assert!(matches!(book.lookup("msg_a", 99), ThreadLookup::Known(_)));
+        assert_eq!(book.lookup("msg_a", 100), ThreadLookup::Expired);
+        // Reported once, then forgotten.
+        assert_eq!(book.lookup("msg_a", 100), ThreadLookup::Unknown);
+        book.record("msg_b", entry(100), 0);
+        book.record("msg_c", entry(10_000), 500);
+        assert_eq!(book.len(), 1, "the expired entry at the front went when msg_c was recorded");
+    }
+
+    #[test]
+    fn a_continue_without_a_book_is_bounded_by_the_context_window() {
+        let body = serde_json::to_vec(&serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}],
+            "thread": {"type": "continue", "previous_message_id": "msg_x"}})).unwrap();
+        let m = Meter::new(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &body).unwrap();
+        assert_eq!(m.amount(), Money::from_nanos(200_000 * 2_000 + 100 * 5_000));
+        let refuse = MeterConfig { unknown_thread: UnknownThread::Refuse, ..MeterConfig::default() };
+        let e = Meter::new(&refuse, Arc::new(PriceTable::builtin()), &body).unwrap_err();
+        assert_eq!(e.code(), "unknown_thread");
+        assert!(e.to_string().contains("msg_x"), "{e}");
     }
 
     #[test]

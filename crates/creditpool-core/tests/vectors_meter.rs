@@ -4,7 +4,7 @@ mod common;
 
 use creditpool_core::call::ReadBody;
 use creditpool_core::http::Headers;
-use creditpool_core::meter::{Meter, MeterAction, MeterConfig, TransportFailure};
+use creditpool_core::meter::{Meter, MeterAction, MeterConfig, ThreadBook, TransportFailure};
 use creditpool_core::pool::{Pool, PoolConfig};
 use creditpool_core::pricing::PriceTable;
 use serde_json::{json, Value};
@@ -45,24 +45,56 @@ fn run(input: &Value) -> Result<Value, String> {
     let pool_config: PoolConfig = serde_json::from_value(input["pool"].clone()).map_err(|e| format!("pool: {e}"))?;
     let mut pool = Pool::new(pool_config, start).map_err(|e| e.to_string())?;
     let config: MeterConfig = serde_json::from_value(input["config"].clone()).map_err(|e| format!("config: {e}"))?;
+    let book = ThreadBook::new();
+    let mut now = start;
+    let mut ops = Vec::new();
+    let mut out = match input.get("calls") {
+        // Several calls through one middleware: one book, one pool.
+        Some(calls) => {
+            let mut results = Vec::new();
+            for call in calls.as_array().ok_or("calls")? {
+                now += call["advance_ms"].as_u64().unwrap_or(0);
+                let r = run_call(call, &config, &book, &mut pool, &mut ops, &mut now)?;
+                results.push(match r.get("error") {
+                    Some(_) => r,
+                    None => json!({"amount": r["amount"], "actions": r["actions"]}),
+                });
+            }
+            json!({"calls": results})
+        }
+        None => run_call(input, &config, &book, &mut pool, &mut ops, &mut now)?,
+    };
+    let mut ledger = Vec::new();
+    while let Some(e) = pool.poll_ledger() {
+        ledger.push(json!({"kind": e.kind, "cost": e.cost, "estimated": e.estimated}));
+    }
+    if out.get("error").is_none() {
+        out["pool_ops"] = json!(ops);
+        out["ledger"] = json!(ledger);
+        out["pool"] = json!({"settled": pool.state().settled(), "reserved": pool.state().reserved()});
+    }
+    Ok(out)
+}
+
+/// One call: its meter built (with the book) and driven through its attempts.
+fn run_call(input: &Value, config: &MeterConfig, book: &ThreadBook, pool: &mut Pool, ops: &mut Vec<Value>, clock: &mut u64) -> Result<Value, String> {
     let body = serde_json::to_vec(&input["body"]).map_err(|e| e.to_string())?;
-    let mut m = match Meter::new(&config, Arc::new(PriceTable::builtin()), &body) {
+    let mut m = match Meter::with_threads(config, Arc::new(PriceTable::builtin()), &body, book, *clock) {
         Ok(m) => m,
         Err(e) => return Ok(json!({"error": e.code()})),
     };
     let sent: Value = serde_json::from_slice(m.body()).map_err(|e| e.to_string())?;
-    let mut now = start;
+    let mut now = *clock;
     let mut actions = Vec::new();
-    let mut ops = Vec::new();
     for a in input["attempts"].as_array().ok_or("attempts")? {
         now += 1;
         let retries = a["retries_taken"].as_u64().unwrap_or(0) as u32;
         m.begin_attempt(retries, a["max_retries"].as_u64().map(|v| v as u32), now);
-        let mut act = drain(&mut m, &mut pool, &mut ops, now);
+        let mut act = drain(&mut m, pool, ops, now);
         while let MeterAction::Wait { until_ms } = act {
             actions.push(action(&act));
             now = until_ms;
-            act = drain(&mut m, &mut pool, &mut ops, now);
+            act = drain(&mut m, pool, ops, now);
         }
         actions.push(action(&act));
         if act != MeterAction::Send {
@@ -82,7 +114,7 @@ fn run(input: &Value) -> Result<Value, String> {
                     for c in a["chunks"].as_array().into_iter().flatten() {
                         now += 1;
                         m.handle_chunk(c.as_str().unwrap_or_default().as_bytes(), now);
-                        let _ = drain(&mut m, &mut pool, &mut ops, now);
+                        let _ = drain(&mut m, pool, ops, now);
                     }
                     now += 1;
                     if a["end"] == false {
@@ -93,27 +125,17 @@ fn run(input: &Value) -> Result<Value, String> {
                 }
             }
         }
-        let act = drain(&mut m, &mut pool, &mut ops, now);
+        let act = drain(&mut m, pool, ops, now);
         actions.push(action(&act));
     }
     if a_abandon_at_end(input) {
         now += 1;
         m.abandon(now);
-        let act = drain(&mut m, &mut pool, &mut ops, now);
+        let act = drain(&mut m, pool, ops, now);
         actions.push(action(&act));
     }
-    let mut ledger = Vec::new();
-    while let Some(e) = pool.poll_ledger() {
-        ledger.push(json!({"kind": e.kind, "cost": e.cost, "estimated": e.estimated}));
-    }
-    Ok(json!({
-        "body": sent,
-        "amount": m.amount(),
-        "actions": actions,
-        "pool_ops": ops,
-        "ledger": ledger,
-        "pool": {"settled": pool.state().settled(), "reserved": pool.state().reserved()},
-    }))
+    *clock = now;
+    Ok(json!({"body": sent, "amount": m.amount(), "actions": actions}))
 }
 
 fn a_abandon_at_end(input: &Value) -> bool {

@@ -1,5 +1,6 @@
 //! API-shaped error responses:
-//! `{"type":"error","error":{"type":..,"message":..},"request_id":..}`.
+//! `{"type":"error","error":{"type":..,"message":..},"request_id":..}`, with
+//! `error.details` when the API gives them (`{"error_code": ...}`).
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,12 +18,14 @@ pub(crate) struct ApiFailure {
     pub message: String,
     /// Extra response headers (`retry-after`, scripted headers).
     pub headers: Vec<(String, String)>,
+    /// The `error.details` object, if any (`{"error_code": "thread_not_found"}`).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiFailure {
     /// An error with a status and the `error.type` that goes with it.
     pub fn new(status: u16, message: impl Into<String>) -> ApiFailure {
-        ApiFailure { status, kind: ApiErrorKind::from_status(status).as_str().to_owned(), message: message.into(), headers: Vec::new() }
+        ApiFailure { status, kind: ApiErrorKind::from_status(status).as_str().to_owned(), message: message.into(), headers: Vec::new(), details: None }
     }
 
     /// 400 `invalid_request_error`.
@@ -37,9 +40,13 @@ impl ApiFailure {
 
     /// The response, with the error body naming `request_id`.
     pub fn into_response(self, request_id: &str) -> Response {
+        let mut error = json!({"type": self.kind, "message": self.message});
+        if let Some(details) = self.details {
+            error["details"] = details;
+        }
         let body = json!({
             "type": "error",
-            "error": {"type": self.kind, "message": self.message},
+            "error": error,
             "request_id": request_id,
         });
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -1,6 +1,6 @@
 //! The command line:
 //! `creditpool-sim [--port N] [--scenario FILE] [--keys K1,K2] [--fault-rate R]
-//! [--seed S] [--usage-log FILE] [--reject-pool-selector]`.
+//! [--seed S] [--usage-log FILE] [--reject-pool-selector] [--thread-ttl-ms MS]`.
 
 use crate::{Config, Scenario, SimError};
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ creditpool-sim: an offline simulator of the Anthropic Messages API (an emulator,
 USAGE:
     creditpool-sim [--port N] [--scenario FILE] [--keys K1,K2] [--fault-rate R]
                    [--seed S] [--usage-log FILE] [--reject-pool-selector]
+                   [--thread-ttl-ms MS]
 
 OPTIONS:
     --port N           port on 127.0.0.1; 0 (the default) picks a free one
@@ -25,6 +26,9 @@ OPTIONS:
                        refuse the pool selector field (credit_pool) like any
                        unknown top-level field, as an API that does not know it:
                        400 `credit_pool: Extra inputs are not permitted`
+    --thread-ttl-ms MS how long a message thread lives after its last request;
+                       default 300000 (the API's 5 minutes). POST /_sim/clock
+                       {\"advance_ms\": N} moves the simulator's clock instead
     -h, --help         print this help
     -V, --version      print the version
 
@@ -61,6 +65,8 @@ pub struct Args {
     pub usage_log: Option<PathBuf>,
     /// `--reject-pool-selector`.
     pub reject_pool_selector: bool,
+    /// `--thread-ttl-ms`.
+    pub thread_ttl_ms: Option<u64>,
 }
 
 impl Args {
@@ -78,6 +84,7 @@ impl Args {
             seed: self.seed,
             usage_log: self.usage_log,
             reject_pool_selector: self.reject_pool_selector,
+            thread_ttl_ms: self.thread_ttl_ms,
         })
     }
 }
@@ -96,7 +103,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, SimErro
             "-h" | "--help" => return Ok(Command::Help),
             "-V" | "--version" => return Ok(Command::Version),
             "--reject-pool-selector" if inline.is_none() => out.reject_pool_selector = true,
-            "--port" | "--scenario" | "--keys" | "--fault-rate" | "--seed" | "--usage-log" => {
+            "--port" | "--scenario" | "--keys" | "--fault-rate" | "--seed" | "--usage-log" | "--thread-ttl-ms" => {
                 let value = match inline {
                     Some(v) => v,
                     None => args.next().ok_or_else(|| usage(format!("{flag} needs a value")))?,
@@ -128,6 +135,7 @@ fn apply(out: &mut Args, flag: &str, value: &str) -> Result<(), SimError> {
         }
         "--seed" => out.seed = value.parse().map_err(|_| usage(format!("--seed: `{value}` is not a non-negative integer")))?,
         "--usage-log" => out.usage_log = Some(PathBuf::from(value)),
+        "--thread-ttl-ms" => out.thread_ttl_ms = Some(value.parse().map_err(|_| usage(format!("--thread-ttl-ms: `{value}` is not a non-negative integer")))?),
         _ => return Err(usage(format!("unknown argument `{flag}`"))),
     }
     Ok(())

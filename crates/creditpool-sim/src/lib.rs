@@ -30,6 +30,7 @@ pub mod reply;
 pub mod rules;
 pub mod scenario;
 mod server;
+pub mod threads;
 pub mod shutdown;
 pub mod stream;
 pub mod tokens;
@@ -66,4 +67,8 @@ pub struct Config {
     /// `credit_pool: Extra inputs are not permitted`), as an API that does not
     /// know it: `--reject-pool-selector`.
     pub reject_pool_selector: bool,
+    /// How long a message thread lives after its last request, ms (`None`:
+    /// the API's 5 minutes, [`threads::DEFAULT_THREAD_TTL_MS`]):
+    /// `--thread-ttl-ms`.
+    pub thread_ttl_ms: Option<u64>,
 }

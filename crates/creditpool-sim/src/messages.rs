@@ -13,7 +13,7 @@ use crate::server::{now_ms, set, RequestId, Shared};
 use crate::stream;
 use crate::usage_log::{Outcome, UsageEntry};
 use crate::validate::{self, Endpoint, Valid};
-use crate::{auth, tokens};
+use crate::{auth, threads, tokens};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -89,8 +89,23 @@ impl Plan {
     }
 }
 
-/// Checks the key and the version header, and reads the body.
-async fn admit(shared: &Shared, headers: &HeaderMap, body: Body, endpoint: Endpoint) -> Result<(Valid, usize), ApiFailure> {
+/// A request that passed the checks, read for its message thread.
+struct Admitted {
+    valid: Valid,
+    /// The bytes the request is billed on: its body, or for a thread
+    /// continue the whole conversation as one body.
+    billed_len: usize,
+    /// The body as sent.
+    body_len: usize,
+    /// The body the reply was built from (for a continue, the whole thread).
+    resolved: Vec<u8>,
+    role: threads::Role,
+}
+
+/// Checks the key and the version header, and reads the body (for
+/// `/v1/messages`, resolving its message thread: a continue is checked and
+/// answered as its whole conversation).
+async fn admit(shared: &Shared, headers: &HeaderMap, body: Body, endpoint: Endpoint) -> Result<Admitted, ApiFailure> {
     auth::check(headers, &shared.keys)?;
     validate::check_version(headers)?;
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
@@ -100,8 +115,19 @@ async fn admit(shared: &Shared, headers: &HeaderMap, body: Body, endpoint: Endpo
         let inner = shared.lock();
         (!shared.reject_pool_selector && !inner.reject_pool_field).then(|| inner.pool_field.clone())
     };
-    let valid = validate::check_body(&bytes, endpoint, pool_field.as_deref())?;
-    Ok((valid, bytes.len()))
+    let (resolved, role) = if endpoint == Endpoint::Messages {
+        // The thread is looked up only once the body is known to be a request.
+        validate::check_known_fields_of(&bytes, pool_field.as_deref())?;
+        let mut inner = shared.lock();
+        let now = inner.sim_now_ms();
+        let r = inner.threads.resolve(&bytes, now)?;
+        (r.body, r.role)
+    } else {
+        (bytes.to_vec(), threads::Role::None)
+    };
+    let valid = validate::check_body(&resolved, endpoint, pool_field.as_deref())?;
+    let billed_len = if matches!(role, threads::Role::Continue(_)) { resolved.len() } else { bytes.len() };
+    Ok(Admitted { valid, billed_len, body_len: bytes.len(), resolved, role })
 }
 
 /// The pool selector's value, and the header that echoes it.
@@ -122,7 +148,7 @@ fn echo_pool(headers: &mut HeaderMap, pool: Option<&Value>) {
 /// `POST /v1/messages/count_tokens`.
 pub(crate) async fn post_count_tokens(State(shared): State<Arc<Shared>>, Extension(rid): Extension<RequestId>, headers: HeaderMap, body: Body) -> Response {
     let (valid, body_len) = match admit(&shared, &headers, body, Endpoint::CountTokens).await {
-        Ok(v) => v,
+        Ok(a) => (a.valid, a.body_len),
         Err(f) => return f.into_response(&rid.id),
     };
     let n = tokens::input_tokens(&valid.request, body_len);
@@ -133,9 +159,14 @@ pub(crate) async fn post_count_tokens(State(shared): State<Arc<Shared>>, Extensi
 
 /// `POST /v1/messages`.
 pub(crate) async fn post_messages(State(shared): State<Arc<Shared>>, Extension(rid): Extension<RequestId>, headers: HeaderMap, body: Body) -> Response {
-    let (valid, body_len) = match admit(&shared, &headers, body, Endpoint::Messages).await {
-        Ok(v) => v,
+    let Admitted { valid, billed_len, body_len, resolved, role } = match admit(&shared, &headers, body, Endpoint::Messages).await {
+        Ok(a) => a,
         Err(f) => return f.into_response(&rid.id),
+    };
+    // The thread's time to live runs from its last request.
+    let expires_at_ms = {
+        let inner = shared.lock();
+        inner.sim_now_ms().saturating_add(shared.thread_ttl_ms)
     };
     let pool = pool_value(&shared, &valid);
     let request = &valid.request;
@@ -169,7 +200,9 @@ pub(crate) async fn post_messages(State(shared): State<Arc<Shared>>, Extension(r
         let error = ScriptedError { status: status_of(&kind), kind: Some(se.kind.clone()), message: se.message.clone(), retry_after: None, headers: BTreeMap::new() };
         return error_response(error, &plan.headers, &rid.id);
     }
-    let reply = reply::build(request, body_len, scripted, rid.seq);
+    let reply = reply::build(request, billed_len, scripted, rid.seq);
+    // A thread keeps the whole reply (the API holds all of it or none).
+    shared.lock().threads.store(&role, &resolved, &reply.message.id, serde_json::to_value(&reply.message.content).unwrap_or_default(), expires_at_ms);
     let full = reply.message.usage.clone();
     let (chunks, outputs): (Vec<Bytes>, Vec<u64>) = if streamed {
         stream_chunks(&reply, plan.stream_error.as_ref(), &rid.id).into_iter().unzip()
@@ -199,6 +232,9 @@ pub(crate) async fn post_messages(State(shared): State<Arc<Shared>>, Extension(r
         outcome: Outcome::Complete,
         body_bytes: body_len as u64,
         max_tokens: request.max_tokens,
+        message_id: Some(reply.message.id.clone()),
+        thread: role.name().map(str::to_owned),
+        thread_bytes: matches!(role, threads::Role::Continue(_)).then_some(billed_len as u64),
     };
     let stream_error = streamed && plan.stream_error.is_some();
     let paced = streamed && (cut.is_some() || !plan.event_delay.is_zero() || stall.is_some());

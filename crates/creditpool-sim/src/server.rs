@@ -7,6 +7,7 @@ use crate::faults::Faults;
 use crate::messages;
 use crate::ratelimit::RateWindow;
 use crate::scenario::{Scenario, Script};
+use crate::threads::{Threads, DEFAULT_THREAD_TTL_MS};
 use crate::usage_log::UsageLog;
 use crate::{Config, SimError, DEFAULT_POOL_FIELD};
 use axum::body::Body;
@@ -54,6 +55,8 @@ pub(crate) struct Shared {
     cli_seed: u64,
     /// `--reject-pool-selector`: the pool selector field is refused too.
     pub reject_pool_selector: bool,
+    /// How long a message thread lives after its last request, ms.
+    pub thread_ttl_ms: u64,
     inner: Mutex<Inner>,
     /// Becomes `true` when the simulator stops; open streams end then.
     pub stopping: watch::Receiver<bool>,
@@ -81,9 +84,20 @@ pub(crate) struct Inner {
     pub usage: UsageLog,
     /// The rate-limit window.
     pub window: RateWindow,
+    /// The message threads held.
+    pub threads: Threads,
+    /// How far `POST /_sim/clock` moved the simulator's clock ahead of the
+    /// system's, ms.
+    pub clock_offset_ms: u64,
 }
 
 impl Inner {
+    /// The simulator's clock (threads expire on it): Unix ms, moved ahead by
+    /// `POST /_sim/clock`.
+    pub fn sim_now_ms(&self) -> u64 {
+        now_ms().saturating_add(self.clock_offset_ms)
+    }
+
     fn load(&mut self, scenario: Option<&Scenario>, cli_fault_rate: f64, cli_seed: u64) {
         self.script = scenario.map(Script::new).unwrap_or_default();
         let rate = scenario.and_then(|s| s.fault_rate).unwrap_or(cli_fault_rate);
@@ -140,6 +154,8 @@ impl Simulator {
             reject_pool_field: false,
             usage,
             window: RateWindow::default(),
+            threads: Threads::default(),
+            clock_offset_ms: 0,
         };
         inner.load(config.scenario.as_ref(), config.fault_rate, config.seed);
         let shared = Shared {
@@ -148,6 +164,7 @@ impl Simulator {
             cli_fault_rate: config.fault_rate,
             cli_seed: config.seed,
             reject_pool_selector: config.reject_pool_selector,
+            thread_ttl_ms: config.thread_ttl_ms.unwrap_or(DEFAULT_THREAD_TTL_MS),
             inner: Mutex::new(inner),
             stopping,
         };
@@ -279,6 +296,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/usage", get(get_usage).fallback(method_not_allowed))
         .route("/_sim/scenario", post(post_scenario).get(get_scenario).fallback(method_not_allowed))
         .route("/_sim/reset", post(post_reset).fallback(method_not_allowed))
+        .route("/_sim/clock", post(post_clock).get(get_clock).fallback(method_not_allowed))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), common_headers))
         .with_state(shared)
@@ -401,12 +419,38 @@ async fn get_scenario(State(shared): State<Arc<Shared>>) -> Response {
     json_response(StatusCode::OK, &serde_json::json!({"remaining": shared.lock().script.remaining()}))
 }
 
+/// `POST /_sim/clock` with `{"advance_ms": N}`: moves the simulator's clock
+/// (on which message threads expire) N ms ahead. Answers `{"now_ms",
+/// "thread_ttl_ms", "threads"}`, as `GET /_sim/clock` does.
+async fn post_clock(State(shared): State<Arc<Shared>>, Extension(rid): Extension<RequestId>, body: Body) -> Response {
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let advance = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("advance_ms").and_then(serde_json::Value::as_u64));
+    let Some(advance) = advance else {
+        return ApiFailure::invalid("advance_ms: a non-negative integer is required").into_response(&rid.id);
+    };
+    {
+        let mut inner = shared.lock();
+        inner.clock_offset_ms = inner.clock_offset_ms.saturating_add(advance);
+    }
+    get_clock(State(shared)).await
+}
+
+/// `GET /_sim/clock`: the simulator's clock, the threads' time to live and
+/// how many threads are held.
+async fn get_clock(State(shared): State<Arc<Shared>>) -> Response {
+    let inner = shared.lock();
+    json_response(StatusCode::OK, &serde_json::json!({"now_ms": inner.sim_now_ms(), "thread_ttl_ms": shared.thread_ttl_ms, "threads": inner.threads.len()}))
+}
+
 /// `POST /_sim/reset`: back to the state at start: the command line's
 /// scenario from its first step, request IDs from 1, faults reseeded, the
-/// in-memory usage log empty (the usage log file keeps its lines).
+/// in-memory usage log empty (the usage log file keeps its lines), no
+/// message threads, the clock back to the system's.
 async fn post_reset(State(shared): State<Arc<Shared>>) -> Response {
     let mut inner = shared.lock();
     inner.seq = 0;
+    inner.threads.clear();
+    inner.clock_offset_ms = 0;
     inner.load(shared.initial.as_ref(), shared.cli_fault_rate, shared.cli_seed);
     inner.usage.clear();
     inner.window = RateWindow::default();

@@ -53,6 +53,17 @@ pub struct UsageEntry {
     pub body_bytes: u64,
     /// The request's `max_tokens` (the cap on output tokens).
     pub max_tokens: u32,
+    /// The response's message `id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// `"create"` or `"continue"` for a request on a message thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+    /// For a thread continue: the bytes of the whole conversation as one
+    /// request body, the cap on its input tokens (the API bills the whole
+    /// thread as input; `body_bytes` is only the new messages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_bytes: Option<u64>,
 }
 
 /// The log: every entry in memory, and optionally a file.
@@ -115,6 +126,9 @@ mod tests {
             outcome: Outcome::Abandoned,
             body_bytes: 100,
             max_tokens: 10,
+            message_id: None,
+            thread: None,
+            thread_bytes: None,
         };
         log.append(entry.clone()).unwrap();
         log.append(entry.clone()).unwrap();

@@ -113,6 +113,16 @@ pub(crate) fn check_body(body: &[u8], endpoint: Endpoint, pool_field: Option<&st
     Ok(Valid { request, raw })
 }
 
+/// [`check_body`]'s check of the top-level field names alone (a body that is
+/// not a JSON object passes: `check_body` reports it), so that an unknown
+/// field is refused before a thread is looked up.
+pub(crate) fn check_known_fields_of(body: &[u8], pool_field: Option<&str>) -> Result<(), ApiFailure> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(raw)) => check_known_fields(&raw, pool_field),
+        _ => Ok(()),
+    }
+}
+
 /// The real API answers a top-level field it does not know with a 400 whose
 /// message is `<field>: Extra inputs are not permitted`.
 fn check_known_fields(raw: &Map<String, Value>, pool_field: Option<&str>) -> Result<(), ApiFailure> {

@@ -30,8 +30,11 @@
 //!   `options.stop_reason` (see [`CostOptions::for_message`]): `refusal` with
 //!   `output_tokens == 0` is detected. The model must still be priced (an
 //!   unknown model is an error either way), but every component is zero.
-//! * **Fast mode** (`usage.speed == "fast"`) has its own prices, which the table
-//!   does not hold: it is an error rather than a wrong figure.
+//! * **Fast mode** (`usage.speed == "fast"`) multiplies every token component
+//!   by the model's published fast-mode multiplier (2x on Claude Opus 5.5 and
+//!   Opus 5; stacked with batch and US-only inference; not the web-search
+//!   fee). On a model without a fast-mode price in the table it is an error
+//!   rather than a wrong figure.
 
 use super::table::{ModelPrices, PriceTable, Ratio};
 use super::PricingError;
@@ -133,7 +136,8 @@ pub fn cost(table: &PriceTable, model: &str, usage: &Usage, options: &CostOption
     if refused {
         return Ok(CostBreakdown::default());
     }
-    if usage.extra.get("speed").and_then(|v| v.as_str()) == Some("fast") {
+    let fast = usage.extra.get("speed").and_then(|v| v.as_str()) == Some("fast");
+    if fast && parts.iter().any(|(p, _)| p.fast_mode.is_none()) {
         return Err(PricingError::UnsupportedUsage { model: model.to_owned(), feature: "fast mode (usage.speed = \"fast\")".into() });
     }
 
@@ -151,6 +155,9 @@ pub fn cost(table: &PriceTable, model: &str, usage: &Usage, options: &CostOption
         }
         if geo_us && prices.inference_geo_us_multiplier {
             ratios.push(table.inference_geo_us);
+        }
+        if fast {
+            ratios.extend(prices.fast_mode_ratio());
         }
         let (rates, tier) = prices.rates_for(counts.total_input()?);
         out.long_context |= tier;

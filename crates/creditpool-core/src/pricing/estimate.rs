@@ -28,7 +28,8 @@
 //!   cache-write rate if any `cache_control` anywhere asks for `ttl: "1h"`, else
 //!   the 5-minute write rate if any `cache_control` is present, else the input
 //!   rate); the long-context tier when the input bound exceeds its threshold;
-//!   1.1x for `inference_geo: "us"` where it applies. A workspace whose default
+//!   1.1x for `inference_geo: "us"` where it applies; the model's fast-mode
+//!   multiplier for `speed: "fast"` where the table has one. A workspace whose default
 //!   geo is US must say so on the request (`inference_geo: "us"`), since the
 //!   body is all this function sees.
 //! * **Web search**: `max_uses` searches at the fee, or, when `max_uses` is
@@ -39,7 +40,8 @@
 //!
 //! It is flagged `may_overshoot` (with a note) when something outside the body
 //! can add billed tokens: server tools that bring results in (web search, web
-//! fetch, code execution, ...), MCP servers, `fallbacks: "default"`, fast mode,
+//! fetch, code execution, ...), MCP servers, `fallbacks: "default"`, fast mode
+//! on a model without a fast-mode price,
 //! a model with no known context window but a PDF, or no `max_uses` on web
 //! search.
 //!
@@ -140,8 +142,13 @@ pub fn worst_case(table: &PriceTable, request: &MessageRequest, body_len: usize,
     if request.mcp_servers.as_ref().is_some_and(|m| !m.is_empty()) {
         est.note("MCP server results are billed as input that the request body does not contain".into(), true);
     }
-    if request.extra.get("speed").and_then(Value::as_str) == Some("fast") {
-        est.note("fast mode has its own prices, which the table does not hold".into(), true);
+    let fast = request.extra.get("speed").and_then(Value::as_str) == Some("fast");
+    if fast {
+        for model in &chain {
+            if table.prices(model).is_ok_and(|p| p.fast_mode.is_none()) {
+                est.note(format!("fast mode has its own prices on {model}, which the table does not hold"), true);
+            }
+        }
     }
     match mode {
         EstimateMode::Bound => {}
@@ -174,6 +181,9 @@ fn price_attempt(table: &PriceTable, prices: &ModelPrices, request: &MessageRequ
     let mut ratios: Vec<Ratio> = Vec::new();
     if request.inference_geo.as_deref() == Some("us") && prices.inference_geo_us_multiplier {
         ratios.push(table.inference_geo_us);
+    }
+    if request.extra.get("speed").and_then(Value::as_str) == Some("fast") {
+        ratios.extend(prices.fast_mode_ratio());
     }
     charge(input, input_rate, &ratios)?.checked_add(charge(output, rates.output, &ratios)?).ok_or(PricingError::Overflow)
 }
@@ -262,6 +272,15 @@ fn web_search_uses(table: &PriceTable, request: &MessageRequest, est: &mut Estim
         total = total.saturating_add(uses);
     }
     total
+}
+
+/// Whether `request` may write the prompt cache: `(any cache_control, any
+/// with ttl "1h")`, by the rule [`worst_case`] prices input with. The meter
+/// keeps it for a message thread, whose continue requests are billed the
+/// stored thread (with the `system` and `tools` of its create) as input.
+pub(crate) fn cache_writes(request: &MessageRequest) -> (bool, bool) {
+    let scan = Scan::of(request);
+    (scan.cache_control, scan.cache_control_1h)
 }
 
 /// What the request holds that its byte length does not bound.
