@@ -141,25 +141,43 @@ function readChunk(reader) {
   );
 }
 
-/** A whole body, read up to one byte past `cap` (the core reads that as too large): `{bytes}` or `{failure: true}`. */
+/**
+ * The buffer a whole body is read into: room for `cap + 1` bytes, allocated
+ * once (its pages are zero until written, so only what arrives is resident),
+ * or, when that much cannot be allocated up front, grown as bytes arrive.
+ */
+function bodyBuffer(cap) {
+  try {
+    return new Uint8Array(cap + 1);
+  } catch {
+    return new Uint8Array(Math.min(cap + 1, 1 << 20));
+  }
+}
+
+/**
+ * A whole body, read up to one byte past `cap` (the core reads that as too
+ * large): `{bytes}` or `{failure: true}`. Each chunk is copied into one
+ * buffer as it arrives and let go; no more than `cap + 1` bytes are kept,
+ * checked before each copy, and the read stops there.
+ */
 async function readWhole(reader, cap) {
-  const parts = [];
+  let buf = bodyBuffer(cap);
   let size = 0;
   for (;;) {
     const r = await readChunk(reader);
     if (r.failure) return r;
     if (r.done) break;
-    parts.push(r.value);
-    size += r.value.length;
+    const take = Math.min(r.value.length, cap + 1 - size);
+    if (size + take > buf.length) {
+      const grown = new Uint8Array(Math.min(cap + 1, Math.max(buf.length * 2, size + take)));
+      grown.set(buf.subarray(0, size));
+      buf = grown;
+    }
+    buf.set(take === r.value.length ? r.value : r.value.subarray(0, take), size);
+    size += take;
     if (size > cap) break;
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
-  return { bytes };
+  return { bytes: buf.subarray(0, size) };
 }
 
 /**
@@ -192,7 +210,12 @@ export async function playAttempt(m, ctx) {
     if (sent === TIMED_OUT) return;
     if (sent.failure) {
       if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
-      m.handleTransportError(sent.failure, ctx.now());
+      if (sent.failure.type === 'connection' && typeof m.handleConnectionError === 'function') {
+        // The core words where the request went and what the OS said.
+        m.handleConnectionError(sent.detail ?? '', ctx.now());
+      } else {
+        m.handleTransportError(sent.failure, ctx.now());
+      }
       await afterInput(ctx);
       return;
     }

@@ -22,6 +22,7 @@ timeout is a read or idle timeout, the retry policy decides what follows.
 from __future__ import annotations
 
 import inspect
+import io
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Generator, Iterator, Union
@@ -30,7 +31,7 @@ import httpx2
 
 from . import _creditpool
 from ._config import Timeouts
-from ._transport import build_httpx_request, header_pairs, log, now_ms
+from ._transport import build_httpx_request, connection_detail, header_pairs, log, now_ms
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
@@ -141,9 +142,13 @@ class Timeout:
 
 @dataclass(frozen=True)
 class Failed:
-    """The transport failed: the core's ``Failure``."""
+    """The transport failed: the core's ``Failure``; for a failed connection,
+    also where the request went (``base_url``) and what the OS said
+    (``detail``), which the core words."""
 
     failure: dict[str, Any]
+    base_url: str = ""
+    detail: str = ""
 
 
 Step = Union[Send, ReadBody, ReadChunk, Release, Sleep, ApplyPool, RunTools, Emit]
@@ -217,7 +222,10 @@ def _attempt(machine: Machine, http: dict[str, Any], clock: Callable[[], int]) -
 def _failed(machine: Machine, what: Any, clock: Callable[[], int]) -> Player:
     """The transport failed or timed out."""
     if isinstance(what, Failed):
-        machine.handle_transport_error(what.failure, clock())
+        if what.base_url and what.failure.get("type") == "connection":
+            machine.handle_connection_error(what.base_url, what.detail, clock())
+        else:
+            machine.handle_transport_error(what.failure, clock())
         return
     # The transport waited as long as it was told: the machine says whether
     # its deadline has passed. If the transport woke early, wait out the rest
@@ -254,14 +262,15 @@ def _poll_pool(machine: Machine, clock: Callable[[], int]) -> Player:
 # ----- the shells -----
 
 
-def _failure(exc: httpx2.HTTPError) -> Timeout | Failed:
+def _failure(exc: httpx2.HTTPError, base_url: str = "") -> Timeout | Failed:
     """What the transport saw: a read that timed out, a connect timeout, or
-    a failed connection (whatever the phase: the core knows it)."""
+    a failed connection (whatever the phase: the core knows it), with where
+    it went and what the OS said."""
     if isinstance(exc, httpx2.ReadTimeout):
         return Timeout()
     if isinstance(exc, (httpx2.ConnectTimeout, httpx2.PoolTimeout)):
         return Failed({"type": "timeout", "phase": "connect"})
-    return Failed({"type": "connection"})
+    return Failed({"type": "connection"}, base_url, connection_detail(exc))
 
 
 class _Decoder:
@@ -341,11 +350,15 @@ async def _adecoded(response: httpx2.Response) -> AsyncIterator[bytes]:
         yield piece
 
 
-def _take(buf: bytearray, piece: bytes, limit: int) -> bool:
+def _take(buf: io.BytesIO, piece: bytes, limit: int) -> bool:
     """Adds what ``buf`` may keep of ``piece`` (up to ``limit + 1`` bytes in
-    all); True once it holds more than ``limit``."""
-    buf += piece[: limit + 1 - len(buf)]
-    return len(buf) > limit
+    all, checked before the piece is added); True once it holds more than
+    ``limit``. A ``BytesIO`` because its ``getvalue()`` hands over the
+    buffer it filled as ``bytes`` without copying it (the body is then held
+    once, not twice, when the core reads it)."""
+    room = limit + 1 - buf.tell()
+    buf.write(piece if len(piece) <= room else memoryview(piece)[:room])
+    return buf.tell() > limit
 
 
 class Endpoint:
@@ -382,25 +395,25 @@ def drive(client: "Client | Endpoint", player: Player, other: SyncIO) -> Iterato
                     chunks = _decoded(response)
                     value = Head(response.status_code, header_pairs(response.headers))
                 except httpx2.HTTPError as exc:
-                    value = _failure(exc)
+                    value = _failure(exc, client.base_url)
             elif isinstance(step, ReadBody):
                 try:
                     assert response is not None
                     assert chunks is not None
-                    buf = bytearray()
+                    buf = io.BytesIO()
                     for piece in chunks:
                         if _take(buf, piece, step.limit):
                             break
-                    value = bytes(buf)
+                    value = buf.getvalue()
                     del buf
                 except httpx2.HTTPError as exc:
-                    value = _failure(exc)
+                    value = _failure(exc, client.base_url)
             elif isinstance(step, ReadChunk):
                 try:
                     assert chunks is not None
                     value = next(chunks, None)
                 except httpx2.HTTPError as exc:
-                    value = _failure(exc)
+                    value = _failure(exc, client.base_url)
             elif isinstance(step, Release):
                 if response is not None:
                     response.close()
@@ -436,25 +449,25 @@ async def adrive(client: "AsyncClient | Endpoint", player: Player, other: AsyncI
                     chunks = _adecoded(response)
                     value = Head(response.status_code, header_pairs(response.headers))
                 except httpx2.HTTPError as exc:
-                    value = _failure(exc)
+                    value = _failure(exc, client.base_url)
             elif isinstance(step, ReadBody):
                 try:
                     assert response is not None
                     assert chunks is not None
-                    buf = bytearray()
+                    buf = io.BytesIO()
                     async for piece in chunks:
                         if _take(buf, piece, step.limit):
                             break
-                    value = bytes(buf)
+                    value = buf.getvalue()
                     del buf
                 except httpx2.HTTPError as exc:
-                    value = _failure(exc)
+                    value = _failure(exc, client.base_url)
             elif isinstance(step, ReadChunk):
                 try:
                     assert chunks is not None
                     value = await anext(chunks, None)
                 except httpx2.HTTPError as exc:
-                    value = _failure(exc)
+                    value = _failure(exc, client.base_url)
             elif isinstance(step, Release):
                 if response is not None:
                     await response.aclose()

@@ -12,6 +12,22 @@ pending entries are appended, skipping those the file already holds (by
 ``seq``); a last line cut short by a crash is dropped first, and the rest of
 the file is checked (every line whole JSON, ``seq`` from 1 without gaps).
 
+A write that fails leaves the pool *unwritten* until a write succeeds: by the
+core's rule (``PoolOp::applies_while_unwritten``) the ``Pool`` then refuses
+every operation but settles and releases, which are applied and raise the
+write's error (spend that happened is never dropped).
+
+``deliveries.jsonl`` (``DELIVERIES_FILE``) records, one synced line each,
+which webhook has an outcome (delivered, or given up) for which pending
+alert: the core's ``Outbox`` keeps an alert in the pool's snapshot until
+every webhook has one, and after a crash the pending alerts go again to the
+webhooks without a record, with the same idempotency key. On start it is cut
+down to the alerts the snapshot still holds.
+
+``ledger.jsonl`` and ``deliveries.jsonl`` must be regular files (a link to a
+device such as ``/dev/zero`` would make reading them endless): anything else
+raises ``PoolStoreError``.
+
 The directory belongs to one ``PoolDirectory`` at a time (``flock`` on
 ``lock``), in the process that opened it: used after ``close()`` or from a
 child after ``fork()``, it raises ``PoolStoreError``.
@@ -23,10 +39,11 @@ import errno
 import itertools
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
-from ._creditpool import PoolError
+from ._creditpool import DELIVERIES_FILE, PoolError
 from ._errors import snapshot_error, store_error
 from ._views import LedgerEntry
 
@@ -35,7 +52,7 @@ try:
 except ImportError:  # not on Windows: the directory is then not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["SNAPSHOT_FILE", "LEDGER_FILE", "LOCK_FILE", "PoolDirectory", "iter_ledger_file"]
+__all__ = ["SNAPSHOT_FILE", "LEDGER_FILE", "LOCK_FILE", "DELIVERIES_FILE", "PoolDirectory", "iter_ledger_file"]
 
 SNAPSHOT_FILE = "snapshot.json"
 """The snapshot's file name in a pool's directory."""
@@ -156,9 +173,8 @@ class PoolDirectory:
         whole JSON, or a ``seq`` that is not 1, 2, 3 ... raises
         ``PoolSnapshotError``."""
         path = self.ledger_path
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        data = _read_regular(path)
+        if data is None:
             return []
         end = data.rfind(b"\n") + 1
         if end != len(data):
@@ -179,12 +195,78 @@ class PoolDirectory:
             entries.append(entry)
         return entries
 
+    @property
+    def deliveries_path(self) -> Path:
+        """``deliveries.jsonl``."""
+        return self.path / DELIVERIES_FILE
+
+    def read_records(self) -> list[tuple[str, str]]:
+        """The delivery records, ``(idempotency_key, webhook_id)``; a line
+        cut short by a crash is a record not made (that delivery repeats)."""
+        data = _read_regular(self.deliveries_path)
+        out: list[tuple[str, str]] = []
+        for raw in (data or b"").splitlines():
+            try:
+                r = json.loads(raw)
+                out.append((str(r["idempotency_key"]), str(r["webhook"])))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def rewrite_records(self, lines: list[str]) -> None:
+        """Replaces the delivery records with ``lines`` atomically."""
+        self.check()
+        tmp = self.path / f"{DELIVERIES_FILE}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write("".join(lines))
+                f.flush()
+                if self.fsync:
+                    os.fsync(f.fileno())
+            os.replace(tmp, self.deliveries_path)
+        except OSError as e:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            raise store_error(f"could not write {self.deliveries_path}: {_os_reason(e)}") from None
+
+    def record(self, line: str) -> None:
+        """Appends one delivery record and syncs it; ``PoolStoreError`` if
+        that fails (the alert then stays pending)."""
+        self.check()
+        try:
+            fd = os.open(self.deliveries_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise store_error(f"could not append to {self.deliveries_path}: {_os_reason(e)}") from None
+
     def close(self) -> None:
         """Lets go of the directory (closing the file releases its flock)."""
         self._closed = True
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """A file's bytes, None if it does not exist; ``PoolStoreError`` for
+    anything but a regular file (reading a device could not end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise store_error(f"could not open {path}: {_os_reason(e)}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise store_error(f"{path} is not a regular file")
+        return f.read()
 
 
 def _os_reason(e: OSError) -> str:

@@ -121,6 +121,9 @@ class Webhook:
         origin = _creditpool.check_webhook_endpoint(url, raw)
         self._url = _Hidden(url)
         self._secret = _Hidden(raw)
+        self.id: str = _creditpool.Outbox.webhook_id(url)
+        """The webhook's name in a pool's delivery records (a digest of the
+        URL; never the URL)."""
         self.origin: str = origin
         """``scheme://host[:port]`` of the endpoint: all that is ever shown."""
         defaults = _creditpool.default_webhook_options()
@@ -166,7 +169,8 @@ class WebhookResult:
     """Why the last attempt failed, if it did."""
 
 
-_Item = tuple[Webhook, dict[str, Any]] | None
+_Done = Callable[[Webhook, str, bool], None]
+_Item = tuple[Webhook, dict[str, Any], "_Done | None"] | None
 
 
 class WebhookDeliverer:
@@ -188,15 +192,17 @@ class WebhookDeliverer:
         self._sleep = sleep
         self._concurrency = max(1, int(concurrency if concurrency is not None else _creditpool.WEBHOOK_CONCURRENCY))
 
-    def enqueue(self, hook: Webhook, alert: dict[str, Any]) -> None:
-        """Queues one delivery."""
+    def enqueue(self, hook: Webhook, alert: dict[str, Any], on_done: _Done | None = None) -> None:
+        """Queues one delivery; ``on_done(hook, key, delivered)`` is called
+        when it ends (delivered, or given up by the core's retry rule), not
+        when it is dropped unstarted by ``close``."""
         with self._lock:
             self._pending += 1
             if len(self._workers) < min(self._concurrency, self._pending):
                 worker = threading.Thread(target=self._loop, name=f"creditpool-webhooks-{len(self._workers)}", daemon=True)
                 self._workers.append(worker)
                 worker.start()
-        self._queue.put((hook, alert))
+        self._queue.put((hook, alert, on_done))
 
     def flush(self, timeout: float | None) -> bool:
         """Waits for every delivery queued so far; False on timeout."""
@@ -227,9 +233,12 @@ class WebhookDeliverer:
             item = self._queue.get()
             if item is None:
                 return
-            hook, alert = item
+            hook, alert, on_done = item
             try:
-                self._results.append(self.deliver(hook, alert))
+                result = self.deliver(hook, alert)
+                self._results.append(result)
+                if on_done is not None:
+                    on_done(hook, result.idempotency_key, result.delivered)
             except Exception as e:  # the delivery thread must survive anything
                 log.error("webhook delivery to %s failed: %s", hook.origin, type(e).__name__)
             finally:

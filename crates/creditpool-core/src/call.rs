@@ -320,7 +320,7 @@ pub enum AttemptError {
     #[error(transparent)]
     Parse(ParseError),
     /// The connection failed or timed out.
-    #[error("transport failure: {0:?}")]
+    #[error("{0}")]
     Transport(Failure),
     /// The API does not know the pool selector field: its 400 said so
     /// ([`crate::request::rejects_selector`]). Set on a call's final error only.
@@ -330,10 +330,15 @@ pub enum AttemptError {
 
 /// A call that failed for good.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{error} (after {attempts} attempt(s); not retried: {reason:?})")]
+#[error("{} (after {attempts} attempt(s); {reason})", self.message())]
 pub struct CallError {
     /// What made the last attempt fail.
     pub error: AttemptError,
+    /// When the last attempt's connection failed and the driver said where
+    /// it went and why ([`MessagesCall::handle_connection_error`]): the
+    /// core's words for it ([`crate::error::connection_failed_message`]:
+    /// the URL's origin and the OS error, never the path or a key).
+    pub connection: Option<String>,
     /// Why it was not retried.
     pub reason: GiveUpReason,
     /// Attempts made.
@@ -341,6 +346,17 @@ pub struct CallError {
     /// For a stream that failed part-way (an `error` event, a cut): the
     /// message received before the failure.
     pub partial: Option<Box<Message>>,
+}
+
+impl CallError {
+    /// The last attempt's error in words: for a failed connection the driver
+    /// described, where it went and what the OS said.
+    pub fn message(&self) -> String {
+        match &self.connection {
+            Some(c) => c.clone(),
+            None => self.error.to_string(),
+        }
+    }
 }
 
 /// What became of one attempt, as [`MessagesCall::last_attempt`] reports it.
@@ -401,6 +417,9 @@ pub struct MessagesCall {
     /// The `request-id` of the current (or last) attempt's answer, from its
     /// head: the key a possibly billed attempt is settled under.
     attempt_request_id: Option<String>,
+    /// Where the current attempt's failed connection went and what the OS
+    /// said, in the core's words (see [`MessagesCall::handle_connection_error`]).
+    connection_failure: Option<String>,
     /// The pool selector field the request carries: a 400 naming it as an
     /// extra input ends the call as [`AttemptError::SelectorRejected`].
     selector_field: Option<String>,
@@ -426,7 +445,7 @@ impl MessagesCall {
 
     /// A call of an already built request (for example `count_tokens`).
     pub fn from_http(http: HttpRequest, options: CallOptions) -> MessagesCall {
-        MessagesCall { http, options, kind: CallKind::Messages, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false, started_ms: None, attempt_request_id: None, selector_field: None, webhook_secret: None }
+        MessagesCall { http, options, kind: CallKind::Messages, attempt: 0, state: State::Ready, last: None, result: None, partial: None, clock_ms: 0, delivered: false, pending_notice: None, answered: false, started_ms: None, attempt_request_id: None, connection_failure: None, selector_field: None, webhook_secret: None }
     }
 
     /// A call of `POST /v1/messages/count_tokens` for a request (with the
@@ -575,6 +594,7 @@ impl MessagesCall {
                 self.delivered = false;
                 self.answered = false;
                 self.attempt_request_id = None;
+                self.connection_failure = None;
                 if let Some(secret) = &self.webhook_secret {
                     crate::pool::webhook::sign_headers(&mut self.http.headers, secret.expose(), &self.http.body, now_ms);
                 }
@@ -657,8 +677,19 @@ impl MessagesCall {
         *last_activity_ms = now_ms;
         *received = received.saturating_add(bytes.len());
         if *received > self.options.max_stream_bytes {
-            let error = StreamError::TooLarge { limit: self.options.max_stream_bytes, partial: stream.message().cloned().map(Box::new) };
-            self.partial = error.partial().cloned().map(Box::new);
+            // The message so far is up to the cap: it is moved out of the
+            // stream (ended like a cut stream's) and kept once, as the call's
+            // `partial` (`CallError::partial`, what every binding reports and
+            // what a possibly billed attempt observed). The error does not
+            // carry a second copy (nor does `last_attempt`, which clones it).
+            let limit = self.options.max_stream_bytes;
+            let State::Streaming { stream, .. } = std::mem::replace(&mut self.state, State::Done) else { return Vec::new() };
+            self.partial = match stream.finish() {
+                Ok(finished) => Some(Box::new(finished.message)),
+                Err(StreamError::Api { partial, .. } | StreamError::Incomplete { partial, .. } | StreamError::TooLarge { partial, .. }) => partial,
+                Err(_) => None,
+            };
+            let error = StreamError::TooLarge { limit, partial: None };
             self.give_up(AttemptError::Stream(error), GiveUpReason::NotRetryable { status: 200 });
             return Vec::new();
         }
@@ -725,6 +756,27 @@ impl MessagesCall {
             _ => None,
         };
         self.fail(AttemptError::Transport(failure.clone()), failure, headers.as_ref(), now_ms);
+    }
+
+    /// The connection failed (refused, reset, DNS, TLS), and the driver says
+    /// where it sent the request (`base_url`, the client's base URL: only its
+    /// origin is kept) and what the operating system or HTTP library said
+    /// (`detail`, which must not hold the URL or a header; cut to
+    /// [`crate::error::MAX_CONNECTION_DETAIL`] characters). The same as
+    /// [`MessagesCall::handle_transport_error`] with [`Failure::Connection`],
+    /// and a call that ends on it says where and why
+    /// ([`CallError::connection`], [`MessagesCall::connection_failure`]).
+    pub fn handle_connection_error(&mut self, base_url: &str, detail: &str, now_ms: u64) {
+        if matches!(self.state, State::Sent { .. } | State::ReadingWhole { .. } | State::Streaming { .. }) {
+            self.connection_failure = Some(crate::error::bounded_connection_message(base_url, detail));
+        }
+        self.handle_transport_error(Failure::Connection, now_ms);
+    }
+
+    /// The words for the current (or last) attempt's failed connection, when
+    /// the driver reported it with [`MessagesCall::handle_connection_error`].
+    pub fn connection_failure(&self) -> Option<&str> {
+        self.connection_failure.as_deref()
     }
 
     /// Time passed with nothing read. If [`MessagesCall::deadline`] has
@@ -890,7 +942,8 @@ impl MessagesCall {
                 self.state = State::Done;
                 let partial = self.partial.take();
                 let error = self.final_error(error);
-                self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1, partial }));
+                let connection = self.connection_words(&error);
+                self.result = Some(Err(CallError { error, connection, reason, attempts: self.attempt + 1, partial }));
             }
         }
     }
@@ -900,7 +953,17 @@ impl MessagesCall {
         self.state = State::Done;
         let partial = self.partial.take();
         let error = self.final_error(error);
-        self.result = Some(Err(CallError { error, reason, attempts: self.attempt + 1, partial }));
+        let connection = self.connection_words(&error);
+        self.result = Some(Err(CallError { error, connection, reason, attempts: self.attempt + 1, partial }));
+    }
+
+    /// The words for a call that ends on a failed connection, if the driver
+    /// said where and why.
+    fn connection_words(&self, error: &AttemptError) -> Option<String> {
+        match error {
+            AttemptError::Transport(Failure::Connection) => self.connection_failure.clone(),
+            _ => None,
+        }
     }
 
     /// The error a call ends with: an API error that refuses the pool
@@ -963,6 +1026,34 @@ mod tests {
         let err = c.take_result().unwrap().unwrap_err();
         assert!(matches!(err.error, AttemptError::Api(_)));
         assert_eq!(err.partial.unwrap().text(), "Half");
+    }
+
+    /// Issue 10, item 13: a stream past `max_stream_bytes` ends at once with
+    /// the message so far kept once, as the call's `partial` (the largest
+    /// thing a call holds, up to the cap: before, the error, the call's
+    /// `partial` and `last_attempt` each held a copy, and the bindings
+    /// converted two of them).
+    #[test]
+    fn a_stream_over_its_cap_keeps_the_message_so_far_once() {
+        let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new("k"))).unwrap();
+        let options = CallOptions { stream: true, max_stream_bytes: 400, ..CallOptions::default() };
+        let mut c = MessagesCall::new(&builder, &MessageRequest::new("claude-haiku-4-5", 10, "hi"), options).unwrap();
+        assert!(matches!(c.next_action(0), CallAction::Send(_)));
+        assert_eq!(c.handle_head(200, &Headers::new(), 0), ReadBody::Chunks);
+        let start = concat!(
+            "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"So far\"}}\n\n",
+        );
+        assert!(start.len() < 400);
+        let _ = c.handle_chunk(start.as_bytes(), 0);
+        assert!(c.is_reading());
+        let _ = c.handle_chunk(&[b' '; 200], 0);
+        assert!(!c.is_reading());
+        assert!(matches!(c.last_attempt(), Some(AttemptOutcome::Failed { error: AttemptError::Stream(StreamError::TooLarge { partial: None, .. }), .. })));
+        assert_eq!(c.observed_partial().map(Message::text).as_deref(), Some("So far"));
+        let err = c.take_result().unwrap().unwrap_err();
+        assert!(matches!(err.error, AttemptError::Stream(StreamError::TooLarge { limit: 400, partial: None })), "{:?}", err.error);
+        assert_eq!(err.partial.unwrap().text(), "So far");
     }
 
     /// Issue 10, item 13: a stream that keeps sending valid events is still
@@ -1063,4 +1154,35 @@ mod tests {
         assert!(c.take_result().is_none());
         assert!(matches!(c.take_output(), Some(Ok(CallOutput::InputTokens { input_tokens: 12, attempts: 1, .. }))));
     }
+
+    #[test]
+    fn a_failed_connection_says_where_it_went_and_what_the_os_said() {
+        let http = HttpRequest { method: crate::http::Method::Post, path: "/v1/messages".into(), headers: Vec::new(), body: b"{}".to_vec(), stream: false };
+        let options = CallOptions { retry: crate::retry::RetryPolicy { max_retries: 1, ..crate::retry::RetryPolicy::default() }, ..CallOptions::default() };
+        let mut call = MessagesCall::from_http(http, options);
+        let secret_url = "http://user:pw@127.0.0.1:9/proxy/SECRET?key=sk-ant-xyz";
+        let mut now = 0;
+        loop {
+            match call.next_action(now) {
+                CallAction::Send(_) => call.handle_connection_error(secret_url, "Connection refused (os error 111)", now),
+                CallAction::Wait { until_ms, .. } => now = until_ms,
+                CallAction::Done => break,
+            }
+        }
+        assert_eq!(call.connection_failure(), Some("could not connect to http://127.0.0.1:9: Connection refused (os error 111)"));
+        let e = call.take_result().unwrap().unwrap_err();
+        assert_eq!(e.connection.as_deref(), Some("could not connect to http://127.0.0.1:9: Connection refused (os error 111)"));
+        assert_eq!(e.code(), "connection_error");
+        let text = e.to_string();
+        assert_eq!(text, "could not connect to http://127.0.0.1:9: Connection refused (os error 111) (after 2 attempt(s); every allowed attempt was made)");
+        assert!(!text.contains("SECRET") && !text.contains("sk-ant") && !text.contains("pw"));
+
+        // A detail holding a URL is not shown; a plain failure keeps the old words.
+        let http = HttpRequest { method: crate::http::Method::Post, path: "/v1/messages".into(), headers: Vec::new(), body: b"{}".to_vec(), stream: false };
+        let mut call = MessagesCall::from_http(http, CallOptions { retry: crate::retry::RetryPolicy { max_retries: 0, ..crate::retry::RetryPolicy::default() }, ..CallOptions::default() });
+        let _ = call.next_action(0);
+        call.handle_connection_error("https://api.anthropic.com", "error sending request for url (https://api.anthropic.com/v1/messages?k=1)", 0);
+        assert_eq!(call.connection_failure(), Some("could not connect to https://api.anthropic.com"));
+    }
+
 }

@@ -14,8 +14,19 @@
 //! nothing. On reopening, a last line cut short by a crash is dropped, and the
 //! file is checked against the snapshot by the core's rule
 //! ([`check_ledger`](creditpool_core::pool::check_ledger)).
+//!
+//! A write that fails leaves the directory *unwritten* until a write
+//! succeeds: by the core's rule
+//! ([`PoolOp::applies_while_unwritten`](creditpool_core::pool::PoolOp::applies_while_unwritten))
+//! the pool then refuses every operation but settles and releases.
+//!
+//! `deliveries.jsonl` ([`DELIVERIES_FILE`]) records, one synced line each,
+//! which webhook has an outcome for which pending alert (the core's
+//! [`Outbox`](creditpool_core::pool::outbox::Outbox)); on reopening it is
+//! cut down to the alerts the snapshot still holds.
 
 use crate::error::Error;
+use creditpool_core::pool::outbox::{DeliveryRecord, DELIVERIES_FILE};
 use creditpool_core::pool::{check_ledger, LedgerEntry, Pool, PoolConfig};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -41,6 +52,8 @@ pub(crate) struct Directory {
     /// Entries handed out by the pool that the file does not hold yet (a
     /// failed write): written before anything newer.
     unwritten: Vec<LedgerEntry>,
+    /// The last write failed (snapshot or ledger): nothing succeeded since.
+    failed: bool,
     fsync: bool,
 }
 
@@ -71,7 +84,7 @@ impl Directory {
             }
             Err(e) => return Err(Error::io(&snapshot_path, &e)),
         };
-        let dir = Directory { path: path.to_path_buf(), _lock: lock, last_seq: entries.len() as u64, unwritten: Vec::new(), fsync: true };
+        let dir = Directory { path: path.to_path_buf(), _lock: lock, last_seq: entries.len() as u64, unwritten: Vec::new(), failed: false, fsync: true };
         Ok((dir, pool))
     }
 
@@ -82,6 +95,17 @@ impl Directory {
         if !self.unwritten.is_empty() {
             self.append(Vec::new())?;
         }
+        let result = self.replace_snapshot(text);
+        self.failed = result.is_err();
+        result
+    }
+
+    /// Whether the last write failed (and none succeeded since).
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    fn replace_snapshot(&mut self, text: &str) -> Result<bool, Error> {
         let target = self.path.join(SNAPSHOT_FILE);
         let tmp = self.path.join(format!("{SNAPSHOT_FILE}.{}.{}.tmp", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
         let written = (|| {
@@ -121,6 +145,7 @@ impl Directory {
         let written = file.write_all(bytes.as_bytes()).and_then(|()| if self.fsync { file.sync_data() } else { Ok(()) });
         if let Err(e) = written {
             let _ = file.set_len(start);
+            self.failed = true;
             return Err(Error::io(&path, &e));
         }
         self.last_seq = self.unwritten.last().map_or(last, |e| e.seq);
@@ -129,18 +154,67 @@ impl Directory {
     }
 }
 
+impl Directory {
+    /// The delivery records kept (see the module documentation).
+    pub(crate) fn read_records(&self) -> Result<Vec<DeliveryRecord>, Error> {
+        let path = self.path.join(DELIVERIES_FILE);
+        let data = match read_regular(&path)? {
+            Some(d) => d,
+            None => return Ok(Vec::new()),
+        };
+        // A line cut short by a crash is a record not made: the delivery repeats.
+        Ok(data.split(|b| *b == b'\n').filter_map(|line| serde_json::from_slice(line).ok()).collect())
+    }
+
+    /// Replaces the records with `records` (atomically).
+    pub(crate) fn rewrite_records(&self, records: &[DeliveryRecord]) -> Result<(), Error> {
+        let target = self.path.join(DELIVERIES_FILE);
+        let tmp = self.path.join(format!("{DELIVERIES_FILE}.{}.{}.tmp", std::process::id(), TMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+        let text: String = records.iter().map(DeliveryRecord::to_json_line).collect();
+        let written = (|| {
+            let mut f = File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            if self.fsync {
+                f.sync_all()?;
+            }
+            std::fs::rename(&tmp, &target)
+        })();
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(&target, &e)
+        })
+    }
+
+    /// Appends one record and syncs it.
+    pub(crate) fn record(&self, record: &DeliveryRecord) -> Result<(), Error> {
+        let path = self.path.join(DELIVERIES_FILE);
+        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, &e))?;
+        file.write_all(record.to_json_line().as_bytes()).and_then(|()| if self.fsync { file.sync_data() } else { Ok(()) }).map_err(|e| Error::io(&path, &e))
+    }
+}
+
+/// A file's bytes, `None` if it does not exist. Anything but a regular file
+/// (a link to `/dev/zero`, a FIFO) is refused: reading it would not end.
+fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, &e)),
+    };
+    let meta = f.metadata().map_err(|e| Error::io(path, &e))?;
+    if !meta.is_file() {
+        return Err(Error::Store { reason: format!("{} is not a regular file", path.display()) });
+    }
+    let mut data = Vec::new();
+    f.read_to_end(&mut data).map_err(|e| Error::io(path, &e))?;
+    Ok(Some(data))
+}
+
 /// The ledger file's entries; a last line without its newline (a write cut by
 /// a crash) is dropped from the file first. Any other line that is not a
 /// ledger entry is an error.
 fn read_ledger(path: &Path) -> Result<Vec<LedgerEntry>, Error> {
-    let mut data = Vec::new();
-    match File::open(path) {
-        Ok(mut f) => {
-            f.read_to_end(&mut data).map_err(|e| Error::io(path, &e))?;
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(path, &e)),
-    }
+    let Some(mut data) = read_regular(path)? else { return Ok(Vec::new()) };
     let end = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     if end != data.len() {
         OpenOptions::new().write(true).open(path).and_then(|f| f.set_len(end as u64)).map_err(|e| Error::io(path, &e))?;

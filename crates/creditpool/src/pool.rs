@@ -10,7 +10,11 @@
 //!   core's signed payload, retried by the core's retry policy; at most
 //!   [`DEFAULT_DELIVERY_CONCURRENCY`] deliveries run at once, the rest wait in
 //!   alert order, and every attempt has its own timeout, so a silent endpoint
-//!   holds one slot, never the queue);
+//!   holds one slot, never the queue); an alert stays in the pool until every
+//!   webhook delivered it or gave up (the core's
+//!   [`Outbox`]), at most
+//!   [`MAX_QUEUED_DELIVERIES`] are queued at once, and a pool kept in a
+//!   directory records each outcome, so a crash loses no alert;
 //! * ledger entries go to every [`on_ledger`](SharedPool::on_ledger) callback
 //!   and, if set, to a JSON Lines file ([`ledger_file`](SharedPool::ledger_file)),
 //!   in order.
@@ -46,17 +50,21 @@ use crate::time::{fresh_seed, now_ms};
 use crate::transport::Transport;
 use creditpool_core::call::{CallOptions, MessagesCall};
 use creditpool_core::money::Money;
+use creditpool_core::pool::outbox::{webhook_id, DeliveryRecord, Dispatch, Outbox};
 use creditpool_core::pool::{AgentPolicy, Alert, LedgerEntry, OpResult, Pool, PoolConfig, PoolOp, PoolSnapshot, Report, WebhookDelivery};
 use creditpool_core::retry::RetryPolicy;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 /// How many webhook deliveries a pool runs at once (the core's constant).
 pub use creditpool_core::pool::webhook::DEFAULT_DELIVERY_CONCURRENCY;
+/// The most deliveries queued or under way at once (the core's constant);
+/// later alerts wait in the pool, and in its snapshot, until some end.
+pub use creditpool_core::pool::outbox::MAX_QUEUED_DELIVERIES;
 
 type AlertFn = Arc<dyn Fn(&Alert) + Send + Sync>;
 type LedgerFn = Arc<dyn Fn(&LedgerEntry) + Send + Sync>;
@@ -97,10 +105,17 @@ struct Job {
     delivery: WebhookDelivery,
     key: String,
     on_error: Vec<ErrorFn>,
+    /// The pool, told when the delivery ends (its outbox records it).
+    pool: Weak<Inner>,
 }
 
 impl Job {
+    /// Drops the delivery without an outcome: its alert stays pending in the
+    /// pool (and its snapshot), delivered after a restart.
     fn fail(&self, reason: &str) {
+        if let Some(inner) = self.pool.upgrade() {
+            lock(&inner.outputs).outbox.dropped();
+        }
         let e = Error::Webhook { host: self.webhook.host(), idempotency_key: self.key.clone(), attempts: 0, reason: reason.into() };
         self.on_error.iter().for_each(|f| f(&e));
     }
@@ -152,8 +167,13 @@ impl Deliveries {
                     }
                 }
             };
-            if let Err(e) = job.webhook.post(&job.delivery, job.key.clone()).await {
+            let result = job.webhook.post(&job.delivery, job.key.clone()).await;
+            let delivered = result.is_ok();
+            if let Err(e) = result {
                 job.on_error.iter().for_each(|f| f(&e));
+            }
+            if let Some(inner) = job.pool.upgrade() {
+                SharedPool { inner }.delivery_ended(&job.key, &job.webhook.id, delivered);
             }
         }
     }
@@ -168,6 +188,9 @@ struct Outputs {
     ledger_file: Option<(PathBuf, std::fs::File)>,
     /// The directory the pool is kept in ([`SharedPool::open_dir`]).
     dir: Option<crate::persist::Directory>,
+    /// Which alerts were handed out and which webhooks have an outcome for
+    /// each: the core's rule of when an alert leaves the pool.
+    outbox: Outbox,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -211,16 +234,38 @@ impl SharedPool {
     /// core's rule, or new with `config` when the directory is empty (a
     /// restored pool keeps its own configuration). After every operation the
     /// snapshot is replaced atomically and the new ledger entries appended and
-    /// synced; a write that fails is reported to [`on_error`](SharedPool::on_error)
-    /// and tried again before any newer snapshot, so a crash loses nothing. The
+    /// synced; a write that fails is answered as `Err` by
+    /// [`try_with`](SharedPool::try_with), [`try_apply_op`](SharedPool::try_apply_op)
+    /// and the [`PoolStore`](crate::PoolStore) agents use (reported to
+    /// [`on_error`](SharedPool::on_error) by [`with`](SharedPool::with)), and
+    /// tried again before any newer snapshot, so a crash loses nothing; until
+    /// it succeeds, only settles and releases are applied (the core's
+    /// [`PoolOp::applies_while_unwritten`]). Pending alerts are kept and
+    /// delivered again after a crash ([`webhook`](SharedPool::webhook)). The
     /// directory is locked for this pool's life: another pool opening it gets
     /// [`Error::Store`].
     pub fn open_dir(path: impl AsRef<Path>, config: PoolConfig) -> Result<SharedPool, Error> {
         let (dir, pool) = crate::persist::Directory::open(path.as_ref(), config, now_ms())?;
+        let mut outbox = Outbox::new();
+        let records = dir.read_records()?;
+        for r in &records {
+            outbox.restore(r);
+        }
+        // The records of alerts acknowledged before the crash go.
+        let kept = outbox.compact(&pool);
+        if kept.len() != records.len() {
+            dir.rewrite_records(&kept)?;
+        }
         let shared = SharedPool::from_pool(pool);
-        lock(&shared.inner.outputs).dir = Some(dir);
-        // The snapshot's pending entries the file lacks go there now.
-        let errors = shared.persist_and_deliver(|_| (), true).1;
+        {
+            let mut out = lock(&shared.inner.outputs);
+            out.dir = Some(dir);
+            out.outbox = outbox;
+        }
+        // The snapshot's pending entries the file lacks go there now; its
+        // pending alerts wait for the webhooks to be added, and go with the
+        // first operation (or flush, or close).
+        let errors = shared.persist_and_deliver(|_| (), true, false).1;
         match errors.into_iter().next() {
             Some(e) => Err(e),
             None => Ok(shared),
@@ -230,15 +275,56 @@ impl SharedPool {
     /// Runs `f` on the pool under its lock, then delivers the alerts and ledger
     /// entries it produced (and, for a pool kept in a directory, writes them).
     /// Keep `f` short: every task waits for the lock.
+    ///
+    /// A write to the pool's directory that fails goes to
+    /// [`on_error`](SharedPool::on_error) only; [`try_with`](SharedPool::try_with)
+    /// answers it to the caller instead.
     pub fn with<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {
-        let (result, errors) = self.persist_and_deliver(f, true);
+        let (result, errors) = self.persist_and_deliver(f, true, true);
         self.report_errors(&errors);
         result
     }
 
+    /// `with` for a pool whose writes must not fail unseen: `Err` when the
+    /// pool's directory could not be written. By the core's rule
+    /// ([`PoolOp::applies_while_unwritten`]): while an earlier write is
+    /// still failing, `f` is not run (the write is tried again first, and
+    /// its error answered); when the write after `f` fails, `f`'s change
+    /// stays in the pool, its ledger entries pending (in memory and in
+    /// every later snapshot) until a write succeeds, and the error is
+    /// answered. Nothing is lost and nothing is half-written.
+    pub fn try_with<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> Result<R, Error> {
+        self.write_pending()?;
+        let (result, errors) = self.persist_and_deliver(f, true, true);
+        errors.into_iter().next().map_or(Ok(result), Err)
+    }
+
+    /// Applies one pool operation, answering a failed write as `Err` (see
+    /// [`try_with`](SharedPool::try_with)); a settle or a release is applied
+    /// even while writes fail (the core's rule: spend is never dropped), and
+    /// the write's error answered with it.
+    pub fn try_apply_op(&self, op: &PoolOp) -> Result<OpResult, Error> {
+        if !op.applies_while_unwritten() {
+            self.write_pending()?;
+        }
+        let (result, errors) = self.persist_and_deliver(|p| p.apply(op), true, true);
+        errors.into_iter().next().map_or(Ok(result), Err)
+    }
+
+    /// After a failed write, writes the pool again (its snapshot, then the
+    /// ledger entries still pending); `Err` if that fails too.
+    fn write_pending(&self) -> Result<(), Error> {
+        let failed = lock(&self.inner.outputs).dir.as_ref().is_some_and(crate::persist::Directory::failed);
+        if !failed {
+            return Ok(());
+        }
+        let (_, errors) = self.persist_and_deliver(|_| (), true, true);
+        errors.into_iter().next().map_or(Ok(()), Err)
+    }
+
     /// `with` for a read: nothing is written to the pool's directory.
     fn read<R>(&self, f: impl FnOnce(&mut Pool) -> R) -> R {
-        let (result, errors) = self.persist_and_deliver(f, false);
+        let (result, errors) = self.persist_and_deliver(f, false, true);
         self.report_errors(&errors);
         result
     }
@@ -255,7 +341,9 @@ impl SharedPool {
         }
     }
 
-    fn persist_and_deliver<R>(&self, f: impl FnOnce(&mut Pool) -> R, write: bool) -> (R, Vec<Error>) {
+    /// Runs `f`, writes the pool (when `write`), then hands out the ledger
+    /// entries and (when `dispatch`) the alerts the outbox lets go.
+    fn persist_and_deliver<R>(&self, f: impl FnOnce(&mut Pool) -> R, write: bool, dispatch: bool) -> (R, Vec<Error>) {
         let mut pool = lock(&self.inner.pool);
         let result = f(&mut pool);
         self.inner.peak.fetch_max(pool.state().committed().nanos(), Ordering::Relaxed);
@@ -270,10 +358,10 @@ impl SharedPool {
                 }
             }
         }
-        let mut alerts = Vec::new();
-        while let Some(a) = pool.poll_event() {
-            alerts.push(a);
-        }
+        // Alerts stay in the pool until every webhook has an outcome for
+        // them (the core's outbox): a crash before delivery loses none.
+        let alerts = if dispatch { out.outbox.take(&pool) } else { Vec::new() };
+        out.outbox.ack(&mut pool);
         // Write, then acknowledge: a ledger entry leaves the pool (and its
         // snapshot's `pending_ledger`) only once the directory's ledger holds
         // it; after a failed write it stays, and is written first next time.
@@ -310,15 +398,45 @@ impl SharedPool {
                 f(e);
             }
         }
-        for a in &alerts {
-            for f in &on_alert {
-                f(a);
+        self.hand_out(&alerts, &on_alert, &webhooks, &on_error);
+        (result, errors)
+    }
+
+    /// Gives alerts to the callbacks and queues their deliveries.
+    fn hand_out(&self, alerts: &[Dispatch], on_alert: &[AlertFn], webhooks: &[Arc<Webhook>], on_error: &[ErrorFn]) {
+        for d in alerts {
+            for f in on_alert {
+                f(&d.alert);
             }
-            for w in &webhooks {
-                self.deliver(Arc::clone(w), a, &on_error);
+            for w in webhooks.iter().filter(|w| d.webhooks.contains(&w.id)) {
+                self.deliver(Arc::clone(w), &d.alert, on_error);
             }
         }
-        (result, errors)
+    }
+
+    /// A delivery ended (delivered, or given up by the core's retry rule):
+    /// its record is written (synced) first, then the outbox lets go of the
+    /// alerts every webhook is done with, and hands out those that waited.
+    fn delivery_ended(&self, key: &str, webhook: &str, delivered: bool) {
+        let mut errors = Vec::new();
+        let mut pool = lock(&self.inner.pool);
+        let mut out = lock(&self.inner.outputs);
+        let record = DeliveryRecord { idempotency_key: key.to_owned(), webhook: webhook.to_owned(), delivered };
+        match out.dir.as_ref().map_or(Ok(()), |d| d.record(&record)) {
+            Ok(()) => out.outbox.finished(key, webhook),
+            // Not recorded: the alert stays pending, delivered again after a restart.
+            Err(e) => {
+                out.outbox.dropped();
+                errors.push(e);
+            }
+        }
+        out.outbox.ack(&mut pool);
+        let alerts = out.outbox.take(&pool);
+        drop(pool);
+        let (on_alert, webhooks, on_error) = (out.on_alert.clone(), out.webhooks.clone(), out.on_error.clone());
+        drop(out);
+        self.report_errors(&errors);
+        self.hand_out(&alerts, &on_alert, &webhooks, &on_error);
     }
 
     /// Applies one pool operation ([`Pool::apply`]) and delivers its outputs:
@@ -348,8 +466,19 @@ impl SharedPool {
     }
 
     /// POSTs every alert to a webhook.
+    ///
+    /// An alert leaves the pool (and its snapshot) only once every webhook
+    /// has delivered it or given up by the core's retry rule; for a pool
+    /// kept in a directory, which webhooks did is recorded (synced) in its
+    /// `deliveries.jsonl`, and after a crash the pending alerts go again, to
+    /// the webhooks without a record, with the same idempotency key
+    /// (at-least-once: receivers drop repeats by key). Add the webhooks
+    /// before the first operation after [`open_dir`](SharedPool::open_dir):
+    /// restored alerts go with it.
     pub fn webhook(&self, webhook: Webhook) -> &Self {
-        lock(&self.inner.outputs).webhooks.push(Arc::new(webhook));
+        let mut out = lock(&self.inner.outputs);
+        out.outbox.add_webhook(&webhook.id);
+        out.webhooks.push(Arc::new(webhook));
         self
     }
 
@@ -366,6 +495,7 @@ impl SharedPool {
     /// ([`Webhook`]); [`flush_within`](SharedPool::flush_within) and
     /// [`close`](SharedPool::close) bound the wait.
     pub async fn flush(&self) {
+        self.read(|_| ());
         self.inner.deliveries.wait_idle().await;
     }
 
@@ -374,6 +504,7 @@ impl SharedPool {
     /// [`on_error`](SharedPool::on_error)), false if the deadline came first
     /// (the deliveries go on in the background).
     pub async fn flush_within(&self, deadline: Duration) -> bool {
+        self.read(|_| ());
         tokio::time::timeout(deadline, self.inner.deliveries.wait_idle()).await.is_ok()
     }
 
@@ -385,6 +516,8 @@ impl SharedPool {
     /// are left to their own timeouts in the background. The pool itself
     /// stays usable (callbacks, the ledger file, the directory).
     pub async fn close(&self, deadline: Duration) -> bool {
+        // Restored alerts waiting for the first operation go now.
+        self.read(|_| ());
         lock(&self.inner.deliveries.state).closed = true;
         if self.flush_within(deadline).await {
             return true;
@@ -447,7 +580,7 @@ impl SharedPool {
         // Signed again by the call at each attempt, with that attempt's time.
         let delivery = alert.webhook(&webhook.secret, now_ms());
         let key = alert.idempotency_key();
-        let job = Job { webhook, delivery, key, on_error: on_error.to_vec() };
+        let job = Job { webhook, delivery, key, on_error: on_error.to_vec(), pool: Arc::downgrade(&self.inner) };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return job.fail("no tokio runtime to deliver from");
         };
@@ -477,6 +610,8 @@ impl SharedPool {
 /// 10 s for an answer); other statuses give up at once.
 pub struct Webhook {
     url: String,
+    /// The core's [`webhook_id`] of the URL: its name in delivery records.
+    id: String,
     secret: Vec<u8>,
     transport: OnceLock<Arc<dyn Transport>>,
     /// The core's webhook call options (retries, timeout, body cap).
@@ -497,7 +632,7 @@ impl Webhook {
     pub fn new(url: impl Into<String>, secret: impl AsRef<[u8]>) -> Result<Webhook, Error> {
         let url = url.into();
         creditpool_core::pool::check_endpoint(&url, secret.as_ref()).map_err(|e| Error::Config { reason: e.to_string() })?;
-        Ok(Webhook { url, secret: secret.as_ref().to_vec(), transport: OnceLock::new(), options: CallOptions::webhook() })
+        Ok(Webhook { id: webhook_id(&url), url, secret: secret.as_ref().to_vec(), transport: OnceLock::new(), options: CallOptions::webhook() })
     }
 
     /// The transport to POST with (default: the `reqwest` transport).

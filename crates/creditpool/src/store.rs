@@ -70,10 +70,12 @@ pub trait PoolStore: Send + Sync + 'static {
 impl PoolStore for SharedPool {
     /// Applies the operation to the in-memory pool under its lock (the answer
     /// is ready at once), then delivers the alerts and ledger entries it
-    /// produced, as [`SharedPool::with`] does.
+    /// produced, as [`SharedPool::try_apply_op`] does: a write to the pool's
+    /// directory or ledger file that fails is the operation's `Err` (the
+    /// run ends with it), never a silent gap.
     fn apply(&self, op: PoolOp) -> BoxFuture<'_, Result<OpResult, Error>> {
-        let result = self.apply_op(&op);
-        Box::pin(std::future::ready(Ok(result)))
+        let result = self.try_apply_op(&op);
+        Box::pin(std::future::ready(result))
     }
 }
 

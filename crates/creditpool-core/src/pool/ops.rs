@@ -119,6 +119,22 @@ pub enum PoolOp {
     SnapshotRestore,
 }
 
+impl PoolOp {
+    /// Whether a host applies this operation while the pool's files cannot
+    /// be written (a full disk, `EIO`): the core's rule for a failed persist.
+    /// A write that fails leaves the operation applied in memory, its ledger
+    /// entries pending in the pool (and in every later snapshot), and the
+    /// caller gets the write's error. Until a write succeeds again, a settle
+    /// or a release is still applied (spend that happened is never dropped;
+    /// the caller gets the write's error with it, and the entry reaches the
+    /// file with the first write that succeeds), and every other operation is
+    /// refused with that error before it is applied: no new spend is admitted
+    /// on books that cannot be kept.
+    pub fn applies_while_unwritten(&self) -> bool {
+        matches!(self, PoolOp::Settle { .. } | PoolOp::Release { .. })
+    }
+}
+
 /// The result of one operation (see the module documentation). It reads back
 /// from its own JSON, so that a pool store in another process (or language)
 /// can answer with it.

@@ -102,7 +102,10 @@ pub enum StreamError {
     Decode(#[from] super::decoder::SseError),
     /// The whole stream grew past its size cap
     /// ([`crate::call::CallOptions::max_stream_bytes`]): an endless stream
-    /// cannot exhaust memory. The message so far is kept.
+    /// cannot exhaust memory. The message so far is kept here when the stream
+    /// is read on its own; a [`crate::call::MessagesCall`] moves it to its
+    /// [`crate::call::CallError::partial`] instead (held once) and leaves
+    /// `partial` empty.
     #[error("stream of more than {limit} bytes: over the size cap")]
     TooLarge {
         /// The cap in bytes.
