@@ -6,6 +6,11 @@
 # server (the official SDKs' variables; CREDITPOOL_BASE_URL, the old name, still
 # works and prints a deprecation note). Needs only cargo (crates come from
 # crates.io on the first build).
+#
+# `--redis URL --processes N`: the same agents as N processes sharing one pool
+# in Redis (`--redis local` starts a redis-server of its own, Debian's package,
+# which scripts/setup.sh installs); the demo samples committed spend while
+# they run and shows that the limit held across them (docs/REDIS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q -p creditpool-sim --bin creditpool-sim

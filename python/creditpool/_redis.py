@@ -16,21 +16,21 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from . import _creditpool
 from ._errors import missing_extra, typed_error
+from ._money import AmountLike
 from ._pool import PolicyLike, _pool_config
 
-__all__ = ["RedisPool"]
+__all__ = ["RedisPool", "AsyncRedisPool"]
 
 
-def _redis_module() -> Any:
+def _redis_module(what: str = "RedisPool") -> Any:
     try:
         import redis
     except ImportError as e:  # pragma: no cover - exercised with the extra absent
-        raise missing_extra("redis", "redis", "RedisPool") from e
+        raise missing_extra("redis", "redis", what) from e
     return redis
 
 
@@ -66,6 +66,9 @@ class RedisPool:
     ``"function"`` (Redis 7 Functions) or ``"eval"`` (EVALSHA); by default
     Functions where the server has them. ``client`` is an existing
     ``redis.Redis`` to use instead of ``url`` (it must not decode responses).
+    ``cluster=True``: ``url`` is a seed node of a Redis Cluster (a
+    ``redis.cluster.RedisCluster`` is made; EVALSHA by default, the script
+    loading itself on the node that owns the pool's slot).
     """
 
     def __init__(self, client: Any, ops: _creditpool.RedisOps, mode: str, config: dict[str, Any]) -> None:
@@ -80,6 +83,7 @@ class RedisPool:
         self._seq = 0
         self._seq_lock = threading.Lock()
         self._pid = os.getpid()
+        self._cluster = False
 
     # ----- connecting -----
 
@@ -89,7 +93,7 @@ class RedisPool:
         url: str = "redis://127.0.0.1:6379/0",
         *,
         name: str,
-        limit: int | Decimal | str | None = None,
+        limit: AmountLike | None = None,
         cycle: Mapping[str, Any] | None = None,
         thresholds: Sequence[int] | None = None,
         agents: Mapping[str, PolicyLike] | None = None,
@@ -101,6 +105,7 @@ class RedisPool:
         script_mode: str | None = None,
         created_at_ms: int = 0,
         client: Any = None,
+        cluster: bool = False,
     ) -> "RedisPool":
         """Creates pool ``name`` in the Redis at ``url``, or joins it (see the
         class documentation)."""
@@ -109,28 +114,42 @@ class RedisPool:
             "RedisPool.connect() (RedisPool.join() takes the stored configuration)",
             limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms,
         )
-        return cls._open(url, name, cfg, "update" if update else "join", clock, script_mode, created_at_ms, client)
+        return cls._open(url, name, cfg, "update" if update else "join", clock, script_mode, created_at_ms, client, cluster)
 
     @classmethod
-    def join(cls, url: str = "redis://127.0.0.1:6379/0", *, name: str, clock: str = "server", script_mode: str | None = None, client: Any = None) -> "RedisPool":
+    def join(cls, url: str = "redis://127.0.0.1:6379/0", *, name: str, clock: str = "server", script_mode: str | None = None, client: Any = None, cluster: bool = False) -> "RedisPool":
         """Joins the existing pool ``name`` with its stored configuration
         (``PoolStoreError``, code ``redis_pool_missing``, if there is none)."""
-        return cls._open(url, name, None, "read", clock, script_mode, 0, client)
+        return cls._open(url, name, None, "read", clock, script_mode, 0, client, cluster)
 
     @classmethod
-    def _open(cls, url: str, name: str, cfg: dict[str, Any] | None, join: str, clock: str, script_mode: str | None, created_at_ms: int, client: Any) -> "RedisPool":
+    def _open(cls, url: str, name: str, cfg: dict[str, Any] | None, join: str, clock: str, script_mode: str | None, created_at_ms: int, client: Any, cluster: bool = False) -> "RedisPool":
         redis = _redis_module()
         ops = _creditpool.RedisOps(name, clock)
         call = ops.join(cfg, join, created_at_ms)  # checks the configuration first
+        is_cluster = cluster or isinstance(client, redis.cluster.RedisCluster)
         if client is None:
             # No retries inside redis-py: the core's SEND_ATTEMPTS is the one policy.
             from redis.backoff import NoBackoff
             from redis.retry import Retry
 
-            client = redis.Redis.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
-        # Raw replies: the core decodes them (redis-py's callbacks would reshape XRANGE etc.).
-        client.response_callbacks.clear()
-        mode = script_mode
+            if cluster:
+                # A seed node's URL; redis-py finds the others and routes each
+                # command by its keys (all of a pool's share one slot).
+                try:
+                    client = redis.cluster.RedisCluster.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
+                except (redis.exceptions.ConnectionError, redis.exceptions.RedisClusterException) as e:
+                    raise _store_error(f"Redis unreachable: {e}") from None
+            else:
+                client = redis.Redis.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
+        if not is_cluster:
+            # Raw replies: the core decodes them (redis-py's callbacks would reshape XRANGE etc.).
+            client.response_callbacks.clear()
+        # On a cluster the nodes' callbacks stay (the cluster client needs
+        # them); the stream replies they reshape ((id, {field: value}) pairs)
+        # hand the core the same values. EVALSHA there: EVAL, routed by the
+        # pool's keys, loads the script on the node that owns its slot.
+        mode = script_mode if script_mode is not None or not is_cluster else "eval"
         if mode is None:
             # Functions where the server has them (loaded now), else EVALSHA.
             try:
@@ -141,6 +160,7 @@ class RedisPool:
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
                 raise _store_error(f"Redis unreachable: {e}") from None
         pool = cls(client, ops, mode, {})
+        pool._cluster = is_cluster
         pool._config = ops.decode_join(pool._call(call), cfg)
         return pool
 
@@ -170,13 +190,20 @@ class RedisPool:
 
     def _send(self, argv: Sequence[bytes]) -> Any:
         """Sends one command as the core built it; the raw reply."""
+        if self._cluster:
+            # redis-py's cluster client routes by the command's name as text,
+            # a container command with its subcommand (`XGROUP CREATE`).
+            name = bytes(argv[0]).decode()
+            if name.upper() in ("XGROUP", "XINFO") and len(argv) > 1:
+                return self._client.execute_command(f"{name} {bytes(argv[1]).decode()}", *argv[2:])
+            return self._client.execute_command(name, *argv[1:])
         return self._client.execute_command(*argv)
 
     def _call(self, call: _creditpool.RedisCall) -> Any:
         """Sends a script call: reloads the script when the server lost it,
         resends when the connection failed (up to ``REDIS_SEND_ATTEMPTS``)."""
         redis = self._redis
-        if os.getpid() != self._pid:
+        if os.getpid() != self._pid and not self._cluster:
             # A forked child must not share the parent's sockets.
             self._client.connection_pool.reset()
             self._pid = os.getpid()
@@ -279,3 +306,214 @@ class RedisPool:
 
     def __repr__(self) -> str:
         return f"RedisPool(name={self._ops.name!r}, script_mode={self._mode!r})"
+
+
+class AsyncRedisPool:
+    """``RedisPool`` for asyncio, with ``redis.asyncio``: the same pool, the
+    same commands (the core builds them), the same script choice, reload and
+    resend; ``apply`` is a coroutine, so it is an ``AsyncPoolStore`` that
+    ``Agent.arun`` awaits. Connect with ``await AsyncRedisPool.connect(url,
+    name=..., limit=..., ...)`` (the arguments of ``RedisPool.connect``) or
+    ``await AsyncRedisPool.join(url, name=...)``; ``client`` is an existing
+    ``redis.asyncio.Redis`` (it must not decode responses). Close with
+    ``await pool.aclose()`` (or ``async with``)."""
+
+    def __init__(self, client: Any, ops: _creditpool.RedisOps, mode: str, config: dict[str, Any]) -> None:
+        """Use ``connect`` or ``join``."""
+        self._redis = _redis_module("AsyncRedisPool")
+        self._client = client
+        self._ops = ops
+        self._mode = mode
+        self._config = config
+        self._client_id = secrets.token_hex(8)
+        self._seq = 0
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        name: str,
+        limit: AmountLike | None = None,
+        cycle: Mapping[str, Any] | None = None,
+        thresholds: Sequence[int] | None = None,
+        agents: Mapping[str, PolicyLike] | None = None,
+        pool_id: str | None = None,
+        lease_ms: int | None = None,
+        config: Mapping[str, Any] | None = None,
+        update: bool = False,
+        clock: str = "server",
+        script_mode: str | None = None,
+        created_at_ms: int = 0,
+        client: Any = None,
+    ) -> "AsyncRedisPool":
+        """Creates pool ``name`` in the Redis at ``url``, or joins it (see
+        ``RedisPool.connect``)."""
+        cfg = _pool_config(
+            config,
+            "AsyncRedisPool.connect() (AsyncRedisPool.join() takes the stored configuration)",
+            limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms,
+        )
+        return await cls._open(url, name, cfg, "update" if update else "join", clock, script_mode, created_at_ms, client)
+
+    @classmethod
+    async def join(cls, url: str = "redis://127.0.0.1:6379/0", *, name: str, clock: str = "server", script_mode: str | None = None, client: Any = None) -> "AsyncRedisPool":
+        """Joins the existing pool ``name`` with its stored configuration."""
+        return await cls._open(url, name, None, "read", clock, script_mode, 0, client)
+
+    @classmethod
+    async def _open(cls, url: str, name: str, cfg: dict[str, Any] | None, join: str, clock: str, script_mode: str | None, created_at_ms: int, client: Any) -> "AsyncRedisPool":
+        redis = _redis_module("AsyncRedisPool")
+        ops = _creditpool.RedisOps(name, clock)
+        call = ops.join(cfg, join, created_at_ms)  # checks the configuration first
+        own = client is None
+        if client is None:
+            import redis.asyncio as aioredis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+
+            # No retries inside redis-py: the core's SEND_ATTEMPTS is the one policy.
+            client = aioredis.Redis.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
+        client.response_callbacks.clear()
+        try:
+            mode = script_mode
+            if mode is None:
+                try:
+                    await client.execute_command(*_creditpool.redis_load_command("function"))
+                    mode = "function"
+                except redis.exceptions.ResponseError as e:
+                    mode = "eval" if _creditpool.redis_is_functions_unsupported(str(e)) else "function"
+                except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as e:
+                    raise _store_error(f"Redis unreachable: {e}") from None
+            pool = cls(client, ops, mode, {})
+            pool._config = ops.decode_join(await pool._call(call), cfg)
+        except BaseException:
+            if own:
+                await client.aclose()
+            raise
+        return pool
+
+    # ----- the AsyncPoolStore seam -----
+
+    async def apply(self, op: Mapping[str, Any]) -> dict[str, Any]:
+        """Applies the core's ``PoolOp`` (a dict) with one script run; its
+        ``OpResult`` (a dict). A reserve gets a fresh idempotency key, kept
+        across the resends of its command."""
+        key = self.next_key() if op.get("op") == "reserve" else None
+        return await self.apply_keyed(op, key)
+
+    async def apply_keyed(self, op: Mapping[str, Any], key: str | None) -> dict[str, Any]:
+        """Applies ``op`` with an explicit reserve idempotency key."""
+        built = self._ops.build(dict(op), key)
+        if isinstance(built, dict):
+            return built
+        return self._ops.decode(await self._call(built))
+
+    def next_key(self) -> str:
+        """A fresh reserve idempotency key for this pool object."""
+        self._seq += 1
+        return str(_creditpool.redis_idempotency_key(self._client_id, self._seq))
+
+    async def _send(self, argv: Sequence[bytes]) -> Any:
+        return await self._client.execute_command(*argv)
+
+    async def _call(self, call: _creditpool.RedisCall) -> Any:
+        """``RedisPool._call``, awaited: reload on a lost script, resend on a
+        failed connection (up to ``REDIS_SEND_ATTEMPTS``)."""
+        redis = self._redis
+        lost = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+        last = ""
+        reloaded = False
+        attempt = 0
+        while attempt < _creditpool.REDIS_SEND_ATTEMPTS:
+            attempt += 1
+            try:
+                return await self._send(call.command(self._mode))
+            except redis.exceptions.ResponseError as e:
+                if reloaded or not _creditpool.redis_is_reload_error(_error_text(redis, e)):
+                    raise _store_error(f"Redis error: {e}") from None
+                reloaded = True
+                attempt -= 1
+                try:
+                    if self._mode == "eval":
+                        return await self._send(call.eval_command())
+                    await self._send(_creditpool.redis_load_command("function"))
+                except redis.exceptions.ResponseError as e2:
+                    raise _store_error(f"Redis error: {e2}") from None
+                except lost as e2:
+                    last = str(e2)
+            except lost as e:
+                last = str(e)
+        raise _store_error(f"Redis unreachable after {_creditpool.REDIS_SEND_ATTEMPTS} attempts: {last}")
+
+    async def _command(self, argv: Sequence[bytes]) -> Any:
+        redis = self._redis
+        try:
+            return await self._send(argv)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ResponseError, OSError) as e:
+            raise _store_error(f"Redis error: {e}") from None
+
+    # ----- inspection -----
+
+    @property
+    def name(self) -> str:
+        """The pool's name in Redis (its keys' hash tag)."""
+        return str(self._ops.name)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The pool's configuration, as stored with it when this object joined."""
+        return dict(self._config)
+
+    @property
+    def script_mode(self) -> str:
+        """``"function"`` (FCALL) or ``"eval"`` (EVALSHA)."""
+        return self._mode
+
+    @property
+    def client(self) -> Any:
+        """The ``redis.asyncio`` client (raw replies)."""
+        return self._client
+
+    @property
+    def ops(self) -> _creditpool.RedisOps:
+        """The core's command builder for this pool."""
+        return self._ops
+
+    async def ledger(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
+        """Ledger entries after stream ID ``after``, with their stream IDs."""
+        return [(i, e) for i, e in self._ops.decode_ledger(await self._command(self._ops.read_ledger(after, count)))]
+
+    async def alerts(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
+        """Alerts in the outbox after stream ID ``after`` (no consumer group)."""
+        return [(i, a) for i, a in self._ops.decode_alerts(await self._command(self._ops.range_alerts(after, count)))]
+
+    async def next_alerts(self, consumer: str, *, group: str = _creditpool.REDIS_ALERT_GROUP, min_idle_ms: int = _creditpool.REDIS_ALERT_CLAIM_IDLE_MS, count: int = _creditpool.REDIS_ALERT_BATCH) -> list[tuple[str, dict[str, Any]]]:
+        """Alerts for ``consumer`` to deliver (see ``RedisPool.next_alerts``)."""
+        try:
+            await self._send(self._ops.create_group(group))
+        except self._redis.exceptions.ResponseError as e:
+            if not str(e).startswith("BUSYGROUP"):
+                raise _store_error(f"Redis error: {e}") from None
+        out = list(self._ops.decode_alerts(await self._command(self._ops.claim_alerts(group, consumer, min_idle_ms, count))))
+        if len(out) < count:
+            out.extend(self._ops.decode_alerts(await self._command(self._ops.read_alerts(group, consumer, count - len(out)))))
+        return out
+
+    async def ack(self, ids: Sequence[str], *, group: str = _creditpool.REDIS_ALERT_GROUP) -> None:
+        """Acknowledges delivered alerts."""
+        if ids:
+            await self._command(self._ops.ack(group, list(ids)))
+
+    async def aclose(self) -> None:
+        """Closes the client's connections."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> "AsyncRedisPool":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncRedisPool(name={self._ops.name!r}, script_mode={self._mode!r})"

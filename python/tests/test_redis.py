@@ -155,15 +155,15 @@ def test_the_vectors_ran() -> None:
 
 def test_join_reads_the_stored_configuration_and_a_conflict_is_typed(redis_url: str) -> None:
     name = _unique("join")
-    first = cp.RedisPool.connect(redis_url, name=name, limit=5 * USD, agents={"a": cp.AgentPolicy(cap=USD)})
+    first = cp.RedisPool.connect(redis_url, name=name, limit=cp.nanos(5 * USD), agents={"a": cp.AgentPolicy(cap=cp.nanos(USD))})
     assert isinstance(first, cp.PoolStore)
     # The same configuration joins.
-    same = cp.RedisPool.connect(redis_url, name=name, limit=5 * USD, agents={"a": cp.AgentPolicy(cap=USD)})
+    same = cp.RedisPool.connect(redis_url, name=name, limit=cp.nanos(5 * USD), agents={"a": cp.AgentPolicy(cap=cp.nanos(USD))})
     assert same.config["limit"] == 5 * USD
     joined = cp.RedisPool.join(redis_url, name=name)
     assert joined.config == first.config
     with pytest.raises(cp.RedisConfigConflictError) as info:
-        cp.RedisPool.connect(redis_url, name=name, limit=7 * USD)
+        cp.RedisPool.connect(redis_url, name=name, limit=cp.nanos(7 * USD))
     assert info.value.code == "redis_config_conflict"
     assert isinstance(info.value, cp.PoolError)
     stored, given = info.value.stored, info.value.given
@@ -171,18 +171,18 @@ def test_join_reads_the_stored_configuration_and_a_conflict_is_typed(redis_url: 
     assert given is not None and given["limit"] == 7 * USD
     # Nothing changed; an explicit update replaces it.
     assert cp.RedisPool.join(redis_url, name=name).config["limit"] == 5 * USD
-    cp.RedisPool.connect(redis_url, name=name, limit=7 * USD, update=True)
+    cp.RedisPool.connect(redis_url, name=name, limit=cp.nanos(7 * USD), update=True)
     assert cp.RedisPool.join(redis_url, name=name).config["limit"] == 7 * USD
     with pytest.raises(cp.PoolStoreError) as missing:
         cp.RedisPool.join(redis_url, name=_unique("nothing-here"))
     assert missing.value.code == "redis_pool_missing"
     with pytest.raises(cp.PoolConfigError):
-        cp.RedisPool.connect(redis_url, name="bad{name}", limit=USD)
+        cp.RedisPool.connect(redis_url, name="bad{name}", limit=cp.nanos(USD))
 
 
 def test_two_pool_objects_share_one_limit(redis_url: str) -> None:
     name = _unique("shared")
-    a = cp.RedisPool.connect(redis_url, name=name, limit=3 * USD)
+    a = cp.RedisPool.connect(redis_url, name=name, limit=cp.nanos(3 * USD))
     b = cp.RedisPool.join(redis_url, name=name)
     r1 = a.apply({"op": "reserve", "agent": "x", "amount": 2 * USD, "now_ms": 0})
     assert r1["result"] == "reserved", r1
@@ -199,7 +199,7 @@ def test_two_pool_objects_share_one_limit(redis_url: str) -> None:
 
 
 def test_a_reserve_whose_answer_was_lost_is_resent_with_its_key_and_reserves_once(redis_url: str) -> None:
-    pool = cp.RedisPool.connect(redis_url, name=_unique("lost"), limit=10 * USD)
+    pool = cp.RedisPool.connect(redis_url, name=_unique("lost"), limit=cp.nanos(10 * USD))
     real_send = pool._send
     lost = {"n": 0}
 
@@ -225,7 +225,7 @@ def test_a_reserve_whose_answer_was_lost_is_resent_with_its_key_and_reserves_onc
 
 
 def test_a_killed_connection_is_resent_on_a_new_one(redis_url: str) -> None:
-    pool = cp.RedisPool.connect(redis_url, name=_unique("killed"), limit=10 * USD)
+    pool = cp.RedisPool.connect(redis_url, name=_unique("killed"), limit=cp.nanos(10 * USD))
     r = pool.apply({"op": "reserve", "agent": "a", "amount": USD, "now_ms": 0})
     admin = redis.Redis.from_url(redis_url)
     own = pool.client.execute_command("CLIENT", "ID")
@@ -239,7 +239,7 @@ def test_a_killed_connection_is_resent_on_a_new_one(redis_url: str) -> None:
 
 @pytest.mark.parametrize("mode", ["function", "eval"])
 def test_a_flushed_script_is_reloaded(redis_url: str, mode: str) -> None:
-    pool = cp.RedisPool.connect(redis_url, name=_unique("flush"), limit=10 * USD, script_mode=mode)
+    pool = cp.RedisPool.connect(redis_url, name=_unique("flush"), limit=cp.nanos(10 * USD), script_mode=mode)
     assert pool.script_mode == mode
     pool.client.execute_command("FUNCTION", "FLUSH")
     pool.client.execute_command("SCRIPT", "FLUSH")
@@ -249,7 +249,7 @@ def test_a_flushed_script_is_reloaded(redis_url: str, mode: str) -> None:
 
 def test_an_unreachable_server_is_a_store_error() -> None:
     with pytest.raises(cp.PoolStoreError) as info:
-        cp.RedisPool.connect(f"redis://127.0.0.1:{_free_port()}/0", name="x", limit=USD)
+        cp.RedisPool.connect(f"redis://127.0.0.1:{_free_port()}/0", name="x", limit=cp.nanos(USD))
     assert info.value.code == "pool_store"
 
 
@@ -263,7 +263,7 @@ def test_a_missing_redis_py_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(builtins, "__import__", no_redis)
     with pytest.raises(cp.MissingExtraError) as info:
-        cp.RedisPool.connect("redis://127.0.0.1:1/0", name="x", limit=USD)
+        cp.RedisPool.connect("redis://127.0.0.1:1/0", name="x", limit=cp.nanos(USD))
     assert info.value.extra == "redis"
     assert "creditpool[redis]" in str(info.value)
 
@@ -272,7 +272,7 @@ def test_a_missing_redis_py_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_alerts_are_delivered_once_by_a_consumer_group(redis_url: str) -> None:
-    pool = cp.RedisPool.connect(redis_url, name=_unique("alerts"), limit=USD, thresholds=[50])
+    pool = cp.RedisPool.connect(redis_url, name=_unique("alerts"), limit=cp.nanos(USD), thresholds=[50])
     r = pool.apply({"op": "reserve", "agent": "a", "amount": USD, "now_ms": 0})
     pool.apply({"op": "settle", "id": r["id"], "cost": 3 * USD // 4, "now_ms": 0})
     first = pool.next_alerts("worker-1")
@@ -305,12 +305,12 @@ def test_an_agent_runs_on_a_redis_pool_unchanged(redis_url: str, sim: str) -> No
         """
         return f"3 products match {query}"
 
-    pool = cp.RedisPool.connect(redis_url, name=_unique("agent"), limit=USD)
+    pool = cp.RedisPool.connect(redis_url, name=_unique("agent"), limit=cp.nanos(USD))
     with cp.Client(api_key="sk-sim", base_url=sim, retry_policy={"initial_backoff_ms": 5}) as client:
         outcome = cp.Agent(client, [search_database], pool, "researcher", model="claude-haiku-4-5", max_tokens=300).run("Find mugs")
     assert outcome.ok, outcome.error
     rep = _report(pool)
-    assert rep["settled"] == outcome.total_cost > 0
+    assert rep["settled"] == outcome.total_cost.nanos > 0
     assert rep["reserved"] == 0
     kinds = [e["kind"] for _, e in pool.ledger()]
     assert kinds.count("settle") == 2 and kinds.count("release") == 1, kinds
@@ -323,4 +323,4 @@ def test_an_agent_runs_on_a_redis_pool_unchanged(redis_url: str, sim: str) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == [outcome.total_cost, 0]
+    assert json.loads(out.stdout) == [outcome.total_cost.nanos, 0]

@@ -228,7 +228,10 @@ fn pct(part: Money, whole: Money) -> String {
 }
 
 fn print_report(pool: &SharedPool) {
-    let r = pool.report();
+    print_report_of(&pool.report(), pool.peak_committed());
+}
+
+fn print_report_of(r: &creditpool::Report, peak_committed: Money) {
     println!();
     println!("== Usage report (pool \"{}\") ==", r.pool_id);
     println!(
@@ -241,7 +244,7 @@ fn print_report(pool: &SharedPool) {
         r.requests,
         usd(r.overrun)
     );
-    println!("peak committed (settled + reserved) at any moment: {} (never above the limit)", usd(pool.peak_committed()));
+    println!("peak committed (settled + reserved) at any moment: {} (never above the limit)", usd(peak_committed));
     println!();
     println!("{:<12} {:>12} {:>8} {:>9} {:>10} {:>12}", "agent", "settled", "share", "requests", "refusals", "cap");
     for a in &r.agents {
@@ -260,6 +263,29 @@ fn print_report(pool: &SharedPool) {
         println!("{:<20} {:>12} {:>9} {:>14} {:>14}", m.model.as_str(), usd(m.stats.cost), m.stats.requests, m.stats.tokens.input, m.stats.tokens.output);
     }
 }
+
+/// The demo's pool: $0.04, three agents with caps and rate limits.
+fn demo_config() -> PoolConfig {
+    // A small pool: every request reserves its worst case (its body's bytes as
+    // input tokens, plus max_tokens of output), so the limit must hold about ten
+    // of those for the 90 % alert to fire before the pool refuses.
+    let mut config = PoolConfig::new(Money::from_nanos(40_000_000)); // $0.04
+    config.pool_id = "demo".into();
+    config
+        .agents
+        .insert("researcher".into(), AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), requests_per_minute: Some(120), ..AgentPolicy::default() });
+    config.agents.insert(
+        "analyst".into(),
+        AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), credits_per_minute: Some(Money::from_nanos(30_000_000)), ..AgentPolicy::default() },
+    );
+    config.agents.insert("intern".into(), AgentPolicy { cap: Some(Cap::Absolute { amount: Money::from_nanos(6_000_000) }), ..AgentPolicy::default() });
+    config
+}
+
+// `--redis URL --processes N`: the agents as N processes sharing one pool in
+// Redis (examples/inventory_demo_parts is not an example of its own).
+#[path = "inventory_demo_parts/redis.rs"]
+mod redis_demo;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -281,22 +307,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (url.clone(), "sk-demo-simulator".into(), format!("creditpool-sim, the offline simulator, at {url}"))
         }
     };
-    let client = Client::builder().api_key(api_key).base_url(base_url).build()?;
+    let client = Client::builder().api_key(api_key.clone()).base_url(base_url.clone()).build()?;
 
-    // A small pool: every request reserves its worst case (its body's bytes as
-    // input tokens, plus max_tokens of output), so the limit must hold about ten
-    // of those for the 90 % alert to fire before the pool refuses.
-    let limit = Money::from_nanos(40_000_000); // $0.04
-    let mut config = PoolConfig::new(limit);
-    config.pool_id = "demo".into();
-    config
-        .agents
-        .insert("researcher".into(), AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), requests_per_minute: Some(120), ..AgentPolicy::default() });
-    config.agents.insert(
-        "analyst".into(),
-        AgentPolicy { cap: Some(Cap::Share { basis_points: 6_000 }), credits_per_minute: Some(Money::from_nanos(30_000_000)), ..AgentPolicy::default() },
-    );
-    config.agents.insert("intern".into(), AgentPolicy { cap: Some(Cap::Absolute { amount: Money::from_nanos(6_000_000) }), ..AgentPolicy::default() });
+    let config = demo_config();
+    let limit = config.limit;
+    if let Some(mode) = redis_demo::parse(std::env::args().skip(1)) {
+        // The same agents as several processes sharing one pool in Redis.
+        let result = redis_demo::run(mode?, &client, config, &base_url, &api_key).await;
+        drop(simulator);
+        return result;
+    }
     let activity_options = ActivityOptions { title: Some("Pool \"demo\" activity".into()), ..ActivityOptions::from_config(&config) };
     let pool = SharedPool::new(config)?;
     pool.on_alert(|alert| println!("{}", alert_line(alert)));

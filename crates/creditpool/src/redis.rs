@@ -327,6 +327,23 @@ impl RedisPool {
     }
 }
 
+impl crate::pool::SharedPool {
+    /// The one-line spelling of [`RedisPool::connect`]: a pool shared by
+    /// processes, machines and languages through the Redis server at `url`
+    /// (created with `config`, or joined if it exists with the same one).
+    /// Agents take it as they take a `SharedPool`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), creditpool::Error> {
+    /// use creditpool::{Money, PoolConfig, SharedPool};
+    /// let pool = SharedPool::connect("redis://127.0.0.1:6379/0", "fleet", PoolConfig::new(Money::from_usd(100).unwrap())).await?;
+    /// # drop(pool); Ok(()) }
+    /// ```
+    pub async fn connect(url: &str, name: &str, config: PoolConfig) -> Result<RedisPool, Error> {
+        RedisPool::connect(url, name, config).await
+    }
+}
+
 impl PoolStore for RedisPool {
     /// Applies the operation with one script run. A reserve gets a fresh
     /// idempotency key, kept across the resends of its command.
