@@ -4,12 +4,44 @@
 
 // ---------------------------------------------------------------- data
 
-/** An exact amount: integer nano-USD (1 USD = 10^9) and the display string. */
-export interface Money {
-  nanos: bigint;
-  /** The amount in dollars, trimmed to at least two decimals: `"$0.006"`. */
-  usd: string;
+/**
+ * An exact amount of money, never negative: the one shape of every amount
+ * the package takes or gives. Make one with `usd(...)` (dollars) or
+ * `nanos(...)` (whole nano-dollars, 1 USD = 10^9).
+ */
+export declare class Money {
+  private constructor();
+  /** Exact nano-USD. */
+  readonly nanos: bigint;
+  /** For display: dollars with at least two decimals (`"$1.50"`, `"$0.000015"`). */
+  readonly usd: string;
+  /** The exact dollars, no needless digit (`"1.5"`, `"0"`). */
+  readonly dollars: string;
+  /** Zero dollars. */
+  static readonly ZERO: Money;
+  toString(): string;
+  /** `"$1.5"`: exact, and accepted back as an amount. */
+  toJSON(): string;
+  equals(other: Money): boolean;
+  compare(other: Money): -1 | 0 | 1;
+  plus(other: Money): Money;
+  /** Throws an InvalidOptionsError below zero. */
+  minus(other: Money): Money;
+  times(k: number | bigint): Money;
+  isZero(): boolean;
 }
+
+/** What an amount option takes: a `Money`, or a string with its dollar sign (`"$5"`). A bare number is refused. */
+export type Amount = Money | `$${string}`;
+
+/**
+ * Dollars as Money, exact: `usd(5)`, `usd('0.50')`, `usd('$0.50')`, `usd(0.1)`
+ * (a number by its shortest text). Finer than a nano-dollar, negative, not
+ * finite or too large throws an InvalidOptionsError; nothing is rounded.
+ */
+export declare function usd(dollars: number | bigint | string): Money;
+/** Whole nano-dollars as Money: `nanos(1500)`, `nanos(1500n)`. */
+export declare function nanos(n: number | bigint): Money;
 
 export type Role = 'user' | 'assistant';
 
@@ -221,6 +253,8 @@ export interface ClientOptions {
   checkCapabilities?: boolean;
   /** Required in a browser: the key is visible to anyone who can open the page. */
   dangerouslyAllowBrowser?: boolean;
+  /** Prices for models the built-in table does not price (or new prices), applied in order; the client's agents use them. */
+  priceOverrides?: { model: string; prices: ModelPricesJSON }[];
 }
 
 export interface RequestOptions {
@@ -357,19 +391,21 @@ export declare function checkTools(tools: ToolDefinition[]): void;
 // ---- The credit pool ----
 
 /** An amount in nano-USD going in: a bigint, or a safe integer. */
+/** @deprecated amounts are `Amount` (`usd(...)`, `nanos(...)`); raw core JSON (`PoolOpJSON`) stays integer nano-USD. */
 export type Nanos = bigint | number;
 
 /** The core's PoolConfig JSON (amounts in integer nano-USD). See docs/JS.md. */
 export interface PoolConfig {
   pool_id?: string;
-  limit: Nanos;
+  limit: Amount;
   cycle?: { kind: 'monthly'; anchor_day?: number } | { kind: 'fixed'; start_ms: number; length_ms: number } | Record<string, unknown>;
   lease_ms?: number;
   late_settle_window_ms?: number;
   alerts?: { thresholds_pct?: number[]; on_committed?: boolean; burn_rate?: Record<string, unknown> | null };
   agents?: Record<string, AgentPolicy>;
   default_agent?: AgentPolicy;
-  allow_unknown_agents?: boolean;
+  /** Unset: a pool that names its agents refuses others (UnknownAgentError), one that names none allows all. `true`: others reserve under `default_agent`. */
+  allow_unknown_agents?: boolean | null;
   fair_share?: { when_committed_pct?: number; active_window_ms?: number } | null;
   report_bucket_ms?: number;
   report_top?: number;
@@ -377,9 +413,9 @@ export interface PoolConfig {
 
 /** The core's AgentPolicy JSON. */
 export interface AgentPolicy {
-  cap?: { kind: 'absolute'; amount: Nanos } | { kind: 'share'; basis_points: number } | null;
+  cap?: { kind: 'absolute'; amount: Amount } | { kind: 'share'; basis_points: number } | null;
   weight?: number;
-  credits_per_minute?: Nanos | null;
+  credits_per_minute?: Amount | null;
   requests_per_minute?: number | null;
 }
 
@@ -437,6 +473,8 @@ export interface PoolUsage {
 /** A credit pool shared by agents. */
 export declare class Pool implements PoolStore {
   constructor(config: PoolConfig, options?: PoolOptions);
+  /** A pool shared through Redis (Node, ioredis): the same as `RedisPool.connect`. */
+  static connect(url: string, options: RedisConnectOptions): Promise<RedisPool>;
   static restore(snapshot: string, options?: PoolOptions): Pool;
   readonly alerts: PoolAlert[];
   onAlert(fn: (alert: PoolAlert) => void): this;
@@ -445,23 +483,91 @@ export declare class Pool implements PoolStore {
   flush(deadline?: number | { timeoutMs?: number }): Promise<void>;
   /** Stops webhook delivery and waits for what is pending; with a deadline (ms), abandons it then and rejects with a WebhookTimeoutError. */
   close(deadline?: number | { timeoutMs?: number }): Promise<void>;
-  reserve(agent: string, amount: Nanos, options?: { leaseMs?: number }): PoolReservation;
-  settle(id: number, cost: Nanos, attribution?: Record<string, unknown> | null): PoolSettlement;
+  reserve(agent: string, amount: Amount, options?: { leaseMs?: number }): PoolReservation;
+  settle(id: number, cost: Amount, attribution?: Record<string, unknown> | null): PoolSettlement;
   release(id: number): PoolRelease;
   /** Throws `ClockJumpError` when the clock is further ahead of the pool's latest time than `max_clock_jump_ms` (nothing changes). */
   tick(): { expired: number[]; rolledOver: boolean };
   /** Accepts the clock however far ahead (the resume after a `ClockJumpError`), then ticks. */
   advanceClock(): { expired: number[]; rolledOver: boolean };
-  setLimit(limit: Nanos): void;
+  setLimit(limit: Amount): void;
   setAgentPolicy(agent: string, policy: AgentPolicy): void;
   apply(op: PoolOpJSON): PoolOpResultJSON;
-  /** The core's Report JSON (amounts in integer nano-USD); `chart()` (not enumerable) is its activity dashboard with this pool's thresholds. */
+  /** The report for the current cycle, every amount a Money; `chart()` is its activity dashboard with this pool's thresholds. */
   report(): PoolReport;
   /** The pool's activity dashboard now (the core's `Activity::from_pool`), a Vega-Lite v5 specification. */
   chart(): VegaLiteSpec;
   readonly usage: PoolUsage;
   readonly nextDeadlineMs: number;
   snapshot(): string;
+}
+
+// ---- A pool in Redis (Node only) ----
+
+/** How to join a pool in Redis (`RedisPool.join`). */
+export interface RedisJoinOptions {
+  /** The pool's name (its keys' hash tag: `cp:{name}:...`). */
+  name: string;
+  /** `"server"` (the default: Redis `TIME` is the fleet's one clock) or `"given"` (each op's `now_ms`; tests). */
+  clock?: 'server' | 'given';
+  /** FCALL on a Functions library or EVALSHA; by default Functions where the server has them. */
+  scriptMode?: 'function' | 'eval';
+  /** An ioredis client to use instead of the URL. */
+  client?: unknown;
+  /** Options for `new Redis(url, options)`. */
+  redisOptions?: Record<string, unknown>;
+}
+
+/** How to create or join a pool in Redis (`RedisPool.connect`, `Pool.connect`). */
+export interface RedisConnectOptions extends RedisJoinOptions {
+  /** The pool's configuration: created with it, or joined if the stored one is the same. */
+  config: PoolConfig;
+  /** Replace a different stored configuration (else a RedisConfigConflictError). */
+  update?: boolean;
+  /** The creation time with the given clock. */
+  createdAtMs?: number;
+}
+
+/** An alert read from a Redis pool's outbox stream. */
+export interface RedisPoolAlert extends PoolAlert {
+  /** What a receiver deduplicates by (`pool_id:cycle_start:kind:percent`). */
+  idempotencyKey: string;
+  occurred_at_ms: number;
+  /** With `secrets`: for each, the headers of a signed webhook delivery. */
+  deliveries?: [string, string][][];
+  [field: string]: unknown;
+}
+
+/**
+ * A pool that lives in Redis, shared by processes, machines and languages
+ * (Node with the optional peer dependency ioredis; browsers have no Redis:
+ * `connect` rejects there with an InvalidOptionsError, `kind`
+ * `redis_unsupported`). A PoolStore: `Agent` takes it as it takes a `Pool`.
+ */
+export declare class RedisPool implements PoolStore {
+  private constructor();
+  static connect(url: string, options: RedisConnectOptions): Promise<RedisPool>;
+  static join(url: string, options: RedisJoinOptions): Promise<RedisPool>;
+  apply(op: PoolOpJSON): Promise<PoolOpResultJSON>;
+  /** `apply` with an explicit reserve idempotency key (a repeat answers the reservation already made). */
+  applyKeyed(op: PoolOpJSON, key?: string | null): Promise<PoolOpResultJSON>;
+  nextKey(): string;
+  readonly name: string;
+  readonly config: PoolConfig;
+  readonly scriptMode: 'function' | 'eval';
+  /** The ioredis client. */
+  readonly client: any;
+  report(): Promise<PoolOpResultJSON>;
+  /** Ledger entries (the file ledger's JSON) after stream ID `after`: `[id, entry]` pairs. */
+  ledger(after?: string, count?: number): Promise<[string, Record<string, any>][]>;
+  /** Alerts in the outbox after stream ID `after` (no consumer group). */
+  alerts(after?: string, count?: number, options?: { secrets?: string[] | null; nowMs?: number }): Promise<[string, RedisPoolAlert][]>;
+  /** Alerts for `consumer` to deliver (claimed from a dead consumer after `minIdleMs`, then new ones); `ack` each once delivered. */
+  nextAlerts(consumer: string, options?: { group?: string; minIdleMs?: number; count?: number }): Promise<[string, RedisPoolAlert][]>;
+  ack(ids: string[], options?: { group?: string }): Promise<void>;
+  /** One round of delivery through the consumer group: how many alerts `deliver` took (at least once; deduplicate by `idempotencyKey`). */
+  deliverAlerts(consumer: string, deliver: (alert: RedisPoolAlert) => unknown, options?: { group?: string; minIdleMs?: number; count?: number }): Promise<number>;
+  close(): Promise<void>;
 }
 
 // ---- The agent loop ----
@@ -489,8 +595,8 @@ export interface AgentOptions {
   model: string;
   tools?: Tool[];
   maxTurns?: number;
-  /** The run's own budget, nano-USD. */
-  maxSpend?: Nanos;
+  /** The run's own budget: `usd('0.10')`. */
+  maxSpend?: Amount;
   /** Default: the core's (`AgentConfig.max_tokens`, 1024). */
   maxTokens?: number;
   system?: string | Record<string, unknown>[];
@@ -515,24 +621,81 @@ export interface ToolFailure {
   error: unknown;
 }
 
-/** The core's Outcome JSON (amounts in integer nano-USD). */
-export interface AgentOutcome {
-  status: 'completed' | 'stopped' | 'max_turns' | 'budget_exhausted' | 'pool_refused' | 'failed' | 'invalid' | 'cancelled' | string;
-  agent_id: string;
-  final_message: Message | null;
-  final_text: string;
-  turns: Record<string, any>[];
-  total_cost: number;
-  usage: Usage;
-  attribution: { conversation: number; tools: [string, number][] };
-  transcript: MessageParam[];
+/** How a run ended. */
+export type AgentStatus = 'completed' | 'stopped' | 'max_turns' | 'budget_exhausted' | 'pool_refused' | 'failed' | 'invalid' | 'cancelled';
+
+/** A response's cost by component (the core's `CostBreakdown`), each a Money. */
+export interface TurnCost {
+  readonly input: Money;
+  readonly cache_write_5m: Money;
+  readonly cache_write_1h: Money;
+  readonly cache_read: Money;
+  readonly output: Money;
+  readonly web_search: Money;
+  readonly total: Money;
+  readonly long_context?: boolean;
+}
+
+/** One model call of a run. */
+export interface AgentTurn {
+  readonly request_id: string | null;
+  readonly model: string;
+  readonly stop_reason: string | null;
+  readonly usage: Usage;
+  readonly cost: TurnCost;
+  readonly reserved: Money;
+  readonly attempts: number;
+  readonly attribution: Record<string, unknown>;
+  readonly tool_calls: string[];
+}
+
+/**
+ * How a run ended (the same as Python's `AgentOutcome`): every amount a
+ * Money, `error` the typed error the status stands for.
+ */
+export declare class AgentOutcome {
+  private constructor();
+  readonly status: AgentStatus;
+  /** Whether the model finished (`completed`). */
+  readonly ok: boolean;
+  /** The typed error the status stands for: a PoolRefusedError subclass, the call's APIError subclass, MaxTurnsError, BudgetExhaustedError, ...; null for completed, stopped and cancelled. */
+  readonly error: CreditpoolError | null;
+  /** @deprecated the same as `error`. */
+  readonly exception: CreditpoolError | null;
   /** The error's stable code, for a status that ends with an error. */
-  code?: string;
-  /** Not enumerable: the typed error the status stands for (null for completed and stopped). */
-  readonly exception?: CreditpoolError | null;
-  /** Every tool that threw during the run (not enumerable). */
-  readonly toolFailures?: ToolFailure[];
-  [field: string]: any;
+  readonly code: string | null;
+  readonly agent_id: string;
+  readonly final_text: string;
+  readonly final_message: Message | null;
+  /** For `stopped`: the model's stop reason. */
+  readonly stop_reason: string | null;
+  /** For `max_turns`: the limit. */
+  readonly max_turns: number | null;
+  /** For `budget_exhausted`: the next request's worst case and what was left of `maxSpend`. */
+  readonly needed: Money | null;
+  readonly remaining: Money | null;
+  /** For `pool_refused`: the refusal (the same object as `error`). */
+  readonly refusal: PoolRefusedError | null;
+  /** For `failed`: the API error type and HTTP status, when there were any, and a stream's partial message. */
+  readonly api_error_type: string | null;
+  readonly http_status: number | null;
+  readonly partial: Message | null;
+  readonly turns: readonly AgentTurn[];
+  readonly total_cost: Money;
+  /** Of `total_cost`, what was settled at a worst case (a cut stream). */
+  readonly estimated_cost: Money;
+  readonly usage: Usage;
+  /** Cost per tool (definitions, calls and results), largest first. */
+  readonly tool_costs: Readonly<Record<string, Money>>;
+  /** What is not charged to a tool. */
+  readonly conversation_cost: Money;
+  readonly transcript: MessageParam[];
+  /** Every tool that threw during the run. */
+  readonly toolFailures: readonly ToolFailure[];
+  /** Throws `error` if there is one; returns the outcome otherwise. */
+  raiseForStatus(): this;
+  /** The core's Outcome JSON (amounts in integer nano-USD). */
+  toJSON(): Record<string, unknown>;
 }
 
 /** An agent drawing on a pool; `run()` runs each batch of tool calls concurrently. */
@@ -551,19 +714,73 @@ export declare function activityChart(ledger: Record<string, unknown>[], options
 export type VegaLiteSpec = Record<string, any>;
 /** The core's `ActivityOptions` JSON (strict: unknown keys are an InvalidOptionsError). */
 export interface ActivityOptions {
-  /** The limit in nano-USD (without it, spend is drawn without limit and thresholds). */
-  limit?: number | bigint;
+  /** The limit, a Money (without it, spend is drawn without limit and thresholds). */
+  limit?: Amount;
   /** Default `[50, 75, 90, 100]`. */
   thresholds_pct?: number[];
   /** The cycle to draw (default: the latest in the ledger). */
   cycle_start_ms?: number;
   title?: string;
 }
-/** A pool's report (the core's Report JSON) with its dashboard. */
-export type PoolReport = Record<string, any> & {
+/** One agent in a report. */
+export interface ReportAgent {
+  readonly agent: string;
+  readonly settled: Money;
+  readonly reserved: Money;
+  readonly requests: number;
+  readonly refusals: number;
+  /** Its cap this cycle; null without one. */
+  readonly cap: Money | null;
+}
+/** One model in a report. */
+export interface ReportModel {
+  readonly model: string;
+  readonly cost: Money;
+  readonly requests: number;
+  readonly tokens: Record<string, number>;
+}
+/** One tool in a report, by part. */
+export interface ReportTool {
+  readonly tool: string;
+  readonly definition: Money;
+  readonly uses: Money;
+  readonly result: Money;
+  readonly total: Money;
+  readonly definition_requests: number;
+}
+/** A name and an amount. */
+export interface ReportConsumer {
+  readonly name: string;
+  readonly cost: Money;
+}
+/** A pool's report for the current cycle (the core's Report), every amount a Money, with its dashboard. */
+export declare class PoolReport {
+  private constructor();
+  readonly pool_id: string;
+  readonly at_ms: number;
+  readonly cycle: { start_ms: number; end_ms: number };
+  readonly limit: Money;
+  readonly settled: Money;
+  readonly reserved: Money;
+  readonly available: Money;
+  readonly overrun: Money;
+  readonly requests: number;
+  readonly conversation: Money;
+  readonly agents: readonly ReportAgent[];
+  readonly models: readonly ReportModel[];
+  readonly tools: readonly ReportTool[];
+  readonly top: { readonly agents: readonly ReportConsumer[]; readonly tools: readonly ReportConsumer[]; readonly models: readonly ReportConsumer[] };
+  readonly definition_overhead: readonly { readonly tool: string; readonly cost: Money; readonly requests: number; readonly per_request: Money }[];
+  readonly bucket_ms: number;
+  readonly series: readonly { readonly start_ms: number; readonly cost: Money; readonly requests: number }[];
+  readonly history: readonly { readonly start_ms: number; readonly end_ms: number; readonly limit: Money; readonly settled: Money; readonly overrun: Money; readonly requests: number; readonly agents: readonly ReportConsumer[] }[];
   /** This report's activity dashboard, drawn by the core with the pool's thresholds. */
   chart(): VegaLiteSpec;
-};
+  /** A short plain-text summary. */
+  text(): string;
+  /** The core's Report JSON (amounts in integer nano-USD). */
+  toJSON(): Record<string, unknown>;
+}
 /**
  * The activity dashboard of any ledger: entries (as `onLedger` hands them
  * out, or `{entry, line}`) or a JSON Lines ledger file's text. A bad line
@@ -682,6 +899,8 @@ export declare class PricingError extends CreditpoolError {
 }
 export declare class UnknownModelError extends PricingError {
   readonly model: string;
+  /** The known model closest to `model`, if one is close enough. */
+  readonly suggestion: string | null;
 }
 export declare class UnpricedModelError extends PricingError {}
 export declare class InvalidPriceError extends PricingError {}
@@ -716,7 +935,13 @@ export declare class FairShareError extends PoolRefusedError {
   readonly held: Money;
   readonly requested: Money;
 }
-export declare class UnknownAgentError extends PoolRefusedError {}
+export declare class UnknownAgentError extends PoolRefusedError {
+  readonly agent: string;
+  /** The agents the pool names, in name order. */
+  readonly known: string[];
+  /** The named agent closest to `agent`, if one is close enough. */
+  readonly suggestion?: string;
+}
 export declare class PoolError extends CreditpoolError {}
 export declare class UnknownReservationError extends PoolError {
   readonly id: number;
@@ -792,6 +1017,12 @@ export declare function makeError(className: string, code: string, type: string,
 
 // ----- The official SDK's middleware (src/middleware.js) -------------------
 
+/** A thread continue request the middleware does not know, refused because `unknownThread: 'refuse'`; nothing was sent. */
+export declare class UnknownThreadError extends CreditpoolError {
+  previousMessageId?: string;
+  expired?: boolean;
+}
+
 /** The official SDK (`@anthropic-ai/sdk`) given to creditpool has no middleware hook; `minimum` names the lowest version that works. */
 export declare class SdkUnsupportedError extends CreditpoolError {
   minimum?: string;
@@ -811,6 +1042,12 @@ export interface CreditpoolMiddlewareOptions {
   maxRetries?: number;
   /** Unix ms (default `Date.now`). */
   clock?: () => number;
+  /**
+   * A message-thread continue request whose thread the middleware has not seen (or that expired):
+   * `'context_window'` (default) reserves the model's whole context window; `'refuse'` throws
+   * `UnknownThreadError` before anything is sent.
+   */
+  unknownThread?: 'context_window' | 'refuse';
 }
 
 /**

@@ -41,6 +41,9 @@ step "wasm32 core build" bash scripts/build-wasm-core.sh
 skipped=()
 if [ -d python ]; then step "python tests" bash scripts/test-python.sh; else skipped+=("python tests (no python/)"); fi
 if [ -d js ]; then step "js tests" bash scripts/test-js.sh; else skipped+=("js tests (no js/)"); fi
+# Three Rust, three Python and three Node workers on one Redis pool against
+# the simulator with faults, some SIGKILLed (needs the two suites' builds).
+step "mixed-language fleet on one Redis pool" bash tests/fleet/run.sh
 # The abi3 wheel and the npm tarball (scripts/dist.sh), each installed into a
 # fresh environment without a Rust toolchain and run.
 step "release artifacts (dist/), installed without Rust" bash scripts/test-dist.sh

@@ -10,7 +10,7 @@
 // the simulator (cargo build -p creditpool-sim).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Agent, Client, Pool, Tool } from '../../js/src/node.js';
+import { Agent, Client, Pool, Tool, usd } from '../../js/src/node.js';
 import { INVENTORY, searchInventory } from './inventory-data.js';
 
 const MODEL = process.env.CREDITPOOL_MODEL ?? 'claude-haiku-4-5';
@@ -41,11 +41,11 @@ const search = new Tool({
 const pool = new Pool(
   {
     pool_id: 'inventory-demo',
-    limit: 6_000_000,
+    limit: usd('0.006'),
     agents: {
       buyer: { weight: 2 },
       scout: { cap: { kind: 'share', basis_points: 5000 }, requests_per_minute: 30 },
-      intern: { cap: { kind: 'absolute', amount: 100_000 } },
+      intern: { cap: { kind: 'absolute', amount: usd('0.0001') } },
     },
   },
   { onAlert: (a) => console.log(`ALERT  ${a.payload.text}`) },
@@ -54,8 +54,8 @@ const pool = new Pool(
 const run = async (agentId) => {
   const agent = new Agent({ client, pool, agentId, model: MODEL, tools: [search], maxTokens: 100, maxTurns: 4, config: { estimate: { type: 'heuristic' } } });
   const outcome = await agent.run('Find products under $50');
-  const why = outcome.status === 'pool_refused' ? ` (${outcome.refusal.reason})` : '';
-  console.log(`${agentId.padEnd(7)} ${outcome.status}${why}: ${outcome.turns.length} turns, ${outcome.total_cost} nano-USD`);
+  const why = outcome.status === 'pool_refused' ? ` (${outcome.refusal.code})` : '';
+  console.log(`${agentId.padEnd(7)} ${outcome.status}${why}: ${outcome.turns.length} turns, ${outcome.total_cost}`);
   if (outcome.final_text) console.log(`        ${outcome.final_text.slice(0, 100)}`);
   return outcome;
 };
@@ -70,7 +70,7 @@ try {
   const u = pool.usage;
   console.log(`\npool: settled ${u.settled.usd} of ${u.limit.usd}, reserved ${u.reserved.usd}`);
   for (const a of pool.report().agents) {
-    console.log(`  ${a.agent.padEnd(7)} settled ${String(a.settled).padStart(8)} nano-USD, ${a.requests} requests, ${a.refusals} refusals`);
+    console.log(`  ${a.agent.padEnd(7)} settled ${String(a.settled).padStart(12)}, ${a.requests} requests, ${a.refusals} refusals`);
   }
 } finally {
   sim?.stop();

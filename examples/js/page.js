@@ -4,7 +4,7 @@
 // Vega-Lite spec, pool.chart(), drawn with vega-embed) redrawn as the ledger
 // grows. Served by serve.mjs, which also starts the simulator and passes its
 // URL as ?api=.
-import { Agent, Client, MissingDependencyError, Pool, Tool, renderActivity } from '../../js/src/browser.js';
+import { Agent, Client, MissingDependencyError, Pool, Tool, renderActivity, usd } from '../../js/src/browser.js';
 import { searchInventory } from './inventory-data.js';
 
 const params = new URL(location.href).searchParams;
@@ -15,11 +15,11 @@ const statuses = {};
 const pool = new Pool(
   {
     pool_id: 'inventory-demo',
-    limit: 6_000_000,
+    limit: usd('0.006'),
     agents: {
       buyer: { weight: 2 },
       scout: { cap: { kind: 'share', basis_points: 5000 }, requests_per_minute: 30 },
-      intern: { cap: { kind: 'absolute', amount: 100_000 } },
+      intern: { cap: { kind: 'absolute', amount: usd('0.0001') } },
     },
   },
   {
@@ -95,7 +95,7 @@ async function run(agentId) {
   statuses[agentId] = 'running';
   const agent = new Agent({ client, pool, agentId, model: 'claude-haiku-4-5', tools: [search], maxTokens: 100, maxTurns: 4, config: { estimate: { type: 'heuristic' } } });
   const outcome = await agent.run('Find products under $50');
-  statuses[agentId] = outcome.status === 'pool_refused' ? `refused (${outcome.refusal.reason})` : outcome.status;
+  statuses[agentId] = outcome.status === 'pool_refused' ? `refused (${outcome.refusal.code})` : outcome.status;
   show();
   return outcome;
 }

@@ -17,20 +17,19 @@ from pathlib import Path
 
 import creditpool
 
-USD = creditpool.NANOS_PER_USD
 
 
 def main(out_dir: Path) -> None:
     now = 1_795_000_000_000
     clock = lambda: now  # noqa: E731 - a simulated clock
-    pool = creditpool.Pool(USD // 25, thresholds=[50, 75, 90, 100], directory=out_dir / "pool", clock=clock)
-    plan = [("researcher", "claude-sonnet-4-5", 4_100_000), ("analyst", "claude-haiku-4-5", 1_300_000), ("intern", "claude-haiku-4-5", 900_000)]
+    pool = creditpool.Pool(creditpool.usd("0.04"), thresholds=[50, 75, 90, 100], directory=out_dir / "pool", clock=clock)
+    plan = [("researcher", "claude-sonnet-4-5", 4_100_000), ("analyst", "claude-haiku-4-5", 1_300_000), ("intern", "claude-haiku-4-5", 900_000)]  # nano-USD
     for step in range(12):
         agent, model, cost = plan[step % 3]
         now += 17_000
-        r = pool.reserve(agent, 6_000_000)
+        r = pool.reserve(agent, creditpool.usd("0.006"))
         now += 3_000
-        pool.settle(r, cost + step * 100_000, attribution={"model": model, "request_id": f"req_{step:02d}"})
+        pool.settle(r, creditpool.nanos(cost + step * 100_000), attribution={"model": model, "request_id": f"req_{step:02d}"})
     report = pool.report()
     print(report.text())
     with warnings.catch_warnings(record=True) as caught:
@@ -44,7 +43,7 @@ def main(out_dir: Path) -> None:
     pool.close()
     # The ledger has every request: buckets fitted to the span, stacked by agent and model.
     ledger = out_dir / "pool" / "ledger.jsonl"
-    chart = creditpool.ActivityChart.from_ledger_file(ledger, limit=USD // 25)
+    chart = creditpool.ActivityChart.from_ledger_file(ledger, limit=creditpool.usd("0.04"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         print(f"wrote {chart.save(out_dir / 'activity-ledger.html')}: {chart.text()}")

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import creditpool
-from creditpool import AgentPolicy, nanos
+from creditpool import AgentPolicy, usd
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,12 +113,12 @@ def main() -> int:
 
         directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="creditpool-"))
         pool = creditpool.Pool(
-            limit=nanos("0.012"),  # 1.2 cents for the whole team
+            limit=usd("0.012"),  # 1.2 cents for the whole team
             thresholds=[25, 50, 75, 90, 100],
             agents={
-                "shopper": AgentPolicy(cap=nanos("0.008")),
-                "analyst": AgentPolicy(cap=nanos("0.008")),
-                "intern": AgentPolicy(cap=nanos("0.001")),  # less than one request's worst case
+                "shopper": AgentPolicy(cap=usd("0.008")),
+                "analyst": AgentPolicy(cap=usd("0.008")),
+                "intern": AgentPolicy(cap=usd("0.001")),  # less than one request's worst case
             },
             pool_id="inventory-team",
             directory=directory,
@@ -139,15 +139,15 @@ def main() -> int:
                     print(f"  failed: {type(e).__name__}: {e}")
                 continue
             print(f"  {outcome.final_text.strip()[:300]}")
-            tools = ", ".join(f"{name} {creditpool.format_usd(cost)}" for name, cost in outcome.tool_costs.items())
+            tools = ", ".join(f"{name} {cost}" for name, cost in outcome.tool_costs.items())
             print(f"  {len(outcome.turns)} turns, {outcome.usage.input_tokens} in / {outcome.usage.output_tokens} out tokens, "
-                  f"cost {creditpool.format_usd(outcome.total_cost)} (tools: {tools or 'none'})")
+                  f"cost {outcome.total_cost} (tools: {tools or 'none'})")
 
         print("\nUsage report")
         print(pool.report().text())
         entries = list(creditpool.iter_ledger_file(directory))
         print(f"ledger: {len(entries)} entries in {Path(directory) / 'ledger.jsonl'}, "
-              f"{sum(e.cost for e in entries)} nano-USD settled")
+              f"{sum((e.cost for e in entries), creditpool.Money.ZERO)} settled")
     return 0
 
 

@@ -6,6 +6,7 @@
 import { rawClient } from './client.js';
 import { AbortError } from './errors.js';
 import { abortError, argumentError, optionsError } from './fail.js';
+import { amountNanos, makeMoney } from './money.js';
 import { plainJson, poolClock } from './pool.js';
 import { drive, machine } from './player.js';
 import { Tool } from './tools.js';
@@ -103,11 +104,75 @@ async function driveRun(run, store, { now, signal, runTool }) {
   }
 }
 
-/** The run's outcome, with its typed error as the non-enumerable `exception`. */
-function outcomeOf(run) {
-  const outcome = run.outcome();
-  Object.defineProperty(outcome, 'exception', { value: run.outcomeError(), enumerable: false, writable: true, configurable: true });
-  return outcome;
+const money = (v) => (v === null || v === undefined ? null : makeMoney(BigInt(v), undefined));
+const COST_PARTS = ['input', 'cache_write_5m', 'cache_write_1h', 'cache_read', 'output', 'web_search', 'total'];
+const RAW_OUTCOME = new WeakMap();
+
+/** A turn record with its amounts as Money. */
+function turnOf(t) {
+  const cost = { ...(t.cost ?? {}) };
+  for (const k of COST_PARTS) if (cost[k] !== undefined) cost[k] = money(cost[k]);
+  return Object.freeze({ ...t, cost: Object.freeze(cost), reserved: money(t.reserved) });
+}
+
+/**
+ * How a run ended, typed (the same as Python's `AgentOutcome`): `status`,
+ * `ok`, `error` (the typed error the status stands for: a PoolRefusedError
+ * subclass, the call's APIError subclass, MaxTurnsError,
+ * BudgetExhaustedError, ...; null for completed, stopped and cancelled),
+ * `raiseForStatus()`, and every amount a `Money`. `toJSON()` is the core's
+ * Outcome JSON (integer nano-USD).
+ */
+export class AgentOutcome {
+  constructor(json, error, toolFailures = []) {
+    RAW_OUTCOME.set(this, json);
+    this.status = json.status;
+    this.ok = json.status === 'completed';
+    this.error = error ?? null;
+    this.code = json.code ?? null;
+    this.agent_id = json.agent_id;
+    this.final_text = json.final_text ?? '';
+    this.final_message = json.final_message ?? null;
+    this.stop_reason = json.status === 'stopped' ? (json.reason ?? null) : null;
+    this.max_turns = json.status === 'max_turns' ? json.max_turns : null;
+    this.needed = json.status === 'budget_exhausted' ? money(json.needed) : null;
+    this.remaining = json.status === 'budget_exhausted' ? money(json.remaining) : null;
+    this.refusal = json.status === 'pool_refused' ? this.error : null;
+    this.api_error_type = json.api_error_type ?? null;
+    this.http_status = json.http_status ?? null;
+    this.partial = json.partial ?? null;
+    this.turns = Object.freeze((json.turns ?? []).map(turnOf));
+    this.total_cost = money(json.total_cost ?? 0);
+    this.estimated_cost = money(json.estimated_cost ?? 0);
+    this.usage = json.usage;
+    const attribution = json.attribution ?? { conversation: 0, tools: [] };
+    this.conversation_cost = money(attribution.conversation ?? 0);
+    this.tool_costs = Object.freeze(Object.fromEntries((attribution.tools ?? []).map(([name, cost]) => [name, money(cost)])));
+    this.transcript = json.transcript ?? [];
+    this.toolFailures = Object.freeze([...toolFailures]);
+    Object.freeze(this);
+  }
+
+  /** The typed error (an alias of `error`, kept for older code). */
+  get exception() {
+    return this.error;
+  }
+
+  /** Throws `error` if there is one; returns the outcome otherwise. */
+  raiseForStatus() {
+    if (this.error) throw this.error;
+    return this;
+  }
+
+  /** The core's Outcome JSON (amounts in integer nano-USD). */
+  toJSON() {
+    return RAW_OUTCOME.get(this);
+  }
+}
+
+/** The run's outcome, typed. */
+function outcomeOf(run, failures = []) {
+  return new AgentOutcome(run.outcome(), run.outcomeError(), failures);
 }
 
 /**
@@ -117,7 +182,7 @@ function outcomeOf(run) {
  * Options: `client`, `pool` (a `PoolStore`: a `Pool`, or any object with
  * `apply(op)`), `agentId`, `model`, `tools` (Tool objects), and, passed to the
  * core only when given (the core's `AgentConfig` defaults the rest):
- * `maxTurns`, `maxSpend` (nano-USD), `maxTokens`, `system`, `stream`,
+ * `maxTurns`, `maxSpend` (a Money: `usd('0.10')`), `maxTokens`, `system`, `stream`,
  * `config` (more of the core's AgentConfig JSON: `estimate`, `lease_ms`,
  * `call`, `texts`: by default a tool that throws is reported to the model
  * without its message, which may hold a secret; `texts: {tool_failed: 'The
@@ -168,7 +233,7 @@ export class Agent {
     this.#now = options.now ?? poolClock(pool) ?? (() => Date.now());
     const config = { ...(options.config ?? {}), agent_id: agentId };
     if (maxTurns !== undefined) config.max_turns = maxTurns;
-    if (maxSpend !== undefined) config.max_spend = maxSpend;
+    if (maxSpend !== undefined) config.max_spend = amountNanos(maxSpend, 'maxSpend');
     if (maxTokens !== undefined) config.max_tokens = maxTokens;
     if (stream !== undefined) config.call = { ...(config.call ?? {}), stream };
     this.#config = plainJson(config);
@@ -184,14 +249,13 @@ export class Agent {
 
   /**
    * Runs the agent on `prompt` (a string, or the messages so far) and
-   * resolves to the core's outcome: `status` (`completed`, `stopped`,
+   * resolves to an `AgentOutcome`: `status` (`completed`, `stopped`,
    * `max_turns`, `budget_exhausted`, `pool_refused`, `failed`, `invalid`,
    * `cancelled`) with its fields (`code` for an error), `final_text`,
-   * `final_message`, `turns`, `total_cost`, `usage`, `attribution` and
-   * `transcript` (amounts in integer nano-USD). `outcome.exception` (not
-   * enumerable) is the typed error the status stands for (a
-   * PoolRefusedError subclass, the call's APIError subclass, MaxTurnsError,
-   * BudgetExhaustedError, ...), or null. `options.signal` aborts the run,
+   * `final_message`, `turns`, `total_cost`, `tool_costs`, `usage` and
+   * `transcript` (every amount a `Money`). `outcome.error` is the typed
+   * error the status stands for (a PoolRefusedError subclass, the call's
+   * APIError subclass, MaxTurnsError, BudgetExhaustedError, ...), or null. `options.signal` aborts the run,
    * whatever its reason: the run is cancelled through the core, the pool
    * operations it then asks for are applied, and the promise rejects with an
    * AbortError whose `reason` (and `cause`) is the signal's reason.
@@ -208,9 +272,7 @@ export class Agent {
         signal,
         runTool: (c) => toolOutput(this.#tools.get(c.name), c, signal, { ...this.#hooks, failures }),
       });
-      const outcome = outcomeOf(run);
-      Object.defineProperty(outcome, 'toolFailures', { value: failures, enumerable: false, writable: true, configurable: true });
-      return outcome;
+      return outcomeOf(run, failures);
     } finally {
       run.raw.free();
     }

@@ -78,6 +78,9 @@ export class UnknownParameterError extends RequestBuildError {}
 /** Options that do not have the expected shape (unknown fields are refused). */
 export class InvalidOptionsError extends CreditpoolError {}
 
+/** A message-thread continue request whose thread the middleware does not know (never seen, or expired: `expired`), refused before anything is sent because the middleware was asked to (`unknown_thread="refuse"`): its input, the whole stored thread, cannot be bounded tighter than the model's context window. `previous_message_id` names the message it continues. */
+export class UnknownThreadError extends CreditpoolError {}
+
 /** The installed official SDK has no middleware hook, or is older than creditpool's middleware supports: `minimum` names the lowest version that works (see `meter::MIN_PYTHON_SDK`, `meter::MIN_TS_SDK`). */
 export class SdkUnsupportedError extends CreditpoolError {}
 
@@ -120,7 +123,7 @@ export class PoolRateLimitedError extends PoolRefusedError {}
 /** The pool is nearly spent and the request would take the agent beyond its fair share of what remains. */
 export class FairShareError extends PoolRefusedError {}
 
-/** The agent is not configured and the pool does not allow unknown agents. */
+/** The agent is not named by a pool that names its agents (or does not allow unknown agents): `known` lists the named agents, `suggestion` the closest to `agent`. */
 export class UnknownAgentError extends PoolRefusedError {}
 
 /** A misuse of the pool, or a configuration or snapshot it cannot accept. */
@@ -312,6 +315,12 @@ export const CLASSES = Object.freeze([
     "value_error": true
   },
   {
+    "name": "UnknownThreadError",
+    "parent": "CreditpoolError",
+    "doc": "A message-thread continue request whose thread the middleware does not know (never seen, or expired: `expired`), refused before anything is sent because the middleware was asked to (`unknown_thread=\"refuse\"`): its input, the whole stored thread, cannot be bounded tighter than the model's context window. `previous_message_id` names the message it continues.",
+    "value_error": false
+  },
+  {
     "name": "SdkUnsupportedError",
     "parent": "CreditpoolError",
     "doc": "The installed official SDK has no middleware hook, or is older than creditpool's middleware supports: `minimum` names the lowest version that works (see `meter::MIN_PYTHON_SDK`, `meter::MIN_TS_SDK`).",
@@ -398,7 +407,7 @@ export const CLASSES = Object.freeze([
   {
     "name": "UnknownAgentError",
     "parent": "PoolRefusedError",
-    "doc": "The agent is not configured and the pool does not allow unknown agents.",
+    "doc": "The agent is not named by a pool that names its agents (or does not allow unknown agents): `known` lists the named agents, `suggestion` the closest to `agent`.",
     "value_error": false
   },
   {
@@ -512,6 +521,7 @@ export const CODES = Object.freeze({
   "pool_selector_rejected": "PoolSelectorRejectedError",
   "invalid_options": "InvalidOptionsError",
   "sdk_unsupported": "SdkUnsupportedError",
+  "unknown_thread": "UnknownThreadError",
   "invalid_tool_name": "ToolDefinitionError",
   "missing_tool_description": "ToolDefinitionError",
   "tool_schema_not_object": "ToolDefinitionError",

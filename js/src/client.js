@@ -33,6 +33,7 @@ const CLIENT_OPTIONS = new Set([
   'totalTimeout',
   'checkCapabilities',
   'dangerouslyAllowBrowser',
+  'priceOverrides',
 ]);
 
 function configError(kind, message) {
@@ -96,7 +97,9 @@ function checkBaseURL(baseURL) {
  * `totalTimeout` (ms, default none: one deadline for a whole call, every
  * attempt and retry wait included; past it the call throws an
  * APITimeoutError with code `total_timeout`, not retried),
- * `checkCapabilities` (default true), and in a browser
+ * `checkCapabilities` (default true), `priceOverrides` (`[{model, prices}]`,
+ * prices as the core's ModelPrices JSON: decimal strings in USD per million
+ * tokens; the client's agents price with them), and in a browser
  * `dangerouslyAllowBrowser: true`.
  */
 export class Client {
@@ -133,6 +136,7 @@ export class Client {
             idleTimeout: options.idleTimeout,
             totalTimeout: options.totalTimeout,
             checkCapabilities: options.checkCapabilities,
+            priceOverrides: options.priceOverrides,
           }),
         ),
     );

@@ -8,6 +8,7 @@
 import { call, glue } from './wasm.js';
 import { argumentError } from './fail.js';
 import { plainJson } from './pool.js';
+import { amountNanos } from './money.js';
 
 /**
  * Headers as the core reads them, `[[name, value], ...]`, from an array of
@@ -271,7 +272,13 @@ export class ToolValidator {
  * `title`).
  */
 export function activityChart(ledger, options = null) {
-  return call(() => glue.activityChart(ledger, options));
+  return call(() => glue.activityChart(ledger, activityOptions(options)));
+}
+
+/** ActivityOptions with its `limit` (a Money) as the core's nano-USD. */
+function activityOptions(options) {
+  if (options === null || options === undefined || typeof options !== 'object' || options.limit === undefined || options.limit === null) return options ?? null;
+  return { ...options, limit: plainJson(amountNanos(options.limit, 'limit')) };
 }
 
 /**
@@ -279,8 +286,8 @@ export function activityChart(ledger, options = null) {
  * `ledger` is an array of entries (as `onLedger` hands them out, or
  * `{entry, line}` pairs) or the JSON Lines text of a ledger file (parsed by
  * the core: a bad line throws an InvalidOptionsError with `what` `ledger` and
- * `line`). `options` is the core's ActivityOptions JSON (`limit` in nano-USD
- * as a number or bigint, `thresholds_pct`, `cycle_start_ms`, `title`).
+ * `line`). `options` is the core's ActivityOptions (`limit` a Money: `usd(40)`,
+ * `thresholds_pct`, `cycle_start_ms`, `title`).
  */
 export function activityChartFromLedger(ledger, options = null) {
   let entries;
@@ -294,7 +301,7 @@ export function activityChartFromLedger(ledger, options = null) {
   if (options !== null && options !== undefined && (typeof options !== 'object' || Array.isArray(options))) {
     throw argumentError('the activity options must be an object (the core\'s ActivityOptions) or null');
   }
-  return call(() => glue.activityChart(plainJson(entries), options == null ? null : plainJson(options)));
+  return call(() => glue.activityChart(plainJson(entries), options == null ? null : plainJson(activityOptions(options))));
 }
 
 /** The name of the error class the core raises for `code` (the core's `class_for_code`). */

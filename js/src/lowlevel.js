@@ -26,5 +26,5 @@ export {
   version,
 } from './core.js';
 export { AgentRun } from './agent.js';
-export { Meter } from './middleware.js';
+export { Meter, ThreadBook } from './middleware.js';
 export { CLASSES, CODES } from './classes.js';

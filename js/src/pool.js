@@ -1,11 +1,13 @@
 // The credit pool: the core's Pool (every rule) plus what only the host can
 // do: the clock, alert callbacks, webhook delivery through fetch, and in Node
 // a JSON Lines ledger file appended to per entry.
-import { AbortError, PoolStoreError, WebhookTimeoutError } from './errors.js';
+import { AbortError, PoolSnapshotError, PoolStoreError, WebhookTimeoutError } from './errors.js';
 import { argumentError, optionsError } from './fail.js';
 import { runtime } from './runtime.js';
 import { drive, webhookMachine } from './player.js';
 import { call, glue } from './wasm.js';
+import { Money, amountNanos, poolConfigNanos } from './money.js';
+import { PoolReport } from './activity.js';
 
 const POOL_OPTIONS = new Set(['now', 'onAlert', 'onLedger', 'webhooks', 'onWebhookError', 'onError', 'webhookConcurrency', 'ledgerFile', 'fetch']);
 
@@ -27,6 +29,9 @@ function deadlineOf(options) {
 const RAW = new WeakMap();
 const RESTORE = Symbol('restore');
 
+/** The Pool writing each ledger file in this process (by absolute path): its claim. */
+const LEDGER_WRITERS = new Map();
+
 /** The clock of a creditpool Pool (`() => ms`), or undefined for another pool store. */
 export function poolClock(pool) {
   return RAW.get(pool)?.now;
@@ -37,6 +42,7 @@ export function poolClock(pool) {
  * amounts in JSON as integers); a bigint beyond 2^53 cannot cross as JSON.
  */
 export function plainJson(value) {
+  if (value instanceof Money) return plainJson(value.nanos);
   if (typeof value === 'bigint') {
     if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw argumentError(`amount ${value} is out of range (0 to 2^53 - 1 nano-USD)`);
@@ -109,6 +115,9 @@ export class Pool {
   #webhooks;
   #onWebhookError;
   #ledgerFile;
+  /** This pool's claim on its ledger file, and the last seq the file held. */
+  #ledgerClaim = null;
+  #ledgerThrough = 0;
   #fetch;
   #deliveries = new Set();
   #queue = [];
@@ -122,9 +131,21 @@ export class Pool {
 
   constructor(config, options = {}) {
     this.#setup(options);
-    this.#raw = config?.[RESTORE] !== undefined ? config[RESTORE] : call(() => new glue.RawPool(plainJson(config), this.#now()));
+    this.#raw = config?.[RESTORE] !== undefined ? config[RESTORE] : call(() => new glue.RawPool(plainJson(poolConfigNanos(config)), this.#now()));
+    if (this.#ledgerFile !== null) this.#claimLedger();
     RAW.set(this, { raw: this.#raw, drain: () => this.#drain(), now: () => this.#now() });
     this.#drain();
+  }
+
+  /**
+   * A pool shared through Redis (Node, with ioredis): `await
+   * Pool.connect(url, {name, config})` is `RedisPool.connect` (see
+   * redis.js and docs/REDIS.md). Browsers have no Redis: it rejects there
+   * with an InvalidOptionsError (`kind` `redis_unsupported`).
+   */
+  static async connect(url, options) {
+    const { RedisPool } = await import('./redis.js');
+    return RedisPool.connect(url, options);
   }
 
   /** A pool restored from `snapshot()` text, with fresh options. */
@@ -145,6 +166,49 @@ export class Pool {
     this.#fetch = options.fetch ?? ((...args) => globalThis.fetch(...args));
     if (options.onAlert) this.#alertListeners.push(options.onAlert);
     if (options.onLedger) this.#ledgerListeners.push(options.onLedger);
+  }
+
+  /**
+   * One ledger file, one writer: two pools appending to the same file would
+   * write the same sequence numbers. Another live process's lock or another
+   * open Pool of this process refuses with a PoolStoreError; a file that does
+   * not continue this pool's ledger (a fresh pool on a used file) with the
+   * core's PoolSnapshotError (`check_ledger`, as Python's pool directory).
+   */
+  #claimLedger() {
+    const file = this.#ledgerFile;
+    let key;
+    try {
+      key = runtime.lockFile ? runtime.lockFile(file) : file;
+    } catch (e) {
+      if (e?.code !== 'ELOCKED') throw e;
+      throw new PoolStoreError(
+        `ledgerFile ${file} is written by process ${e.pid} (lock file ${file}.lock): two pools must not share one ledger file, ` +
+          'they would write the same sequence numbers; give each pool its own file',
+        { code: 'file_io', path: file, pid: e.pid },
+      );
+    }
+    const held = LEDGER_WRITERS.get(key);
+    if (held !== undefined && !held.closed) {
+      throw new PoolStoreError(
+        `ledgerFile ${file} is written by another Pool of this process: two pools must not share one ledger file, ` +
+          'they would write the same sequence numbers; give each pool its own file (or close() the other first)',
+        { code: 'file_io', path: file },
+      );
+    }
+    const text = runtime.readFile ? runtime.readFile(file) : null;
+    if (text) {
+      try {
+        this.#ledgerThrough = Number(call(() => glue.checkLedgerFile(this.#raw.snapshot(), text)));
+      } catch (e) {
+        throw new PoolSnapshotError(
+          `ledgerFile ${file} does not continue this pool's ledger (${e.message}): a new pool needs a new or empty file, a restored pool the file its ledger was written to`,
+          { code: e.code ?? 'invalid_snapshot', type: e.type ?? 'invalid_snapshot', path: file, cause: e },
+        );
+      }
+    }
+    this.#ledgerClaim = { closed: false, key };
+    LEDGER_WRITERS.set(key, this.#ledgerClaim);
   }
 
   /** Registers an alert callback: `fn({kind, percent, payload, body})` (`body` is the webhook body's exact text). */
@@ -184,7 +248,16 @@ export class Pool {
       for (const fn of this.#alertListeners) this.#guard('onAlert', () => fn(alert));
     }
     for (let e = call(() => this.#raw.pollLedger()); e !== null; e = call(() => this.#raw.pollLedger())) {
-      if (this.#ledgerFile !== null) {
+      if (this.#ledgerFile !== null && e.entry.seq <= this.#ledgerThrough) {
+        // Already in the file (a restored pool's entries the file held).
+      } else if (this.#ledgerFile !== null && this.#ledgerClaim !== null && LEDGER_WRITERS.get(this.#ledgerClaim.key) !== this.#ledgerClaim) {
+        const error = new PoolStoreError(`ledger entry ${e.entry.seq} was not appended: after close(), another Pool now writes ${this.#ledgerFile}`, {
+          code: 'file_io',
+          path: this.#ledgerFile,
+          entry: e.entry,
+        });
+        this.#report(error, { source: 'ledgerFile', entry: e.entry });
+      } else if (this.#ledgerFile !== null) {
         try {
           runtime.appendFile(this.#ledgerFile, e.line);
         } catch (cause) {
@@ -321,6 +394,8 @@ export class Pool {
   async close(options) {
     const ms = deadlineOf(options);
     this.#closed = true;
+    // Another Pool may now take the ledger file over.
+    if (this.#ledgerClaim !== null) this.#ledgerClaim.closed = true;
     try {
       await this.#settled(ms, 'close');
     } catch (e) {
@@ -336,12 +411,14 @@ export class Pool {
 
   /** Reserves `amount` for `agent`: `{id, amount, expiresAtMs}`; throws a PoolRefusedError. */
   reserve(agent, amount, { leaseMs } = {}) {
-    return this.#op((now) => this.#raw.reserve(agent, amount, now, leaseMs ?? null));
+    const n = amountNanos(amount, 'amount');
+    return this.#op((now) => this.#raw.reserve(agent, n, now, leaseMs ?? null));
   }
 
   /** Posts the actual cost of reservation `id` (with the core's AttributionInput JSON, optional). */
   settle(id, cost, attribution = null) {
-    return this.#op((now) => this.#raw.settle(id, cost, plainJson(attribution), now));
+    const n = amountNanos(cost, 'cost');
+    return this.#op((now) => this.#raw.settle(id, n, plainJson(attribution), now));
   }
 
   /** Voids reservation `id` (the request failed). */
@@ -366,12 +443,14 @@ export class Pool {
 
   /** Changes the limit (nano-USD). */
   setLimit(limit) {
-    this.#op((now) => this.#raw.setLimit(limit, now));
+    const n = amountNanos(limit, 'limit');
+    this.#op((now) => this.#raw.setLimit(n, now));
   }
 
   /** Sets an agent's policy (the core's AgentPolicy JSON: `cap`, `weight`, rate limits). */
   setAgentPolicy(agent, policy) {
-    this.#op((now) => this.#raw.setAgentPolicy(agent, plainJson(policy), now));
+    const checked = policy !== null && typeof policy === 'object' ? poolConfigNanos({ agents: { [agent]: policy } }).agents[agent] : policy;
+    this.#op((now) => this.#raw.setAgentPolicy(agent, plainJson(checked), now));
   }
 
   /**
@@ -384,21 +463,15 @@ export class Pool {
   }
 
   /**
-   * The report for the current cycle (the core's Report JSON, amounts in
-   * nano-USD). Its `chart()` (not enumerable, so the report stays the core's
-   * JSON) is that report's activity dashboard, drawn by the core with this
+   * The report for the current cycle: a `PoolReport` (the core's Report,
+   * every amount a `Money`; `toJSON()` gives the core's JSON). Its `chart()`
+   * is that report's activity dashboard, drawn by the core with this
    * pool's alert thresholds: a Vega-Lite v5 specification.
    */
   report() {
     const raw = this.#raw;
     const report = this.#op((now) => raw.report(now));
-    Object.defineProperty(report, 'chart', {
-      value: () => call(() => raw.reportChart(report)),
-      enumerable: false,
-      configurable: true,
-      writable: true,
-    });
-    return report;
+    return new PoolReport(report, (json) => call(() => raw.reportChart(json)));
   }
 
   /**

@@ -8,4 +8,8 @@ export const runtime = {
   env: (_name) => undefined,
   /** Appends text to a file (Node only; undefined elsewhere). */
   appendFile: undefined,
+  /** A file's text, or null if it does not exist (Node only). */
+  readFile: undefined,
+  /** Takes a ledger file's lock for this process and returns its absolute path; throws `{code: 'ELOCKED', pid}` (Node only). */
+  lockFile: undefined,
 };

@@ -9,6 +9,7 @@
 // builds it first (js/scripts/prepare.mjs) or fails with what to run.
 import * as glue from '../wasm/creditpool.js';
 import { InternalError, makeError } from './errors.js';
+import { makeMoney } from './money.js';
 
 /**
  * The error for a package without its built module (a clone installed with
@@ -35,6 +36,7 @@ function internalError(message) {
 /** Registers the error factory and the panic handler; called once after init. */
 export function connect() {
   glue.setErrorFactory(makeError);
+  glue.setMoneyFactory(makeMoney);
   glue.setPanicHandler((message) => {
     dead ??= internalError(message);
     for (const reject of pending) reject(dead);

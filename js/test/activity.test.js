@@ -13,6 +13,7 @@ import {
   activityChart,
   activityChartFromLedger,
   renderActivity,
+  nanos,
 } from 'creditpool';
 
 const USD = 1_000_000_000n;
@@ -24,13 +25,13 @@ function busyPool(dir) {
   const entries = [];
   const ledgerFile = dir ? join(dir, 'ledger.jsonl') : undefined;
   const pool = new Pool(
-    { pool_id: 'team', limit: 10n * USD, alerts: { thresholds_pct: [25, 80] } },
+    { pool_id: 'team', limit: nanos(10n * USD), alerts: { thresholds_pct: [25, 80] } },
     { now: c.now, onLedger: (entry) => entries.push(entry), ...(ledgerFile ? { ledgerFile } : {}) },
   );
   const spend = (agent, cost, model) => {
-    const r = pool.reserve(agent, 2n * USD);
+    const r = pool.reserve(agent, nanos(2n * USD));
     c.t += 30_000;
-    pool.settle(r.id, cost, { model, input_cost: cost });
+    pool.settle(r.id, nanos(cost), { model, input_cost: cost });
   };
   spend('planner', 1n * USD, 'claude-haiku-4-5');
   spend('researcher', 2n * USD, 'claude-sonnet-4-5');
@@ -63,16 +64,16 @@ test('pool.report().chart() draws that report, which stays the core JSON', () =>
   assert.deepEqual(report.chart(), pool.chart());
   // The report's chart is of the report, not of the pool later.
   const before = report.chart();
-  const r = pool.reserve('latecomer', 1n * USD);
+  const r = pool.reserve('latecomer', nanos(1n * USD));
   clock.t += 1000;
-  pool.settle(r.id, 1n * USD, { model: 'claude-haiku-4-5' });
+  pool.settle(r.id, nanos(1n * USD), { model: 'claude-haiku-4-5' });
   assert.deepEqual(report.chart(), before);
   assert.ok(!text(before).includes('latecomer'));
   assert.ok(text(pool.chart()).includes('latecomer'));
 });
 
 test('an empty pool draws its thresholds and "No spend yet"', () => {
-  const pool = new Pool({ limit: 5n * USD }, { now: () => T0 });
+  const pool = new Pool({ limit: nanos(5n * USD) }, { now: () => T0 });
   const s = text(pool.chart());
   assert.ok(s.includes('No spend yet'));
   for (const label of ['50 %', '75 %', '90 %', '100 %']) assert.ok(s.includes(label), label);
@@ -82,13 +83,13 @@ test('activityChartFromLedger: entries, {entry, line} pairs and the JSONL file g
   const dir = mkdtempSync(join(tmpdir(), 'creditpool-activity-'));
   try {
     const { entries, ledgerFile } = busyPool(dir);
-    const options = { limit: 10n * USD, thresholds_pct: [25, 80], title: 'Team activity' };
+    const options = { limit: nanos(10n * USD), thresholds_pct: [25, 80], title: 'Team activity' };
     const fromEntries = activityChartFromLedger(entries, options);
     const jsonl = readFileSync(ledgerFile, 'utf8');
     assert.deepEqual(activityChartFromLedger(jsonl, options), fromEntries);
     const pairs = jsonl.trim().split('\n').map((line, i) => ({ entry: entries[i], line: `${line}\n` }));
     assert.deepEqual(activityChartFromLedger(pairs, options), fromEntries);
-    assert.deepEqual(activityChart(entries, { ...options, limit: 10_000_000_000 }), fromEntries);
+    assert.deepEqual(activityChart(entries, { ...options, limit: nanos(10_000_000_000) }), fromEntries);
     const s = text(fromEntries);
     assert.ok(s.includes('Team activity'));
     for (const name of ['planner', 'researcher', 'claude-haiku-4-5', 'claude-sonnet-4-5', '25 %', '80 %']) assert.ok(s.includes(name), name);
@@ -106,7 +107,7 @@ test('activityChartFromLedger: typed errors for a bad line, bad options, a bad l
     () => activityChartFromLedger(jsonl),
     (e) => e instanceof InvalidOptionsError && e.what === 'ledger' && e.line === 3 && /ledger line 3/.test(e.message),
   );
-  assert.throws(() => activityChartFromLedger(entries, { limit: 1, colour: 'red' }), (e) => e instanceof InvalidOptionsError && /colour/.test(e.message));
+  assert.throws(() => activityChartFromLedger(entries, { limit: nanos(1), colour: 'red' }), (e) => e instanceof InvalidOptionsError && /colour/.test(e.message));
   assert.throws(() => activityChartFromLedger(entries, 'limit=1'), (e) => e instanceof InvalidArgumentError);
   assert.throws(() => activityChartFromLedger(42), (e) => e instanceof InvalidArgumentError);
   assert.throws(() => activityChartFromLedger([{ seq: 'x' }]), (e) => e instanceof InvalidOptionsError);

@@ -3,7 +3,7 @@
 // injected faults), and the key never shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { AbortError, Agent, Client, Pool, Tool, cost } from 'creditpool';
+import { AbortError, Agent, Client, Pool, PoolRefusedError, Tool, cost, nanos } from 'creditpool';
 import { startSim } from './helpers/sim.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -45,7 +45,7 @@ test('an agent runs its tool and completes; the ledger equals the usage log', as
   await sim.reset();
   const ledger = [];
   const alerts = [];
-  const pool = new Pool({ limit: 10_000_000 }, { onLedger: (e) => ledger.push(e), onAlert: (a) => alerts.push(a.percent) });
+  const pool = new Pool({ limit: nanos(10_000_000) }, { onLedger: (e) => ledger.push(e), onAlert: (a) => alerts.push(a.percent) });
   const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
   const queries = [];
   const agent = new Agent({ client, pool, agentId: 'inventory', model: MODEL, tools: [inventoryTool(queries)], maxTokens: 300 });
@@ -54,7 +54,7 @@ test('an agent runs its tool and completes; the ledger equals the usage log', as
   assert.ok(queries.length >= 1, 'the tool ran');
   assert.ok(outcome.turns.length >= 2);
   assert.ok(outcome.final_text.length > 0);
-  assert.equal(BigInt(outcome.total_cost), pool.usage.settled.nanos);
+  assert.ok(outcome.total_cost.equals(pool.usage.settled));
   assert.equal(pool.usage.reserved.nanos, 0n);
   assertLedgerMatches(ledger, await usageLog(sim.url));
   const report = pool.report();
@@ -82,7 +82,7 @@ test('the calls of one tool_use batch run concurrently', async () => {
   const schema = { type: 'object', properties: {} };
   const first = new Tool({ name: 'first', description: 'Waits for second.', inputSchema: schema, run: async () => (await started, 'one') });
   const second = new Tool({ name: 'second', description: 'Starts.', inputSchema: schema, run: async () => (secondStarted(), 'two') });
-  const pool = new Pool({ limit: 10_000_000 });
+  const pool = new Pool({ limit: nanos(10_000_000) });
   const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
   const outcome = await new Agent({ client, pool, agentId: 'a', model: MODEL, tools: [first, second], maxTokens: 200 }).run('go');
   assert.equal(outcome.status, 'completed');
@@ -92,11 +92,12 @@ test('the calls of one tool_use batch run concurrently', async () => {
 
 test('a refusal by the pool ends the run cleanly and sends nothing', async () => {
   await sim.reset();
-  const pool = new Pool({ limit: 1000 });
+  const pool = new Pool({ limit: nanos(1000) });
   const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
   const outcome = await new Agent({ client, pool, agentId: 'poor', model: MODEL, maxTokens: 300 }).run('hi');
   assert.equal(outcome.status, 'pool_refused');
-  assert.equal(outcome.refusal.reason, 'pool_exhausted');
+  assert.ok(outcome.refusal instanceof PoolRefusedError && outcome.refusal === outcome.error);
+  assert.equal(outcome.refusal.code, 'pool_exhausted');
   assert.equal((await usageLog(sim.url)).length, 0);
 });
 
@@ -105,7 +106,7 @@ test('under injected faults the ledger still equals the usage log and the limit 
   try {
     const ledger = [];
     const limit = 40_000_000;
-    const pool = new Pool({ limit }, { onLedger: (e) => ledger.push(e) });
+    const pool = new Pool({ limit: nanos(limit) }, { onLedger: (e) => ledger.push(e) });
     const client = new Client({ apiKey: 'sk-sim-agent', baseURL: faulty.url, maxRetries: 6, idleTimeout: 2000 });
     const queries = [];
     const runs = ['a', 'b', 'c'].map((id) =>
@@ -127,7 +128,7 @@ test('the key never appears in an outcome, an error or a log', async () => {
   const lines = [];
   const orig = console.error;
   try {
-    const pool = new Pool({ limit: 10_000_000 }, { onLedger: (_e, line) => lines.push(line), onAlert: (a) => lines.push(a.body) });
+    const pool = new Pool({ limit: nanos(10_000_000) }, { onLedger: (_e, line) => lines.push(line), onAlert: (a) => lines.push(a.body) });
     const client = new Client({ apiKey: key, baseURL: locked.url, maxRetries: 0 });
     console.error = (...args) => lines.push(args.map(String).join(' '));
     let seen;
@@ -148,7 +149,7 @@ test('the key never appears in an outcome, an error or a log', async () => {
 
 test("the client's retry policy and idle timeout govern the agent's calls", async () => {
   const scenario = { steps: [{ error: { status: 529 } }, { text: 'fine' }] };
-  const pool = new Pool({ limit: 10_000_000 });
+  const pool = new Pool({ limit: nanos(10_000_000) });
   const run = (client) => new Agent({ client, pool, agentId: 'a', model: MODEL, maxTokens: 100 }).run('hi');
   await sim.reset(scenario);
   const none = await run(new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url, maxRetries: 0 }));
@@ -166,7 +167,7 @@ test("the client's retry policy and idle timeout govern the agent's calls", asyn
 
 test('a custom PoolStore sees balanced reserve and settle ops', async () => {
   await sim.reset();
-  const pool = new Pool({ limit: 10_000_000 });
+  const pool = new Pool({ limit: nanos(10_000_000) });
   const ops = [];
   const results = [];
   // An asynchronous store wrapping a Pool, as a remote one would be.
@@ -189,7 +190,7 @@ test('a custom PoolStore sees balanced reserve and settle ops', async () => {
   assert.deepEqual([...closed].sort(), [...reserves].sort(), 'every reservation is settled or released once');
   assert.equal(ops.filter((o) => o.op === 'settle').length, outcome.turns.length);
   assert.equal(pool.usage.reserved.nanos, 0n);
-  assert.equal(BigInt(outcome.total_cost), pool.usage.settled.nanos);
+  assert.ok(outcome.total_cost.equals(pool.usage.settled));
 });
 
 test("a tool that throws gives the core's wording", async () => {
@@ -203,7 +204,7 @@ test("a tool that throws gives the core's wording", async () => {
     },
   });
   const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
-  const outcome = await new Agent({ client, pool: new Pool({ limit: 10_000_000 }), agentId: 'a', model: MODEL, tools: [broken], maxTokens: 300 }).run('Find products under $50');
+  const outcome = await new Agent({ client, pool: new Pool({ limit: nanos(10_000_000) }), agentId: 'a', model: MODEL, tools: [broken], maxTokens: 300 }).run('Find products under $50');
   const errors = outcome.transcript.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b) => b.type === 'tool_result' && b.is_error);
   assert.ok(errors.length >= 1, JSON.stringify(outcome.transcript));
   assert.equal(errors[0].content, 'The tool "search_database" failed. Its error is not shown; try another way, or answer without it.');
@@ -212,13 +213,13 @@ test("a tool that throws gives the core's wording", async () => {
 test('a failed run keeps a typed error with the core code', async () => {
   await sim.reset({ steps: [{ error: { status: 529 } }] });
   const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url, maxRetries: 0 });
-  const outcome = await new Agent({ client, pool: new Pool({ limit: 10_000_000 }), agentId: 'a', model: MODEL, maxTokens: 100 }).run('hi');
+  const outcome = await new Agent({ client, pool: new Pool({ limit: nanos(10_000_000) }), agentId: 'a', model: MODEL, maxTokens: 100 }).run('hi');
   assert.equal(outcome.status, 'failed');
   assert.equal(outcome.code, 'overloaded_error');
   assert.equal(outcome.exception.name, 'OverloadedError');
   assert.equal(outcome.exception.code, 'overloaded_error');
   assert.ok(!Object.keys(outcome).includes('exception'), 'not enumerable: the outcome stays the core JSON');
-  const refused = await new Agent({ client, pool: new Pool({ limit: 1000 }), agentId: 'poor', model: MODEL, maxTokens: 300 }).run('hi');
+  const refused = await new Agent({ client, pool: new Pool({ limit: nanos(1000) }), agentId: 'poor', model: MODEL, maxTokens: 300 }).run('hi');
   assert.equal(refused.exception.name, 'PoolExhaustedError');
   assert.equal(refused.exception.code, 'pool_exhausted');
 });
@@ -228,7 +229,7 @@ test('an abort with any reason mid-stream cancels the run: nothing stays reserve
     // A slow stream: the abort lands while the response is being read.
     await sim.reset({ steps: [{ text: 'A slow answer in several words.', event_delay_ms: 150, repeat: 10 }] });
     const ledger = [];
-    const pool = new Pool({ limit: 10_000_000 }, { onLedger: (e) => ledger.push(e) });
+    const pool = new Pool({ limit: nanos(10_000_000) }, { onLedger: (e) => ledger.push(e) });
     const client = new Client({ apiKey: 'sk-sim-agent', baseURL: sim.url });
     const controller = new AbortController();
     const seen = [];

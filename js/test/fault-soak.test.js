@@ -9,7 +9,7 @@
 // The seed is CREDITPOOL_SOAK_SEED (default 20261205); a failure names it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { AbortError, Agent, Client, CreditpoolError, Pool, PoolRefusedError, Tool, cost } from 'creditpool';
+import { AbortError, Agent, Client, CreditpoolError, Pool, PoolRefusedError, Tool, cost, nanos } from 'creditpool';
 import { startSim } from './helpers/sim.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -61,7 +61,7 @@ async function soak(seed, strictIds = false) {
   const random = rng(seed);
   const plans = Array.from({ length: RUNS }, () => ({ stream: random() < 0.5, abortAfter: random() < 0.125 ? random() * 40 : null }));
   const ledger = [];
-  const pool = new Pool({ limit: Number(LIMIT) }, { onLedger: (e) => ledger.push(e) });
+  const pool = new Pool({ limit: nanos(Number(LIMIT)) }, { onLedger: (e) => ledger.push(e) });
   // A pool store over the pool that records the most ever committed after each operation.
   let peak = 0n;
   const store = {

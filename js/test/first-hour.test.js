@@ -3,7 +3,7 @@
 // or spent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, BadRequestError, Client, InvalidOptionsError, Pool, PoolSelectorRejectedError, RequestBuildError, Tool, UnknownParameterError } from 'creditpool';
+import { Agent, BadRequestError, Client, InvalidOptionsError, Pool, PoolSelectorRejectedError, RequestBuildError, Tool, UnknownParameterError, nanos } from 'creditpool';
 import { startSim } from './helpers/sim.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -40,7 +40,7 @@ test('a Client refuses a misspelled option with the closest name, in the core\'s
 
 test('an Agent refuses a misspelled option and a misspelled request parameter at construction', () => {
   const client = new Client({ apiKey: 'sk-test', baseURL: NOWHERE });
-  const pool = new Pool({ limit: 1_000_000 });
+  const pool = new Pool({ limit: nanos(1_000_000) });
   assert.throws(
     () => new Agent({ client, pool, agentId: 'researcher', model: MODEL, maxTurn: 3 }),
     (e) => e instanceof InvalidOptionsError && /unknown agent option "maxTurn": did you mean "maxTurns"\?/.test(e.message),
@@ -85,7 +85,7 @@ test('an API that does not know the selector gets a typed error in JS words', as
       return true;
     });
     // An agent's run ends the same way, and spends nothing.
-    const pool = new Pool({ limit: 1_000_000_000 });
+    const pool = new Pool({ limit: nanos(1_000_000_000) });
     const outcome = await new Agent({ client, pool, agentId: 'a', model: MODEL, maxTokens: 10 }).run('Hello');
     assert.equal(outcome.status, 'failed');
     assert.ok(outcome.exception instanceof PoolSelectorRejectedError, String(outcome.exception));
@@ -119,7 +119,7 @@ test('a tool that throws is reported to onToolError, kept, and not shown to the 
   await sim.reset(SCRIPT);
   const client = new Client({ apiKey: 'sk-sim', baseURL: sim.url });
   const seen = [];
-  const agent = new Agent({ client, pool: new Pool({ limit: 1_000_000_000 }), agentId: 'a', model: MODEL, tools: [lookupTool()], onToolError: (f) => seen.push(f) });
+  const agent = new Agent({ client, pool: new Pool({ limit: nanos(1_000_000_000) }), agentId: 'a', model: MODEL, tools: [lookupTool()], onToolError: (f) => seen.push(f) });
   const outcome = await agent.run('Look up a lamp');
   assert.equal(outcome.status, 'completed');
   const result = outcome.transcript[2].content[0];
@@ -135,11 +135,11 @@ test('a tool that throws is reported to onToolError, kept, and not shown to the 
 test('the model reads the error only when the words ask for it, formatted by toolError', async () => {
   const client = new Client({ apiKey: 'sk-sim', baseURL: sim.url });
   await sim.reset(SCRIPT);
-  const shown = new Agent({ client, pool: new Pool({ limit: 1_000_000_000 }), agentId: 'a', model: MODEL, tools: [lookupTool()], config: { texts: { tool_failed: 'The tool "{name}" failed: {error}' } } });
+  const shown = new Agent({ client, pool: new Pool({ limit: nanos(1_000_000_000) }), agentId: 'a', model: MODEL, tools: [lookupTool()], config: { texts: { tool_failed: 'The tool "{name}" failed: {error}' } } });
   assert.match((await shown.run('Look up a lamp')).transcript[2].content[0].content, /^The tool "lookup" failed: lamp: cannot reach/);
   await sim.reset(SCRIPT);
   const formatted = new Agent({
-    client, pool: new Pool({ limit: 1_000_000_000 }), agentId: 'a', model: MODEL, tools: [lookupTool()],
+    client, pool: new Pool({ limit: nanos(1_000_000_000) }), agentId: 'a', model: MODEL, tools: [lookupTool()],
     config: { texts: { tool_failed: '{name}: {error}' } }, toolError: (e) => e.constructor.name,
   });
   assert.equal((await formatted.run('Look up a lamp')).transcript[2].content[0].content, 'lookup: Error');

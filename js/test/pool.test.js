@@ -21,6 +21,10 @@ import {
   UnknownReservationError,
   WebhookError,
   WebhookTimeoutError,
+  nanos,
+  InvalidOptionsError,
+  Money,
+  usd,
 } from 'creditpool';
 
 const USD = 1_000_000_000n;
@@ -32,37 +36,39 @@ function clock(start = 1_000_000) {
 
 test('reserve, settle and release move money exactly, as bigint nano-USD', () => {
   const c = clock();
-  const pool = new Pool({ limit: 10n * USD }, { now: c.now });
-  const r = pool.reserve('a', 2n * USD);
+  const pool = new Pool({ limit: nanos(10n * USD) }, { now: c.now });
+  const r = pool.reserve('a', nanos(2n * USD));
   assert.equal(r.id, 1);
-  assert.deepEqual(r.amount, { nanos: 2n * USD, usd: '$2.00' });
+  assert.ok(r.amount instanceof Money && r.amount.equals(usd(2)));
+  assert.equal(r.amount.usd, '$2.00');
   assert.equal(pool.usage.reserved.nanos, 2n * USD);
-  const s = pool.settle(r.id, 1_500_000_000n);
+  const s = pool.settle(r.id, nanos(1_500_000_000n));
   assert.equal(s.duplicate, false);
   assert.equal(s.refunded.nanos, 500_000_000n);
   assert.equal(pool.usage.settled.nanos, 1_500_000_000n);
   assert.equal(pool.usage.reserved.nanos, 0n);
-  assert.deepEqual(pool.settle(r.id, 1n), { id: 1, duplicate: true });
-  const r2 = pool.reserve('a', 1n * USD);
+  assert.deepEqual(pool.settle(r.id, nanos(1n)), { id: 1, duplicate: true });
+  const r2 = pool.reserve('a', nanos(1n * USD));
   assert.equal(pool.release(r2.id).amount.nanos, USD);
   assert.equal(pool.usage.reserved.nanos, 0n);
-  assert.throws(() => pool.settle(99, 1n), (e) => e instanceof UnknownReservationError && e.type === 'unknown_reservation' && e.id === 99);
+  assert.throws(() => pool.settle(99, nanos(1n)), (e) => e instanceof UnknownReservationError && e.type === 'unknown_reservation' && e.id === 99);
 });
 
 test('refusals are typed errors with their figures', () => {
   const c = clock();
   const pool = new Pool(
-    { limit: 10n * USD, agents: { capped: { cap: { kind: 'absolute', amount: 1n * USD } }, slow: { requests_per_minute: 1 } } },
+    // Other agents ("x") are allowed explicitly: a pool that names its agents refuses others by default.
+    { limit: nanos(10n * USD), agents: { capped: { cap: { kind: 'absolute', amount: nanos(1n * USD) } }, slow: { requests_per_minute: 1 } }, allow_unknown_agents: true },
     { now: c.now },
   );
   assert.throws(
-    () => pool.reserve('x', 11n * USD),
+    () => pool.reserve('x', nanos(11n * USD)),
     (e) => e instanceof PoolExhaustedError && e instanceof PoolRefusedError && e instanceof CreditpoolError && e.type === 'pool_exhausted' && e.available.nanos === 10n * USD && e.requested.usd === '$11.00',
   );
-  assert.throws(() => pool.reserve('capped', 2n * USD), (e) => e instanceof AgentCapError && e.cap.nanos === USD && e.agent === 'capped');
-  pool.reserve('slow', 1n);
+  assert.throws(() => pool.reserve('capped', nanos(2n * USD)), (e) => e instanceof AgentCapError && e.cap.nanos === USD && e.agent === 'capped');
+  pool.reserve('slow', nanos(1n));
   assert.throws(
-    () => pool.reserve('slow', 1n),
+    () => pool.reserve('slow', nanos(1n)),
     (e) => e instanceof PoolRateLimitedError && e.type === 'rate_limited' && e.which === 'requests' && e.retryAt > c.t && e.retryAt <= c.t + 60_000,
   );
   const report = pool.report();
@@ -71,8 +77,8 @@ test('refusals are typed errors with their figures', () => {
 });
 
 test('invalid configuration and policies are PoolConfigError', () => {
-  assert.throws(() => new Pool({ limit: 1, nonsense: true }), (e) => e instanceof PoolConfigError && /nonsense/.test(e.message));
-  const pool = new Pool({ limit: 1 });
+  assert.throws(() => new Pool({ limit: nanos(1), nonsense: true }), (e) => e instanceof PoolConfigError && /nonsense/.test(e.message));
+  const pool = new Pool({ limit: nanos(1) });
   assert.throws(() => pool.setAgentPolicy('a', { weight: 0 }), (e) => e instanceof PoolConfigError);
   assert.throws(() => Pool.restore('{"version": 99}'), (e) => e instanceof PoolSnapshotError);
 });
@@ -80,12 +86,12 @@ test('invalid configuration and policies are PoolConfigError', () => {
 test('alerts fire once per threshold to every callback', () => {
   const c = clock();
   const seen = [];
-  const pool = new Pool({ limit: 100 }, { now: c.now, onAlert: (a) => seen.push(`${a.kind} ${a.percent}`) });
+  const pool = new Pool({ limit: nanos(100) }, { now: c.now, onAlert: (a) => seen.push(`${a.kind} ${a.percent}`) });
   const later = [];
   pool.onAlert((a) => later.push(a.percent));
-  pool.settle(pool.reserve('a', 60).id, 60);
+  pool.settle(pool.reserve('a', nanos(60)).id, nanos(60));
   assert.deepEqual(seen, ['threshold 50']);
-  pool.settle(pool.reserve('a', 20).id, 20);
+  pool.settle(pool.reserve('a', nanos(20)).id, nanos(20));
   assert.deepEqual(later, [50, 75]);
   assert.equal(pool.alerts.length, 2);
   assert.equal(pool.alerts[0].payload.percent, 50);
@@ -111,8 +117,8 @@ test('a webhook retry ten minutes later carries a fresh timestamp and signature'
   const url = `http://127.0.0.1:${server.address().port}/hook`;
   try {
     const alertAt = clock;
-    const pool = new Pool({ limit: 100, alerts: { thresholds_pct: [50] } }, { now: () => clock, webhooks: [{ url, secret: 's3cret' }] });
-    pool.settle(pool.reserve('a', 50).id, 50);
+    const pool = new Pool({ limit: nanos(100), alerts: { thresholds_pct: [50] } }, { now: () => clock, webhooks: [{ url, secret: 's3cret' }] });
+    pool.settle(pool.reserve('a', nanos(50)).id, nanos(50));
     await pool.flush();
     assert.equal(got.length, 2);
     assert.equal(got[0].body, got[1].body, 'a retry sends the same bytes');
@@ -146,7 +152,7 @@ test('webhooks are POSTed with the body and signature the core made', async () =
   try {
     const failures = [];
     const pool = new Pool(
-      { limit: 100, alerts: { thresholds_pct: [50] } },
+      { limit: nanos(100), alerts: { thresholds_pct: [50] } },
       {
         webhooks: [
           { url, secret: 's3cret' },
@@ -155,7 +161,7 @@ test('webhooks are POSTed with the body and signature the core made', async () =
         onWebhookError: (e, alert, origin, index) => failures.push([alert.kind, origin, index]),
       },
     );
-    pool.settle(pool.reserve('a', 50).id, 50);
+    pool.settle(pool.reserve('a', nanos(50)).id, nanos(50));
     await pool.flush();
     assert.equal(got.length, 1);
     const { headers, body } = got[0];
@@ -177,9 +183,9 @@ test('the ledger is appended to a JSON Lines file, one line per entry', () => {
   const dir = mkdtempSync(join(tmpdir(), 'creditpool-ledger-'));
   try {
     const file = join(dir, 'ledger.jsonl');
-    const pool = new Pool({ limit: 1000 }, { ledgerFile: file });
-    pool.settle(pool.reserve('a', 100).id, 40, { model: 'claude-sonnet-4-5', request_id: 'req_1' });
-    pool.release(pool.reserve('b', 100).id);
+    const pool = new Pool({ limit: nanos(1000) }, { ledgerFile: file });
+    pool.settle(pool.reserve('a', nanos(100)).id, nanos(40), { model: 'claude-sonnet-4-5', request_id: 'req_1' });
+    pool.release(pool.reserve('b', nanos(100)).id);
     const lines = readFileSync(file, 'utf8').split('\n');
     assert.equal(lines.pop(), '');
     const entries = lines.map((l) => JSON.parse(l));
@@ -198,24 +204,25 @@ test('the ledger is appended to a JSON Lines file, one line per entry', () => {
 
 test('snapshot and restore to a string: the restored pool carries on exactly', () => {
   const c = clock();
-  const pool = new Pool({ limit: 1000 }, { now: c.now });
-  const open = pool.reserve('a', 300);
-  pool.settle(pool.reserve('b', 100).id, 90);
+  const pool = new Pool({ limit: nanos(1000) }, { now: c.now });
+  const open = pool.reserve('a', nanos(300));
+  pool.settle(pool.reserve('b', nanos(100)).id, nanos(90));
   const text = pool.snapshot();
   assert.equal(typeof text, 'string');
   const back = Pool.restore(text, { now: c.now });
   assert.deepEqual(back.usage, pool.usage);
   assert.deepEqual(back.report(), pool.report());
-  assert.equal(back.settle(open.id, 200).cost.nanos, 200n);
-  assert.equal(back.reserve('a', 1).id, 3);
+  assert.equal(back.settle(open.id, nanos(200)).cost.nanos, 200n);
+  assert.equal(back.reserve('a', nanos(1)).id, 3);
 });
 
 test('unknown options and wrong shapes are refused', () => {
-  assert.throws(() => new Pool({ limit: 1 }, { bogus: 1 }), (e) => e.type === 'configuration_error');
-  assert.throws(() => new Pool({ limit: 1 }, { webhooks: [{ url: 'x' }] }), (e) => e.type === 'configuration_error');
-  const pool = new Pool({ limit: 1 });
-  assert.throws(() => pool.reserve('a', -1), (e) => e.type === 'invalid_argument');
-  assert.throws(() => pool.reserve('a', 2n ** 64n), (e) => e.type === 'invalid_argument');
+  assert.throws(() => new Pool({ limit: nanos(1) }, { bogus: 1 }), (e) => e.type === 'configuration_error');
+  assert.throws(() => new Pool({ limit: nanos(1) }, { webhooks: [{ url: 'x' }] }), (e) => e.type === 'configuration_error');
+  const pool = new Pool({ limit: nanos(1) });
+  assert.throws(() => pool.reserve('a', -1), (e) => e instanceof InvalidOptionsError && e.argument === 'amount');
+  assert.throws(() => nanos(-1), (e) => e instanceof InvalidOptionsError && /negative/.test(e.message));
+  assert.throws(() => nanos(2n ** 64n), (e) => e instanceof InvalidOptionsError && /largest amount/.test(e.message));
 });
 
 /** Runs `fn` with console.warn captured; returns what was warned. */
@@ -236,7 +243,7 @@ test('a throwing onAlert or onLedger callback does not replace the result of the
   const reported = [];
   const ledger = [];
   const pool = new Pool(
-    { limit: 100, alerts: { thresholds_pct: [50] } },
+    { limit: nanos(100), alerts: { thresholds_pct: [50] } },
     {
       now: c.now,
       onAlert: () => {
@@ -249,8 +256,8 @@ test('a throwing onAlert or onLedger callback does not replace the result of the
     },
   );
   pool.onLedger((e) => ledger.push(e.kind));
-  const r = pool.reserve('a', 60);
-  const s = pool.settle(r.id, 60);
+  const r = pool.reserve('a', nanos(60));
+  const s = pool.settle(r.id, nanos(60));
   assert.equal(s.cost.nanos, 60n, 'the settle returns its result');
   assert.equal(pool.usage.settled.nanos, 60n);
   assert.deepEqual(ledger, ['settle'], 'the other callbacks still run');
@@ -269,9 +276,9 @@ test('a failing ledger-file append does not replace the result; it is reported a
   const dir = mkdtempSync(join(tmpdir(), 'creditpool-ledger-'));
   try {
     const reported = [];
-    const pool = new Pool({ limit: 1000 }, { ledgerFile: join(dir, 'missing', 'ledger.jsonl'), onError: (e, info) => reported.push([e, info]) });
-    const r = pool.reserve('a', 100);
-    const s = pool.settle(r.id, 40);
+    const pool = new Pool({ limit: nanos(1000) }, { ledgerFile: join(dir, 'missing', 'ledger.jsonl'), onError: (e, info) => reported.push([e, info]) });
+    const r = pool.reserve('a', nanos(100));
+    const s = pool.settle(r.id, nanos(40));
     assert.equal(s.cost.nanos, 40n);
     assert.equal(pool.usage.settled.nanos, 40n);
     assert.equal(reported.length, 1);
@@ -290,7 +297,7 @@ test('without onError, a callback failure is a console.warn that shows no secret
   let result;
   const warned = await captureWarnings(async () => {
     const pool = new Pool(
-      { limit: 100, alerts: { thresholds_pct: [50] } },
+      { limit: nanos(100), alerts: { thresholds_pct: [50] } },
       {
         webhooks: [{ url: hook, secret }],
         onAlert: () => {
@@ -298,7 +305,7 @@ test('without onError, a callback failure is a console.warn that shows no secret
         },
       },
     );
-    result = pool.settle(pool.reserve('a', 50).id, 50);
+    result = pool.settle(pool.reserve('a', nanos(50)).id, nanos(50));
     await pool.close(5000).catch(() => {});
   });
   assert.equal(result.cost.nanos, 50n);
@@ -312,10 +319,10 @@ test('webhook URLs show only their origin; secrets never show in errors, callbac
   const hook = 'http://127.0.0.1:1/services/T0/B0/PATHSECRET?token=QUERYSECRET';
   const failures = [];
   const pool = new Pool(
-    { limit: 100, alerts: { thresholds_pct: [50] } },
+    { limit: nanos(100), alerts: { thresholds_pct: [50] } },
     { webhooks: [{ url: hook, secret: 'whsec-HOOKSECRET' }], onWebhookError: (...args) => failures.push(args) },
   );
-  pool.settle(pool.reserve('a', 50).id, 50);
+  pool.settle(pool.reserve('a', nanos(50)).id, nanos(50));
   await pool.flush(20_000);
   assert.equal(failures.length, 1);
   const [error, alert, origin, index] = failures[0];
@@ -373,8 +380,8 @@ test('webhook deliveries run at most 4 at once; flush and close with a deadline 
   try {
     const webhooks = Array.from({ length: 6 }, (_, i) => ({ url: `${silent.url}/hook/${i}`, secret: `s${i}` }));
     const failures = [];
-    const pool = new Pool({ limit: 100, alerts: { thresholds_pct: [50] } }, { webhooks, onWebhookError: (e) => failures.push(e) });
-    pool.settle(pool.reserve('a', 50).id, 50);
+    const pool = new Pool({ limit: nanos(100), alerts: { thresholds_pct: [50] } }, { webhooks, onWebhookError: (e) => failures.push(e) });
+    pool.settle(pool.reserve('a', nanos(50)).id, nanos(50));
     await sleepMs(300);
     assert.equal(silent.got.length, 4, 'four under way, two queued');
     assert.equal(silent.maxOpen, 4);
@@ -403,7 +410,7 @@ test('webhook deliveries run at most 4 at once; flush and close with a deadline 
     assert.equal(silent.got.length, 4, 'the queued deliveries never started');
     assert.deepEqual(failures, [], 'an abandoned delivery is reported by close, not onWebhookError');
     // After close, alerts still reach callbacks but no webhook.
-    pool.settle(pool.reserve('a', 50).id, 50);
+    pool.settle(pool.reserve('a', nanos(50)).id, nanos(50));
     await pool.flush(100);
     assert.equal(silent.got.length, 4);
     assert.equal(pool.usage.settled.nanos, 100n, 'the books stay usable');
@@ -413,7 +420,7 @@ test('webhook deliveries run at most 4 at once; flush and close with a deadline 
 });
 
 test('flush and close without a deadline resolve once deliveries finish', async () => {
-  const pool = new Pool({ limit: 100 });
+  const pool = new Pool({ limit: nanos(100) });
   await pool.flush();
   await pool.flush({ timeoutMs: 10 });
   await pool.close(10);
@@ -421,7 +428,7 @@ test('flush and close without a deadline resolve once deliveries finish', async 
 });
 
 test('webhook endpoints follow the core rule: an empty secret or a non-http URL is refused, showing only the origin', () => {
-  const config = { limit: USD };
+  const config = { limit: nanos(USD) };
   for (const [url, secret] of [
     ['https://hooks.example.com/services/T0/B0/XSECRET', ''],
     ['ftp://files.example.com/XSECRET', 's3cret'],

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
+import { checkMoney, moneyConfig, nanoMoney } from './helpers/money-vectors.js';
 import {
   APIError,
   APIConnectionError,
@@ -25,6 +26,7 @@ import {
 import {
   AgentRun,
   Meter,
+  ThreadBook,
   MessageStreamParser,
   MessagesCall,
   PriceTable,
@@ -142,6 +144,7 @@ function waitAction(a, withReason) {
 }
 
 const runners = {
+  money: checkMoney,
   messages_call(c) {
     const i = c.input;
     const spec = { apiKey: i.api_key ?? 'k', request: i.request, options: i.options };
@@ -571,7 +574,9 @@ const runners = {
   },
   activity_chart(c) {
     // The core writes the spec; the JS one must be the same JSON value.
-    return jsonDiff('$', { spec: activityChart(c.input.ledger, c.input.options ?? null) }, c.expected);
+    const o = c.input.options ?? null;
+    const options = o && o.limit !== undefined && o.limit !== null ? { ...o, limit: nanoMoney(BigInt(o.limit)) } : o;
+    return jsonDiff('$', { spec: activityChart(c.input.ledger, options) }, c.expected);
   },
   meter(c) {
     const actual = runMeterScenario(c.input);
@@ -601,70 +606,87 @@ const runners = {
   },
 };
 
-/** Runs a meter case as vectors_meter.rs does: a Meter against a Pool through scripted attempts. */
+/** Runs a meter case as vectors_meter.rs does: a Meter against a Pool through scripted attempts (with `calls`: several calls through one ThreadBook and one pool). */
 function runMeterScenario(input) {
   const ledger = [];
-  const pool = new Pool(input.pool, { now: () => input.start_ms, onLedger: (e) => ledger.push(e) });
-  let m;
-  try {
-    m = new Meter(input.config, JSON.stringify(input.body));
-  } catch (e) {
-    return { error: e.code };
-  }
+  const pool = new Pool(moneyConfig(input.pool), { now: () => input.start_ms, onLedger: (e) => ledger.push(e) });
+  const threads = new ThreadBook();
   const ops = [];
-  const drain = (now) => {
-    for (;;) {
-      let a;
-      try {
-        a = m.nextAction(now);
-      } catch (e) {
-        return e instanceof PoolRefusedError ? { refused: e.code } : { error: e.code };
-      }
-      if (a.type !== 'pool') return a.type === 'wait' ? { wait_until: Number(a.until_ms) } : a.type;
-      ops.push(a.op.op);
-      m.handlePool(pool.apply(a.op), now);
+  const n = (v) => Number(typeof v === 'object' && v !== null ? v.nanos : v);
+  let clock = input.start_ms;
+  const runCall = (call) => {
+    let m;
+    try {
+      m = new Meter(input.config, JSON.stringify(call.body), { threads, nowMs: clock });
+    } catch (e) {
+      return { error: e.code };
     }
-  };
-  let now = input.start_ms;
-  const actions = [];
-  for (const a of input.attempts) {
-    now += 1;
-    m.beginAttempt(a.retries_taken ?? 0, a.max_retries, now);
-    let act = drain(now);
-    while (act !== null && typeof act === 'object' && act.wait_until !== undefined) {
-      actions.push(act);
-      now = act.wait_until;
-      act = drain(now);
-    }
-    actions.push(act);
-    if (act !== 'send') break;
-    now += 1;
-    if (a.transport !== undefined) m.handleTransportError(a.transport, now);
-    else if (a.abandon === true) m.abandon(now);
-    else if (m.handleHead(a.status, Object.entries(a.headers ?? {}), now) === 'whole') m.handleBody(utf8.encode(a.body ?? ''), now);
-    else {
-      for (const c of a.chunks ?? []) {
-        now += 1;
-        m.handleChunk(utf8.encode(c), now);
-        drain(now);
+    const drain = (now) => {
+      for (;;) {
+        let a;
+        try {
+          a = m.nextAction(now);
+        } catch (e) {
+          return e instanceof PoolRefusedError ? { refused: e.code } : { error: e.code };
+        }
+        if (a.type !== 'pool') return a.type === 'wait' ? { wait_until: Number(a.until_ms) } : a.type;
+        ops.push(a.op.op);
+        m.handlePool(pool.apply(a.op), now);
       }
+    };
+    let now = clock;
+    const actions = [];
+    for (const a of call.attempts) {
       now += 1;
-      if (a.end === false) m.abandon(now);
-      else m.handleEnd(now);
+      m.beginAttempt(a.retries_taken ?? 0, a.max_retries, now);
+      let act = drain(now);
+      while (act !== null && typeof act === 'object' && act.wait_until !== undefined) {
+        actions.push(act);
+        now = act.wait_until;
+        act = drain(now);
+      }
+      actions.push(act);
+      if (act !== 'send') break;
+      now += 1;
+      if (a.transport !== undefined) m.handleTransportError(a.transport, now);
+      else if (a.abandon === true) m.abandon(now);
+      else if (m.handleHead(a.status, Object.entries(a.headers ?? {}), now) === 'whole') m.handleBody(utf8.encode(a.body ?? ''), now);
+      else {
+        for (const c of a.chunks ?? []) {
+          now += 1;
+          m.handleChunk(utf8.encode(c), now);
+          drain(now);
+        }
+        now += 1;
+        if (a.end === false) m.abandon(now);
+        else m.handleEnd(now);
+      }
+      actions.push(drain(now));
     }
-    actions.push(drain(now));
-  }
-  if (input.abandon_at_end === true) {
-    now += 1;
-    m.abandon(now);
-    actions.push(drain(now));
+    if (call.abandon_at_end === true) {
+      now += 1;
+      m.abandon(now);
+      actions.push(drain(now));
+    }
+    clock = now;
+    return { body: JSON.parse(m.body), amount: n(m.amount), actions };
+  };
+  let out;
+  if (input.calls !== undefined) {
+    const results = [];
+    for (const call of input.calls) {
+      clock += call.advance_ms ?? 0;
+      const r = runCall(call);
+      results.push(r.error !== undefined ? r : { amount: r.amount, actions: r.actions });
+    }
+    out = { calls: results };
+  } else {
+    out = runCall(input);
+    if (out.error !== undefined) return out;
   }
   const usage = pool.usage;
-  const n = (v) => Number(typeof v === 'object' && v !== null ? v.nanos : v);
   return {
-    body: JSON.parse(m.body),
-    amount: n(m.amount),
-    actions,
+    ...out,
     pool_ops: ops,
     ledger: ledger.map((e) => ({ kind: e.kind, cost: n(e.cost), estimated: e.estimated === true })),
     pool: { settled: n(usage.settled), reserved: n(usage.reserved) },
@@ -682,7 +704,7 @@ function runAgentScenario(input) {
   const clock = { now: input.start_ms };
   const early = input.early_wake_ms ?? 0;
   const ledger = [];
-  const pool = new Pool(input.pool, { now: () => clock.now, onLedger: (e) => ledger.push(e) });
+  const pool = new Pool(moneyConfig(input.pool), { now: () => clock.now, onLedger: (e) => ledger.push(e) });
   const client = new Client({ apiKey: input.api_key ?? 'k', baseURL: 'http://vectors.invalid' });
   const run = new AgentRun({ client, config: input.config, request: input.request });
   const responses = [...input.responses];
@@ -791,7 +813,7 @@ function runPoolScenario(input, roundtrip) {
   }
   let pool;
   try {
-    pool = new Pool(input.config, options);
+    pool = new Pool(moneyConfig(input.config), options);
   } catch (e) {
     if (!(e instanceof PoolError)) throw e;
     const { type, name: _n, message: _m, code: _c, ...fields } = e.toJSON();
@@ -844,6 +866,7 @@ const MINIMUM = {
   worst_case: 15,
   capability_check: 10,
   pool_scenario: 25,
+  money: 30,
 };
 
 // Kinds the package does not expose yet, each with the reason. They show as

@@ -7,7 +7,8 @@ and receives with httpx2, sleeps, and gives typed results and exceptions. ``Pool
 share, with persistence, alerts and webhooks) and ``Agent`` (a tool loop that
 draws on a pool store: ``PoolStore``, which ``Pool`` implements) drive the
 core's pool and agent-run state machines the same way.
-Money is exact int nano-USD, with ``Decimal`` views (``usd``).
+Money is one type, ``Money`` (exact int nano-USD inside): write amounts as
+``usd("1.50")`` or ``nanos(1500)``; a bare number is never an amount.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from ._creditpool import (
     RequestTooLargeError,
     ResponseParseError,
     SdkUnsupportedError,
+    UnknownThreadError,
     ServerTimeoutError,
     StreamError,
     StreamEventTooLargeError,
@@ -75,8 +77,8 @@ from ._creditpool import (
 )
 from ._errors import MissingExtraError
 from ._middleware import MIN_SDK_VERSION, middleware
-from ._money import NANOS_PER_USD, format_usd, nanos, usd
-from ._redis import RedisPool
+from ._money import NANOS_PER_USD, AmountLike, Money, format_usd, nanos, usd
+from ._redis import AsyncRedisPool, RedisPool
 from ._pool import (
     AgentPolicy,
     Alert,
@@ -133,9 +135,9 @@ PRICES_AS_OF: str = _creditpool.PRICES_AS_OF
 
 __all__ = [
     "ActivityChart", "MissingExtraError", "VEGA_LITE_MIME",
-    "middleware", "MIN_SDK_VERSION", "SdkUnsupportedError",
+    "middleware", "MIN_SDK_VERSION", "SdkUnsupportedError", "UnknownThreadError",
     "Agent", "AsyncPoolStore", "PoolStore", "AgentCapError", "AgentOutcome", "AgentPolicy", "AgentRunError", "Alert", "BudgetExhaustedError",
-    "ClockJumpError", "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "RedisPool", "PoolConfigError", "PoolError", "PoolExhaustedError",
+    "ClockJumpError", "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "RedisPool", "AsyncRedisPool", "PoolConfigError", "PoolError", "PoolExhaustedError",
     "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "PoolStoreError", "RedisConfigConflictError", "Released", "Reservation",
     "Settlement", "Turn", "UnknownAgentError", "UnknownReservationError", "Webhook", "WebhookError", "WebhookResult",
     "iter_ledger_file", "nanos", "verify_webhook_signature",
@@ -152,5 +154,5 @@ __all__ = [
     "StreamRetryEvent", "TextBlock", "TextDelta", "ThinkingBlock", "ThinkingDelta", "Timeouts", "Tool",
     "ToolDefinitionError", "ToolFailure", "ToolInputInvalidError", "Toolbox", "ToolUseBlock", "UnknownBlock", "UnknownDelta", "UnknownEvent",
     "UnknownModelError", "UnknownParameterError", "UnpricedModelError", "Usage", "WebSearchToolResultBlock", "format_usd", "tool",
-    "tool_result_content", "usd",
+    "tool_result_content", "usd", "Money", "AmountLike",
 ]

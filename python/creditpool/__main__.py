@@ -16,7 +16,7 @@ from typing import Sequence
 
 from ._activity import ActivityChart
 from ._creditpool import CreditpoolError
-from ._money import amount_nanos, format_usd
+from ._money import format_usd, usd
 
 
 def _thresholds(text: str) -> list[int]:
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command; returns the exit status (0 written, 1 failed, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
-        limit = None if args.limit is None else amount_nanos(args.limit, "--limit")
+        limit = None if args.limit is None else usd(args.limit)
         chart = ActivityChart.from_ledger_file(args.ledger, limit=limit, thresholds_pct=args.thresholds, cycle_start_ms=args.cycle_start_ms, title=args.title)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from . import _creditpool
 from ._errors import missing_extra, typed_error
-from ._money import format_usd
+from ._money import AmountLike, amount_nanos, format_usd
 
 __all__ = [
     "ActivityChart",
@@ -60,7 +60,7 @@ _BUNDLES = ("vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js", "vega-
 
 def activity_options(
     *,
-    limit: int | None = None,
+    limit: AmountLike | None = None,
     thresholds_pct: Sequence[int] | None = None,
     cycle_start_ms: int | None = None,
     title: str | None = None,
@@ -70,7 +70,7 @@ def activity_options(
     cycle, its own title)."""
     d: dict[str, Any] = {}
     if limit is not None:
-        d["limit"] = limit
+        d["limit"] = amount_nanos(limit, "limit")
     if thresholds_pct is not None:
         d["thresholds_pct"] = list(thresholds_pct)
     if cycle_start_ms is not None:
@@ -139,7 +139,7 @@ class ActivityChart:
         cls,
         entries: Iterable[Mapping[str, Any]],
         *,
-        limit: int | None = None,
+        limit: AmountLike | None = None,
         thresholds_pct: Sequence[int] | None = None,
         cycle_start_ms: int | None = None,
         title: str | None = None,
@@ -147,7 +147,7 @@ class ActivityChart:
     ) -> "ActivityChart":
         """The chart of ledger entries (dicts or ``LedgerEntry`` views, any
         order; one cycle is drawn, ``cycle_start_ms`` or the latest).
-        ``limit`` (nano-USD) draws the thresholds; ``refusals`` are the
+        ``limit`` (a ``Money``: ``usd(40)``) draws the thresholds; ``refusals`` are the
         driver's ``{"at_ms", "agent", "reason"}``."""
         dicts = [e.to_dict() if hasattr(e, "to_dict") else e for e in entries]
         options = activity_options(limit=limit, thresholds_pct=thresholds_pct, cycle_start_ms=cycle_start_ms, title=title)

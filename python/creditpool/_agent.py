@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, Un
 
 from . import _creditpool
 from ._creditpool import CreditpoolError
-from ._money import amount_nanos, usd
+from ._money import AmountLike, Money, money_of
 from ._pool import Pool
 from ._driver import ApplyPool, RunTools, Sleep, Step, adrive, drive, internal_error, play
 from ._store import AsyncPoolStore, PoolStore
@@ -82,9 +82,9 @@ class Turn(Model):
         return Cost(self._data.get("cost") or {})
 
     @property
-    def reserved(self) -> int:
-        """What was reserved for its last attempt, nano-USD."""
-        return int(self._data.get("reserved", 0))
+    def reserved(self) -> Money:
+        """What was reserved for its last attempt."""
+        return Money(nanos=int(self._data.get("reserved", 0)))
 
     @property
     def attempts(self) -> int:
@@ -186,14 +186,14 @@ class AgentOutcome(Model):
         return [Turn(t) for t in self._data.get("turns") or []]
 
     @property
-    def total_cost(self) -> int:
-        """What the run spent, nano-USD."""
-        return int(self._data.get("total_cost", 0))
+    def total_cost(self) -> Money:
+        """What the run spent (``str()`` shows ``$0.0042``)."""
+        return Money(nanos=int(self._data.get("total_cost", 0)))
 
     @property
     def total_cost_usd(self) -> Decimal:
         """What the run spent, in dollars, exact."""
-        return usd(self.total_cost)
+        return self.total_cost.dollars
 
     @property
     def usage(self) -> Usage:
@@ -201,15 +201,15 @@ class AgentOutcome(Model):
         return Usage(self._data.get("usage") or {})
 
     @property
-    def tool_costs(self) -> dict[str, int]:
-        """Cost per tool (definitions, calls and results), largest first, nano-USD."""
+    def tool_costs(self) -> dict[str, Money]:
+        """Cost per tool (definitions, calls and results), largest first."""
         attribution = self._data.get("attribution") or {}
-        return {str(name): int(cost) for name, cost in attribution.get("tools") or []}
+        return {str(name): Money(nanos=int(cost)) for name, cost in attribution.get("tools") or []}
 
     @property
-    def conversation_cost(self) -> int:
-        """What is not charged to a tool, nano-USD."""
-        return int((self._data.get("attribution") or {}).get("conversation", 0))
+    def conversation_cost(self) -> Money:
+        """What is not charged to a tool."""
+        return Money(nanos=int((self._data.get("attribution") or {}).get("conversation", 0)))
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
@@ -232,7 +232,7 @@ class Agent:
     parameter (``temperature``, ``tool_choice``, ...; a name the Messages API
     does not have raises ``UnknownParameterError`` here, and fields newer than
     this library go in ``extra_body={...}``); ``max_turns``;
-    ``max_spend`` (the run's own budget, nano-USD); ``stream`` (``on_event``
+    ``max_spend`` (the run's own budget, a ``Money``: ``usd("0.10")``); ``stream`` (``on_event``
     sees the events of streamed responses); ``estimate`` (the core's
     estimate mode); ``lease_ms``; ``texts`` (the words the model reads when a
     tool cannot answer: the core's ``AgentTexts``; by default a tool that
@@ -259,7 +259,7 @@ class Agent:
         max_tokens: int | None = None,
         system: str | Sequence[Mapping[str, Any]] | None = None,
         max_turns: int | None = None,
-        max_spend: int | Decimal | None = None,
+        max_spend: AmountLike | None = None,
         stream: bool | None = None,
         estimate: Mapping[str, Any] | None = None,
         lease_ms: int | None = None,
@@ -281,7 +281,7 @@ class Agent:
         box = tools if isinstance(tools, Toolbox) else Toolbox(tools or ())
         self.tools: Toolbox = box
         """The agent's tools."""
-        self.pool: Pool | PoolStore | AsyncPoolStore = pool if pool is not None else Pool(MAX_U64, pool_id=f"agent-{agent_id}")
+        self.pool: Pool | PoolStore | AsyncPoolStore = pool if pool is not None else Pool(Money.MAX, pool_id=f"agent-{agent_id}")
         """The pool store the agent draws on."""
         self.agent_id = agent_id
         """The agent's name in the pool."""
@@ -293,8 +293,8 @@ class Agent:
         """The system prompt."""
         self.max_turns = max_turns
         """The most model calls per run (None: the core's default)."""
-        self.max_spend = None if max_spend is None else amount_nanos(max_spend, "max_spend")
-        """The run's own budget, nano-USD."""
+        self.max_spend: Money | None = None if max_spend is None else money_of(max_spend, "max_spend")
+        """The run's own budget."""
         self.stream = stream
         """Whether responses are streamed (None: the core's default)."""
         self.estimate = dict(estimate) if estimate is not None else None
@@ -334,7 +334,7 @@ class Agent:
         if self.max_turns is not None:
             config["max_turns"] = self.max_turns
         if self.max_spend is not None:
-            config["max_spend"] = self.max_spend
+            config["max_spend"] = self.max_spend.nanos
         if self.estimate is not None:
             config["estimate"] = self.estimate
         if self.lease_ms is not None:
@@ -356,7 +356,7 @@ class Agent:
             raise internal_error("the run ended without an outcome")
         error = run.error()
         outcome = AgentOutcome(data, error if isinstance(error, CreditpoolError) else None, failures)
-        log.debug("agent %s: %s after %d turns, %d nano-USD", self.agent_id, outcome.status, len(outcome.turns), outcome.total_cost)
+        log.debug("agent %s: %s after %d turns, %s", self.agent_id, outcome.status, len(outcome.turns), outcome.total_cost)
         return outcome
 
     def _emit(self, event: dict[str, Any]) -> None:

@@ -3,6 +3,8 @@ built module by ``mypy.stubtest``). Values cross as plain JSON-shaped data."""
 
 from typing import Any, Iterable, Mapping, Sequence, final
 
+from ._money import Money
+
 __all__ = [
     "CreditpoolError",
     "APIError",
@@ -30,6 +32,7 @@ __all__ = [
     "UnknownParameterError",
     "InvalidOptionsError",
     "SdkUnsupportedError",
+    "UnknownThreadError",
     "ToolDefinitionError",
     "ToolInputInvalidError",
     "PricingError",
@@ -85,6 +88,9 @@ __all__ = [
     "check_capabilities",
     "usd_decimal_string",
     "format_usd",
+    "dollars_string",
+    "money_rule",
+    "pool_config_amounts",
     "Pool",
     "AgentRun",
     "webhook_delivery",
@@ -106,6 +112,10 @@ __all__ = [
     "WEBHOOK_TIMESTAMP_HEADER",
     "WEBHOOK_IDEMPOTENCY_KEY_HEADER",
     "WEBHOOK_CONCURRENCY",
+    "Outbox",
+    "applies_while_unwritten",
+    "DELIVERIES_FILE",
+    "MAX_QUEUED_DELIVERIES",
     "parse_ledger_jsonl",
     "activity_from_ledger",
     "activity_from_report",
@@ -116,6 +126,7 @@ __all__ = [
     "VEGA_VERSION",
     "VEGA_EMBED_VERSION",
     "Meter",
+    "ThreadBook",
     "meter_applies",
     "MIN_PYTHON_SDK",
     "MIN_TS_SDK",
@@ -197,6 +208,10 @@ class InvalidOptionsError(CreditpoolError, ValueError):
 class SdkUnsupportedError(CreditpoolError):
     minimum: str | None
 
+class UnknownThreadError(CreditpoolError):
+    previous_message_id: str | None
+    expired: bool | None
+
 class ToolDefinitionError(CreditpoolError, ValueError):
     rule: str | None
     tool: str | None
@@ -213,7 +228,9 @@ class PricingError(CreditpoolError):
     kind: str | None
     model: str | None
 
-class UnknownModelError(PricingError): ...
+class UnknownModelError(PricingError):
+    suggestion: str | None
+
 class UnpricedModelError(PricingError): ...
 
 class InvalidPriceError(PricingError, ValueError):
@@ -230,28 +247,31 @@ class PartialJsonError(CreditpoolError, ValueError):
 class PoolRefusedError(CreditpoolError):
     reason: str | None
     agent: str | None
-    requested: int | None
+    requested: Money | None
     details: dict[str, Any] | None
     retry_at_ms: int | None
     retry_at: float | None
 
 class PoolExhaustedError(PoolRefusedError):
-    available: int | None
+    available: Money | None
 
 class AgentCapError(PoolRefusedError):
-    cap: int | None
-    spent: int | None
-    reserved: int | None
+    cap: Money | None
+    spent: Money | None
+    reserved: Money | None
 
 class PoolRateLimitedError(PoolRefusedError):
     which: str | None
 
 class FairShareError(PoolRefusedError):
-    share: int | None
-    held: int | None
+    share: Money | None
+    held: Money | None
     active_agents: int | None
 
-class UnknownAgentError(PoolRefusedError): ...
+class UnknownAgentError(PoolRefusedError):
+    known: list[str] | None
+    suggestion: str | None
+
 class PoolError(CreditpoolError): ...
 
 class UnknownReservationError(PoolError):
@@ -289,8 +309,8 @@ class MaxTurnsError(AgentRunError):
     max_turns: int | None
 
 class BudgetExhaustedError(AgentRunError):
-    needed: int | None
-    remaining: int | None
+    needed: Money | None
+    remaining: Money | None
 
 class InternalError(CreditpoolError): ...
 
@@ -327,6 +347,7 @@ class MessagesCall:
     def handle_chunk(self, data: _Bytes, now_ms: int) -> list[dict[str, Any]]: ...
     def handle_end(self, now_ms: int) -> list[dict[str, Any]]: ...
     def handle_transport_error(self, failure: Mapping[str, Any], now_ms: int) -> None: ...
+    def handle_connection_error(self, base_url: str, detail: str, now_ms: int) -> None: ...
     def is_reading(self) -> bool: ...
     def deadline(self) -> int | None: ...
     def handle_timeout(self, now_ms: int) -> bool: ...
@@ -416,6 +437,9 @@ def check_capabilities(request: Mapping[str, Any]) -> None: ...
 
 def usd_decimal_string(nanos: int) -> str: ...
 def format_usd(nanos: int) -> str: ...
+def dollars_string(nanos: int) -> str: ...
+def pool_config_amounts() -> list[str]: ...
+def money_rule(rule: str, argument: str, kind: str, text: str, nanos: int | None = None) -> int: ...
 
 # The pool ------------------------------------------------------------------
 
@@ -423,12 +447,35 @@ WEBHOOK_SIGNATURE_HEADER: str
 WEBHOOK_TIMESTAMP_HEADER: str
 WEBHOOK_IDEMPOTENCY_KEY_HEADER: str
 WEBHOOK_CONCURRENCY: int
+DELIVERIES_FILE: str
+MAX_QUEUED_DELIVERIES: int
+
+def applies_while_unwritten(op: str) -> bool: ...
+
+@final
+class Outbox:
+    """The core's rule of when an alert leaves a pool: once every webhook
+    delivered it or gave up (``creditpool_core::pool::outbox``)."""
+
+    def __new__(cls) -> Outbox: ...
+    @staticmethod
+    def webhook_id(url: str) -> str: ...
+    @staticmethod
+    def record_line(key: str, webhook: str, delivered: bool) -> str: ...
+    def add_webhook(self, id: str) -> None: ...
+    def restore(self, key: str, webhook: str) -> None: ...
+    def compact(self, pool: Pool) -> list[str]: ...
+    def take(self, pool: Pool) -> list[tuple[dict[str, Any], str, list[str]]]: ...
+    def finished(self, key: str, webhook: str) -> None: ...
+    def dropped(self) -> None: ...
+    def ack(self, pool: Pool) -> int: ...
 
 @final
 class Pool:
     def __new__(cls, config: Mapping[str, Any], now_ms: int) -> Pool: ...
     @staticmethod
     def restore_json(json: str) -> Pool: ...
+    def ignored_on_restore(self, config: Mapping[str, Any]) -> str | None: ...
     def snapshot_json(self) -> str: ...
     def config(self) -> dict[str, Any]: ...
     def reserve(self, agent: str, amount: int, now_ms: int, lease_ms: int | None = None) -> dict[str, Any]: ...
@@ -521,6 +568,7 @@ class AgentRun:
     def handle_chunk(self, data: _Bytes, now_ms: int) -> list[dict[str, Any]]: ...
     def handle_end(self, now_ms: int) -> list[dict[str, Any]]: ...
     def handle_transport_error(self, failure: Mapping[str, Any], now_ms: int) -> None: ...
+    def handle_connection_error(self, base_url: str, detail: str, now_ms: int) -> None: ...
     def handle_timeout(self, now_ms: int) -> bool: ...
     def handle_tool_results(self, results: Sequence[Mapping[str, Any]]) -> None: ...
     def tool_result(self, call: Mapping[str, Any], output: Any) -> dict[str, Any]: ...
@@ -545,8 +593,15 @@ MIN_TS_SDK: str
 
 def meter_applies(method: str, path: str) -> bool: ...
 @final
+class ThreadBook:
+    def __new__(cls, capacity: int | None = None) -> ThreadBook: ...
+    def __len__(self) -> int: ...
+
+@final
 class Meter:
-    def __new__(cls, config: Mapping[str, Any], body: bytes, prices: PriceTable) -> Meter: ...
+    def __new__(
+        cls, config: Mapping[str, Any], body: bytes, prices: PriceTable, threads: ThreadBook | None = None, now_ms: int = 0
+    ) -> Meter: ...
     @property
     def body(self) -> bytes: ...
     @property

@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 from . import _creditpool
 
-__all__ = ["typed_error", "invalid_amount", "store_error", "snapshot_error", "MissingExtraError", "missing_extra"]
+__all__ = ["typed_error", "invalid_amount", "whole_number", "store_error", "snapshot_error", "MissingExtraError", "missing_extra"]
+
+U64_MAX = 2**64 - 1
 
 E = TypeVar("E", bound=_creditpool.CreditpoolError)
 
@@ -25,6 +27,16 @@ def invalid_amount(what: str, message: str) -> _creditpool.InvalidOptionsError:
     """A money value of the wrong type or out of range: ``InvalidOptionsError``
     (a ``ValueError``), code ``invalid_options``, ``what`` naming the value."""
     return typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"{what}: {message}", what=what)
+
+
+def whole_number(value: Any, what: str, unit: str = "") -> int:
+    """``value`` if it is an int from 0 to 2**64 - 1 (a time in Unix ms, a
+    duration, a count), else ``InvalidOptionsError`` naming ``what``: never
+    the bare ``OverflowError`` or ``TypeError`` a native conversion raises."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
+        kind = f" ({unit})" if unit else ""
+        raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"{what}: expected a whole number from 0 to 2**64 - 1{kind}, got {value!r}", what=what)
+    return value
 
 
 def store_error(message: str) -> _creditpool.PoolStoreError:

@@ -18,19 +18,24 @@ import logging
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 
 import httpx2
 
 from . import _creditpool
 from ._activity import ActivityChart
-from ._errors import snapshot_error, store_error, typed_error
-from ._money import amount_nanos
+from ._errors import snapshot_error, store_error, typed_error, whole_number
+from ._money import AmountLike, Money, amount_nanos
 from ._persistence import LEDGER_FILE, SNAPSHOT_FILE, PoolDirectory, iter_ledger_file
 from ._views import Alert, LedgerEntry, PoolReport, Released, Reservation, Settlement
 from ._webhooks import Webhook, WebhookDeliverer, WebhookResult
+
+import typing
+
+if typing.TYPE_CHECKING:  # Pool.connect's return type (imported there, at call time)
+    from ._redis import RedisPool
 
 __all__ = [
     "Pool",
@@ -65,17 +70,17 @@ def _now_ms() -> int:
 
 @dataclass(frozen=True)
 class AgentPolicy:
-    """What one agent may do (the core's ``AgentPolicy``). Amounts are int
-    nano-USD."""
+    """What one agent may do (the core's ``AgentPolicy``). Amounts are
+    ``Money`` (``usd("0.50")``, ``nanos(500)``)."""
 
-    cap: int | Decimal | None = None
-    """The most the agent may have settled plus reserved in one cycle."""
+    cap: AmountLike | None = None
+    """The most the agent may have settled plus reserved in one cycle (``usd("0.50")``)."""
     cap_share_bp: int | None = None
     """Or its cap as a share of the pool's limit, in basis points (2500 = 25 %)."""
     weight: int = 1
     """Its weight in fair sharing."""
-    credits_per_minute: int | Decimal | None = None
-    """A rate limit on credits reserved, nano-USD per minute."""
+    credits_per_minute: AmountLike | None = None
+    """A rate limit on credits reserved per minute (``usd("0.10")``)."""
     requests_per_minute: int | None = None
     """A rate limit on requests (reservations) per minute."""
 
@@ -98,8 +103,17 @@ class AgentPolicy:
 PolicyLike = Union[AgentPolicy, Mapping[str, Any]]
 
 
-def _policy(p: PolicyLike) -> dict[str, Any]:
-    return p.to_dict() if isinstance(p, AgentPolicy) else dict(p)
+def _policy(p: PolicyLike, what: str = "policy") -> dict[str, Any]:
+    if isinstance(p, AgentPolicy):
+        return p.to_dict()
+    # A policy written as the core's JSON: its amounts are Money all the same.
+    d = dict(p)
+    cap = d.get("cap")
+    if isinstance(cap, Mapping) and cap.get("amount") is not None:
+        d["cap"] = {**cap, "amount": amount_nanos(cap["amount"], f"{what}.cap.amount")}
+    if d.get("credits_per_minute") is not None:
+        d["credits_per_minute"] = amount_nanos(d["credits_per_minute"], f"{what}.credits_per_minute")
+    return d
 
 
 def _pool_config(
@@ -112,6 +126,7 @@ def _pool_config(
     agents: Mapping[str, PolicyLike] | None,
     pool_id: str | None,
     lease_ms: int | None,
+    unknown_agents: PolicyLike | None = None,
 ) -> dict[str, Any]:
     """The core's ``PoolConfig`` JSON from a pool constructor's arguments
     (``who`` names the constructor in the error for a missing limit)."""
@@ -119,7 +134,7 @@ def _pool_config(
     if limit is not None:
         cfg["limit"] = amount_nanos(limit, "limit")
     if "limit" not in cfg:
-        raise TypeError(f"{who} needs a limit (int nano-USD)")
+        raise TypeError(f"{who} needs a limit (limit=usd(\"5\"): five dollars)")
     if cycle is not None:
         cfg["cycle"] = dict(cycle)
     if thresholds is not None:
@@ -127,7 +142,12 @@ def _pool_config(
         alerts["thresholds_pct"] = list(thresholds)
         cfg["alerts"] = alerts
     if agents is not None:
-        cfg["agents"] = {name: _policy(p) for name, p in agents.items()}
+        cfg["agents"] = {name: _policy(p, f"agents[{name!r}]") for name, p in agents.items()}
+    if unknown_agents is not None:
+        # The explicit choice to let agents the pool does not name reserve,
+        # under their own policy (the core's allow_unknown_agents + default_agent).
+        cfg["allow_unknown_agents"] = True
+        cfg["default_agent"] = _policy(unknown_agents, "unknown_agents")
     if pool_id is not None:
         cfg["pool_id"] = pool_id
     if lease_ms is not None:
@@ -140,11 +160,16 @@ class Pool:
     """A credit pool: a limit per billing cycle that agents share, with exact
     accounting. Safe to share between threads.
 
-    ``Pool(limit=..., cycle=..., thresholds=..., agents=...)``: ``limit`` in
-    int nano-USD (or a ``Decimal`` of dollars); ``cycle`` the core's cycle
+    ``Pool(limit=..., cycle=..., thresholds=..., agents=...)``: ``limit`` a
+    ``Money`` (``usd("5")``: five dollars; ``nanos(n)``); ``cycle`` the core's cycle
     (default ``{"kind": "monthly", "anchor_day": 1}``); ``thresholds`` alert
     thresholds in percent (default 50, 75, 90, 100); ``agents`` a mapping of
-    agent name to ``AgentPolicy`` (or its dict); ``config`` any other field of
+    agent name to ``AgentPolicy`` (or its dict): a pool that names its agents
+    refuses any other with ``UnknownAgentError`` (its ``known`` names and the
+    closest as ``suggestion``), so that a misspelled name cannot run uncapped;
+    ``unknown_agents`` (an ``AgentPolicy``) lets other agents reserve under
+    that policy instead. A pool that names no agent allows every agent (under
+    ``config["default_agent"]``). ``config`` any other field of
     the core's ``PoolConfig`` (``default_agent``, ``fair_share``,
     ``allow_unknown_agents``, ``alerts``, ...). ``directory`` persists the pool
     (see ``creditpool._persistence``); when it already holds a snapshot, that
@@ -153,9 +178,10 @@ class Pool:
     ``PoolStoreError``; so does any operation after ``close()`` or in a child
     after ``fork()``. ``ledger_window`` bounds the entries and alerts kept in
     memory for ``ledger()`` and ``alerts()`` (default 10,000; the file is the
-    record). Amounts are int nano-USD or ``Decimal`` dollars; a ``float``, a
-    negative amount or one past the core's range raises
-    ``InvalidOptionsError``.
+    record). Every amount is a ``Money`` (``usd("0.50")``, ``nanos(500)``) or a
+    string with its dollar sign (``"$0.50"``); a bare number, a negative
+    amount or one past the core's range raises ``InvalidOptionsError``
+    saying how to write it. ``config`` is the core's JSON: integer nano-USD.
     A time further ahead of the latest the pool saw than the core's
     ``max_clock_jump_ms`` (default seven days; set it in ``config``) raises
     ``ClockJumpError`` and changes nothing: a wrong clock cannot roll the
@@ -169,11 +195,12 @@ class Pool:
 
     def __init__(
         self,
-        limit: int | Decimal | str | None = None,
+        limit: AmountLike | None = None,
         *,
         cycle: Mapping[str, Any] | None = None,
         thresholds: Sequence[int] | None = None,
         agents: Mapping[str, PolicyLike] | None = None,
+        unknown_agents: PolicyLike | None = None,
         pool_id: str | None = None,
         lease_ms: int | None = None,
         config: Mapping[str, Any] | None = None,
@@ -207,6 +234,12 @@ class Pool:
         self.webhook_results: list[WebhookResult] = []
         """What became of each webhook delivery, in order."""
         self._deliverer = WebhookDeliverer(http_client, self.webhook_results)
+        # The core's rule of when an alert leaves the pool: once every
+        # webhook delivered it or gave up (recorded in deliveries.jsonl).
+        self._outbox = _creditpool.Outbox()
+        for hook in self._webhooks:
+            self._outbox.add_webhook(hook.id)
+        self._unwritten = False
         self.ledger_window: int = ledger_window
         """How many of the latest ledger entries and alerts ``ledger()`` and
         ``alerts()`` keep (the ledger file is the record)."""
@@ -216,7 +249,7 @@ class Pool:
         self._closed = False
 
         try:
-            self._open(limit, cycle, thresholds, agents, pool_id, lease_ms, config, snapshot)
+            self._open(limit, cycle, thresholds, agents, pool_id, lease_ms, config, snapshot, unknown_agents)
         except BaseException:
             if self._store is not None:
                 self._store.close()
@@ -225,27 +258,29 @@ class Pool:
 
     # ----- operations -----
 
-    def reserve(self, agent: str, amount: int | Decimal, *, lease_ms: int | None = None, now_ms: int | None = None) -> Reservation:
+    def reserve(self, agent: str, amount: AmountLike, *, lease_ms: int | None = None, now_ms: int | None = None) -> Reservation:
         """Reserves ``amount`` for ``agent``; raises the refusal
         (``PoolExhaustedError``, ``AgentCapError``, ``PoolRateLimitedError``
         with ``retry_at``, ``FairShareError``, ``UnknownAgentError``)."""
         n = amount_nanos(amount, "amount")
+        if lease_ms is not None:
+            whole_number(lease_ms, "lease_ms", "milliseconds")
         return Reservation(self._op(lambda p, t: p.reserve(agent, n, t, lease_ms), now_ms))
 
-    def settle(self, reservation: Reservation | int, cost: int | Decimal, *, attribution: Mapping[str, Any] | None = None, now_ms: int | None = None) -> Settlement:
+    def settle(self, reservation: Reservation | int, cost: AmountLike, *, attribution: Mapping[str, Any] | None = None, now_ms: int | None = None) -> Settlement:
         """Posts the actual cost of a reservation, with an optional
         attribution (the core's ``AttributionInput``: ``model``,
         ``request_id``, ``usage``, ...). A repeated settle changes nothing
         (``duplicate``)."""
-        rid = reservation.id if isinstance(reservation, Reservation) else int(reservation)
+        rid = reservation.id if isinstance(reservation, Reservation) else whole_number(reservation, "reservation", "a reservation ID")
         n = amount_nanos(cost, "cost")
         attr = dict(attribution) if attribution is not None else None
-        return Settlement(self._op(lambda p, t: p.settle(rid, n, t, attr), now_ms))
+        return Settlement(self._op(lambda p, t: p.settle(rid, n, t, attr), now_ms, kind="settle"))
 
     def release(self, reservation: Reservation | int, *, now_ms: int | None = None) -> Released:
         """Voids a reservation (the request failed): its amount returns to the pool."""
-        rid = reservation.id if isinstance(reservation, Reservation) else int(reservation)
-        return Released(self._op(lambda p, t: p.release(rid, t), now_ms))
+        rid = reservation.id if isinstance(reservation, Reservation) else whole_number(reservation, "reservation", "a reservation ID")
+        return Released(self._op(lambda p, t: p.release(rid, t), now_ms, kind="release"))
 
     def apply(self, op: Mapping[str, Any]) -> dict[str, Any]:
         """Applies one operation of the core's JSON interface (``PoolOp``,
@@ -257,7 +292,7 @@ class Pool:
         carries its own ``now_ms``."""
         d = dict(op)
         # A lease renewal changes no counter, but a persisted pool must keep it.
-        return self._op(lambda p, _t: p.apply(d), None, force=d.get("op") == "extend")
+        return self._op(lambda p, _t: p.apply(d), None, force=d.get("op") == "extend", kind=str(d.get("op")))
 
     def tick(self, *, now_ms: int | None = None) -> dict[str, Any]:
         """Expires due leases and rolls the cycle over: ``{"expired": [ids], "rolled_over": bool}``."""
@@ -271,14 +306,14 @@ class Pool:
         after a long pause), once you know the clock is right."""
         return self._op(lambda p, t: p.advance_clock(t), now_ms, force=True)
 
-    def set_limit(self, limit: int | Decimal, *, now_ms: int | None = None) -> None:
+    def set_limit(self, limit: AmountLike, *, now_ms: int | None = None) -> None:
         """Raises or lowers the limit while agents run."""
         n = amount_nanos(limit, "limit")
         self._op(lambda p, t: p.set_limit(n, t), now_ms, force=True)
 
     def set_agent_policy(self, agent: str, policy: PolicyLike, *, now_ms: int | None = None) -> None:
         """Sets an agent's policy (adding the agent if new)."""
-        d = _policy(policy)
+        d = _policy(policy, "policy")
         self._op(lambda p, t: p.set_agent_policy(agent, d, t), now_ms, force=True)
 
     def report(self, *, now_ms: int | None = None) -> PoolReport:
@@ -317,6 +352,16 @@ class Pool:
         """A pool restored from ``snapshot()``; other options as for ``Pool()``."""
         return cls(snapshot=snapshot, **kwargs)
 
+    @staticmethod
+    def connect(url: str = "redis://127.0.0.1:6379/0", **kwargs: Any) -> "RedisPool":
+        """A pool shared by processes and machines through Redis:
+        ``Pool.connect(url, name="fleet", limit=..., agents=...)`` is
+        ``RedisPool.connect`` (the ``creditpool[redis]`` extra; see
+        ``docs/REDIS.md``)."""
+        from ._redis import RedisPool
+
+        return RedisPool.connect(url, **kwargs)
+
     @property
     def config(self) -> dict[str, Any]:
         """The configuration in force (the core's ``PoolConfig``)."""
@@ -330,24 +375,24 @@ class Pool:
             return self._native.totals()
 
     @property
-    def limit(self) -> int:
-        """The current limit, nano-USD."""
-        return int(self.totals()["limit"])
+    def limit(self) -> Money:
+        """The current limit."""
+        return Money(nanos=int(self.totals()["limit"]))
 
     @property
-    def settled(self) -> int:
-        """Settled spend this cycle, nano-USD."""
-        return int(self.totals()["settled"])
+    def settled(self) -> Money:
+        """Settled spend this cycle."""
+        return Money(nanos=int(self.totals()["settled"]))
 
     @property
-    def reserved(self) -> int:
-        """Open reservations, nano-USD."""
-        return int(self.totals()["reserved"])
+    def reserved(self) -> Money:
+        """Open reservations."""
+        return Money(nanos=int(self.totals()["reserved"]))
 
     @property
-    def available(self) -> int:
-        """The limit less settled and reserved, nano-USD."""
-        return int(self.totals()["available"])
+    def available(self) -> Money:
+        """The limit less settled and reserved."""
+        return Money(nanos=int(self.totals()["available"]))
 
     def ledger(self) -> list[LedgerEntry]:
         """The latest ledger entries handed out by this object (at most
@@ -406,7 +451,7 @@ class Pool:
 
     def _open(
         self,
-        limit: int | Decimal | str | None,
+        limit: AmountLike | None,
         cycle: Mapping[str, Any] | None,
         thresholds: Sequence[int] | None,
         agents: Mapping[str, PolicyLike] | None,
@@ -414,6 +459,7 @@ class Pool:
         lease_ms: int | None,
         config: Mapping[str, Any] | None,
         snapshot: str | None,
+        unknown_agents: PolicyLike | None = None,
     ) -> None:
         """Restores the pool (the directory's snapshot, else ``snapshot``) or
         creates it from the configuration, then persists it."""
@@ -429,32 +475,72 @@ class Pool:
                 raise snapshot_error(f"{self._store.ledger_path} exists without {SNAPSHOT_FILE}: refusing to start a second ledger")
             file_entries = self._store.load_ledger()
             self._disk_seq = len(file_entries)
+            records = self._store.read_records()
         if restored is not None:
             self._native = _creditpool.Pool.restore_json(restored)
+            given = (limit, cycle, thresholds, agents, pool_id, lease_ms, config, unknown_agents)
+            if from_directory and any(x is not None for x in given):
+                # The core compares what was passed again with what the pool
+                # keeps: a changed limit= is said, never dropped silently.
+                base = dict(config or {})
+                base.setdefault("limit", None)  # only what was passed is compared
+                cfg = _pool_config(base, "Pool()", limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms, unknown_agents=unknown_agents)
+                if cfg.get("limit") is None:
+                    cfg.pop("limit", None)
+                ignored = self._native.ignored_on_restore(cfg)
+                if ignored is not None:
+                    message = f"Pool({os.fspath(self._directory)!r}): {ignored}" if self._directory is not None else ignored
+                    warnings.warn(message, UserWarning, stacklevel=3)
         else:
-            cfg = _pool_config(config, "Pool()", limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms)
+            cfg = _pool_config(config, "Pool()", limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms, unknown_agents=unknown_agents)
             self._native = _creditpool.Pool(cfg, self._clock())
         if from_directory:
             # The core's rule: the file and the snapshot's pending entries join
             # without a gap, the file is not newer than the snapshot, and what
             # they settle in the current cycle is the snapshot's settled.
             _creditpool.check_ledger(self._native.snapshot_json(), file_entries)
+        if self._store is not None:
+            # Deliveries recorded before a crash are not made again; the
+            # records of alerts acknowledged since go.
+            for key, hook_id in records:
+                self._outbox.restore(key, hook_id)
+            kept = self._outbox.compact(self._native)
+            if len(kept) != len(records):
+                self._store.rewrite_records(kept)
         with self._lock:
             events = self._commit(force=True)
         self._dispatch(events)
 
-    def _op(self, fn: Callable[[_creditpool.Pool, int], T], now_ms: int | None, force: bool = False) -> T:
+    def _op(self, fn: Callable[[_creditpool.Pool, int], T], now_ms: int | None, force: bool = False, kind: str = "") -> T:
         """Runs one native operation with its bookkeeping under the lock, then
-        hands out its alerts outside it."""
+        hands out its alerts outside it. After a failed write the pool is
+        written again first; if that fails too, the operation is refused
+        with its ``PoolStoreError``, unless the core's rule applies it anyway
+        (``applies_while_unwritten``: settles and releases, which then raise
+        the write's error after being applied)."""
         self._check_usable()
-        t = self._clock() if now_ms is None else now_ms
-        with self._lock:
-            before = None if force else self._native.marker()
-            try:
-                result = fn(self._native, t)
-            finally:
-                events = self._commit(force=force or self._native.marker() != before)
-        self._dispatch(events)
+        t = self._clock() if now_ms is None else whole_number(now_ms, "now_ms", "Unix milliseconds")
+        pending: list[tuple[Alert, list[str]]] = []
+        unwritten: _creditpool.PoolStoreError | None = None
+        try:
+            with self._lock:
+                if self._unwritten:
+                    try:
+                        pending = self._commit(force=True)
+                    except _creditpool.PoolStoreError as e:
+                        if not _creditpool.applies_while_unwritten(kind):
+                            raise
+                        unwritten = e
+                before = None if force else self._native.marker()
+                try:
+                    result = fn(self._native, t)
+                finally:
+                    pending += self._commit(force=force or self._native.marker() != before)
+                if unwritten is not None and self._unwritten:
+                    # Applied, but the books are still not written: never silent.
+                    raise unwritten
+        finally:
+            self._dispatch(pending)
         return result
 
     def _check_usable(self) -> None:
@@ -466,7 +552,7 @@ class Pool:
         if os.getpid() != self._pid:
             raise store_error(f"this Pool belongs to process {self._pid} (this is {os.getpid()}, a child after fork()): make a new Pool in this process")
 
-    def _commit(self, force: bool) -> list[Alert]:
+    def _commit(self, force: bool) -> list[tuple[Alert, list[str]]]:
         """Under the lock: persists a changed pool (its snapshot holds the
         ledger entries not yet written as pending), appends the new ledger
         entries, and only then acknowledges them to the native pool; drains
@@ -478,6 +564,7 @@ class Pool:
         # snapshot's pending_ledger) only once the file holds it, so a failed
         # append loses nothing, even from a snapshot taken after it.
         if self._store is not None:
+            self._unwritten = True
             self._store.write_snapshot(self._native.snapshot_json())
         entries = self._native.peek_ledger()
         if entries:
@@ -488,17 +575,47 @@ class Pool:
             self._disk_seq = max(self._disk_seq, lines[-1][0])
             self._native.ack_ledger(lines[-1][0])
             self._ledger.extend(LedgerEntry(entry) for _line, entry in entries)
-        alerts = [Alert(a) for a in self._native.poll_events()]
-        self._alerts.extend(alerts)
-        return alerts
+        self._unwritten = False
+        return self._take_alerts()
 
-    def _dispatch(self, alerts: list[Alert]) -> None:
+    def _take_alerts(self) -> list[tuple[Alert, list[str]]]:
+        """Under the lock: the alerts the core's outbox hands out now, each
+        with the webhooks that still owe it a delivery; an alert leaves the
+        native pool (and its snapshot) once every webhook has an outcome."""
+        out = [(Alert(a), list(hooks)) for a, _key, hooks in self._outbox.take(self._native)]
+        self._outbox.ack(self._native)
+        self._alerts.extend(a for a, _ in out)
+        return out
+
+    def _dispatch(self, alerts: list[tuple[Alert, list[str]]]) -> None:
         """Hands alerts to the callbacks and queues their webhooks."""
-        for alert in alerts:
+        for alert, hook_ids in alerts:
             for cb in list(self._callbacks):
                 try:
                     cb(alert)
                 except Exception:  # a failing callback must not break the agents
                     log.exception("alert callback %s failed", getattr(cb, "__qualname__", type(cb).__name__))
             for hook in self._webhooks:
-                self._deliverer.enqueue(hook, alert.to_dict())
+                if hook.id in hook_ids:
+                    self._deliverer.enqueue(hook, alert.to_dict(), self._delivery_ended)
+
+    def _delivery_ended(self, hook: Webhook, key: str, delivered: bool) -> None:
+        """On a delivery thread: records the outcome (synced), then lets the
+        outbox acknowledge the alerts every webhook is done with and hand out
+        those that waited. Unrecorded (a closed directory, a failed write),
+        the alert stays pending and goes again after a restart."""
+        with self._lock:
+            recorded = self._directory is None
+            if self._store is not None and os.getpid() == self._pid:
+                try:
+                    self._store.record(_creditpool.Outbox.record_line(key, hook.id, delivered))
+                    recorded = True
+                except _creditpool.PoolStoreError as e:
+                    log.error("could not record the delivery of %s to %s: %s", key, hook.origin, e)
+            if recorded:
+                self._outbox.finished(key, hook.id)
+            else:
+                self._outbox.dropped()
+            self._outbox.ack(self._native)
+            more = self._take_alerts()
+        self._dispatch(more)

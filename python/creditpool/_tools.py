@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable, Generic, Iterable, Mapping, TypeVar
 
 from . import _creditpool
 from ._docstrings import parse_docstring
+from ._errors import typed_error
 from ._schema import SchemaError, coerce, schema_for
 
 __all__ = ["Tool", "Toolbox", "tool", "tool_result_content", "jsonable"]
@@ -57,12 +58,12 @@ class Tool(Generic[R]):
         required: list[str] = []
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-                raise SchemaError(f"tool {self.name!r}: *args and **kwargs have no schema")
+                raise _schema_error(self.name, p.name, "*args and **kwargs have no schema")
             tp = hints.get(p.name, Any)
             try:
                 prop = schema_for(tp, defs)
             except SchemaError as e:
-                raise SchemaError(f"tool {self.name!r}, parameter {p.name!r}: {e}") from None
+                raise _schema_error(self.name, p.name, str(e)) from None
             if p.name in doc.params and "description" not in prop:
                 prop = {**prop, "description": doc.params[p.name]}
             if p.default is inspect.Parameter.empty:
@@ -156,13 +157,25 @@ class Toolbox:
     ``is_error`` result, and nothing runs)."""
 
     def __init__(self, tools: Iterable[Tool[Any]]) -> None:
-        """A toolbox of ``@tool`` functions."""
-        self.tools: dict[str, Tool[Any]] = {}
-        for t in tools:
-            self.tools[t.name] = t
+        """A toolbox of ``@tool`` functions. Anything but a ``Tool`` (a
+        hand-written definition dict has no function to run) raises
+        ``InvalidOptionsError``; two tools of one name raise the core's
+        ``ToolDefinitionError`` (rule ``duplicate_name``), as in JS."""
+        listed = list(tools)
+        for t in listed:
+            if not isinstance(t, Tool):
+                raise typed_error(
+                    _creditpool.InvalidOptionsError,
+                    "invalid_options",
+                    f"tools: a Toolbox holds Tool objects (made with @tool), not {type(t).__name__}"
+                    + (": a hand-written definition has no function to run; decorate the function with @tool(name=..., description=...)" if isinstance(t, Mapping) else ""),
+                    what="tools",
+                )
+        # Every definition goes to the core, which checks them (unique names included).
+        self._set = _creditpool.ToolSet([t.definition for t in listed])
+        self.tools: dict[str, Tool[Any]] = {t.name: t for t in listed}
         self.definitions: list[dict[str, Any]] = [t.definition for t in self.tools.values()]
         """The definitions, for a request's ``tools``."""
-        self._set = _creditpool.ToolSet(self.definitions)
 
     def _calls(self, message_or_calls: Any) -> list[dict[str, Any]]:
         uses = getattr(message_or_calls, "tool_uses", None)
@@ -194,6 +207,20 @@ class Toolbox:
             return refused if refused is not None else await self.tools[call["name"]].arespond(call)
 
         return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+def _schema_error(tool: str, parameter: str, reason: str) -> _creditpool.ToolDefinitionError:
+    """A parameter whose type hint has no JSON Schema: the package's
+    ``ToolDefinitionError`` (rule ``invalid_schema``), naming the tool and
+    the parameter."""
+    return typed_error(
+        _creditpool.ToolDefinitionError,
+        "invalid_tool_schema",
+        f"tool {tool!r}, parameter {parameter!r}: {reason}",
+        rule="invalid_schema",
+        tool=tool,
+        details={"parameter": parameter, "reason": reason},
+    )
 
 
 def _call_dict(call: Any) -> dict[str, Any]:

@@ -53,6 +53,21 @@ def build_httpx_request(client: httpx2.Client | httpx2.AsyncClient, base_url: st
     )
 
 
+def connection_detail(exc: BaseException) -> str:
+    """What the operating system said about a failed connection (the first
+    ``OSError`` in the exception's chain, as ``Connection refused (os error
+    111)``), else the exception's own text; the core words it with the
+    origin, and drops a detail that holds a URL."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno is not None and e.strerror:
+            return f"{e.strerror} (os error {e.errno})"
+        e = e.__cause__ or e.__context__
+    return str(exc) or type(exc).__name__
+
+
 def header_pairs(headers: httpx2.Headers) -> list[tuple[str, str]]:
     """Response headers as ``(name, value)`` pairs, repeated names kept."""
     return list(headers.multi_items())

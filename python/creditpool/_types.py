@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Iterator, Literal, Union
 
-from ._money import usd
+from ._money import Money
 
 __all__ = [
     "Model",
@@ -610,32 +610,36 @@ CostComponent = Literal["input", "cache_write_5m", "cache_write_1h", "cache_read
 
 
 class Cost(Model):
-    """A response's cost per component, in exact int nano-USD, with
-    ``Decimal`` dollar views for display."""
+    """A response's cost per component: ``total`` and ``amount(component)``
+    as ``Money``, ``nanos(component)`` as int nano-USD."""
 
     __slots__ = ()
 
     def nanos(self, component: CostComponent = "total") -> int:
-        """A component in nano-USD (1 USD = 10**9)."""
+        """A component in int nano-USD (1 USD = 10**9)."""
         return int(self._data.get(component, 0))
 
+    def amount(self, component: CostComponent = "total") -> Money:
+        """A component as ``Money``."""
+        return Money(nanos=self.nanos(component))
+
     @property
-    def total(self) -> int:
-        """The total in nano-USD."""
-        return self.nanos("total")
+    def total(self) -> Money:
+        """The total (``str()`` shows ``$0.0042``)."""
+        return self.amount("total")
 
     @property
     def total_usd(self) -> Decimal:
         """The total in US dollars, exact."""
-        return usd(self.total)
+        return self.total.dollars
 
     @property
     def long_context(self) -> bool:
         """Whether a long-context tier applied."""
         return bool(self._data.get("long_context", False))
 
-    def components(self) -> Iterator[tuple[str, int]]:
-        """Every component but the total, as ``(name, nanos)``."""
+    def components(self) -> Iterator[tuple[str, Money]]:
+        """Every component but the total, as ``(name, Money)``."""
         for k in ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"):
-            yield k, int(self._data.get(k, 0))
+            yield k, Money(nanos=int(self._data.get(k, 0)))
 

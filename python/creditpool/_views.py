@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from . import _creditpool
 from ._activity import ActivityChart, mimebundle
-from ._money import format_usd
+from ._money import Money
 from ._types import Model
 
 __all__ = ["Alert", "Reservation", "Settlement", "Released", "LedgerEntry", "PoolReport"]
@@ -45,19 +45,19 @@ class Alert(Model):
         return int(self._data.get("occurred_at_ms", 0))
 
     @property
-    def limit(self) -> int:
-        """The limit then, nano-USD."""
-        return int(self._data.get("limit", 0))
+    def limit(self) -> Money:
+        """The limit then."""
+        return Money(nanos=int(self._data.get("limit", 0)))
 
     @property
-    def settled(self) -> int:
-        """Settled spend then, nano-USD."""
-        return int(self._data.get("settled", 0))
+    def settled(self) -> Money:
+        """Settled spend then."""
+        return Money(nanos=int(self._data.get("settled", 0)))
 
     @property
-    def reserved(self) -> int:
-        """Open reservations then, nano-USD."""
-        return int(self._data.get("reserved", 0))
+    def reserved(self) -> Money:
+        """Open reservations then."""
+        return Money(nanos=int(self._data.get("reserved", 0)))
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -87,9 +87,9 @@ class Reservation(Model):
         return int(self._data["id"])
 
     @property
-    def amount(self) -> int:
-        """The amount held, nano-USD."""
-        return int(self._data["amount"])
+    def amount(self) -> Money:
+        """The amount held."""
+        return Money(nanos=int(self._data["amount"]))
 
     @property
     def expires_at_ms(self) -> int:
@@ -114,19 +114,19 @@ class Settlement(Model):
         return int(self._data["id"])
 
     @property
-    def cost(self) -> int:
-        """The cost counted, nano-USD."""
-        return int(self._data.get("cost", 0))
+    def cost(self) -> Money:
+        """The cost counted."""
+        return Money(nanos=int(self._data.get("cost", 0)))
 
     @property
-    def refunded(self) -> int:
-        """What went back to the pool, nano-USD."""
-        return int(self._data.get("refunded", 0))
+    def refunded(self) -> Money:
+        """What went back to the pool."""
+        return Money(nanos=int(self._data.get("refunded", 0)))
 
     @property
-    def overrun(self) -> int:
-        """What the cost exceeded the reservation by, nano-USD."""
-        return int(self._data.get("overrun", 0))
+    def overrun(self) -> Money:
+        """What the cost exceeded the reservation by."""
+        return Money(nanos=int(self._data.get("overrun", 0)))
 
     @property
     def late(self) -> bool:
@@ -150,9 +150,9 @@ class Released(Model):
         return int(self._data["id"])
 
     @property
-    def amount(self) -> int:
-        """What went back to the pool, nano-USD."""
-        return int(self._data.get("amount", 0))
+    def amount(self) -> Money:
+        """What went back to the pool."""
+        return Money(nanos=int(self._data.get("amount", 0)))
 
 
 class LedgerEntry(Model):
@@ -177,9 +177,9 @@ class LedgerEntry(Model):
         return str(self._data["agent"])
 
     @property
-    def cost(self) -> int:
-        """What was spent, nano-USD (zero unless a settle)."""
-        return int(self._data.get("cost", 0))
+    def cost(self) -> Money:
+        """What was spent (zero unless a settle)."""
+        return Money(nanos=int(self._data.get("cost", 0)))
 
     @property
     def request_id(self) -> str | None:
@@ -196,8 +196,9 @@ class LedgerEntry(Model):
 
 class PoolReport(Model):
     """The pool's report for the current cycle: spend per agent, model and
-    tool, the top consumers, a time series and closed cycles. Amounts are int
-    nano-USD; every field of the core's report is reachable with ``report["field"]``.
+    tool, the top consumers, a time series and closed cycles. Amounts are
+    ``Money``; every field of the core's report is reachable, as the core's
+    JSON (integer nano-USD), with ``report["field"]``.
 
     It draws as the core's activity dashboard: ``chart()`` (the Vega-Lite
     spec), ``save("activity.html")`` (or ``.svg``, ``.png``, ``.json``), and
@@ -240,24 +241,34 @@ class PoolReport(Model):
         return mimebundle(c.spec, c.title, self.text(), include, exclude)
 
     @property
-    def limit(self) -> int:
+    def limit(self) -> Money:
         """The current limit."""
-        return int(self._data["limit"])
+        return Money(nanos=int(self._data["limit"]))
 
     @property
-    def settled(self) -> int:
+    def settled(self) -> Money:
         """Settled spend this cycle."""
-        return int(self._data["settled"])
+        return Money(nanos=int(self._data["settled"]))
 
     @property
-    def reserved(self) -> int:
+    def reserved(self) -> Money:
         """Open reservations."""
-        return int(self._data["reserved"])
+        return Money(nanos=int(self._data["reserved"]))
 
     @property
-    def available(self) -> int:
+    def available(self) -> Money:
         """The limit less settled and reserved."""
-        return int(self._data["available"])
+        return Money(nanos=int(self._data["available"]))
+
+    @property
+    def overrun(self) -> Money:
+        """Spend beyond reservations this cycle."""
+        return Money(nanos=int(self._data.get("overrun", 0)))
+
+    @property
+    def conversation(self) -> Money:
+        """What was not charged to a tool."""
+        return Money(nanos=int(self._data.get("conversation", 0)))
 
     @property
     def requests(self) -> int:
@@ -267,30 +278,38 @@ class PoolReport(Model):
     @property
     def agents(self) -> list[dict[str, Any]]:
         """Every active agent: ``agent``, ``settled``, ``reserved``,
-        ``requests``, ``refusals``, ``cap``; largest spend first."""
-        return list(self._data.get("agents") or [])
+        ``requests``, ``refusals``, ``cap`` (amounts as ``Money``, ``cap``
+        None without one); largest spend first."""
+        return [_money_fields(a, ("settled", "reserved", "cap")) for a in self._data.get("agents") or []]
 
     @property
     def models(self) -> list[dict[str, Any]]:
-        """Every model used: ``model``, ``cost``, ``requests``, ``tokens``."""
-        return list(self._data.get("models") or [])
+        """Every model used: ``model``, ``cost`` (``Money``), ``requests``, ``tokens``."""
+        return [_money_fields(m, ("cost",)) for m in self._data.get("models") or []]
 
     @property
     def tools(self) -> list[dict[str, Any]]:
-        """Every tool charged, by total."""
-        return list(self._data.get("tools") or [])
+        """Every tool charged, by total: ``tool``, ``definition``, ``uses``,
+        ``result``, ``total`` (``Money``), ``definition_requests``."""
+        return [_money_fields(t, ("definition", "uses", "result", "total")) for t in self._data.get("tools") or []]
 
     def text(self) -> str:
         """A short plain-text summary."""
-        f = format_usd
-        lines = [f"pool {self._data.get('pool_id')}: {f(self.settled)} settled, {f(self.reserved)} reserved of {f(self.limit)} ({self.requests} requests)"]
+        lines = [f"pool {self._data.get('pool_id')}: {self.settled} settled, {self.reserved} reserved of {self.limit} ({self.requests} requests)"]
         for a in self.agents:
-            cap = a.get("cap")
-            cap_s = f" (cap {f(int(cap))})" if cap is not None else ""
-            lines.append(f"  agent {a['agent']}: {f(int(a['settled']))} in {a['requests']} requests, {a['refusals']} refused{cap_s}")
+            cap_s = f" (cap {a['cap']})" if a.get("cap") is not None else ""
+            lines.append(f"  agent {a['agent']}: {a['settled']} in {a['requests']} requests, {a['refusals']} refused{cap_s}")
         for m in self.models:
-            lines.append(f"  model {m['model']}: {f(int(m['cost']))} in {m['requests']} requests")
+            lines.append(f"  model {m['model']}: {m['cost']} in {m['requests']} requests")
         for t in self.tools:
-            lines.append(f"  tool {t.get('tool')}: {f(int(t.get('total', 0)))}")
+            lines.append(f"  tool {t.get('tool')}: {t.get('total', Money.ZERO)}")
         return "\n".join(lines)
 
+
+def _money_fields(d: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of a report entry with the amounts at ``keys`` as ``Money``."""
+    out = dict(d)
+    for k in keys:
+        if out.get(k) is not None:
+            out[k] = Money(nanos=int(out[k]))
+    return out

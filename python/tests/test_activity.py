@@ -35,14 +35,14 @@ class FakeClock:
 
 def _busy_pool(clock: FakeClock, **kwargs: Any) -> cp.Pool:
     """A pool with two agents, two models and a release."""
-    pool = cp.Pool(10 * USD, thresholds=[25, 50, 100], clock=clock, **kwargs)
+    pool = cp.Pool(cp.nanos(10 * USD), thresholds=[25, 50, 100], clock=clock, **kwargs)
     plan = [("researcher", "claude-sonnet-4-5", 2 * USD), ("analyst", "claude-haiku-4-5", USD // 2), ("researcher", "claude-haiku-4-5", USD)]
     for i, (agent, model, cost) in enumerate(plan):
         clock.now += 20_000
-        r = pool.reserve(agent, 3 * USD)
+        r = pool.reserve(agent, cp.nanos(3 * USD))
         clock.now += 5_000
-        pool.settle(r, cost, attribution={"model": model, "request_id": f"req_{i}"})
-    pool.release(pool.reserve("analyst", USD))
+        pool.settle(r, cp.nanos(cost), attribution={"model": model, "request_id": f"req_{i}"})
+    pool.release(pool.reserve("analyst", cp.nanos(USD)))
     return pool
 
 
@@ -92,7 +92,7 @@ def test_report_and_pool_chart_are_the_cores_spec_with_the_pools_thresholds() ->
 
 
 def test_an_empty_pool_draws_its_thresholds() -> None:
-    pool = cp.Pool(USD, clock=FakeClock())
+    pool = cp.Pool(cp.nanos(USD), clock=FakeClock())
     activity = pool.activity_chart().activity
     assert activity["settles"] == 0 and activity["spent"] == 0
     assert [t["label"].split(" ")[0] for t in activity["thresholds"]] == ["50", "75", "90", "100"]
@@ -201,9 +201,9 @@ def test_the_command_draws_a_ledger_file_written_by_a_pool(tmp_path: Path, capsy
     from creditpool.__main__ import main
 
     ledger, entries = _persisted_pool_ledger(tmp_path)
-    want = cp.ActivityChart.from_ledger(entries, limit=10 * USD, thresholds_pct=[25, 50])
-    assert cp.ActivityChart.from_ledger_file(ledger, limit=10 * USD, thresholds_pct=[25, 50]).spec == want.spec
-    assert cp.ActivityChart.from_ledger_jsonl(ledger.read_text(), limit=10 * USD, thresholds_pct=[25, 50]).spec == want.spec
+    want = cp.ActivityChart.from_ledger(entries, limit=cp.nanos(10 * USD), thresholds_pct=[25, 50])
+    assert cp.ActivityChart.from_ledger_file(ledger, limit=cp.nanos(10 * USD), thresholds_pct=[25, 50]).spec == want.spec
+    assert cp.ActivityChart.from_ledger_jsonl(ledger.read_text(), limit=cp.nanos(10 * USD), thresholds_pct=[25, 50]).spec == want.spec
     out = tmp_path / "activity.json"
     assert main(["activity", str(ledger), "-o", str(out), "--limit", "10", "--thresholds", "25,50"]) == 0
     assert json.loads(out.read_text()) == want.spec

@@ -60,7 +60,7 @@ def _ledger_matches_usage_log(pool: cp.Pool, sim: str) -> None:
 
 
 def test_agent_runs_the_tool_loop_and_accounts_for_it(sim: str) -> None:
-    pool = cp.Pool(USD)
+    pool = cp.Pool(cp.nanos(USD))
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
         agent = cp.Agent(client, [search_database], pool, "inventory", model=MODEL, max_tokens=400)
         outcome = agent.run("Find products under $50")
@@ -68,11 +68,11 @@ def test_agent_runs_the_tool_loop_and_accounts_for_it(sim: str) -> None:
     assert outcome.raise_for_status() is outcome
     assert "Desk lamp" in outcome.final_text and "Chair" not in outcome.final_text
     assert [t.tool_calls for t in outcome.turns] == [["search_database"], []]
-    assert outcome.total_cost == sum(t.cost.total for t in outcome.turns) == pool.settled
-    assert outcome.total_cost_usd == cp.usd(outcome.total_cost)
+    assert outcome.total_cost == sum((t.cost.total for t in outcome.turns), cp.Money.ZERO) == pool.settled
+    assert outcome.total_cost_usd == outcome.total_cost.dollars
     assert outcome.usage.input_tokens == sum(t.usage.input_tokens for t in outcome.turns)
     assert outcome.tool_costs["search_database"] + outcome.conversation_cost == outcome.total_cost
-    assert pool.reserved == 0
+    assert pool.reserved == cp.nanos(0)
     assert all(t.reserved >= t.cost.total for t in outcome.turns), "each reservation bounded its cost"
     assert outcome.transcript[-1]["role"] == "assistant"
     _ledger_matches_usage_log(pool, sim)
@@ -94,7 +94,7 @@ def test_independent_tool_calls_run_concurrently(sim: str) -> None:
         return item.upper()
 
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
-        outcome = cp.Agent(client, [lookup], cp.Pool(USD), "a", model=MODEL).run("Look up a lamp and a mug")
+        outcome = cp.Agent(client, [lookup], cp.Pool(cp.nanos(USD)), "a", model=MODEL).run("Look up a lamp and a mug")
     assert outcome.ok, outcome.error
     results = [b for b in outcome.transcript[2]["content"]]
     assert [b["content"] for b in results] == ["LAMP", "MUG"]
@@ -125,7 +125,7 @@ async def test_async_agent_gathers_tool_calls(sim: str) -> None:
         await asyncio.wait_for(both.wait(), 20)
         return n * 10
 
-    pool = cp.Pool(USD)
+    pool = cp.Pool(cp.nanos(USD))
     async with cp.AsyncClient(api_key="sk-sim", base_url=sim) as client:
         agent = cp.Agent(client, [fetch], pool, "async-agent", model=MODEL, stream=True)
         outcome = await agent.arun("Fetch three numbers")
@@ -140,7 +140,7 @@ async def test_async_agent_gathers_tool_calls(sim: str) -> None:
 def test_streaming_agent_sees_events_and_survives_a_cut(sim: str) -> None:
     _post(sim + "/_sim/scenario", {"steps": [{"cut_after_bytes": 300}, {"text": "Streamed answer."}]})
     events: list[cp.StreamEvent] = []
-    pool = cp.Pool(USD)
+    pool = cp.Pool(cp.nanos(USD))
     with cp.Client(api_key="sk-sim", base_url=sim, retry_policy={"initial_backoff_ms": 5}) as client:
         outcome = cp.Agent(client, None, pool, "s", model=MODEL, stream=True, on_event=events.append).run("Hi")
     assert outcome.ok and outcome.final_text == "Streamed answer."
@@ -154,14 +154,14 @@ def test_streaming_agent_sees_events_and_survives_a_cut(sim: str) -> None:
 
 def test_refusals_end_the_run_typed_and_cost_nothing(sim: str) -> None:
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
-        tiny = cp.Agent(client, [search_database], cp.Pool(1_000), "a", model=MODEL).run("Find products under $50")
-        capped_pool = cp.Pool(USD, agents={"capped": cp.AgentPolicy(cap=1_000)})
+        tiny = cp.Agent(client, [search_database], cp.Pool(cp.nanos(1_000)), "a", model=MODEL).run("Find products under $50")
+        capped_pool = cp.Pool(cp.nanos(USD), agents={"capped": cp.AgentPolicy(cap=cp.nanos(1_000))})
         capped = cp.Agent(client, [search_database], capped_pool, "capped", model=MODEL).run("Find products")
-        budget = cp.Agent(client, [search_database], cp.Pool(USD), "b", model=MODEL, max_spend=1_000).run("Find products")
+        budget = cp.Agent(client, [search_database], cp.Pool(cp.nanos(USD)), "b", model=MODEL, max_spend=cp.nanos(1_000)).run("Find products")
     assert tiny.status == "pool_refused" and isinstance(tiny.error, cp.PoolExhaustedError)
     assert capped.status == "pool_refused" and isinstance(capped.error, cp.AgentCapError)
     assert budget.status == "budget_exhausted" and isinstance(budget.error, cp.BudgetExhaustedError)
-    assert budget.error.remaining == 1_000
+    assert budget.error.remaining == cp.nanos(1_000)
     with pytest.raises(cp.PoolExhaustedError):
         tiny.raise_for_status()
     assert _get(sim + "/_sim/usage") == [], "nothing was sent"
@@ -171,7 +171,7 @@ def test_refusals_end_the_run_typed_and_cost_nothing(sim: str) -> None:
 def test_a_rate_limited_agent_waits_for_the_pool(sim: str) -> None:
     now = [1_795_000_000_000]
     slept: list[float] = []
-    pool = cp.Pool(USD, agents={"slow": cp.AgentPolicy(requests_per_minute=1)}, clock=lambda: now[0])
+    pool = cp.Pool(cp.nanos(USD), agents={"slow": cp.AgentPolicy(requests_per_minute=1)}, clock=lambda: now[0])
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
 
         def sleep(seconds: float) -> None:
@@ -186,12 +186,12 @@ def test_a_rate_limited_agent_waits_for_the_pool(sim: str) -> None:
 
 def test_api_errors_fail_the_run_typed(sim: str) -> None:
     _post(sim + "/_sim/scenario", {"steps": [{"error": {"status": 401}}]})
-    pool = cp.Pool(USD)
+    pool = cp.Pool(cp.nanos(USD))
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
         outcome = cp.Agent(client, None, pool, "a", model=MODEL).run("Hi")
     assert outcome.status == "failed" and isinstance(outcome.error, cp.AuthenticationError)
     assert outcome.error.status == 401
-    assert (pool.settled, pool.reserved) == (0, 0)
+    assert (pool.settled, pool.reserved) == (cp.Money.ZERO, cp.Money.ZERO)
     assert [e.kind for e in pool.ledger()] == ["release"]
 
 
@@ -201,8 +201,8 @@ def test_many_agents_under_faults_share_a_pool(sim: str, tmp_path: Any) -> None:
     the pool never goes over its limit, and its ledger equals the
     simulator's log of complete responses."""
     _post(sim + "/_sim/scenario", {"steps": [], "fault_rate": 0.4, "seed": 11, "fault_retry_after": 0})
-    limit = 12_000_000  # $0.012: about ten tool-loop runs of the 18, so some are refused
-    pool = cp.Pool(limit, directory=tmp_path, agents={f"agent-{i}": cp.AgentPolicy(cap=limit // 3) for i in range(6)})
+    limit = cp.usd("0.012")  # about ten tool-loop runs of the 18, so some are refused
+    pool = cp.Pool(limit, directory=tmp_path, agents={f"agent-{i}": cp.AgentPolicy(cap=cp.usd("0.004")) for i in range(6)})
     outcomes: list[cp.AgentOutcome] = []
     violations: list[Any] = []
     stop = threading.Event()
@@ -210,7 +210,7 @@ def test_many_agents_under_faults_share_a_pool(sim: str, tmp_path: Any) -> None:
     def watch() -> None:
         while not stop.wait(0.001):
             t = pool.totals()
-            if t["settled"] + t["reserved"] > limit:
+            if t["settled"] + t["reserved"] > limit.nanos:
                 violations.append(t)
 
     def work(i: int) -> None:
@@ -244,8 +244,8 @@ def test_many_agents_under_faults_share_a_pool(sim: str, tmp_path: Any) -> None:
             assert isinstance(o.error, cp.PoolRefusedError)
     assert not violations, violations[:3]
     totals = pool.totals()
-    assert totals["reserved"] == 0 and totals["settled"] <= limit
-    assert totals["settled"] == sum(o.total_cost for o in outcomes)
+    assert totals["reserved"] == 0 and totals["settled"] <= limit.nanos
+    assert totals["settled"] == sum(o.total_cost.nanos for o in outcomes)
     _ledger_matches_usage_log(pool, sim)
     file_settles = [e for e in cp.iter_ledger_file(tmp_path) if e.kind == "settle"]
     assert [e.to_dict() for e in file_settles] == [e.to_dict() for e in pool.ledger() if e.kind == "settle"]
@@ -253,7 +253,7 @@ def test_many_agents_under_faults_share_a_pool(sim: str, tmp_path: Any) -> None:
 
 def test_max_turns_ends_the_run_typed(sim: str) -> None:
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
-        outcome = cp.Agent(client, [search_database], cp.Pool(USD), "a", model=MODEL, max_turns=1).run("Find products under $50")
+        outcome = cp.Agent(client, [search_database], cp.Pool(cp.nanos(USD)), "a", model=MODEL, max_turns=1).run("Find products under $50")
     assert outcome.status == "max_turns" and isinstance(outcome.error, cp.MaxTurnsError)
     assert outcome.error.max_turns == 1 and len(outcome.turns) == 1
     # The tool ran; its result is in the transcript for a later run to continue.
@@ -261,7 +261,7 @@ def test_max_turns_ends_the_run_typed(sim: str) -> None:
 
 
 def test_an_exception_in_the_driver_cancels_and_releases(sim: str) -> None:
-    pool = cp.Pool(USD)
+    pool = cp.Pool(cp.nanos(USD))
 
     def explode(event: cp.StreamEvent) -> None:
         raise KeyboardInterrupt
@@ -272,7 +272,7 @@ def test_an_exception_in_the_driver_cancels_and_releases(sim: str) -> None:
             agent.run("Hi")
     # The request had been answered: the cancel settles its worst case,
     # flagged estimated (never released for free).
-    assert pool.reserved == 0 and pool.settled > 0
+    assert pool.reserved == cp.Money.ZERO and pool.settled > cp.Money.ZERO
     assert [(e.kind, bool(e.get("estimated"))) for e in pool.ledger()] == [("settle", True)]
 
 

@@ -40,7 +40,7 @@ def test_create_sends_what_the_core_builds_and_returns_a_typed_message() -> None
     assert sleeps.calls == []
     cost = client.cost(msg)
     # 1,000 x $3/MTok + 200 x $15/MTok = 3,000,000 + 3,000,000 nano-USD
-    assert (cost.total, str(cost.total_usd)) == (6_000_000, "0.006000000")
+    assert (cost.total, str(cost.total_usd), str(cost.total)) == (cp.nanos(6_000_000), "0.006", "$0.006")
 
 
 def test_pool_selector_can_be_custom_or_off() -> None:

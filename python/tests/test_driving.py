@@ -65,7 +65,7 @@ def test_an_api_error_has_the_cores_code_and_class(sim: str, status: int, cls: t
 def test_a_failed_agent_run_has_the_cores_code_and_class(sim: str) -> None:
     _post(sim + "/_sim/scenario", {"steps": [{"error": {"status": 401}}]})
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
-        outcome = cp.Agent(client, None, cp.Pool(USD), "a", model=MODEL).run("Hi")
+        outcome = cp.Agent(client, None, cp.Pool(cp.nanos(USD)), "a", model=MODEL).run("Hi")
     assert outcome.status == "failed" and isinstance(outcome.error, cp.AuthenticationError)
     assert outcome.error.code == outcome["code"] == "authentication_error"
     _class_matches_code(outcome.error)
@@ -120,19 +120,19 @@ def _balanced(store: RecordingStore) -> None:
     closed = [r["id"] for r in store.results if r["result"] in ("settled", "released")]
     assert kinds.count("reserve") == len(reserved) == len(closed) >= 1, kinds
     assert sorted(reserved) == sorted(closed)
-    assert store.pool.reserved == 0
+    assert store.pool.reserved == cp.nanos(0)
 
 
 def test_an_agent_draws_through_a_custom_pool_store(sim: str) -> None:
     _post(sim + "/_sim/scenario", {"steps": [{"error": {"status": 529}}]})
-    store = RecordingStore(cp.Pool(USD))
+    store = RecordingStore(cp.Pool(cp.nanos(USD)))
     assert isinstance(store, cp.PoolStore)
     with cp.Client(api_key="sk-sim", base_url=sim, retry_policy={"initial_backoff_ms": 5}) as client:
         outcome = cp.Agent(client, [search_database], store, "inventory", model=MODEL, max_tokens=400).run("Find products under $50")
     assert outcome.ok, outcome.error
     _balanced(store)
     assert [op["op"] for op in store.ops][:3] == ["reserve", "release", "reserve"]
-    assert store.pool.settled == outcome.total_cost > 0
+    assert store.pool.settled == outcome.total_cost > cp.Money.ZERO
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def anyio_backend() -> str:
 
 @pytest.mark.anyio
 async def test_an_async_agent_awaits_an_async_pool_store(sim: str) -> None:
-    store = AsyncRecordingStore(cp.Pool(USD))
+    store = AsyncRecordingStore(cp.Pool(cp.nanos(USD)))
     assert isinstance(store, cp.AsyncPoolStore)
     async with cp.AsyncClient(api_key="sk-sim", base_url=sim) as client:
         outcome = await cp.Agent(client, [search_database], store, "inventory", model=MODEL, stream=True).arun("Find products under $50")
@@ -161,7 +161,7 @@ def test_a_tool_that_raises_is_worded_by_the_core(sim: str) -> None:
         raise RuntimeError(f"{item} is out of stock")
 
     with cp.Client(api_key="sk-sim", base_url=sim) as client:
-        outcome = cp.Agent(client, [flaky], cp.Pool(USD), "a", model=MODEL).run("Look up a lamp")
+        outcome = cp.Agent(client, [flaky], cp.Pool(cp.nanos(USD)), "a", model=MODEL).run("Look up a lamp")
     assert outcome.ok, outcome.error
     result = outcome.transcript[2]["content"][0]
     assert result["is_error"] is True

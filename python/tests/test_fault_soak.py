@@ -82,7 +82,7 @@ def _soak(sim: str, seed: int, strict_ids: bool) -> None:
     })
     rng = random.Random(seed)
     plans = [(rng.random() < 0.5, rng.uniform(0.0, 0.04) if rng.random() < 0.125 else None) for _ in range(RUNS)]
-    pool = cp.Pool(LIMIT, pool_id="soak", ledger_window=100_000)
+    pool = cp.Pool(cp.nanos(LIMIT), pool_id="soak", ledger_window=100_000)
     store = _Watched(pool)
     timeouts = cp.Timeouts(read=2.0, stream_idle=0.08)
     tools = [cp.tool(search_database)]

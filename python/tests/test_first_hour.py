@@ -106,12 +106,12 @@ def test_an_api_that_does_not_know_the_selector_gets_a_typed_error_in_python_wor
         assert e.value.attempts == 1  # a 400 is not retried
         assert "pool_selector=False" in str(e.value)
         # An agent's run ends the same way, and spends nothing.
-        pool = cp.Pool(cp.nanos("1"))
+        pool = cp.Pool(cp.usd("1"))
         outcome = cp.Agent(client, [], pool, "a", model=MODEL, max_tokens=10).run("Hello")
         assert outcome.status == "failed"
         assert isinstance(outcome.error, cp.PoolSelectorRejectedError)
         assert "pool_selector=False" in str(outcome.error)
-        assert pool.settled == 0
+        assert pool.settled == cp.nanos(0)
     # The remedy the words name works.
     with cp.Client(api_key="sk-sim", base_url=rejecting_sim, pool_selector=False) as client:
         assert client.messages.create(model=MODEL, max_tokens=10, messages=HI).content

@@ -4,6 +4,7 @@ hierarchy, and errors (never crashes) on hostile values."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
 
@@ -90,9 +91,11 @@ def test_message_stream_reports_failures_once_and_for_all() -> None:
 
 
 def test_money_views() -> None:
-    assert str(cp.usd(1_500_000_000)) == "1.500000000"
-    assert cp.format_usd(15_000) == "$0.000015"
-    assert cp.usd(1) * 10**9 == 1
+    m = cp.nanos(1_500_000_000)
+    assert (m.nanos, m.dollars, m.usd, str(m), repr(m)) == (1_500_000_000, Decimal("1.5"), "$1.50", "$1.50", 'usd("1.5")')
+    assert cp.format_usd(cp.nanos(15_000)) == "$0.000015"
+    assert cp.usd("0.5") == cp.nanos(500_000_000) and cp.usd(1) != 10**9
+    assert str(cp.Money.ZERO) == "$0.00" and str(cp.Money.ZERO.dollars) == "0"  # never $0E-9
 
 
 def test_price_table_and_worst_case() -> None:

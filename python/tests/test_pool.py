@@ -35,83 +35,84 @@ class FakeClock:
 
 
 def test_reserve_settle_release_and_report() -> None:
-    pool = cp.Pool(10 * USD, agents={"a": cp.AgentPolicy(cap=3 * USD)}, clock=FakeClock())
-    r = pool.reserve("a", 2 * USD)
-    assert (r.id, r.amount) == (1, 2 * USD)
-    assert pool.reserved == 2 * USD
-    s = pool.settle(r, USD // 2, attribution={"model": "claude-haiku-4-5", "request_id": "req_1"})
-    assert (s.cost, s.refunded, s.overrun, s.duplicate) == (USD // 2, USD + USD // 2, 0, False)
-    assert pool.settle(r, 123).duplicate
-    r2 = pool.reserve("b", USD)
-    assert pool.release(r2).amount == USD
+    pool = cp.Pool(cp.nanos(10 * USD), agents={"a": cp.AgentPolicy(cap=cp.nanos(3 * USD)), "b": cp.AgentPolicy()}, clock=FakeClock())
+    r = pool.reserve("a", cp.nanos(2 * USD))
+    assert (r.id, r.amount) == (1, cp.nanos(2 * USD))
+    assert pool.reserved == cp.nanos(2 * USD)
+    s = pool.settle(r, cp.nanos(USD // 2), attribution={"model": "claude-haiku-4-5", "request_id": "req_1"})
+    assert (s.cost, s.refunded, s.overrun, s.duplicate) == (cp.nanos(USD // 2), cp.nanos(USD + USD // 2), cp.Money.ZERO, False)
+    assert pool.settle(r, cp.nanos(123)).duplicate
+    r2 = pool.reserve("b", cp.nanos(USD))
+    assert pool.release(r2).amount == cp.nanos(USD)
     assert pool.release(r2.id).duplicate
-    assert (pool.settled, pool.reserved, pool.available) == (USD // 2, 0, 10 * USD - USD // 2)
+    assert (pool.settled, pool.reserved, pool.available) == (cp.nanos(USD // 2), cp.Money.ZERO, cp.nanos(10 * USD - USD // 2))
     report = pool.report()
-    assert report.settled == USD // 2 and report.requests == 1
+    assert report.settled == cp.nanos(USD // 2) and report.requests == 1
     assert [a["agent"] for a in report.agents] == ["a"]  # b released all it held: not active
-    assert report.agents[0]["cap"] == 3 * USD
+    assert report.agents[0]["cap"] == cp.nanos(3 * USD)
     assert report.models[0]["model"] == "claude-haiku-4-5"
     assert "agent a: $0.50 in 1 requests" in report.text()
     kinds = [(e.kind, e.agent, e.cost) for e in pool.ledger()]
-    assert kinds == [("settle", "a", USD // 2), ("release", "b", 0)]
+    assert kinds == [("settle", "a", cp.nanos(USD // 2)), ("release", "b", cp.Money.ZERO)]
     assert pool.ledger()[0].request_id == "req_1"
 
 
 def test_refusals_are_typed() -> None:
     clock = FakeClock()
     pool = cp.Pool(
-        cp.nanos("1.00"),
-        agents={"capped": cp.AgentPolicy(cap=USD // 10), "slow": cp.AgentPolicy(requests_per_minute=1)},
+        cp.usd("1.00"),
+        agents={"capped": cp.AgentPolicy(cap=cp.nanos(USD // 10)), "slow": cp.AgentPolicy(requests_per_minute=1)},
+        unknown_agents=cp.AgentPolicy(),  # "x" is not named: allowed explicitly
         clock=clock,
     )
     with pytest.raises(cp.PoolExhaustedError) as exhausted:
-        pool.reserve("x", 2 * USD)
+        pool.reserve("x", cp.nanos(2 * USD))
     e = exhausted.value
-    assert (e.reason, e.requested, e.available, e.retry_at) == ("pool_exhausted", 2 * USD, USD, None)
+    assert (e.reason, e.requested, e.available, e.retry_at) == ("pool_exhausted", cp.nanos(2 * USD), cp.nanos(USD), None)
     assert isinstance(e, cp.PoolRefusedError) and e.details == {"reason": "pool_exhausted", "requested": 2 * USD, "available": USD}
     with pytest.raises(cp.AgentCapError) as capped:
-        pool.reserve("capped", USD // 5)
-    assert (capped.value.agent, capped.value.cap, capped.value.spent) == ("capped", USD // 10, 0)
-    pool.reserve("slow", 1)
+        pool.reserve("capped", cp.nanos(USD // 5))
+    assert (capped.value.agent, capped.value.cap, capped.value.spent) == ("capped", cp.nanos(USD // 10), cp.Money.ZERO)
+    pool.reserve("slow", cp.nanos(1))
     with pytest.raises(cp.PoolRateLimitedError) as limited:
-        pool.reserve("slow", 1)
+        pool.reserve("slow", cp.nanos(1))
     rl = limited.value
     assert rl.which == "requests" and rl.retry_at_ms is not None and rl.retry_at_ms > clock.now
     assert rl.retry_at == rl.retry_at_ms / 1000
     clock.now = rl.retry_at_ms
-    pool.reserve("slow", 1)  # admitted at the instant the refusal named
+    pool.reserve("slow", cp.nanos(1))  # admitted at the instant the refusal named
     with pytest.raises(cp.UnknownReservationError) as unknown:
-        pool.settle(99, 1)
+        pool.settle(99, cp.nanos(1))
     assert unknown.value.id == 99
-    strict = cp.Pool(USD, config={"allow_unknown_agents": False}, agents={"known": {}}, clock=clock)
+    strict = cp.Pool(cp.nanos(USD), config={"allow_unknown_agents": False}, agents={"known": {}}, clock=clock)
     with pytest.raises(cp.UnknownAgentError):
-        strict.reserve("stranger", 1)
+        strict.reserve("stranger", cp.nanos(1))
     with pytest.raises(cp.PoolConfigError) as bad:
-        cp.Pool(USD, thresholds=[75, 50])
+        cp.Pool(cp.nanos(USD), thresholds=[75, 50])
     assert "ascending" in str(bad.value.reason)
     assert isinstance(bad.value, ValueError)
     with pytest.raises(cp.InvalidOptionsError):
-        cp.Pool(USD, config={"leese_ms": 5})
+        cp.Pool(cp.nanos(USD), config={"leese_ms": 5})
     with pytest.raises(cp.PoolConfigError):
         pool.set_agent_policy("x", {"weight": 0})
     with pytest.raises(ValueError):
-        cp.nanos("0.0000000001")
+        cp.usd("0.0000000001")
 
 
 def test_limit_changes_and_alerts_fire_once_in_order() -> None:
     seen: list[cp.Alert] = []
-    pool = cp.Pool(10 * USD, thresholds=[50, 90], on_alert=seen.append, clock=FakeClock())
-    pool.settle(pool.reserve("a", 6 * USD), 6 * USD)
+    pool = cp.Pool(cp.nanos(10 * USD), thresholds=[50, 90], on_alert=seen.append, clock=FakeClock())
+    pool.settle(pool.reserve("a", cp.nanos(6 * USD)), cp.nanos(6 * USD))
     assert [(a.kind, a.percent) for a in seen] == [("threshold", 50)]
-    assert seen[0].settled == 6 * USD and "50% of the limit spent" in seen[0].text
-    pool.settle(pool.reserve("a", USD), USD)
+    assert seen[0].settled == cp.nanos(6 * USD) and "50% of the limit spent" in seen[0].text
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(USD))
     assert len(seen) == 1
-    pool.set_limit(7 * USD)  # 7 of 7: 90 % is now behind the spend
+    pool.set_limit(cp.nanos(7 * USD))  # 7 of 7: 90 % is now behind the spend
     assert [a.percent for a in seen] == [50, 90]
     with pytest.raises(cp.PoolExhaustedError):
-        pool.reserve("a", 1)
-    pool.set_limit(20 * USD)
-    pool.reserve("a", 1)
+        pool.reserve("a", cp.nanos(1))
+    pool.set_limit(cp.nanos(20 * USD))
+    pool.reserve("a", cp.nanos(1))
     assert [a.idempotency_key for a in pool.alerts()] == [a.idempotency_key for a in seen]
 
 
@@ -119,9 +120,9 @@ def test_a_failing_callback_does_not_break_the_pool(caplog: pytest.LogCaptureFix
     def boom(alert: cp.Alert) -> None:
         raise RuntimeError("callback bug")
 
-    pool = cp.Pool(USD, thresholds=[10], on_alert=boom, clock=FakeClock())
-    pool.settle(pool.reserve("a", USD), USD)
-    assert pool.settled == USD
+    pool = cp.Pool(cp.nanos(USD), thresholds=[10], on_alert=boom, clock=FakeClock())
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(USD))
+    assert pool.settled == cp.nanos(USD)
     assert any("callback" in r.getMessage() for r in caplog.records)
 
 
@@ -134,11 +135,11 @@ def _lines(d: Path) -> list[dict[str, Any]]:
 
 def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> None:
     clock = FakeClock()
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=clock)
-    r1 = pool.reserve("a", USD)
-    pool.settle(r1, USD // 4)
-    r2 = pool.reserve("b", USD)
-    open_id = pool.reserve("a", USD).id
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=clock)
+    r1 = pool.reserve("a", cp.nanos(USD))
+    pool.settle(r1, cp.nanos(USD // 4))
+    r2 = pool.reserve("b", cp.nanos(USD))
+    open_id = pool.reserve("a", cp.nanos(USD)).id
     pool.release(r2)
     assert [e["kind"] for e in _lines(tmp_path)] == ["settle", "release"]
     snapshot_before = pool.snapshot()
@@ -148,10 +149,10 @@ def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> 
 
     again = cp.Pool(directory=tmp_path, clock=clock)  # the directory's snapshot wins
     assert again.snapshot() == snapshot_before
-    assert (again.settled, again.reserved) == (USD // 4, USD)
-    again.settle(open_id, USD // 2)
+    assert (again.settled, again.reserved) == (cp.nanos(USD // 4), cp.nanos(USD))
+    again.settle(open_id, cp.nanos(USD // 2))
     assert [e["seq"] for e in _lines(tmp_path)] == [1, 2, 3]
-    assert sum(e["cost"] for e in _lines(tmp_path)) == again.settled
+    assert sum(e["cost"] for e in _lines(tmp_path)) == again.settled.nanos
     again.close()
     # Opening it again appends nothing.
     cp.Pool(directory=tmp_path, clock=clock).close()
@@ -161,29 +162,29 @@ def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> 
 
 def test_a_crash_between_snapshot_and_ledger_append_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = FakeClock()
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=clock)
-    pool.settle(pool.reserve("a", USD), 100)
-    r = pool.reserve("a", USD)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=clock)
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
+    r = pool.reserve("a", cp.nanos(USD))
 
     def crash(self: PoolDirectory, lines: list[str]) -> None:
         raise SystemExit("power cut")
 
     monkeypatch.setattr(PoolDirectory, "append_ledger", crash)
     with pytest.raises(SystemExit):
-        pool.settle(r, 300)
+        pool.settle(r, cp.nanos(300))
     monkeypatch.undo()
     pool.close()  # the process died: its lock on the directory went with it
     assert [e["seq"] for e in _lines(tmp_path)] == [1]  # the entry never reached the file
     restored = cp.Pool(directory=tmp_path, clock=clock)
-    assert restored.settled == 400
+    assert restored.settled == cp.nanos(400)
     assert [(e["seq"], e["cost"]) for e in _lines(tmp_path)] == [(1, 100), (2, 300)]
 
 
 def test_a_torn_last_line_is_dropped_and_rewritten(tmp_path: Path) -> None:
     clock = FakeClock()
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=clock)
-    pool.settle(pool.reserve("a", USD), 100)
-    pool.settle(pool.reserve("a", USD), 200)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=clock)
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(200))
     pool.close()
     ledger = tmp_path / "ledger.jsonl"
     text = ledger.read_text()
@@ -195,16 +196,16 @@ def test_a_torn_last_line_is_dropped_and_rewritten(tmp_path: Path) -> None:
     ledger.write_text(text.splitlines(keepends=True)[0] + text.splitlines()[1][:20])
     restored = cp.Pool(directory=tmp_path, clock=clock)
     assert [(e["seq"], e["cost"]) for e in _lines(tmp_path)] == [(1, 100), (2, 200)]
-    assert restored.settled == 300
+    assert restored.settled == cp.nanos(300)
 
 
 def test_a_ledger_without_its_snapshot_is_refused(tmp_path: Path) -> None:
     (tmp_path / "ledger.jsonl").write_text('{"seq": 1}\n')
     with pytest.raises(cp.PoolSnapshotError):
-        cp.Pool(USD, directory=tmp_path)
+        cp.Pool(cp.nanos(USD), directory=tmp_path)
     (tmp_path / "snapshot.json").write_text('{"version": 99}')
     with pytest.raises(cp.PoolSnapshotError):
-        cp.Pool(USD, directory=tmp_path)
+        cp.Pool(cp.nanos(USD), directory=tmp_path)
 
 
 # ----- webhooks -----
@@ -247,8 +248,8 @@ def test_webhooks_are_signed_and_retried(receiver: str) -> None:
     secret = "whsec-test"
     hook = cp.Webhook(receiver, secret, retry_policy={"initial_backoff_ms": 5, "max_backoff_ms": 20})
     assert secret not in repr(hook)
-    with cp.Pool(10 * USD, thresholds=[50], webhooks=[hook], clock=FakeClock()) as pool:
-        pool.settle(pool.reserve("a", 5 * USD), 5 * USD)
+    with cp.Pool(cp.nanos(10 * USD), thresholds=[50], webhooks=[hook], clock=FakeClock()) as pool:
+        pool.settle(pool.reserve("a", cp.nanos(5 * USD)), cp.nanos(5 * USD))
         assert pool.flush(timeout=30)
         results = list(pool.webhook_results)
     assert len(results) == 1 and results[0].delivered and results[0].attempts == 3
@@ -287,8 +288,8 @@ def test_a_silent_endpoint_blocks_neither_other_deliveries_nor_close(receiver: s
     try:
         Receiver.plan = []
         hooks = [cp.Webhook(f"http://127.0.0.1:{silent.server_address[1]}/hook", "s1", timeout=60, max_retries=0), cp.Webhook(receiver, "s2")]
-        pool = cp.Pool(10 * USD, thresholds=[50], webhooks=hooks, clock=FakeClock())
-        pool.settle(pool.reserve("a", 5 * USD), 5 * USD)
+        pool = cp.Pool(cp.nanos(10 * USD), thresholds=[50], webhooks=hooks, clock=FakeClock())
+        pool.settle(pool.reserve("a", cp.nanos(5 * USD)), cp.nanos(5 * USD))
         assert entered.wait(30), "the silent endpoint was reached"
         # The other webhook is delivered although the first never answers.
         assert not pool.flush(timeout=0.2)
@@ -315,8 +316,8 @@ def test_a_late_delivery_is_signed_with_its_own_time(receiver: str) -> None:
     secret = b"whsec-late"
     alert_at = int(_time.time() * 1000) - 600_000
     hook = cp.Webhook(receiver, secret, retry_policy={"initial_backoff_ms": 5, "max_backoff_ms": 20})
-    with cp.Pool(10 * USD, thresholds=[50], webhooks=[hook], clock=FakeClock(alert_at)) as pool:
-        pool.settle(pool.reserve("a", 5 * USD), 5 * USD)
+    with cp.Pool(cp.nanos(10 * USD), thresholds=[50], webhooks=[hook], clock=FakeClock(alert_at)) as pool:
+        pool.settle(pool.reserve("a", cp.nanos(5 * USD)), cp.nanos(5 * USD))
         assert pool.flush(timeout=30)
     assert len(Receiver.got) == 2
     stamps = []
@@ -334,8 +335,8 @@ def test_a_late_delivery_is_signed_with_its_own_time(receiver: str) -> None:
 def test_a_webhook_that_keeps_failing_is_given_up(receiver: str) -> None:
     Receiver.plan = [500] * 10
     hook = cp.Webhook(receiver, b"s", max_retries=1, retry_policy={"initial_backoff_ms": 1})
-    pool = cp.Pool(USD, thresholds=[50], webhooks=[hook], clock=FakeClock())
-    pool.settle(pool.reserve("a", USD), USD)
+    pool = cp.Pool(cp.nanos(USD), thresholds=[50], webhooks=[hook], clock=FakeClock())
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(USD))
     pool.close()
     assert [(r.delivered, r.attempts, r.status) for r in pool.webhook_results] == [(False, 2, 500)]
 
@@ -345,7 +346,7 @@ def test_a_webhook_that_keeps_failing_is_given_up(receiver: str) -> None:
 
 def test_threads_share_a_pool_without_overshoot(tmp_path: Path) -> None:
     limit = 50 * USD
-    pool = cp.Pool(limit, directory=tmp_path, fsync=False, agents={f"t{i}": cp.AgentPolicy(cap=15 * USD) for i in range(6)})
+    pool = cp.Pool(cp.nanos(limit), directory=tmp_path, fsync=False, agents={f"t{i}": cp.AgentPolicy(cap=cp.nanos(15 * USD)) for i in range(6)})
     violations: list[str] = []
     refused: list[str] = []
     stop = threading.Event()
@@ -361,14 +362,14 @@ def test_threads_share_a_pool_without_overshoot(tmp_path: Path) -> None:
         for _ in range(150):
             amount = rng.randint(1, 3 * USD)
             try:
-                r = pool.reserve(f"t{i}", amount)
+                r = pool.reserve(f"t{i}", cp.nanos(amount))
             except cp.PoolRefusedError as e:
                 refused.append(e.reason or "")
                 continue
             if rng.random() < 0.2:
                 pool.release(r)
             else:
-                pool.settle(r, rng.randint(0, amount))
+                pool.settle(r, cp.nanos(rng.randint(0, amount)))
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -388,8 +389,8 @@ def test_threads_share_a_pool_without_overshoot(tmp_path: Path) -> None:
     assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
     assert sum(e["cost"] for e in entries) == t["settled"]
     pool.close()
-    assert cp.Pool(directory=tmp_path).settled == t["settled"]
-    assert all(a["settled"] <= 15 * USD for a in pool.report().agents)
+    assert cp.Pool(directory=tmp_path).settled == cp.nanos(t["settled"])
+    assert all(a["settled"] <= cp.nanos(15 * USD) for a in pool.report().agents)
 
 
 def test_native_pool_repr_and_apply() -> None:

@@ -17,45 +17,45 @@ DAY = 24 * 3_600 * 1_000
 
 
 def test_a_far_future_time_is_refused_and_the_settle_still_counts() -> None:
-    pool = cp.Pool(10 * USD, clock=lambda: T0)
-    r = pool.reserve("a", 2 * USD, now_ms=T0)
+    pool = cp.Pool(cp.nanos(10 * USD), clock=lambda: T0)
+    r = pool.reserve("a", cp.nanos(2 * USD), now_ms=T0)
     for wild in (2**62, T0 + 365 * DAY):
         with pytest.raises(cp.ClockJumpError, match="advance_clock") as e:
             pool.tick(now_ms=wild)
         assert isinstance(e.value, cp.PoolError)
         assert e.value.code == "clock_jump"
         with pytest.raises(cp.ClockJumpError):
-            pool.reserve("a", 1, now_ms=wild)
+            pool.reserve("a", cp.nanos(1), now_ms=wild)
         with pytest.raises(cp.ClockJumpError):
-            pool.set_limit(USD, now_ms=wild)
-    assert pool.limit == 10 * USD
-    assert pool.reserved == 2 * USD
+            pool.set_limit(cp.nanos(USD), now_ms=wild)
+    assert pool.limit == cp.nanos(10 * USD)
+    assert pool.reserved == cp.nanos(2 * USD)
     # The in-flight settle is recorded, not answered as a duplicate.
-    s = pool.settle(r, USD, now_ms=2**62)
+    s = pool.settle(r, cp.nanos(USD), now_ms=2**62)
     assert not s.duplicate
-    assert pool.settled == USD
+    assert pool.settled == cp.nanos(USD)
     # A long weekend of idle is within the default allowance.
     pool.tick(now_ms=T0 + 4 * DAY + DAY // 2)
 
 
 def test_a_directory_reopened_after_a_long_pause_resumes_with_advance_clock(tmp_path: Path) -> None:
     now = [T0]
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=lambda: now[0])
-    pool.settle(pool.reserve("a", USD), USD)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=lambda: now[0])
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(USD))
     pool.close()
     now[0] = T0 + 40 * DAY
     again = cp.Pool(directory=tmp_path, clock=lambda: now[0])
     with pytest.raises(cp.ClockJumpError, match="advance_clock"):
-        again.reserve("a", USD)
+        again.reserve("a", cp.nanos(USD))
     again.advance_clock()
-    assert again.settled == 0  # a new monthly cycle began
-    again.reserve("a", USD)
+    assert again.settled == cp.Money.ZERO  # a new monthly cycle began
+    again.reserve("a", cp.nanos(USD))
     again.close()
 
 
 def test_a_clock_jump_error_carries_its_figures() -> None:
     """The Python error has the core's fields, as the JS error does."""
-    pool = cp.Pool(10 * USD, clock=lambda: T0)
+    pool = cp.Pool(cp.nanos(10 * USD), clock=lambda: T0)
     pool.tick(now_ms=T0 + 1)
     with pytest.raises(cp.ClockJumpError) as e:
         pool.tick(now_ms=2**62)

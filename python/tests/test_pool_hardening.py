@@ -57,23 +57,23 @@ class FailingWrite:
 
 @pytest.mark.parametrize("partial", [0, 7])
 def test_a_failed_ledger_write_raises_and_leaves_no_gap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partial: int) -> None:
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    pool.settle(pool.reserve("a", USD), 100)
-    r = pool.reserve("a", USD)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
+    r = pool.reserve("a", cp.nanos(USD))
     failing = FailingWrite(monkeypatch, tmp_path / "ledger.jsonl", partial)
     with pytest.raises(cp.PoolStoreError) as e:
-        pool.settle(r, 300)
+        pool.settle(r, cp.nanos(300))
     assert e.value.code == "file_io" and "No space left" in str(e.value)
     assert not failing.armed
     # Nothing half written: the file ends with a whole line.
     assert (tmp_path / "ledger.jsonl").read_bytes().endswith(b"}\n")
     assert [x["seq"] for x in _lines(tmp_path)] == [1]
     # The next operation writes the missing entry first, in order.
-    pool.settle(pool.reserve("a", USD), 50)
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(50))
     assert [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 100), (2, 300), (3, 50)]
     pool.close()
     again = cp.Pool(directory=tmp_path, clock=FakeClock())
-    assert again.settled == 450
+    assert again.settled == cp.nanos(450)
     assert [x["seq"] for x in _lines(tmp_path)] == [1, 2, 3]
     again.close()
 
@@ -81,16 +81,16 @@ def test_a_failed_ledger_write_raises_and_leaves_no_gap(tmp_path: Path, monkeypa
 def test_a_failed_write_then_a_crash_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The append failed and the process died before the next operation:
     the snapshot on disk still holds the entry as pending."""
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    r = pool.reserve("a", USD)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    r = pool.reserve("a", cp.nanos(USD))
     FailingWrite(monkeypatch, tmp_path / "ledger.jsonl")
     with pytest.raises(cp.PoolStoreError):
-        pool.settle(r, 300)
+        pool.settle(r, cp.nanos(300))
     monkeypatch.undo()
     pool.close()
     assert (tmp_path / "ledger.jsonl").read_bytes() == b""
     restored = cp.Pool(directory=tmp_path, clock=FakeClock())
-    assert restored.settled == 300 and [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 300)]
+    assert restored.settled == cp.nanos(300) and [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 300)]
     restored.close()
 
 
@@ -98,11 +98,11 @@ def test_an_entry_whose_write_failed_stays_in_the_pool_and_its_snapshot(tmp_path
     """Write, then acknowledge: after a failed append the entry is still in
     the native pool, so a snapshot taken then (moved to another directory,
     or written by ``close``) still holds it as pending."""
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    r = pool.reserve("a", USD)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    r = pool.reserve("a", cp.nanos(USD))
     FailingWrite(monkeypatch, tmp_path / "ledger.jsonl")
     with pytest.raises(cp.PoolStoreError):
-        pool.settle(r, 300)
+        pool.settle(r, cp.nanos(300))
     monkeypatch.undo()
     pending = json.loads(pool.snapshot())["pending_ledger"]
     assert [(e["seq"], e["cost"]) for e in pending] == [(1, 300)]
@@ -112,22 +112,22 @@ def test_an_entry_whose_write_failed_stays_in_the_pool_and_its_snapshot(tmp_path
     assert json.loads(pool.snapshot())["pending_ledger"] == []
     pool.close()
     again = cp.Pool(directory=tmp_path, clock=FakeClock())
-    assert again.settled == 300 and [x["seq"] for x in _lines(tmp_path)] == [1]
+    assert again.settled == cp.nanos(300) and [x["seq"] for x in _lines(tmp_path)] == [1]
     again.close()
 
 
 def test_a_hand_truncated_last_line_is_dropped_and_restored(tmp_path: Path) -> None:
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    pool.settle(pool.reserve("a", USD), 100)
-    pool.settle(pool.reserve("a", USD), 200)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(200))
     pool.close()
     ledger = tmp_path / "ledger.jsonl"
     data = ledger.read_bytes()
     # The last snapshot still holds the second entry as pending: it comes back.
     ledger.write_bytes(data[:-15])
     restored = cp.Pool(directory=tmp_path, clock=FakeClock())
-    assert ledger.read_bytes() == data and restored.settled == 300
-    restored.reserve("a", USD)  # a newer snapshot: the entry is no longer pending in it
+    assert ledger.read_bytes() == data and restored.settled == cp.nanos(300)
+    restored.reserve("a", cp.nanos(USD))  # a newer snapshot: the entry is no longer pending in it
     restored.close()
     ledger.write_bytes(data[:-15])
     with pytest.raises(cp.PoolSnapshotError) as e:
@@ -136,9 +136,9 @@ def test_a_hand_truncated_last_line_is_dropped_and_restored(tmp_path: Path) -> N
 
 
 def test_a_ledger_with_a_gap_or_a_bad_line_is_refused(tmp_path: Path) -> None:
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
     for cost in (100, 200, 300):
-        pool.settle(pool.reserve("a", USD), cost)
+        pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(cost))
     pool.close()
     ledger = tmp_path / "ledger.jsonl"
     good = ledger.read_text().splitlines(keepends=True)
@@ -153,9 +153,9 @@ def test_a_ledger_with_a_gap_or_a_bad_line_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_snapshot_that_disagrees_with_the_ledger_is_refused(tmp_path: Path) -> None:
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    pool.settle(pool.reserve("a", USD), 100)
-    pool.settle(pool.reserve("a", USD), 200)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(200))
     pool.close()
     ledger = tmp_path / "ledger.jsonl"
     good = ledger.read_text()
@@ -179,26 +179,26 @@ def test_a_snapshot_that_disagrees_with_the_ledger_is_refused(tmp_path: Path) ->
 
 def test_a_closed_pool_refuses_operations(tmp_path: Path) -> None:
     for directory in (None, tmp_path):
-        pool = cp.Pool(10 * USD, directory=directory, clock=FakeClock())
-        r = pool.reserve("a", USD)
+        pool = cp.Pool(cp.nanos(10 * USD), directory=directory, clock=FakeClock())
+        r = pool.reserve("a", cp.nanos(USD))
         pool.close()
         with pytest.raises(cp.PoolStoreError, match="closed"):
-            pool.reserve("a", USD)
+            pool.reserve("a", cp.nanos(USD))
         with pytest.raises(cp.PoolStoreError):
-            pool.settle(r, 1)
+            pool.settle(r, cp.nanos(1))
         with pytest.raises(cp.PoolStoreError):
             pool.apply({"op": "release", "id": r.id, "now_ms": T0})
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_a_pool_used_after_fork_refuses(tmp_path: Path) -> None:
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    pool.settle(pool.reserve("a", USD), 100)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
     pid = os.fork()
     if pid == 0:  # the child: report through the exit code only
         code = 1
         try:
-            pool.reserve("a", USD)
+            pool.reserve("a", cp.nanos(USD))
         except cp.PoolStoreError as e:
             code = 0 if ("fork" in str(e) and e.code == "file_io") else 2
         except BaseException:
@@ -206,7 +206,7 @@ def test_a_pool_used_after_fork_refuses(tmp_path: Path) -> None:
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    pool.settle(pool.reserve("a", USD), 200)  # the parent carries on
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(200))  # the parent carries on
     assert [x["seq"] for x in _lines(tmp_path)] == [1, 2]
     pool.close()
 
@@ -220,73 +220,80 @@ def test_snapshot_temporary_files_are_unique_per_writer(tmp_path: Path, monkeypa
         real(src, dst)
 
     monkeypatch.setattr(os, "replace", spy)
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    pool.reserve("a", USD)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    pool.reserve("a", cp.nanos(USD))
     pool.close()
     assert len(names) == 2 and len(set(names)) == 2
     assert all(n.startswith(f"snapshot.json.{os.getpid()}.") and n.endswith(".tmp") for n in names), names
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-# ----- item 6: amounts by type -----
+# ----- item 6: amounts by type (issue 13 item 1: one money type) -----
 
 
 @pytest.mark.parametrize(
-    "call",
+    "call, argument",
     [
-        lambda: cp.Pool(1.5),  # type: ignore[arg-type]
-        lambda: cp.Pool(USD).reserve("a", 0.25),  # type: ignore[arg-type]
-        lambda: cp.Pool(USD).settle(1, 0.1),  # type: ignore[arg-type]
-        lambda: cp.Pool(USD).set_limit(2.0),  # type: ignore[arg-type]
-        lambda: cp.Pool(USD, agents={"a": cp.AgentPolicy(cap=0.5)}),  # type: ignore[arg-type]
-        lambda: cp.Pool(USD, agents={"a": cp.AgentPolicy(credits_per_minute=1e3)}),  # type: ignore[arg-type]
-        lambda: cp.nanos(1.5),  # type: ignore[arg-type]
+        (lambda: cp.Pool(1.5), "limit"),  # type: ignore[arg-type]
+        (lambda: cp.Pool(cp.usd(1)).reserve("a", 0.25), "amount"),  # type: ignore[arg-type]
+        (lambda: cp.Pool(cp.usd(1)).settle(1, 0.1), "cost"),  # type: ignore[arg-type]
+        (lambda: cp.Pool(cp.usd(1)).set_limit(2.0), "limit"),  # type: ignore[arg-type]
+        (lambda: cp.Pool(cp.usd(1), agents={"a": cp.AgentPolicy(cap=0.5)}), "cap"),  # type: ignore[arg-type]
+        (lambda: cp.Pool(cp.usd(1), agents={"a": cp.AgentPolicy(credits_per_minute=1e3)}), "credits_per_minute"),  # type: ignore[arg-type]
     ],
 )
-def test_float_amounts_are_refused_with_the_way_to_write_them(call: Any) -> None:
+def test_float_amounts_are_refused_with_the_way_to_write_them(call: Any, argument: str) -> None:
     with pytest.raises(cp.InvalidOptionsError) as e:
         call()
     assert e.value.code == "invalid_options"
-    assert 'creditpool.nanos("1.50")' in str(e.value) and "int of nano-USD" in str(e.value)
+    assert e.value.argument == argument  # type: ignore[attr-defined]
+    assert str(e.value).startswith(f"{argument}=") and "a bare number is not an amount of money; write usd(" in str(e.value)
 
 
 def test_float_max_spend_is_refused() -> None:
     client = cp.Client(api_key="k", base_url="http://api.test")
-    with pytest.raises(cp.InvalidOptionsError, match="max_spend"):
-        cp.Agent(client, [], cp.Pool(USD), "a", model="claude-haiku-4-5", max_spend=0.5)  # type: ignore[arg-type]
+    with pytest.raises(cp.InvalidOptionsError, match=r"max_spend=0\.5: .*usd\(0\.5\)"):
+        cp.Agent(client, [], cp.Pool(cp.usd(1)), "a", model="claude-haiku-4-5", max_spend=0.5)  # type: ignore[arg-type]
     client.close()
 
 
-@pytest.mark.parametrize("amount", [-1, 2**64, 10**30, Decimal("-0.01"), "-1"])
-def test_negative_or_huge_amounts_are_typed(amount: Any) -> None:
-    pool = cp.Pool(USD)
+@pytest.mark.parametrize("amount", [-1, 2**64, 10**30, Decimal("-0.01"), "-1", "$-1", Decimal("2")])
+def test_anything_but_money_is_typed(amount: Any) -> None:
+    pool = cp.Pool(cp.usd(1))
     with pytest.raises(cp.InvalidOptionsError, match="amount"):
         pool.reserve("a", amount)
     with pytest.raises(cp.InvalidOptionsError):
         cp.Pool(amount)
 
 
+@pytest.mark.parametrize("amount", [2**64, 10**30])
+def test_huge_money_is_typed(amount: int) -> None:
+    with pytest.raises(cp.InvalidOptionsError, match="largest amount"):
+        cp.nanos(amount)
+
+
 def test_exact_amounts_still_work() -> None:
-    pool = cp.Pool(Decimal("2"), clock=FakeClock())
-    r = pool.reserve("a", Decimal("0.50"))
-    assert r.amount == USD // 2
-    assert pool.settle(r, 3).cost == 3
-    assert pool.limit == 2 * USD
+    pool = cp.Pool(cp.usd(Decimal("2")), clock=FakeClock())
+    r = pool.reserve("a", cp.usd("0.50"))
+    assert r.amount == cp.nanos(USD // 2)
+    assert pool.settle(r, cp.nanos(3)).cost == cp.nanos(3)
+    assert pool.limit == cp.usd(2)
+    assert pool.reserve("a", "$0.25").amount == cp.usd("0.25")  # a string with its dollar sign
 
 
 # ----- item 8: the in-memory ledger window -----
 
 
 def test_the_in_memory_ledger_is_a_bounded_window(tmp_path: Path) -> None:
-    pool = cp.Pool(10 * USD, directory=tmp_path, fsync=False, ledger_window=5, clock=FakeClock())
-    assert cp.Pool(USD).ledger_window == 10_000
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, fsync=False, ledger_window=5, clock=FakeClock())
+    assert cp.Pool(cp.nanos(USD)).ledger_window == 10_000
     for i in range(12):
-        pool.settle(pool.reserve("a", 100), i + 1)
+        pool.settle(pool.reserve("a", cp.nanos(100)), cp.nanos(i + 1))
     assert [e.seq for e in pool.ledger()] == [8, 9, 10, 11, 12]
     assert [e.seq for e in cp.iter_ledger_file(tmp_path)] == list(range(1, 13)), "the file is the record"
     pool.close()
     with pytest.raises(cp.InvalidOptionsError):
-        cp.Pool(USD, ledger_window=-1)
+        cp.Pool(cp.nanos(USD), ledger_window=-1)
 
 
 # ----- item 11: webhook secrets -----
@@ -307,8 +314,8 @@ def test_a_webhook_url_must_be_http() -> None:
 
 
 def test_a_failed_snapshot_write_raises_and_the_next_operation_catches_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pool = cp.Pool(10 * USD, directory=tmp_path, clock=FakeClock())
-    r = pool.reserve("a", USD)
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=FakeClock())
+    r = pool.reserve("a", cp.nanos(USD))
     real = os.replace
     calls = {"n": 0}
 
@@ -320,14 +327,14 @@ def test_a_failed_snapshot_write_raises_and_the_next_operation_catches_up(tmp_pa
 
     monkeypatch.setattr(os, "replace", full_disk)
     with pytest.raises(cp.PoolStoreError, match="snapshot.json"):
-        pool.settle(r, 300)
+        pool.settle(r, cp.nanos(300))
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "the temporary file is removed"
     ledger = tmp_path / "ledger.jsonl"
     assert not ledger.exists() or ledger.read_bytes() == b"", "no entry reaches the ledger before its snapshot"
-    pool.settle(pool.reserve("a", USD), 50)
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(50))
     assert [(x["seq"], x["cost"]) for x in _lines(tmp_path)] == [(1, 300), (2, 50)]
     pool.close()
-    assert cp.Pool(directory=tmp_path, clock=FakeClock()).settled == 350
+    assert cp.Pool(directory=tmp_path, clock=FakeClock()).settled == cp.nanos(350)
 
 
 # ----- crash tests: kill -9 in the middle of settles -----
@@ -335,16 +342,16 @@ def test_a_failed_snapshot_write_raises_and_the_next_operation_catches_up(tmp_pa
 _SETTLER = """
 import sys
 import creditpool as cp
-pool = cp.Pool(10**18, directory=sys.argv[1])
+pool = cp.Pool(cp.nanos(10**18), directory=sys.argv[1])
 i = 0
 while True:
     i += 1
-    r = pool.reserve("a", 5_000)
+    r = pool.reserve("a", cp.nanos(5_000))
     if i % 7 == 0:
         pool.release(r)
     else:
-        pool.settle(r, 1 + (i * 37) % 4_000)
-    print(i, pool.settled, flush=True)
+        pool.settle(r, cp.nanos(1 + (i * 37) % 4_000))
+    print(i, pool.settled.nanos, flush=True)
 """
 
 
@@ -379,8 +386,8 @@ def test_kill_9_in_the_middle_of_settles_leaves_consistent_books(tmp_path: Path)
         try:
             entries = _lines(tmp_path)
             assert [x["seq"] for x in entries] == list(range(1, len(entries) + 1)), f"round {round_}: the ledger's seq has a gap"
-            assert sum(x.get("cost", 0) for x in entries) == pool.settled, f"round {round_}: the ledger and the snapshot disagree"
-            assert pool.settled >= last_settled, f"round {round_}: a settle that returned ({last_settled}) was lost ({pool.settled})"
+            assert sum(x.get("cost", 0) for x in entries) == pool.settled.nanos, f"round {round_}: the ledger and the snapshot disagree"
+            assert pool.settled >= cp.nanos(last_settled), f"round {round_}: a settle that returned ({last_settled}) was lost ({pool.settled})"
             totals = pool.totals()
             assert totals["settled"] + totals["reserved"] + totals["available"] == totals["limit"], totals
         finally:

@@ -112,15 +112,15 @@ def test_key_never_leaks_from_pools_and_agents(caplog: pytest.LogCaptureFixture,
 
     seen: list[cp.Alert] = []
     hook = cp.Webhook("http://127.0.0.1:9/hook", "WEBHOOK-SECRET-value", max_retries=0)
-    pool = cp.Pool(cp.nanos("0.01"), directory=tmp_path, thresholds=[1], on_alert=seen.append, webhooks=[hook])
+    pool = cp.Pool(cp.usd("0.01"), directory=tmp_path, thresholds=[1], on_alert=seen.append, webhooks=[hook])
     client = cp.Client(api_key=KEY, base_url="http://api.test", http_client=httpx2.Client(transport=api.transport()), max_retries=0)
     client._sleep = lambda s: None
     outcomes = []
     for stream in (False, False, False, False, True):
         agent = cp.Agent(client, [echo], pool, "a", model="claude-sonnet-4-5", max_tokens=16, stream=stream)
         outcomes.append(agent.run("Say hi"))
-    refused = cp.Agent(client, [echo], cp.Pool(1), "b", model="claude-sonnet-4-5").run("Hi")
-    broke = cp.Agent(client, [echo], pool, "c", model="claude-sonnet-4-5", max_spend=1).run("Hi")
+    refused = cp.Agent(client, [echo], cp.Pool(cp.nanos(1)), "b", model="claude-sonnet-4-5").run("Hi")
+    broke = cp.Agent(client, [echo], pool, "c", model="claude-sonnet-4-5", max_spend=cp.nanos(1)).run("Hi")
     statuses = [o.status for o in outcomes + [refused, broke]]
     assert statuses == ["completed", "failed", "failed", "failed", "failed", "pool_refused", "budget_exhausted"], statuses
     assert seen, "the settle crossed the 1 % threshold"
@@ -211,11 +211,11 @@ def test_no_secret_leaks_anywhere(caplog: pytest.LogCaptureFixture, tmp_path: Pa
         shown += [repr(hook), str(hook), hook.url, repr(vars(hook))]
         attempt(lambda: cp.Webhook(f"ftp://example.test/{URL_PATH_SECRET}?token={URL_QUERY_SECRET}", HOOK_SECRET))
         attempt(lambda: cp.Webhook(url, ""))
-        pool = cp.Pool(cp.nanos("1.00"), thresholds=[10, 20], directory=tmp_path, webhooks=[hook])
+        pool = cp.Pool(cp.usd("1.00"), thresholds=[10, 20], directory=tmp_path, webhooks=[hook])
         shown.append(repr(pool))
-        pool.settle(pool.reserve("a", cp.nanos("0.50")), cp.nanos("0.15"))  # fires 10 %: delivered
+        pool.settle(pool.reserve("a", cp.usd("0.50")), cp.usd("0.15"))  # fires 10 %: delivered
         assert pool.flush(timeout=30)
-        pool.settle(pool.reserve("a", cp.nanos("0.50")), cp.nanos("0.10"))  # fires 20 %: 500, given up
+        pool.settle(pool.reserve("a", cp.usd("0.50")), cp.usd("0.10"))  # fires 20 %: 500, given up
         pool.close()
         results = pool.webhook_results
         assert [r.delivered for r in results] == [True, False], results

@@ -149,8 +149,9 @@ def test_unsupported_hints_are_refused() -> None:
     def f(x: complex) -> None:
         """Takes a complex number."""
 
-    with pytest.raises(TypeError, match="parameter 'x'"):
+    with pytest.raises(cp.ToolDefinitionError, match="parameter 'x'") as e:
         cp.tool(f)
+    assert (e.value.code, e.value.rule, e.value.tool) == ("invalid_tool_schema", "invalid_schema", "f")
 
 
 def test_async_tools_and_sync_tools_in_async_code() -> None:

@@ -21,6 +21,7 @@ import pytest
 
 import creditpool
 from creditpool import _creditpool as cp
+from money_vectors import check_money
 from vectorlib import MASK64, Case, Lcg, check_meter, json_diff, json_subset_diff, kinds_in_files, load_kind, strict_diff
 
 EXPECTED_MISSING: dict[str, str] = {}
@@ -724,7 +725,7 @@ def check_activity_chart(case: Case) -> str | None:
     if d is None:
         public = creditpool.ActivityChart.from_ledger(
             inp["ledger"],
-            limit=options.get("limit"),
+            limit=None if options.get("limit") is None else creditpool.nanos(options["limit"]),
             thresholds_pct=options.get("thresholds_pct"),
             cycle_start_ms=options.get("cycle_start_ms"),
             title=options.get("title"),
@@ -751,9 +752,10 @@ RUNNERS: dict[str, Callable[[Case], str | None]] = {
     "worst_case": check_worst_case,
     "capability_check": check_capability_check,
     "meter": check_meter,
+    "money": check_money,
 }
 
-MIN_CASES = {"pool_scenario": 25, "parse_response": 25, "rate_limit_headers": 10, "retry_decision": 30, "sse_decode": 30, "partial_json": 40, "tool_definition": 25, "tool_input": 30, "cost": 35, "worst_case": 15, "capability_check": 10}
+MIN_CASES = {"pool_scenario": 25, "parse_response": 25, "rate_limit_headers": 10, "retry_decision": 30, "sse_decode": 30, "partial_json": 40, "tool_definition": 25, "tool_input": 30, "cost": 35, "worst_case": 15, "capability_check": 10, "money": 30}
 """The Rust runners' own floors on the number of cases."""
 
 

@@ -156,76 +156,89 @@ class Lcg:
 
 def run_meter(inp: dict[str, Any]) -> dict[str, Any]:
     """The ``meter`` kind driven as ``vectors_meter.rs`` drives it: a
-    ``Meter`` against a native ``Pool`` through scripted attempts."""
+    ``Meter`` against a native ``Pool`` through scripted attempts (with
+    ``calls``: several calls through one ``ThreadBook`` and one pool)."""
     from creditpool import _creditpool as cp
 
     start = int(inp["start_ms"])
     pool = cp.Pool(inp["pool"], start)
-    body = json.dumps(inp["body"], separators=(",", ":"), ensure_ascii=False).encode()
-    try:
-        m = cp.Meter(inp["config"], body, cp.PriceTable())
-    except cp.CreditpoolError as e:
-        return {"error": e.code}
+    book = cp.ThreadBook()
     ops: list[Any] = []
+    clock = [start]
 
-    def drain(now: int) -> Any:
-        while True:
-            try:
-                a = m.next_action(now)
-            except cp.PoolRefusedError as e:
-                return {"refused": e.code}
-            except cp.CreditpoolError as e:
-                return {"error": e.code}
-            if a["type"] != "pool":
-                return {"wait_until": a["until_ms"]} if a["type"] == "wait" else a["type"]
-            ops.append(a["op"]["op"])
-            m.handle_pool(pool.apply(a["op"]), now)
+    def run_call(call: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(call["body"], separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            m = cp.Meter(inp["config"], body, cp.PriceTable(), book, clock[0])
+        except cp.CreditpoolError as e:
+            return {"error": e.code}
 
-    now = start
-    actions: list[Any] = []
-    for a in inp["attempts"]:
-        now += 1
-        m.begin_attempt(int(a.get("retries_taken") or 0), a.get("max_retries"), now)
-        act = drain(now)
-        while isinstance(act, dict) and "wait_until" in act:
-            actions.append(act)
-            now = int(act["wait_until"])
-            act = drain(now)
-        actions.append(act)
-        if act != "send":
-            break
-        now += 1
-        if "transport" in a:
-            m.handle_transport_error(a["transport"], now)
-        elif a.get("abandon") is True:
-            m.abandon(now)
-        elif m.handle_head(int(a["status"]), list((a.get("headers") or {}).items()), now) == "whole":
-            m.handle_body(str(a.get("body") or "").encode(), now)
-        else:
-            for c in a.get("chunks") or []:
-                now += 1
-                m.handle_chunk(c.encode(), now)
-                drain(now)
+        def drain(now: int) -> Any:
+            while True:
+                try:
+                    a = m.next_action(now)
+                except cp.PoolRefusedError as e:
+                    return {"refused": e.code}
+                except cp.CreditpoolError as e:
+                    return {"error": e.code}
+                if a["type"] != "pool":
+                    return {"wait_until": a["until_ms"]} if a["type"] == "wait" else a["type"]
+                ops.append(a["op"]["op"])
+                m.handle_pool(pool.apply(a["op"]), now)
+
+        now = clock[0]
+        actions: list[Any] = []
+        for a in call["attempts"]:
             now += 1
-            if a.get("end") is False:
+            m.begin_attempt(int(a.get("retries_taken") or 0), a.get("max_retries"), now)
+            act = drain(now)
+            while isinstance(act, dict) and "wait_until" in act:
+                actions.append(act)
+                now = int(act["wait_until"])
+                act = drain(now)
+            actions.append(act)
+            if act != "send":
+                break
+            now += 1
+            if "transport" in a:
+                m.handle_transport_error(a["transport"], now)
+            elif a.get("abandon") is True:
                 m.abandon(now)
+            elif m.handle_head(int(a["status"]), list((a.get("headers") or {}).items()), now) == "whole":
+                m.handle_body(str(a.get("body") or "").encode(), now)
             else:
-                m.handle_end(now)
-        actions.append(drain(now))
-    if inp.get("abandon_at_end") is True:
-        now += 1
-        m.abandon(now)
-        actions.append(drain(now))
+                for c in a.get("chunks") or []:
+                    now += 1
+                    m.handle_chunk(c.encode(), now)
+                    drain(now)
+                now += 1
+                if a.get("end") is False:
+                    m.abandon(now)
+                else:
+                    m.handle_end(now)
+            actions.append(drain(now))
+        if call.get("abandon_at_end") is True:
+            now += 1
+            m.abandon(now)
+            actions.append(drain(now))
+        clock[0] = now
+        return {"body": json.loads(m.body), "amount": m.amount, "actions": actions}
+
+    if "calls" in inp:
+        results = []
+        for call in inp["calls"]:
+            clock[0] += int(call.get("advance_ms") or 0)
+            r = run_call(call)
+            results.append(r if "error" in r else {"amount": r["amount"], "actions": r["actions"]})
+        out: dict[str, Any] = {"calls": results}
+    else:
+        out = run_call(inp)
+        if "error" in out:
+            return out
     ledger = [{"kind": e["kind"], "cost": e["cost"], "estimated": bool(e.get("estimated", False))} for _line, e in pool.poll_ledger()]
     totals = pool.totals()
-    return {
-        "body": json.loads(m.body),
-        "amount": m.amount,
-        "actions": actions,
-        "pool_ops": ops,
-        "ledger": ledger,
-        "pool": {"settled": totals["settled"], "reserved": totals["reserved"]},
-    }
+    out.update({"pool_ops": ops, "ledger": ledger, "pool": {"settled": totals["settled"], "reserved": totals["reserved"]}})
+    return out
 
 
 def check_meter(case: Case) -> str | None:

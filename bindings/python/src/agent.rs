@@ -217,6 +217,16 @@ impl AgentRun {
         })
     }
 
+    /// The connection failed: `base_url` is where the request went (only its
+    /// origin is kept), `detail` what the operating system said. A run that
+    /// fails on it says both.
+    fn handle_connection_error(&mut self, py: Python<'_>, base_url: &str, detail: &str, now_ms: u64) -> PyResult<()> {
+        guard(py, || {
+            self.inner.handle_connection_error(base_url, detail, now_ms);
+            Ok(())
+        })
+    }
+
     /// Time passed with nothing read: past the call's deadline the attempt
     /// times out. Returns whether it did.
     fn handle_timeout(&mut self, py: Python<'_>, now_ms: u64) -> PyResult<bool> {

@@ -73,7 +73,11 @@ pub fn transport_error(py: Python<'_>, f: &Failure) -> PyErr {
 /// `give_up_reason` and `partial` (the message a failed stream had received,
 /// from the core's `CallError.partial`).
 pub fn call_error(py: Python<'_>, e: &CallError) -> PyErr {
-    let err = attempt_error(py, &e.error);
+    let err = match (&e.error, &e.connection) {
+        // Where the request went and what the OS said, in the core's words.
+        (AttemptError::Transport(f @ Failure::Connection), Some(words)) => raise(py, f.code(), words, &[]),
+        _ => attempt_error(py, &e.error),
+    };
     let value = err.value(py);
     let set = || -> PyResult<()> {
         value.setattr("attempts", e.attempts)?;
@@ -252,6 +256,17 @@ impl MessagesCall {
         guard(py, || {
             let failure: Failure = de_from_py(failure)?.map_err(|e| invalid_options(py, "failure", &e))?;
             self.inner.handle_transport_error(failure, now_ms);
+            Ok(())
+        })
+    }
+
+    /// The connection failed (refused, reset, DNS, TLS): `base_url` is where
+    /// the request went (only its origin is kept) and `detail` what the
+    /// operating system said (never the URL or a header). A call that ends on
+    /// it raises `APIConnectionError` saying both.
+    fn handle_connection_error(&mut self, py: Python<'_>, base_url: &str, detail: &str, now_ms: u64) -> PyResult<()> {
+        guard(py, || {
+            self.inner.handle_connection_error(base_url, detail, now_ms);
             Ok(())
         })
     }

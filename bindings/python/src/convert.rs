@@ -7,7 +7,7 @@
 //! or nesting deeper than [`MAX_DEPTH`] is a `ValueError` / `TypeError` (never a
 //! stack overflow).
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::DeserializeOwned;
@@ -57,7 +57,7 @@ pub fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
 
 fn from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
-        return Err(PyValueError::new_err(format!("value nested more than {MAX_DEPTH} levels deep")));
+        return Err(crate::errors::raise(obj.py(), "invalid_options", &format!("value nested more than {MAX_DEPTH} levels deep"), &[]));
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -75,12 +75,13 @@ fn from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         if let Ok(v) = i.extract::<u64>() {
             return Ok(Value::Number(v.into()));
         }
-        return Err(PyValueError::new_err("integer out of the 64-bit range"));
+        // A typed error (InvalidOptionsError, a ValueError), never a bare one.
+        return Err(crate::errors::raise(obj.py(), "invalid_options", &format!("the integer {} is out of the 64-bit range", i.str().map(|s| s.to_string()).unwrap_or_default()), &[]));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Number::from_f64(f.value())
             .map(Value::Number)
-            .ok_or_else(|| PyValueError::new_err("JSON has no NaN or infinity"));
+            .ok_or_else(|| crate::errors::raise(obj.py(), "invalid_options", &format!("{} is not a finite number (JSON has no NaN or infinity)", f.value()), &[]));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::new();
@@ -113,7 +114,8 @@ pub fn ser_to_py<'py, T: Serialize + ?Sized>(py: Python<'py>, value: &T) -> PyRe
 /// returned as serde's message for the caller to map.
 pub fn de_from_py<T: DeserializeOwned>(obj: &Bound<'_, PyAny>) -> PyResult<Result<T, String>> {
     let json = from_py(obj)?;
-    Ok(serde_json::from_value(json).map_err(|e| e.to_string()))
+    // The core's words: the field by its path, no serde type names.
+    Ok(creditpool_core::error::from_caller_json(&json))
 }
 
 /// `(name, value)` pairs from a Python mapping or an iterable of pairs.

@@ -52,6 +52,7 @@ fn attrs(name: &str) -> &'static [&'static str] {
         "RequestBuildError" => &["kind"],
         "InvalidOptionsError" => &["what", "line"],
         "SdkUnsupportedError" => &["minimum"],
+        "UnknownThreadError" => &["previous_message_id", "expired"],
         "ToolDefinitionError" => &["rule", "tool", "details"],
         "ToolInputInvalidError" => &["kind", "tool", "details", "tool_result_text", "tool_result"],
         "PricingError" => &["kind", "model"],
@@ -211,6 +212,9 @@ pub fn invalid_request(py: Python<'_>, detail: &str) -> PyErr {
 
 /// Caller options of the wrong shape.
 pub fn invalid_options(py: Python<'_>, what: &str, detail: &str) -> PyErr {
+    // The core's plain words for a serde message (no Rust type names, no
+    // position in JSON the caller never wrote).
+    let detail = creditpool_core::error::plain_config_words("", detail);
     raise(py, "invalid_options", &format!("invalid {what}: {detail}"), &[("what", obj(py, what))])
 }
 
@@ -274,13 +278,23 @@ pub fn tool_input_error(py: Python<'_>, e: &ToolInputError) -> PyErr {
     )
 }
 
+/// How a Python caller prices a model the table does not.
+fn python_override_hint(model: &str) -> String {
+    format!("give its prices with `Client(price_overrides=[{{\"model\": {model:?}, \"prices\": {{\"input\": \"3\", \"cache_write_5m\": \"3.75\", \"cache_write_1h\": \"6\", \"cache_read\": \"0.30\", \"output\": \"15\"}}}}])` (decimal strings, USD per million tokens)")
+}
+
 /// A `PricingError`.
 pub fn pricing_error(py: Python<'_>, e: &PricingError) -> PyErr {
     let kind = obj(py, e.kind());
     match e {
-        PricingError::UnknownModel { model } | PricingError::Unpriced { model, .. } | PricingError::UnsupportedUsage { model, .. } => {
-            raise(py, e.code(), &e.to_string(), &[("kind", kind), ("model", obj(py, model.as_str()))])
-        }
+        PricingError::UnknownModel { model, suggestion } => raise(
+            py,
+            e.code(),
+            &e.message_with(&python_override_hint(model)),
+            &[("kind", kind), ("model", obj(py, model.as_str())), ("suggestion", obj(py, suggestion.as_deref()))],
+        ),
+        PricingError::Unpriced { model, .. } => raise(py, e.code(), &e.message_with(&python_override_hint(model)), &[("kind", kind), ("model", obj(py, model.as_str()))]),
+        PricingError::UnsupportedUsage { model, .. } => raise(py, e.code(), &e.to_string(), &[("kind", kind), ("model", obj(py, model.as_str()))]),
         PricingError::InvalidPrice { value, .. } => raise(py, e.code(), &e.to_string(), &[("kind", kind), ("value", obj(py, value.as_str()))]),
         _ => raise(py, e.code(), &e.to_string(), &[("kind", kind)]),
     }
@@ -359,7 +373,7 @@ pub fn refusal_error(py: Python<'_>, r: &Refusal) -> PyErr {
             py,
             code,
             &msg,
-            &[("reason", reason), ("details", details), ("requested", obj(py, requested.nanos())), ("available", obj(py, available.nanos()))],
+            &[("reason", reason), ("details", details), ("requested", crate::money::py_money(py, *requested)), ("available", crate::money::py_money(py, *available))],
         ),
         Refusal::AgentCap { agent, cap, spent, reserved, requested } => raise(
             py,
@@ -369,10 +383,10 @@ pub fn refusal_error(py: Python<'_>, r: &Refusal) -> PyErr {
                 ("reason", reason),
                 ("details", details),
                 ("agent", obj(py, agent.as_str())),
-                ("cap", obj(py, cap.nanos())),
-                ("spent", obj(py, spent.nanos())),
-                ("reserved", obj(py, reserved.nanos())),
-                ("requested", obj(py, requested.nanos())),
+                ("cap", crate::money::py_money(py, *cap)),
+                ("spent", crate::money::py_money(py, *spent)),
+                ("reserved", crate::money::py_money(py, *reserved)),
+                ("requested", crate::money::py_money(py, *requested)),
             ],
         ),
         Refusal::RateLimited { agent, which, retry_at_ms } => {
@@ -402,13 +416,28 @@ pub fn refusal_error(py: Python<'_>, r: &Refusal) -> PyErr {
                 ("reason", reason),
                 ("details", details),
                 ("agent", obj(py, agent.as_str())),
-                ("share", obj(py, share.nanos())),
-                ("held", obj(py, held.nanos())),
-                ("requested", obj(py, requested.nanos())),
+                ("share", crate::money::py_money(py, *share)),
+                ("held", crate::money::py_money(py, *held)),
+                ("requested", crate::money::py_money(py, *requested)),
                 ("active_agents", obj(py, *active_agents)),
             ],
         ),
-        Refusal::UnknownAgent { agent } => raise(py, code, &msg, &[("reason", reason), ("details", details), ("agent", obj(py, agent.as_str()))]),
+        Refusal::UnknownAgent { agent, known, suggestion } => {
+            let known: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
+            let msg = format!("{msg}. In Python: `Pool(..., unknown_agents=AgentPolicy(cap=...))` lets other agents reserve under their own policy.");
+            raise(
+                py,
+                code,
+                &msg,
+                &[
+                    ("reason", reason),
+                    ("details", details),
+                    ("agent", obj(py, agent.as_str())),
+                    ("known", obj(py, known)),
+                    ("suggestion", obj(py, suggestion.as_ref().map(|s| s.as_str()))),
+                ],
+            )
+        }
         other => raise(py, code, &other.to_string(), &[("reason", reason), ("details", details)]),
     }
 }
@@ -456,7 +485,6 @@ pub const SELECTOR_HINT: &str = ". In Python: `Client(pool_selector=False)` (or 
 /// ended with an answer (`completed`, `stopped`). Its class is the one the
 /// core's table gives the status's code (`RunStatus::code`); a cancelled run,
 /// which has no code, is an `AgentRunError`.
-
 pub fn run_status_error(py: Python<'_>, status: &RunStatus) -> Option<PyErr> {
     let status_name = |s: &str| ("status", obj(py, s));
     Some(match status {
@@ -471,7 +499,7 @@ pub fn run_status_error(py: Python<'_>, status: &RunStatus) -> Option<PyErr> {
             py,
             "budget_exhausted",
             &format!("the run's budget cannot cover the next request: needs {needed}, {remaining} left"),
-            &[status_name("budget_exhausted"), ("needed", obj(py, needed.nanos())), ("remaining", obj(py, remaining.nanos()))],
+            &[status_name("budget_exhausted"), ("needed", crate::money::py_money(py, *needed)), ("remaining", crate::money::py_money(py, *remaining))],
         ),
         RunStatus::PoolRefused { refusal } => refusal_error(py, refusal),
         RunStatus::Failed { code, error, api_error_type, http_status, partial } => {

@@ -48,7 +48,7 @@ fn attribution_from_py(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResu
 /// An alert as a dict: the core's JSON of the alert (`pool_id`, `alert`,
 /// `percent` or `at_ms`, `occurred_at_ms`, `cycle`, `limit`, `settled`,
 /// `reserved`) plus `payload`, the webhook body as a dict.
-fn alert_to_py<'py>(py: Python<'py>, alert: &Alert) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn alert_to_py<'py>(py: Python<'py>, alert: &Alert) -> PyResult<Bound<'py, PyAny>> {
     let mut json = serde_json::to_value(alert).map_err(|e| invalid_options(py, "alert", &e.to_string()))?;
     if let Some(map) = json.as_object_mut() {
         let payload = serde_json::to_value(alert.payload()).map_err(|e| invalid_options(py, "alert", &e.to_string()))?;
@@ -64,7 +64,11 @@ impl Pool {
     #[new]
     fn new(py: Python<'_>, config: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<Pool> {
         guard(py, || {
-            let config: PoolConfig = de_from_py(config)?.map_err(|e| invalid_options(py, "pool configuration", &e))?;
+            // The core reads it, naming a wrong field by its path in plain words.
+            let config = PoolConfig::from_json_value(&crate::convert::from_py(config)?).map_err(|e| match e {
+                creditpool_core::pool::PoolError::InvalidConfig { reason } => invalid_options(py, "pool configuration", &reason),
+                other => pool_error(py, &other),
+            })?;
             let pool = CorePool::new(config, now_ms).map_err(|e| pool_error(py, &e))?;
             Ok(Pool::from_core(pool))
         })
@@ -77,6 +81,20 @@ impl Pool {
         guard(py, || {
             let pool = py.detach(|| CorePool::restore_json(json)).map_err(|e| pool_error(py, &e))?;
             Ok(Pool::from_core(pool))
+        })
+    }
+
+    /// For a restored pool given its settings again (`config`: the fields the
+    /// caller passed): the core's words for those that differ from the
+    /// pool's own, which it keeps, or `None`.
+    fn ignored_on_restore(&self, py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+        guard(py, || {
+            let given = crate::convert::from_py(config)?;
+            let pool = self.lock();
+            pool.config().ignored_on_restore(pool.state().limit(), &given).map_err(|e| match e {
+                creditpool_core::pool::PoolError::InvalidConfig { reason } => invalid_options(py, "pool configuration", &reason),
+                other => pool_error(py, &other),
+            })
         })
     }
 

@@ -12,12 +12,10 @@
 //! reaches JS.
 
 use std::rc::Rc;
-use std::sync::Arc;
 
 use creditpool_core::agent::{AgentAction, AgentConfig, AgentError, AgentRun, Outcome, RunStatus, ToolCall, ToolOutput, ToolResult};
 use creditpool_core::http::HttpRequest;
 use creditpool_core::pool::OpResult;
-use creditpool_core::pricing::PriceTable;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -143,7 +141,7 @@ impl RawAgentRun {
     pub fn new(client: &RawClient, config: JsValue, request: JsValue) -> Result<RawAgentRun, JsValue> {
         let config = agent_config(client, config)?;
         let request = message_request(request)?;
-        let run = AgentRun::new(config, request, client.cfg.builder.clone(), Arc::new(PriceTable::builtin())).map_err(|e| agent_error(&e))?;
+        let run = AgentRun::new(config, request, client.cfg.builder.clone(), client.cfg.prices.clone()).map_err(|e| agent_error(&e))?;
         Ok(RawAgentRun { run, cfg: client.cfg.clone(), pending: None })
     }
 
@@ -239,6 +237,16 @@ impl RawAgentRun {
         let failure = failure_from_js(failure)?;
         let now = u64_from_js(&now_ms, "nowMs")?;
         self.run.handle_transport_error(failure, now);
+        Ok(())
+    }
+
+    /// The connection failed, and `detail` is what the runtime said (`send`'s
+    /// `detail`): a run that fails on it names the base URL's origin and that
+    /// detail (never the path or key).
+    #[wasm_bindgen(js_name = handleConnectionError)]
+    pub fn handle_connection_error(&mut self, detail: String, now_ms: JsValue) -> Result<(), JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        self.run.handle_connection_error(&self.cfg.base_url, &detail, now);
         Ok(())
     }
 

@@ -82,7 +82,13 @@ pub(crate) fn transport_error(f: &Failure, partial: Option<&Message>) -> JsValue
 /// `giveUp` (the core's `GiveUpReason` JSON) and `partial` (the message a
 /// failed stream received, from the core; null otherwise).
 pub(crate) fn call_error(e: &CallError) -> JsValue {
-    let err = attempt_error(&e.error, e.partial.as_deref());
+    let err = match (&e.error, &e.connection) {
+        // Where the request went and what the OS said, in the core's words.
+        (AttemptError::Transport(f @ Failure::Connection), Some(words)) => {
+            errors::make(f.code(), "connection_error", words, object(&[("partial", errors::partial_js(e.partial.as_deref()))]))
+        }
+        _ => attempt_error(&e.error, e.partial.as_deref()),
+    };
     if err.is_object() {
         let _ = Reflect::set(&err, &JsValue::from_str("attempts"), &JsValue::from(e.attempts));
         if let Ok(reason) = to_js(&e.reason) {
@@ -341,6 +347,19 @@ impl MessagesCall {
         let failure = failure_from_js(failure)?;
         let now = u64_from_js(&now_ms, "nowMs")?;
         self.call.handle_transport_error(failure, now);
+        Ok(())
+    }
+
+    /// The connection failed, and `detail` is what the runtime said (`send`'s
+    /// `detail`): the call ends, if it ends on it, with an `APIConnectionError`
+    /// naming the base URL's origin and that detail (never the path or key).
+    #[wasm_bindgen(js_name = handleConnectionError)]
+    pub fn handle_connection_error(&mut self, detail: String, now_ms: JsValue) -> Result<(), JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        match &self.sender {
+            Some(cfg) => self.call.handle_connection_error(&cfg.base_url, &detail, now),
+            None => self.call.handle_transport_error(Failure::Connection, now),
+        }
         Ok(())
     }
 

@@ -57,6 +57,20 @@ struct ClientOptions {
     total_timeout: Option<f64>,
     #[serde(default = "yes")]
     check_capabilities: bool,
+    /// `[{model, prices}]`: prices for models the built-in table does not
+    /// price (or new prices for those it does), applied in order; the
+    /// client's agents use them.
+    #[serde(default)]
+    price_overrides: Vec<PriceOverride>,
+}
+
+/// One entry of `priceOverrides`: a model ID and its prices (the core's
+/// `ModelPrices` JSON: decimal strings in USD per million tokens).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceOverride {
+    model: String,
+    prices: serde_json::Value,
 }
 
 /// What every request of a client shares. Holds the key (inside the builder),
@@ -69,6 +83,8 @@ pub(crate) struct Config {
     pub(crate) call: CallOptions,
     /// Whether the model's capabilities are checked before sending.
     pub(crate) check_capabilities: bool,
+    /// The built-in prices with the client's `priceOverrides`.
+    pub(crate) prices: std::sync::Arc<creditpool_core::pricing::PriceTable>,
 }
 
 /// A timeout option in ms; 0 means none (the largest representable).
@@ -118,7 +134,13 @@ impl RawClient {
         }
         // The call's overall deadline (`CallOptions::total_timeout_ms`); 0: none.
         call.total_timeout_ms = millis(options.total_timeout, "totalTimeout")?.filter(|&ms| ms != u64::MAX);
-        Ok(RawClient { cfg: Rc::new(Config { builder, base_url: options.base_url, call, check_capabilities: options.check_capabilities }) })
+        let mut prices = creditpool_core::pricing::PriceTable::builtin();
+        for o in options.price_overrides {
+            let p = creditpool_core::pricing::ModelPrices::from_json_value(&o.prices).map_err(|e| errors::pricing_error(&e))?;
+            prices = prices.with_override(o.model, p);
+        }
+        let prices = std::sync::Arc::new(prices);
+        Ok(RawClient { cfg: Rc::new(Config { builder, base_url: options.base_url, call, check_capabilities: options.check_capabilities, prices }) })
     }
 
     /// The base URL requests go to.

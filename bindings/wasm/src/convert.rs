@@ -63,11 +63,18 @@ pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue, what: &str, error_typ
 /// A JS value read as `T` through its JSON text, with the caller's error.
 pub(crate) fn from_js_with<T: DeserializeOwned>(value: JsValue, error: impl Fn(&str) -> JsValue) -> Result<T, JsValue> {
     let text = json_text(&value).map_err(|m| error(&m))?;
-    serde_json::from_str(&text).map_err(|e| error(&e.to_string()))
+    // The core's words: the field by its path, no Rust type names, no
+    // position in JSON the caller never wrote.
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| error(&creditpool_core::error::plain_config_words("", &e.to_string())))?;
+    creditpool_core::error::from_caller_json(&value).map_err(|m| error(&m))
 }
 
 /// Money as `{ nanos: bigint, usd: string }`.
 pub(crate) fn money(m: Money) -> JsValue {
+    // The package's `Money` (js/src/money.js) once it has registered.
+    if let Some(v) = crate::money::make(m) {
+        return v;
+    }
     let obj = Object::new();
     set(&obj, "nanos", &BigInt::from(m.nanos()).into());
     set(&obj, "usd", &JsValue::from_str(&m.to_string()));

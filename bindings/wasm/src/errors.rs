@@ -264,18 +264,25 @@ pub(crate) fn sse_error(e: &SseError) -> JsValue {
     }
 }
 
+/// How a JS caller prices a model the table does not.
+fn js_override_hint(model: &str) -> String {
+    format!("give its prices with `new Client({{ priceOverrides: [{{ model: {model:?}, prices: {{ input: '3', cache_write_5m: '3.75', cache_write_1h: '6', cache_read: '0.30', output: '15' }} }}] }})` (decimal strings, USD per million tokens)")
+}
+
 /// A price that cannot be determined.
 pub(crate) fn pricing_error(e: &PricingError) -> JsValue {
     let fields = Object::new();
     set(&fields, "kind", &JsValue::from_str(e.kind()));
     match e {
-        PricingError::UnknownModel { model } => {
+        PricingError::UnknownModel { model, suggestion } => {
             set(&fields, "model", &JsValue::from_str(model));
-            return make(e.code(), "unknown_model", &e.to_string(), fields.into());
+            set(&fields, "suggestion", &suggestion.as_deref().map_or(JsValue::NULL, JsValue::from_str));
+            return make(e.code(), "unknown_model", &e.message_with(&js_override_hint(model)), fields.into());
         }
         PricingError::Unpriced { model, note } => {
             set(&fields, "model", &JsValue::from_str(model));
             set(&fields, "note", &JsValue::from_str(note));
+            return make(e.code(), "pricing_error", &e.message_with(&js_override_hint(model)), fields.into());
         }
         PricingError::UnsupportedUsage { model, feature } => {
             set(&fields, "model", &JsValue::from_str(model));

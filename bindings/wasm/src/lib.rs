@@ -31,6 +31,8 @@
 //!   here);
 //! * [`meter`]: `RawMeter` (`meter::Meter`), the books of one call made
 //!   through the official SDK, for the JS `creditpoolMiddleware`;
+//! * [`redis`]: `RawRedisOps` (`redis::RedisPoolOps`: the Redis pool
+//!   store's commands and reply decoding), for the Node `RedisPool`;
 //! * [`errors`]: `errorClasses`, `errorCodes`, `classForCode` (`codes`).
 //!
 //! One attempt player drives every machine: `js/src/player.js`. It waits no
@@ -50,10 +52,12 @@ pub mod client;
 mod convert;
 pub mod errors;
 pub mod meter;
+pub mod money;
 pub mod panic;
 pub mod partial_json;
 pub mod pool;
 pub mod pricing;
+pub mod redis;
 pub mod request;
 pub mod response;
 pub mod retry;

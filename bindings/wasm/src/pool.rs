@@ -43,7 +43,13 @@ pub(crate) fn refusal_error(r: &Refusal) -> JsValue {
             set(obj, "retryAt", &u64_js(t));
         }
     }
-    errors::make(r.code(), r.reason(), &r.to_string(), fields)
+    let message = match r {
+        Refusal::UnknownAgent { .. } => format!(
+            "{r}. In JS: `new Pool({{ ..., allow_unknown_agents: true, default_agent: {{ cap: ... }} }})` lets other agents reserve under their own policy."
+        ),
+        _ => r.to_string(),
+    };
+    errors::make(r.code(), r.reason(), &message, fields)
 }
 
 /// A pool error as an Error: `type` is the core's tag
@@ -79,7 +85,9 @@ impl RawPool {
     /// A pool from the core's `PoolConfig` JSON, its cycle starting at `nowMs`.
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, now_ms: JsValue) -> Result<RawPool, JsValue> {
-        let config: PoolConfig = from_js(config, "pool configuration", "invalid_config")?;
+        // The core reads it, naming a wrong field by its path in plain words.
+        let config: serde_json::Value = from_js(config, "pool configuration", "invalid_config")?;
+        let config = PoolConfig::from_json_value(&config).map_err(|e| pool_error(&e))?;
         let now = u64_from_js(&now_ms, "nowMs")?;
         pool::Pool::new(config, now).map(RawPool).map_err(|e| pool_error(&e))
     }
@@ -266,6 +274,23 @@ impl RawPool {
 #[wasm_bindgen(js_name = checkWebhookEndpoint)]
 pub fn check_webhook_endpoint(url: &str, secret: &str) -> Result<String, JsValue> {
     pool::check_endpoint(url, secret.as_bytes()).map_err(|e| errors::make(e.code(), "invalid_options", &e.to_string(), JsValue::UNDEFINED))
+}
+
+/// Checks a ledger file's text (JSON Lines) against the pool's snapshot by
+/// the core's one rule (`pool::check_ledger`: no gap and no repeat, not
+/// newer than the pool): a fresh pool needs an empty file, a restored one the
+/// file its ledger went to. Returns the last `seq` the file holds (entries up
+/// to it are not appended again); throws `PoolSnapshotError` otherwise.
+#[wasm_bindgen(js_name = checkLedgerFile)]
+pub fn check_ledger_file(snapshot_json: &str, text: &str) -> Result<JsValue, JsValue> {
+    let invalid = |reason: String| pool_error(&PoolError::InvalidSnapshot { reason });
+    let snapshot: pool::PoolSnapshot = serde_json::from_str(snapshot_json).map_err(|e| invalid(e.to_string()))?;
+    let mut entries = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let entry: pool::LedgerEntry = serde_json::from_str(line).map_err(|e| invalid(format!("line {} of the ledger file: {e}", i + 1)))?;
+        entries.push(entry);
+    }
+    pool::check_ledger(&snapshot, &entries).map(|j| u64_js(j.last_seq_in_file)).map_err(|e| pool_error(&e))
 }
 
 /// `scheme://host[:port]` of a URL (the core's `pool::url_origin`).

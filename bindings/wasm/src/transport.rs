@@ -31,10 +31,33 @@ use crate::errors;
 export function jitterSeed() {
     return Math.floor(Math.random() * 9007199254740992);
 }
+export function fetchRequest(request) {
+    return globalThis.fetch(request);
+}
+export function failureDetail(e) {
+    // What the runtime said about a failed fetch: Node's OS error (the
+    // cause's syscall and code, e.g. "connect ECONNREFUSED"), else the
+    // error's message (a browser's "Failed to fetch"). The core words it
+    // with the origin and drops a detail that holds a URL.
+    try {
+        const c = e && e.cause;
+        if (c && typeof c.code === 'string') {
+            return [c.syscall, c.code].filter((x) => typeof x === 'string' && x).join(' ');
+        }
+        if (c && typeof c.message === 'string' && c.message) return c.message;
+        return e && typeof e.message === 'string' ? e.message : '';
+    } catch {
+        return '';
+    }
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = jitterSeed)]
     fn jitter_seed_js() -> f64;
+    #[wasm_bindgen(js_name = fetchRequest)]
+    fn fetch_request(request: &web_sys::Request) -> Promise;
+    #[wasm_bindgen(js_name = failureDetail)]
+    fn failure_detail(e: &JsValue) -> String;
 }
 
 /// A fresh seed for backoff jitter.
@@ -53,8 +76,9 @@ pub enum SendError {
     /// The request cannot go on the wire (a header value `fetch` refuses, an
     /// invalid URL); not a transport failure.
     Invalid(String),
-    /// `fetch` failed (refused, reset, DNS, TLS, CORS, aborted).
-    Failed,
+    /// `fetch` failed (refused, reset, DNS, TLS, CORS, aborted), with what
+    /// the runtime said (the OS error in Node; never the URL).
+    Failed(String),
 }
 
 /// Sends `http` to `base_url` + its path with `signal`. Resolves when the
@@ -87,9 +111,12 @@ pub async fn send(base_url: &str, http: &HttpRequest, signal: Option<&AbortSigna
         .redirect(web_sys::RequestRedirect::Manual)
         .body(body)
         .map_err(|e| SendError::Invalid(e.to_string()))?;
-    match request.send().await {
-        Ok(response) => Ok(response.into()),
-        Err(_) => Err(SendError::Failed),
+    // fetch is called here rather than through gloo-net's `send`, which keeps
+    // only the error's message: the cause holds the OS error.
+    let request: web_sys::Request = request.into();
+    match wasm_bindgen_futures::JsFuture::from(fetch_request(&request)).await {
+        Ok(response) => response.dyn_into::<web_sys::Response>().map_err(|_| SendError::Failed("fetch did not answer a Response".into())),
+        Err(e) => Err(SendError::Failed(failure_detail(&e))),
     }
 }
 
@@ -108,7 +135,7 @@ pub fn response_headers(response: &web_sys::Response) -> Headers {
 }
 
 /// [`send`] as a promise for the JS player: `{status, headers, body}` or
-/// `{failure}` (the core's `Failure` JSON). Rejects only when the request
+/// `{failure, detail}` (the core's `Failure` JSON, and what the runtime said). Rejects only when the request
 /// cannot be sent at all (`RequestBuildError`, code `invalid_header`).
 pub fn send_js(base_url: String, http: HttpRequest, signal: Option<AbortSignal>) -> Promise {
     future_to_promise(async move {
@@ -118,7 +145,7 @@ pub fn send_js(base_url: String, http: HttpRequest, signal: Option<AbortSignal>)
                 let body = response.body().map_or(JsValue::NULL, JsValue::from);
                 Ok(object(&[("status", JsValue::from(response.status())), ("headers", pairs_to_js(&headers.0)), ("body", body)]))
             }
-            Err(SendError::Failed) => Ok(object(&[("failure", to_js(&Failure::Connection)?)])),
+            Err(SendError::Failed(detail)) => Ok(object(&[("failure", to_js(&Failure::Connection)?), ("detail", JsValue::from_str(&detail))])),
             Err(SendError::Invalid(m)) => Err(errors::make("invalid_header", "configuration_error", &m, JsValue::UNDEFINED)),
         }
     })

@@ -569,7 +569,10 @@ OPS.reserve = function(args)
   local i = find_agent(name)
   if i == nil then
     if C.unknown ~= '1' and not redis.call('HGET', K[8], name) then
-      return { 'refused', 'unknown_agent', name }
+      -- the named agents, for the core to list and to suggest the closest
+      local r = { 'refused', 'unknown_agent', name }
+      for _, n in ipairs(redis.call('HKEYS', K[8])) do r[#r + 1] = n end
+      return r
     end
     i = add_agent(name, json)
   end

@@ -41,7 +41,9 @@
 //!   ended without an answer): the code of the error inside, or `max_turns`,
 //!   `budget_exhausted`;
 //! * the bindings' own faults: `invalid_options`, `internal_error`,
-//!   `sdk_unsupported` (an official SDK without the middleware hook).
+//!   `sdk_unsupported` (an official SDK without the middleware hook);
+//! * the SDK middleware's meter ([`MeterError`](crate::meter::MeterError)):
+//!   the request's or pricing's code, or `unknown_thread`.
 //!
 //! [`GiveUpReason::code`] is not an error code: it says why a failed call was
 //! not retried, next to the error's own code, and is not in [`CODES`].
@@ -423,6 +425,7 @@ pub const CLASSES: &[ErrorClass] = &[
     value_class("RequestBuildError", "CreditpoolError", "A request that cannot be built: `kind` is 'missing_api_key', 'invalid_api_key', 'invalid_header', 'invalid_beta', 'invalid_request' or 'selector_collision'."),
     class("UnknownParameterError", "RequestBuildError", "A request parameter the Messages API does not have (often a misspelling), refused before anything is sent: `parameter` is the name as written, `suggestion` the closest known one (or None). A field newer than this library goes in `extra_body`."),
     value_class("InvalidOptionsError", "CreditpoolError", "Options that do not have the expected shape (unknown fields are refused)."),
+    class("UnknownThreadError", "CreditpoolError", "A message-thread continue request whose thread the middleware does not know (never seen, or expired: `expired`), refused before anything is sent because the middleware was asked to (`unknown_thread=\"refuse\"`): its input, the whole stored thread, cannot be bounded tighter than the model's context window. `previous_message_id` names the message it continues."),
     class("SdkUnsupportedError", "CreditpoolError", "The installed official SDK has no middleware hook, or is older than creditpool's middleware supports: `minimum` names the lowest version that works (see `meter::MIN_PYTHON_SDK`, `meter::MIN_TS_SDK`)."),
     value_class("ToolDefinitionError", "CreditpoolError", "A tool definition the API would refuse: `rule` names the rule, `details` is the core's JSON form."),
     value_class("ToolInputInvalidError", "CreditpoolError", "A tool_use input that must not run: `kind` is 'unknown_tool', 'invalid_input' or 'truncated'; `tool_result` is the is_error block for the model (when the call's id is known)."),
@@ -437,7 +440,7 @@ pub const CLASSES: &[ErrorClass] = &[
     class("AgentCapError", "PoolRefusedError", "The agent's cap for the cycle would be exceeded."),
     class("PoolRateLimitedError", "PoolRefusedError", "The agent's rate limit says not yet (`which` is 'credits' or 'requests'): the same request is admitted at `retry_at`."),
     class("FairShareError", "PoolRefusedError", "The pool is nearly spent and the request would take the agent beyond its fair share of what remains."),
-    class("UnknownAgentError", "PoolRefusedError", "The agent is not configured and the pool does not allow unknown agents."),
+    class("UnknownAgentError", "PoolRefusedError", "The agent is not named by a pool that names its agents (or does not allow unknown agents): `known` lists the named agents, `suggestion` the closest to `agent`."),
     class("PoolError", "CreditpoolError", "A misuse of the pool, or a configuration or snapshot it cannot accept."),
     class("UnknownReservationError", "PoolError", "No reservation with this `id` was ever made by this pool."),
     class("PoolStoreError", "PoolError", "The pool store could not be reached or failed (a file, Redis): the operation's outcome is unknown; operations are idempotent, so it may be retried."),
@@ -499,6 +502,9 @@ pub const CODES: &[(&str, &str)] = &[
     ("invalid_options", "InvalidOptionsError"),
     // A binding's: the official SDK it was handed is too old for its middleware.
     ("sdk_unsupported", "SdkUnsupportedError"),
+    // A thread continue request the middleware does not know and was asked
+    // to refuse (`meter::MeterError::UnknownThread`).
+    ("unknown_thread", "UnknownThreadError"),
     // Tool definitions (`ToolDefinitionError`).
     ("invalid_tool_name", "ToolDefinitionError"),
     ("missing_tool_description", "ToolDefinitionError"),
@@ -708,8 +714,9 @@ mod tests {
             RequestError::SelectorCollision { field: "model".into() },
             RequestError::UnknownParameter { name: "temprature".into(), suggestion: Some("temperature".into()) },
         ];
+        out.push(("meter", crate::meter::MeterError::UnknownThread { previous_message_id: "msg_1".into(), expired: false }.code()));
         let pricing = [
-            PricingError::UnknownModel { model: "m".into() },
+            PricingError::UnknownModel { model: "m".into(), suggestion: None },
             PricingError::Unpriced { model: "m".into(), note: "n".into() },
             PricingError::InvalidPrice { value: "v".into(), reason: "r".into() },
             PricingError::InvalidTable { reason: "r".into() },
@@ -806,7 +813,7 @@ mod tests {
             Refusal::AgentCap { agent: name("a"), cap: m(1), spent: m(1), reserved: m(0), requested: m(1) },
             Refusal::RateLimited { agent: name("a"), which: RateLimitKind::Requests, retry_at_ms: 10 },
             Refusal::FairShare { agent: name("a"), share: m(1), held: m(1), requested: m(1), active_agents: 2 },
-            Refusal::UnknownAgent { agent: name("a") },
+            Refusal::UnknownAgent { agent: name("a"), known: vec![name("b")], suggestion: Some(name("b")) },
         ]
     }
 
@@ -930,6 +937,7 @@ mod tests {
         assert_eq!(class_for_code(StreamError::Malformed { detail: "d".into() }.code()), "StreamProtocolError");
         assert_eq!(class_for_code(StreamError::Protocol { detail: "d".into() }.code()), "StreamProtocolError");
         let call = CallError {
+            connection: None,
             error: AttemptError::Transport(Failure::Timeout { phase: TimeoutPhase::Read }),
             reason: GiveUpReason::AttemptsExhausted { attempts: 3 },
             attempts: 3,
@@ -937,7 +945,7 @@ mod tests {
         };
         assert_eq!(call.code(), "read_timeout");
         assert_eq!(class_for_code(call.code()), "APITimeoutError");
-        let call = CallError { error: AttemptError::Api(api(ApiErrorKind::Authentication, Some(401))), reason: GiveUpReason::NotRetryable { status: 401 }, attempts: 1, partial: None };
+        let call = CallError { error: AttemptError::Api(api(ApiErrorKind::Authentication, Some(401))), connection: None, reason: GiveUpReason::NotRetryable { status: 401 }, attempts: 1, partial: None };
         assert_eq!(class_for_code(call.code()), "AuthenticationError");
     }
 
@@ -979,7 +987,7 @@ mod tests {
     fn request_tool_pricing_and_agent_codes() {
         assert_eq!(RequestError::MissingApiKey.code(), "missing_api_key");
         assert_eq!(class_for_code(RequestError::SelectorCollision { field: "model".into() }.code()), "RequestBuildError");
-        let unknown = PricingError::UnknownModel { model: "m".into() };
+        let unknown = PricingError::UnknownModel { model: "m".into(), suggestion: None };
         assert_eq!(class_for_code(unknown.code()), "UnknownModelError");
         assert_eq!(class_for_code(AgentError::Pricing(unknown).code()), "UnknownModelError");
         assert_eq!(class_for_code(PricingError::Overflow.code()), "PricingError");

@@ -19,7 +19,7 @@ fn table_for(input: &Value) -> Result<PriceTable, PricingError> {
 fn error_json(e: &PricingError) -> Value {
     let mut v = json!({"kind": e.kind()});
     match e {
-        PricingError::UnknownModel { model } | PricingError::Unpriced { model, .. } | PricingError::UnsupportedUsage { model, .. } => v["model"] = json!(model),
+        PricingError::UnknownModel { model, .. } | PricingError::Unpriced { model, .. } | PricingError::UnsupportedUsage { model, .. } => v["model"] = json!(model),
         PricingError::InvalidPrice { value, .. } => v["value"] = json!(value),
         _ => {}
     }

@@ -2,7 +2,7 @@
 // the simulator given in ?api= (another origin: CORS). The outcome, the
 // pool's report and the alerts go to window.__agent (for the runner) and to
 // the page (for the screenshot).
-import { Agent, Client, Pool, Tool } from '../../src/browser.js';
+import { Agent, Client, Pool, Tool, nanos } from '../../src/browser.js';
 
 const api = new URL(location.href).searchParams.get('api');
 const INVENTORY = [
@@ -25,7 +25,7 @@ try {
     },
   });
   const pool = new Pool(
-    { limit: 1_900_000 },
+    { limit: nanos(1_900_000) },
     {
       onAlert: (a) => {
         alerts.push({ kind: a.kind, percent: a.percent, text: a.payload.text });
@@ -51,16 +51,16 @@ try {
   text('status', `${outcome.status}: ${outcome.turns.length} turns, ${usage.settled.usd} of ${usage.limit.usd}`);
   text('answer', outcome.final_text);
   document.getElementById('report').innerHTML =
-    '<tr><th>agent</th><th>settled (nano-USD)</th><th>requests</th></tr>' +
+    '<tr><th>agent</th><th>settled</th><th>requests</th></tr>' +
     report.agents.map((a) => `<tr><td>${a.agent}</td><td>${a.settled}</td><td>${a.requests}</td></tr>`).join('');
   window.__agent = {
     status: outcome.status,
     finalText: outcome.final_text,
     turns: outcome.turns.length,
-    totalCost: outcome.total_cost,
+    totalCost: Number(outcome.total_cost.nanos),
     settled: Number(usage.settled.nanos),
     reserved: Number(usage.reserved.nanos),
-    report,
+    report: report.toJSON(),
     alerts,
     queries,
   };

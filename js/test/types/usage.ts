@@ -22,6 +22,11 @@ import {
   tool,
   type Message,
   type Money,
+  AgentOutcome,
+  AgentCapError,
+  PoolReport,
+  nanos,
+  usd,
   type StreamEvent,
   type StreamRetryItem,
 } from 'creditpool';
@@ -71,16 +76,16 @@ void main;
 
 // The pool.
 export function poolUsage(): void {
-  const pool = new Pool({ limit: 10_000_000_000n }, { onAlert: (a) => a.percent });
-  const r = pool.reserve('agent', 1_000_000n);
-  const s = pool.settle(r.id, 900_000n);
+  const pool = new Pool({ limit: usd(10) }, { onAlert: (a) => a.percent });
+  const r = pool.reserve('agent', nanos(1_000_000n));
+  const s = pool.settle(r.id, '$0.0009');
   if (!s.duplicate) s.refunded.nanos satisfies bigint;
   const text: string = pool.snapshot();
   void text;
 }
 export async function poolFaults(): Promise<void> {
   const pool = new Pool(
-    { limit: 1_000n },
+    { limit: nanos(1_000n) },
     {
       webhooks: [{ url: 'https://hooks.example/x', secret: 's' }],
       webhookConcurrency: 2,
@@ -104,7 +109,7 @@ export async function activityUsage(pool: Pool, el: HTMLElement, jsonl: string):
   const now: VegaLiteSpec = pool.chart();
   const report = pool.report();
   const ofReport: VegaLiteSpec = report.chart();
-  const fromFile = activityChartFromLedger(jsonl, { limit: 40_000_000n, thresholds_pct: [50, 90] });
+  const fromFile = activityChartFromLedger(jsonl, { limit: usd('0.04'), thresholds_pct: [50, 90] });
   const entries: Record<string, unknown>[] = [];
   pool.onLedger((entry) => entries.push(entry));
   const fromEntries = activityChartFromLedger(entries, null);
@@ -123,7 +128,7 @@ export function refusal(e: unknown): number | null {
 }
 
 export async function agentUsage(client: Client, pool: Pool, t: ReturnType<typeof tool>): Promise<string> {
-  const agent = new Agent({ client, pool, agentId: 'inventory', model: 'claude-haiku-4-5', tools: [t], maxSpend: 50_000_000n });
+  const agent = new Agent({ client, pool, agentId: 'inventory', model: 'claude-haiku-4-5', tools: [t], maxSpend: usd('0.05') });
   const outcome = await agent.run('Find products under $50');
   return outcome.status === 'completed' ? outcome.final_text : outcome.status;
 }
@@ -139,4 +144,33 @@ export function coreUsage(): string {
 
 export function outcomeError(outcome: Awaited<ReturnType<Agent['run']>>): string | undefined {
   return outcome.exception?.code;
+}
+
+// Issue 13 items 1 and 8: one money type; typed outcomes and reports.
+export function moneyTypes(pool: Pool, outcome: AgentOutcome, report: PoolReport): string {
+  // @ts-expect-error a bare number is not an amount
+  new Pool({ limit: 5 });
+  // @ts-expect-error a string amount needs its dollar sign
+  pool.reserve('a', '5');
+  // @ts-expect-error maxSpend is a Money
+  new Agent({ client: new Client(), pool, agentId: 'a', model: 'm', maxSpend: 1 });
+  const total: Money = outcome.total_cost;
+  const perTool: Money | undefined = outcome.tool_costs['search'];
+  const sum: Money = total.plus(outcome.conversation_cost);
+  // @ts-expect-error total_cost is a Money, not a number
+  const asNumber: number = outcome.total_cost;
+  // @ts-expect-error an outcome has no such field
+  outcome.totalCost;
+  // @ts-expect-error not a status
+  if (outcome.status === 'complete') return '';
+  const refused: boolean = outcome.refusal instanceof AgentCapError;
+  const err: CreditpoolError | null = outcome.error;
+  const settled: Money = report.settled;
+  const cap: Money | null = report.agents[0]?.cap ?? null;
+  // @ts-expect-error a report has no such field
+  report.spent;
+  // @ts-expect-error a report's amounts are Money
+  const limit: number = report.limit;
+  void [perTool, sum, asNumber, refused, err, cap, limit];
+  return `${settled.usd} ${settled.dollars} ${settled.nanos} ${outcome.raiseForStatus().final_text}`;
 }

@@ -346,6 +346,18 @@ impl AgentRun {
         self.after_attempt(now_ms);
     }
 
+    /// The connection failed, and the driver says where it sent the request
+    /// and what the operating system said (see
+    /// [`MessagesCall::handle_connection_error`]): a run that fails on it
+    /// says both, never the URL's path or the key.
+    pub fn handle_connection_error(&mut self, base_url: &str, detail: &str, now_ms: u64) {
+        let now_ms = self.clock(now_ms);
+        if let Phase::Calling { call, .. } = &mut self.phase {
+            call.handle_connection_error(base_url, detail, now_ms);
+        }
+        self.after_attempt(now_ms);
+    }
+
     /// Time passed with nothing read: past [`AgentRun::deadline`] the attempt
     /// times out (see [`MessagesCall::handle_timeout`]). Returns whether it
     /// did.

@@ -3,7 +3,6 @@
 //! settings those rules read (the limit, agent policies).
 
 use super::error::{PoolError, RateLimitKind, Refusal};
-use super::name::Name;
 use super::reservation::Reservation;
 use super::state::{AgentCounters, OpenReservation};
 use super::{fairshare, gcra, AgentId, AgentPolicy, FairShareConfig, Pool};
@@ -40,7 +39,7 @@ impl Pool {
         let now = self.clock(now_ms);
         self.advance(now, None);
         if agent.0 as usize >= self.agents.len() {
-            return Err(Refusal::UnknownAgent { agent: Name::from(format!("#{}", agent.0)) });
+            return Err(self.unknown_agent(&format!("#{}", agent.0)));
         }
         self.grant(agent.0, amount, self.config.lease_ms, now)
     }
@@ -48,9 +47,14 @@ impl Pool {
     fn resolve(&mut self, agent: &str) -> Result<AgentId, Refusal> {
         match self.agents.lookup(agent) {
             Some(i) => Ok(AgentId(i)),
-            None if self.config.allow_unknown_agents => Ok(AgentId(self.agent_index(agent))),
-            None => Err(Refusal::UnknownAgent { agent: Name::new(agent) }),
+            None if self.config.allows_unknown_agents() => Ok(AgentId(self.agent_index(agent))),
+            None => Err(self.unknown_agent(agent)),
         }
+    }
+
+    /// The refusal of an agent the pool does not name, listing those it does.
+    fn unknown_agent(&self, agent: &str) -> Refusal {
+        Refusal::unknown_agent(agent, self.config.agents.keys().map(String::as_str))
     }
 
     /// Checks the rules and, if they allow it, opens a reservation.
@@ -139,7 +143,7 @@ impl Pool {
             return Err(Refusal::PoolExhausted { requested: amount, available: s.available() });
         }
         let Some(a) = s.agents.get(idx as usize) else {
-            return Err(Refusal::UnknownAgent { agent: self.agents.name(idx) });
+            return Err(self.unknown_agent(&self.agents.name(idx)));
         };
         let policy = self.agents.policy(idx);
         if let Some(cap) = policy.cap {
@@ -157,7 +161,7 @@ impl Pool {
         }
         let a = match self.state.agents.get(idx as usize) {
             Some(a) => a,
-            None => return Err(Refusal::UnknownAgent { agent: self.agents.name(idx) }),
+            None => return Err(self.unknown_agent(&self.agents.name(idx))),
         };
         let policy = self.agents.policy(idx);
         let credits = match policy.credits_per_minute {

@@ -48,7 +48,7 @@ pub const BASIS_POINTS: u32 = 10_000;
 ///   "alerts": {"thresholds_pct": [50, 75, 90, 100], "on_committed": false, "burn_rate": null},
 ///   "agents": {},
 ///   "default_agent": {"cap": null, "weight": 1, "credits_per_minute": null, "requests_per_minute": null},
-///   "allow_unknown_agents": true,
+///   "allow_unknown_agents": null,
 ///   "fair_share": null,
 ///   "report_bucket_ms": 3600000,
 ///   "report_top": 5
@@ -92,14 +92,22 @@ pub struct PoolConfig {
     /// Policies of named agents.
     #[serde(default)]
     pub agents: BTreeMap<String, AgentPolicy>,
-    /// The policy of agents not named in `agents`.
+    /// The policy of agents not named in `agents` (when they are allowed).
     #[serde(default)]
     pub default_agent: AgentPolicy,
     /// Whether an agent not named in `agents` may reserve (with `default_agent`'s
-    /// policy). When false, it is refused with
-    /// [`Refusal::UnknownAgent`](super::Refusal::UnknownAgent).
-    #[serde(default = "yes")]
-    pub allow_unknown_agents: bool,
+    /// policy). When refused, it gets
+    /// [`Refusal::UnknownAgent`](super::Refusal::UnknownAgent), which lists the
+    /// named agents and suggests the closest (a misspelled name must not run
+    /// uncapped). Unset (`null`, the default), it follows from `agents`: a pool
+    /// that names its agents refuses others, a pool that names none allows
+    /// every agent. Allowing unknown agents beside named ones is an explicit
+    /// choice: `true`, with `default_agent` as their policy (give it a cap).
+    /// [`Pool::new`](super::Pool::new) settles the choice, so a pool's
+    /// [`config`](super::Pool::config) and snapshots always hold `true` or
+    /// `false` (see [`PoolConfig::allows_unknown_agents`]).
+    #[serde(default)]
+    pub allow_unknown_agents: Option<bool>,
     /// Weighted max-min fair sharing of what remains, when the pool is nearly spent.
     #[serde(default)]
     pub fair_share: Option<FairShareConfig>,
@@ -248,9 +256,6 @@ fn default_late_settle_window_ms() -> u64 {
 fn default_max_clock_jump_ms() -> u64 {
     DEFAULT_MAX_CLOCK_JUMP_MS
 }
-fn yes() -> bool {
-    true
-}
 fn default_bucket_ms() -> u64 {
     60 * 60 * 1_000
 }
@@ -286,7 +291,7 @@ impl PoolConfig {
             alerts: AlertConfig::default(),
             agents: BTreeMap::new(),
             default_agent: AgentPolicy::default(),
-            allow_unknown_agents: true,
+            allow_unknown_agents: None,
             fair_share: None,
             report_bucket_ms: default_bucket_ms(),
             report_top: default_report_top(),
@@ -325,6 +330,22 @@ impl PoolConfig {
             p.validate().map_err(|e| format!("agents.{name}.{e}"))?;
         }
         Ok(())
+    }
+
+    /// Whether agents not named in `agents` may reserve: as set, or, when
+    /// unset, only if the configuration names no agent.
+    pub fn allows_unknown_agents(&self) -> bool {
+        self.allow_unknown_agents.unwrap_or(self.agents.is_empty())
+    }
+
+    /// Allows agents not named in `agents`, each under `policy` (its own cap,
+    /// weight and rates): the explicit choice a pool that names its agents
+    /// needs to let others reserve.
+    #[must_use]
+    pub fn allow_unknown_agents_with(mut self, policy: AgentPolicy) -> PoolConfig {
+        self.allow_unknown_agents = Some(true);
+        self.default_agent = policy;
+        self
     }
 
     /// The policy of an agent: its own, or the default.

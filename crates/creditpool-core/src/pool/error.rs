@@ -77,12 +77,52 @@ pub enum Refusal {
         active_agents: u32,
     },
     /// The agent is not named in the configuration, and unknown agents are not
-    /// allowed.
-    #[error("unknown agent {agent:?}")]
+    /// allowed (the default when the pool names its agents).
+    #[error("{}", unknown_agent_message(agent, known, suggestion.as_ref()))]
     UnknownAgent {
         /// The agent.
         agent: Name,
+        /// The agents the pool names, in name order (at most
+        /// [`MAX_KNOWN_LISTED`]).
+        #[serde(default)]
+        known: Vec<Name>,
+        /// The named agent closest to `agent` (see [`crate::suggest`]), if one
+        /// is close enough.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggestion: Option<Name>,
     },
+}
+
+/// How many named agents an [`Refusal::UnknownAgent`] lists.
+pub const MAX_KNOWN_LISTED: usize = 50;
+
+fn unknown_agent_message(agent: &Name, known: &[Name], suggestion: Option<&Name>) -> String {
+    let shown: String = agent.chars().take(crate::suggest::MAX_LEN).collect::<String>().escape_debug().to_string();
+    let mut msg = format!("unknown agent \"{shown}\"");
+    if let Some(s) = suggestion {
+        msg.push_str(&format!(": did you mean \"{s}\"?"));
+    }
+    if known.is_empty() {
+        msg.push_str(" (this pool names no agent and does not allow unknown agents)");
+    } else {
+        let list: Vec<String> = known.iter().take(20).map(|k| format!("\"{}\"", k.escape_debug())).collect();
+        let more = if known.len() > 20 { ", ..." } else { "" };
+        msg.push_str(&format!(" (the pool's agents: {}{more}; agents it does not name are refused unless unknown agents are allowed)", list.join(", ")));
+    }
+    msg
+}
+
+impl Refusal {
+    /// The refusal of an agent the pool does not name: `known` lists the names
+    /// it does (sorted here, at most [`MAX_KNOWN_LISTED`] kept), and the
+    /// closest of all of them is suggested.
+    pub fn unknown_agent<'a>(agent: &str, known: impl IntoIterator<Item = &'a str>) -> Refusal {
+        let mut names: Vec<&str> = known.into_iter().collect();
+        names.sort_unstable();
+        names.dedup();
+        let suggestion = crate::suggest::closest(agent, names.iter().copied()).map(Name::new);
+        Refusal::UnknownAgent { agent: Name::new(agent), known: names.into_iter().take(MAX_KNOWN_LISTED).map(Name::new).collect(), suggestion }
+    }
 }
 
 impl Refusal {

@@ -53,8 +53,12 @@
 //! limit with the instant to retry at ([`Refusal::RateLimited`]), and agents
 //! not configured when unknown agents are not allowed
 //! ([`Refusal::UnknownAgent`]). They are checked in that order (unknown agent
-//! first), and the first that applies is returned. Unknown agents are allowed by
-//! default, with [`PoolConfig::default_agent`]'s policy.
+//! first), and the first that applies is returned. A pool that names its agents
+//! refuses others by default (the refusal lists the named agents and suggests
+//! the closest: a misspelled name must not run uncapped); a pool that names
+//! none allows every agent. Allowing unknown agents beside named ones is an
+//! explicit choice ([`PoolConfig::allow_unknown_agents_with`]), under
+//! [`PoolConfig::default_agent`]'s policy.
 //!
 //! # Idempotency
 //!
@@ -91,6 +95,7 @@ mod agents;
 pub mod alerts;
 pub mod attribution;
 mod config;
+pub(crate) mod config_json;
 pub mod cycle;
 pub mod error;
 mod expiry;
@@ -100,6 +105,7 @@ mod hash;
 pub mod ledger;
 pub mod name;
 pub mod ops;
+pub mod outbox;
 pub mod recovery;
 pub mod report;
 pub mod reservation;
@@ -113,7 +119,7 @@ pub use alerts::{Alert, AlertKind};
 pub use attribution::{Attribution, AttributionInput, CostParts, PricedCost, ToolCharge, ToolPart, ToolShare};
 pub use config::*;
 pub use cycle::{CycleBounds, CycleSpec};
-pub use error::{PoolError, RateLimitKind, Refusal};
+pub use error::{PoolError, RateLimitKind, Refusal, MAX_KNOWN_LISTED};
 pub use ledger::{LedgerEntry, LedgerKind, TokenCounts};
 pub use name::Name;
 pub use ops::{OpResult, PoolOp};
@@ -169,7 +175,8 @@ pub struct Pool {
 
 impl Pool {
     /// A new pool, its first cycle the one containing `now_ms`.
-    pub fn new(config: PoolConfig, now_ms: u64) -> Result<Pool, PoolError> {
+    pub fn new(mut config: PoolConfig, now_ms: u64) -> Result<Pool, PoolError> {
+        config.allow_unknown_agents = Some(config.allows_unknown_agents());
         config.validate().map_err(|reason| PoolError::InvalidConfig { reason })?;
         let state = PoolState::new(config.limit, config.cycle.bounds_at(now_ms), now_ms);
         let mut pool = Pool {

@@ -247,7 +247,8 @@ impl Pool {
         if snap.version != SNAPSHOT_VERSION {
             return Err(PoolError::UnsupportedSnapshotVersion { version: snap.version });
         }
-        let config = snap.config;
+        let mut config = snap.config;
+        config.allow_unknown_agents = Some(config.allows_unknown_agents());
         config.validate().map_err(|reason| PoolError::InvalidConfig { reason })?;
         let st = snap.state;
         if st.cycle.start_ms >= st.cycle.end_ms {

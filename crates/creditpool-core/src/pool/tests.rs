@@ -173,6 +173,7 @@ fn agent_caps() {
     let mut c = PoolConfig::new(m(1_000));
     c.agents.insert("abs".into(), AgentPolicy { cap: Some(Cap::Absolute { amount: m(100) }), ..AgentPolicy::default() });
     c.default_agent.cap = Some(Cap::Share { basis_points: 2_000 });
+    c.allow_unknown_agents = Some(true);
     let mut p = Pool::new(c, 0).unwrap();
     p.reserve("abs", m(60), 0).unwrap();
     p.settle(1, m(30), None, 0).unwrap();
@@ -189,10 +190,10 @@ fn agent_caps() {
 #[test]
 fn unknown_agents_can_be_refused() {
     let mut c = PoolConfig::new(m(1_000));
-    c.allow_unknown_agents = false;
+    c.allow_unknown_agents = Some(false);
     c.agents.insert("known".into(), AgentPolicy::default());
     let mut p = Pool::new(c, 0).unwrap();
-    assert_eq!(p.reserve("stranger", m(1), 0), Err(Refusal::UnknownAgent { agent: Name::new("stranger") }));
+    assert_eq!(p.reserve("stranger", m(1), 0), Err(Refusal::unknown_agent("stranger", ["known"])));
     p.reserve("known", m(1), 0).unwrap();
     p.set_agent_policy("stranger", AgentPolicy::default(), 0).unwrap();
     p.reserve("stranger", m(1), 0).unwrap();
@@ -204,6 +205,7 @@ fn rate_limits_wait_and_refunds_return_credit() {
     let mut c = PoolConfig::new(m(1_000_000));
     c.default_agent.credits_per_minute = Some(m(600));
     c.agents.insert("rpm".into(), AgentPolicy { requests_per_minute: Some(2), ..AgentPolicy::default() });
+    c.allow_unknown_agents = Some(true);
     let mut p = Pool::new(c, 0).unwrap();
     p.reserve("a", m(500), 0).unwrap();
     let r = p.reserve("a", m(200), 0).unwrap_err();
@@ -226,6 +228,7 @@ fn fair_share_when_nearly_spent() {
     let mut c = PoolConfig::new(m(1_000));
     c.fair_share = Some(FairShareConfig { when_committed_pct: 50, active_window_ms: 60_000 });
     c.agents.insert("big".into(), AgentPolicy { weight: 3, ..AgentPolicy::default() });
+    c.allow_unknown_agents = Some(true);
     let mut p = Pool::new(c, 0).unwrap();
     // Below 50 % committed: no shares.
     p.reserve("small", m(400), 0).unwrap();
@@ -336,12 +339,12 @@ fn invalid_config_is_refused() {
 #[test]
 fn agent_ids_skip_the_name_lookup() {
     let mut c = PoolConfig::new(m(1_000));
-    c.allow_unknown_agents = false;
+    c.allow_unknown_agents = Some(false);
     c.agents.insert("known".into(), AgentPolicy::default());
     let mut p = Pool::new(c, 0).unwrap();
     let id = p.agent_id("known").unwrap();
     assert_eq!(id.index(), 0);
-    assert_eq!(p.agent_id("stranger"), Err(Refusal::UnknownAgent { agent: Name::new("stranger") }));
+    assert_eq!(p.agent_id("stranger"), Err(Refusal::unknown_agent("stranger", ["known"])));
     let r = p.reserve_for(id, m(10), 5).unwrap();
     assert_eq!(p.state().open_reservation(r.id).map(|o| o.agent), Some(0));
     let mut q = Pool::restore(p.snapshot()).unwrap();
@@ -634,4 +637,37 @@ fn peeked_ledger_entries_and_alerts_stay_until_acked() {
     assert_eq!(p.peek_events().len(), n - 1);
     assert_eq!(p.ack_events(usize::MAX), n - 1);
     assert!(p.poll_event().is_none());
+}
+
+#[test]
+fn a_pool_that_names_its_agents_refuses_a_misspelled_one() {
+    let mut c = PoolConfig::new(m(1_000));
+    c.agents.insert("researcher".into(), AgentPolicy { cap: Some(Cap::Absolute { amount: m(10) }), ..AgentPolicy::default() });
+    c.agents.insert("writer".into(), AgentPolicy::default());
+    let mut p = Pool::new(c.clone(), 0).unwrap();
+    assert_eq!(p.config().allow_unknown_agents, Some(false));
+    let r = p.reserve("reseacher", m(500), 0).unwrap_err();
+    assert_eq!(
+        r,
+        Refusal::UnknownAgent { agent: Name::new("reseacher"), known: vec![Name::new("researcher"), Name::new("writer")], suggestion: Some(Name::new("researcher")) }
+    );
+    assert_eq!(
+        r.to_string(),
+        "unknown agent \"reseacher\": did you mean \"researcher\"? (the pool's agents: \"researcher\", \"writer\"; agents it does not name are refused unless unknown agents are allowed)"
+    );
+    assert!(p.state().agent("reseacher").is_none(), "a refused name leaves no trace");
+    // The choice survives a snapshot, whatever the default later becomes.
+    let mut q = Pool::restore(p.snapshot()).unwrap();
+    assert!(matches!(q.reserve("reseacher", m(1), 1), Err(Refusal::UnknownAgent { .. })));
+
+    // Allowing unknown agents is explicit, under their own policy and cap.
+    let open = c.allow_unknown_agents_with(AgentPolicy { cap: Some(Cap::Absolute { amount: m(20) }), ..AgentPolicy::default() });
+    let mut p = Pool::new(open, 0).unwrap();
+    p.reserve("reseacher", m(20), 0).unwrap();
+    assert!(matches!(p.reserve("reseacher", m(1), 0), Err(Refusal::AgentCap { .. })));
+
+    // A pool that names no agent allows every agent, as before.
+    let mut p = Pool::new(PoolConfig::new(m(1_000)), 0).unwrap();
+    assert_eq!(p.config().allow_unknown_agents, Some(true));
+    p.reserve("anyone", m(1), 0).unwrap();
 }

@@ -29,20 +29,24 @@ mod table;
 pub use capabilities::{check_request, check_request_with, Capabilities, CapabilityError, Feature};
 pub use cost::{cost, CostBreakdown, CostOptions};
 pub use estimate::{worst_case, Estimate, EstimateMode};
-pub use table::{LongContextTier, ModelFacts, ModelPrices, PriceTable, Rates, ToolUseOverhead};
+pub(crate) use estimate::cache_writes;
+pub use table::{FastMode, LongContextTier, ModelFacts, ModelPrices, PriceTable, Rates, ToolUseOverhead};
 
 /// Why a price could not be determined.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PricingError {
     /// The table does not know this model ID and no override prices it.
-    #[error("unknown model `{model}`: give its prices with PriceTable::with_override")]
+    #[error("{}", self.message_with(RUST_OVERRIDE_HINT))]
     UnknownModel {
         /// The model ID asked for.
         model: String,
+        /// The known model ID closest to `model` (see [`crate::suggest`]),
+        /// if one is close enough: most unknown models are misspellings.
+        suggestion: Option<String>,
     },
     /// The model is known but has no published price in this table.
-    #[error("model `{model}` has no price in this table ({note}); give its prices with PriceTable::with_override")]
+    #[error("{}", self.message_with(RUST_OVERRIDE_HINT))]
     Unpriced {
         /// The model ID asked for.
         model: String,
@@ -76,7 +80,27 @@ pub enum PricingError {
     Overflow,
 }
 
+/// How a Rust caller prices a model the table does not (the words
+/// [`PricingError`]'s `Display` ends with); each binding passes its own
+/// spelling to [`PricingError::message_with`].
+pub const RUST_OVERRIDE_HINT: &str = "give its prices with PriceTable::with_override";
+
 impl PricingError {
+    /// The error in words, ending, for an unknown or unpriced model, with
+    /// `override_hint`: how the caller's language gives a model's prices
+    /// (Rust: [`RUST_OVERRIDE_HINT`]). An unknown model names the closest
+    /// known one first.
+    pub fn message_with(&self, override_hint: &str) -> String {
+        match self {
+            PricingError::UnknownModel { model, suggestion: Some(s) } => {
+                format!("unknown model `{model}`: did you mean `{s}`? If `{model}` is right, {override_hint}")
+            }
+            PricingError::UnknownModel { model, suggestion: None } => format!("unknown model `{model}`: {override_hint}"),
+            PricingError::Unpriced { model, note } => format!("model `{model}` has no price in this table ({note}); {override_hint}"),
+            other => other.to_string(),
+        }
+    }
+
     /// A stable, machine-readable name for the kind of error (`"unknown_model"`,
     /// `"unpriced"`, `"invalid_price"`, `"invalid_table"`,
     /// `"unsupported_usage"`, `"overflow"`), shared by every binding.

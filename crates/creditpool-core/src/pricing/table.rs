@@ -69,12 +69,28 @@ pub struct ModelPrices {
     pub long_context: Option<LongContextTier>,
     /// Whether `inference_geo: "us"` multiplies every token rate by 1.1.
     pub inference_geo_us_multiplier: bool,
+    /// Fast mode (`speed: "fast"`): the multiplier on every token rate, on
+    /// the models that have a published fast-mode price. `None`: fast mode
+    /// cannot be priced on this model (a typed error, never a guess).
+    pub fast_mode: Option<FastMode>,
+}
+
+/// The fast-mode multiplier of a model's token rates, an exact fraction
+/// (`speed: "fast"`; it stacks with batch and US-only inference, and does not
+/// touch the web-search fee).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FastMode {
+    /// The numerator (2 for "2x").
+    pub numerator: u64,
+    /// The denominator.
+    pub denominator: u64,
 }
 
 impl ModelPrices {
     /// Prices with base rates only: no long-context tier, no geo multiplier.
     pub fn new(rates: Rates) -> ModelPrices {
-        ModelPrices { rates, long_context: None, inference_geo_us_multiplier: false }
+        ModelPrices { rates, long_context: None, inference_geo_us_multiplier: false, fast_mode: None }
     }
 
     /// Adds a long-context tier.
@@ -87,6 +103,18 @@ impl ModelPrices {
     pub fn with_inference_geo_us_multiplier(mut self, applies: bool) -> ModelPrices {
         self.inference_geo_us_multiplier = applies;
         self
+    }
+
+    /// Sets the fast-mode multiplier (`numerator / denominator`, both
+    /// positive).
+    pub fn with_fast_mode(mut self, numerator: u64, denominator: u64) -> ModelPrices {
+        self.fast_mode = Some(FastMode { numerator, denominator });
+        self
+    }
+
+    /// The fast-mode multiplier as the table's ratio type.
+    pub(crate) fn fast_mode_ratio(&self) -> Option<Ratio> {
+        self.fast_mode.map(|f| Ratio { numerator: f.numerator, denominator: f.denominator })
     }
 
     /// The rates that apply to a request with this many input tokens in total
@@ -162,6 +190,8 @@ struct ModelPricesSpec {
     long_context: Option<LongContextSpec>,
     #[serde(default)]
     inference_geo_us: bool,
+    #[serde(default)]
+    fast_mode: Option<FastMode>,
 }
 
 impl ModelPricesSpec {
@@ -170,6 +200,12 @@ impl ModelPricesSpec {
         let mut prices = ModelPrices::new(rates).with_inference_geo_us_multiplier(self.inference_geo_us);
         if let Some(lc) = &self.long_context {
             prices = prices.with_long_context(lc.threshold_input_tokens, lc.prices.resolve()?);
+        }
+        if let Some(f) = self.fast_mode {
+            if f.numerator == 0 || f.denominator == 0 {
+                return Err(PricingError::InvalidPrice { value: format!("{}/{}", f.numerator, f.denominator), reason: "fast_mode: numerator and denominator must be positive".into() });
+            }
+            prices = prices.with_fast_mode(f.numerator, f.denominator);
         }
         Ok(prices)
     }
@@ -270,7 +306,10 @@ impl PriceTable {
         if let Some(p) = self.overrides.get(model) {
             return Ok(p);
         }
-        let entry = self.entry(model).ok_or_else(|| PricingError::UnknownModel { model: model.to_owned() })?;
+        let entry = self.entry(model).ok_or_else(|| PricingError::UnknownModel {
+            model: model.to_owned(),
+            suggestion: crate::suggest::closest(model, self.model_ids().chain(self.overrides.keys().map(String::as_str))).map(str::to_owned),
+        })?;
         entry.prices.as_ref().ok_or_else(|| PricingError::Unpriced {
             model: model.to_owned(),
             note: entry.facts.unpriced_note.clone().unwrap_or_default(),
@@ -424,6 +463,8 @@ struct ModelSpec {
     #[serde(default)]
     long_context: Option<LongContextSpec>,
     inference_geo_us: bool,
+    #[serde(default)]
+    fast_mode: Option<RatioSpec>,
     context_window: u64,
     #[serde(default)]
     #[allow(dead_code)]
@@ -474,10 +515,11 @@ impl TableFile {
                         output: rates.output.clone(),
                         long_context: m.long_context,
                         inference_geo_us: m.inference_geo_us,
+                        fast_mode: m.fast_mode.as_ref().map(|r| FastMode { numerator: r.numerator, denominator: r.denominator }),
                     };
                     Some(spec.resolve()?)
                 }
-                (None, Some(_)) if m.long_context.is_none() => None,
+                (None, Some(_)) if m.long_context.is_none() && m.fast_mode.is_none() => None,
                 _ => return Err(bad(format!("{}: give either prices or an unpriced_note (and a long_context only with prices)", m.name))),
             };
             let capabilities = Capabilities::from_spec(m.capabilities.as_ref(), &self.sampling_defaults).map_err(|e| bad(format!("{}: {e}", m.name)))?;
@@ -540,7 +582,7 @@ mod tests {
     #[test]
     fn builtin_table_loads_with_every_design_model() {
         let t = PriceTable::builtin();
-        assert_eq!(t.as_of(), "2026-10-01");
+        assert_eq!(t.as_of(), "2026-12-05");
         for id in [
             "claude-fable-5-2", "claude-mythos-5-2", "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1",
             "claude-mythos-5-1", "claude-sonnet-5", "claude-fable-5", "claude-mythos-5", "claude-opus-5", "claude-opus-4-8", "claude-opus-4-7",
@@ -551,8 +593,21 @@ mod tests {
             assert!(t.facts(id).is_some(), "{id} missing");
         }
         assert_eq!(t.prices("claude-sonnet-4-5").map(|p| p.rates.input.nanos()), Ok(3_000));
-        assert!(matches!(t.prices("claude-haiku-5-5"), Err(PricingError::Unpriced { .. })));
-        assert!(matches!(t.prices("gpt-4"), Err(PricingError::UnknownModel { .. })));
+        assert!(matches!(t.prices("claude-fable-5-2"), Err(PricingError::Unpriced { .. })));
+        // Checked 2026-12-05: Haiku 5.5 in two bands; fast mode 2x on Opus 5.5 and Opus 5 only.
+        let haiku = t.prices("claude-haiku-5-5").unwrap();
+        assert_eq!((haiku.rates.input.nanos(), haiku.rates.output.nanos()), (100, 500));
+        assert_eq!(haiku.long_context.map(|l| (l.threshold_input_tokens, l.rates.input.nanos(), l.rates.output.nanos())), Some((100_000, 500, 2_500)));
+        assert_eq!(t.prices("claude-opus-5-5").unwrap().fast_mode, Some(FastMode { numerator: 2, denominator: 1 }));
+        assert_eq!(t.prices("claude-opus-5").unwrap().fast_mode, Some(FastMode { numerator: 2, denominator: 1 }));
+        assert_eq!(t.prices("claude-opus-4-8").unwrap().fast_mode, None);
+        assert!(matches!(t.prices("gpt-4"), Err(PricingError::UnknownModel { suggestion: None, .. })));
+        let e = t.prices("claude-sonet-4-5").unwrap_err();
+        assert!(matches!(&e, PricingError::UnknownModel { suggestion: Some(s), .. } if s == "claude-sonnet-4-5"), "{e:?}");
+        assert_eq!(
+            e.message_with("pass price_overrides to Client()"),
+            "unknown model `claude-sonet-4-5`: did you mean `claude-sonnet-4-5`? If `claude-sonet-4-5` is right, pass price_overrides to Client()"
+        );
         assert_eq!(t.web_search_fee(), Money::from_nanos(10_000_000));
         assert_eq!(t.max_image_tokens, 4_784);
         assert_eq!(t.max_tool_use_system_prompt, 804);

@@ -237,7 +237,7 @@ impl Builder<'_> {
             thr.join(","),
             if c.alerts.on_committed { "1" } else { "0" }.to_owned(),
             c.alerts.burn_rate.map(|b| b.min_elapsed_ms.to_string()).unwrap_or_default(),
-            if c.allow_unknown_agents { "1" } else { "0" }.to_owned(),
+            if c.allows_unknown_agents() { "1" } else { "0" }.to_owned(),
             cyc,
             checked_u64("report_bucket_ms", c.report_bucket_ms)?,
             policy_string("default_agent", &c.default_agent)?,

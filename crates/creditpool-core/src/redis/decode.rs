@@ -79,7 +79,10 @@ fn refusal(v: &[RedisValue]) -> Result<Refusal, RedisError> {
             which: if t(v, 3)? == "requests" { RateLimitKind::Requests } else { RateLimitKind::Credits },
             retry_at_ms: u(v, 4)?,
         },
-        "unknown_agent" => Refusal::UnknownAgent { agent: Name::new(&t(v, 2)?) },
+        "unknown_agent" => {
+            let known: Vec<String> = (3..v.len()).map(|i| t(v, i)).collect::<Result<_, _>>()?;
+            Refusal::unknown_agent(&t(v, 2)?, known.iter().map(String::as_str))
+        }
         other => return Err(bad(format!("unknown refusal {other:?}"))),
     })
 }
