@@ -41,19 +41,8 @@ pub fn pool_config_amounts() -> Vec<&'static str> {
 #[pyfunction]
 #[pyo3(signature = (rule, argument, kind, text, nanos=None))]
 pub fn money_rule(py: Python<'_>, rule: &str, argument: &str, kind: &str, text: &str, nanos: Option<u64>) -> PyResult<u64> {
-    let input = match kind {
-        "money" => AmountInput::Money(Money::from_nanos(nanos.unwrap_or(0))),
-        "integer" => AmountInput::Integer(text),
-        "number" => AmountInput::Number(text),
-        "text" => AmountInput::Text(text),
-        _ => AmountInput::Other(text),
-    };
-    let result = match rule {
-        "usd" => money::usd(input),
-        "nanos" => money::nanos(input),
-        _ => money::check_amount(argument, input),
-    };
-    result.map(Money::nanos).map_err(|e: AmountError| {
+    money::apply_rule(rule, argument, AmountInput::from_kind(kind, text, nanos.unwrap_or(0)))
+        .map(Money::nanos).map_err(|e: AmountError| {
         raise(
             py,
             "invalid_options",

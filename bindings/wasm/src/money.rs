@@ -47,19 +47,8 @@ fn u64_of(v: &JsValue) -> Option<u64> {
 /// `invalid_options`, `argument`, `reason`).
 #[wasm_bindgen(js_name = moneyRule)]
 pub fn money_rule(rule: &str, argument: &str, kind: &str, text: &str, nanos: JsValue) -> Result<BigInt, JsValue> {
-    let input = match kind {
-        "money" => AmountInput::Money(Money::from_nanos(u64_of(&nanos).unwrap_or(0))),
-        "integer" => AmountInput::Integer(text),
-        "number" => AmountInput::Number(text),
-        "text" => AmountInput::Text(text),
-        _ => AmountInput::Other(text),
-    };
-    let result = match rule {
-        "usd" => money::usd(input),
-        "nanos" => money::nanos(input),
-        _ => money::check_amount(argument, input),
-    };
-    result.map(|m| BigInt::from(m.nanos())).map_err(|e| {
+    money::apply_rule(rule, argument, AmountInput::from_kind(kind, text, u64_of(&nanos).unwrap_or(0)))
+        .map(|m| BigInt::from(m.nanos())).map_err(|e| {
         let fields = object(&[
             ("kind", JsValue::from_str("invalid_options")),
             ("argument", JsValue::from_str(&e.argument)),

@@ -292,6 +292,32 @@ pub enum AmountInput<'a> {
     Other(&'a str),
 }
 
+impl<'a> AmountInput<'a> {
+    /// A value as a binding sorted it, by the kind's name: `money` (then
+    /// `nanos` is its value), `integer`, `number`, `text`, or anything else
+    /// (then `text` is the type's name in the user's language).
+    pub fn from_kind(kind: &str, text: &'a str, nanos: u64) -> AmountInput<'a> {
+        match kind {
+            "money" => AmountInput::Money(Money::from_nanos(nanos)),
+            "integer" => AmountInput::Integer(text),
+            "number" => AmountInput::Number(text),
+            "text" => AmountInput::Text(text),
+            _ => AmountInput::Other(text),
+        }
+    }
+}
+
+/// One money rule by its name, as the bindings call it: `usd` ([`usd`]),
+/// `nanos` ([`nanos`]), or anything else for an amount argument named
+/// `argument` ([`check_amount`]).
+pub fn apply_rule(rule: &str, argument: &str, input: AmountInput<'_>) -> Result<Money, AmountError> {
+    match rule {
+        "usd" => usd(input),
+        "nanos" => nanos(input),
+        _ => check_amount(argument, input),
+    }
+}
+
 /// Why a value is not accepted as an amount: the argument it was given for,
 /// a stable kind and the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -535,6 +561,19 @@ mod tests {
         }
         assert_eq!(Money::from_nanos(1_500_000_000).to_dollars_string(), "1.5");
         assert_eq!(Money::ZERO.to_dollars_string(), "0");
+    }
+
+    #[test]
+    fn rules_by_name_are_the_rules() {
+        let five = AmountInput::from_kind("integer", "5", 0);
+        assert_eq!(five, AmountInput::Integer("5"));
+        assert_eq!(AmountInput::from_kind("money", "ignored", 7), AmountInput::Money(Money::from_nanos(7)));
+        assert_eq!(AmountInput::from_kind("Decimal", "Decimal", 0), AmountInput::Other("Decimal"));
+        assert_eq!(apply_rule("usd", "", five), usd(five));
+        assert_eq!(apply_rule("nanos", "", five), Ok(Money::from_nanos(5)));
+        let refused = apply_rule("amount", "limit", five).unwrap_err();
+        assert_eq!(refused, check_amount("limit", five).unwrap_err());
+        assert_eq!(refused.argument, "limit");
     }
 
     #[test]
