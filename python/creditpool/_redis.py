@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from typing import Any, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Generator, Mapping, Sequence
 
 from . import _creditpool
 from ._errors import missing_extra, typed_error
@@ -46,7 +46,144 @@ def _store_error(message: str) -> _creditpool.PoolStoreError:
     return typed_error(_creditpool.PoolStoreError, "pool_store", message)
 
 
-class RedisPool:
+# What the two stores do is written once, as plans: generators that yield each
+# command to send and receive its reply (or have the exception sending raised
+# thrown into them). `_drive` runs a plan with redis-py's client, `_adrive`
+# with redis.asyncio's.
+_Plan = Generator[Sequence[bytes], Any, Any]
+
+
+def _lost(redis: Any) -> tuple[type[BaseException], ...]:
+    """Errors of a connection that failed (the command may be resent)."""
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+def _script_plan(redis: Any, call: _creditpool.RedisCall, mode: str) -> _Plan:
+    """A script call: reloads the script when the server lost it (once),
+    resends when the connection failed (up to ``REDIS_SEND_ATTEMPTS``)."""
+    last = ""
+    reloaded = False
+    attempt = 0
+    while attempt < _creditpool.REDIS_SEND_ATTEMPTS:
+        attempt += 1
+        try:
+            return (yield call.command(mode))
+        except redis.exceptions.ResponseError as e:
+            if reloaded or not _creditpool.redis_is_reload_error(_error_text(redis, e)):
+                raise _store_error(f"Redis error: {e}") from None
+            reloaded = True
+            attempt -= 1
+            try:
+                if mode == "eval":
+                    return (yield call.eval_command())
+                yield _creditpool.redis_load_command("function")
+            except redis.exceptions.ResponseError as e2:
+                raise _store_error(f"Redis error: {e2}") from None
+            except _lost(redis) as e2:
+                last = str(e2)
+        except _lost(redis) as e:
+            last = str(e)
+    raise _store_error(f"Redis unreachable after {_creditpool.REDIS_SEND_ATTEMPTS} attempts: {last}")
+
+
+def _command_plan(redis: Any, argv: Sequence[bytes]) -> _Plan:
+    """One plain command; any failure is a ``PoolStoreError``."""
+    try:
+        return (yield argv)
+    except (redis.exceptions.ResponseError, *_lost(redis)) as e:
+        raise _store_error(f"Redis error: {e}") from None
+
+
+def _next_alerts_plan(redis: Any, ops: _creditpool.RedisOps, consumer: str, group: str, min_idle_ms: int, count: int) -> _Plan:
+    """The consumer group's alerts for ``consumer``: claimed, then new."""
+    try:
+        yield ops.create_group(group)
+    except redis.exceptions.ResponseError as e:
+        if not str(e).startswith("BUSYGROUP"):
+            raise _store_error(f"Redis error: {e}") from None
+    out = list(ops.decode_alerts((yield from _command_plan(redis, ops.claim_alerts(group, consumer, min_idle_ms, count)))))
+    if len(out) < count:
+        out.extend(ops.decode_alerts((yield from _command_plan(redis, ops.read_alerts(group, consumer, count - len(out))))))
+    return out
+
+
+def _drive(plan: _Plan, send: Callable[[Sequence[bytes]], Any]) -> Any:
+    """Runs a plan, sending with ``send``; the plan's result."""
+    try:
+        argv = next(plan)
+        while True:
+            try:
+                reply = send(argv)
+            except Exception as e:  # the plan decides what a failure means
+                argv = plan.throw(e)
+            else:
+                argv = plan.send(reply)
+    except StopIteration as done:
+        return done.value
+
+
+async def _adrive(plan: _Plan, send: Callable[[Sequence[bytes]], Awaitable[Any]]) -> Any:
+    """``_drive``, awaiting each send."""
+    try:
+        argv = next(plan)
+        while True:
+            try:
+                reply = await send(argv)
+            except Exception as e:  # the plan decides what a failure means
+                argv = plan.throw(e)
+            else:
+                argv = plan.send(reply)
+    except StopIteration as done:
+        return done.value
+
+
+class _RedisPoolBase:
+    """What the sync and asyncio stores share: the core's command builder,
+    the stored configuration and the inspection properties."""
+
+    def __init__(self, redis: Any, client: Any, ops: _creditpool.RedisOps, mode: str, config: dict[str, Any]) -> None:
+        self._redis = redis
+        self._client = client
+        self._ops = ops
+        self._mode = mode
+        self._config = config
+        self._client_id = secrets.token_hex(8)
+        self._seq = 0
+
+    @property
+    def name(self) -> str:
+        """The pool's name in Redis (its keys' hash tag)."""
+        return str(self._ops.name)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The pool's configuration, as stored with it when this object joined."""
+        return dict(self._config)
+
+    @property
+    def script_mode(self) -> str:
+        """``"function"`` (FCALL) or ``"eval"`` (EVALSHA)."""
+        return self._mode
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client (``redis.Redis``, ``redis.asyncio.Redis`` or
+        ``RedisCluster``; raw replies)."""
+        return self._client
+
+    @property
+    def ops(self) -> _creditpool.RedisOps:
+        """The core's command builder for this pool."""
+        return self._ops
+
+    def _key(self, seq: int) -> str:
+        return str(_creditpool.redis_idempotency_key(self._client_id, seq))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._ops.name!r}, script_mode={self._mode!r})"
+
+
+class RedisPool(_RedisPoolBase):
     """A pool that lives in Redis: a ``PoolStore`` that ``Agent`` takes as it
     takes a ``Pool``. Safe to share between threads (redis-py's connection
     pool).
@@ -73,14 +210,7 @@ class RedisPool:
 
     def __init__(self, client: Any, ops: _creditpool.RedisOps, mode: str, config: dict[str, Any]) -> None:
         """Use ``connect`` or ``join``."""
-        redis = _redis_module()
-        self._redis = redis
-        self._client = client
-        self._ops = ops
-        self._mode = mode
-        self._config = config
-        self._client_id = secrets.token_hex(8)
-        self._seq = 0
+        super().__init__(_redis_module(), client, ops, mode, config)
         self._seq_lock = threading.Lock()
         self._pid = os.getpid()
         self._cluster = False
@@ -186,7 +316,7 @@ class RedisPool:
         with self._seq_lock:
             self._seq += 1
             seq = self._seq
-        return str(_creditpool.redis_idempotency_key(self._client_id, seq))
+        return self._key(seq)
 
     def _send(self, argv: Sequence[bytes]) -> Any:
         """Sends one command as the core built it; the raw reply."""
@@ -200,69 +330,17 @@ class RedisPool:
         return self._client.execute_command(*argv)
 
     def _call(self, call: _creditpool.RedisCall) -> Any:
-        """Sends a script call: reloads the script when the server lost it,
-        resends when the connection failed (up to ``REDIS_SEND_ATTEMPTS``)."""
-        redis = self._redis
+        """Sends a script call (``_script_plan``: reload, resend)."""
         if os.getpid() != self._pid and not self._cluster:
             # A forked child must not share the parent's sockets.
             self._client.connection_pool.reset()
             self._pid = os.getpid()
-        last = ""
-        reloaded = False
-        attempt = 0
-        while attempt < _creditpool.REDIS_SEND_ATTEMPTS:
-            attempt += 1
-            try:
-                return self._send(call.command(self._mode))
-            except redis.exceptions.ResponseError as e:
-                if reloaded or not _creditpool.redis_is_reload_error(_error_text(redis, e)):
-                    raise _store_error(f"Redis error: {e}") from None
-                reloaded = True
-                attempt -= 1
-                try:
-                    if self._mode == "eval":
-                        return self._send(call.eval_command())
-                    self._send(_creditpool.redis_load_command("function"))
-                except redis.exceptions.ResponseError as e2:
-                    raise _store_error(f"Redis error: {e2}") from None
-                except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e2:
-                    last = str(e2)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
-                last = str(e)
-        raise _store_error(f"Redis unreachable after {_creditpool.REDIS_SEND_ATTEMPTS} attempts: {last}")
+        return _drive(_script_plan(self._redis, call, self._mode), self._send)
 
     # ----- inspection -----
 
-    @property
-    def name(self) -> str:
-        """The pool's name in Redis (its keys' hash tag)."""
-        return str(self._ops.name)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """The pool's configuration, as stored with it when this process joined."""
-        return dict(self._config)
-
-    @property
-    def script_mode(self) -> str:
-        """``"function"`` (FCALL) or ``"eval"`` (EVALSHA)."""
-        return self._mode
-
-    @property
-    def client(self) -> Any:
-        """The redis-py client (raw replies)."""
-        return self._client
-
-    @property
-    def ops(self) -> _creditpool.RedisOps:
-        """The core's command builder for this pool."""
-        return self._ops
-
     def _command(self, argv: Sequence[bytes]) -> Any:
-        try:
-            return self._send(argv)
-        except (self._redis.exceptions.ConnectionError, self._redis.exceptions.TimeoutError, self._redis.exceptions.ResponseError) as e:
-            raise _store_error(f"Redis error: {e}") from None
+        return _drive(_command_plan(self._redis, argv), self._send)
 
     def ledger(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
         """Ledger entries (the file ledger's JSON, as dicts) after stream ID
@@ -279,14 +357,7 @@ class RedisPool:
         unacknowledged for ``min_idle_ms`` (it died), then new ones. Deliver
         each, then ``ack`` it (at least once; receivers deduplicate by the
         alert's idempotency key)."""
-        try:
-            self._send(self._ops.create_group(group))
-        except self._redis.exceptions.ResponseError as e:
-            if not str(e).startswith("BUSYGROUP"):
-                raise _store_error(f"Redis error: {e}") from None
-        out = list(self._ops.decode_alerts(self._command(self._ops.claim_alerts(group, consumer, min_idle_ms, count))))
-        if len(out) < count:
-            out.extend(self._ops.decode_alerts(self._command(self._ops.read_alerts(group, consumer, count - len(out)))))
+        out: list[tuple[str, dict[str, Any]]] = _drive(_next_alerts_plan(self._redis, self._ops, consumer, group, min_idle_ms, count), self._send)
         return out
 
     def ack(self, ids: Sequence[str], *, group: str = _creditpool.REDIS_ALERT_GROUP) -> None:
@@ -304,11 +375,9 @@ class RedisPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"RedisPool(name={self._ops.name!r}, script_mode={self._mode!r})"
 
 
-class AsyncRedisPool:
+class AsyncRedisPool(_RedisPoolBase):
     """``RedisPool`` for asyncio, with ``redis.asyncio``: the same pool, the
     same commands (the core builds them), the same script choice, reload and
     resend; ``apply`` is a coroutine, so it is an ``AsyncPoolStore`` that
@@ -320,13 +389,7 @@ class AsyncRedisPool:
 
     def __init__(self, client: Any, ops: _creditpool.RedisOps, mode: str, config: dict[str, Any]) -> None:
         """Use ``connect`` or ``join``."""
-        self._redis = _redis_module("AsyncRedisPool")
-        self._client = client
-        self._ops = ops
-        self._mode = mode
-        self._config = config
-        self._client_id = secrets.token_hex(8)
-        self._seq = 0
+        super().__init__(_redis_module("AsyncRedisPool"), client, ops, mode, config)
 
     @classmethod
     async def connect(
@@ -412,73 +475,19 @@ class AsyncRedisPool:
     def next_key(self) -> str:
         """A fresh reserve idempotency key for this pool object."""
         self._seq += 1
-        return str(_creditpool.redis_idempotency_key(self._client_id, self._seq))
+        return self._key(self._seq)
 
     async def _send(self, argv: Sequence[bytes]) -> Any:
         return await self._client.execute_command(*argv)
 
     async def _call(self, call: _creditpool.RedisCall) -> Any:
-        """``RedisPool._call``, awaited: reload on a lost script, resend on a
-        failed connection (up to ``REDIS_SEND_ATTEMPTS``)."""
-        redis = self._redis
-        lost = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-        last = ""
-        reloaded = False
-        attempt = 0
-        while attempt < _creditpool.REDIS_SEND_ATTEMPTS:
-            attempt += 1
-            try:
-                return await self._send(call.command(self._mode))
-            except redis.exceptions.ResponseError as e:
-                if reloaded or not _creditpool.redis_is_reload_error(_error_text(redis, e)):
-                    raise _store_error(f"Redis error: {e}") from None
-                reloaded = True
-                attempt -= 1
-                try:
-                    if self._mode == "eval":
-                        return await self._send(call.eval_command())
-                    await self._send(_creditpool.redis_load_command("function"))
-                except redis.exceptions.ResponseError as e2:
-                    raise _store_error(f"Redis error: {e2}") from None
-                except lost as e2:
-                    last = str(e2)
-            except lost as e:
-                last = str(e)
-        raise _store_error(f"Redis unreachable after {_creditpool.REDIS_SEND_ATTEMPTS} attempts: {last}")
+        """``RedisPool._call``, awaited (``_script_plan``: reload, resend)."""
+        return await _adrive(_script_plan(self._redis, call, self._mode), self._send)
 
     async def _command(self, argv: Sequence[bytes]) -> Any:
-        redis = self._redis
-        try:
-            return await self._send(argv)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ResponseError, OSError) as e:
-            raise _store_error(f"Redis error: {e}") from None
+        return await _adrive(_command_plan(self._redis, argv), self._send)
 
     # ----- inspection -----
-
-    @property
-    def name(self) -> str:
-        """The pool's name in Redis (its keys' hash tag)."""
-        return str(self._ops.name)
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """The pool's configuration, as stored with it when this object joined."""
-        return dict(self._config)
-
-    @property
-    def script_mode(self) -> str:
-        """``"function"`` (FCALL) or ``"eval"`` (EVALSHA)."""
-        return self._mode
-
-    @property
-    def client(self) -> Any:
-        """The ``redis.asyncio`` client (raw replies)."""
-        return self._client
-
-    @property
-    def ops(self) -> _creditpool.RedisOps:
-        """The core's command builder for this pool."""
-        return self._ops
 
     async def ledger(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
         """Ledger entries after stream ID ``after``, with their stream IDs."""
@@ -490,14 +499,7 @@ class AsyncRedisPool:
 
     async def next_alerts(self, consumer: str, *, group: str = _creditpool.REDIS_ALERT_GROUP, min_idle_ms: int = _creditpool.REDIS_ALERT_CLAIM_IDLE_MS, count: int = _creditpool.REDIS_ALERT_BATCH) -> list[tuple[str, dict[str, Any]]]:
         """Alerts for ``consumer`` to deliver (see ``RedisPool.next_alerts``)."""
-        try:
-            await self._send(self._ops.create_group(group))
-        except self._redis.exceptions.ResponseError as e:
-            if not str(e).startswith("BUSYGROUP"):
-                raise _store_error(f"Redis error: {e}") from None
-        out = list(self._ops.decode_alerts(await self._command(self._ops.claim_alerts(group, consumer, min_idle_ms, count))))
-        if len(out) < count:
-            out.extend(self._ops.decode_alerts(await self._command(self._ops.read_alerts(group, consumer, count - len(out)))))
+        out: list[tuple[str, dict[str, Any]]] = await _adrive(_next_alerts_plan(self._redis, self._ops, consumer, group, min_idle_ms, count), self._send)
         return out
 
     async def ack(self, ids: Sequence[str], *, group: str = _creditpool.REDIS_ALERT_GROUP) -> None:
@@ -515,5 +517,3 @@ class AsyncRedisPool:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        return f"AsyncRedisPool(name={self._ops.name!r}, script_mode={self._mode!r})"
