@@ -191,6 +191,9 @@ struct Outputs {
     /// Which alerts were handed out and which webhooks have an outcome for
     /// each: the core's rule of when an alert leaves the pool.
     outbox: Outbox,
+    /// What a pool restored by [`SharedPool::open_dir`] did not apply of the
+    /// configuration it was opened with.
+    restore_notice: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -244,8 +247,20 @@ impl SharedPool {
     /// delivered again after a crash ([`webhook`](SharedPool::webhook)). The
     /// directory is locked for this pool's life: another pool opening it gets
     /// [`Error::Store`].
+    ///
+    /// A restored pool keeps its own configuration; where `config` differs
+    /// (a changed limit, say), the core's words for what was not applied are
+    /// logged as a `tracing` warning (target `creditpool::pool`) and kept in
+    /// [`restore_notice`](SharedPool::restore_notice): change a running pool
+    /// on purpose with `set_limit` or `set_agent_policy`.
     pub fn open_dir(path: impl AsRef<Path>, config: PoolConfig) -> Result<SharedPool, Error> {
+        let given = serde_json::to_value(&config).map_err(|e| Error::Store { reason: format!("the pool configuration cannot be written as JSON: {e}") })?;
         let (dir, pool) = crate::persist::Directory::open(path.as_ref(), config, now_ms())?;
+        // Only words: a comparison the core cannot make never stops a pool from opening.
+        let restore_notice = pool.config().ignored_on_restore(pool.state().limit(), &given).unwrap_or_else(|e| Some(format!("the restored pool keeps its own configuration; the one given could not be compared: {e}")));
+        if let Some(words) = &restore_notice {
+            tracing::warn!(target: "creditpool::pool", directory = %path.as_ref().display(), "{words}");
+        }
         let mut outbox = Outbox::new();
         let records = dir.read_records()?;
         for r in &records {
@@ -261,6 +276,7 @@ impl SharedPool {
             let mut out = lock(&shared.inner.outputs);
             out.dir = Some(dir);
             out.outbox = outbox;
+            out.restore_notice = restore_notice;
         }
         // The snapshot's pending entries the file lacks go there now; its
         // pending alerts wait for the webhooks to be added, and go with the
@@ -270,6 +286,14 @@ impl SharedPool {
             Some(e) => Err(e),
             None => Ok(shared),
         }
+    }
+
+    /// For a pool restored by [`open_dir`](SharedPool::open_dir): the
+    /// settings it was opened with that differ from its own and were not
+    /// applied, in the core's words (`None` when they agree, or for a new
+    /// pool).
+    pub fn restore_notice(&self) -> Option<String> {
+        lock(&self.inner.outputs).restore_notice.clone()
     }
 
     /// Runs `f` on the pool under its lock, then delivers the alerts and ledger
