@@ -36,6 +36,9 @@ pub(crate) trait Machine {
     fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent>;
     fn handle_end(&mut self, now_ms: u64) -> Vec<StreamEvent>;
     fn handle_transport_error(&mut self, failure: Failure, now_ms: u64);
+    /// The connection could not be made: where the request went and what the
+    /// operating system said (the core keeps the words, origin only).
+    fn handle_connection_error(&mut self, base_url: &str, detail: &str, now_ms: u64);
     /// Time passed with nothing read; returns whether the attempt timed out.
     fn handle_timeout(&mut self, now_ms: u64) -> bool;
     fn is_reading(&self) -> bool;
@@ -66,6 +69,9 @@ impl Machine for MessagesCall {
     fn handle_transport_error(&mut self, failure: Failure, now_ms: u64) {
         MessagesCall::handle_transport_error(self, failure, now_ms);
     }
+    fn handle_connection_error(&mut self, base_url: &str, detail: &str, now_ms: u64) {
+        MessagesCall::handle_connection_error(self, base_url, detail, now_ms);
+    }
     fn handle_timeout(&mut self, now_ms: u64) -> bool {
         MessagesCall::handle_timeout(self, now_ms)
     }
@@ -92,6 +98,9 @@ impl Machine for AgentRun {
     }
     fn handle_transport_error(&mut self, failure: Failure, now_ms: u64) {
         AgentRun::handle_transport_error(self, failure, now_ms);
+    }
+    fn handle_connection_error(&mut self, base_url: &str, detail: &str, now_ms: u64) {
+        AgentRun::handle_connection_error(self, base_url, detail, now_ms);
     }
     fn handle_timeout(&mut self, now_ms: u64) -> bool {
         AgentRun::handle_timeout(self, now_ms)
@@ -173,7 +182,12 @@ pub(crate) async fn perform<M: Machine + ?Sized>(
         match wait_until(machine.deadline(), &mut sending).await {
             Waited::Ready(Ok(r)) => break r,
             Waited::Ready(Err(e)) => {
-                machine.handle_transport_error(e.to_failure(), now_ms());
+                match &e {
+                    // The connection was never made: the core keeps where
+                    // the request went and why, for the error it ends with.
+                    TransportError::Connect { message } => machine.handle_connection_error(io.base_url, message, now_ms()),
+                    _ => machine.handle_transport_error(e.to_failure(), now_ms()),
+                }
                 return pump_pool(io, machine).await;
             }
             Waited::Deadline => {

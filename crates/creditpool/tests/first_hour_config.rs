@@ -102,3 +102,29 @@ async fn a_refused_connection_names_the_origin_and_the_os_error_never_the_path_o
         assert!(!text.contains(secret) && !format!("{e:?}").contains(secret), "{secret} shown in {text} / {e:?}");
     }
 }
+
+#[tokio::test]
+async fn an_agent_whose_server_is_unreachable_says_where_and_why() {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    set_env(None, None);
+    let port = closed_port().await;
+    let client = Client::builder()
+        .api_key("sk-secret-key-123")
+        .base_url(format!("http://127.0.0.1:{port}/proxy/SECRET-PATH"))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let pool = creditpool::SharedPool::new(creditpool::PoolConfig::new(creditpool::Money::from_nanos(1_000_000_000))).unwrap();
+    let agent = creditpool::Agent::builder(&client, &pool).model("claude-haiku-4-5").max_tokens(16).streaming(false).build().unwrap();
+    let outcome = agent.run("Hello").await.unwrap();
+    let e = creditpool::OutcomeExt::error(&outcome).expect("the run failed");
+    assert_eq!(e.code(), "connection_error");
+    let text = e.to_string();
+    assert!(text.contains(&format!("could not connect to http://127.0.0.1:{port}: ")), "{text}");
+    assert!(text.contains("os error") || text.to_lowercase().contains("refused"), "no OS error in: {text}");
+    for secret in ["SECRET-PATH", "sk-secret-key-123"] {
+        assert!(!text.contains(secret) && !format!("{outcome:?}").contains(secret), "{secret} shown in {text}");
+    }
+    // Nothing reached a model: the reservation was given back.
+    assert_eq!(pool.with(|p| p.state().committed()), creditpool::Money::ZERO);
+}
