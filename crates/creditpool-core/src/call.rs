@@ -1160,7 +1160,7 @@ mod tests {
         let http = HttpRequest { method: crate::http::Method::Post, path: "/v1/messages".into(), headers: Vec::new(), body: b"{}".to_vec(), stream: false };
         let options = CallOptions { retry: crate::retry::RetryPolicy { max_retries: 1, ..crate::retry::RetryPolicy::default() }, ..CallOptions::default() };
         let mut call = MessagesCall::from_http(http, options);
-        let secret_url = "http://user:pw@127.0.0.1:9/proxy/SECRET?key=sk-ant-xyz";
+        let secret_url = "http://user:pw@127.0.0.1:9/proxy/SECRET?key=plain-test-key";
         let mut now = 0;
         loop {
             match call.next_action(now) {
@@ -1175,7 +1175,7 @@ mod tests {
         assert_eq!(e.code(), "connection_error");
         let text = e.to_string();
         assert_eq!(text, "could not connect to http://127.0.0.1:9: Connection refused (os error 111) (after 2 attempt(s); every allowed attempt was made)");
-        assert!(!text.contains("SECRET") && !text.contains("sk-ant") && !text.contains("pw"));
+        assert!(!text.contains("SECRET") && !text.contains("plain-test-key") && !text.contains("pw"));
 
         // A detail holding a URL is not shown; a plain failure keeps the old words.
         let http = HttpRequest { method: crate::http::Method::Post, path: "/v1/messages".into(), headers: Vec::new(), body: b"{}".to_vec(), stream: false };
