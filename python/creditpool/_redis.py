@@ -107,6 +107,18 @@ def _next_alerts_plan(redis: Any, ops: _creditpool.RedisOps, consumer: str, grou
     return out
 
 
+def _mode_plan(redis: Any) -> _Plan:
+    """The script mode when none was asked for: Functions where the server
+    has them (the library loaded now), else EVALSHA."""
+    try:
+        yield _creditpool.redis_load_command("function")
+        return "function"
+    except redis.exceptions.ResponseError as e:
+        return "eval" if _creditpool.redis_is_functions_unsupported(str(e)) else "function"
+    except _lost(redis) as e:
+        raise _store_error(f"Redis unreachable: {e}") from None
+
+
 def _drive(plan: _Plan, send: Callable[[Sequence[bytes]], Any]) -> Any:
     """Runs a plan, sending with ``send``; the plan's result."""
     try:
@@ -281,14 +293,7 @@ class RedisPool(_RedisPoolBase):
         # pool's keys, loads the script on the node that owns its slot.
         mode = script_mode if script_mode is not None or not is_cluster else "eval"
         if mode is None:
-            # Functions where the server has them (loaded now), else EVALSHA.
-            try:
-                client.execute_command(*_creditpool.redis_load_command("function"))
-                mode = "function"
-            except redis.exceptions.ResponseError as e:
-                mode = "eval" if _creditpool.redis_is_functions_unsupported(str(e)) else "function"
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
-                raise _store_error(f"Redis unreachable: {e}") from None
+            mode = _drive(_mode_plan(redis), lambda argv: client.execute_command(*argv))
         pool = cls(client, ops, mode, {})
         pool._cluster = is_cluster
         pool._config = ops.decode_join(pool._call(call), cfg)
@@ -441,13 +446,7 @@ class AsyncRedisPool(_RedisPoolBase):
         try:
             mode = script_mode
             if mode is None:
-                try:
-                    await client.execute_command(*_creditpool.redis_load_command("function"))
-                    mode = "function"
-                except redis.exceptions.ResponseError as e:
-                    mode = "eval" if _creditpool.redis_is_functions_unsupported(str(e)) else "function"
-                except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as e:
-                    raise _store_error(f"Redis unreachable: {e}") from None
+                mode = await _adrive(_mode_plan(redis), lambda argv: client.execute_command(*argv))
             pool = cls(client, ops, mode, {})
             pool._config = ops.decode_join(await pool._call(call), cfg)
         except BaseException:
