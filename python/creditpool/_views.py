@@ -178,8 +178,24 @@ class LedgerEntry(Model):
 
     @property
     def cost(self) -> Money:
-        """What was spent (zero unless a settle)."""
+        """What this entry adds to the cycle's spend: a settle's cost, zero
+        for a release, the reserved worst case for an expiry (``estimated``),
+        and for a late settle what its cost exceeds the expiry's estimate by
+        (its cost is ``observed_cost``)."""
         return Money(nanos=int(self._data.get("cost", 0)))
+
+    @property
+    def estimated(self) -> bool:
+        """Whether the cost is the reserved worst case of a request whose
+        cost is unknown (a cut stream, a cancellation, an expired lease)."""
+        return bool(self._data.get("estimated", False))
+
+    @property
+    def observed_cost(self) -> Money | None:
+        """A late settle's cost, when the expiry had already counted the
+        reservation's worst case (``cost`` then holds only the excess)."""
+        v = self._data.get("observed_cost")
+        return None if v is None else Money(nanos=int(v))
 
     @property
     def request_id(self) -> str | None:

@@ -7,8 +7,9 @@ Vega-Lite specification the core draws for it.
 
 The ledgers are built here by hand: an empty one, one request, and a busy one
 (three agents, three tools and the conversation, two models, an estimated
-settle, an expiry followed by a late settle, a release), with amounts that add
-up (each settle's attribution sums to its cost).
+settle, an expiry counted at its worst case followed by a late settle that
+records what it observed, a release), with amounts that add up (each settle's
+attribution sums to its cost).
 
 `expected` is the one thing not written by hand: the script runs the core's
 `activity_spec` example (crates/creditpool-core/examples/activity_spec.rs) on
@@ -79,16 +80,26 @@ class Ledger:
         if estimated:
             more["estimated"] = True
         if late:
+            # The expiry counted the reservation's worst case (`reserved`):
+            # the late settle adds only what exceeds it, keeps its cost as
+            # observed_cost, and carries no attribution.
             more["late"] = True
-            reserved = 0
+            more["observed_cost"] = cost
+            del more["attribution"]
+            excess = max(cost - reserved, 0)
+            e = self._entry(T0 + int(at_s * 1000), "settle", rid, agent, reserved, excess, **more)
+            e["refunded"] = 0
+            return e
         return self._entry(T0 + int(at_s * 1000), "settle", rid, agent, reserved, cost, **more)
 
     def release(self, at_s, agent, reserved):
         return self._entry(T0 + int(at_s * 1000), "release", self.reserve(), agent, reserved, 0)
 
     def expire(self, at_s, agent, reserved):
+        """A lease that ended unsettled: its worst case counted, estimated."""
         rid = self.reserve()
-        self._entry(T0 + int(at_s * 1000), "expire", rid, agent, reserved, 0)
+        e = self._entry(T0 + int(at_s * 1000), "expire", rid, agent, reserved, reserved, estimated=True)
+        e["refunded"] = 0
         return rid
 
 
@@ -109,7 +120,7 @@ def busy():
     l.settle(242, "intern", 2_400_000, 1_120_000, HAIKU, search(70_000, 150_000))
     l.settle(300, "analyst", 2_400_000, 2_400_000, HAIKU, [("calculator", "definition", 40_000)], estimated=True, usage=(1800, 0))
     l.settle(333, "researcher", 6_000_000, 5_350_000, SONNET, search(160_000, 1_300_000) + [("fetch_page", "definition", 90_000), ("fetch_page", "use", 70_000)])
-    l.settle(390, "analyst", 2_400_000, 1_640_000, HAIKU, search(110_000, 330_000) + [("calculator", "definition", 40_000)], late=True, rid=lost)
+    l.settle(390, "analyst", 2_400_000, 1_640_000, HAIKU, late=True, rid=lost)
     l.settle(455, "researcher", 6_000_000, 4_120_000, SONNET, search(120_000, 700_000) + [("fetch_page", "definition", 90_000)])
     l.settle(512, "analyst", 2_400_000, 1_330_000, HAIKU, search(90_000, 240_000) + [("calculator", "definition", 40_000), ("calculator", "use", 25_000)])
     l.settle(640, "intern", 2_400_000, 1_050_000, HAIKU, [("search_database", "definition", 120_000)])

@@ -9,7 +9,9 @@ streams; one worker of each language is SIGKILLed mid-request. At the end:
    whose request the simulator logged counts exactly its usage when the
    response completed and at least what was billed when the entry is
    estimated (a cut stream); a billed request without a settle belongs to a
-   killed worker (its hold came back at lease end: an `expire` entry);
+   killed worker, whose hold counted its worst case at lease end (an
+   `estimated` `expire` entry), so that the ledger's total is at least all
+   the simulator billed, those requests included;
 3. each threshold alert is in the outbox once (fired once across the fleet)
    and was delivered, through the consumer group, under its idempotency key
    (at least once; duplicates only from a worker killed between delivering
@@ -238,7 +240,10 @@ def main() -> int:
         usage = sim_usage(sim)
         prices = cp.PriceTable()
         billed_total = 0
-        settled_total = sum(int(e["cost"]) for e in ledger if e["kind"] == "settle")
+        # What the pool counts: settles, and expiries at their worst case
+        # (a killed worker's request may have been billed).
+        settled_total = sum(int(e["cost"]) for e in ledger)
+        estimated_expiries = sum(int(e["cost"]) for e in expires)
         unsettled_billed = 0
         for u in usage:
             billed = int(prices.cost(u["model"], u["billed"])["total"])
@@ -251,7 +256,9 @@ def main() -> int:
                 unsettled_billed += billed
                 continue
             billed_total += billed
-            cost = int(e["cost"])
+            # A late settle after its expiry counted the worst case: the cost
+            # it reported is observed_cost (cost holds only the excess).
+            cost = int(e.get("observed_cost", e["cost"]))
             if e.get("estimated"):
                 if cost < billed:
                     failures.append(f"estimated settle of {u['request_id']} counts {cost} < billed {billed}")
@@ -259,8 +266,10 @@ def main() -> int:
                 failures.append(f"settle of {u['request_id']} counts {cost} != usage {full}")
             elif cost < billed:
                 failures.append(f"settle of {u['request_id']} counts {cost} < billed {billed}")
-        if settled_total < billed_total:
-            failures.append(f"ledger total {settled_total} below what its requests billed {billed_total}")
+        if settled_total < billed_total + unsettled_billed:
+            failures.append(f"ledger total {settled_total} below what the simulator billed {billed_total} + {unsettled_billed} (unsettled, by killed workers)")
+        if unsettled_billed > estimated_expiries:
+            failures.append(f"killed workers' requests billed {unsettled_billed}, more than their expiries counted {estimated_expiries}")
         if settled_total != int(report["settled"]):
             failures.append(f"ledger total {settled_total} != the pool's settled {report['settled']}")
 
@@ -302,7 +311,8 @@ def main() -> int:
         print(
             f"fleet: {len(workers)} workers ({', '.join(sorted(killed))} killed), {runs} agent runs, {len(usage)} billed requests, "
             f"{len(settles)} settles, {len(expires)} expiries; settled {report['settled']} of limit {LIMIT} (peak committed {peak} over {samples} samples); "
-            f"billed by the settled requests {billed_total}, by requests of killed workers left unsettled {unsettled_billed}; "
+            f"billed by the settled requests {billed_total}, by requests of killed workers left unsettled {unsettled_billed} "
+            f"(their expiries counted {estimated_expiries}); "
             f"alerts {threshold_keys} delivered {len(delivered)} times ({duplicates} duplicates, deduplicated by key; "
             f"{len(sampler.doomed)} taken by a consumer that died and claimed by {[claimed_by.get(k) for k in sampler.doomed]})"
         )

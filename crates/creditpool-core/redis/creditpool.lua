@@ -20,7 +20,9 @@
 --   2 st      hash  the pool's state (limit, cycle, totals, counters, fired)
 --   3 open    hash  id -> "agent:amount:created:expires:idempotency-key"
 --   4 lease   zset  id scored by its lease end
---   5 xp      hash  id -> "agent:amount:expired_at" (late-settle window)
+--   5 xp      hash  id -> "agent:amount:expired_at:1" (late-settle window;
+--                   the ":1": the expiry counted the amount as settled,
+--                   absent in records written before that rule)
 --   6 xq      zset  id scored by its expiry (for the window's purge)
 --   7 ag      hash  agents: "cnt", "i:<name>", "n:<i>", "j:<i>" (JSON name),
 --                   "<i>:s|r|lr|ct|cr|qt|qr|req|ref"
@@ -451,6 +453,15 @@ local function close_open(id, key)
   if key ~= nil and key ~= '' then redis.call('HDEL', K[13], key) end
 end
 
+-- The report's series: cost (and requests) into the bucket of time t.
+local function add_series(t, cost, n)
+  local w = tonumber(C.bucket)
+  if w < 1 then w = 1 end
+  local start = S.cs + idiv(t - S.cs, w) * w
+  redis.call('HINCRBY', K[11], 'c:' .. fmt(start), fmt(cost))
+  if n > 0 then redis.call('HINCRBY', K[11], 'n:' .. fmt(start), n) end
+end
+
 local function expire_due(upto, out)
   local due = redis.call('ZRANGEBYSCORE', K[4], '-inf', fmt(upto), 'WITHSCORES')
   if #due == 0 then return end
@@ -467,10 +478,21 @@ local function expire_due(upto, out)
       close_open(fmt(e.id), key)
       local a = agent(ai)
       unhold(a, amount)
-      refund_credits(a, amount, e.t)
-      redis.call('HSET', K[5], fmt(e.id), ai .. ':' .. fmt(amount) .. ':' .. fmt(e.t))
+      -- Its request may have been billed and its cost is unknown: the
+      -- amount (the worst case) counts as settled, flagged estimated
+      -- (crate::pool::expiry, count_expired).
+      S.settled = S.settled + amount
+      a.s = a.s + amount
+      S.requests = S.requests + 1
+      a.req = a.req + 1
+      add_series(e.t, amount, 1)
+      S.conv = S.conv + amount
+      redis.call('HSET', K[5], fmt(e.id), ai .. ':' .. fmt(amount) .. ':' .. fmt(e.t) .. ':1')
       redis.call('ZADD', K[6], fmt(e.t), fmt(e.id))
-      push_ledger(closing_body('expire', e.id, a, amount, e.t))
+      push_ledger('"at_ms":' .. fmt(e.t) .. ',"kind":"expire","reservation_id":' .. fmt(e.id) ..
+        ',"agent":' .. a.json .. ',"cycle_start_ms":' .. fmt(S.cs) .. ',"reserved":' .. fmt(amount) ..
+        ',"cost":' .. fmt(amount) .. ',"refunded":0,"overrun":0,"late":false,"estimated":true}')
+      check_thresholds(e.t)
       if out then out[#out + 1] = e.id end
     end
   end
@@ -620,6 +642,34 @@ OPS.reserve = function(args)
   return { 'reserved', id, amount, exp, 0 }
 end
 
+-- The late settle of a reservation whose expiry counted its amount (est):
+-- only the cost beyond it is added, as an overrun; the cost given is kept
+-- as observed_cost, with the tail's model, IDs and tokens but no attribution
+-- (crate::pool::settle, settle_counted_expiry).
+local function settle_counted_expiry(now, id, a, est, cost, args)
+  local over = cost - est
+  if over < 0 then over = 0 end
+  S.settled = S.settled + over
+  S.overrun = S.overrun + over
+  a.s = a.s + over
+  touch(a)
+  if over > 0 then
+    add_series(now, over, 0)
+    S.conv = S.conv + over
+  end
+  local tail = args[6]
+  local cut = string.find(tail, ',"attribution":', 1, true)
+  if cut then tail = string.sub(tail, 1, cut - 1) end
+  local body = '"at_ms":' .. fmt(now) .. ',"kind":"settle","reservation_id":' .. fmt(id) .. ',"agent":' .. a.json ..
+    ',"cycle_start_ms":' .. fmt(S.cs) .. ',"reserved":' .. fmt(est) .. ',"cost":' .. fmt(over) ..
+    ',"refunded":0,"overrun":' .. fmt(over) .. ',"late":true' ..
+    (args[5] == '1' and ',"estimated":true' or '') .. ',"observed_cost":' .. fmt(cost) .. tail .. '}'
+  local seq = push_ledger(body)
+  check_thresholds(now)
+  check_projection(now)
+  return { 'settled', id, est, over, 0, over, 1, seq }
+end
+
 -- settle: now, id, cost, estimated 0|1, ledger tail JSON, model|'',
 --   tokens "i,o,w5,w1,r,ws", conversation part, then (tool, part, amount)*
 OPS.settle = function(args)
@@ -641,7 +691,9 @@ OPS.settle = function(args)
     if x then
       redis.call('HDEL', K[5], sid)
       redis.call('ZREM', K[6], sid)
-      a = agent(tonumber(split(x, ':')[1]))
+      local f = split(x, ':')
+      a = agent(tonumber(f[1]))
+      if f[4] == '1' then return settle_counted_expiry(now, id, a, tonumber(f[2]), cost, args) end
       reserved, late = 0, true
     elseif id ~= 0 and id < S.next_id then
       return { 'duplicate', id }
@@ -661,11 +713,7 @@ OPS.settle = function(args)
   -- report statistics
   S.requests = S.requests + 1
   a.req = a.req + 1
-  local w = tonumber(C.bucket)
-  if w < 1 then w = 1 end
-  local start = S.cs + idiv(now - S.cs, w) * w
-  redis.call('HINCRBY', K[11], 'c:' .. fmt(start), fmt(cost))
-  redis.call('HINCRBY', K[11], 'n:' .. fmt(start), 1)
+  add_series(now, cost, 1)
   local model = args[7]
   if model == '' then
     S.conv = S.conv + cost

@@ -616,53 +616,65 @@ impl Activity {
         let conversation = Name::new(CONVERSATION);
         let no_model = Name::new(NO_MODEL);
         for e in &entries {
-            match e.kind {
-                LedgerKind::Release => releases += 1,
-                LedgerKind::Expire => expiries += 1,
+            // An expiry counts its worst case (`estimated`): spend like a
+            // settle's (one written before that rule has a zero cost).
+            let spends = match e.kind {
+                LedgerKind::Release => {
+                    releases += 1;
+                    false
+                }
+                LedgerKind::Expire => {
+                    expiries += 1;
+                    !e.cost.is_zero()
+                }
                 LedgerKind::Settle => {
                     settles += 1;
-                    estimated += u64::from(e.estimated);
-                    late += u64::from(e.late);
-                    if cumulative.is_empty() {
-                        cumulative.push(point(start_ms, Money::ZERO));
-                    }
-                    spent = spent.saturating_add(e.cost);
-                    cumulative.push(point(e.at_ms, spent));
-                    mark_crossings(&mut thresholds, limit, spent, e.at_ms);
-                    let b = bucket(e.at_ms);
-                    totals.add(b, &all_name, e.cost, 1);
-                    agents.add(b, &e.agent, e.cost, 1);
-                    let model = e.model.as_ref().unwrap_or(&no_model);
-                    models.add(b, model, e.cost, 1);
-                    match &e.attribution {
-                        Some(a) => {
-                            tools.add(b, &conversation, a.conversation, 0);
-                            let mut charged: Vec<&Name> = Vec::new();
-                            for c in &a.tools {
-                                let first_charge = !charged.contains(&&c.tool);
-                                if first_charge {
-                                    charged.push(&c.tool);
-                                }
-                                tools.add(b, &c.tool, c.cost, u64::from(first_charge));
-                            }
-                        }
-                        None => tools.add(b, &conversation, e.cost, 0),
-                    }
-                    requests.push(RequestPoint {
-                        at_ms: e.at_ms,
-                        at: crate::time::format_rfc3339(e.at_ms),
-                        agent: e.agent.clone(),
-                        model: model.clone(),
-                        cost: e.cost,
-                        dollars: dollars(e.cost),
-                        estimated: e.estimated,
-                        exactness: if e.estimated { "estimated" } else { "exact" }.into(),
-                        late: e.late,
-                        request_id: e.request_id.clone(),
-                        reservation_id: e.reservation_id,
-                    });
+                    true
                 }
+            };
+            if !spends {
+                continue;
             }
+            estimated += u64::from(e.estimated);
+            late += u64::from(e.late);
+            if cumulative.is_empty() {
+                cumulative.push(point(start_ms, Money::ZERO));
+            }
+            spent = spent.saturating_add(e.cost);
+            cumulative.push(point(e.at_ms, spent));
+            mark_crossings(&mut thresholds, limit, spent, e.at_ms);
+            let b = bucket(e.at_ms);
+            totals.add(b, &all_name, e.cost, 1);
+            agents.add(b, &e.agent, e.cost, 1);
+            let model = e.model.as_ref().unwrap_or(&no_model);
+            models.add(b, model, e.cost, 1);
+            match &e.attribution {
+                Some(a) => {
+                    tools.add(b, &conversation, a.conversation, 0);
+                    let mut charged: Vec<&Name> = Vec::new();
+                    for c in &a.tools {
+                        let first_charge = !charged.contains(&&c.tool);
+                        if first_charge {
+                            charged.push(&c.tool);
+                        }
+                        tools.add(b, &c.tool, c.cost, u64::from(first_charge));
+                    }
+                }
+                None => tools.add(b, &conversation, e.cost, 0),
+            }
+            requests.push(RequestPoint {
+                at_ms: e.at_ms,
+                at: crate::time::format_rfc3339(e.at_ms),
+                agent: e.agent.clone(),
+                model: model.clone(),
+                cost: e.cost,
+                dollars: dollars(e.cost),
+                estimated: e.estimated,
+                exactness: if e.estimated { "estimated" } else { "exact" }.into(),
+                late: e.late,
+                request_id: e.request_id.clone(),
+                reservation_id: e.reservation_id,
+            });
         }
         if !cumulative.is_empty() {
             cumulative.push(point(end_ms, spent));

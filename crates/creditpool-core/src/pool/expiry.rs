@@ -6,7 +6,7 @@ use super::error::PoolError;
 use super::ledger::LedgerKind;
 use super::report;
 use super::reservation::{ExtendOutcome, Reservation};
-use super::state::{self, ExpiredReservation};
+use super::state::{self, ExpiredReservation, OpenReservation};
 use super::{CycleBounds, Pool, Tick};
 use crate::money::Money;
 
@@ -150,13 +150,32 @@ impl Pool {
             }
             self.state.open.remove(&id);
             self.unhold(&o);
-            self.refund_credits(o.agent, o.amount, t);
-            self.state.expired.push_back(ExpiredReservation { id, agent: o.agent, amount: o.amount, expired_at_ms: t });
-            self.push_ledger(self.closing_entry(LedgerKind::Expire, id, &o, t));
+            self.count_expired(id, &o, t);
             if let Some(v) = out.as_deref_mut() {
                 v.push(id);
             }
         }
+    }
+
+    /// A lease that ended with no settle: its request may have been billed
+    /// (the worker may have died after sending it), and what it cost is
+    /// unknown, so its amount, the request's worst case, is counted as
+    /// settled and flagged `estimated`: never less than the API may bill. A
+    /// late settle then records what was observed (see [`Pool::settle`]).
+    fn count_expired(&mut self, id: u64, o: &OpenReservation, t: u64) {
+        let amount = o.amount;
+        self.state.settled = self.state.settled.saturating_add(amount);
+        if let Some(a) = self.state.agents.get_mut(o.agent as usize) {
+            a.settled = a.settled.saturating_add(amount);
+        }
+        self.stats.record_settle(o.agent, t, self.state.cycle.start_ms, self.config.report_bucket_ms, amount, None);
+        self.state.expired.push_back(ExpiredReservation { id, agent: o.agent, amount, expired_at_ms: t, counted: true });
+        let mut entry = self.closing_entry(LedgerKind::Expire, id, o, t);
+        entry.cost = amount;
+        entry.refunded = Money::ZERO;
+        entry.estimated = true;
+        self.push_ledger(entry);
+        self.check_thresholds(t);
     }
 
     fn rollover(&mut self, next: CycleBounds) {

@@ -33,7 +33,9 @@ pub enum LedgerKind {
     Settle,
     /// Released (the request failed): nothing spent.
     Release,
-    /// Its lease ended unsettled: nothing counted (a late settle may follow).
+    /// Its lease ended unsettled: its amount, the request's worst case, is
+    /// counted as spent and flagged `estimated` (a late settle may follow,
+    /// recording what was observed).
     Expire,
 }
 
@@ -98,9 +100,12 @@ pub struct LedgerEntry {
     pub agent: Name,
     /// The start of the cycle the entry counts in.
     pub cycle_start_ms: u64,
-    /// What the reservation held when it closed (zero for a late settle).
+    /// What the reservation held when it closed (for a late settle: what its
+    /// expiry counted, zero if the expiry returned it to the pool).
     pub reserved: Money,
-    /// What was spent (zero for a release or an expiry).
+    /// What this entry adds to the cycle's spend: the cost for a settle, zero
+    /// for a release, the reserved worst case for an expiry, and for a late
+    /// settle what its cost exceeds the expiry's estimate by.
     pub cost: Money,
     /// What went back to the pool.
     pub refunded: Money,
@@ -115,6 +120,11 @@ pub struct LedgerEntry {
     /// correct it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub estimated: bool,
+    /// The cost a late settle was given, when its expiry had already counted
+    /// the reservation's worst case (`cost` then holds only the excess): for
+    /// a reconciliation of the expiry's estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_cost: Option<Money>,
     /// The model (settles with an attribution input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<Name>,

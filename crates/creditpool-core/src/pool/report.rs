@@ -248,6 +248,20 @@ impl Stats {
     }
 
     /// Records a settle: returns the model's name and the split for the ledger.
+    /// Spend with no request of its own (a late settle's cost beyond its
+    /// expiry's estimate): into the series and the conversation.
+    pub(crate) fn add_unattributed(&mut self, at_ms: u64, cycle_start_ms: u64, bucket_ms: u64, cost: Money) {
+        let w = bucket_ms.max(1);
+        match self.series.last_mut() {
+            Some(b) if b.start_ms <= at_ms && at_ms - b.start_ms < w => b.cost = b.cost.saturating_add(cost),
+            _ => {
+                let start = cycle_start_ms.saturating_add((at_ms.saturating_sub(cycle_start_ms)) / w * w);
+                self.series.push(Bucket { start_ms: start, cost, requests: 0 });
+            }
+        }
+        self.conversation = self.conversation.saturating_add(cost);
+    }
+
     pub(crate) fn record_settle(
         &mut self,
         agent: u32,

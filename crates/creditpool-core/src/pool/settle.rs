@@ -5,7 +5,8 @@
 use super::attribution::AttributionInput;
 use super::error::PoolError;
 use super::gcra;
-use super::ledger::{LedgerEntry, LedgerKind};
+use super::ledger::{LedgerEntry, LedgerKind, TokenCounts};
+use super::name::Name;
 use super::reservation::{ReleaseOutcome, Released, SettleOutcome, Settlement};
 use super::state::{ExpiredReservation, OpenReservation};
 use super::Pool;
@@ -18,6 +19,15 @@ impl Pool {
     /// recorded in full and flagged as an overrun. A settle is never refused
     /// for its time: a `now_ms` beyond the clock-jump allowance is recorded at
     /// the latest time seen and does not move the clock.
+    ///
+    /// A settle after the reservation's lease ended (`late`): the expiry
+    /// already counted the reservation's amount, its worst case, as settled
+    /// (an `estimated` expire entry), so the late settle adds only what its
+    /// cost exceeds that amount by (an overrun, normally zero) and records
+    /// the cost it was given as `observed_cost`, with the model and tokens,
+    /// for a reconciliation. A reservation that expired under the earlier
+    /// rule (restored from an old snapshot: its amount went back to the pool)
+    /// counts the late cost in full, as an overrun.
     pub fn settle(&mut self, id: u64, cost: Money, attribution: Option<&AttributionInput>, now_ms: u64) -> Result<SettleOutcome, PoolError> {
         let now = self.clock(now_ms);
         self.advance(now, None);
@@ -25,6 +35,9 @@ impl Pool {
             self.unhold(&o);
             (o.agent, o.amount, false)
         } else if let Some(e) = self.take_expired(id) {
+            if e.counted {
+                return Ok(SettleOutcome::Settled(self.settle_counted_expiry(&e, cost, attribution, now)));
+            }
             (e.agent, Money::ZERO, true)
         } else if id != 0 && id < self.state.next_reservation_id {
             return Ok(SettleOutcome::Duplicate { id });
@@ -55,6 +68,7 @@ impl Pool {
             overrun,
             late,
             estimated: attribution.is_some_and(|a| a.estimated),
+            observed_cost: None,
             model,
             request_id: attribution.and_then(|a| a.request_id.clone()),
             message_id: attribution.and_then(|a| a.message_id.clone()),
@@ -65,6 +79,46 @@ impl Pool {
         self.check_thresholds(now);
         self.check_projection(now);
         Ok(SettleOutcome::Settled(Settlement { id, reserved, cost, refunded, overrun, late, ledger_seq }))
+    }
+
+    /// The late settle of a reservation whose expiry counted its amount: only
+    /// the cost beyond that amount is added (as an overrun, in the current
+    /// cycle); the cost given is kept in the ledger entry as `observed_cost`.
+    fn settle_counted_expiry(&mut self, e: &ExpiredReservation, cost: Money, attribution: Option<&AttributionInput>, now: u64) -> Settlement {
+        let id = e.id;
+        let overrun = cost.saturating_sub(e.amount);
+        self.state.settled = self.state.settled.saturating_add(overrun);
+        self.state.overrun = self.state.overrun.saturating_add(overrun);
+        if let Some(a) = self.state.agents.get_mut(e.agent as usize) {
+            a.settled = a.settled.saturating_add(overrun);
+        }
+        if !overrun.is_zero() {
+            self.stats.add_unattributed(now, self.state.cycle.start_ms, self.config.report_bucket_ms, overrun);
+        }
+        let ledger_seq = self.push_ledger(LedgerEntry {
+            seq: 0,
+            at_ms: now,
+            kind: LedgerKind::Settle,
+            reservation_id: id,
+            agent: self.agents.name(e.agent),
+            cycle_start_ms: self.state.cycle.start_ms,
+            reserved: e.amount,
+            cost: overrun,
+            refunded: Money::ZERO,
+            overrun,
+            late: true,
+            estimated: attribution.is_some_and(|a| a.estimated),
+            observed_cost: Some(cost),
+            model: attribution.map(|a| Name::new(&a.model)),
+            request_id: attribution.and_then(|a| a.request_id.clone()),
+            message_id: attribution.and_then(|a| a.message_id.clone()),
+            tokens: attribution.map(|a| TokenCounts::from_usage(&a.usage)),
+            attribution: None,
+        });
+        self.compact_expiry();
+        self.check_thresholds(now);
+        self.check_projection(now);
+        Settlement { id, reserved: e.amount, cost: overrun, refunded: Money::ZERO, overrun, late: true, ledger_seq }
     }
 
     /// Voids reservation `id` (the request failed): its amount returns to the
@@ -124,6 +178,7 @@ impl Pool {
             overrun: Money::ZERO,
             late: false,
             estimated: false,
+            observed_cost: None,
             model: None,
             request_id: None,
             message_id: None,

@@ -113,6 +113,10 @@ pub struct ExpiredSnapshot {
     pub amount: Money,
     /// When its lease ended.
     pub expired_at_ms: u64,
+    /// Whether the expiry counted `amount` as settled at its worst case
+    /// (absent in snapshots written before that rule: it was returned then).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub counted: bool,
 }
 
 /// A model's statistics as JSON.
@@ -182,7 +186,7 @@ impl Pool {
         let expired = s
             .expired
             .iter()
-            .map(|e| ExpiredSnapshot { id: e.id, agent: name(e.agent), amount: e.amount, expired_at_ms: e.expired_at_ms })
+            .map(|e| ExpiredSnapshot { id: e.id, agent: name(e.agent), amount: e.amount, expired_at_ms: e.expired_at_ms, counted: e.counted })
             .collect();
         let mut models: Vec<NamedModelStats> = self.stats.models().map(|(n, st)| NamedModelStats { model: n.clone(), stats: *st }).collect();
         models.sort_by(|a, b| a.model.cmp(&b.model));
@@ -351,7 +355,7 @@ impl Pool {
                 return Err(invalid("state.expired: not in order of expiry"));
             }
             last = e.expired_at_ms;
-            expired.push_back(ExpiredReservation { id: e.id, agent, amount: e.amount, expired_at_ms: e.expired_at_ms });
+            expired.push_back(ExpiredReservation { id: e.id, agent, amount: e.amount, expired_at_ms: e.expired_at_ms, counted: e.counted });
         }
         let thresholds = config.alerts.thresholds_pct.len();
         if st.fired.settled as usize > thresholds || st.fired.committed as usize > thresholds {

@@ -44,6 +44,12 @@ pub struct OpenReservation {
 /// A reservation whose lease ended, kept for
 /// [`late_settle_window_ms`](super::PoolConfig::late_settle_window_ms) so that a
 /// late settle is still recorded.
+///
+/// Its lease ended with no settle, so whether the API billed its request is
+/// unknown: the expiry counted its amount (the request's worst case) as
+/// settled, flagged `estimated` (`counted`). A reservation restored from a
+/// snapshot written before that rule (`counted` false) was returned to the
+/// pool at expiry instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpiredReservation {
     /// Its ID.
@@ -54,6 +60,8 @@ pub struct ExpiredReservation {
     pub amount: Money,
     /// When its lease ended.
     pub expired_at_ms: u64,
+    /// Whether the expiry counted `amount` as settled (its worst case).
+    pub counted: bool,
 }
 
 /// Per-agent counters.

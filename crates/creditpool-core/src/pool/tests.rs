@@ -89,13 +89,17 @@ fn leases_expire_and_late_settles_still_count() {
     assert_eq!(p.tick(1_000).unwrap(), Tick { expired: vec![1], rolled_over: false });
     assert_eq!(p.state().reserved(), m(200));
     assert_eq!(p.next_deadline_ms(), 5_000);
+    // The expiry counts the worst case as spent, flagged estimated: the
+    // request may have been billed.
+    assert_eq!(p.state().settled(), m(300));
     let l = drain_ledger(&mut p);
-    assert_eq!((l[0].kind, l[0].at_ms, l[0].refunded), (LedgerKind::Expire, 1_000, m(300)));
-    // Late settle: counted, flagged, nothing reserved.
+    assert_eq!((l[0].kind, l[0].at_ms, l[0].cost, l[0].refunded, l[0].estimated), (LedgerKind::Expire, 1_000, m(300), Money::ZERO, true));
+    // Late settle below the estimate: nothing more counted, the cost kept.
     let s = settled(p.settle(1, m(120), None, 1_500).unwrap());
     assert!(s.late);
-    assert_eq!((s.reserved, s.overrun), (Money::ZERO, m(120)));
-    assert_eq!(p.state().settled(), m(120));
+    assert_eq!((s.reserved, s.cost, s.overrun), (m(300), Money::ZERO, Money::ZERO));
+    assert_eq!(p.state().settled(), m(300));
+    assert_eq!(drain_ledger(&mut p)[0].observed_cost, Some(m(120)));
     assert_eq!(p.settle(1, m(120), None, 1_500).unwrap(), SettleOutcome::Duplicate { id: 1 });
     // Lazy expiry on another call; after the late window, a settle is a duplicate.
     p.reserve("a", m(1), 5_000).unwrap();
@@ -103,6 +107,35 @@ fn leases_expire_and_late_settles_still_count() {
     let horizon = 5_000 + DEFAULT_LATE_SETTLE_WINDOW_MS;
     p.advance_clock(horizon);
     assert_eq!(p.settle(2, m(1), None, horizon).unwrap(), SettleOutcome::Duplicate { id: 2 });
+}
+
+/// A reservation that expired under the earlier rule (restored from a
+/// snapshot without `counted`: its amount went back to the pool) still counts
+/// its late settle in full, as an overrun.
+#[test]
+fn an_expiry_restored_from_an_old_snapshot_counts_its_late_settle_in_full() {
+    let mut p = pool(1_000);
+    p.reserve("a", m(300), 0).unwrap();
+    p.tick(1_000).unwrap();
+    let mut snap = serde_json::to_value(p.snapshot()).unwrap();
+    // As written before the rule: no "counted", the amount not in settled,
+    // the expire entry pending with cost 0.
+    let e = &mut snap["state"]["expired"][0];
+    assert_eq!(e["counted"], serde_json::json!(true));
+    e.as_object_mut().unwrap().remove("counted");
+    snap["state"]["settled"] = serde_json::json!(0);
+    snap["state"]["agents"][0]["settled"] = serde_json::json!(0);
+    for e in snap["pending_ledger"].as_array_mut().unwrap() {
+        e["cost"] = serde_json::json!(0);
+        e["refunded"] = serde_json::json!(300);
+        e.as_object_mut().unwrap().remove("estimated");
+    }
+    let snap: crate::pool::PoolSnapshot = serde_json::from_value(snap).unwrap();
+    let mut q = Pool::restore(snap).unwrap();
+    assert_eq!(q.state().settled(), Money::ZERO);
+    let s = settled(q.settle(1, m(120), None, 1_500).unwrap());
+    assert_eq!((s.reserved, s.cost, s.overrun, s.late), (Money::ZERO, m(120), m(120), true));
+    assert_eq!(q.state().settled(), m(120));
 }
 
 #[test]
@@ -410,9 +443,11 @@ fn extend_after_expiry_is_closed_and_the_settle_late() {
     assert_eq!(p.extend(1, 1_000, 1_000).unwrap(), ExtendOutcome::Closed { id: 1 });
     assert_eq!(p.state().reserved(), Money::ZERO);
     assert_eq!(drain_ledger(&mut p).iter().map(|e| (e.kind, e.at_ms)).collect::<Vec<_>>(), vec![(LedgerKind::Expire, 1_000)]);
-    let s = settled(p.settle(1, m(120), None, 1_200).unwrap());
+    let s = settled(p.settle(1, m(420), None, 1_200).unwrap());
     assert!(s.late);
-    assert_eq!((s.reserved, s.overrun), (Money::ZERO, m(120)));
+    // 300 counted at expiry; the 120 beyond it is added as an overrun.
+    assert_eq!((s.reserved, s.cost, s.overrun), (m(300), m(120), m(120)));
+    assert_eq!((p.state().settled(), p.state().overrun()), (m(420), m(120)));
     // Released reservations are closed too.
     p.reserve("a", m(1), 1_300).unwrap();
     p.release(2, 1_301).unwrap();

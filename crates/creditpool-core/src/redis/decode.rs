@@ -151,8 +151,14 @@ fn report(v: &[RedisValue]) -> Result<crate::pool::Report, RedisError> {
     let mut expired = Vec::new();
     for (id, rec) in pairs(item(v, 11)?)? {
         let f: Vec<&str> = rec.split(':').collect();
-        let [a, amount, at] = f.as_slice() else { return Err(bad("expired reservation record")) };
-        expired.push(ExpiredSnapshot { id: parse_u64(&id)?, agent: agent_name(a)?, amount: Money::from_nanos(parse_u64(amount)?), expired_at_ms: parse_u64(at)? });
+        // "agent:amount:expired_at", then ":1" when the expiry counted the
+        // amount (records written before that rule lack it).
+        let (a, amount, at, counted) = match f.as_slice() {
+            [a, amount, at] => (a, amount, at, false),
+            [a, amount, at, c] => (a, amount, at, *c == "1"),
+            _ => return Err(bad("expired reservation record")),
+        };
+        expired.push(ExpiredSnapshot { id: parse_u64(&id)?, agent: agent_name(a)?, amount: Money::from_nanos(parse_u64(amount)?), expired_at_ms: parse_u64(at)?, counted });
     }
     expired.sort_by_key(|e| (e.expired_at_ms, e.id));
     let mut models: BTreeMap<String, ModelStats> = BTreeMap::new();
