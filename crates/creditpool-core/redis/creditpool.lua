@@ -222,20 +222,29 @@ local function load_cfg()
   return t
 end
 
+-- The state as loaded (S0) and as the operation leaves it (S): only the
+-- fields that changed are written back (a missing field reads as 0).
+local S0 = {}
+
 local function load_state()
   local raw = load_hash(K[2])
-  S = {}
-  for _, f in ipairs(ST_FIELDS) do S[f] = tonumber(raw[f] or '0') end
+  S, S0 = {}, {}
+  for _, f in ipairs(ST_FIELDS) do
+    local v = tonumber(raw[f] or '0')
+    S[f], S0[f] = v, v
+  end
 end
 
 local function save_state()
   if not S_DIRTY then return end
   local args = {}
   for _, f in ipairs(ST_FIELDS) do
-    args[#args + 1] = f
-    args[#args + 1] = fmt(S[f])
+    if S[f] ~= S0[f] then
+      args[#args + 1] = f
+      args[#args + 1] = fmt(S[f])
+    end
   end
-  redis.call('HSET', K[2], unpack(args))
+  if #args > 0 then redis.call('HSET', K[2], unpack(args)) end
 end
 
 local AG_FIELDS = { 's', 'r', 'lr', 'ct', 'cr', 'qt', 'qr', 'req', 'ref' }
@@ -244,17 +253,20 @@ local function agent(i)
   local a = AG[i]
   if a then return a end
   local f = {}
-  for n, name in ipairs(AG_FIELDS) do f[n] = i .. ':' .. name end
-  f[#f + 1] = 'n:' .. i
-  f[#f + 1] = 'j:' .. i
+  -- (the index as text once: Lua's own number-to-text is a float format)
+  local is = fmt(i)
+  for n, name in ipairs(AG_FIELDS) do f[n] = is .. ':' .. name end
+  f[#f + 1] = 'n:' .. is
+  f[#f + 1] = 'j:' .. is
   local v = redis.call('HMGET', K[7], unpack(f))
-  a = { i = i }
+  a = { i = i, is = is, was = {} }
   for n, name in ipairs(AG_FIELDS) do
     if name == 'lr' then
       a.lr = v[n] and tonumber(v[n]) or nil
     else
       a[name] = tonumber(v[n] or '0')
     end
+    a.was[name] = a[name]
   end
   a.name = v[#AG_FIELDS + 1]
   a.json = v[#AG_FIELDS + 2]
@@ -269,8 +281,9 @@ local function save_agents()
   for i, _ in pairs(AG_DIRTY) do
     local a = AG[i]
     for _, name in ipairs(AG_FIELDS) do
-      if not (name == 'lr' and a.lr == nil) then
-        args[#args + 1] = i .. ':' .. name
+      -- only what changed (a missing field reads as 0, `lr` as none)
+      if a[name] ~= a.was[name] and not (name == 'lr' and a.lr == nil) then
+        args[#args + 1] = a.is .. ':' .. name
         args[#args + 1] = fmt(a[name])
       end
     end
@@ -630,7 +643,7 @@ OPS.reserve = function(args)
   local l = tonumber(lease ~= '' and lease or C.lease)
   if l < 1 then l = 1 end
   local exp = now + l
-  redis.call('HSET', K[3], fmt(id), i .. ':' .. fmt(amount) .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. key)
+  redis.call('HSET', K[3], fmt(id), a.is .. ':' .. fmt(amount) .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. key)
   redis.call('ZADD', K[4], fmt(exp), fmt(id))
   if key ~= '' then redis.call('HSET', K[13], key, fmt(id)) end
   S.reserved = S.reserved + amount
