@@ -389,12 +389,15 @@ class AsyncRedisPool(_RedisPoolBase):
     ``Agent.arun`` awaits. Connect with ``await AsyncRedisPool.connect(url,
     name=..., limit=..., ...)`` (the arguments of ``RedisPool.connect``) or
     ``await AsyncRedisPool.join(url, name=...)``; ``client`` is an existing
-    ``redis.asyncio.Redis`` (it must not decode responses). Close with
-    ``await pool.aclose()`` (or ``async with``)."""
+    ``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster`` (it
+    must not decode responses); ``cluster=True`` takes ``url`` as a seed node
+    of a Redis Cluster, as ``RedisPool`` does. Close with ``await
+    pool.aclose()`` (or ``async with``)."""
 
     def __init__(self, client: Any, ops: _creditpool.RedisOps, mode: str, config: dict[str, Any]) -> None:
         """Use ``connect`` or ``join``."""
         super().__init__(_redis_module("AsyncRedisPool"), client, ops, mode, config)
+        self._cluster = False
 
     @classmethod
     async def connect(
@@ -414,6 +417,7 @@ class AsyncRedisPool(_RedisPoolBase):
         script_mode: str | None = None,
         created_at_ms: int = 0,
         client: Any = None,
+        cluster: bool = False,
     ) -> "AsyncRedisPool":
         """Creates pool ``name`` in the Redis at ``url``, or joins it (see
         ``RedisPool.connect``)."""
@@ -422,32 +426,43 @@ class AsyncRedisPool(_RedisPoolBase):
             "AsyncRedisPool.connect() (AsyncRedisPool.join() takes the stored configuration)",
             limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms,
         )
-        return await cls._open(url, name, cfg, "update" if update else "join", clock, script_mode, created_at_ms, client)
+        return await cls._open(url, name, cfg, "update" if update else "join", clock, script_mode, created_at_ms, client, cluster)
 
     @classmethod
-    async def join(cls, url: str = "redis://127.0.0.1:6379/0", *, name: str, clock: str = "server", script_mode: str | None = None, client: Any = None) -> "AsyncRedisPool":
+    async def join(cls, url: str = "redis://127.0.0.1:6379/0", *, name: str, clock: str = "server", script_mode: str | None = None, client: Any = None, cluster: bool = False) -> "AsyncRedisPool":
         """Joins the existing pool ``name`` with its stored configuration."""
-        return await cls._open(url, name, None, "read", clock, script_mode, 0, client)
+        return await cls._open(url, name, None, "read", clock, script_mode, 0, client, cluster)
 
     @classmethod
-    async def _open(cls, url: str, name: str, cfg: dict[str, Any] | None, join: str, clock: str, script_mode: str | None, created_at_ms: int, client: Any) -> "AsyncRedisPool":
+    async def _open(cls, url: str, name: str, cfg: dict[str, Any] | None, join: str, clock: str, script_mode: str | None, created_at_ms: int, client: Any, cluster: bool = False) -> "AsyncRedisPool":
         redis = _redis_module("AsyncRedisPool")
+        import redis.asyncio as aioredis
+        import redis.asyncio.cluster
+
         ops = _creditpool.RedisOps(name, clock)
         call = ops.join(cfg, join, created_at_ms)  # checks the configuration first
+        is_cluster = cluster or isinstance(client, redis.asyncio.cluster.RedisCluster)
         own = client is None
         if client is None:
-            import redis.asyncio as aioredis
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
             # No retries inside redis-py: the core's SEND_ATTEMPTS is the one policy.
-            client = aioredis.Redis.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
-        client.response_callbacks.clear()
+            if cluster:
+                # A seed node's URL (see RedisPool): the cluster client finds
+                # the others when it first sends.
+                client = redis.asyncio.cluster.RedisCluster.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
+            else:
+                client = aioredis.Redis.from_url(url, protocol=2, retry=Retry(NoBackoff(), 0))
+        if not is_cluster:
+            client.response_callbacks.clear()
         try:
-            mode = script_mode
+            # EVALSHA on a cluster, as RedisPool does.
+            mode = script_mode if script_mode is not None or not is_cluster else "eval"
             if mode is None:
                 mode = await _adrive(_mode_plan(redis), lambda argv: client.execute_command(*argv))
             pool = cls(client, ops, mode, {})
+            pool._cluster = is_cluster
             pool._config = ops.decode_join(await pool._call(call), cfg)
         except BaseException:
             if own:
@@ -477,6 +492,12 @@ class AsyncRedisPool(_RedisPoolBase):
         return self._key(self._seq)
 
     async def _send(self, argv: Sequence[bytes]) -> Any:
+        if self._cluster:
+            # Routed by the command's name as text (see RedisPool._send).
+            name = bytes(argv[0]).decode()
+            if name.upper() in ("XGROUP", "XINFO") and len(argv) > 1:
+                return await self._client.execute_command(f"{name} {bytes(argv[1]).decode()}", *argv[2:])
+            return await self._client.execute_command(name, *argv[1:])
         return await self._client.execute_command(*argv)
 
     async def _call(self, call: _creditpool.RedisCall) -> Any:

@@ -125,3 +125,31 @@ def test_a_pool_runs_on_a_three_master_cluster(cluster: list[int]) -> None:
         pool.close()
         other.close()
     admin.close()
+
+
+def test_an_asyncio_pool_runs_on_the_cluster_beside_a_sync_one(cluster: list[int]) -> None:
+    import asyncio
+
+    name = _unique("pyacl")
+
+    async def scenario() -> None:
+        pool = await cp.AsyncRedisPool.connect(f"redis://127.0.0.1:{cluster[1]}/0", name=name, limit=cp.nanos(1_000), thresholds=[50], cluster=True)
+        assert pool.script_mode == "eval"
+        a = await pool.apply({"op": "reserve", "agent": "a", "amount": 700, "now_ms": 0})
+        assert a["result"] == "reserved", a
+        refused = await pool.apply({"op": "reserve", "agent": "b", "amount": 400, "now_ms": 0})
+        assert refused["result"] == "refused" and refused["reason"] == "pool_exhausted", refused
+        # A sync worker on another seed node shares the same pool.
+        other = cp.RedisPool.join(f"redis://127.0.0.1:{cluster[2]}/0", name=name, cluster=True)
+        assert other.apply({"op": "settle", "id": a["id"], "cost": 600, "now_ms": 0})["result"] == "settled"
+        other.close()
+        rep = await pool.apply({"op": "report", "now_ms": 0})
+        assert (rep["settled"], rep["reserved"]) == (600, 0)
+        assert [e["kind"] for _, e in await pool.ledger()] == ["settle"]
+        delivered = await pool.next_alerts("worker-1")
+        assert [x["payload"]["alert"] for _, x in delivered] == ["threshold"]
+        await pool.ack([i for i, _ in delivered])
+        assert await pool.next_alerts("worker-2", min_idle_ms=0) == []
+        await pool.aclose()
+
+    asyncio.run(scenario())
