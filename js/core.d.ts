@@ -210,7 +210,7 @@ export declare class Meter {
   constructor(
     config: { agent?: string; lease_ms?: number; estimate?: unknown; pool_selector?: unknown; max_retries?: number; unknown_thread?: 'context_window' | 'refuse' },
     body: string | Uint8Array,
-    options?: { threads?: ThreadBook; nowMs?: number },
+    options?: { threads?: ThreadBook | 'pool'; nowMs?: number },
   );
   static applies(method: string, url: string): boolean;
   readonly body: string;

@@ -560,6 +560,8 @@ export declare class RedisPool implements PoolStore {
   report(): Promise<PoolOpResultJSON>;
   /** Ledger entries (the file ledger's JSON) after stream ID `after`: `[id, entry]` pairs. */
   ledger(after?: string, count?: number): Promise<[string, Record<string, any>][]>;
+  /** Removes the ledger entries through stream ID `through` (archive them first); how many went. */
+  trimLedger(through: string): Promise<number>;
   /** Alerts in the outbox after stream ID `after` (no consumer group). */
   alerts(after?: string, count?: number, options?: { secrets?: string[] | null; nowMs?: number }): Promise<[string, RedisPoolAlert][]>;
   /** Alerts for `consumer` to deliver (claimed from a dead consumer after `minIdleMs`, then new ones); `ack` each once delivered. */
@@ -1048,6 +1050,11 @@ export interface CreditpoolMiddlewareOptions {
    * `UnknownThreadError` before anything is sent.
    */
   unknownThread?: 'context_window' | 'refuse';
+  /**
+   * The book of message threads: absent (default) for the pool store's own (a `RedisPool` shares it
+   * with every process on the pool), or an in-process `ThreadBook` (from `creditpool/core`).
+   */
+  threads?: import('./core.js').ThreadBook;
 }
 
 /**

@@ -44,6 +44,9 @@ if [ -d js ]; then step "js tests" bash scripts/test-js.sh; else skipped+=("js t
 # Three Rust, three Python and three Node workers on one Redis pool against
 # the simulator with faults, some SIGKILLed (needs the two suites' builds).
 step "mixed-language fleet on one Redis pool" bash tests/fleet/run.sh
+# A message thread created by a Python process and continued by a Node one on
+# one Redis pool: the continue is reserved at the thread's tight bound.
+step "message threads across processes (Python create, Node continue)" bash tests/threads/run.sh
 # The abi3 wheel and the npm tarball (scripts/dist.sh), each installed into a
 # fresh environment without a Rust toolchain and run.
 step "release artifacts (dist/), installed without Rust" bash scripts/test-dist.sh

@@ -568,6 +568,7 @@ export const CODES = Object.freeze({
   "redis_out_of_range": "PoolConfigError",
   "redis_invalid_pool_name": "PoolConfigError",
   "redis_unsupported": "PoolConfigError",
+  "redis_invalid_stream_id": "InvalidOptionsError",
   "redis_pool_missing": "PoolStoreError",
   "redis_reply": "PoolStoreError",
   "max_turns": "MaxTurnsError",

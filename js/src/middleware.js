@@ -24,7 +24,7 @@ export function minSdkVersion() {
   return call(() => glue.minTsSdk());
 }
 
-const OPTIONS = new Set(['agent', 'poolSelector', 'leaseMs', 'estimate', 'maxRetries', 'clock', 'unknownThread']);
+const OPTIONS = new Set(['agent', 'poolSelector', 'leaseMs', 'estimate', 'maxRetries', 'clock', 'unknownThread', 'threads']);
 // Transport failures before the connection opened: never sent, never billed.
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -130,13 +130,17 @@ function copied(response, books) {
  * is not the SDK's default of 2), `clock` (Unix ms), `unknownThread`
  * (`'context_window'`, the default, or `'refuse'`). Prices are the built-in table.
  *
- * Message threads (the tool runner's turns): the middleware keeps the core's
- * book of threads, so that a `thread: {type: 'continue'}` request is reserved
- * at the whole thread's input bound (what the API bills it), not at the
- * model's context window. A continue the middleware has not seen (another
- * process, or expired after 5 minutes) is reserved at the context window, or
- * with `unknownThread: 'refuse'` throws `UnknownThreadError` before anything
- * is sent. The SDK's replay after a 404 `thread_not_found` is a new create.
+ * Message threads (the tool runner's turns): a `thread: {type: 'continue'}`
+ * request is reserved at the whole thread's input bound (what the API bills
+ * it), not at the model's context window. The book of threads is the pool
+ * store's (the core's `thread_record` and `thread_lookup` operations): with a
+ * `RedisPool`, every process sharing the pool bounds the continues of threads
+ * the others created. `threads: new ThreadBook()` keeps an in-process book
+ * instead. A continue the book does not know (never seen, or expired 5
+ * minutes after its thread's last request) is reserved at the context
+ * window, or with `unknownThread: 'refuse'` throws `UnknownThreadError`
+ * before anything is sent. The SDK's replay after a 404 `thread_not_found`
+ * is a new create.
  */
 export function creditpoolMiddleware(pool, options = {}) {
   if (pool === null || typeof pool !== 'object' || typeof pool.apply !== 'function') {
@@ -153,10 +157,15 @@ export function creditpoolMiddleware(pool, options = {}) {
   if (options.unknownThread !== undefined) config.unknown_thread = options.unknownThread;
   const table = call(() => new glue.PriceTable());
   const clock = options.clock ?? (() => Date.now());
-  // The message threads this middleware has seen (the core's book).
-  const threads = call(() => new glue.RawThreadBook());
+  // The book of message threads: the pool store's (the core asks for
+  // thread_lookup / thread_record operations), or an in-process one.
+  if (options.threads !== undefined && !(options.threads instanceof ThreadBook)) {
+    throw optionsError('invalid_options', 'threads must be a ThreadBook, or absent for the pool store\'s book');
+  }
+  const book = options.threads?.raw;
+  const meter = (body) => (book === undefined ? glue.RawMeter.withStoreThreads(config, body, table) : new glue.RawMeter(config, body, table, book, clock()));
   // The config is read now, strictly, by the core.
-  call(() => new glue.RawMeter(config, '{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}', table, threads, clock()).free());
+  call(() => meter('{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}').free());
   // The books of calls whose hold is kept for the SDK's retry, by the call's options object.
   const held = new WeakMap();
 
@@ -168,7 +177,7 @@ export function creditpoolMiddleware(pool, options = {}) {
     if (key !== null) held.delete(key);
     if (books === undefined) {
       const body = typeof request.body === 'string' ? request.body : JSON.stringify(ctx?.options?.body ?? null);
-      books = new Books(call(() => new glue.RawMeter(config, body, table, threads, clock())), pool, clock);
+      books = new Books(call(() => meter(body)), pool, clock);
     }
     const keep = (state) => {
       if (state === 'idle' && key !== null) held.set(key, books);
@@ -261,7 +270,8 @@ export class ThreadBook {
 /**
  * The core's `Meter` (the books of one SDK call), for callers who drive it
  * themselves: `new Meter(config, body, { threads, nowMs })` (`threads`: a
- * `ThreadBook` shared by the calls, `nowMs`: the clock), then `beginAttempt`, `nextAction`,
+ * `ThreadBook` shared by the calls, or `'pool'` for the pool store's book;
+ * `nowMs`: the clock), then `beginAttempt`, `nextAction`,
  * `handlePool`, `handleHead`, `handleBody`, `handleChunk`, `handleEnd`,
  * `handleTransportError`, `abandon` (see crates/creditpool-core/src/meter.rs).
  */
@@ -269,6 +279,10 @@ export class Meter {
   #raw;
 
   constructor(config, body, options = {}) {
+    if (options.threads === 'pool') {
+      this.#raw = call(() => glue.RawMeter.withStoreThreads(config, body, new glue.PriceTable()));
+      return;
+    }
     const threads = options.threads ?? new ThreadBook();
     this.#raw = call(() => new glue.RawMeter(config, body, new glue.PriceTable(), threads.raw, options.nowMs ?? 0));
   }

@@ -274,6 +274,19 @@ export class RedisPool {
   }
 
   /**
+   * Removes the ledger entries up to and including stream ID `through` (the
+   * last one you have archived: the stream is the pool's record and grows by
+   * one entry per settle, release and expiry); resolves to how many went. A
+   * malformed ID rejects with an InvalidOptionsError
+   * (`redis_invalid_stream_id`).
+   */
+  async trimLedger(through) {
+    const cmd = call(() => this.#ops.trimLedger(String(through)));
+    const reply = await this.#command(cmd);
+    return call(() => this.#ops.decodeTrimmed(reply));
+  }
+
+  /**
    * Alerts in the outbox after stream ID `after` (inspection, no consumer
    * group): `[[id, alert], ...]`, each alert `{kind, percent, payload, body,
    * idempotencyKey, ...}`. With `secrets`, each alert also has

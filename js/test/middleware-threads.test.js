@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import { betaTool } from '@anthropic-ai/sdk/helpers/beta/json-schema';
 import { Pool, UnknownThreadError, creditpoolMiddleware, cost, usd } from 'creditpool';
+import { ThreadBook } from 'creditpool/core';
 import { startSim } from './helpers/sim.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -53,6 +54,8 @@ function recorder(pool) {
   return {
     ops,
     kinds: () => ops.map((o) => o.op),
+    // The operations on the books of money (the thread book's left out).
+    moneyKinds: () => ops.map((o) => o.op).filter((k) => !k.startsWith('thread_')),
     reserves: () => ops.filter((o) => o.op === 'reserve').map((o) => nanos(o.amount)),
     apply(op) {
       ops.push(op);
@@ -148,7 +151,15 @@ test('a tool run on a thread reserves each continue at the thread bound', async 
     assert.equal(body.system, undefined);
     assert.equal(body.tools, undefined);
   }
-  assert.deepEqual(store.kinds(), ['reserve', 'settle', 'reserve', 'settle', 'reserve', 'settle', 'reserve', 'settle']);
+  // The book of threads is the pool's: each continue looks its thread up
+  // before it reserves; each response on the thread is recorded after its settle.
+  assert.deepEqual(store.kinds(), [
+    'reserve', 'settle', 'thread_record',
+    ...Array(3).fill(['thread_lookup', 'reserve', 'settle', 'thread_record']).flat(),
+  ]);
+  const ids = messages.slice(0, 3).map((m) => m.id);
+  assert.deepEqual(store.ops.filter((o) => o.op === 'thread_lookup').map((o) => o.message_id), ids);
+  assert.deepEqual(store.ops.filter((o) => o.op === 'thread_record').slice(0, 3).map((o) => o.message_id), ids);
   await assertLedgerMatchesUsageLog(pool, ledger);
 
   const reserves = store.reserves();
@@ -188,7 +199,7 @@ test('an expired thread answers 404; the SDK replays with a create and the books
     bodies.map((b) => JSON.parse(b).thread?.type),
     ['create', 'continue', 'continue', 'create', 'continue'],
   );
-  assert.deepEqual(store.kinds(), ['reserve', 'settle', 'reserve', 'settle', 'reserve', 'release', 'reserve', 'settle', 'reserve', 'settle']);
+  assert.deepEqual(store.moneyKinds(), ['reserve', 'settle', 'reserve', 'settle', 'reserve', 'release', 'reserve', 'settle', 'reserve', 'settle']);
   await assertLedgerMatchesUsageLog(pool, ledger);
   const reserves = store.reserves();
   const mt = BigInt(MAX_TOKENS) * OUT;
@@ -218,10 +229,25 @@ test("unknownThread: 'refuse' throws UnknownThreadError before anything is sent"
     return true;
   });
   assert.deepEqual(await sim.usage(), []);
-  assert.deepEqual(store.ops, []);
+  // Only the lookup in the pool's book of threads: nothing reserved.
+  assert.deepEqual(store.kinds(), ['thread_lookup']);
   // The default: reserved at the whole context window, released on the 404.
   const other = setup();
   await assert.rejects(other.client.beta.messages.create(params), (e) => e instanceof Anthropic.NotFoundError);
-  assert.deepEqual(other.store.kinds(), ['reserve', 'release']);
+  assert.deepEqual(other.store.kinds(), ['thread_lookup', 'reserve', 'release']);
   assert.deepEqual(other.store.reserves(), [WINDOW * WRITE_1H + 50n * OUT]);
+});
+
+test('an in-process ThreadBook keeps the threads out of the pool store, with the same tight bounds', async () => {
+  await sim.reset(scenario(2));
+  const viaPool = setup();
+  const pooled = await run(viaPool.client, []);
+  await sim.reset(scenario(2));
+  const local = setup({ threads: new ThreadBook() });
+  const messages = await run(local.client, []);
+  assert.equal(messages.length, pooled.length);
+  assert.deepEqual(local.store.kinds(), ['reserve', 'settle', 'reserve', 'settle', 'reserve', 'settle']);
+  assert.deepEqual(local.store.reserves(), viaPool.store.reserves());
+  assert.ok(local.store.reserves()[1] < UNKNOWN / 100n);
+  assert.throws(() => creditpoolMiddleware(local.pool, { threads: 'pool' }), (e) => e.code === 'invalid_options');
 });

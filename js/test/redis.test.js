@@ -178,6 +178,22 @@ test('Pool.connect is the one-line spelling; two pool objects share one limit', 
   await b.close();
 });
 
+test('the ledger stream is trimmed through an archived entry; a malformed ID is typed', async () => {
+  const pool = await RedisPool.connect(server.url, { name: unique('trim'), config: { limit: usd(10) } });
+  for (let i = 0; i < 4; i++) {
+    const r = await pool.apply({ op: 'reserve', agent: 'a', amount: USD, now_ms: 0 });
+    assert.equal((await pool.apply({ op: 'settle', id: r.id, cost: USD / 2, now_ms: 0 })).result, 'settled');
+  }
+  const entries = await pool.ledger();
+  const archived = entries[1][0];
+  assert.equal(await pool.trimLedger(archived), 2);
+  assert.deepEqual((await pool.ledger()).map(([, e]) => e.seq), [3, 4]);
+  assert.equal(await pool.trimLedger(archived), 0);
+  assert.equal((await report(pool)).settled, 2 * USD);
+  await assert.rejects(pool.trimLedger('last week'), (e) => e instanceof InvalidOptionsError && e.code === 'redis_invalid_stream_id');
+  await pool.close();
+});
+
 // ----- faults -----
 
 test('a reserve whose answer was lost is resent with its key and reserves once', async () => {

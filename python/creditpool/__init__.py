@@ -77,6 +77,7 @@ from ._creditpool import (
 )
 from ._errors import MissingExtraError
 from ._middleware import MIN_SDK_VERSION, middleware
+from ._creditpool import ThreadBook
 from ._money import NANOS_PER_USD, AmountLike, Money, format_usd, nanos, usd
 from ._redis import AsyncRedisPool, RedisPool
 from ._pool import (
@@ -135,7 +136,7 @@ PRICES_AS_OF: str = _creditpool.PRICES_AS_OF
 
 __all__ = [
     "ActivityChart", "MissingExtraError", "VEGA_LITE_MIME",
-    "middleware", "MIN_SDK_VERSION", "SdkUnsupportedError", "UnknownThreadError",
+    "middleware", "MIN_SDK_VERSION", "SdkUnsupportedError", "UnknownThreadError", "ThreadBook",
     "Agent", "AsyncPoolStore", "PoolStore", "AgentCapError", "AgentOutcome", "AgentPolicy", "AgentRunError", "Alert", "BudgetExhaustedError",
     "ClockJumpError", "FairShareError", "LedgerEntry", "MaxTurnsError", "Pool", "RedisPool", "AsyncRedisPool", "PoolConfigError", "PoolError", "PoolExhaustedError",
     "PoolRateLimitedError", "PoolRefusedError", "PoolReport", "PoolSnapshotError", "PoolStoreError", "RedisConfigConflictError", "Released", "Reservation",

@@ -29,7 +29,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Literal, Mapping, Union
 
 import httpx2
 
@@ -287,7 +287,9 @@ class _Pool:
     """What every SDK middleware object of creditpool shares: the config,
     the store, the prices and the calls held for a retry."""
 
-    def __init__(self, store: Store, config: dict[str, Any], prices: _creditpool.PriceTable, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, store: Store, config: dict[str, Any], prices: _creditpool.PriceTable, clock: Callable[[], int], threads: _creditpool.ThreadBook | None = None
+    ) -> None:
         if not callable(getattr(store, "apply", None)):
             e = _creditpool.InvalidOptionsError("pool must be a pool store: a creditpool.Pool, or an object with apply(op)")
             e.code = "invalid_options"
@@ -298,8 +300,13 @@ class _Pool:
         self.clock = clock
         self.open: OrderedDict[str, _Books] = OrderedDict()
         self.lock = threading.Lock()
-        # The message threads this middleware has seen (the core's book).
-        self.threads = _creditpool.ThreadBook()
+        # The book of message threads: the pool store's (the core asks for
+        # thread_lookup / thread_record operations), or an in-process one.
+        if threads is not None and not isinstance(threads, _creditpool.ThreadBook):
+            e = _creditpool.InvalidOptionsError("threads must be a creditpool ThreadBook, or None for the pool store's book")
+            e.code = "invalid_options"
+            raise e
+        self.threads: _creditpool.ThreadBook | Literal["pool"] = threads if threads is not None else "pool"
         # Checks the config now, with the core's own reading of it.
         _creditpool.Meter(config, b'{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}', prices, self.threads, clock())
 
@@ -431,6 +438,7 @@ def middleware(
     unknown_thread: str | None = None,
     prices: _creditpool.PriceTable | None = None,
     clock: Callable[[], int] = now_ms,
+    threads: _creditpool.ThreadBook | None = None,
 ) -> Middleware:
     """A middleware for the official SDK that draws every Messages call on ``pool``.
 
@@ -448,14 +456,19 @@ def middleware(
     "programmatic"``), ``False`` for none, or ``{"field", "value"}``.
     ``max_retries``: the client's, when it is not the SDK's default (2).
 
-    Message threads (the tool runner's turns): the middleware keeps the
-    core's book of threads, so that a ``thread: {"type": "continue"}``
-    request is reserved at the whole thread's input bound (what the API
-    bills it), not at the model's context window. A continue the middleware
-    has not seen (sent by another process, or expired after 5 minutes) is
-    reserved at the context window, or, with ``unknown_thread="refuse"``,
-    raises ``UnknownThreadError`` before anything is sent. The SDK's replay
-    after a 404 ``thread_not_found`` is a new create. Raises ``SdkUnsupportedError`` when the installed ``anthropic`` has no
+    Message threads (the tool runner's turns): a ``thread: {"type":
+    "continue"}`` request is reserved at the whole thread's input bound
+    (what the API bills it), not at the model's context window. The book of
+    threads is the pool store's (the core's ``thread_record`` and
+    ``thread_lookup`` operations): with a ``RedisPool`` every process
+    sharing the pool bounds the continues of threads the others created.
+    ``threads=ThreadBook()`` keeps an in-process book instead (a store
+    without the thread operations: its continues are bounded as unknown).
+    A continue the book does not know (never seen, or expired 5 minutes
+    after its thread's last request) is reserved at the context window, or,
+    with ``unknown_thread="refuse"``, raises ``UnknownThreadError`` before
+    anything is sent. The SDK's replay after a 404 ``thread_not_found`` is a
+    new create. Raises ``SdkUnsupportedError`` when the installed ``anthropic`` has no
     middleware hook, naming the minimum version.
     """
     cls = _middleware_class()
@@ -471,4 +484,4 @@ def middleware(
     if unknown_thread is not None:
         config["unknown_thread"] = unknown_thread
     table = prices if prices is not None else _creditpool.PriceTable()
-    return cls(_Pool(pool, config, table, clock))  # type: ignore[no-any-return]
+    return cls(_Pool(pool, config, table, clock, threads))  # type: ignore[no-any-return]

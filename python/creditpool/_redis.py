@@ -352,6 +352,14 @@ class RedisPool(_RedisPoolBase):
         ``after``, at most ``count``, with their stream IDs."""
         return [(i, e) for i, e in self._ops.decode_ledger(self._command(self._ops.read_ledger(after, count)))]
 
+    def trim_ledger(self, through: str) -> int:
+        """Removes the ledger entries up to and including stream ID
+        ``through`` (the last one you have archived: the stream is the
+        pool's record and grows by one entry per settle, release and
+        expiry); how many went. A malformed ID raises
+        ``InvalidOptionsError`` (``redis_invalid_stream_id``)."""
+        return int(self._ops.decode_trimmed(self._command(self._ops.trim_ledger(through))))
+
     def alerts(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
         """Alerts in the outbox after stream ID ``after`` (inspection, no
         consumer group), each with its webhook ``payload``."""
@@ -512,6 +520,11 @@ class AsyncRedisPool(_RedisPoolBase):
     async def ledger(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
         """Ledger entries after stream ID ``after``, with their stream IDs."""
         return [(i, e) for i, e in self._ops.decode_ledger(await self._command(self._ops.read_ledger(after, count)))]
+
+    async def trim_ledger(self, through: str) -> int:
+        """Removes the ledger entries through stream ID ``through`` (see
+        ``RedisPool.trim_ledger``); how many went."""
+        return int(self._ops.decode_trimmed(await self._command(self._ops.trim_ledger(through))))
 
     async def alerts(self, after: str = "-", count: int = 10_000) -> list[tuple[str, dict[str, Any]]]:
         """Alerts in the outbox after stream ID ``after`` (no consumer group)."""

@@ -278,8 +278,10 @@ def test_a_thread_continue_request_is_reserved_at_the_models_context_window(sim:
             client.messages.create(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "And then?"}], extra_body=thread)
         except anthropic.APIStatusError:
             pass  # the simulator does not speak threads yet; the hold is released
-    assert store.ops[0]["op"] == "reserve"
-    assert store.ops[0]["amount"] == 200_000 * 2000 + 100 * 5000
+    # The pool's book of threads was asked first: it does not know the thread.
+    assert store.ops[0] == {"op": "thread_lookup", "message_id": "msg_previous", "now_ms": store.ops[0]["now_ms"]}
+    assert store.ops[1]["op"] == "reserve"
+    assert store.ops[1]["amount"] == 200_000 * 2000 + 100 * 5000
     assert pool.reserved == cp.nanos(0)
 
 

@@ -114,6 +114,11 @@ def _nanos(v: Any) -> int:
     return int(getattr(v, "nanos", v))
 
 
+def _money_kinds(store: Recorder) -> list[str]:
+    """The operations on the books of money (the thread book's left out)."""
+    return [k for k in store.kinds() if not k.startswith("thread_")]
+
+
 def _reserves(store: Recorder) -> list[int]:
     return [_nanos(o["amount"]) for o in store.ops if o["op"] == "reserve"]
 
@@ -132,7 +137,12 @@ def test_a_tool_run_on_a_thread_reserves_each_continue_at_the_threads_bound(sim:
     # The runner threaded its turns: one create, then continues with only the new messages.
     assert [u.get("thread") for u in log] == ["create", "continue", "continue", "continue"]
     assert all("system" not in json.loads(b) and "tools" not in json.loads(b) for b in spy.bodies[1:])
-    assert store.kinds() == ["reserve", "settle"] * 4
+    # The book of threads is the pool's: each continue looks its thread up
+    # before it reserves; each response on the thread is recorded after its settle.
+    assert store.kinds() == ["reserve", "settle", "thread_record"] + ["thread_lookup", "reserve", "settle", "thread_record"] * 3
+    records = [o for o in store.ops if o["op"] == "thread_record"]
+    lookups = [o for o in store.ops if o["op"] == "thread_lookup"]
+    assert [o["message_id"] for o in records[:3]] == [o["message_id"] for o in lookups] == [m.id for m in messages[:3]]
     _assert_ledger_matches_usage_log(pool, sim)
 
     reserves = _reserves(store)
@@ -177,7 +187,7 @@ def test_an_expired_thread_answers_404_and_the_sdks_replay_stays_exact(sim: str)
     assert [u.get("thread") for u in log] == ["create", "continue", "create", "continue"]
     sent = [json.loads(b).get("thread", {}).get("type") for b in spy.bodies]
     assert sent == ["create", "continue", "continue", "create", "continue"]
-    assert store.kinds() == ["reserve", "settle", "reserve", "settle", "reserve", "release", "reserve", "settle", "reserve", "settle"]
+    assert _money_kinds(store) == ["reserve", "settle", "reserve", "settle", "reserve", "release", "reserve", "settle", "reserve", "settle"]
     _assert_ledger_matches_usage_log(pool, sim)
     releases = [e for e in pool.ledger() if e.kind == "release"]
     assert len(releases) == 1
@@ -196,8 +206,8 @@ def test_an_expired_thread_answers_404_and_the_sdks_replay_stays_exact(sim: str)
 
 def test_a_thread_the_sim_lost_but_the_book_knows_is_released_and_replayed(sim: str) -> None:
     """The simulator forgets the thread (a reset of its threads) while the
-    middleware's book still knows it: the continue is reserved tight, the 404
-    releases it and forgets the thread, and the SDK's replay is booked exactly."""
+    pool's book still knows it: the continue is reserved tight, the 404
+    releases it, and the SDK's replay is booked exactly."""
     _scenario(sim, 2)
     pool = cp.Pool(limit=cp.usd(10))
     store = Recorder(pool)
@@ -211,7 +221,7 @@ def test_a_thread_the_sim_lost_but_the_book_knows_is_released_and_replayed(sim: 
     with anthropic.Anthropic(api_key="sk-sim", base_url=sim, middleware=[cp.middleware(store, agent="researcher")]) as client:
         messages = _run(client, calls, lose_threads)
     assert messages[-1].stop_reason == "end_turn"
-    assert store.kinds() == ["reserve", "settle", "reserve", "release", "reserve", "settle", "reserve", "settle"]
+    assert _money_kinds(store) == ["reserve", "settle", "reserve", "release", "reserve", "settle", "reserve", "settle"]
     reserves = _reserves(store)
     assert reserves[1] < (WINDOW * WRITE_1H) // 100, "the book still knew the thread: a tight hold"
     _assert_ledger_matches_usage_log(pool, sim)
@@ -237,7 +247,8 @@ def test_unknown_thread_refuse_raises_the_typed_error_before_anything_is_sent(si
     assert e.expired is False
     assert e.__cause__ is None
     assert _get(sim + "/_sim/usage") == []
-    assert store.ops == []
+    # Only the lookup in the pool's book of threads: nothing reserved.
+    assert store.kinds() == ["thread_lookup"]
     # The default: reserved at the whole context window, and the 404 releases it.
     store2 = Recorder(cp.Pool(limit=cp.usd(10)))
     with anthropic.Anthropic(api_key="sk-sim", base_url=sim, middleware=[cp.middleware(store2, agent="researcher")]) as client:
@@ -249,10 +260,29 @@ def test_unknown_thread_refuse_raises_the_typed_error_before_anything_is_sent(si
                 thread={"type": "continue", "previous_message_id": "msg_from_another_process"},
                 betas=["message-threads-2026-08-12"],
             )
-    assert store2.kinds() == ["reserve", "release"]
+    assert store2.kinds() == ["thread_lookup", "reserve", "release"]
     assert _reserves(store2) == [WINDOW * WRITE_1H + 50 * OUT]
 
 
 def test_an_unknown_thread_option_value_is_refused_when_the_middleware_is_made() -> None:
     with pytest.raises(cp.InvalidOptionsError):
         cp.middleware(cp.Pool(limit=cp.usd(1)), agent="researcher", unknown_thread="ignore")
+
+
+def test_an_in_process_thread_book_keeps_the_threads_out_of_the_pool_store(sim: str) -> None:
+    """``threads=ThreadBook()``: the book is the middleware's own (no thread
+    operation reaches the store), with the same tight bounds as the pool's."""
+    _scenario(sim, 2)
+    via_pool = Recorder(cp.Pool(limit=cp.usd(10)))
+    with anthropic.Anthropic(api_key="sk-sim", base_url=sim, middleware=[cp.middleware(via_pool, agent="researcher")]) as client:
+        _run(client, [])
+    _scenario(sim, 2)
+    local = Recorder(cp.Pool(limit=cp.usd(10)))
+    mw = cp.middleware(local, agent="researcher", threads=cp.ThreadBook())
+    with anthropic.Anthropic(api_key="sk-sim", base_url=sim, middleware=[mw]) as client:
+        _run(client, [])
+    assert local.kinds() == ["reserve", "settle"] * 3
+    assert _reserves(local) == _reserves(via_pool)
+    assert _reserves(local)[1] < (WINDOW * WRITE_1H) // 100
+    with pytest.raises(cp.InvalidOptionsError):
+        cp.middleware(local, agent="researcher", threads="pool")  # type: ignore[arg-type]

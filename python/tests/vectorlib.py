@@ -162,7 +162,8 @@ def run_meter(inp: dict[str, Any]) -> dict[str, Any]:
 
     start = int(inp["start_ms"])
     pool = cp.Pool(inp["pool"], start)
-    book = cp.ThreadBook()
+    # "threads": "pool": the pool's own book (thread ops through the store).
+    book: Any = "pool" if inp.get("threads") == "pool" else cp.ThreadBook()
     ops: list[Any] = []
     clock = [start]
 

@@ -249,6 +249,49 @@ calls_case("a thread create whose stream was abandoned is not recorded: a contin
      {"advance_ms": 1000, "body": continue_body("msg_2", [U2]), "attempts": []}],
     {"calls": [{"amount": nbytes(sent(dict(c1, stream=True))) * 1000 + 100 * 5000, "actions": ["send", "done"]}, {"amount": UNKNOWN_AMOUNT, "actions": []}]})
 
+# ---- The book kept in the pool store (`"threads": "pool"`): the meter asks
+# the store for a continue's thread (`thread_lookup`, before its reserve) and
+# records each response on a thread after its settle (`thread_record`), so
+# that every process sharing the pool bounds the continues of the others.
+# The bounds are those of the in-process book; a 404 leaves the entry to
+# expire (the API bills nothing for a continue it cannot serve).
+def pool_case(name, calls, expected, config=None):
+    inp = {"pool": POOL, "start_ms": START, "config": config or {"agent": "researcher"}, "threads": "pool", "calls": calls}
+    cases.append({"name": name, "input": inp, "expected": expected})
+
+REC = ["reserve", "settle", "thread_record"]
+pool_case("the pool's book: a thread create, then two continues, each looked up in the pool store and reserved at the thread's input so far plus its own body",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": 1000, "body": k1, "attempts": [ok(m2)]}, {"advance_ms": 1000, "body": k2, "attempts": [ok(m3)]}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": ["send", "done"]}, {"amount": a3, "actions": ["send", "done"]}],
+     "pool_ops": REC + ["thread_lookup"] + REC + ["thread_lookup"] + REC,
+     "ledger": [{"kind": "settle", "cost": cost(m), "estimated": False} for m in (m1, m2, m3)],
+     "pool": {"settled": sum(cost(m) for m in (m1, m2, m3)), "reserved": 0}})
+pool_case("the pool's book: a continue from a message the pool has never seen is reserved at the model's context window",
+    [{"body": continue_body("msg_elsewhere", [U2]), "attempts": [ok(m2)]}],
+    {"calls": [{"amount": UNKNOWN_AMOUNT, "actions": ["send", "done"]}], "pool_ops": ["thread_lookup"] + REC,
+     "ledger": [{"kind": "settle", "cost": cost(m2), "estimated": False}]})
+pool_case("the pool's book, unknown_thread refuse: a continue the pool has never seen is refused after its lookup, before anything is reserved or sent",
+    [{"body": continue_body("msg_elsewhere", [U2]), "attempts": [ok(m2)]}],
+    {"calls": [{"amount": 0, "actions": [{"error": "unknown_thread"}]}], "pool_ops": ["thread_lookup"], "ledger": [], "pool": {"settled": 0, "reserved": 0}},
+    config={"agent": "researcher", "unknown_thread": "refuse"})
+pool_case("the pool's book: a continue within 5 minutes of the thread's last request is bounded by the thread",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": TTL - 1000, "body": k1, "attempts": [ok(m2)]}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": ["send", "done"]}]})
+pool_case("the pool's book: 5 minutes after the thread's last request the entry expired, the continue is reserved at the context window",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": TTL, "body": k1, "attempts": [ok(m2)]}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": UNKNOWN_AMOUNT, "actions": ["send", "done"]}]})
+pool_case("the pool's book, unknown_thread refuse: a continue of an expired thread is refused",
+    [{"body": c1, "attempts": [ok(m1)]}, {"advance_ms": TTL, "body": k1, "attempts": [ok(m2)]}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": 0, "actions": [{"error": "unknown_thread"}]}],
+     "pool_ops": REC + ["thread_lookup"]},
+    config={"agent": "researcher", "unknown_thread": "refuse"})
+pool_case("the pool's book: a continue answered 404 is released, the SDK's retry of the same call keeps its bound without a second lookup, and the entry stays until it expires",
+    [{"body": c1, "attempts": [ok(m1)]},
+     {"advance_ms": 1000, "body": k1, "attempts": [{"retries_taken": 0, "status": 529, "headers": H, "body": ERR529}, {"retries_taken": 1, "status": 404, "headers": H, "body": NOT_FOUND}]},
+     {"advance_ms": 1000, "body": k1, "attempts": [ok(m2)]}],
+    {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": ["send", "idle", "send", "done"]}, {"amount": a2, "actions": ["send", "done"]}],
+     "pool_ops": REC + ["thread_lookup", "reserve", "release"] + ["thread_lookup"] + REC})
+
 doc = ({"kind": "meter", "description": "The books of one call made through an official SDK's middleware (creditpool_core::meter::Meter): one hold per call across the SDK's retries, settled from the JSON usage or a copy of the stream, certainly-unbilled failures released, possibly-billed ones settled at the worst case flagged estimated. Costs by hand: claude-haiku-4-5 bills 1000 nano-USD per input token and 5000 per output token; AMOUNT is the case's reserved worst case (`amount`). A case with `calls` runs several calls through one middleware (one ThreadBook, one pool; `advance_ms` moves the clock before a call) and expects each call's `amount` and `actions` (or `error`) under `calls`: message threads.", "cases": cases})
 
 from pathlib import Path

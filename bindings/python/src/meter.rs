@@ -68,16 +68,23 @@ impl Meter {
     /// `pool_selector`, `max_retries`). Raises the core's typed error when
     /// the body is not a Messages request or cannot be priced. With
     /// `threads` (the middleware's `ThreadBook`) and `now_ms`, a thread
-    /// continue request is bounded from the thread the book knows.
+    /// continue request is bounded from the thread the book knows; with
+    /// `threads="pool"`, from the book kept in the pool store (the core's
+    /// `Meter::with_store_threads`: the lookup and the record are pool
+    /// operations it asks for).
     #[new]
     #[pyo3(signature = (config, body, prices, threads = None, now_ms = 0))]
-    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>, prices: &PriceTable, threads: Option<PyRef<'_, ThreadBook>>, now_ms: u64) -> PyResult<Meter> {
+    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, body: &Bound<'_, PyAny>, prices: &PriceTable, threads: Option<&Bound<'_, PyAny>>, now_ms: u64) -> PyResult<Meter> {
         guard(py, || {
             let config: MeterConfig = de_from_py(config)?.map_err(|e| invalid_options(py, "middleware configuration", &e))?;
             let body = bytes_from_py(body)?;
-            let made = match &threads {
-                Some(book) => CoreMeter::with_threads(&config, prices.shared(), &body, &book.inner, now_ms),
+            let made = match threads {
                 None => CoreMeter::new(&config, prices.shared(), &body),
+                Some(t) => match t.cast::<ThreadBook>() {
+                    Ok(book) => CoreMeter::with_threads(&config, prices.shared(), &body, &book.borrow().inner, now_ms),
+                    Err(_) if t.extract::<String>().is_ok_and(|s| s == "pool") => CoreMeter::with_store_threads(&config, prices.shared(), &body),
+                    Err(_) => return Err(invalid_options(py, "threads", "expected a ThreadBook or \"pool\"")),
+                },
             };
             let inner = made.map_err(|e| meter_error(py, &e))?;
             Ok(Meter { inner })
@@ -137,6 +144,7 @@ impl Meter {
                 MeterAction::Idle => d.set_item("type", "idle")?,
                 MeterAction::Done => d.set_item("type", "done")?,
                 MeterAction::Refused(r) => return Err(refusal_error(py, &r)),
+                MeterAction::Invalid(e) => return Err(meter_error(py, &e)),
                 MeterAction::Error { code, message } => return Err(raise(py, &code, &message, &[])),
             }
             Ok(d)

@@ -104,7 +104,7 @@ pub struct RedisCall {
 
 #[pymethods]
 impl RedisCall {
-    /// The command to send: `FCALL creditpool_v1 ...` (`"function"`) or
+    /// The command to send: `FCALL creditpool_v2 ...` (`"function"`) or
     /// `EVALSHA <sha> ...` (`"eval"`), as a list of bytes.
     fn command<'py>(&self, py: Python<'py>, mode: &str) -> PyResult<Bound<'py, PyList>> {
         let mode = script_mode(py, mode)?;
@@ -211,6 +211,18 @@ impl RedisOps {
     /// `XRANGE` of the ledger stream after stream ID `after` (`"-"`: from the start).
     fn read_ledger<'py>(&self, py: Python<'py>, after: &str, count: usize) -> PyResult<Bound<'py, PyList>> {
         command_to_py(py, &self.ops.read_ledger(after, count))
+    }
+
+    /// `XTRIM` of the ledger stream through stream ID `through` (the core
+    /// checks the ID: `InvalidOptionsError`, `redis_invalid_stream_id`).
+    fn trim_ledger<'py>(&self, py: Python<'py>, through: &str) -> PyResult<Bound<'py, PyList>> {
+        let cmd = self.ops.trim_ledger(through).map_err(|e| redis_error(py, &e))?;
+        command_to_py(py, &cmd)
+    }
+
+    /// How many entries an `XTRIM` removed.
+    fn decode_trimmed(&self, py: Python<'_>, reply: &Bound<'_, PyAny>) -> PyResult<u64> {
+        guard(py, || core::decode_trimmed(&value_from_py(reply)?).map_err(|e| redis_error(py, &e)))
     }
 
     /// `XRANGE` of the alert outbox after stream ID `after`.

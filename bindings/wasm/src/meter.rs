@@ -92,6 +92,20 @@ impl RawMeter {
         Ok(RawMeter { inner })
     }
 
+    /// As the constructor, with the book of message threads kept in the pool
+    /// store (the core's `Meter::with_store_threads`): a continue's lookup
+    /// and each thread response's record are pool operations it asks for.
+    #[wasm_bindgen(js_name = withStoreThreads)]
+    pub fn with_store_threads(config: JsValue, body: JsValue, prices: &PriceTable) -> Result<RawMeter, JsValue> {
+        let config: MeterConfig = from_js(config, "middleware configuration", "invalid_argument")?;
+        let body = match body.as_string() {
+            Some(s) => s.into_bytes(),
+            None => bytes_from_js(&body, "body")?,
+        };
+        let inner = Meter::with_store_threads(&config, Arc::new(prices.0.clone()), &body).map_err(|e| meter_error(&e))?;
+        Ok(RawMeter { inner })
+    }
+
     /// The body to send (the SDK's, with the pool selector), as text.
     #[wasm_bindgen(getter)]
     pub fn body(&self) -> String {
@@ -133,6 +147,7 @@ impl RawMeter {
             MeterAction::Idle => kind("idle"),
             MeterAction::Done => kind("done"),
             MeterAction::Refused(r) => return Err(refusal_error(&r)),
+            MeterAction::Invalid(e) => return Err(meter_error(&e)),
             MeterAction::Error { code, message } => return Err(errors::make(&code, &code, &message, JsValue::UNDEFINED)),
         })
     }

@@ -132,7 +132,7 @@ pub struct RawRedisCall {
 
 #[wasm_bindgen(js_class = RawRedisCall)]
 impl RawRedisCall {
-    /// The command to send: `FCALL creditpool_v1 ...` (`"function"`) or
+    /// The command to send: `FCALL creditpool_v2 ...` (`"function"`) or
     /// `EVALSHA <sha> ...` (`"eval"`).
     pub fn command(&self, mode: &str) -> Result<JsValue, JsValue> {
         Ok(command_js(&self.call.command(script_mode(mode)?)))
@@ -226,6 +226,21 @@ impl RawRedisOps {
     #[wasm_bindgen(js_name = readLedger)]
     pub fn read_ledger(&self, after: &str, count: u32) -> JsValue {
         command_js(&self.ops.read_ledger(after, count as usize))
+    }
+
+    /// `XTRIM` of the ledger stream through stream ID `through` (the core
+    /// checks the ID: `redis_invalid_stream_id`).
+    #[wasm_bindgen(js_name = trimLedger)]
+    pub fn trim_ledger(&self, through: &str) -> Result<JsValue, JsValue> {
+        let cmd = self.ops.trim_ledger(through).map_err(|e| redis_error(&e))?;
+        Ok(command_js(&cmd))
+    }
+
+    /// How many entries an `XTRIM` removed.
+    #[wasm_bindgen(js_name = decodeTrimmed)]
+    pub fn decode_trimmed(&self, reply: JsValue) -> Result<f64, JsValue> {
+        let n = core::decode_trimmed(&value_from_js(&reply, 0)?).map_err(|e| redis_error(&e))?;
+        Ok(n as f64)
     }
 
     /// `XRANGE` of the alert outbox after stream ID `after`.

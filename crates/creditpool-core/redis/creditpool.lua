@@ -34,6 +34,12 @@
 --  13 idem    hash  reserve idempotency key -> reservation id
 --  14 ledger  stream  ledger entries (field "entry": the JSON entry)
 --  15 outbox  stream  alerts (fields of the alert)
+-- A thread operation (thread_record, thread_lookup) receives two more:
+--  16 thz     zset  the book of message threads: message ID scored by its
+--                   entry's deadline (capped: the first to expire goes first)
+--  17 th:<id> string the entry of one message ID,
+--                   "input_tokens,cache_write,cache_write_1h,may_overshoot,expires_at",
+--                   expiring (PEXPIREAT, on the server clock) at its deadline
 
 local PERIOD = 60000
 local DAY = 86400000
@@ -905,17 +911,90 @@ OPS.init = function(args)
   return { existing and 'updated' or 'created', args[4] }
 end
 
+-- ----- message threads (crate::pool::threads) -----
+-- A cache of bounds, not books of money: the pool's clock does not move and
+-- no state is written. The rules are those of the core's `ThreadTable`.
+
+local THREAD_OPS = { thread_record = true, thread_lookup = true }
+
+-- The time of a thread operation: the given now or the server's TIME,
+-- never earlier than the latest time the pool saw.
+local function thread_now(arg)
+  local now
+  if arg ~= '' then now = tonumber(arg) else
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  if now < S.last_now then now = S.last_now end
+  return now
+end
+
+-- The entry's key for message `id` (KEYS[17] is the one of the operation).
+local function thread_key(id) return string.sub(K[16], 1, -4) .. 'th:' .. id end
+
+local function thread_forget(id)
+  redis.call('ZREM', K[16], id)
+  redis.call('DEL', thread_key(id))
+end
+
+-- An entry's deadline as a key expiry: on the server clock, the deadline
+-- itself; with given times, the same time from now on the server's clock
+-- (the deadline is also checked by the given time on every lookup).
+local function thread_expire(key, exp, now, given)
+  if given then redis.call('PEXPIRE', key, math.max(1, exp - now))
+  else redis.call('PEXPIREAT', key, exp) end
+end
+
+-- thread_record: now, message id, "input,cw,c1,ov", ttl_ms, cap
+OPS.thread_record = function(args)
+  local given = args[2] ~= ''
+  local now = thread_now(args[2])
+  local id, ttl, cap = args[3], tonumber(args[5]), tonumber(args[6])
+  local exp = now + ttl
+  for _, gone in ipairs(redis.call('ZRANGEBYSCORE', K[16], '-inf', now)) do thread_forget(gone) end
+  thread_forget(id)
+  local v = args[4] .. ',' .. fmt(exp)
+  redis.call('SET', K[17], v)
+  thread_expire(K[17], exp, now, given)
+  redis.call('ZADD', K[16], exp, id)
+  local over = redis.call('ZCARD', K[16]) - cap
+  if over > 0 then
+    for _, gone in ipairs(redis.call('ZRANGE', K[16], 0, over - 1)) do thread_forget(gone) end
+  end
+  local last = redis.call('ZRANGE', K[16], -1, -1, 'WITHSCORES')
+  if last[2] then thread_expire(K[16], tonumber(last[2]), now, given) end
+  local f = split(v, ',')
+  if redis.call('EXISTS', K[17]) == 0 then return { 'no_thread', 0 } end
+  return { 'thread', f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), exp }
+end
+
+-- thread_lookup: now, message id
+OPS.thread_lookup = function(args)
+  local now = thread_now(args[2])
+  local id = args[3]
+  local exp = redis.call('ZSCORE', K[16], id)
+  if not exp then return { 'no_thread', 0 } end
+  exp = tonumber(exp)
+  local v = redis.call('GET', K[17])
+  if now >= exp or not v then
+    thread_forget(id)
+    return { 'no_thread', 1 }
+  end
+  local f = split(v, ',')
+  return { 'thread', f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), exp }
+end
+
 local function dispatch(keys, args)
   K = keys
   AG, AG_DIRTY, S_DIRTY = {}, {}, false
   local op = args[1]
   local h = OPS[op]
   if not h then return redis.error_reply('creditpool: unknown operation ' .. tostring(op)) end
-  if #keys ~= 15 then return redis.error_reply('creditpool: expected 15 keys') end
+  if #keys ~= (THREAD_OPS[op] and 17 or 15) then return redis.error_reply('creditpool: expected 15 keys (17 for a thread operation)') end
   C = load_cfg()
   if op ~= 'init' and not C.pool_id then return { 'error', 'pool_missing' } end
   load_state()
-  if op ~= 'report' and op ~= 'init' then S_DIRTY = true end
+  if op ~= 'report' and op ~= 'init' and not THREAD_OPS[op] then S_DIRTY = true end
   local r = h(args)
   save_agents()
   save_state()

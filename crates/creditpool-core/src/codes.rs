@@ -34,6 +34,7 @@
 //! * a pool in Redis ([`RedisError`](crate::redis::RedisError)):
 //!   `redis_config_conflict`, `fair_share_unsupported_on_redis`,
 //!   `redis_out_of_range`, `redis_invalid_pool_name`, `redis_unsupported`,
+//!   `redis_invalid_stream_id`,
 //!   `redis_pool_missing`, `redis_reply`;
 //! * the pool ([`Refusal`], [`PoolError`]): their serde tags (`pool_exhausted`,
 //!   `agent_cap`, ..., `unknown_reservation`, `invalid_config`, ...);
@@ -560,6 +561,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("redis_out_of_range", "PoolConfigError"),
     ("redis_invalid_pool_name", "PoolConfigError"),
     ("redis_unsupported", "PoolConfigError"),
+    ("redis_invalid_stream_id", "InvalidOptionsError"),
     ("redis_pool_missing", "PoolStoreError"),
     ("redis_reply", "PoolStoreError"),
     // Agent runs that ended without an answer (`RunStatus::code`; a failed
@@ -788,6 +790,7 @@ mod tests {
             crate::redis::RedisError::OutOfRange { field: "limit".into(), value: 1 << 60 },
             crate::redis::RedisError::InvalidPoolName { name: "a{b".into(), reason: "r".into() },
             crate::redis::RedisError::Unsupported { op: "x".into() },
+            crate::redis::RedisError::InvalidStreamId { id: "x".into() },
             crate::redis::RedisError::PoolMissing,
             crate::redis::RedisError::Reply { reason: "r".into() },
         ] {

@@ -37,6 +37,13 @@
 //!   or, with [`UnknownThread::Refuse`], refused with `unknown_thread` before
 //!   anything is sent. A 404 `thread_not_found` forgets the thread (the SDK
 //!   then replays the conversation with a new create, a new call).
+//! * **Where the book is.** In the pool store ([`Meter::with_store_threads`],
+//!   what the middlewares use): the book is [`crate::pool::threads`], applied
+//!   by the in-memory pool and by the Redis script, so that every process
+//!   sharing a pool knows the threads of the others; a continue asks for
+//!   [`PoolOp::ThreadLookup`] before its reserve, a response on a thread
+//!   [`PoolOp::ThreadRecord`] after its settle. Or in process
+//!   ([`Meter::with_threads`] and a [`ThreadBook`]: the same table).
 //! * **One hold per call.** The first attempt reserves; the SDK's retries of
 //!   the same call keep that hold. An attempt that certainly did not reach the
 //!   model (an error status with its body; a connection that never opened)
@@ -180,7 +187,7 @@ pub enum MeterError {
     Pricing(#[from] PricingError),
     /// A thread continue request whose thread the book does not know, with
     /// [`UnknownThread::Refuse`].
-    #[error("the thread continue request's previous message {previous_message_id:?} is {}: its input (the whole stored thread) cannot be bounded tighter than the model's context window, and the middleware was asked to refuse such requests (send the whole conversation with a new thread create, or allow unknown threads)", if *.expired { "on a thread that expired" } else { "not on a thread this middleware has seen" })]
+    #[error("the thread continue request's previous message {previous_message_id:?} is {}: its input (the whole stored thread) cannot be bounded tighter than the model's context window, and the middleware was asked to refuse such requests (send the whole conversation with a new thread create, or allow unknown threads)", if *.expired { "on a thread that expired" } else { "not on a thread the book of threads has seen" })]
     UnknownThread {
         /// The `previous_message_id` of the request.
         previous_message_id: String,
@@ -229,6 +236,11 @@ pub enum MeterAction {
     Send,
     /// The pool refused the call: raise it; nothing is sent.
     Refused(Refusal),
+    /// The call cannot be metered, known only from the pool store's answer
+    /// (a thread continue whose thread the store's book does not hold, with
+    /// [`UnknownThread::Refuse`]): raise it as [`Meter::new`]'s errors are;
+    /// nothing is sent.
+    Invalid(MeterError),
     /// The pool store failed: raise it (by its code); nothing is sent.
     Error {
         /// The stable error code.
@@ -257,73 +269,21 @@ pub struct MeterSummary {
     pub done: bool,
 }
 
-/// How long the API keeps a message thread after the request that produced
-/// its latest message: 5 minutes.
-pub const THREAD_TTL_MS: u64 = 5 * 60 * 1000;
-
-/// The most threads a [`ThreadBook`] keeps by default; past it the oldest
-/// entry is forgotten (its continue is then bounded as unknown: never less
-/// than the API can bill).
-pub const DEFAULT_MAX_THREADS: usize = 4096;
-
-/// What a [`ThreadBook`] knows of one message on a thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct ThreadEntry {
-    /// The whole thread's input, in tokens at most, as a continue from this
-    /// message reads it (before its own new messages).
-    pub input_tokens: u64,
-    /// Whether a request of the thread carried a `cache_control`.
-    pub cache_write: bool,
-    /// Whether one asked for the 1-hour cache (`ttl: "1h"`).
-    pub cache_write_1h: bool,
-    /// Whether a request of the thread had a worst case that may overshoot.
-    pub may_overshoot: bool,
-    /// When the API forgets the thread ([`THREAD_TTL_MS`] after the request
-    /// that produced this message), Unix ms.
-    pub expires_at_ms: u64,
-}
-
-/// What a [`ThreadBook`] says of a `previous_message_id`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ThreadLookup {
-    /// The thread, still alive.
-    Known(ThreadEntry),
-    /// The book knew it, but it expired.
-    Expired,
-    /// Never seen (or forgotten to keep the book within its cap, or after
-    /// the API answered `thread_not_found`).
-    Unknown,
-}
-
-#[derive(Debug, Default)]
-struct Threads {
-    entries: std::collections::HashMap<String, (u64, ThreadEntry)>,
-    /// Insertion order: sequence number to message ID.
-    order: std::collections::BTreeMap<u64, String>,
-    next: u64,
-    cap: usize,
-}
-
-impl Threads {
-    fn remove(&mut self, id: &str) {
-        if let Some((seq, _)) = self.entries.remove(id) {
-            self.order.remove(&seq);
-        }
-    }
-}
+pub use crate::pool::threads::{ThreadEntry, ThreadLookup, DEFAULT_MAX_THREADS, THREAD_TTL_MS};
+use crate::pool::threads::ThreadTable;
 
 /// The message threads one middleware has seen, keyed by the ID of each
 /// response on a thread: a bound on each thread's input so far, for the
 /// [`Meter`]s of continue requests. A handle: clones share one book. Bounded
 /// in memory ([`DEFAULT_MAX_THREADS`] or [`ThreadBook::with_capacity`]; the
-/// oldest entry goes first); an entry expires [`THREAD_TTL_MS`] after the
-/// request that produced it, by the times the caller hands in (like the
-/// pool's clock). In-process: a fleet of processes sharing one pool keeps
-/// one book per process, and a continue sent from another process than its
-/// create is bounded as unknown.
+/// entry that expires first goes first); an entry expires [`THREAD_TTL_MS`]
+/// after the request that produced it, by the times the caller hands in
+/// (like the pool's clock). In-process: a continue sent from another process
+/// than its create is bounded as unknown; the pool store's book
+/// ([`Meter::with_store_threads`]) is shared by every process on the pool.
 #[derive(Clone, Debug)]
 pub struct ThreadBook {
-    inner: Arc<std::sync::Mutex<Threads>>,
+    inner: Arc<std::sync::Mutex<ThreadTable>>,
 }
 
 impl Default for ThreadBook {
@@ -340,17 +300,17 @@ impl ThreadBook {
 
     /// An empty book of at most `cap` threads (at least 1).
     pub fn with_capacity(cap: usize) -> ThreadBook {
-        ThreadBook { inner: Arc::new(std::sync::Mutex::new(Threads { cap: cap.max(1), ..Threads::default() })) }
+        ThreadBook { inner: Arc::new(std::sync::Mutex::new(ThreadTable::with_capacity(cap))) }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Threads> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ThreadTable> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How many entries the book holds (expired ones included until they are
     /// looked up or pushed out).
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().len()
     }
 
     /// Whether the book is empty.
@@ -361,40 +321,44 @@ impl ThreadBook {
     /// What the book knows of `message_id` at `now_ms`. An expired entry is
     /// forgotten as it is reported.
     pub fn lookup(&self, message_id: &str, now_ms: u64) -> ThreadLookup {
-        let mut t = self.lock();
-        match t.entries.get(message_id) {
-            None => ThreadLookup::Unknown,
-            Some((_, e)) if now_ms >= e.expires_at_ms => {
-                t.remove(message_id);
-                ThreadLookup::Expired
-            }
-            Some((_, e)) => ThreadLookup::Known(*e),
-        }
+        self.lock().lookup(message_id, now_ms)
     }
 
-    /// Records the thread up to `message_id`. Expired entries at the front
-    /// and, past the cap, the oldest are forgotten.
+    /// Records the thread up to `message_id`. Expired entries and, past the
+    /// cap, those that expire first are forgotten (the rules of the pool's
+    /// own book, [`crate::pool::threads`]).
     pub fn record(&self, message_id: &str, entry: ThreadEntry, now_ms: u64) {
-        let mut t = self.lock();
-        t.remove(message_id);
-        let seq = t.next;
-        t.next = t.next.saturating_add(1);
-        t.entries.insert(message_id.to_owned(), (seq, entry));
-        t.order.insert(seq, message_id.to_owned());
-        while let Some((_, id)) = t.order.first_key_value().map(|(k, v)| (*k, v.clone())) {
-            let expired = t.entries.get(&id).is_none_or(|(_, e)| now_ms >= e.expires_at_ms);
-            if t.entries.len() > t.cap || (expired && id != message_id) {
-                t.remove(&id);
-            } else {
-                break;
-            }
-        }
+        self.lock().record(message_id, entry, now_ms);
     }
 
     /// Forgets `message_id` (the API answered `thread_not_found` for it).
     pub fn forget(&self, message_id: &str) {
-        self.lock().remove(message_id);
+        self.lock().forget(message_id);
     }
+}
+
+/// Where a meter's book of message threads is.
+#[derive(Clone, Debug)]
+enum Book {
+    /// No book: every continue is unknown.
+    None,
+    /// An in-process book (the middleware's [`ThreadBook`]).
+    Local(ThreadBook),
+    /// The pool store's (`thread_lookup` and `thread_record` operations).
+    Store,
+}
+
+/// A continue's lookup in the pool store's book.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Lookup {
+    /// Nothing to look up (not a continue, or not the store's book).
+    None,
+    /// To ask before the first reserve.
+    Needed(String),
+    /// Asked; its answer not yet handed back.
+    Asked(String),
+    /// Answered: the bound is known.
+    Done,
 }
 
 /// Which part a request plays on a message thread.
@@ -438,6 +402,8 @@ enum Phase {
     Refused(Refusal),
     /// The pool store failed.
     Failed { code: String, message: String },
+    /// The call cannot be metered (known after the thread lookup).
+    Invalid(MeterError),
     /// The books are closed.
     Closed,
 }
@@ -462,7 +428,10 @@ pub struct Meter {
     clock_ms: u64,
     summary: MeterSummary,
     /// The book of message threads, if the middleware keeps one.
-    threads: Option<ThreadBook>,
+    threads: Book,
+    /// A continue's lookup in the pool store's book: not yet asked, asked,
+    /// or answered.
+    lookup: Lookup,
     /// The part this request plays on a thread.
     thread: ThreadRole,
     /// The request's input bound, tokens (a continue's: the whole thread's).
@@ -477,7 +446,7 @@ impl Meter {
     /// selector is added and the worst case priced here. Without a
     /// [`ThreadBook`], every thread continue request is unknown.
     pub fn new(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8]) -> Result<Meter, MeterError> {
-        Meter::build(config, prices, body, None, 0)
+        Meter::build(config, prices, body, Book::None, 0)
     }
 
     /// [`Meter::new`] with the middleware's book of message threads: a
@@ -485,10 +454,27 @@ impl Meter {
     /// response of a create or continue is recorded in it. `now_ms` is the
     /// caller's clock (for the threads' expiry).
     pub fn with_threads(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8], threads: &ThreadBook, now_ms: u64) -> Result<Meter, MeterError> {
-        Meter::build(config, prices, body, Some(threads), now_ms)
+        Meter::build(config, prices, body, Book::Local(threads.clone()), now_ms)
     }
 
-    fn build(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8], threads: Option<&ThreadBook>, now_ms: u64) -> Result<Meter, MeterError> {
+    /// [`Meter::new`] with the book of message threads kept in the pool
+    /// store ([`crate::pool::threads`]), so that every process sharing the
+    /// pool knows the threads of the others. A continue request's first
+    /// attempt asks the store for its thread ([`PoolOp::ThreadLookup`],
+    /// through [`MeterAction::Pool`]) before it reserves, and its worst case
+    /// ([`Meter::amount`]) is known from the answer; an unknown thread with
+    /// [`UnknownThread::Refuse`] is then [`MeterAction::Invalid`]. The
+    /// response of a create or continue is recorded in the store after its
+    /// settle ([`PoolOp::ThreadRecord`]). A store that cannot answer a
+    /// lookup (an error) leaves the thread unknown; a failed record is
+    /// ignored: either way never less than the API bills. A 404
+    /// `thread_not_found` leaves the entry to expire (the API bills nothing
+    /// for a continue it cannot serve).
+    pub fn with_store_threads(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8]) -> Result<Meter, MeterError> {
+        Meter::build(config, prices, body, Book::Store, 0)
+    }
+
+    fn build(config: &MeterConfig, prices: Arc<PriceTable>, body: &[u8], threads: Book, now_ms: u64) -> Result<Meter, MeterError> {
         let invalid = |reason: String| MeterError::Request(RequestError::InvalidRequest { reason });
         let mut object: serde_json::Map<String, Value> = match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(m)) => m,
@@ -511,24 +497,21 @@ impl Meter {
         let stream = request.stream == Some(true);
         let thread = thread_role(&request);
         let mut cache = crate::pricing::cache_writes(&request);
-        let estimate = match &thread {
-            ThreadRole::Continue(previous) => {
-                let lookup = threads.map_or(ThreadLookup::Unknown, |b| b.lookup(previous, now_ms));
-                match lookup {
-                    ThreadLookup::Known(entry) => {
-                        cache = (cache.0 || entry.cache_write, cache.1 || entry.cache_write_1h);
-                        known_continue_bound(&prices, &request, body.len(), &entry, cache)?
-                    }
-                    other if config.unknown_thread == UnknownThread::Refuse => {
-                        // The model must still be one the table prices.
-                        prices.prices(&request.model)?;
-                        return Err(MeterError::UnknownThread { previous_message_id: previous.clone(), expired: other == ThreadLookup::Expired });
-                    }
-                    _ => {
-                        cache = (true, true);
-                        continue_bound(&prices, &request, previous)?
-                    }
-                }
+        let mut lookup = Lookup::None;
+        let estimate = match (&thread, &threads) {
+            (ThreadRole::Continue(previous), Book::Store) => {
+                // Bounded once the store answers; the model must be one the
+                // table prices.
+                prices.prices(&request.model)?;
+                lookup = Lookup::Needed(previous.clone());
+                crate::pricing::Estimate::default()
+            }
+            (ThreadRole::Continue(previous), book) => {
+                let found = match book {
+                    Book::Local(b) => b.lookup(previous, now_ms),
+                    _ => ThreadLookup::Unknown,
+                };
+                continue_estimate(config, &prices, &request, body.len(), previous, found, &mut cache)?
             }
             _ => worst_case(&prices, &request, body.len(), config.estimate)?,
         };
@@ -548,7 +531,8 @@ impl Meter {
             release_on_grant: false,
             clock_ms: 0,
             summary: MeterSummary::default(),
-            threads: threads.cloned(),
+            threads,
+            lookup,
             thread,
             input_bound: estimate.input_tokens_bound,
             cache,
@@ -570,7 +554,9 @@ impl Meter {
         self.stream
     }
 
-    /// The worst case reserved for each hold.
+    /// The worst case reserved for each hold. For a continue whose book is
+    /// the pool store's ([`Meter::with_store_threads`]), known once the
+    /// store answered its lookup (zero before).
     pub fn amount(&self) -> Money {
         self.amount
     }
@@ -582,7 +568,7 @@ impl Meter {
 
     /// What the meter did so far.
     pub fn summary(&self) -> MeterSummary {
-        MeterSummary { done: matches!(self.phase, Phase::Closed | Phase::Refused(_) | Phase::Failed { .. }) && self.ops.is_empty(), ..self.summary.clone() }
+        MeterSummary { done: matches!(self.phase, Phase::Closed | Phase::Refused(_) | Phase::Failed { .. } | Phase::Invalid(_)) && self.ops.is_empty(), ..self.summary.clone() }
     }
 
     /// Whether an attempt is out and its body is being read.
@@ -603,7 +589,7 @@ impl Meter {
         if matches!(self.phase, Phase::Out(_)) {
             self.abandon(now_ms);
         }
-        if matches!(self.phase, Phase::Refused(_) | Phase::Failed { .. }) {
+        if matches!(self.phase, Phase::Refused(_) | Phase::Failed { .. } | Phase::Invalid(_)) {
             return;
         }
         self.summary.attempts = self.summary.attempts.saturating_add(1);
@@ -624,6 +610,7 @@ impl Meter {
         }
         match &mut self.phase {
             Phase::Refused(r) => MeterAction::Refused(r.clone()),
+            Phase::Invalid(e) => MeterAction::Invalid(e.clone()),
             Phase::Failed { code, message } => MeterAction::Error { code: code.clone(), message: message.clone() },
             Phase::Closed => MeterAction::Done,
             Phase::Idle => MeterAction::Idle,
@@ -640,6 +627,12 @@ impl Meter {
                 MeterAction::Idle
             }
             Phase::Starting { retries_taken, max_retries } => {
+                if let Lookup::Needed(id) = &self.lookup {
+                    let op = PoolOp::ThreadLookup { message_id: id.clone(), now_ms };
+                    self.lookup = Lookup::Asked(id.clone());
+                    self.ops.push_back(op.clone());
+                    return MeterAction::Pool(op);
+                }
                 if self.held.is_none() {
                     let op = PoolOp::Reserve { agent: self.config.agent.clone(), amount: self.amount, now_ms, lease_ms: self.config.lease_ms };
                     self.ops.push_back(op.clone());
@@ -686,6 +679,7 @@ impl Meter {
                     self.phase = Phase::Failed { code: "internal_error".into(), message };
                 }
             },
+            PoolOp::ThreadLookup { .. } => self.handle_lookup(result),
             PoolOp::Extend { .. } => {
                 if let (Some(h), OpResult::Extended(r)) = (&mut self.held, &result) {
                     h.reservation.expires_at_ms = r.expires_at_ms;
@@ -693,6 +687,31 @@ impl Meter {
             }
             // A settle or release is recorded whatever the store answers.
             _ => {}
+        }
+    }
+
+    /// The store's answer to the continue's thread lookup: the worst case.
+    fn handle_lookup(&mut self, result: OpResult) {
+        let Lookup::Asked(previous) = std::mem::replace(&mut self.lookup, Lookup::Done) else { return };
+        let found = match result {
+            OpResult::Thread(entry) => ThreadLookup::Known(entry),
+            OpResult::NoThread { expired: true } => ThreadLookup::Expired,
+            // Not known, or a store that cannot answer: unknown.
+            _ => ThreadLookup::Unknown,
+        };
+        let mut cache = self.cache;
+        match continue_estimate(&self.config, &self.prices, &self.request, self.body.len(), &previous, found, &mut cache) {
+            Ok(estimate) => {
+                self.cache = cache;
+                self.amount = estimate.cost;
+                self.may_overshoot = estimate.may_overshoot;
+                self.input_bound = estimate.input_tokens_bound;
+            }
+            Err(e) => {
+                if matches!(self.phase, Phase::Starting { .. }) {
+                    self.phase = Phase::Invalid(e);
+                }
+            }
         }
     }
 
@@ -711,7 +730,7 @@ impl Meter {
     pub fn handle_body(&mut self, body: &[u8], now_ms: u64) {
         let now_ms = self.clock(now_ms);
         if let Phase::Out(out) = &mut self.phase {
-            if let (ThreadRole::Continue(previous), Some((404, _)), Some(threads)) = (&self.thread, &out.head, &self.threads) {
+            if let (ThreadRole::Continue(previous), Some((404, _)), Book::Local(threads)) = (&self.thread, &out.head, &self.threads) {
                 if thread_not_found(body) {
                     threads.forget(previous);
                 }
@@ -792,7 +811,7 @@ impl Meter {
                 }
                 self.phase = Phase::Closed;
             }
-            Phase::Refused(_) | Phase::Failed { .. } | Phase::Closed => {}
+            Phase::Refused(_) | Phase::Failed { .. } | Phase::Invalid(_) | Phase::Closed => {}
         }
         self.ops.retain(|o| !matches!(o, PoolOp::Extend { .. }));
     }
@@ -858,23 +877,27 @@ impl Meter {
     /// the input it was billed), plus what the response produced, which the
     /// next continue reads as input: its output tokens (thinking the API may
     /// keep whole) and the bytes of its content (at most a token per byte).
-    fn record_thread(&self, message: &Message, now_ms: u64) {
-        let Some(threads) = &self.threads else { return };
-        if self.thread == ThreadRole::None || message.id.is_empty() {
+    fn record_thread(&mut self, message: &Message, now_ms: u64) {
+        if self.thread == ThreadRole::None || message.id.is_empty() || matches!(self.threads, Book::None) {
             return;
         }
         let u = &message.usage;
         let billed_input = u.input_tokens.saturating_add(u.cache_creation_input_tokens.unwrap_or(0)).saturating_add(u.cache_read_input_tokens.unwrap_or(0));
         let content = crate::pool::attribution::json_len(&message.content);
         let input_tokens = self.input_bound.max(billed_input).saturating_add(u.output_tokens).saturating_add(content);
-        let entry = ThreadEntry {
-            input_tokens,
-            cache_write: self.cache.0,
-            cache_write_1h: self.cache.1,
-            may_overshoot: self.may_overshoot,
-            expires_at_ms: now_ms.saturating_add(THREAD_TTL_MS),
-        };
-        threads.record(&message.id, entry, now_ms);
+        let bound = crate::pool::ThreadBound { input_tokens, cache_write: self.cache.0, cache_write_1h: self.cache.1, may_overshoot: self.may_overshoot };
+        match &self.threads {
+            Book::Local(threads) => threads.record(&message.id, bound.entry_at(now_ms), now_ms),
+            Book::Store => self.ops.push_back(PoolOp::ThreadRecord {
+                message_id: message.id.clone(),
+                input_tokens: bound.input_tokens,
+                cache_write: bound.cache_write,
+                cache_write_1h: bound.cache_write_1h,
+                may_overshoot: bound.may_overshoot,
+                now_ms,
+            }),
+            Book::None => {}
+        }
     }
 
     fn settle(&mut self, reservation: Reservation, completed: Completed, now_ms: u64) {
@@ -886,13 +909,13 @@ impl Meter {
         // A model the table cannot price (a fallback, say): the reserved
         // worst case, which the pool already held.
         let breakdown = cost(&self.prices, &message.model, &message.usage, &options).unwrap_or_else(|_| CostBreakdown::unpriced(reservation.amount));
-        self.record_thread(&message, now_ms);
         let mut attribution = AttributionInput::from_request_and_response(&self.request, &message).with_cost(&breakdown);
         if let Some(id) = completed.request_id {
             attribution = attribution.with_request_id(id);
         }
         self.ops.push_back(PoolOp::Settle { id: reservation.id, cost: breakdown.total, now_ms, attribution: Some(Box::new(attribution)) });
         self.summary.settled = self.summary.settled.saturating_add(breakdown.total);
+        self.record_thread(&message, now_ms);
     }
 }
 
@@ -904,6 +927,29 @@ fn thread_role(request: &MessageRequest) -> ThreadRole {
         Some("create") => ThreadRole::Create,
         Some("continue") => ThreadRole::Continue(thread.get("previous_message_id").and_then(Value::as_str).unwrap_or_default().to_owned()),
         _ => ThreadRole::None,
+    }
+}
+
+/// The worst case of a continue request from what the book says of its
+/// thread (`cache` takes the thread's cache writes, or both for an unknown
+/// thread), or the refusal of an unknown one.
+fn continue_estimate(
+    config: &MeterConfig, prices: &PriceTable, request: &MessageRequest, body_len: usize, previous: &str, found: ThreadLookup, cache: &mut (bool, bool),
+) -> Result<crate::pricing::Estimate, MeterError> {
+    match found {
+        ThreadLookup::Known(entry) => {
+            *cache = (cache.0 || entry.cache_write, cache.1 || entry.cache_write_1h);
+            known_continue_bound(prices, request, body_len, &entry, *cache)
+        }
+        other if config.unknown_thread == UnknownThread::Refuse => {
+            // The model must still be one the table prices.
+            prices.prices(&request.model)?;
+            Err(MeterError::UnknownThread { previous_message_id: previous.to_owned(), expired: other == ThreadLookup::Expired })
+        }
+        _ => {
+            *cache = (true, true);
+            continue_bound(prices, request, previous)
+        }
     }
 }
 
@@ -1022,6 +1068,33 @@ mod tests {
         let e = Meter::new(&refuse, Arc::new(PriceTable::builtin()), &body).unwrap_err();
         assert_eq!(e.code(), "unknown_thread");
         assert!(e.to_string().contains("msg_x"), "{e}");
+    }
+
+    #[test]
+    fn a_store_that_cannot_answer_a_thread_lookup_leaves_the_continue_unknown() {
+        let body = serde_json::to_vec(&serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}],
+            "thread": {"type": "continue", "previous_message_id": "msg_x"}})).unwrap();
+        let mut m = Meter::with_store_threads(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &body).unwrap();
+        m.begin_attempt(0, None, 1);
+        let MeterAction::Pool(PoolOp::ThreadLookup { message_id, .. }) = m.next_action(1) else { panic!("the lookup first") };
+        assert_eq!(message_id, "msg_x");
+        // A store without the thread operations (an error): unknown, the context window.
+        m.handle_pool(OpResult::Error(crate::pool::PoolError::UnknownReservation { id: 0 }), 1);
+        assert_eq!(m.amount(), Money::from_nanos(200_000 * 2_000 + 100 * 5_000));
+        assert!(matches!(m.next_action(1), MeterAction::Pool(PoolOp::Reserve { amount, .. }) if amount == m.amount()));
+        // With refuse: the typed error after the lookup, nothing reserved.
+        let refuse = MeterConfig { unknown_thread: UnknownThread::Refuse, ..MeterConfig::default() };
+        let mut m = Meter::with_store_threads(&refuse, Arc::new(PriceTable::builtin()), &body).unwrap();
+        m.begin_attempt(0, None, 1);
+        let _ = m.next_action(1);
+        m.handle_pool(OpResult::NoThread { expired: true }, 1);
+        let MeterAction::Invalid(e) = m.next_action(1) else { panic!("invalid") };
+        assert_eq!(e, MeterError::UnknownThread { previous_message_id: "msg_x".into(), expired: true });
+        assert!(m.summary().done);
+        // An unpriced model is still a typed error when the meter is made.
+        let unpriced = serde_json::to_vec(&serde_json::json!({"model": "claude-nope", "max_tokens": 1, "messages": [],
+            "thread": {"type": "continue", "previous_message_id": "msg_x"}})).unwrap();
+        assert!(Meter::with_store_threads(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &unpriced).is_err());
     }
 
     #[test]

@@ -31,6 +31,7 @@ fn action(a: &MeterAction) -> Value {
         MeterAction::Done => json!("done"),
         MeterAction::Refused(r) => json!({"refused": r.code()}),
         MeterAction::Error { code, .. } => json!({"error": code}),
+        MeterAction::Invalid(e) => json!({"error": e.code()}),
         MeterAction::Wait { until_ms } => json!({"wait_until": until_ms}),
         MeterAction::Pool(_) => json!("pool"),
     }
@@ -45,7 +46,9 @@ fn run(input: &Value) -> Result<Value, String> {
     let pool_config: PoolConfig = serde_json::from_value(input["pool"].clone()).map_err(|e| format!("pool: {e}"))?;
     let mut pool = Pool::new(pool_config, start).map_err(|e| e.to_string())?;
     let config: MeterConfig = serde_json::from_value(input["config"].clone()).map_err(|e| format!("config: {e}"))?;
-    let book = ThreadBook::new();
+    // `"threads": "pool"`: the book is the pool's (thread ops through the
+    // store); else an in-process book.
+    let book = if input["threads"] == "pool" { None } else { Some(ThreadBook::new()) };
     let mut now = start;
     let mut ops = Vec::new();
     let mut out = match input.get("calls") {
@@ -77,9 +80,13 @@ fn run(input: &Value) -> Result<Value, String> {
 }
 
 /// One call: its meter built (with the book) and driven through its attempts.
-fn run_call(input: &Value, config: &MeterConfig, book: &ThreadBook, pool: &mut Pool, ops: &mut Vec<Value>, clock: &mut u64) -> Result<Value, String> {
+fn run_call(input: &Value, config: &MeterConfig, book: &Option<ThreadBook>, pool: &mut Pool, ops: &mut Vec<Value>, clock: &mut u64) -> Result<Value, String> {
     let body = serde_json::to_vec(&input["body"]).map_err(|e| e.to_string())?;
-    let mut m = match Meter::with_threads(config, Arc::new(PriceTable::builtin()), &body, book, *clock) {
+    let made = match book {
+        Some(book) => Meter::with_threads(config, Arc::new(PriceTable::builtin()), &body, book, *clock),
+        None => Meter::with_store_threads(config, Arc::new(PriceTable::builtin()), &body),
+    };
+    let mut m = match made {
         Ok(m) => m,
         Err(e) => return Ok(json!({"error": e.code()})),
     };

@@ -24,7 +24,7 @@ use crate::store::PoolStore;
 use crate::transport::BoxFuture;
 use creditpool_core::pool::{Alert, LedgerEntry, OpResult, PoolConfig, PoolOp};
 use creditpool_core::redis::{
-    decode_alerts, decode_ledger, idempotency_key, ALERT_BATCH, ALERT_CLAIM_IDLE_MS, ALERT_GROUP, is_functions_unsupported, is_reload_error, load_command, Built, Clock, JoinMode, RedisPoolOps, RedisValue, ScriptCall,
+    decode_alerts, decode_ledger, decode_trimmed, idempotency_key, ALERT_BATCH, ALERT_CLAIM_IDLE_MS, ALERT_GROUP, is_functions_unsupported, is_reload_error, load_command, Built, Clock, JoinMode, RedisPoolOps, RedisValue, ScriptCall,
     ScriptMode, SEND_ATTEMPTS,
 };
 use std::hash::{BuildHasher, Hasher};
@@ -266,6 +266,15 @@ impl RedisPool {
     pub async fn ledger(&self, after: &str, count: usize) -> Result<Vec<(String, LedgerEntry)>, Error> {
         let reply = self.command(&self.ops.read_ledger(after, count)).await?;
         Ok(decode_ledger(&reply)?)
+    }
+
+    /// Removes the ledger entries up to and including stream ID `through`
+    /// (the last one you have archived: the stream is the pool's record and
+    /// grows by one entry per settle, release and expiry); answers how many
+    /// went. A malformed ID is an error with code `redis_invalid_stream_id`.
+    pub async fn trim_ledger(&self, through: &str) -> Result<u64, Error> {
+        let reply = self.command(&self.ops.trim_ledger(through)?).await?;
+        Ok(decode_trimmed(&reply)?)
     }
 
     /// Alerts in the outbox after stream ID `after`, without a consumer group

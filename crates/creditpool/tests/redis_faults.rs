@@ -272,3 +272,26 @@ async fn deliver_alerts_acknowledges_only_what_was_delivered() {
     let RedisValue::Array(p) = pending else { panic!("{pending:?}") };
     assert_eq!(p[0], RedisValue::Int(1), "one alert pending");
 }
+
+/// The ledger stream is the pool's record and grows by one entry per
+/// settle: a worker that has archived entries trims through the last one,
+/// and the pool's totals do not change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_stream_is_trimmed_through_an_archived_entry() {
+    let server = RedisServer::start();
+    let pool = RedisPool::connect(&server.url(), &unique("trim"), PoolConfig::new(Money::from_nanos(10_000))).await.unwrap();
+    for _ in 0..4 {
+        let OpResult::Reserved(r) = pool.apply(reserve("a", 100)).await.unwrap() else { panic!() };
+        assert!(matches!(pool.apply(settle(r.id, 50)).await.unwrap(), OpResult::Settled(_)));
+    }
+    let entries = pool.ledger("-", 10).await.unwrap();
+    assert_eq!(entries.len(), 4);
+    let archived = &entries[1].0;
+    assert_eq!(pool.trim_ledger(archived).await.unwrap(), 2);
+    let rest: Vec<u64> = pool.ledger("-", 10).await.unwrap().into_iter().map(|(_, e)| e.seq).collect();
+    assert_eq!(rest, vec![3, 4]);
+    assert_eq!(pool.trim_ledger(archived).await.unwrap(), 0, "trimming again removes nothing");
+    assert_eq!(report(&pool).await.settled, Money::from_nanos(200));
+    let e = pool.trim_ledger("last week").await.unwrap_err();
+    assert_eq!(e.code(), "redis_invalid_stream_id");
+}

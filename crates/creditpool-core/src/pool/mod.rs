@@ -112,6 +112,7 @@ pub mod reservation;
 mod settle;
 pub mod snapshot;
 pub mod state;
+pub mod threads;
 mod thresholds;
 pub mod webhook;
 
@@ -128,6 +129,7 @@ pub use report::Report;
 pub use reservation::{ExtendOutcome, ReleaseOutcome, Released, Reservation, SettleOutcome, Settlement};
 pub use snapshot::{PoolSnapshot, SNAPSHOT_VERSION};
 pub use state::PoolState;
+pub use threads::{ThreadBound, ThreadEntry, ThreadLookup, DEFAULT_MAX_THREADS, MAX_THREAD_ID_BYTES, THREAD_TTL_MS};
 pub use webhook::{check_endpoint, url_origin, WebhookDelivery, WebhookEndpointError, WebhookPayload, WebhookSecret};
 
 use agents::Agents;
@@ -171,6 +173,8 @@ pub struct Pool {
     /// Before this instant, no lease ends, no late-settle window closes and the
     /// cycle does not roll over (a lower bound; 0 forces a check).
     wake_at: u64,
+    /// The book of message threads (`threads`; not in the snapshot).
+    threads: threads::ThreadTable,
 }
 
 impl Pool {
@@ -189,6 +193,7 @@ impl Pool {
             events: VecDeque::new(),
             ledger: VecDeque::new(),
             wake_at: 0,
+            threads: threads::ThreadTable::default(),
         };
         let named: Vec<String> = pool.config.agents.keys().cloned().collect();
         for name in named {

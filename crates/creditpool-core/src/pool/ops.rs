@@ -15,6 +15,8 @@
 //! | `advance_clock` | `now_ms` | `ticked`: accepts a jump beyond `max_clock_jump_ms` ([`Pool::advance_clock`]) |
 //! | `report` | `now_ms` | `report` ([`Report`]) |
 //! | `snapshot_restore` | | `restored`: the pool is replaced by the restore of its own snapshot |
+//! | `thread_record` | `message_id`, `input_tokens`, optional `cache_write`, `cache_write_1h`, `may_overshoot`, `now_ms` | `thread` (the entry kept, with its `expires_at_ms`) or `no_thread` (an ID not kept) |
+//! | `thread_lookup` | `message_id`, `now_ms` | `thread` or `no_thread` (`expired`: whether the book knew it) |
 //!
 //! A result is an object tagged by `"result"`, with the fields of the Rust value
 //! it carries, e.g. `{"result": "reserved", "id": 1, "amount": 500,
@@ -117,6 +119,33 @@ pub enum PoolOp {
     },
     /// Replaces the pool by [`Pool::restore`] of its own [`Pool::snapshot`].
     SnapshotRestore,
+    /// [`Pool::thread_record`]: the bound of a message thread's input up to
+    /// `message_id` (see [`super::threads`]).
+    ThreadRecord {
+        /// The message ID of the response on the thread.
+        message_id: String,
+        /// The whole thread's input, in tokens at most.
+        input_tokens: u64,
+        /// Whether a request of the thread carried a `cache_control`.
+        #[serde(default)]
+        cache_write: bool,
+        /// Whether one asked for the 1-hour cache.
+        #[serde(default)]
+        cache_write_1h: bool,
+        /// Whether a request of the thread had a worst case that may overshoot.
+        #[serde(default)]
+        may_overshoot: bool,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
+    /// [`Pool::thread_lookup`]: what the book knows of a continue's
+    /// `previous_message_id`.
+    ThreadLookup {
+        /// The message ID.
+        message_id: String,
+        /// Now, Unix milliseconds.
+        now_ms: u64,
+    },
 }
 
 impl PoolOp {
@@ -177,6 +206,14 @@ pub enum OpResult {
     Report(Box<Report>),
     /// The pool was replaced by the restore of its snapshot.
     Restored,
+    /// A thread entry: the one recorded, or the one a lookup found.
+    Thread(super::ThreadEntry),
+    /// The book does not hold the message: never seen, pushed out, or (with
+    /// `expired`) expired; a record whose ID is not kept.
+    NoThread {
+        /// Whether the book knew it and it expired.
+        expired: bool,
+    },
 }
 
 impl Pool {
@@ -237,6 +274,18 @@ impl Pool {
                     OpResult::Restored
                 }
                 Err(e) => OpResult::Error(e),
+            },
+            PoolOp::ThreadRecord { message_id, input_tokens, cache_write, cache_write_1h, may_overshoot, now_ms } => {
+                let bound = super::ThreadBound { input_tokens: *input_tokens, cache_write: *cache_write, cache_write_1h: *cache_write_1h, may_overshoot: *may_overshoot };
+                match self.thread_record(message_id, bound, *now_ms) {
+                    Some(e) => OpResult::Thread(e),
+                    None => OpResult::NoThread { expired: false },
+                }
+            }
+            PoolOp::ThreadLookup { message_id, now_ms } => match self.thread_lookup(message_id, *now_ms) {
+                super::ThreadLookup::Known(e) => OpResult::Thread(e),
+                super::ThreadLookup::Expired => OpResult::NoThread { expired: true },
+                super::ThreadLookup::Unknown => OpResult::NoThread { expired: false },
             },
         }
     }

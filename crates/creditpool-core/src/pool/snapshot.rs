@@ -415,6 +415,7 @@ impl Pool {
             events: snap.pending_events.into(),
             ledger: snap.pending_ledger.into(),
             wake_at: 0,
+            threads: Default::default(),
         })
     }
 }

@@ -26,7 +26,7 @@ pub enum Clock {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScriptMode {
-    /// `FCALL creditpool_v1 ...` on a Redis 7 Functions library
+    /// `FCALL creditpool_v2 ...` on a Redis 7 Functions library
     /// (`FUNCTION LOAD`: persisted and replicated).
     #[default]
     Function,
@@ -98,7 +98,7 @@ impl ScriptCall {
         v
     }
 
-    /// The whole command, ready to send: `FCALL creditpool_v1 15 keys.. args..`
+    /// The whole command, ready to send: `FCALL creditpool_v2 15 keys.. args..`
     /// or `EVALSHA <sha> 15 keys.. args..`.
     pub fn command(&self, mode: ScriptMode) -> Vec<Vec<u8>> {
         match mode {
@@ -323,6 +323,27 @@ impl Builder<'_> {
             PoolOp::Report { now_ms } => self.call("report", Some(*now_ms), vec![]),
             // The pool in Redis is its own snapshot: restoring it changes nothing.
             PoolOp::SnapshotRestore => return Ok(Built::Done(OpResult::Restored)),
+            // The book of message threads: one entry key and the index (see
+            // `thread_record` in the script).
+            PoolOp::ThreadRecord { message_id, input_tokens, cache_write, cache_write_1h, may_overshoot, now_ms } => {
+                if message_id.is_empty() || message_id.len() > crate::pool::MAX_THREAD_ID_BYTES {
+                    return Ok(Built::Done(OpResult::NoThread { expired: false }));
+                }
+                let flag = |b: &bool| if *b { "1" } else { "0" };
+                let entry = format!("{input_tokens},{},{},{}", flag(cache_write), flag(cache_write_1h), flag(may_overshoot));
+                let rest = vec![message_id.clone(), entry, crate::pool::THREAD_TTL_MS.to_string(), crate::pool::DEFAULT_MAX_THREADS.to_string()];
+                let mut call = self.call("thread_record", Some(*now_ms), rest);
+                call.keys = self.keys.with_thread(message_id);
+                call
+            }
+            PoolOp::ThreadLookup { message_id, now_ms } => {
+                if message_id.is_empty() || message_id.len() > crate::pool::MAX_THREAD_ID_BYTES {
+                    return Ok(Built::Done(OpResult::NoThread { expired: false }));
+                }
+                let mut call = self.call("thread_lookup", Some(*now_ms), vec![message_id.clone()]);
+                call.keys = self.keys.with_thread(message_id);
+                call
+            }
             #[allow(unreachable_patterns)]
             _ => return Err(RedisError::Unsupported { op: format!("{op:?}").chars().take(40).collect() }),
         };

@@ -66,6 +66,14 @@ pub(crate) fn op_result(reply: &RedisValue) -> Result<OpResult, RedisError> {
             other => return Err(bad(format!("unknown error {other:?}"))),
         },
         "report" => OpResult::Report(Box::new(report(v)?)),
+        "thread" => OpResult::Thread(crate::pool::ThreadEntry {
+            input_tokens: u(v, 1)?,
+            cache_write: u(v, 2)? != 0,
+            cache_write_1h: u(v, 3)? != 0,
+            may_overshoot: u(v, 4)? != 0,
+            expires_at_ms: u(v, 5)?,
+        }),
+        "no_thread" => OpResult::NoThread { expired: u(v, 1)? != 0 },
         other => return Err(bad(format!("unknown reply {other:?}"))),
     })
 }

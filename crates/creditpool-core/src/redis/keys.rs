@@ -79,6 +79,27 @@ impl PoolKeys {
     pub fn state(&self) -> &str {
         self.part("st")
     }
+
+    /// The book of message threads' index: a sorted set of message IDs
+    /// scored by their entry's deadline (`cp:{<name>}:thz`).
+    pub fn thread_index(&self) -> String {
+        format!("cp:{{{}}}:thz", self.name)
+    }
+
+    /// One entry of the book of message threads (`cp:{<name>}:th:<message
+    /// id>`), a string expiring at its deadline.
+    pub fn thread_entry(&self, message_id: &str) -> String {
+        format!("cp:{{{}}}:th:{message_id}", self.name)
+    }
+
+    /// The keys of a thread operation: the pool's, then
+    /// [`PoolKeys::thread_index`] and [`PoolKeys::thread_entry`].
+    pub fn with_thread(&self, message_id: &str) -> Vec<String> {
+        let mut keys = self.keys.clone();
+        keys.push(self.thread_index());
+        keys.push(self.thread_entry(message_id));
+        keys
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +113,8 @@ mod tests {
         assert!(k.all().iter().all(|key| key.starts_with("cp:{fleet}:")));
         assert_eq!(k.ledger(), "cp:{fleet}:ledger");
         assert_eq!(k.outbox(), "cp:{fleet}:outbox");
+        let t = k.with_thread("msg_1");
+        assert_eq!(&t[15..], ["cp:{fleet}:thz", "cp:{fleet}:th:msg_1"]);
         for bad in ["", "a{b", "a}b", "a\nb"] {
             assert!(matches!(PoolKeys::new(bad), Err(RedisError::InvalidPoolName { .. })), "{bad:?}");
         }

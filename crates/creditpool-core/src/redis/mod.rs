@@ -48,7 +48,7 @@ mod value;
 pub use command::{load_command, Built, CallKind, Clock, JoinMode, ScriptCall, ScriptMode};
 pub use keys::{PoolKeys, KEY_PARTS, MAX_NAME_BYTES};
 pub use script::{eval_script, eval_sha, function_library, is_functions_unsupported, is_reload_error, FUNCTION, SOURCE};
-pub use streams::{decode_alerts, decode_ledger, ALERT_BATCH, ALERT_CLAIM_IDLE_MS, ALERT_GROUP};
+pub use streams::{decode_alerts, decode_ledger, decode_trimmed, ALERT_BATCH, ALERT_CLAIM_IDLE_MS, ALERT_GROUP};
 pub use value::RedisValue;
 
 use crate::pool::{OpResult, PoolConfig, PoolOp};
@@ -110,6 +110,13 @@ pub enum RedisError {
         /// The operation.
         op: String,
     },
+    /// A stream ID given by the caller that is not `<ms>-<seq>` (as Redis
+    /// writes them: `1796455590583-0`).
+    #[error("{id:?} is not a Redis stream ID (<milliseconds>-<sequence>, as the ledger's entries carry them)")]
+    InvalidStreamId {
+        /// The ID given (at most 64 characters of it).
+        id: String,
+    },
     /// A reply that does not have the expected shape (a script of another
     /// version, a key changed by hand).
     #[error("unexpected Redis reply: {reason}")]
@@ -122,8 +129,8 @@ pub enum RedisError {
 impl RedisError {
     /// The stable error code: `redis_config_conflict`,
     /// `fair_share_unsupported_on_redis`, `redis_out_of_range`,
-    /// `redis_invalid_pool_name`, `redis_pool_missing`, `redis_unsupported`
-    /// or `redis_reply`.
+    /// `redis_invalid_pool_name`, `redis_pool_missing`, `redis_unsupported`,
+    /// `redis_invalid_stream_id` or `redis_reply`.
     pub fn code(&self) -> &'static str {
         match self {
             RedisError::ConfigConflict { .. } => "redis_config_conflict",
@@ -133,6 +140,7 @@ impl RedisError {
             RedisError::InvalidPoolName { .. } => "redis_invalid_pool_name",
             RedisError::PoolMissing => "redis_pool_missing",
             RedisError::Unsupported { .. } => "redis_unsupported",
+            RedisError::InvalidStreamId { .. } => "redis_invalid_stream_id",
             RedisError::Reply { .. } => "redis_reply",
         }
     }

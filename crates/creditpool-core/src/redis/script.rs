@@ -12,7 +12,7 @@ pub const SOURCE: &str = include_str!("../../redis/creditpool.lua");
 /// The Functions library's name, and the one function it registers. The
 /// version suffix changes whenever the script's interface does, so that old
 /// and new workers never call each other's script.
-pub const FUNCTION: &str = "creditpool_v1";
+pub const FUNCTION: &str = "creditpool_v2";
 
 /// The EVAL form: the source, then `return dispatch(KEYS, ARGV)`.
 pub fn eval_script() -> &'static str {
@@ -27,8 +27,8 @@ pub fn eval_sha() -> &'static str {
     S.get_or_init(|| sha1_smol::Sha1::from(eval_script().as_bytes()).digest().to_string())
 }
 
-/// The Functions form: a `#!lua name=creditpool_v1` library registering
-/// function `creditpool_v1`.
+/// The Functions form: a `#!lua name=creditpool_v2` library registering
+/// function `creditpool_v2`.
 pub fn function_library() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
     S.get_or_init(|| {
@@ -61,7 +61,7 @@ mod tests {
     #[test]
     fn forms_share_the_source() {
         assert!(eval_script().starts_with(SOURCE));
-        assert!(function_library().starts_with("#!lua name=creditpool_v1\n"));
+        assert!(function_library().starts_with("#!lua name=creditpool_v2\n"));
         assert!(function_library().contains(SOURCE));
         assert_eq!(eval_sha().len(), 40);
         assert!(is_reload_error("NOSCRIPT No matching script. Please use EVAL."));

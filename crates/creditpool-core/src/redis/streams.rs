@@ -69,11 +69,41 @@ impl RedisPoolOps {
         cmd(&["XAUTOCLAIM", self.keys().outbox(), group, consumer, &min_idle_ms.to_string(), "0", "COUNT", &count.to_string()])
     }
 
+    /// `XTRIM <ledger> MINID <the ID after through>`: removes the ledger
+    /// entries up to and including stream ID `through` (the ID of the last
+    /// entry the caller has archived), so that the stream, which grows by one
+    /// entry per settle, release and expiry, stays bounded. The entries are
+    /// the pool's record: archive them first (the pool's totals do not
+    /// depend on them). The reply is the number of entries removed. An ID
+    /// that is not `<ms>-<seq>` is [`RedisError::InvalidStreamId`].
+    pub fn trim_ledger(&self, through: &str) -> Result<Vec<Vec<u8>>, RedisError> {
+        let bad = || RedisError::InvalidStreamId { id: through.chars().take(64).collect() };
+        let (ms, seq) = through.split_once('-').ok_or_else(bad)?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(ms) || !digits(seq) {
+            return Err(bad());
+        }
+        let (ms, seq): (u64, u64) = (ms.parse().map_err(|_| bad())?, seq.parse().map_err(|_| bad())?);
+        let next = match seq.checked_add(1) {
+            Some(s) => format!("{ms}-{s}"),
+            None => format!("{}-0", ms.checked_add(1).ok_or_else(bad)?),
+        };
+        Ok(cmd(&["XTRIM", self.keys().ledger(), "MINID", &next]))
+    }
+
     /// `XACK <outbox> <group> <id>...`: these alerts are delivered.
     pub fn ack(&self, group: &str, ids: &[String]) -> Vec<Vec<u8>> {
         let mut v = cmd(&["XACK", self.keys().outbox(), group]);
         v.extend(ids.iter().map(|i| i.as_bytes().to_vec()));
         v
+    }
+}
+
+/// The reply of [`RedisPoolOps::trim_ledger`]: how many entries went.
+pub fn decode_trimmed(reply: &RedisValue) -> Result<u64, RedisError> {
+    match reply {
+        RedisValue::Int(n) if *n >= 0 => Ok(*n as u64),
+        other => Err(bad(format!("XTRIM answered {other:?}, not a count"))),
     }
 }
 

@@ -84,3 +84,36 @@ fn a_conflicting_configuration_is_a_typed_error() {
     let ok = ops.decode_join(&RedisValue::Array(vec![bulk("joined"), bulk(&stored)]), None).unwrap();
     assert_eq!(ok.limit, Money::from_nanos(2000));
 }
+
+#[test]
+fn thread_operations_declare_their_entry_and_the_index() {
+    let ops = RedisPoolOps::new("fleet", Clock::Server).unwrap();
+    let op = PoolOp::ThreadRecord { message_id: "msg_1".into(), input_tokens: 12, cache_write: true, cache_write_1h: false, may_overshoot: true, now_ms: 5 };
+    let Built::Call(call) = ops.build(&op, None).unwrap() else { panic!("a call") };
+    assert_eq!(call.keys().len(), 17);
+    assert_eq!(&call.keys()[15..], ["cp:{fleet}:thz", "cp:{fleet}:th:msg_1"]);
+    let args: Vec<String> = call.args().iter().map(|a| String::from_utf8(a.clone()).unwrap()).collect();
+    // The server's clock: the given time is not sent.
+    assert_eq!(args, ["thread_record", "", "msg_1", "12,1,0,1", "300000", "4096"]);
+    assert_eq!(call.command(ScriptMode::Function)[2], b"17".to_vec());
+    let long = "m".repeat(crate::pool::MAX_THREAD_ID_BYTES + 1);
+    let lookup = PoolOp::ThreadLookup { message_id: long, now_ms: 5 };
+    assert_eq!(ops.build(&lookup, None).unwrap(), Built::Done(OpResult::NoThread { expired: false }));
+    let reply = RedisValue::Array(vec![bulk("thread"), bulk("18446744073709551615"), RedisValue::Int(1), RedisValue::Int(0), RedisValue::Int(0), RedisValue::Int(300005)]);
+    let r = ops.decode(&reply).unwrap();
+    assert_eq!(r, OpResult::Thread(crate::pool::ThreadEntry { input_tokens: u64::MAX, cache_write: true, cache_write_1h: false, may_overshoot: false, expires_at_ms: 300005 }));
+    assert_eq!(ops.decode(&RedisValue::Array(vec![bulk("no_thread"), RedisValue::Int(1)])).unwrap(), OpResult::NoThread { expired: true });
+}
+
+#[test]
+fn trimming_the_ledger_removes_through_the_given_id() {
+    let ops = RedisPoolOps::new("team", Clock::Given).unwrap();
+    let text = |v: Vec<Vec<u8>>| v.into_iter().map(|p| String::from_utf8(p).unwrap()).collect::<Vec<_>>().join(" ");
+    assert_eq!(text(ops.trim_ledger("1796455590583-4").unwrap()), "XTRIM cp:{team}:ledger MINID 1796455590583-5");
+    assert_eq!(text(ops.trim_ledger(&format!("7-{}", u64::MAX)).unwrap()), "XTRIM cp:{team}:ledger MINID 8-0");
+    for bad in ["", "-", "17", "17-", "-3", "1-2-3", "a-1", "+1-2", "1-2 ", &format!("{}-{}", u64::MAX, u64::MAX)] {
+        let e = ops.trim_ledger(bad).unwrap_err();
+        assert!(matches!(&e, RedisError::InvalidStreamId { .. }), "{bad:?}: {e:?}");
+        assert_eq!(e.code(), "redis_invalid_stream_id");
+    }
+}
