@@ -12,6 +12,7 @@ otherwise idle; record ``uptime``'s load beside the figures.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -72,6 +73,7 @@ def native_pair(drain: bool) -> Callable[[], None]:
 
 
 def main() -> None:
+    print(f"# load average {os.getloadavg()[0]:.2f} at start", flush=True)
     for threads in (1, 8):
         print(f"native (ledger drained) {threads} {rate(native_pair(True), threads):,.0f}", flush=True)
         print(f"native (not drained) {threads} {rate(native_pair(False), threads):,.0f}", flush=True)
@@ -81,6 +83,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as d:
                 with cp.Pool(LIMIT, directory=d, fsync=fsync) as pool:
                     print(f"Pool(directory, fsync={fsync}) {threads} {rate(pool_pair(pool), threads):,.0f}", flush=True)
+    print(f"# load average {os.getloadavg()[0]:.2f} at end", flush=True)
 
 
 if __name__ == "__main__":

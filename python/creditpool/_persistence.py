@@ -1,16 +1,28 @@
-"""A pool's directory: ``snapshot.json``, ``ledger.jsonl`` and the ``lock``.
+"""A pool's directory: ``snapshot.json``, ``journal.jsonl``, ``ledger.jsonl``
+and the ``lock``: a write-ahead journal with periodic snapshots.
 
-After every operation that changed the pool, the pool's snapshot (which holds
-the ledger entries and alerts not yet handed out) is written to
-``snapshot.json`` atomically (a temporary file unique to the writer, fsync,
-rename, fsync of the directory); then the new ledger entries are appended to
-``ledger.jsonl`` with one ``os.write`` of the whole bytes and synced. A write
-that fails (a full disk) is cut back to the last whole line and raised as
-``PoolStoreError``: the file never holds a line fused with the next. A crash
-between the two writes loses nothing: on start the snapshot is restored and its
-pending entries are appended, skipping those the file already holds (by
-``seq``); a last line cut short by a crash is dropped first, and the rest of
-the file is checked (every line whole JSON, ``seq`` from 1 without gaps).
+Every operation that can change the pool is appended to ``journal.jsonl``
+(``JOURNAL_FILE``) as the core's own operation JSON (``PoolOp``), then the
+ledger entries it made are appended to ``ledger.jsonl`` (the record: JSON
+Lines, ``seq`` from 1 without gaps, format unchanged), each with one
+``os.write`` of whole lines to a file the pool keeps open. With
+``fsync=True`` an operation returns once an ``fsync`` of the journal covers
+it, and threads share it (group commit: one ``fsync`` covers every operation
+appended before it). The snapshot (``snapshot.json``) is rewritten now and
+then: after ``DEFAULT_SNAPSHOT_EVERY_OPS`` operations or
+``DEFAULT_SNAPSHOT_EVERY_MS`` ms (the core's defaults), and when the pool
+closes: pending lines written and the ledger synced, the new snapshot's marker
+appended to the journal, the snapshot replaced atomically (a temporary file
+unique to the writer, fsync, rename, fsync of the directory), then a new
+journal started with that marker alone (removed on close). On start the core
+rebuilds the pool (``recovery::recover``): the snapshot, then the journal's
+operations after the last marker naming it, replayed; the ledger file's lines
+are checked against the rebuilt pool (``seq`` from 1 without gaps, equal to
+the entries the replay made, summing to its settled) and the entries it lacks
+are appended. A last line cut short by a crash (no newline) is dropped from
+either file first. A write that fails (a full disk) is cut back to the file's
+previous end and raised as ``PoolStoreError``: no file holds a line fused with
+the next.
 
 A write that fails leaves the pool *unwritten* until a write succeeds: by the
 core's rule (``PoolOp::applies_while_unwritten``) the ``Pool`` then refuses
@@ -43,7 +55,7 @@ import stat
 from pathlib import Path
 from typing import Any, Iterator
 
-from ._creditpool import DELIVERIES_FILE, PoolError
+from ._creditpool import DELIVERIES_FILE, JOURNAL_FILE, PoolError
 from ._errors import snapshot_error, store_error
 from ._views import LedgerEntry
 
@@ -52,7 +64,7 @@ try:
 except ImportError:  # not on Windows: the directory is then not locked
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["SNAPSHOT_FILE", "LEDGER_FILE", "LOCK_FILE", "DELIVERIES_FILE", "PoolDirectory", "iter_ledger_file"]
+__all__ = ["SNAPSHOT_FILE", "LEDGER_FILE", "LOCK_FILE", "DELIVERIES_FILE", "JOURNAL_FILE", "PoolDirectory", "iter_ledger_file"]
 
 SNAPSHOT_FILE = "snapshot.json"
 """The snapshot's file name in a pool's directory."""
@@ -76,6 +88,10 @@ class PoolDirectory:
         """The process that opened the directory: the only one that may write."""
         self._lock_file: Any = None
         self._closed = False
+        # The journal and the ledger, kept open for appending, with the size
+        # each had after its last whole write (a failed write is cut back to it).
+        self._fds: dict[str, int] = {}
+        self._sizes: dict[str, int] = {}
         self.path.mkdir(parents=True, exist_ok=True)
         if fcntl is not None:
             f = open(self.path / LOCK_FILE, "a+b")
@@ -139,33 +155,6 @@ class PoolDirectory:
             raise store_error(f"could not write {self.snapshot_path}: {_os_reason(e)}") from None
         if self.fsync:
             _fsync_dir(self.path)
-
-    def append_ledger(self, lines: list[str]) -> None:
-        """Appends whole lines with one ``os.write``. A failed or short
-        write is cut back to the file's previous end and raised as
-        ``PoolStoreError``: nothing half written stays behind."""
-        self.check()
-        data = "".join(lines).encode("utf-8")
-        try:
-            fd = os.open(self.ledger_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise store_error(f"could not open {self.ledger_path}: {_os_reason(e)}") from None
-        try:
-            start = os.fstat(fd).st_size
-            try:
-                n = os.write(fd, data)
-                if n != len(data):
-                    raise OSError(errno.ENOSPC, f"short write ({n} of {len(data)} bytes)")
-                if self.fsync:
-                    os.fsync(fd)
-            except OSError as e:
-                try:
-                    os.ftruncate(fd, start)
-                except OSError:
-                    pass
-                raise store_error(f"could not append to {self.ledger_path}: {_os_reason(e)}") from None
-        finally:
-            os.close(fd)
 
     def load_ledger(self) -> list[dict[str, Any]]:
         """The ledger's entries, checked: a last line cut short by a crash
@@ -246,9 +235,150 @@ class PoolDirectory:
         except OSError as e:
             raise store_error(f"could not append to {self.deliveries_path}: {_os_reason(e)}") from None
 
+    @property
+    def journal_path(self) -> Path:
+        """``journal.jsonl``."""
+        return self.path / JOURNAL_FILE
+
+    def read_journal(self) -> bytes:
+        """The journal's bytes (empty when there is none)."""
+        return _read_regular(self.journal_path) or b""
+
+    def cut_journal(self, length: int) -> None:
+        """Cuts the journal to its first ``length`` bytes (its whole lines)."""
+        try:
+            with open(self.journal_path, "r+b") as f:
+                f.truncate(length)
+        except OSError as e:
+            raise store_error(f"could not write {self.journal_path}: {_os_reason(e)}") from None
+
+    def _fd(self, name: str) -> int:
+        fd = self._fds.get(name)
+        if fd is None:
+            path = self.path / name
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._sizes[name] = os.fstat(fd).st_size
+            except OSError as e:
+                if fd is not None:
+                    os.close(fd)
+                raise store_error(f"could not open {path}: {_os_reason(e)}") from None
+            self._fds[name] = fd
+        return fd
+
+    def reopen(self) -> None:
+        """Closes the files kept open: the next write opens them again."""
+        for fd in self._fds.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds.clear()
+        self._sizes.clear()
+
+    def _append(self, name: str, data: bytes) -> None:
+        """One ``os.write`` of whole lines; a failed or short write is cut
+        back to the file's previous end and raised as ``PoolStoreError``."""
+        fd = self._fds.get(name)
+        if fd is None:
+            fd = self._fd(name)
+        try:
+            n = os.write(fd, data)
+            if n != len(data):
+                raise OSError(errno.ENOSPC, f"short write ({n} of {len(data)} bytes)")
+        except OSError as e:
+            try:
+                os.ftruncate(fd, self._sizes[name])
+            except OSError:
+                pass
+            raise store_error(f"could not append to {self.path / name}: {_os_reason(e)}") from None
+        self._sizes[name] += n
+
+    def append_journal(self, data: bytes) -> None:
+        """Appends journal lines (not synced: ``sync_journal``)."""
+        self.check()
+        self._append(JOURNAL_FILE, data)
+
+    def append_ledger_lines(self, data: bytes) -> None:
+        """Appends ledger lines (not synced: the journal can make them again
+        until the next snapshot, which syncs them first); ``write_pending``
+        calls it after its own check."""
+        self._append(LEDGER_FILE, data)
+
+    def write_pending(self, journal: bytes, ledger: bytes) -> bool:
+        """Appends an operation batch: the journal's lines, then the ledger's
+        (the ledger is never ahead of the journal), then syncs the journal
+        (with ``fsync=True``). On ``PoolStoreError`` the exception's
+        ``journal_written`` says whether the journal's lines are in (then
+        they must not be written again). Returns True."""
+        self.check()
+        done = False
+        try:
+            if journal:
+                self._append(JOURNAL_FILE, journal)
+            done = True
+            if ledger:
+                self.append_ledger_lines(ledger)
+            if journal and self.fsync:
+                self._sync(JOURNAL_FILE)
+        except BaseException as e:
+            e.journal_written = done  # type: ignore[attr-defined]
+            raise
+        return True
+
+    def _sync(self, name: str) -> None:
+        fd = self._fds.get(name)
+        if not self.fsync or fd is None:
+            return
+        try:
+            os.fsync(fd)
+        except OSError as e:
+            raise store_error(f"could not sync {self.path / name}: {_os_reason(e)}") from None
+
+    def sync_journal(self) -> None:
+        """``fsync`` of the journal (with ``fsync=True``)."""
+        self._sync(JOURNAL_FILE)
+
+    def sync_ledger(self) -> None:
+        """``fsync`` of the ledger (with ``fsync=True``)."""
+        self._sync(LEDGER_FILE)
+
+    def start_journal(self, marker: str | None) -> None:
+        """Replaces the journal with one holding ``marker`` alone (the
+        snapshot just written), atomically; ``None`` removes it."""
+        self.check()
+        fd = self._fds.pop(JOURNAL_FILE, None)
+        if fd is not None:
+            os.close(fd)
+        if marker is None:
+            try:
+                self.journal_path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise store_error(f"could not remove {self.journal_path}: {_os_reason(e)}") from None
+        else:
+            tmp = self.path / f"{JOURNAL_FILE}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(marker.encode("utf-8"))
+                    f.flush()
+                    if self.fsync:
+                        os.fsync(f.fileno())
+                os.replace(tmp, self.journal_path)
+            except OSError as e:
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+                raise store_error(f"could not write {self.journal_path}: {_os_reason(e)}") from None
+        if self.fsync:
+            _fsync_dir(self.path)
+
     def close(self) -> None:
         """Lets go of the directory (closing the file releases its flock)."""
         self._closed = True
+        self.reopen()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None

@@ -19,6 +19,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, Union
 
@@ -28,7 +29,7 @@ from . import _creditpool
 from ._activity import ActivityChart
 from ._errors import snapshot_error, store_error, typed_error, whole_number
 from ._money import AmountLike, Money, amount_nanos
-from ._persistence import LEDGER_FILE, SNAPSHOT_FILE, PoolDirectory, iter_ledger_file
+from ._persistence import JOURNAL_FILE, LEDGER_FILE, SNAPSHOT_FILE, PoolDirectory, iter_ledger_file
 from ._views import Alert, LedgerEntry, PoolReport, Released, Reservation, Settlement
 from ._webhooks import Webhook, WebhookDeliverer, WebhookResult
 
@@ -50,6 +51,7 @@ __all__ = [
     "PoolReport",
     "SNAPSHOT_FILE",
     "LEDGER_FILE",
+    "JOURNAL_FILE",
     "DEFAULT_LEDGER_WINDOW",
     "amount_nanos",
     "iter_ledger_file",
@@ -66,6 +68,29 @@ T = TypeVar("T")
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+# Pools of this process: a child after fork() turns their fast path off, so
+# that its operations reach the fork check (no getpid() per operation).
+_POOLS: "weakref.WeakSet[Pool]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_POOLS):
+        pool._fast = False
+        pool._live = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _nanos(amount: object, what: str) -> int:
+    """An amount argument as int nano-USD: a ``Money`` as it is (it holds a
+    valid amount by construction), anything else by the core's rule."""
+    if type(amount) is Money:
+        return amount._nanos
+    return amount_nanos(amount, what)
 
 
 @dataclass(frozen=True)
@@ -172,9 +197,14 @@ class Pool:
     ``config["default_agent"]``). ``config`` any other field of
     the core's ``PoolConfig`` (``default_agent``, ``fair_share``,
     ``allow_unknown_agents``, ``alerts``, ...). ``directory`` persists the pool
-    (see ``creditpool._persistence``); when it already holds a snapshot, that
-    snapshot is restored, after the ledger file was checked against it, and
-    the configuration given here is not used. A failed write raises
+    (see ``creditpool._persistence``: a write-ahead journal of every
+    operation, and a snapshot every ``snapshot_every`` operations or
+    ``snapshot_interval_ms`` ms, the core's defaults 10,000 and 1,000, and on
+    ``close()``); when it already holds a snapshot, the pool is rebuilt from it
+    and the journal after it, the ledger file checked against the result, and
+    the configuration given here is not used. With ``fsync=True`` (the
+    default) an operation returns once an ``fsync`` of the journal covers it
+    (shared by the threads whose operations it covers). A failed write raises
     ``PoolStoreError``; so does any operation after ``close()`` or in a child
     after ``fork()``. ``ledger_window`` bounds the entries and alerts kept in
     memory for ``ledger()`` and ``alerts()`` (default 10,000; the file is the
@@ -212,12 +242,32 @@ class Pool:
         clock: Callable[[], int] | None = None,
         snapshot: str | None = None,
         ledger_window: int = DEFAULT_LEDGER_WINDOW,
+        snapshot_every: int | None = None,
+        snapshot_interval_ms: int | None = None,
     ) -> None:
         """Creates (or restores) the pool; see the class documentation."""
         if isinstance(ledger_window, bool) or not isinstance(ledger_window, int) or ledger_window < 0:
             raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"ledger_window: expected an int >= 0, got {ledger_window!r}", what="ledger_window")
         self._clock: Callable[[], int] = clock or _now_ms
         self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._fast = False
+        """In memory, open, in the process that made it: operations skip
+        the checks and the lock (the native pool has its own)."""
+        self._live = False
+        """Open, in the process that made it: operations skip the checks."""
+        every = _creditpool.DEFAULT_SNAPSHOT_EVERY_OPS if snapshot_every is None else snapshot_every
+        interval = _creditpool.DEFAULT_SNAPSHOT_EVERY_MS if snapshot_interval_ms is None else snapshot_interval_ms
+        for value, what in ((every, "snapshot_every"), (interval, "snapshot_interval_ms")):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise typed_error(_creditpool.InvalidOptionsError, "invalid_options", f"{what}: expected an int >= 1, got {value!r}", what=what)
+        self._snapshot_every = every
+        self._snapshot_interval_s = interval / 1000
+        self._snapshot_ops = 0  # journal_ops at the last snapshot
+        self._snapshot_at = time.monotonic()
+        self._durable_ops = 0  # journal_ops written (and synced) so far
+        self._writing = False  # a thread is writing the pending lines
+        self._waiters = 0  # threads waiting for it
         self._pid = os.getpid()
         self._directory = directory
         self._fsync = fsync
@@ -244,8 +294,6 @@ class Pool:
         """How many of the latest ledger entries and alerts ``ledger()`` and
         ``alerts()`` keep (the ledger file is the record)."""
         self._alerts: collections.deque[Alert] = collections.deque(maxlen=ledger_window)
-        self._ledger: collections.deque[LedgerEntry] = collections.deque(maxlen=ledger_window)
-        self._disk_seq = 0
         self._closed = False
 
         try:
@@ -255,6 +303,9 @@ class Pool:
                 self._store.close()
                 self._store = None
             raise
+        self._fast = self._store is None
+        self._live = True
+        _POOLS.add(self)
 
     # ----- operations -----
 
@@ -262,10 +313,17 @@ class Pool:
         """Reserves ``amount`` for ``agent``; raises the refusal
         (``PoolExhaustedError``, ``AgentCapError``, ``PoolRateLimitedError``
         with ``retry_at``, ``FairShareError``, ``UnknownAgentError``)."""
-        n = amount_nanos(amount, "amount")
+        n = _nanos(amount, "amount")
         if lease_ms is not None:
             whole_number(lease_ms, "lease_ms", "milliseconds")
-        return Reservation(self._op(lambda p, t: p.reserve(agent, n, t, lease_ms), now_ms))
+        if self._fast and now_ms is None:
+            native = self._native
+            try:
+                return Reservation(native.reserve(agent, n, self._clock(), lease_ms))
+            finally:
+                if native.alerts_ready:
+                    self._hand_out_alerts()
+        return Reservation(self._op(lambda p, t: p.reserve(agent, n, t, lease_ms), now_ms, kind="reserve"))
 
     def settle(self, reservation: Reservation | int, cost: AmountLike, *, attribution: Mapping[str, Any] | None = None, now_ms: int | None = None) -> Settlement:
         """Posts the actual cost of a reservation, with an optional
@@ -273,8 +331,15 @@ class Pool:
         ``request_id``, ``usage``, ...). A repeated settle changes nothing
         (``duplicate``)."""
         rid = reservation.id if isinstance(reservation, Reservation) else whole_number(reservation, "reservation", "a reservation ID")
-        n = amount_nanos(cost, "cost")
-        attr = dict(attribution) if attribution is not None else None
+        n = _nanos(cost, "cost")
+        attr = None if attribution is None else dict(attribution)
+        if self._fast and now_ms is None:
+            native = self._native
+            try:
+                return Settlement(native.settle(rid, n, self._clock(), attr))
+            finally:
+                if native.alerts_ready:
+                    self._hand_out_alerts()
         return Settlement(self._op(lambda p, t: p.settle(rid, n, t, attr), now_ms, kind="settle"))
 
     def release(self, reservation: Reservation | int, *, now_ms: int | None = None) -> Released:
@@ -291,12 +356,11 @@ class Pool:
         follow each operation as for the other methods. The operation
         carries its own ``now_ms``."""
         d = dict(op)
-        # A lease renewal changes no counter, but a persisted pool must keep it.
-        return self._op(lambda p, _t: p.apply(d), None, force=d.get("op") == "extend", kind=str(d.get("op")))
+        return self._op(lambda p, _t: p.apply(d), None, kind=str(d.get("op")))
 
     def tick(self, *, now_ms: int | None = None) -> dict[str, Any]:
         """Expires due leases and rolls the cycle over: ``{"expired": [ids], "rolled_over": bool}``."""
-        return self._op(lambda p, t: p.tick(t), now_ms, force=True)
+        return self._op(lambda p, t: p.tick(t), now_ms)
 
     def advance_clock(self, *, now_ms: int | None = None) -> dict[str, Any]:
         """Accepts ``now_ms`` (default: the clock) however far ahead of the
@@ -304,17 +368,17 @@ class Pool:
         "rolled_over": bool}``. The explicit resume after a ``ClockJumpError``
         (a pool idle longer than ``max_clock_jump_ms``, a directory reopened
         after a long pause), once you know the clock is right."""
-        return self._op(lambda p, t: p.advance_clock(t), now_ms, force=True)
+        return self._op(lambda p, t: p.advance_clock(t), now_ms)
 
     def set_limit(self, limit: AmountLike, *, now_ms: int | None = None) -> None:
         """Raises or lowers the limit while agents run."""
         n = amount_nanos(limit, "limit")
-        self._op(lambda p, t: p.set_limit(n, t), now_ms, force=True)
+        self._op(lambda p, t: p.set_limit(n, t), now_ms)
 
     def set_agent_policy(self, agent: str, policy: PolicyLike, *, now_ms: int | None = None) -> None:
         """Sets an agent's policy (adding the agent if new)."""
         d = _policy(policy, "policy")
-        self._op(lambda p, t: p.set_agent_policy(agent, d, t), now_ms, force=True)
+        self._op(lambda p, t: p.set_agent_policy(agent, d, t), now_ms)
 
     def report(self, *, now_ms: int | None = None) -> PoolReport:
         """The report for the current cycle."""
@@ -398,8 +462,7 @@ class Pool:
         """The latest ledger entries handed out by this object (at most
         ``ledger_window``), oldest first; the file ``ledger.jsonl`` of a
         persisted pool holds them all (``iter_ledger_file``)."""
-        with self._lock:
-            return list(self._ledger)
+        return [LedgerEntry(e) for e in self._native.ledger_window()]
 
     def alerts(self) -> list[Alert]:
         """The latest alerts fired through this object (at most
@@ -426,10 +489,18 @@ class Pool:
         each has its own per-attempt timeout)."""
         if self._closed:
             return True
-        self._closed = True
+        self._fast = False
+        self._live = False
         done = True
         if os.getpid() == self._pid:  # a child after fork() has no delivery thread
             done = self._deliverer.close(timeout)
+            if self._store is not None:
+                # The last snapshot: the journal goes (nothing to replay).
+                try:
+                    self._snapshot_now(closing=True)
+                except _creditpool.PoolStoreError as e:
+                    log.error("could not write the pool's last snapshot (its journal keeps every operation): %s", e)
+        self._closed = True
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -461,45 +532,58 @@ class Pool:
         snapshot: str | None,
         unknown_agents: PolicyLike | None = None,
     ) -> None:
-        """Restores the pool (the directory's snapshot, else ``snapshot``) or
-        creates it from the configuration, then persists it."""
+        """Restores the pool (the directory's snapshot and journal, else
+        ``snapshot``) or creates it from the configuration, then persists it."""
         restored = snapshot
         from_directory = False
-        file_entries: list[dict[str, Any]] = []
+        records: list[tuple[str, str]] = []
+        last_in_file = 0
+        recovered: _creditpool.Pool | None = None
         if self._directory is not None:
             self._store = PoolDirectory(self._directory, self._fsync)
             text = self._store.read_snapshot()
-            if text is not None:
-                restored, from_directory = text, True
-            elif self._store.has_ledger() and snapshot is None:
-                raise snapshot_error(f"{self._store.ledger_path} exists without {SNAPSHOT_FILE}: refusing to start a second ledger")
+            journal = self._store.read_journal()
+            if text is None:
+                if self._store.has_ledger() and snapshot is None:
+                    raise snapshot_error(f"{self._store.ledger_path} exists without {SNAPSHOT_FILE}: refusing to start a second ledger")
+                if b'"op"' in journal:
+                    raise snapshot_error(f"{self._store.journal_path} holds operations without {SNAPSHOT_FILE}: refusing to start again")
             file_entries = self._store.load_ledger()
-            self._disk_seq = len(file_entries)
             records = self._store.read_records()
-        if restored is not None:
+            if text is not None:
+                from_directory = True
+                # The core's rule: the snapshot, then the journal's operations
+                # after it, replayed; the ledger file checked against the result.
+                recovered, _replayed, whole, last_in_file = _creditpool.recover_pool(text, journal, file_entries)
+                if whole != len(journal):
+                    self._store.cut_journal(whole)  # a last line cut short by a crash
+            elif restored is not None:
+                last_in_file = _creditpool.check_ledger(restored, file_entries)
+        if recovered is not None:
+            self._native = recovered
+        elif restored is not None:
             self._native = _creditpool.Pool.restore_json(restored)
-            given = (limit, cycle, thresholds, agents, pool_id, lease_ms, config, unknown_agents)
-            if from_directory and any(x is not None for x in given):
-                # The core compares what was passed again with what the pool
-                # keeps: a changed limit= is said, never dropped silently.
-                base = dict(config or {})
-                base.setdefault("limit", None)  # only what was passed is compared
-                cfg = _pool_config(base, "Pool()", limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms, unknown_agents=unknown_agents)
-                if cfg.get("limit") is None:
-                    cfg.pop("limit", None)
-                ignored = self._native.ignored_on_restore(cfg)
-                if ignored is not None:
-                    message = f"Pool({os.fspath(self._directory)!r}): {ignored}" if self._directory is not None else ignored
-                    warnings.warn(message, UserWarning, stacklevel=3)
         else:
             cfg = _pool_config(config, "Pool()", limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms, unknown_agents=unknown_agents)
             self._native = _creditpool.Pool(cfg, self._clock())
-        if from_directory:
-            # The core's rule: the file and the snapshot's pending entries join
-            # without a gap, the file is not newer than the snapshot, and what
-            # they settle in the current cycle is the snapshot's settled.
-            _creditpool.check_ledger(self._native.snapshot_json(), file_entries)
+        given = (limit, cycle, thresholds, agents, pool_id, lease_ms, config, unknown_agents)
+        if from_directory and any(x is not None for x in given):
+            # The core compares what was passed again with what the pool
+            # keeps: a changed limit= is said, never dropped silently.
+            base = dict(config or {})
+            base.setdefault("limit", None)  # only what was passed is compared
+            cfg = _pool_config(base, "Pool()", limit=limit, cycle=cycle, thresholds=thresholds, agents=agents, pool_id=pool_id, lease_ms=lease_ms, unknown_agents=unknown_agents)
+            if cfg.get("limit") is None:
+                cfg.pop("limit", None)
+            ignored = self._native.ignored_on_restore(cfg)
+            if ignored is not None:
+                message = f"Pool({os.fspath(self._directory)!r}): {ignored}" if self._directory is not None else ignored
+                warnings.warn(message, UserWarning, stacklevel=3)
         if self._store is not None:
+            # The entries the file holds leave the pool; the rest are written
+            # (host mode puts them in its buffer), then a new snapshot and journal.
+            self._native.ack_ledger(last_in_file)
+            self._native.host(self.ledger_window, True, self._outbox)
             # Deliveries recorded before a crash are not made again; the
             # records of alerts acknowledged since go.
             for key, hook_id in records:
@@ -507,41 +591,71 @@ class Pool:
             kept = self._outbox.compact(self._native)
             if len(kept) != len(records):
                 self._store.rewrite_records(kept)
-        with self._lock:
-            events = self._commit(force=True)
-        self._dispatch(events)
+            self._snapshot_now()
+        else:
+            self._native.host(self.ledger_window, False, self._outbox)
+        if self._native.alerts_ready:
+            self._hand_out_alerts()
 
-    def _op(self, fn: Callable[[_creditpool.Pool, int], T], now_ms: int | None, force: bool = False, kind: str = "") -> T:
-        """Runs one native operation with its bookkeeping under the lock, then
-        hands out its alerts outside it. After a failed write the pool is
-        written again first; if that fails too, the operation is refused
-        with its ``PoolStoreError``, unless the core's rule applies it anyway
+    def _op(self, fn: Callable[[_creditpool.Pool, int], T], now_ms: int | None, kind: str = "") -> T:
+        """Runs one native operation (the native pool in host mode does its
+        bookkeeping under its own lock: the ledger window, the journal and
+        ledger lines to write), then hands out its alerts. A pool kept in a
+        directory applies it under the pool's lock (so that the journal's
+        order is the order of application) and returns once it is written
+        (``_write``). After a failed write the pending lines are written
+        first; if that fails too, the operation is refused with its
+        ``PoolStoreError``, unless the core's rule applies it anyway
         (``applies_while_unwritten``: settles and releases, which then raise
         the write's error after being applied)."""
-        self._check_usable()
+        if not self._live:
+            self._check_usable()
         t = self._clock() if now_ms is None else whole_number(now_ms, "now_ms", "Unix milliseconds")
-        pending: list[tuple[Alert, list[str]]] = []
-        unwritten: _creditpool.PoolStoreError | None = None
+        native = self._native
+        if self._store is None:
+            try:
+                return fn(native, t)
+            finally:
+                if native.alerts_ready:
+                    self._hand_out_alerts()
+        position = 0
         try:
             with self._lock:
                 if self._unwritten:
                     try:
-                        pending = self._commit(force=True)
-                    except _creditpool.PoolStoreError as e:
+                        self._write_locked()
+                    except _creditpool.PoolStoreError:
                         if not _creditpool.applies_while_unwritten(kind):
                             raise
-                        unwritten = e
-                before = None if force else self._native.marker()
                 try:
-                    result = fn(self._native, t)
+                    return fn(native, t)
                 finally:
-                    pending += self._commit(force=force or self._native.marker() != before)
-                if unwritten is not None and self._unwritten:
-                    # Applied, but the books are still not written: never silent.
-                    raise unwritten
+                    position = native.journal_ops
+                    if not self._writing and position > self._durable_ops:
+                        # Nobody is writing: this thread writes now, this
+                        # operation and any other pending (group commit:
+                        # others apply theirs meanwhile; without fsync the
+                        # write is short, and holding the lock through it is
+                        # cheaper than waiting for one another).
+                        try:
+                            self._write_locked(release=self._fsync)
+                        except BaseException:
+                            position = 0  # raised: not tried again below
+                            raise
         finally:
-            self._dispatch(pending)
-        return result
+            try:
+                if position > self._durable_ops:
+                    self._write(position)
+            finally:
+                if native.alerts_ready:
+                    self._hand_out_alerts()
+            if position and self._snapshot_due(position):
+                try:
+                    self._snapshot_now(only_if_due=True)
+                except _creditpool.PoolStoreError as e:
+                    # The journal still holds every operation: nothing is lost;
+                    # the next operation tries again.
+                    log.warning("could not write the pool's snapshot: %s", e)
 
     def _check_usable(self) -> None:
         """An operation on a closed pool, or in a child after ``fork()``
@@ -552,38 +666,103 @@ class Pool:
         if os.getpid() != self._pid:
             raise store_error(f"this Pool belongs to process {self._pid} (this is {os.getpid()}, a child after fork()): make a new Pool in this process")
 
-    def _commit(self, force: bool) -> list[tuple[Alert, list[str]]]:
-        """Under the lock: persists a changed pool (its snapshot holds the
-        ledger entries not yet written as pending), appends the new ledger
-        entries, and only then acknowledges them to the native pool; drains
-        the alerts. A failed append raises ``PoolStoreError`` and leaves the
-        entries in the native pool, written first by the next operation."""
-        if not force:
-            return []
-        # Write, then acknowledge: an entry leaves the native pool (and its
-        # snapshot's pending_ledger) only once the file holds it, so a failed
-        # append loses nothing, even from a snapshot taken after it.
-        if self._store is not None:
-            self._unwritten = True
-            self._store.write_snapshot(self._native.snapshot_json())
-        entries = self._native.peek_ledger()
-        if entries:
-            lines = [(int(entry["seq"]), line) for line, entry in entries]
-            new = [line for seq, line in lines if seq > self._disk_seq]
-            if self._store is not None and new:
-                self._store.append_ledger(new)
-            self._disk_seq = max(self._disk_seq, lines[-1][0])
-            self._native.ack_ledger(lines[-1][0])
-            self._ledger.extend(LedgerEntry(entry) for _line, entry in entries)
-        self._unwritten = False
-        return self._take_alerts()
+    def _write(self, position: int) -> None:
+        """Returns once the journal holds (synced, with ``fsync=True``) every
+        operation up to ``position``: one thread writes what every thread
+        appended so far while the others wait for it (group commit)."""
+        with self._lock:
+            while self._durable_ops < position:
+                if self._writing:
+                    self._waiters += 1
+                    try:
+                        self._cond.wait()
+                    finally:
+                        self._waiters -= 1
+                else:
+                    self._write_locked(release=True)
 
-    def _take_alerts(self) -> list[tuple[Alert, list[str]]]:
-        """Under the lock: the alerts the core's outbox hands out now, each
-        with the webhooks that still owe it a delivery; an alert leaves the
-        native pool (and its snapshot) once every webhook has an outcome."""
-        out = [(Alert(a), list(hooks)) for a, _key, hooks in self._outbox.take(self._native)]
-        self._outbox.ack(self._native)
+    def _write_locked(self, release: bool = False) -> None:
+        """Under the lock: writes the journal and ledger lines the native
+        pool holds (the journal first: the ledger is never ahead of it),
+        syncs the journal, then lets the native pool drop them (the entries
+        leave it). ``release`` lets other threads apply operations while the
+        files are written. A failed write raises ``PoolStoreError`` and
+        leaves the pool *unwritten*: what was not written stays pending."""
+        while self._writing:
+            self._waiters += 1
+            try:
+                self._cond.wait()
+            finally:
+                self._waiters -= 1
+        store = self._store
+        assert store is not None
+        native = self._native
+        journal, ledger, ops, seq = native.pending_writes()
+        if not journal and not ledger:
+            self._durable_ops = ops
+            self._unwritten = False
+            return
+        self._writing = True
+        journal_written = False
+        try:
+            if release:
+                self._lock.release()
+            try:
+                store.write_pending(journal, ledger)
+            except BaseException as e:
+                journal_written = getattr(e, "journal_written", False)
+                raise
+            finally:
+                if release:
+                    self._lock.acquire()
+            native.written(len(journal), len(ledger), seq)
+            self._durable_ops = ops
+            self._unwritten = False
+        except BaseException:
+            if journal_written:
+                native.written(len(journal), 0, 0)  # the journal holds them: never twice
+            self._unwritten = True
+            raise
+        finally:
+            self._writing = False
+            if self._waiters:
+                self._cond.notify_all()
+
+    def _snapshot_due(self, position: int) -> bool:
+        return position - self._snapshot_ops >= self._snapshot_every or time.monotonic() - self._snapshot_at >= self._snapshot_interval_s
+
+    def _snapshot_now(self, closing: bool = False, only_if_due: bool = False) -> None:
+        """Writes a new snapshot (see ``_persistence``): every pending line
+        written and the ledger synced, the snapshot's marker appended to the
+        journal, the snapshot replaced, then a new journal holding the marker
+        alone (none when ``closing``). The lock is held throughout, so no
+        operation falls between the snapshot and its journal."""
+        store = self._store
+        assert store is not None
+        with self._cond:
+            if only_if_due and not self._snapshot_due(self._native.journal_ops):
+                return  # another thread just wrote one
+            self._write_locked()
+            text = self._native.snapshot_json()
+            marker = _creditpool.snapshot_marker_line(text)
+            store.sync_ledger()
+            store.append_journal(marker.encode("utf-8"))
+            store.sync_journal()
+            store.write_snapshot(text)
+            # Done: the journal, ending with the marker, follows it as well.
+            self._snapshot_ops = self._native.journal_ops
+            self._snapshot_at = time.monotonic()
+            store.start_journal(None if closing else marker)
+
+    def _hand_out_alerts(self) -> None:
+        """The alerts the core's outbox hands out now (each with the webhooks
+        that still owe it a delivery; an alert leaves the native pool, and
+        its snapshot, once every webhook has an outcome), to the window, the
+        callbacks and the webhooks."""
+        self._dispatch(self._alerts_of(self._native.take_alerts()))
+
+    def _alerts_of(self, taken: list[tuple[dict[str, Any], str, list[str]]]) -> list[tuple[Alert, list[str]]]:
+        out = [(Alert(a), list(hooks)) for a, _key, hooks in taken]
         self._alerts.extend(a for a, _ in out)
         return out
 
@@ -617,5 +796,5 @@ class Pool:
             else:
                 self._outbox.dropped()
             self._outbox.ack(self._native)
-            more = self._take_alerts()
+            more = self._alerts_of(self._native.take_alerts())
         self._dispatch(more)

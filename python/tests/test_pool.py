@@ -133,6 +133,16 @@ def _lines(d: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (d / "ledger.jsonl").read_text().splitlines()]
 
 
+def _crash(pool: cp.Pool) -> None:
+    """The process dies here: the directory's lock goes, nothing more is
+    written (no last snapshot, the journal stays)."""
+    pool._fast = False
+    pool._live = False
+    pool._closed = True
+    assert pool._store is not None
+    pool._store.close()
+
+
 def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> None:
     clock = FakeClock()
     pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=clock)
@@ -166,14 +176,14 @@ def test_a_crash_between_snapshot_and_ledger_append_loses_nothing(tmp_path: Path
     pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
     r = pool.reserve("a", cp.nanos(USD))
 
-    def crash(self: PoolDirectory, lines: list[str]) -> None:
+    def crash(self: PoolDirectory, data: bytes) -> None:
         raise SystemExit("power cut")
 
-    monkeypatch.setattr(PoolDirectory, "append_ledger", crash)
+    monkeypatch.setattr(PoolDirectory, "append_ledger_lines", crash)
     with pytest.raises(SystemExit):
         pool.settle(r, cp.nanos(300))
     monkeypatch.undo()
-    pool.close()  # the process died: its lock on the directory went with it
+    _crash(pool)  # the process died: its lock on the directory went with it
     assert [e["seq"] for e in _lines(tmp_path)] == [1]  # the entry never reached the file
     restored = cp.Pool(directory=tmp_path, clock=clock)
     assert restored.settled == cp.nanos(400)
@@ -185,11 +195,29 @@ def test_a_torn_last_line_is_dropped_and_rewritten(tmp_path: Path) -> None:
     pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=clock)
     pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
     pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(200))
-    pool.close()
+    _crash(pool)
     ledger = tmp_path / "ledger.jsonl"
     text = ledger.read_text()
-    # The crash left the second line half written, and the snapshot still
-    # holds its entry as pending (as if the append had not finished).
+    # The crash left the second line half written; the journal holds the
+    # operation that made it, so the replay makes it again.
+    ledger.write_text(text.splitlines(keepends=True)[0] + text.splitlines()[1][:20])
+    restored = cp.Pool(directory=tmp_path, clock=clock)
+    assert [(e["seq"], e["cost"]) for e in _lines(tmp_path)] == [(1, 100), (2, 200)]
+    assert restored.settled == cp.nanos(300)
+
+
+def test_a_snapshots_pending_entries_are_appended_on_start(tmp_path: Path) -> None:
+    """A directory whose snapshot holds entries the ledger lacks (as the Rust
+    ``SharedPool`` leaves one after a failed append, with no journal): the
+    entries are appended on start, a torn last line dropped first."""
+    clock = FakeClock()
+    pool = cp.Pool(cp.nanos(10 * USD), directory=tmp_path, clock=clock)
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(100))
+    pool.settle(pool.reserve("a", cp.nanos(USD)), cp.nanos(200))
+    pool.close()
+    assert not (tmp_path / "journal.jsonl").exists()
+    ledger = tmp_path / "ledger.jsonl"
+    text = ledger.read_text()
     snap = json.loads((tmp_path / "snapshot.json").read_text())
     snap["pending_ledger"] = [json.loads(text.splitlines()[1])]
     (tmp_path / "snapshot.json").write_text(json.dumps(snap))
@@ -197,6 +225,7 @@ def test_a_torn_last_line_is_dropped_and_rewritten(tmp_path: Path) -> None:
     restored = cp.Pool(directory=tmp_path, clock=clock)
     assert [(e["seq"], e["cost"]) for e in _lines(tmp_path)] == [(1, 100), (2, 200)]
     assert restored.settled == cp.nanos(300)
+    restored.close()
 
 
 def test_a_ledger_without_its_snapshot_is_refused(tmp_path: Path) -> None:
@@ -400,3 +429,18 @@ def test_native_pool_repr_and_apply() -> None:
     assert "limit=" in repr(p)
     with pytest.raises(cp.InvalidOptionsError):
         p.apply({"op": "explode"})
+
+
+def test_native_results_are_the_cores_json() -> None:
+    """The hot paths build their result dicts directly: they must equal the
+    core's serde form (``apply``) field for field, in every outcome."""
+    fast, ref = _creditpool.Pool({"limit": 1_000}, T0), _creditpool.Pool({"limit": 1_000}, T0)
+    r = fast.reserve("a", 400, T0, 30_000)
+    assert {"result": "reserved", **r} == ref.apply({"op": "reserve", "agent": "a", "amount": 400, "now_ms": T0, "lease_ms": 30_000})
+    for cost in (300, 300):  # settled, then duplicate
+        got = fast.settle(r["id"], cost, T0 + 1, {"model": "claude-sonnet-4-5"})
+        assert got == ref.apply({"op": "settle", "id": r["id"], "cost": cost, "now_ms": T0 + 1, "attribution": {"model": "claude-sonnet-4-5"}})
+    r2 = fast.reserve("a", 100, T0 + 2)
+    ref.apply({"op": "reserve", "agent": "a", "amount": 100, "now_ms": T0 + 2})
+    assert fast.settle(r2["id"], 900, T0 + 3) == ref.apply({"op": "settle", "id": r2["id"], "cost": 900, "now_ms": T0 + 3})  # an overrun
+    assert fast.snapshot_json() == ref.snapshot_json()

@@ -155,14 +155,18 @@ def test_an_alert_stays_in_the_snapshot_until_every_webhook_has_an_outcome(tmp_p
         rx.close()
 
 
-def _fill_disk(directory: Path) -> None:
+def _fill_disk(directory: Path, pool: cp.Pool | None = None) -> None:
     os.replace(directory / "ledger.jsonl", directory / "ledger.real")
     os.symlink("/dev/full", directory / "ledger.jsonl")
+    if pool is not None and pool._store is not None:
+        pool._store.reopen()  # the pool keeps its files open: its writes now go to /dev/full
 
 
-def _free_disk(directory: Path) -> None:
+def _free_disk(directory: Path, pool: cp.Pool | None = None) -> None:
     os.unlink(directory / "ledger.jsonl")
     os.replace(directory / "ledger.real", directory / "ledger.jsonl")
+    if pool is not None and pool._store is not None:
+        pool._store.reopen()
 
 
 def _ledger(directory: Path) -> list[dict[str, Any]]:
@@ -174,7 +178,7 @@ def test_a_full_disk_fails_the_settle_refuses_reserves_and_loses_nothing(tmp_pat
     pool = cp.Pool(cp.nanos(1_000_000), directory=tmp_path)
     pool.settle(pool.reserve("a", cp.nanos(100)), cp.nanos(70))
     r2 = pool.reserve("a", cp.nanos(100))
-    _fill_disk(tmp_path)
+    _fill_disk(tmp_path, pool)
     with pytest.raises(cp.PoolStoreError, match="space"):
         pool.settle(r2, cp.nanos(90))
     # The settle happened (spend is never dropped); its entry is pending.
@@ -191,7 +195,7 @@ def test_a_full_disk_fails_the_settle_refuses_reserves_and_loses_nothing(tmp_pat
     with pytest.raises(cp.PoolStoreError):
         pool.settle(r2, cp.nanos(90))
     assert pool.settled == cp.nanos(160)
-    _free_disk(tmp_path)
+    _free_disk(tmp_path, pool)
     pool.settle(pool.reserve("a", cp.nanos(100)), cp.nanos(5))
     pool.close()
     assert [(e["seq"], e["cost"]) for e in _ledger(tmp_path)] == [(1, 70), (2, 90), (3, 5)]
@@ -203,10 +207,10 @@ def test_a_process_that_dies_on_a_full_disk_loses_no_settle(tmp_path: Path) -> N
     pool = cp.Pool(cp.nanos(1_000_000), directory=tmp_path)
     pool.settle(pool.reserve("a", cp.nanos(100)), cp.nanos(70))
     r = pool.reserve("a", cp.nanos(100))
-    _fill_disk(tmp_path)
+    _fill_disk(tmp_path, pool)
     with pytest.raises(cp.PoolStoreError):
         pool.settle(r, cp.nanos(80))
-    pool.close()  # the process ends here: nothing more is written
+    pool.close()  # the process ends here: the last snapshot cannot be written either
     # The ledger still a device: refused with a typed error, not an endless read.
     with pytest.raises(cp.PoolStoreError, match="not a regular file"):
         cp.Pool(directory=tmp_path)

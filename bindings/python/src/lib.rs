@@ -62,6 +62,11 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MIN_TS_SDK", creditpool_core::meter::MIN_TS_SDK)?;
     m.add_function(wrap_pyfunction!(pool::webhook_delivery, m)?)?;
     m.add_function(wrap_pyfunction!(pool::check_ledger, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::recover_pool, m)?)?;
+    m.add_function(wrap_pyfunction!(pool::snapshot_marker_line, m)?)?;
+    m.add("JOURNAL_FILE", creditpool_core::pool::recovery::JOURNAL_FILE)?;
+    m.add("DEFAULT_SNAPSHOT_EVERY_OPS", creditpool_core::pool::recovery::DEFAULT_SNAPSHOT_EVERY_OPS)?;
+    m.add("DEFAULT_SNAPSHOT_EVERY_MS", creditpool_core::pool::recovery::DEFAULT_SNAPSHOT_EVERY_MS)?;
     m.add_function(wrap_pyfunction!(pool::check_webhook_endpoint, m)?)?;
     m.add_function(wrap_pyfunction!(pool::url_origin, m)?)?;
     m.add_function(wrap_pyfunction!(pool::verify_webhook_signature, m)?)?;

@@ -6,28 +6,44 @@
 
 use crate::errors::guard;
 use crate::pool::{alert_to_py, Pool};
-use creditpool_core::pool::outbox::{self, DeliveryRecord, Outbox as CoreOutbox};
+use creditpool_core::pool::outbox::{self, DeliveryRecord, Dispatch, Outbox as CoreOutbox};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The alert outbox of one pool (see the module documentation).
 #[pyclass(module = "creditpool._creditpool", frozen)]
 pub struct Outbox {
-    inner: Mutex<CoreOutbox>,
+    inner: Arc<Mutex<CoreOutbox>>,
 }
 
 impl Outbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, CoreOutbox> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The outbox itself, for a pool in host mode (`Pool.host`). Lock order:
+    /// the pool, then the outbox.
+    pub(crate) fn shared(&self) -> Arc<Mutex<CoreOutbox>> {
+        Arc::clone(&self.inner)
+    }
+}
+
+/// Dispatches as `[(alert, key, [webhook ids])]`.
+pub(crate) fn dispatches_to_py<'py>(py: Python<'py>, dispatches: &[Dispatch]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for d in dispatches {
+        let hooks = PyList::new(py, &d.webhooks)?;
+        out.append(PyTuple::new(py, [alert_to_py(py, &d.alert)?, d.key.clone().into_pyobject(py)?.into_any(), hooks.into_any()])?)?;
+    }
+    Ok(out)
 }
 
 #[pymethods]
 impl Outbox {
     #[new]
     fn new() -> Outbox {
-        Outbox { inner: Mutex::new(CoreOutbox::new()) }
+        Outbox { inner: Arc::new(Mutex::new(CoreOutbox::new())) }
     }
 
     /// A webhook's name in delivery records (`wh_` and 16 hex digits of the
@@ -69,12 +85,7 @@ impl Outbox {
                 let p = pool.lock();
                 self.lock().take(&p)
             };
-            let out = PyList::empty(py);
-            for d in &dispatches {
-                let hooks = PyList::new(py, &d.webhooks)?;
-                out.append(PyTuple::new(py, [alert_to_py(py, &d.alert)?, d.key.clone().into_pyobject(py)?.into_any(), hooks.into_any()])?)?;
-            }
-            Ok(out)
+            dispatches_to_py(py, &dispatches)
         })
     }
 

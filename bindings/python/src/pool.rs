@@ -9,28 +9,140 @@
 
 use crate::convert::{de_from_py, from_py, ser_to_py, to_py};
 use crate::errors::{guard, invalid_options, pool_error, refusal_error};
-use creditpool_core::pool::{webhook, Alert, AgentPolicy, AttributionInput, OpResult, Pool as CorePool, PoolConfig, PoolOp, ReleaseOutcome, SettleOutcome};
+use crate::outbox::Outbox;
+use creditpool_core::pool::outbox::Outbox as CoreOutbox;
+use creditpool_core::pool::recovery;
+use creditpool_core::pool::{webhook, Alert, AgentPolicy, AttributionInput, LedgerEntry, OpResult, Pool as CorePool, PoolConfig, PoolOp, ReleaseOutcome, SettleOutcome};
 use creditpool_core::Money;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A credit pool (see `creditpool_core::pool`), safe to share between
 /// threads: each call holds the pool's lock only for the core's own work.
+///
+/// A host (the Python `Pool`) may turn on *host mode* ([`Pool::host`]): then
+/// every operation, under the same lock, also does the bookkeeping the host
+/// would otherwise do with several calls: the ledger entries it made go to a
+/// bounded window (an in-memory pool) or, for a pool kept in a directory, are
+/// written as JSON Lines into a buffer with the operation's journal line
+/// (the core's `PoolOp` JSON, `recovery::op_line`) for the host to write
+/// ([`Pool::pending_writes`], then [`Pool::written`], which acknowledges them);
+/// and new alerts raise a flag ([`Pool::alerts_ready`]) so that the host asks
+/// the outbox only when there is something to hand out.
 #[pyclass(module = "creditpool._creditpool", frozen)]
 pub struct Pool {
-    inner: Mutex<CorePool>,
+    inner: Mutex<Inner>,
+    alerts_ready: AtomicBool,
+}
+
+struct Inner {
+    pool: CorePool,
+    host: Option<Host>,
+}
+
+/// Host mode's bookkeeping (see [`Pool`]).
+struct Host {
+    /// The latest entries handed out, at most `window_cap`.
+    window: VecDeque<LedgerEntry>,
+    window_cap: usize,
+    /// A pool kept in a directory: entries wait until written; ops are journaled.
+    journal: bool,
+    journal_buf: String,
+    /// Journal lines ever put in the buffer (an operation's position).
+    journal_ops: u64,
+    ledger_buf: String,
+    /// The last `seq` put in `ledger_buf`.
+    ledger_seq: u64,
+    outbox: Option<Arc<Mutex<CoreOutbox>>>,
+}
+
+/// The locked pool (dereferences to the core pool).
+pub struct PoolGuard<'a>(MutexGuard<'a, Inner>);
+
+impl Deref for PoolGuard<'_> {
+    type Target = CorePool;
+    fn deref(&self) -> &CorePool {
+        &self.0.pool
+    }
+}
+
+impl DerefMut for PoolGuard<'_> {
+    fn deref_mut(&mut self) -> &mut CorePool {
+        &mut self.0.pool
+    }
 }
 
 impl Pool {
     /// The core pool, locked. The core does not panic (and `guard` would
     /// report it), so a poisoned lock still holds a consistent pool.
-    pub fn lock(&self) -> MutexGuard<'_, CorePool> {
+    pub fn lock(&self) -> PoolGuard<'_> {
+        PoolGuard(self.lock_inner())
+    }
+
+    fn lock_inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn from_core(pool: CorePool) -> Pool {
-        Pool { inner: Mutex::new(pool) }
+        Pool { inner: Mutex::new(Inner { pool, host: None }), alerts_ready: AtomicBool::new(false) }
+    }
+
+    /// Runs one operation under the lock and, in host mode, its bookkeeping
+    /// (`op` builds its journal line, only when journaled).
+    fn run<R>(&self, op: impl FnOnce() -> PoolOp, f: impl FnOnce(&mut CorePool) -> R) -> R {
+        let mut inner = self.lock_inner();
+        let events = inner.pool.peek_events().len();
+        let r = f(&mut inner.pool);
+        let Inner { pool, host } = &mut *inner;
+        if let Some(host) = host {
+            if host.journal {
+                host.journal_buf.push_str(&recovery::op_line(&op()));
+                host.journal_ops += 1;
+            }
+            host.settle_ledger(pool);
+        }
+        if pool.peek_events().len() > events {
+            self.alerts_ready.store(true, Ordering::Release);
+        }
+        r
+    }
+}
+
+impl Host {
+    /// After an operation: an in-memory pool's entries go to the window; a
+    /// directory's are written into the buffer (they leave the pool once
+    /// the host wrote them: `written`).
+    fn settle_ledger(&mut self, pool: &mut CorePool) {
+        if self.journal {
+            // Entries are numbered without gaps: skip those already in the
+            // buffer without looking at them (a long failing write keeps many).
+            let first = pool.peek_ledger().next().map_or(0, |e| e.seq);
+            let skip = usize::try_from(self.ledger_seq.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX);
+            for e in pool.peek_ledger().skip(skip) {
+                if e.seq > self.ledger_seq {
+                    self.ledger_buf.push_str(&e.to_json_line());
+                    self.ledger_seq = e.seq;
+                }
+            }
+        } else {
+            while let Some(e) = pool.poll_ledger() {
+                self.keep(e);
+            }
+        }
+    }
+
+    fn keep(&mut self, e: LedgerEntry) {
+        if self.window_cap == 0 {
+            return;
+        }
+        if self.window.len() == self.window_cap {
+            self.window.pop_front();
+        }
+        self.window.push_back(e);
     }
 }
 
@@ -55,6 +167,34 @@ pub(crate) fn alert_to_py<'py>(py: Python<'py>, alert: &Alert) -> PyResult<Bound
         map.insert("payload".to_owned(), payload);
     }
     to_py(py, &json)
+}
+
+/// A reservation as its JSON dict (`id`, `amount`, `expires_at_ms`), built
+/// directly: the hot path of every reserve (`test_pool.py` checks it equals
+/// the serde form).
+fn reservation_to_py<'py>(py: Python<'py>, r: &creditpool_core::pool::Reservation) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(pyo3::intern!(py, "id"), r.id)?;
+    d.set_item(pyo3::intern!(py, "amount"), r.amount.nanos())?;
+    d.set_item(pyo3::intern!(py, "expires_at_ms"), r.expires_at_ms)?;
+    Ok(d)
+}
+
+/// A posted settle as `OpResult::Settled`'s JSON dict, built directly (see
+/// `reservation_to_py`; `test_pool.py` compares it with the serde form, so a
+/// field the core adds is caught there).
+fn settlement_to_py<'py>(py: Python<'py>, s: &creditpool_core::pool::Settlement) -> PyResult<Bound<'py, PyAny>> {
+    let creditpool_core::pool::Settlement { id, reserved, cost, refunded, overrun, late, ledger_seq, .. } = *s;
+    let d = PyDict::new(py);
+    d.set_item(pyo3::intern!(py, "result"), pyo3::intern!(py, "settled"))?;
+    d.set_item(pyo3::intern!(py, "id"), id)?;
+    d.set_item(pyo3::intern!(py, "reserved"), reserved.nanos())?;
+    d.set_item(pyo3::intern!(py, "cost"), cost.nanos())?;
+    d.set_item(pyo3::intern!(py, "refunded"), refunded.nanos())?;
+    d.set_item(pyo3::intern!(py, "overrun"), overrun.nanos())?;
+    d.set_item(pyo3::intern!(py, "late"), late)?;
+    d.set_item(pyo3::intern!(py, "ledger_seq"), ledger_seq)?;
+    Ok(d.into_any())
 }
 
 #[pymethods]
@@ -118,17 +258,20 @@ impl Pool {
     #[pyo3(signature = (agent, amount, now_ms, lease_ms = None))]
     fn reserve<'py>(&self, py: Python<'py>, agent: &str, amount: u64, now_ms: u64, lease_ms: Option<u64>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let r = {
-                let mut pool = self.lock();
-                pool.check_clock(now_ms).map_err(|e| pool_error(py, &e))?;
+            // What `PoolOp::Reserve` does (`Pool::apply`), as replay does it.
+            let op = || PoolOp::Reserve { agent: agent.to_owned(), amount: money(amount), now_ms, lease_ms };
+            let r = self.run(op, |pool| {
+                pool.check_clock(now_ms).map_err(Err)?;
                 match lease_ms {
                     Some(l) => pool.reserve_with_lease(agent, money(amount), l, now_ms),
                     None => pool.reserve(agent, money(amount), now_ms),
                 }
-            };
+                .map_err(Ok)
+            });
             match r {
-                Ok(r) => ser_to_py(py, &r),
-                Err(refusal) => Err(refusal_error(py, &refusal)),
+                Ok(r) => Ok(reservation_to_py(py, &r)?.into_any()),
+                Err(Ok(refusal)) => Err(refusal_error(py, &refusal)),
+                Err(Err(e)) => Err(pool_error(py, &e)),
             }
         })
     }
@@ -142,13 +285,13 @@ impl Pool {
     fn settle<'py>(&self, py: Python<'py>, id: u64, cost: u64, now_ms: u64, attribution: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let attribution = attribution_from_py(py, attribution)?;
-            let r = self.lock().settle(id, money(cost), attribution.as_ref(), now_ms);
-            let result = match r {
-                Ok(SettleOutcome::Settled(s)) => OpResult::Settled(s),
-                Ok(SettleOutcome::Duplicate { id }) => OpResult::Duplicate { id },
-                Err(e) => return Err(pool_error(py, &e)),
-            };
-            ser_to_py(py, &result)
+            let op = || PoolOp::Settle { id, cost: money(cost), now_ms, attribution: attribution.clone().map(Box::new) };
+            let r = self.run(op, |pool| pool.settle(id, money(cost), attribution.as_ref(), now_ms));
+            match r {
+                Ok(SettleOutcome::Settled(s)) => Ok(settlement_to_py(py, &s)?.into_any()),
+                Ok(SettleOutcome::Duplicate { id }) => ser_to_py(py, &OpResult::Duplicate { id }),
+                Err(e) => Err(pool_error(py, &e)),
+            }
         })
     }
 
@@ -157,7 +300,7 @@ impl Pool {
     /// `UnknownReservationError`.
     fn release<'py>(&self, py: Python<'py>, id: u64, now_ms: u64) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
-            let r = self.lock().release(id, now_ms);
+            let r = self.run(|| PoolOp::Release { id, now_ms }, |pool| pool.release(id, now_ms));
             let result = match r {
                 Ok(ReleaseOutcome::Released(r)) => OpResult::Released(r),
                 Ok(ReleaseOutcome::Duplicate { id }) => OpResult::Duplicate { id },
@@ -172,7 +315,7 @@ impl Pool {
     /// the pool's `max_clock_jump_ms` (nothing changes).
     fn tick<'py>(&self, py: Python<'py>, now_ms: u64) -> PyResult<Bound<'py, PyDict>> {
         guard(py, || {
-            let t = self.lock().tick(now_ms).map_err(|e| pool_error(py, &e))?;
+            let t = self.run(|| PoolOp::Tick { now_ms }, |pool| pool.tick(now_ms)).map_err(|e| pool_error(py, &e))?;
             let d = PyDict::new(py);
             d.set_item("expired", PyList::new(py, t.expired)?)?;
             d.set_item("rolled_over", t.rolled_over)?;
@@ -185,7 +328,7 @@ impl Pool {
     /// ticks: `{"expired": [ids], "rolled_over": bool}`.
     fn advance_clock<'py>(&self, py: Python<'py>, now_ms: u64) -> PyResult<Bound<'py, PyDict>> {
         guard(py, || {
-            let t = self.lock().advance_clock(now_ms);
+            let t = self.run(|| PoolOp::AdvanceClock { now_ms }, |pool| pool.advance_clock(now_ms));
             let d = PyDict::new(py);
             d.set_item("expired", PyList::new(py, t.expired)?)?;
             d.set_item("rolled_over", t.rolled_over)?;
@@ -196,7 +339,7 @@ impl Pool {
     /// Changes the limit (nano-USD). Raises `ClockJumpError` for a `now_ms`
     /// beyond the pool's `max_clock_jump_ms`.
     fn set_limit(&self, py: Python<'_>, limit: u64, now_ms: u64) -> PyResult<()> {
-        guard(py, || self.lock().set_limit(money(limit), now_ms).map_err(|e| pool_error(py, &e)))
+        guard(py, || self.run(|| PoolOp::SetLimit { limit: money(limit), now_ms }, |pool| pool.set_limit(money(limit), now_ms)).map_err(|e| pool_error(py, &e)))
     }
 
     /// Sets an agent's policy (the core's `AgentPolicy` dict), adding the
@@ -204,7 +347,8 @@ impl Pool {
     fn set_agent_policy(&self, py: Python<'_>, agent: &str, policy: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<()> {
         guard(py, || {
             let policy: AgentPolicy = de_from_py(policy)?.map_err(|e| invalid_options(py, "agent policy", &e))?;
-            self.lock().set_agent_policy(agent, policy, now_ms).map_err(|e| pool_error(py, &e))
+            let op = || PoolOp::SetAgent { agent: agent.to_owned(), policy: policy.clone(), now_ms };
+            self.run(op, |pool| pool.set_agent_policy(agent, policy.clone(), now_ms)).map_err(|e| pool_error(py, &e))
         })
     }
 
@@ -317,8 +461,120 @@ impl Pool {
     fn apply<'py>(&self, py: Python<'py>, op: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let op: PoolOp = de_from_py(op)?.map_err(|e| invalid_options(py, "pool operation", &e))?;
-            let result = self.lock().apply(&op);
+            let result = if recovery::is_journaled(&op) { self.run(|| op.clone(), |pool| pool.apply(&op)) } else { self.lock().apply(&op) };
             ser_to_py(py, &result)
+        })
+    }
+
+    /// Turns on host mode (see the class documentation): `window` ledger
+    /// entries kept for `ledger_window()`; `journal` for a pool kept in a
+    /// directory (operations journaled, entries written before they leave
+    /// the pool: the entries pending now are put in the buffer first);
+    /// `outbox` the alert outbox `take_alerts` hands out through. In host
+    /// mode the ledger is the host mode's: `poll_ledger`, `peek_ledger` and
+    /// `ack_ledger` are for pools without it.
+    #[pyo3(signature = (window, journal, outbox = None))]
+    fn host(&self, py: Python<'_>, window: usize, journal: bool, outbox: Option<&Outbox>) -> PyResult<()> {
+        guard(py, || {
+            let mut inner = self.lock_inner();
+            let Inner { pool, host } = &mut *inner;
+            let mut h = Host {
+                window: VecDeque::new(),
+                window_cap: window,
+                journal,
+                journal_buf: String::new(),
+                journal_ops: 0,
+                ledger_buf: String::new(),
+                ledger_seq: 0,
+                outbox: outbox.map(Outbox::shared),
+            };
+            h.settle_ledger(pool);
+            *host = Some(h);
+            if pool.peek_events().len() > 0 {
+                self.alerts_ready.store(true, Ordering::Release);
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether an operation queued alerts since the last `take_alerts`.
+    #[getter]
+    fn alerts_ready(&self) -> bool {
+        self.alerts_ready.load(Ordering::Acquire)
+    }
+
+    /// Host mode: the alerts the outbox hands out now, oldest first, as
+    /// `(alert, key, [webhook ids])` (`Outbox.take`), then acknowledges
+    /// those every webhook is done with (`Outbox.ack`); clears
+    /// `alerts_ready`.
+    fn take_alerts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        guard(py, || {
+            self.alerts_ready.store(false, Ordering::Release);
+            let dispatches = {
+                let mut inner = self.lock_inner();
+                let Inner { pool, host } = &mut *inner;
+                match host.as_ref().and_then(|h| h.outbox.as_ref()) {
+                    Some(outbox) => {
+                        let mut outbox = outbox.lock().unwrap_or_else(|e| e.into_inner());
+                        let d = outbox.take(pool);
+                        outbox.ack(pool);
+                        d
+                    }
+                    None => Vec::new(),
+                }
+            };
+            crate::outbox::dispatches_to_py(py, &dispatches)
+        })
+    }
+
+    /// Host mode, a pool kept in a directory: what waits to be written, as
+    /// `(journal bytes, ledger bytes, journal_ops, last seq)`: append the
+    /// journal bytes, then the ledger bytes, then call `written`.
+    fn pending_writes<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, u64, u64)> {
+        guard(py, || {
+            let inner = self.lock_inner();
+            let h = inner.host.as_ref().ok_or_else(|| invalid_options(py, "pool", "not in host mode"))?;
+            Ok((PyBytes::new(py, h.journal_buf.as_bytes()), PyBytes::new(py, h.ledger_buf.as_bytes()), h.journal_ops, h.ledger_seq))
+        })
+    }
+
+    /// The first `journal_len` bytes of the journal buffer and `ledger_len`
+    /// of the ledger buffer are written: they leave the buffers, and the
+    /// entries up to `seq` leave the pool (into the window).
+    fn written(&self, py: Python<'_>, journal_len: usize, ledger_len: usize, seq: u64) -> PyResult<()> {
+        guard(py, || {
+            let mut inner = self.lock_inner();
+            let Inner { pool, host } = &mut *inner;
+            let h = host.as_mut().ok_or_else(|| invalid_options(py, "pool", "not in host mode"))?;
+            h.journal_buf.drain(..journal_len.min(h.journal_buf.len()));
+            h.ledger_buf.drain(..ledger_len.min(h.ledger_buf.len()));
+            while pool.peek_ledger().next().is_some_and(|e| e.seq <= seq) {
+                if let Some(e) = pool.poll_ledger() {
+                    h.keep(e);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Host mode: journal lines put in the buffer so far (the position of
+    /// the latest operation; an operation is written once `journal_ops` at
+    /// the last `pending_writes` reached it).
+    #[getter]
+    fn journal_ops(&self) -> u64 {
+        self.lock_inner().host.as_ref().map_or(0, |h| h.journal_ops)
+    }
+
+    /// Host mode: the latest ledger entries handed out (at most the window),
+    /// oldest first, as dicts.
+    fn ledger_window<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        guard(py, || {
+            let entries: Vec<LedgerEntry> = self.lock_inner().host.as_ref().map(|h| h.window.iter().cloned().collect()).unwrap_or_default();
+            let out = PyList::empty(py);
+            for e in &entries {
+                out.append(ser_to_py(py, e)?)?;
+            }
+            Ok(out)
         })
     }
 
@@ -370,6 +626,28 @@ pub fn check_ledger<'py>(py: Python<'py>, snapshot_json: &str, entries: &Bound<'
         let entries: Vec<creditpool_core::pool::LedgerEntry> = de_from_py(entries)?.map_err(|e| pool_error(py, &creditpool_core::pool::PoolError::InvalidSnapshot { reason: format!("ledger: {e}") }))?;
         creditpool_core::pool::check_ledger(&snapshot, &entries).map(|j| j.last_seq_in_file).map_err(|e| pool_error(py, &e))
     })
+}
+
+/// Rebuilds a pool kept in a directory (the core's `recovery::recover`):
+/// its snapshot's JSON, its journal's bytes (empty without one) and its
+/// ledger file's entries (dicts, in file order). Returns `(pool, replayed,
+/// journal_len, last_seq_in_file)`: cut the journal to `journal_len` bytes,
+/// acknowledge the entries up to `last_seq_in_file` (the file holds them) and
+/// append the rest. Raises `PoolSnapshotError` when they disagree.
+#[pyfunction]
+pub fn recover_pool<'py>(py: Python<'py>, snapshot_json: &str, journal: &[u8], entries: &Bound<'py, PyAny>) -> PyResult<(Pool, usize, usize, u64)> {
+    guard(py, || {
+        let entries: Vec<LedgerEntry> = de_from_py(entries)?.map_err(|e| pool_error(py, &creditpool_core::pool::PoolError::InvalidSnapshot { reason: format!("ledger: {e}") }))?;
+        let r = py.detach(|| recovery::recover(snapshot_json, journal, &entries)).map_err(|e| pool_error(py, &e))?;
+        Ok((Pool::from_core(r.pool), r.replayed, r.journal_len, r.ledger.last_seq_in_file))
+    })
+}
+
+/// The journal's marker line for a snapshot (its JSON as written): the
+/// core's `recovery::snapshot_marker_line`.
+#[pyfunction]
+pub fn snapshot_marker_line(snapshot_json: &str) -> String {
+    recovery::snapshot_marker_line(snapshot_json)
 }
 
 /// Checks a webhook endpoint by the core's rule (`pool::check_endpoint`: a

@@ -20,6 +20,17 @@
 //! ([`PoolOp::applies_while_unwritten`](creditpool_core::pool::PoolOp::applies_while_unwritten))
 //! the pool then refuses every operation but settles and releases.
 //!
+//! `journal.jsonl` ([`JOURNAL_FILE`]) is the Python pool's write-ahead journal
+//! (its operations since its last snapshot; this crate writes none: it
+//! rewrites the snapshot after every operation instead). A directory that a
+//! Python pool left with a journal (it crashed, or it is open elsewhere: the
+//! lock refuses that) is rebuilt by the core's
+//! [`recover`](creditpool_core::pool::recovery::recover): the snapshot, then
+//! the journal's operations after it, checked against the ledger file. The
+//! rebuilt pool's snapshot is then written (after a marker naming it is
+//! appended to the journal, so that a crash in between replays nothing
+//! twice) and the journal removed.
+//!
 //! `deliveries.jsonl` ([`DELIVERIES_FILE`]) records, one synced line each,
 //! which webhook has an outcome for which pending alert (the core's
 //! [`Outbox`](creditpool_core::pool::outbox::Outbox)); on reopening it is
@@ -27,6 +38,7 @@
 
 use crate::error::Error;
 use creditpool_core::pool::outbox::{DeliveryRecord, DELIVERIES_FILE};
+use creditpool_core::pool::recovery::{recover, snapshot_marker_line, JOURNAL_FILE};
 use creditpool_core::pool::{check_ledger, LedgerEntry, Pool, PoolConfig};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -70,12 +82,33 @@ impl Directory {
         }
         let entries = read_ledger(&path.join(LEDGER_FILE))?;
         let snapshot_path = path.join(SNAPSHOT_FILE);
+        let journal_path = path.join(JOURNAL_FILE);
+        let journal = match std::fs::read(&journal_path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&journal_path, &e)),
+        };
         let pool = match std::fs::read_to_string(&snapshot_path) {
-            Ok(text) => {
-                let pool = Pool::restore_json(&text)?;
-                check_ledger(&pool.snapshot(), &entries)?;
-                pool
-            }
+            Ok(text) => match &journal {
+                Some(journal) => {
+                    let rebuilt = recover(&text, journal, &entries)?;
+                    // The rebuilt pool becomes the snapshot; the journal goes.
+                    let snapshot = serde_json::to_string(&rebuilt.pool.snapshot()).map_err(|e| Error::Store { reason: format!("the pool's snapshot cannot be written as JSON: {e}") })?;
+                    let mut j = OpenOptions::new().append(true).open(&journal_path).map_err(|e| Error::io(&journal_path, &e))?;
+                    j.set_len(rebuilt.journal_len as u64).map_err(|e| Error::io(&journal_path, &e))?;
+                    j.write_all(snapshot_marker_line(&snapshot).as_bytes()).and_then(|()| j.sync_all()).map_err(|e| Error::io(&journal_path, &e))?;
+                    let mut dir = Directory { path: path.to_path_buf(), _lock: lock, last_seq: entries.len() as u64, unwritten: Vec::new(), failed: false, fsync: true };
+                    dir.replace_snapshot(&snapshot)?;
+                    std::fs::remove_file(&journal_path).map_err(|e| Error::io(&journal_path, &e))?;
+                    File::open(path).and_then(|d| d.sync_all()).map_err(|e| Error::io(path, &e))?;
+                    return Ok((dir, rebuilt.pool));
+                }
+                None => {
+                    let pool = Pool::restore_json(&text)?;
+                    check_ledger(&pool.snapshot(), &entries)?;
+                    pool
+                }
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !entries.is_empty() {
                     return Err(creditpool_core::pool::PoolError::InvalidSnapshot { reason: format!("{} holds a ledger but no {SNAPSHOT_FILE}", path.display()) }.into());

@@ -118,3 +118,67 @@ fn a_failed_ledger_write_is_reported_and_written_later() {
     assert_eq!(ledger_lines(&d).iter().map(|e| e.cost.nanos()).collect::<Vec<_>>(), vec![100, 50]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A directory a Python pool left after a crash holds its write-ahead
+/// journal (the operations since its last snapshot) beside the snapshot: the
+/// Rust pool rebuilds the pool from both (the core's `recover`), so that the
+/// open reservation and the settle in the journal come back, writes the
+/// rebuilt snapshot and removes the journal. A torn last line (the crash cut
+/// it) never happened.
+#[test]
+fn a_python_pools_journal_left_by_a_crash_is_replayed() {
+    use creditpool::core::pool::recovery::{op_line, snapshot_marker_line, JOURNAL_FILE};
+    use creditpool::core::pool::PoolOp;
+    let d = dir("journal");
+    std::fs::create_dir_all(&d).unwrap();
+    let t0 = creditpool::time::now_ms();
+    let mut pool = Pool::new(CorePoolConfig::new(Money::from_nanos(1_000_000)), t0).unwrap();
+    let snapshot = serde_json::to_string(&pool.snapshot()).unwrap();
+    std::fs::write(d.join("snapshot.json"), &snapshot).unwrap();
+    let ops = [
+        PoolOp::Reserve { agent: "a".into(), amount: Money::from_nanos(300), now_ms: t0, lease_ms: None },
+        PoolOp::Reserve { agent: "a".into(), amount: Money::from_nanos(500), now_ms: t0 + 1, lease_ms: None },
+        PoolOp::Settle { id: 1, cost: Money::from_nanos(120), now_ms: t0 + 2, attribution: None },
+    ];
+    let mut journal = snapshot_marker_line(&snapshot);
+    for op in &ops {
+        pool.apply(op);
+        journal.push_str(&op_line(op));
+    }
+    // The crash cut the next operation's line short.
+    journal.push_str(r#"{"op":"reserve","agent":"a","amou"#);
+    std::fs::write(d.join(JOURNAL_FILE), journal).unwrap();
+    let entries: Vec<LedgerEntry> = std::iter::from_fn(|| pool.poll_ledger()).collect();
+    std::fs::write(d.join("ledger.jsonl"), entries.iter().map(|e| e.to_json_line()).collect::<String>()).unwrap();
+
+    let shared = SharedPool::open_dir(&d, config()).unwrap();
+    assert!(!d.join(JOURNAL_FILE).exists(), "the journal is folded into the snapshot");
+    assert_eq!(shared.with(|p| (p.state().settled(), p.state().reserved())), (Money::from_nanos(120), Money::from_nanos(500)));
+    // The reservation opened before the crash settles from here.
+    let s = shared.with(|p| p.settle(2, Money::from_nanos(400), None, creditpool::time::now_ms())).unwrap();
+    assert!(matches!(s, creditpool::core::pool::SettleOutcome::Settled(_)), "{s:?}");
+    drop(shared);
+    let seqs: Vec<u64> = ledger_lines(&d).iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2]);
+    let again = SharedPool::open_dir(&d, config()).unwrap();
+    assert_eq!(again.report().settled, Money::from_nanos(520));
+    drop(again);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A journal that names another snapshot (an older snapshot put back) is
+/// refused with a typed error, not replayed onto the wrong books.
+#[test]
+fn a_journal_of_another_snapshot_is_refused() {
+    use creditpool::core::pool::recovery::{snapshot_marker_line, JOURNAL_FILE};
+    let d = dir("journal-other");
+    std::fs::create_dir_all(&d).unwrap();
+    let pool = Pool::new(CorePoolConfig::new(Money::from_nanos(1_000_000)), creditpool::time::now_ms()).unwrap();
+    let snapshot = serde_json::to_string(&pool.snapshot()).unwrap();
+    std::fs::write(d.join("snapshot.json"), &snapshot).unwrap();
+    std::fs::write(d.join(JOURNAL_FILE), snapshot_marker_line("{\"another\":1}")).unwrap();
+    let e = SharedPool::open_dir(&d, config()).err().expect("refused");
+    assert_eq!(e.code(), "invalid_snapshot", "{e}");
+    assert!(d.join(JOURNAL_FILE).exists(), "nothing is removed from a directory that was refused");
+    let _ = std::fs::remove_dir_all(&d);
+}
