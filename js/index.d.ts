@@ -319,7 +319,8 @@ export declare class Tool<I = any> {
 export declare function tool<I = any>(spec: ToolSpec<I>): Tool<I>;
 
 export declare class Toolbox {
-  constructor(tools?: Tool[]);
+  /** `onToolError`: called for every tool that throws (log it there); the model reads only the core's words. */
+  constructor(tools?: Tool[], options?: { onToolError?: (failure: ToolFailure) => void });
   readonly definitions: ToolDefinition[];
   readonly names: string[];
   run(toolUse: ToolUseBlock, options?: { truncated?: boolean; signal?: AbortSignal }): Promise<ToolResultBlock>;
@@ -616,11 +617,19 @@ export interface AgentOptions {
   toolError?: (error: unknown) => string;
 }
 
-/** A tool that threw during a run. */
+/** A tool that threw during a run: the thrown value and its stack (the model read only the core's words). */
 export interface ToolFailure {
-  tool: string;
-  callId: string;
-  error: unknown;
+  readonly tool: string;
+  readonly callId: string;
+  readonly error: unknown;
+  /** The error's `stack` (the thrown value's text when it has none). */
+  readonly stack: string;
+}
+
+/** The core's record of a call whose tool threw (which call only; the error is in `toolFailures`). */
+export interface ToolFailureRecord {
+  readonly call_id: string;
+  readonly tool: string;
 }
 
 /** How a run ended. */
@@ -649,6 +658,10 @@ export interface AgentTurn {
   readonly attempts: number;
   readonly attribution: Record<string, unknown>;
   readonly tool_calls: string[];
+  /** The calls of this turn whose tool threw (the core's record). */
+  readonly tool_failures: readonly ToolFailureRecord[];
+  /** The same calls with what was thrown and its stack. */
+  readonly toolFailures: readonly ToolFailure[];
 }
 
 /**
@@ -913,7 +926,12 @@ export declare class CapabilityError extends CreditpoolError {
 export declare class PartialJsonError extends CreditpoolError {
   readonly kind: 'syntax' | 'incomplete' | 'too_deep' | 'non_finite';
 }
-export declare class PoolRefusedError extends CreditpoolError {}
+export declare class PoolRefusedError extends CreditpoolError {
+  /** Why the pool refused (the same fields as Python's `PoolRefusedError`). */
+  readonly reason: 'pool_exhausted' | 'agent_cap' | 'rate_limited' | 'fair_share' | 'unknown_agent';
+  /** The core's refusal JSON (amounts in integer nano-USD). */
+  readonly details: Record<string, unknown>;
+}
 export declare class PoolExhaustedError extends PoolRefusedError {
   readonly requested: Money;
   readonly available: Money;

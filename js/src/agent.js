@@ -45,7 +45,9 @@ async function toolOutput(tool, c, signal, hooks = {}) {
     // JSON has no `undefined`: a tool that returns nothing returned null.
     return { value: value === undefined ? null : plainJson(value) };
   } catch (e) {
-    const failure = { tool: c.name, callId: c.id, error: e };
+    // The thrown value with its stack (the traceback), kept on the turn.
+    const stack = e !== null && typeof e === 'object' && typeof e.stack === 'string' ? e.stack : String(e);
+    const failure = Object.freeze({ tool: c.name, callId: c.id, error: e, stack });
     hooks.failures?.push(failure);
     if (hooks.onToolError !== undefined) {
       try {
@@ -108,11 +110,17 @@ const money = (v) => (v === null || v === undefined ? null : makeMoney(BigInt(v)
 const COST_PARTS = ['input', 'cache_write_5m', 'cache_write_1h', 'cache_read', 'output', 'web_search', 'total'];
 const RAW_OUTCOME = new WeakMap();
 
-/** A turn record with its amounts as Money. */
-function turnOf(t) {
+/**
+ * A turn record with its amounts as Money, and `toolFailures`: the failures
+ * of the calls it asked for whose tool threw (the core's record says which
+ * calls: `tool_failures`; the thrown value and its stack are kept here).
+ */
+function turnOf(t, failures) {
   const cost = { ...(t.cost ?? {}) };
   for (const k of COST_PARTS) if (cost[k] !== undefined) cost[k] = money(cost[k]);
-  return Object.freeze({ ...t, cost: Object.freeze(cost), reserved: money(t.reserved) });
+  const records = Object.freeze((t.tool_failures ?? []).map((r) => Object.freeze({ ...r })));
+  const toolFailures = Object.freeze(records.map((r) => failures.find((f) => f.callId === r.call_id)).filter((f) => f !== undefined));
+  return Object.freeze({ ...t, cost: Object.freeze(cost), reserved: money(t.reserved), tool_failures: records, toolFailures });
 }
 
 /**
@@ -141,7 +149,7 @@ export class AgentOutcome {
     this.api_error_type = json.api_error_type ?? null;
     this.http_status = json.http_status ?? null;
     this.partial = json.partial ?? null;
-    this.turns = Object.freeze((json.turns ?? []).map(turnOf));
+    this.turns = Object.freeze((json.turns ?? []).map((t) => turnOf(t, toolFailures)));
     this.total_cost = money(json.total_cost ?? 0);
     this.estimated_cost = money(json.estimated_cost ?? 0);
     this.usage = json.usage;
@@ -189,7 +197,10 @@ function outcomeOf(run, failures = []) {
  * tool "{name}" failed: {error}'}` shows it), `onToolError({tool, callId,
  * error})` (called for every tool that throws; the error keeps its stack;
  * the run's `outcome.toolFailures`, not enumerable, lists them too),
- * `toolError(error)` (the `{error}` text; default the error's message) and
+ * `toolError(error)` (the `{error}` text; default the error's message; the
+ * model reads it only if `texts.tool_failed` asks for `{error}`); each
+ * failure `{tool, callId, error, stack}` is also kept on the turn that asked
+ * for the call (`outcome.turns[i].toolFailures`), and
  * `params` (more request fields, by their API names: a
  * name the Messages API does not have throws `UnknownParameterError`; newer
  * fields go in `params.extra_body`, sent as given); `now` (a clock,

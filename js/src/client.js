@@ -118,7 +118,8 @@ export class Client {
     }
     const apiKey = options.apiKey ?? runtime.env('ANTHROPIC_API_KEY') ?? '';
     if (typeof apiKey !== 'string') throw configError('invalid_api_key', 'apiKey must be a string');
-    const baseURL = checkBaseURL(options.baseURL ?? runtime.env('ANTHROPIC_BASE_URL') ?? DEFAULT_BASE_URL);
+    // As in Python, Rust and the official SDKs: an unset or empty variable means the API.
+    const baseURL = checkBaseURL(options.baseURL ?? (runtime.env('ANTHROPIC_BASE_URL') || undefined) ?? DEFAULT_BASE_URL);
     this.#raw = call(
       () =>
         new glue.RawClient(

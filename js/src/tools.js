@@ -60,9 +60,17 @@ export function tool(spec) {
 export class Toolbox {
   #tools = new Map();
   #validator;
+  #onToolError;
 
-  /** @param {Tool[]} tools names must be unique */
-  constructor(tools = []) {
+  /**
+   * @param {Tool[]} tools names must be unique
+   * @param {{onToolError?: (failure: {tool: string, callId: string, error: unknown, stack: string}) => void}} options
+   *   `onToolError` is called for every tool that throws (the documented hook
+   *   to log it; the model reads only the core's words), as an Agent's.
+   */
+  constructor(tools = [], { onToolError } = {}) {
+    if (onToolError !== undefined && typeof onToolError !== 'function') throw invalid('onToolError must be a function');
+    this.#onToolError = onToolError;
     for (const t of tools) {
       if (!(t instanceof Tool)) throw invalid('a Toolbox holds Tool objects (new Tool({...}))');
     }
@@ -85,7 +93,8 @@ export class Toolbox {
    * breaks the schema, an unknown tool, or a call cut off at max_tokens
    * (`truncated`) gets an `is_error` result explaining why, and the function
    * does not run; an exception from the function becomes an `is_error`
-   * result with its message, in the core's words.
+   * result in the core's words (by default without its message, which may
+   * hold a secret), and goes to `onToolError`.
    */
   async run(toolUse, { truncated = false, signal } = {}) {
     const refusal = this.#validator.refusal(toolUse, { truncated });
@@ -97,6 +106,14 @@ export class Toolbox {
       output = { value: value === undefined ? null : plainJson(value) };
     } catch (e) {
       output = { failed: String(e !== null && typeof e === 'object' && 'message' in e ? e.message : e) };
+      if (this.#onToolError !== undefined) {
+        const stack = e !== null && typeof e === 'object' && typeof e.stack === 'string' ? e.stack : String(e);
+        try {
+          this.#onToolError(Object.freeze({ tool: toolUse.name, callId: toolUse.id, error: e, stack }));
+        } catch {
+          // A hook that throws must not change what the model reads.
+        }
+      }
     }
     // The core words the result and turns the value into content.
     const r = call(() => glue.toolResult({ id: toolUse.id, name: toolUse.name, input: toolUse.input ?? null }, output, null));

@@ -52,7 +52,23 @@ misspelled one, which would otherwise be a request parameter."""
 class Turn(Model):
     """One model call of a run."""
 
-    __slots__ = ()
+    __slots__ = ("_failures",)
+
+    def __init__(self, data: dict[str, Any], failures: Sequence["ToolFailure"] = ()) -> None:
+        """Wraps the core's turn record and the failures of the calls it asked for."""
+        super().__init__(data)
+        by_id = {f.call_id: f for f in failures}
+        # The core's record says which calls of this turn failed; the
+        # exception and its traceback are kept here, beside it.
+        self._failures = [by_id[str(r.get("call_id"))] for r in data.get("tool_failures") or [] if str(r.get("call_id")) in by_id]
+
+    @property
+    def tool_failures(self) -> list["ToolFailure"]:
+        """The tools this turn asked for that raised, in the calls' order,
+        each with its exception and traceback (the model read only the
+        words of ``texts["tool_failed"]``, which by default do not show the
+        error)."""
+        return list(self._failures)
 
     @property
     def request_id(self) -> str | None:
@@ -130,7 +146,8 @@ class AgentOutcome(Model):
     @property
     def tool_failures(self) -> list[ToolFailure]:
         """Every tool that raised during the run, in order, with its
-        exception and traceback (also logged on the ``creditpool`` logger)."""
+        exception and traceback (also logged on the ``creditpool`` logger;
+        each is on the turn that asked for it too: ``turns[i].tool_failures``)."""
         return list(self._tool_failures)
 
     @property
@@ -182,8 +199,9 @@ class AgentOutcome(Model):
 
     @property
     def turns(self) -> list[Turn]:
-        """Every model call, in order."""
-        return [Turn(t) for t in self._data.get("turns") or []]
+        """Every model call, in order; each keeps the tools it asked for
+        that raised (``turn.tool_failures``)."""
+        return [Turn(t, self._tool_failures) for t in self._data.get("turns") or []]
 
     @property
     def total_cost(self) -> Money:

@@ -18,6 +18,7 @@ import typing
 from typing import Any, Awaitable, Callable, Generic, Iterable, Mapping, TypeVar, overload
 
 from . import _creditpool
+from ._transport import log
 from ._docstrings import parse_docstring
 from ._errors import typed_error
 from ._schema import SchemaError, coerce, schema_for
@@ -118,7 +119,9 @@ class Tool(Generic[R]):
         ``tool_result`` block for the model. The core checks the call first: a
         bad input becomes the core's ``is_error`` result and the function does
         not run; an exception raised by the function becomes an ``is_error``
-        result worded by the core (``The tool "name" failed: <message>``)."""
+        result in the core's default words (which do not show the exception's
+        text: it may hold a secret), and is logged on the ``creditpool``
+        logger with its traceback."""
         block = _call_dict(call)
         try:
             self._set.check_call(block)
@@ -131,7 +134,9 @@ class Tool(Generic[R]):
         return {"type": "tool_result", "tool_use_id": block["id"], "content": tool_result_content(out)}
 
     def _failed(self, block: Mapping[str, Any], e: Exception) -> dict[str, Any]:
-        """The ``is_error`` result for a function that raised, in the core's words."""
+        """The ``is_error`` result for a function that raised, in the core's
+        words; the exception is logged with its traceback (as an agent's)."""
+        log.warning("tool %r raised %s", self.name, type(e).__name__, exc_info=e)
         call = {"id": block["id"], "name": self.name, "input": block.get("input")}
         result = _creditpool.tool_result(call, {"failed": str(e) or type(e).__name__})
         return _error_result(block["id"], str(result["content"]))

@@ -18,14 +18,16 @@ use wasm_bindgen::JsCast;
 use crate::convert::{from_js, money, object, pairs_to_js, set, to_js, u64_from_js, u64_js};
 use crate::errors;
 
-/// A refusal as an Error: `type` is the reason (`pool_exhausted`,
-/// `agent_cap`, `rate_limited`, `fair_share`, `unknown_agent`), with the
-/// refusal's fields (money as `{nanos, usd}`) and, for a rate limit,
-/// `retryAtMs` (Unix ms; also under its deprecated name `retryAt`).
+/// A refusal as an Error with the fields Python's has: `reason` (and `type`)
+/// is the refusal's reason (`pool_exhausted`, `agent_cap`, `rate_limited`,
+/// `fair_share`, `unknown_agent`), `details` the core's refusal JSON
+/// (integer nano-USD), and the refusal's fields (money as `{nanos, usd}`)
+/// with, for a rate limit, `retryAtMs` (Unix ms; also under its deprecated
+/// name `retryAt`).
 pub(crate) fn refusal_error(r: &Refusal) -> JsValue {
     let fields = to_js(r).unwrap_or(JsValue::UNDEFINED);
     if let Some(obj) = fields.dyn_ref::<Object>() {
-        let _ = Reflect::delete_property(obj, &JsValue::from_str("reason"));
+        set(obj, "details", &to_js(r).unwrap_or(JsValue::NULL));
         let monies: Vec<(&str, Money)> = match r {
             Refusal::PoolExhausted { requested, available } => vec![("requested", *requested), ("available", *available)],
             Refusal::AgentCap { cap, spent, reserved, requested, .. } => {

@@ -165,7 +165,8 @@ pub(crate) async fn post_messages(State(shared): State<Arc<Shared>>, Extension(r
     };
     // The thread's time to live runs from its last request.
     let expires_at_ms = {
-        let inner = shared.lock();
+        let mut inner = shared.lock();
+        inner.record_request(&rid.id, &valid.raw, body_len);
         inner.sim_now_ms().saturating_add(shared.thread_ttl_ms)
     };
     let pool = pool_value(&shared, &valid);

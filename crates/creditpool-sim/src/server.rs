@@ -89,13 +89,30 @@ pub(crate) struct Inner {
     /// How far `POST /_sim/clock` moved the simulator's clock ahead of the
     /// system's, ms.
     pub clock_offset_ms: u64,
+    /// The bodies of the last [`RECORDED_REQUESTS`] `/v1/messages` requests
+    /// that passed the checks (`GET /_sim/requests`), oldest first.
+    pub requests: std::collections::VecDeque<serde_json::Value>,
 }
+
+/// How many request bodies `GET /_sim/requests` keeps (the oldest go first).
+pub(crate) const RECORDED_REQUESTS: usize = 32;
+/// A body larger than this is recorded by its size only (memory stays bounded).
+pub(crate) const RECORDED_BODY_BYTES: usize = 1 << 20;
 
 impl Inner {
     /// The simulator's clock (threads expire on it): Unix ms, moved ahead by
     /// `POST /_sim/clock`.
     pub fn sim_now_ms(&self) -> u64 {
         now_ms().saturating_add(self.clock_offset_ms)
+    }
+
+    /// Keeps a checked `/v1/messages` body for `GET /_sim/requests`.
+    pub fn record_request(&mut self, request_id: &str, body: &serde_json::Map<String, serde_json::Value>, body_bytes: usize) {
+        if self.requests.len() >= RECORDED_REQUESTS {
+            self.requests.pop_front();
+        }
+        let body = if body_bytes <= RECORDED_BODY_BYTES { serde_json::Value::Object(body.clone()) } else { serde_json::Value::Null };
+        self.requests.push_back(serde_json::json!({"request_id": request_id, "body_bytes": body_bytes, "body": body}));
     }
 
     fn load(&mut self, scenario: Option<&Scenario>, cli_fault_rate: f64, cli_seed: u64) {
@@ -156,6 +173,7 @@ impl Simulator {
             window: RateWindow::default(),
             threads: Threads::default(),
             clock_offset_ms: 0,
+            requests: std::collections::VecDeque::new(),
         };
         inner.load(config.scenario.as_ref(), config.fault_rate, config.seed);
         let shared = Shared {
@@ -294,6 +312,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/messages", post(messages::post_messages).fallback(method_not_allowed))
         .route("/v1/messages/count_tokens", post(messages::post_count_tokens).fallback(method_not_allowed))
         .route("/_sim/usage", get(get_usage).fallback(method_not_allowed))
+        .route("/_sim/requests", get(get_requests).fallback(method_not_allowed))
         .route("/_sim/scenario", post(post_scenario).get(get_scenario).fallback(method_not_allowed))
         .route("/_sim/reset", post(post_reset).fallback(method_not_allowed))
         .route("/_sim/clock", post(post_clock).get(get_clock).fallback(method_not_allowed))
@@ -397,6 +416,15 @@ async fn get_usage(State(shared): State<Arc<Shared>>) -> Response {
     response
 }
 
+/// `GET /_sim/requests`: the last [`RECORDED_REQUESTS`] `/v1/messages`
+/// bodies that passed the checks, oldest first, as `[{"request_id",
+/// "body_bytes", "body"}]` (`body` is null above [`RECORDED_BODY_BYTES`]):
+/// what a client really sent, for tests.
+async fn get_requests(State(shared): State<Arc<Shared>>) -> Response {
+    let requests: Vec<serde_json::Value> = shared.lock().requests.iter().cloned().collect();
+    json_response(StatusCode::OK, &serde_json::Value::Array(requests))
+}
+
 /// `POST /_sim/scenario`: replaces the scenario (played from its first step).
 async fn post_scenario(State(shared): State<Arc<Shared>>, Extension(rid): Extension<RequestId>, body: Body) -> Response {
     let bytes = match axum::body::to_bytes(body, messages::MAX_BODY_BYTES).await {
@@ -453,6 +481,7 @@ async fn post_reset(State(shared): State<Arc<Shared>>) -> Response {
     inner.clock_offset_ms = 0;
     inner.load(shared.initial.as_ref(), shared.cli_fault_rate, shared.cli_seed);
     inner.usage.clear();
+    inner.requests.clear();
     inner.window = RateWindow::default();
     json_response(StatusCode::OK, &serde_json::json!({"ok": true}))
 }

@@ -71,6 +71,7 @@ pub enum AgentEvent {
 }
 
 type EventFn = Arc<dyn Fn(&AgentEvent) + Send + Sync>;
+type ToolErrorFn = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// An agent: a model, tools and limits, drawing on a pool. Cheap to clone;
 /// runs may go on concurrently.
@@ -114,6 +115,7 @@ struct AgentInner {
     template: MessageRequest,
     tools: HashMap<String, Tool>,
     on_event: Option<EventFn>,
+    tool_error: Option<ToolErrorFn>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -180,6 +182,9 @@ impl Agent {
         let mut guard = RunGuard { run, store: Arc::clone(&inner.store), finished: false };
         let io = inner.client.io(max_body, Some(&*inner.store));
         let mut sends = 0u32;
+        // What each failed tool said (its display chain), by call ID: kept
+        // on the turn record that asked for the call, never serialized.
+        let mut failures: HashMap<String, String> = HashMap::new();
         loop {
             match guard.run.next_action(now_ms()) {
                 AgentAction::Pool(op) => {
@@ -198,7 +203,8 @@ impl Agent {
                     perform(&io, &mut guard.run, http, &mut on_events).await?;
                 }
                 AgentAction::CallTools(calls) => {
-                    let results = self.call_tools(&guard.run, calls).await;
+                    let (results, failed) = self.call_tools(&guard.run, calls).await;
+                    failures.extend(failed);
                     guard.run.handle_tool_results(results);
                 }
                 AgentAction::Wait { until_ms, reason, retry } => {
@@ -212,7 +218,11 @@ impl Agent {
             }
         }
         guard.finished = true;
-        guard.run.outcome().ok_or(Error::NoResult)
+        let mut outcome = guard.run.outcome().ok_or(Error::NoResult)?;
+        for failure in outcome.turns.iter_mut().flat_map(|t| t.tool_failures.iter_mut()) {
+            failure.error = failures.remove(&failure.call_id);
+        }
+        Ok(outcome)
     }
 
     fn emit(&self, event: impl FnOnce() -> AgentEvent) {
@@ -222,32 +232,49 @@ impl Agent {
     }
 
     /// Runs a batch of tool calls concurrently; results in the calls' order,
-    /// each made by the run from what its tool did.
-    async fn call_tools(&self, run: &AgentRun, calls: Vec<ToolCall>) -> Vec<ToolResult> {
+    /// each made by the run from what its tool did, and what each failed
+    /// tool said (its error's display chain) by call ID.
+    async fn call_tools(&self, run: &AgentRun, calls: Vec<ToolCall>) -> (Vec<ToolResult>, Vec<(String, String)>) {
         let runs = calls.into_iter().map(|call| async move {
             self.emit(|| AgentEvent::ToolCall(call.clone()));
+            let mut failure = None;
             let output = match self.inner.tools.get(&call.name) {
                 None => CoreToolOutput::Unknown,
                 Some(tool) => match AssertUnwindSafe(tool.call(call.input.clone())).catch_unwind().await {
                     Ok(Ok(out)) => out.into_core(),
-                    Ok(Err(message)) => {
+                    Ok(Err(error)) => {
                         // Logged for the developer; the model reads the core's
                         // words, which by default do not show the error.
-                        tracing::warn!(target: "creditpool::agent", agent = %self.inner.config.agent_id, tool = %call.name, call_id = %call.id, error = %message, "tool failed");
-                        CoreToolOutput::Failed(message)
+                        tracing::warn!(target: "creditpool::agent", agent = %self.inner.config.agent_id, tool = %call.name, call_id = %call.id, error = %error, "tool failed");
+                        let text = self.error_text(&error);
+                        failure = Some((call.id.clone(), error));
+                        CoreToolOutput::Failed(text)
                     }
                     Err(panic) => {
-                        let message = panic_message(panic.as_ref());
-                        tracing::warn!(target: "creditpool::agent", agent = %self.inner.config.agent_id, tool = %call.name, call_id = %call.id, error = %message, "tool panicked");
-                        CoreToolOutput::Failed(message)
+                        let error = panic_message(panic.as_ref());
+                        tracing::warn!(target: "creditpool::agent", agent = %self.inner.config.agent_id, tool = %call.name, call_id = %call.id, error = %error, "tool panicked");
+                        let text = self.error_text(&error);
+                        failure = Some((call.id.clone(), error));
+                        CoreToolOutput::Failed(text)
                     }
                 },
             };
             let result = run.tool_result(&call, output);
             self.emit(|| AgentEvent::ToolResult { call, result: result.clone() });
-            result
+            (result, failure)
         });
-        futures_util::future::join_all(runs).await
+        let (results, failures): (Vec<ToolResult>, Vec<Option<(String, String)>>) = futures_util::future::join_all(runs).await.into_iter().unzip();
+        (results, failures.into_iter().flatten().collect())
+    }
+
+    /// The `{error}` text of a failed tool: the caller's formatter's, else
+    /// the error's own (the model reads it only if the run's words ask for
+    /// `{error}`). A formatter that panics shows nothing of the error.
+    fn error_text(&self, error: &str) -> String {
+        match &self.inner.tool_error {
+            None => error.to_owned(),
+            Some(f) => std::panic::catch_unwind(AssertUnwindSafe(|| f(error))).unwrap_or_default(),
+        }
     }
 }
 
@@ -322,6 +349,7 @@ pub struct AgentBuilder {
     template: MessageRequest,
     tools: Vec<Tool>,
     on_event: Option<EventFn>,
+    tool_error: Option<ToolErrorFn>,
 }
 
 impl std::fmt::Debug for AgentBuilder {
@@ -340,6 +368,7 @@ impl AgentBuilder {
             template: MessageRequest::new("", 0, ""),
             tools: Vec::new(),
             on_event: None,
+            tool_error: None,
         }
     }
 
@@ -431,9 +460,22 @@ impl AgentBuilder {
     }
 
     /// The words the model reads when a tool cannot answer (an unknown tool,
-    /// a tool that failed, a missing result); default the core's.
+    /// a tool that failed, a missing result); default the core's, which do
+    /// not show a failed tool's error (it may hold a secret).
+    /// [`AgentTexts::TOOL_FAILED_WITH_ERROR`] as `tool_failed` shows it.
     pub fn texts(mut self, texts: AgentTexts) -> Self {
         self.config.texts = texts;
+        self
+    }
+
+    /// Formats a failed tool's error (its display chain) as the `{error}`
+    /// text of the run's words; default the error as it is. The model reads
+    /// it only if `texts.tool_failed` contains `{error}` (the default words
+    /// do not). Whatever it returns, the turn record keeps the whole error
+    /// ([`ToolFailureRecord::error`](creditpool_core::agent::ToolFailureRecord))
+    /// and a `tracing` warning (target `creditpool::agent`) logs it.
+    pub fn tool_error(mut self, f: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
+        self.tool_error = Some(Arc::new(f));
         self
     }
 
@@ -459,6 +501,6 @@ impl AgentBuilder {
             tools.insert(tool.name().to_owned(), tool);
         }
         AgentRun::new(config.clone(), template.clone(), self.client.request_builder().clone(), Arc::clone(self.client.prices()))?;
-        Ok(Agent { inner: Arc::new(AgentInner { client: self.client, store: self.store, config, template, tools, on_event: self.on_event }) })
+        Ok(Agent { inner: Arc::new(AgentInner { client: self.client, store: self.store, config, template, tools, on_event: self.on_event, tool_error: self.tool_error }) })
     }
 }

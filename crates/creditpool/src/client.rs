@@ -5,9 +5,8 @@ use crate::drive::{drive_call, Io};
 use crate::error::Error;
 use crate::stream::{MessageStream, StreamItem};
 use crate::time::fresh_seed;
-use crate::transport::{BoxFuture, Transport, TransportError, TransportResponse};
+use crate::transport::{Transport, TransportError};
 use creditpool_core::call::AttemptError;
-use creditpool_core::error::connection_failed_message;
 use creditpool_core::retry::Failure;
 use creditpool_core::api::MessageRequest;
 use creditpool_core::call::{CallOptions, CallOutput, Completed, MessagesCall};
@@ -171,49 +170,20 @@ impl Client {
     /// Drives a call to its end, handing stream events (and the notice that a
     /// stream starts over) to `on_item`. A call that gave up because the
     /// server could not be reached fails with [`TransportError::Unreachable`]:
-    /// the base URL's origin and what the operating system said.
+    /// the base URL's origin and what the operating system said, in the
+    /// core's words, which the core kept when the driver reported the failed
+    /// connection ([`MessagesCall::handle_connection_error`], the one way agent
+    /// runs use too; [`CallError::connection`](creditpool_core::call::CallError)).
     pub(crate) async fn drive(&self, call: &mut MessagesCall, max_body_bytes: usize, on_item: &mut (dyn FnMut(StreamItem) + Send)) -> Result<Completed, Error> {
-        let recording = RecordingTransport { inner: self.inner.transport.clone(), last: Arc::default() };
-        let last = recording.last.clone();
-        let io = Io { transport: &recording, base_url: &self.inner.base_url, max_body_bytes, store: None };
+        let io = self.io(max_body_bytes, None);
         match drive_call(&io, call, on_item).await? {
             Ok(CallOutput::Message(done)) => Ok(*done),
             Ok(_) => Err(Error::NoResult),
-            Err(e) if e.error == AttemptError::Transport(Failure::Connection) => {
-                let detail = last.lock().map(|l| l.clone()).unwrap_or_default();
-                match detail {
-                    Some(detail) => Err(Error::Transport(TransportError::Unreachable {
-                        message: connection_failed_message(&self.inner.base_url, &detail),
-                        attempts: e.attempts,
-                    })),
-                    None => Err(Error::from(e)),
-                }
-            }
-            Err(e) => Err(Error::from(e)),
+            Err(e) => match (&e.error, e.connection.clone()) {
+                (AttemptError::Transport(Failure::Connection), Some(message)) => Err(Error::Transport(TransportError::Unreachable { message, attempts: e.attempts })),
+                _ => Err(Error::from(e)),
+            },
         }
-    }
-}
-
-/// The client's transport, remembering what the last failed connection said
-/// (one per call).
-struct RecordingTransport {
-    inner: Arc<dyn Transport>,
-    last: Arc<std::sync::Mutex<Option<String>>>,
-}
-
-impl Transport for RecordingTransport {
-    fn send(&self, base_url: &str, request: creditpool_core::http::HttpRequest) -> BoxFuture<'static, Result<TransportResponse, TransportError>> {
-        let sending = self.inner.send(base_url, request);
-        let last = self.last.clone();
-        Box::pin(async move {
-            let result = sending.await;
-            if let Err(TransportError::Connect { message } | TransportError::Io { message }) = &result {
-                if let Ok(mut l) = last.lock() {
-                    *l = Some(message.clone());
-                }
-            }
-            result
-        })
     }
 }
 

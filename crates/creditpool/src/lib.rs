@@ -80,7 +80,7 @@ pub use store::PoolStore;
 pub use stream::{MessageStream, StreamItem};
 pub use tool::{Tool, ToolOutput};
 
-pub use creditpool_core::agent::{AgentConfig, AgentTexts, Outcome, RunStatus, ToolCall, ToolResult, WaitReason, DEFAULT_MAX_TOKENS};
+pub use creditpool_core::agent::{AgentConfig, AgentTexts, Outcome, RunStatus, ToolCall, ToolFailureRecord, ToolResult, TurnRecord, WaitReason, DEFAULT_MAX_TOKENS};
 pub use creditpool_core::api::{ContentBlock, Message, MessageParam, MessageRequest, StopReason, StreamEvent, TextOrBlocks, Usage};
 pub use creditpool_core::call::{Completed, RetryNotice};
 pub use creditpool_core::pool::{AgentPolicy, Alert, AlertKind, Cap, LedgerEntry, OpResult, PoolConfig, PoolOp, Refusal, Report};

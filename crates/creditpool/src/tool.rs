@@ -16,11 +16,13 @@ type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<ToolOutput, String
 /// The closure gets the input already validated against the schema (a call
 /// with a bad input never reaches it: the model gets an `is_error` result that
 /// says what was wrong). Its `Ok` ([`ToolOutput`]) becomes the tool result; its
-/// `Err` (anything that displays) becomes an `is_error` result that gives its
-/// message in the run's words
-/// ([`AgentTexts::tool_failed`](creditpool_core::agent::AgentTexts)), and so
-/// does a panic. Tool credentials stay in the closure: it never sees the API
-/// key.
+/// `Err` (anything that displays) becomes an `is_error` result in the run's
+/// words ([`AgentTexts::tool_failed`](creditpool_core::agent::AgentTexts): by
+/// default without the error's text, which may hold a secret), and so does a
+/// panic. The error's display chain (`{:#}`: an `anyhow::Error` shows its
+/// causes) is logged through `tracing` and kept on the turn record
+/// ([`TurnRecord::tool_failures`](creditpool_core::agent::TurnRecord)). Tool
+/// credentials stay in the closure: it never sees the API key.
 ///
 /// ```
 /// use creditpool::Tool;
@@ -74,7 +76,8 @@ impl Tool {
     {
         let handler: Handler = Arc::new(move |input| {
             let fut = run(input);
-            Box::pin(async move { fut.await.map(Into::into).map_err(|e| e.to_string()) })
+            // The alternate form: a display chain for errors that have one.
+            Box::pin(async move { fut.await.map(Into::into).map_err(|e| format!("{e:#}")) })
         });
         Tool { definition, handler }
     }

@@ -174,3 +174,17 @@ export function moneyTypes(pool: Pool, outcome: AgentOutcome, report: PoolReport
   void [perTool, sum, asNumber, refused, err, cap, limit];
   return `${settled.usd} ${settled.dollars} ${settled.nanos} ${outcome.raiseForStatus().final_text}`;
 }
+
+// Issue 13 item 7 and the refusal fields: a turn keeps its tool failures;
+// a refusal has Python's `reason` and `details`.
+export function toolFailureTypes(outcome: AgentOutcome): string {
+  const turn = outcome.turns[0];
+  const stack: string | undefined = turn?.toolFailures[0]?.stack;
+  const callId: string | undefined = turn?.tool_failures[0]?.call_id;
+  // @ts-expect-error a failure record has no such field
+  turn?.tool_failures[0]?.error;
+  const reason: 'pool_exhausted' | 'agent_cap' | 'rate_limited' | 'fair_share' | 'unknown_agent' | undefined = outcome.refusal?.reason;
+  const details: Record<string, unknown> | undefined = outcome.refusal?.details;
+  void details;
+  return `${stack} ${callId} ${reason}`;
+}

@@ -67,7 +67,11 @@
 //! * **Tools.** A `tool_use` batch becomes one [`AgentAction::CallTools`] with
 //!   every valid call. Unknown tools, inputs that fail the schema, and inputs cut
 //!   off or malformed in the stream never reach a tool: they become `is_error`
-//!   results with a clear message. A tool that fails reports `is_error` itself.
+//!   results with a clear message. A tool that fails (`ToolOutput::Failed`)
+//!   becomes an `is_error` result in the run's words ([`AgentTexts`]: by
+//!   default without the error's text, which may hold a secret), and the turn
+//!   that asked for it records the call ([`TurnRecord::tool_failures`]); the
+//!   driver keeps the error itself beside that record and logs it.
 //! * **Stops.** `pause_turn` continues the turn; `end_turn` and
 //!   `stop_sequence` complete the run; `max_tokens`, `refusal`,
 //!   `model_context_window_exceeded` (and any stop reason this version does not
@@ -78,5 +82,5 @@ mod outcome;
 mod run;
 
 pub use config::{AgentConfig, AgentTexts, DEFAULT_MAX_TOKENS};
-pub use outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolOutput, ToolResult, TurnRecord, WaitReason};
+pub use outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolFailureRecord, ToolOutput, ToolResult, TurnRecord, WaitReason};
 pub use run::{tool_result, AgentAction, AgentError, AgentRun};

@@ -29,17 +29,23 @@ pub struct ToolResult {
     /// Whether the tool failed (the model reads `content` as the error).
     #[serde(default)]
     pub is_error: bool,
+    /// Whether the tool's own function failed ([`ToolOutput::Failed`]: it
+    /// raised, threw, returned an error or panicked), as opposed to a call
+    /// the run answered itself. The run records such a call on its turn
+    /// ([`TurnRecord::tool_failures`]). Set by [`super::AgentRun::tool_result`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 impl ToolResult {
     /// A successful text result.
     pub fn ok(tool_use_id: impl Into<String>, content: impl Into<String>) -> ToolResult {
-        ToolResult { tool_use_id: tool_use_id.into(), content: TextOrBlocks::Text(content.into()), is_error: false }
+        ToolResult { tool_use_id: tool_use_id.into(), content: TextOrBlocks::Text(content.into()), is_error: false, failed: false }
     }
 
     /// A failed result with an error message.
     pub fn error(tool_use_id: impl Into<String>, message: impl Into<String>) -> ToolResult {
-        ToolResult { tool_use_id: tool_use_id.into(), content: TextOrBlocks::Text(message.into()), is_error: true }
+        ToolResult { tool_use_id: tool_use_id.into(), content: TextOrBlocks::Text(message.into()), is_error: true, failed: false }
     }
 }
 
@@ -111,6 +117,27 @@ pub struct TurnRecord {
     pub attribution: Attribution,
     /// The tool calls it asked for (names), in order.
     pub tool_calls: Vec<String>,
+    /// The calls it asked for whose tool failed (raised, threw, returned an
+    /// error, panicked), in the calls' order. Which call and which tool
+    /// only: the error itself stays with the driver, which keeps it beside
+    /// this record in its own language (Python: the exception and its
+    /// traceback; JS: the thrown value with its stack; Rust: the error's
+    /// display chain in [`ToolFailureRecord::error`], never serialized).
+    pub tool_failures: Vec<ToolFailureRecord>,
+}
+
+/// A tool call of a turn whose tool failed (see [`TurnRecord::tool_failures`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ToolFailureRecord {
+    /// The `tool_use` block's ID.
+    pub call_id: String,
+    /// The tool's name.
+    pub tool: String,
+    /// What the driver kept of the error, for the caller (the Rust crate:
+    /// the error's display chain). Never serialized: an error's text may
+    /// hold a secret, and the outcome's JSON goes to logs and files.
+    #[serde(skip)]
+    pub error: Option<String>,
 }
 
 /// How a run ended.

@@ -1,7 +1,7 @@
 //! [`AgentRun`]: the state machine (see the module docs).
 
 use super::config::{AgentConfig, AgentTexts};
-use super::outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolOutput, ToolResult, TurnRecord, WaitReason};
+use super::outcome::{Outcome, RunAttribution, RunStatus, ToolCall, ToolFailureRecord, ToolOutput, ToolResult, TurnRecord, WaitReason};
 use crate::api::{ContentBlock, Message, MessageParam, MessageRequest, Role, StopReason, StreamEvent, TextOrBlocks, ToolResultBlock, Usage};
 use crate::call::{CallAction, CallOptions, Completed, MessagesCall, ReadBody, RetryNotice};
 use crate::http::{Headers, HttpRequest};
@@ -398,12 +398,17 @@ impl AgentRun {
     /// IDs that were not asked for are ignored. Build each with
     /// [`AgentRun::tool_result`] from what the tool did.
     pub fn handle_tool_results(&mut self, results: Vec<ToolResult>) {
-        let Phase::AwaitingTools { immediate, order, .. } = std::mem::replace(&mut self.phase, Phase::Ready) else {
+        let Phase::AwaitingTools { calls, immediate, order } = std::mem::replace(&mut self.phase, Phase::Ready) else {
             return;
         };
         let mut by_id: BTreeMap<String, ContentBlock> = immediate.into_iter().collect();
+        let mut failed: Vec<String> = Vec::new();
         for r in results {
             if order.contains(&r.tool_use_id) && !by_id.contains_key(&r.tool_use_id) {
+                // Only a call the driver was asked to run can fail in its tool.
+                if r.failed && calls.iter().any(|c| c.id == r.tool_use_id) {
+                    failed.push(r.tool_use_id.clone());
+                }
                 let block = ContentBlock::ToolResult(ToolResultBlock {
                     tool_use_id: r.tool_use_id.clone(),
                     content: Some(r.content),
@@ -412,6 +417,15 @@ impl AgentRun {
                 });
                 by_id.insert(r.tool_use_id, block);
             }
+        }
+        // The turn that asked for the calls records which of them failed, in
+        // the calls' order.
+        if let Some(turn) = self.turns.last_mut() {
+            turn.tool_failures = calls
+                .iter()
+                .filter(|c| failed.contains(&c.id))
+                .map(|c| ToolFailureRecord { call_id: c.id.clone(), tool: c.name.clone(), error: None })
+                .collect();
         }
         let missing = self.config.texts.missing_result.clone();
         let blocks = order.iter().map(|id| by_id.remove(id).unwrap_or_else(|| ContentBlock::tool_result(id.clone(), missing.clone(), true))).collect();
@@ -584,6 +598,7 @@ impl AgentRun {
             attempts: completed.attempts,
             attribution: split,
             tool_calls: message.tool_uses().map(|t| t.name.clone()).collect(),
+            tool_failures: Vec::new(),
         };
         self.turns.push(record);
         self.messages.push(MessageParam { role: Role::Assistant, content: TextOrBlocks::Blocks(message.content.clone()) });
@@ -635,9 +650,9 @@ impl AgentRun {
 /// binding's toolbox).
 pub fn tool_result(texts: &AgentTexts, call: &ToolCall, output: ToolOutput) -> ToolResult {
     match output {
-        ToolOutput::Value(value) => ToolResult { tool_use_id: call.id.clone(), content: ToolOutput::content(value), is_error: false },
-        ToolOutput::Content(content) => ToolResult { tool_use_id: call.id.clone(), content, is_error: false },
-        ToolOutput::Failed(error) => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.tool_failed, &call.name, &error)),
+        ToolOutput::Value(value) => ToolResult { tool_use_id: call.id.clone(), content: ToolOutput::content(value), is_error: false, failed: false },
+        ToolOutput::Content(content) => ToolResult { tool_use_id: call.id.clone(), content, is_error: false, failed: false },
+        ToolOutput::Failed(error) => ToolResult { failed: true, ..ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.tool_failed, &call.name, &error)) },
         ToolOutput::Unknown => ToolResult::error(call.id.clone(), AgentTexts::fill(&texts.unknown_tool, &call.name, "")),
     }
 }
