@@ -1,7 +1,10 @@
 // The attempt player: the one driver of every state machine that sends
 // requests (a client's MessagesCall, a count_tokens call, an agent's run). It
-// decides nothing. It sends what the machine asks (from inside the wasm
-// module, which keeps the key), waits for each input no longer than the
+// decides nothing. A whole body goes to a machine that takes it in pieces
+// (`handleBodyChunk`, then `handleBodyEnd`) as it arrives, so that the wasm
+// module holds the only copy; to the others in one buffer (`readWhole`).
+// It sends what the machine asks (from inside the wasm module, which keeps
+// the key), waits for each input no longer than the
 // machine's `deadline` and then reports `handleTimeout(now)`, reports every
 // transport failure raw as `{type: "connection"}` (the core knows whether a
 // stream was being read, and so whether it was a cut stream), passes the
@@ -181,6 +184,21 @@ async function readWhole(reader, cap) {
 }
 
 /**
+ * A whole body handed to the machine piece by piece (`handleBodyChunk`, which
+ * keeps it inside the wasm module, up to one byte past the body cap: the
+ * only copy of the body; this keeps none): `{done: true}` (the body ended, or
+ * the machine wants no more) or `{failure: true}`. `live.on` turns false once
+ * the attempt is over: a read still pending then hands nothing over.
+ */
+async function readInto(reader, m, live) {
+  for (;;) {
+    const r = await readChunk(reader);
+    if (r.failure || r.done || !live.on) return r;
+    if (!m.handleBodyChunk(r.value)) return { done: true };
+  }
+}
+
+/**
  * Whether nobody will read the events of the next input: no `ctx.onEvents`, or
  * `ctx.wantsEvents()` says so. The machine then applies them without
  * converting them to JS (`handleChunkQuiet`, where the machine has it).
@@ -205,6 +223,7 @@ export async function playAttempt(m, ctx) {
   a.promise.catch(() => ctl.abort());
   let reader = null;
   let complete = false;
+  const live = { on: true };
   try {
     const sent = await within(m, m.send(ctl.signal), ctx);
     if (sent === TIMED_OUT) return;
@@ -222,6 +241,19 @@ export async function playAttempt(m, ctx) {
     const how = m.handleHead(sent.status, sent.headers, ctx.now());
     ctx.onHead?.(sent, how);
     reader = sent.body ? sent.body.getReader() : null;
+    if (how === 'whole' && typeof m.handleBodyChunk === 'function') {
+      const body = await within(m, readInto(reader, m, live), ctx);
+      if (body === TIMED_OUT) return;
+      if (body.failure) {
+        if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
+        m.handleTransportError(CONNECTION, ctx.now());
+      } else {
+        complete = true;
+        m.handleBodyEnd(ctx.now());
+      }
+      await afterInput(ctx);
+      return;
+    }
     if (how === 'whole') {
       const body = await within(m, readWhole(reader, m.maxBodyBytes), ctx);
       if (body === TIMED_OUT) return;
@@ -259,6 +291,7 @@ export async function playAttempt(m, ctx) {
       await afterInput(ctx);
     }
   } finally {
+    live.on = false;
     a.cancel();
     if (reader !== null && !complete) reader.cancel().catch(() => {});
     ctl.abort();

@@ -121,6 +121,10 @@ export class Pool {
   #fetch;
   #deliveries = new Set();
   #queue = [];
+  /** The core's alert outbox (RawOutbox): when an alert leaves the pool, and at most MAX_QUEUED_DELIVERIES deliveries out. */
+  #outbox;
+  /** Each webhook's id in the outbox (`RawOutbox.webhookId(url)`), in `#webhooks` order. */
+  #hookIds = [];
   #active = 0;
   #concurrency;
   #onError;
@@ -133,6 +137,12 @@ export class Pool {
     this.#setup(options);
     this.#raw = config?.[RESTORE] !== undefined ? config[RESTORE] : call(() => new glue.RawPool(plainJson(poolConfigNanos(config)), this.#now()));
     if (this.#ledgerFile !== null) this.#claimLedger();
+    this.#outbox = call(() => new glue.RawOutbox());
+    for (const w of this.#webhooks) {
+      const id = call(() => glue.RawOutbox.webhookId(w.url));
+      this.#hookIds.push(id);
+      call(() => this.#outbox.addWebhook(id));
+    }
     RAW.set(this, { raw: this.#raw, drain: () => this.#drain(), now: () => this.#now() });
     this.#drain();
   }
@@ -240,13 +250,23 @@ export class Pool {
    */
   #drain() {
     const secrets = this.#webhooks.map((w) => w.secret);
-    const poll = () => call(() => this.#raw.pollAlert(secrets, this.#now()));
-    for (let a = poll(); a !== null; a = poll()) {
+    // The core's outbox hands alerts out (to callbacks and webhooks) while
+    // fewer than MAX_QUEUED_DELIVERIES deliveries are out; later alerts wait
+    // in the pool until some end. An alert leaves the pool once every
+    // webhook delivered it or gave up.
+    const taken = call(() => this.#outbox.take(this.#raw, secrets, this.#now()));
+    for (const a of taken) {
       const alert = { kind: a.kind, percent: a.percent, payload: a.payload, body: a.body };
       this.alerts.push(alert);
-      if (!this.#closed) this.#webhooks.forEach((w, i) => this.#deliver(w, i, a.body, a.deliveries[i], alert));
+      this.#webhooks.forEach((w, i) => {
+        if (!a.webhooks.includes(this.#hookIds[i]) || this.#hookIds.indexOf(this.#hookIds[i]) !== i) return;
+        if (this.#closed) call(() => this.#outbox.dropped());
+        else this.#deliver(w, i, a.body, a.deliveries[i], alert, a.key);
+      });
       for (const fn of this.#alertListeners) this.#guard('onAlert', () => fn(alert));
     }
+    // Alerts that owe no delivery (no webhook) leave the pool at once.
+    if (taken.length > 0) call(() => this.#outbox.ack(this.#raw));
     for (let e = call(() => this.#raw.pollLedger()); e !== null; e = call(() => this.#raw.pollLedger())) {
       if (this.#ledgerFile !== null && e.entry.seq <= this.#ledgerThrough) {
         // Already in the file (a restored pool's entries the file held).
@@ -304,7 +324,7 @@ export class Pool {
     return out;
   }
 
-  #deliver(webhook, index, body, headers, alert) {
+  #deliver(webhook, index, body, headers, alert, key) {
     const { url, secret } = webhook;
     // Each delivery is the core's webhook call (its retries, its timeout),
     // played by the package's attempt player through this pool's fetch. At
@@ -320,6 +340,9 @@ export class Pool {
       done,
       run: async () => {
         let m = null;
+        // Delivered or given up (an outcome), or cut short by close() (none:
+        // the alert stays pending in the pool).
+        let outcome = true;
         try {
           // The core signs every attempt afresh with that attempt's time (the pool's clock).
           m = webhookMachine(call(() => glue.MessagesCall.webhook({ body, headers }, null, secret)), url, this.#fetch);
@@ -327,16 +350,37 @@ export class Pool {
           m.takeResult();
         } catch (e) {
           // A delivery cut short by close() is reported by close() itself.
-          if (!(e instanceof AbortError && this.#stop.signal.aborted) && this.#onWebhookError) {
+          if (e instanceof AbortError && this.#stop.signal.aborted) outcome = false;
+          else if (this.#onWebhookError) {
             const origin = webhookOrigin(url);
             this.#guard('onWebhookError', () => this.#onWebhookError(e, alert, origin, index));
           }
         } finally {
           m?.raw.free();
+          this.#ended(key, this.#hookIds[index], outcome);
         }
       },
     });
     this.#pump();
+  }
+
+  /**
+   * A delivery ended: with an outcome, the outbox records it and the alerts
+   * every webhook is done with leave the pool, and the alerts that waited
+   * for room are handed out; without one (closed), its alert stays pending.
+   */
+  #ended(key, hookId, outcome) {
+    try {
+      if (outcome) {
+        call(() => this.#outbox.finished(key, hookId));
+        call(() => this.#outbox.ack(this.#raw));
+        this.#drain();
+      } else {
+        call(() => this.#outbox.dropped());
+      }
+    } catch (error) {
+      this.#report(error, { source: 'webhook' });
+    }
   }
 
   /** Starts queued deliveries while fewer than `webhookConcurrency` run. */
@@ -402,6 +446,7 @@ export class Pool {
       const dropped = this.#queue.splice(0);
       for (const job of dropped) {
         this.#deliveries.delete(job.p);
+        call(() => this.#outbox.dropped());
         job.done();
       }
       this.#stop.abort();

@@ -12,7 +12,8 @@
 //!   request from inside the module, so that the key never reaches JS.
 //!
 //! Either way the call decides everything; the driver reports what happened
-//! (`handleHead`, `handleBody`, `handleChunk`, `handleEnd`,
+//! (`handleHead`, `handleBody` or `handleBodyChunk` then `handleBodyEnd`,
+//! `handleChunk`, `handleEnd`,
 //! `handleTransportError` with the raw `{type: "connection"}`, and
 //! `handleTimeout` once `deadline` has passed).
 
@@ -23,6 +24,7 @@ use creditpool_core::call::{self, AttemptError, AttemptOutcome, CallAction, Call
 use creditpool_core::http::HttpRequest;
 use creditpool_core::pool::WebhookDelivery;
 use creditpool_core::retry::{Failure, TimeoutPhase};
+use creditpool_core::sse::StreamError;
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -81,22 +83,98 @@ pub(crate) fn transport_error(f: &Failure, partial: Option<&Message>) -> JsValue
 /// A call that failed for good: its last attempt's error, with `attempts`,
 /// `giveUp` (the core's `GiveUpReason` JSON) and `partial` (the message a
 /// failed stream received, from the core; null otherwise).
+///
+/// The partial (up to the stream cap) is converted once, straight into JS
+/// values (`partial_direct`): not through JSON text, which would hold the
+/// message's text a second time in the wasm heap (which never shrinks) and a
+/// third time in JS before `JSON.parse`.
 pub(crate) fn call_error(e: &CallError) -> JsValue {
     let err = match (&e.error, &e.connection) {
         // Where the request went and what the OS said, in the core's words.
-        (AttemptError::Transport(f @ Failure::Connection), Some(words)) => {
-            errors::make(f.code(), "connection_error", words, object(&[("partial", errors::partial_js(e.partial.as_deref()))]))
+        (AttemptError::Transport(f @ Failure::Connection), Some(words)) => errors::make(f.code(), "connection_error", words, JsValue::UNDEFINED),
+        // A stream error's own copy of the partial is not converted either.
+        (AttemptError::Stream(StreamError::Incomplete { reason, .. }), _) => {
+            errors::stream_error(&StreamError::Incomplete { partial: None, reason: reason.clone() })
         }
-        _ => attempt_error(&e.error, e.partial.as_deref()),
+        (AttemptError::Stream(StreamError::Api { error, .. }), _) => errors::api_error(error, None),
+        _ => attempt_error(&e.error, None),
     };
     if err.is_object() {
         let _ = Reflect::set(&err, &JsValue::from_str("attempts"), &JsValue::from(e.attempts));
         if let Ok(reason) = to_js(&e.reason) {
             let _ = Reflect::set(&err, &JsValue::from_str("giveUp"), &reason);
         }
-        let _ = Reflect::set(&err, &JsValue::from_str("partial"), &errors::partial_js(e.partial.as_deref()));
+        let _ = Reflect::set(&err, &JsValue::from_str("partial"), &partial_direct(e.partial.as_deref()));
     }
     err
+}
+
+/// A partial message as JS values, built directly (no JSON text); null when
+/// there is none or it cannot be converted.
+fn partial_direct(partial: Option<&Message>) -> JsValue {
+    use serde::Serialize;
+    partial
+        .and_then(|m| m.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok())
+        .unwrap_or(JsValue::NULL)
+}
+
+/// A whole body taken in pieces (`MessagesCall.handleBodyChunk`), kept up to
+/// one byte past the call's body cap: the one copy of the body, in the wasm
+/// heap, handed to the core at the end.
+#[derive(Default)]
+struct BodyPieces {
+    bytes: Vec<u8>,
+}
+
+impl BodyPieces {
+    /// Appends what fits of `piece` (up to `cap + 1` bytes in all); returns
+    /// whether more is wanted (false once past the cap).
+    fn push(&mut self, piece: &JsValue, cap: usize) -> Result<bool, JsValue> {
+        let limit = cap.saturating_add(1);
+        let room = limit.saturating_sub(self.bytes.len());
+        if let Some(s) = piece.as_string() {
+            let b = s.as_bytes();
+            self.grow(b.len().min(room), limit);
+            self.bytes.extend_from_slice(b.get(..b.len().min(room)).unwrap_or_default());
+        } else if let Some(a) = piece.dyn_ref::<js_sys::Uint8Array>() {
+            let take = (a.length() as usize).min(room);
+            self.grow(take, limit);
+            let start = self.bytes.len();
+            self.bytes.resize(start + take, 0);
+            if let Some(dst) = self.bytes.get_mut(start..) {
+                a.subarray(0, take as u32).copy_to(dst);
+            }
+        } else {
+            return Err(errors::simple("invalid_argument", "bytes must be a Uint8Array or a string"));
+        }
+        Ok(self.bytes.len() < limit)
+    }
+
+    /// Makes room for `more` bytes, doubling but never past `limit`.
+    fn grow(&mut self, more: usize, limit: usize) {
+        let need = self.bytes.len().saturating_add(more);
+        if need > self.bytes.capacity() {
+            let target = need.max(self.bytes.capacity().saturating_mul(2)).min(limit).max(need);
+            self.bytes.reserve_exact(target - self.bytes.len());
+        }
+    }
+
+    /// A whole body is about to be read: room for all of it at once when
+    /// its size is known (`hint`, never past `cap + 1`), so that the buffer
+    /// is not grown by copying (the wasm heap keeps every block it ever
+    /// held); else a small start, doubled as pieces arrive.
+    fn expect(&mut self, hint: Option<usize>, cap: usize) {
+        let size = hint.map_or(64 * 1024, |n| n.saturating_add(1)).min(cap.saturating_add(1));
+        self.bytes = Vec::with_capacity(size);
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+
+    fn clear(&mut self) {
+        self.bytes = Vec::new();
+    }
 }
 
 /// A request refused before anything was sent.
@@ -204,12 +282,14 @@ pub struct MessagesCall {
     /// The request of the last `send` action, until `send()`.
     pending: Option<HttpRequest>,
     max_body_bytes: usize,
+    /// A whole body being taken in pieces (`handleBodyChunk`).
+    body: BodyPieces,
 }
 
 impl MessagesCall {
     /// A call the module sends itself, for a client.
     pub(crate) fn with_sender(call: call::MessagesCall, cfg: Rc<Config>, max_body_bytes: usize) -> MessagesCall {
-        MessagesCall { call, sender: Some(cfg), pending: None, max_body_bytes }
+        MessagesCall { call, sender: Some(cfg), pending: None, max_body_bytes, body: BodyPieces::default() }
     }
 }
 
@@ -226,7 +306,7 @@ impl MessagesCall {
         let max_body_bytes = options.max_body_bytes;
         let request = message_request(request)?;
         let call = call::MessagesCall::new(&builder, &request, options).map_err(|e| preflight_error(&e))?;
-        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes })
+        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes, body: BodyPieces::default() })
     }
 
     /// A call of `POST /v1/messages/count_tokens` for `request` (same
@@ -239,7 +319,7 @@ impl MessagesCall {
         let max_body_bytes = options.max_body_bytes;
         let request = message_request(request)?;
         let call = call::MessagesCall::count_tokens(&builder, &request, options).map_err(|e| preflight_error(&e))?;
-        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes })
+        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes, body: BodyPieces::default() })
     }
 
     /// A webhook delivery (`{body, headers}`, as a pool's alert made them)
@@ -257,7 +337,7 @@ impl MessagesCall {
             Some(s) => call::MessagesCall::signed_webhook(&delivery, s.as_bytes(), options),
             None => call::MessagesCall::webhook(&delivery, options),
         };
-        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes })
+        Ok(MessagesCall { call, sender: None, pending: None, max_body_bytes, body: BodyPieces::default() })
     }
 
     /// What to do next: `{type: "send", request}`, `{type: "wait",
@@ -295,7 +375,34 @@ impl MessagesCall {
     pub fn handle_head(&mut self, status: u16, headers: JsValue, now_ms: JsValue) -> Result<String, JsValue> {
         let headers = headers_from_js(headers, "headers")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(read_body_js(self.call.handle_head(status, &headers, now)))
+        self.body.clear();
+        let how = self.call.handle_head(status, &headers, now);
+        if how == ReadBody::Whole {
+            // A capacity hint only (the core reads the bytes): the length
+            // of a body the runtime does not inflate.
+            let hint = if headers.get("content-encoding").is_some() { None } else { headers.get("content-length").and_then(|v| v.trim().parse().ok()) };
+            self.body.expect(hint, self.max_body_bytes);
+        }
+        Ok(read_body_js(how))
+    }
+
+    /// A piece of a whole body (after `"whole"`), kept inside the module up
+    /// to one byte past `maxBodyBytes` (the core reads that as too large), so
+    /// that the driver keeps no copy: returns whether more is wanted (false:
+    /// stop reading and call `handleBodyEnd`).
+    #[wasm_bindgen(js_name = handleBodyChunk)]
+    pub fn handle_body_chunk(&mut self, bytes: JsValue) -> Result<bool, JsValue> {
+        self.body.push(&bytes, self.max_body_bytes)
+    }
+
+    /// The whole body taken with `handleBodyChunk` has arrived (or the read
+    /// stopped past the cap): the core reads it (as `handleBody`).
+    #[wasm_bindgen(js_name = handleBodyEnd)]
+    pub fn handle_body_end(&mut self, now_ms: JsValue) -> Result<(), JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        let body = self.body.take();
+        self.call.handle_body(&body, now);
+        Ok(())
     }
 
     /// The whole body arrived.
@@ -346,6 +453,7 @@ impl MessagesCall {
     pub fn handle_transport_error(&mut self, failure: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
         let failure = failure_from_js(failure)?;
         let now = u64_from_js(&now_ms, "nowMs")?;
+        self.body.clear();
         self.call.handle_transport_error(failure, now);
         Ok(())
     }
@@ -368,7 +476,11 @@ impl MessagesCall {
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now_ms: JsValue) -> Result<bool, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(self.call.handle_timeout(now))
+        let timed_out = self.call.handle_timeout(now);
+        if timed_out {
+            self.body.clear();
+        }
+        Ok(timed_out)
     }
 
     /// Whether the body should still be read.

@@ -18,6 +18,8 @@
 //! * [`partial_json`]: `parsePartialJson` (`partial_json`);
 //! * [`pricing`]: `PriceTable`, `cost`, `worstCase`, `checkRequest` (`pricing`);
 //! * [`pool`]: `RawPool` (`pool::Pool`), wrapped by the JS `Pool`;
+//! * [`outbox`]: `RawOutbox` (`pool::outbox::Outbox`): when an alert leaves a
+//!   pool, and at most `MAX_QUEUED_DELIVERIES` webhook deliveries out;
 //! * [`tools`]: `checkTool`, `checkTools`, `ToolValidator` (`tools`);
 //! * [`activity`]: `activityChart`, `parseLedgerJsonl` (`activity`), a ledger
 //!   as a Vega-Lite chart (a pool's own: `RawPool.chart`, `RawPool.reportChart`);
@@ -53,6 +55,7 @@ mod convert;
 pub mod errors;
 pub mod meter;
 pub mod money;
+pub mod outbox;
 pub mod panic;
 pub mod partial_json;
 pub mod pool;

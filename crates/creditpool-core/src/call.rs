@@ -683,8 +683,11 @@ impl MessagesCall {
             // what a possibly billed attempt observed). The error does not
             // carry a second copy (nor does `last_attempt`, which clones it).
             let limit = self.options.max_stream_bytes;
+            // `cut`, not `finish`: finishing would read the incomplete event
+            // the decoder holds, and a body cut mid-event copies the message
+            // into its error (twice): three caps at once.
             let State::Streaming { stream, .. } = std::mem::replace(&mut self.state, State::Done) else { return Vec::new() };
-            self.partial = match stream.finish() {
+            self.partial = match stream.cut() {
                 Ok(finished) => Some(Box::new(finished.message)),
                 Err(StreamError::Api { partial, .. } | StreamError::Incomplete { partial, .. } | StreamError::TooLarge { partial, .. }) => partial,
                 Err(_) => None,

@@ -13,7 +13,11 @@
 //! ([`Machine::poll_pool`], applied to the [`PoolStore`] given in [`Io`]).
 //!
 //! The one thing it bounds itself is memory: a whole body is read up to one
-//! byte past the machine's size cap (the core then refuses it as too large).
+//! byte past the machine's size cap (the core then refuses it as too large),
+//! and after handing out a chunk's stream events it yields before reading
+//! the next chunk, so that a consumer that queues them (`MessageStream`)
+//! holds one chunk's events at a time (backpressure: the body is not read
+//! while the consumer has not taken them).
 
 use crate::error::Error;
 use crate::store::PoolStore;
@@ -230,6 +234,11 @@ pub(crate) async fn perform<M: Machine + ?Sized>(
                         let events = machine.handle_chunk(&bytes, now_ms());
                         if !events.is_empty() {
                             on_events(events);
+                            // Let the consumer take them before the next chunk
+                            // is read: a `MessageStream` polls its driver only
+                            // once its queue is empty, so what waits there is
+                            // one chunk's events, however fast the server sends.
+                            tokio::task::yield_now().await;
                         }
                     }
                     Waited::Ready(Some(Err(e))) => machine.handle_transport_error(e.to_failure(), now_ms()),

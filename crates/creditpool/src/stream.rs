@@ -43,8 +43,16 @@ impl StreamItem {
 /// stream to abandon it. The stream ends after the last event; if the call
 /// failed for good, its last item is the error (for a stream that failed
 /// part-way, [`Error::partial`] holds the message received before).
+///
+/// Memory stays bounded whatever the server sends: the body is read only
+/// while the events already read have been taken (at most one transport
+/// chunk's events wait), the message is held once (by the core, capped at
+/// [`CallOptions::max_stream_bytes`](creditpool_core::call::CallOptions)),
+/// and the final error moves out with its partial message, uncopied.
 #[must_use = "a stream does nothing unless polled"]
 pub struct MessageStream {
+    /// Events read and not yet taken: one chunk's at most (the driver yields
+    /// after handing them over, and is polled again only once this is empty).
     queue: Arc<Mutex<VecDeque<StreamItem>>>,
     driver: Option<BoxFuture<'static, Result<Completed, Error>>>,
     result: Option<Result<Completed, Error>>,
@@ -71,7 +79,9 @@ impl MessageStream {
     }
 
     /// Runs the call to its end (skipping events not yet read) and returns the
-    /// final message, or the error that ended the call.
+    /// final message, or the error that ended the call. (Once the stream has
+    /// yielded that error, which carries the partial message, the error
+    /// returned here is the same without its partial: it is never copied.)
     pub async fn final_message(mut self) -> Result<Completed, Error> {
         while let Some(item) = self.next().await {
             item?;
@@ -94,10 +104,15 @@ impl Stream for MessageStream {
                 return Poll::Ready(Some(Ok(item)));
             }
             let Some(driver) = this.driver.as_mut() else {
-                if let Some(Err(e)) = &this.result {
+                if let Some(Err(e)) = &mut this.result {
                     if !this.error_yielded {
                         this.error_yielded = true;
-                        return Poll::Ready(Some(Err(e.clone())));
+                        // The error goes out with its partial (moved, never
+                        // cloned: it may hold up to the stream cap); what
+                        // stays for `final_message` is the same error
+                        // without it.
+                        let kept = without_partial(e);
+                        return Poll::Ready(Some(Err(std::mem::replace(e, kept))));
                     }
                 }
                 return Poll::Ready(None);
@@ -116,5 +131,27 @@ impl Stream for MessageStream {
                 }
             }
         }
+    }
+}
+
+/// A copy of `e` without its partial message (left in `e`), so that the
+/// partial is never copied.
+fn without_partial(e: &mut Error) -> Error {
+    match e {
+        Error::Call(call) => {
+            let partial = call.partial.take();
+            let copy = Error::Call(call.clone());
+            call.partial = partial;
+            copy
+        }
+        Error::Run { partial, .. } => {
+            let taken = partial.take();
+            let copy = e.clone();
+            if let Error::Run { partial, .. } = e {
+                *partial = taken;
+            }
+            copy
+        }
+        other => other.clone(),
     }
 }

@@ -209,17 +209,18 @@ fn start_server(bomb: Vec<u8>) -> String {
 /// Issue 10 item 13: an endless stream of valid text deltas fails with
 /// `stream_too_large` once the client's stream cap (the core's
 /// `DEFAULT_MAX_STREAM_BYTES`, 256 MiB) is passed, and the call's peak stays
-/// within the baseline of a tiny stream plus a small multiple of that cap
-/// plus a constant, whatever the server goes on sending.
+/// within the baseline of a tiny stream plus ONE cap plus a constant,
+/// whatever the server goes on sending.
 ///
-/// The multiple (`STREAM_FACTOR`) is what `MessageStream` holds today: the
-/// message so far (the core keeps it once, moved into the call's `partial`),
-/// the events queued while the driver runs ahead of the reader (a server that
-/// always has data ready keeps the driver from yielding, so up to the whole
-/// stream is queued), and the clone of the final error (with its `partial`)
-/// that `poll_next` yields while keeping the original. Measured: +747 MiB,
-/// 2.9x the cap. One cap needs a bounded queue and the error moved out.
-const STREAM_FACTOR: u64 = 3;
+/// What is held at the peak: the message so far, once (the core keeps it and
+/// moves it into the call's `partial`, which moves into the error the stream
+/// yields). `MessageStream` reads the body only while its queue is empty
+/// (the driver yields after each chunk's events), so at most one chunk's
+/// events wait, and it yields the final error by moving it out, not by a
+/// clone. Before (an unbounded queue the driver filled while the server
+/// always had data ready, and the error cloned with its partial): +747 MiB,
+/// 2.9x the cap.
+const STREAM_FACTOR: u64 = 1;
 
 #[test]
 fn an_endless_stream_stays_within_the_stream_cap_plus_a_constant() {

@@ -117,6 +117,19 @@ impl MessageStream {
         self.acc.finish()
     }
 
+    /// Ends the stream where it is, without reading what the decoder still
+    /// holds (at most an incomplete event: every complete one has been pulled
+    /// by [`next_event`](Self::next_event)): like [`finish`](Self::finish),
+    /// but the message so far is moved into the result, never copied. For a
+    /// stream stopped by its size cap, whose message may be as large as the
+    /// cap.
+    pub fn cut(mut self) -> Result<Finished, StreamError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        self.acc.finish()
+    }
+
     fn fail(&mut self, e: StreamError) -> StreamError {
         self.failed = Some(e.clone());
         e
