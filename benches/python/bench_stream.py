@@ -14,11 +14,16 @@ message:
   final message (SDK: ``messages.stream`` and ``get_final_message``; ours:
   ``messages.stream`` and ``final_message``);
 * ``stream, text only``: the same text deltas without the tool_use blocks;
-* ``create``: the same final message as one JSON body (``messages.create``).
+* ``create``: the same final message as one JSON body (``messages.create``);
+  ours hands over the core's parsed message unconverted, its parts made
+  Python objects on first read;
+* ``create_dict``: the same, then the whole message read (ours:
+  ``to_dict()``, every part converted; the SDK's message is complete when
+  ``create`` returns, so its side is ``create`` alone).
 
 Runs alternate (SDK, ours, SDK, ours, ...) and the medians are compared.
 ``--tool-blocks`` and ``--input-kib`` size the stream; ``--runs`` the
-repetitions; ``--cases`` picks some of ``stream,text,create``. Prints a
+repetitions; ``--cases`` picks some of ``stream,text,create,create_dict``. Prints a
 Markdown table with the ratios.
 
     python benches/python/bench_stream.py            # or: bash benches/python/run.sh
@@ -130,6 +135,17 @@ def ours_create(body: bytes) -> Callable[[], Any]:
     return lambda: client.messages.create(**REQUEST)
 
 
+def ours_create_dict(body: bytes) -> Callable[[], Any]:
+    create = ours_create(body)
+
+    def run() -> Any:
+        msg = create()
+        msg.to_dict()
+        return msg
+
+    return run
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t = time.perf_counter()
     out = fn()
@@ -166,7 +182,7 @@ def main() -> None:
     ap.add_argument("--tool-blocks", type=int, default=8)
     ap.add_argument("--input-kib", type=int, default=64)
     ap.add_argument("--text-deltas", type=int, default=4000)
-    ap.add_argument("--cases", default="stream,text,create", help="comma-separated: stream, text, create (default all)")
+    ap.add_argument("--cases", default="stream,text,create,create_dict", help="comma-separated: stream, text, create, create_dict (default all)")
     args = ap.parse_args()
     cases = set(args.cases.split(","))
 
@@ -185,6 +201,8 @@ def main() -> None:
         rows.append(compare("stream, text only (the same text deltas, no tool_use)", sdk_stream(text_body), ours_stream(text_body), args.runs, same_message(text_final, "end_turn")))
     if "create" in cases:
         rows.append(compare("create: parse the final message (one JSON body)", sdk_create(json_body), ours_create(json_body), args.runs, check))
+    if "create_dict" in cases:
+        rows.append(compare("create, then the whole message read (ours: to_dict())", sdk_create(json_body), ours_create_dict(json_body), args.runs, check))
     print("| case | anthropic SDK | creditpool | SDK / creditpool |")
     print("| --- | --- | --- | --- |")
     for name, s, o in rows:

@@ -16,9 +16,9 @@ import anyio
 import httpx2
 
 from . import _creditpool
-from ._config import DEFAULT_BASE_URL, PoolSelectorOption, Timeouts, selector_option
+from ._config import PoolSelectorOption, Timeouts, selector_option
 from ._creditpool import CreditpoolError
-from ._driver import acall_io, adrive, call_io, drive, play, take_output, take_result
+from ._driver import acall_io, adrive, call_io, drive, internal_error, play, take_output
 from ._streaming import AsyncMessageStream, MessageStream
 from ._transport import jitter_seed, now_ms, plain
 from ._types import Cost, Message
@@ -104,9 +104,20 @@ class _Base:
 
     def cost(self, message: Message | Mapping[str, Any], *, batch: bool = False) -> Cost:
         """What a message cost, per component, in int nano-USD."""
-        data = plain(message)
+        # A Message's three fields, read without converting the rest.
+        data = message if isinstance(message, Message) else plain(message)
         options: dict[str, Any] = {"stop_reason": data.get("stop_reason"), "batch": batch}
-        return Cost(self.prices.cost(str(data.get("model", "")), data.get("usage") or {}, options))
+        return Cost(self.prices.cost(str(data.get("model", "")), plain(data.get("usage")) or {}, options))
+
+
+def take_message(call: _creditpool.MessagesCall) -> Message:
+    """The call's message, or its failure raised (as ``take_result``). The
+    message is the core's, handed over unconverted: its parts become Python
+    objects when first read (``Message`` over a ``LazyMessage``)."""
+    result = call.take_result(lazy=True)
+    if result is None:
+        raise internal_error("the call ended without a result")
+    return Message._lazy(result["message"])
 
 
 def overrides_list(overrides: Sequence[Mapping[str, Any]] | None) -> Iterable[dict[str, Any]]:
@@ -194,7 +205,7 @@ class Messages:
         call = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
         for _ in drive(c, play(call, c._clock), call_io(c)):
             pass
-        return Message(take_result(call)["message"])
+        return take_message(call)
 
     def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> MessageStream:
         """A streamed request: iterate the returned ``MessageStream`` for the
@@ -285,7 +296,7 @@ class AsyncMessages:
         call = c._new_call({"model": model, "max_tokens": max_tokens, "messages": messages, **params}, False)
         async for _ in adrive(c, play(call, c._clock), acall_io(c)):
             pass
-        return Message(take_result(call)["message"])
+        return take_message(call)
 
     def stream(self, *, model: str, max_tokens: int, messages: Sequence[Any], **params: Any) -> AsyncMessageStream:
         """A streamed request: ``async for`` the events of the returned

@@ -1,7 +1,7 @@
 """Stubs of the native module ``creditpool._creditpool`` (checked against the
 built module by ``mypy.stubtest``). Values cross as plain JSON-shaped data."""
 
-from typing import Any, Iterable, Mapping, Sequence, final
+from typing import Any, Iterable, Literal, Mapping, Sequence, final
 
 from ._money import Money
 
@@ -67,6 +67,7 @@ __all__ = [
     "PRICES_AS_OF",
     "RequestBuilder",
     "MessagesCall",
+    "LazyMessage",
     "DEFAULT_IDLE_TIMEOUT_MS",
     "default_call_options",
     "default_webhook_options",

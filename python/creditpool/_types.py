@@ -11,7 +11,7 @@ pydantic models, and cost nothing until a field is read.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Iterator, Literal, Union
+from typing import Any, Iterator, Literal, Union, cast
 
 from ._money import Money
 
@@ -131,9 +131,38 @@ class Usage(Model):
 
 
 class _Block(Model):
-    """A content block; ``type`` is its wire tag."""
+    """A content block; ``type`` is its wire tag.
 
-    __slots__ = ()
+    A block of a message the core handed over unconverted (``Message`` over a
+    ``LazyMessage``) holds ``_src``, the message and its index, and builds its
+    dict on first use (the dict the message's ``to_dict()`` holds)."""
+
+    __slots__ = ("_src",)
+    _src: tuple[Any, int]
+
+    @classmethod
+    def _lazy(cls, native: Any, index: int) -> "_Block":
+        """Block ``index`` of a ``LazyMessage``, its dict not built yet."""
+        b = cls.__new__(cls)
+        b._src = (native, index)
+        return b
+
+    def __getattr__(self, name: str) -> Any:
+        """Builds ``_data`` of a lazy block on first use."""
+        if name == "_data":
+            try:
+                native, index = object.__getattribute__(self, "_src")
+            except AttributeError:
+                pass
+            else:
+                data = native.block(index)
+                self._data = data
+                return data
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied as the class and its dict."""
+        return (type(self), (self._data,))
 
     @property
     def type(self) -> str:
@@ -261,58 +290,116 @@ def block_from_dict(data: dict[str, Any]) -> ContentBlock:
 
 
 class Message(Model):
-    """A message from the model (the response of ``messages.create``)."""
+    """A message from the model (the response of ``messages.create``).
 
-    __slots__ = ("_content",)
+    ``messages.create`` hands over the core's parsed message unconverted
+    (``_creditpool.LazyMessage``): a field or content block becomes a Python
+    object when first read, and ``to_dict()`` builds the whole dict, the same
+    one ``Message(dict)`` would hold (benches/RESULTS.md, issue 15)."""
+
+    __slots__ = ("_content", "_native")
 
     def __init__(self, data: dict[str, Any]) -> None:
         """Wraps a message dict."""
         super().__init__(data)
         self._content: list[ContentBlock] | None = None
+        self._native: Any = None
+
+    @classmethod
+    def _lazy(cls, native: Any) -> "Message":
+        """A message over a ``LazyMessage`` (nothing converted yet)."""
+        m = cls.__new__(cls)
+        m._content = None
+        m._native = native
+        return m
+
+    def __getattr__(self, name: str) -> Any:
+        """``_data`` of a lazy message: its whole dict, built once. From then
+        on every read goes through the dict, as for ``Message(dict)``."""
+        if name == "_data":
+            native = object.__getattribute__(self, "_native")
+            if native is not None:
+                data = native.to_dict()
+                self._data = data
+                self._native = None
+                return data
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied as the class and its dict."""
+        return (type(self), (self._data,))
+
+    def _get(self, key: str, default: Any = None) -> Any:
+        native = self._native
+        if native is None:
+            return self._data.get(key, default)
+        return native.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        """A field by its JSON name, known or not."""
+        native = self._native
+        if native is None or not isinstance(key, str):
+            return self._data[key]
+        return native[key]
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the JSON object has the field."""
+        native = self._native
+        if native is None or not isinstance(key, str):
+            return key in self._data
+        return key in native
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by its JSON name, or ``default``."""
+        return self._get(key, default)
 
     @property
     def id(self) -> str:
         """The message ID (``msg_...``)."""
-        return str(self._data.get("id", ""))
+        return str(self._get("id", ""))
 
     @property
     def type(self) -> str:
         """Always ``message``."""
-        return str(self._data.get("type", "message"))
+        return str(self._get("type", "message"))
 
     @property
     def role(self) -> str:
         """Always ``assistant``."""
-        return str(self._data.get("role", "assistant"))
+        return str(self._get("role", "assistant"))
 
     @property
     def model(self) -> str:
         """The model that answered."""
-        return str(self._data.get("model", ""))
+        return str(self._get("model", ""))
 
     @property
     def content(self) -> list[ContentBlock]:
         """The content blocks, typed."""
         if self._content is None:
-            self._content = [block_from_dict(b) for b in self._data.get("content", [])]
+            native = self._native
+            if native is None:
+                self._content = [block_from_dict(b) for b in self._data.get("content", [])]
+            else:
+                self._content = cast("list[ContentBlock]", [_BLOCKS.get(t, UnknownBlock)._lazy(native, i) for i, t in enumerate(native.block_types())])
         return self._content
 
     @property
     def stop_reason(self) -> str | None:
         """Why the model stopped (``end_turn``, ``tool_use``, ``pause_turn``, ...)."""
-        v = self._data.get("stop_reason")
+        v = self._get("stop_reason")
         return v if isinstance(v, str) else None
 
     @property
     def stop_sequence(self) -> str | None:
         """The stop sequence that matched, if any."""
-        v = self._data.get("stop_sequence")
+        v = self._get("stop_sequence")
         return v if isinstance(v, str) else None
 
     @property
     def usage(self) -> Usage:
         """Token usage."""
-        return Usage(self._data.get("usage") or {})
+        return Usage(self._get("usage") or {})
 
     @property
     def text(self) -> str:

@@ -334,11 +334,15 @@ impl MessagesCall {
     /// The result once `next_action` said done: `{"message", "tool_input_issues",
     /// "attempts", "request_id", "rate_limit"}`, or the failure raised (with
     /// `code`, `attempts`, `give_up_reason` and, for a stream that failed
-    /// part-way, `partial`). None if there is no result (yet).
-    fn take_result<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    /// part-way, `partial`). None if there is no result (yet). With `lazy`,
+    /// `message` is a `LazyMessage` (its parts converted on first access)
+    /// instead of a dict.
+    #[pyo3(signature = (lazy = false))]
+    fn take_result<'py>(&mut self, py: Python<'py>, lazy: bool) -> PyResult<Option<Bound<'py, PyDict>>> {
         guard(py, || match self.inner.take_result() {
             None => Ok(None),
             Some(Err(e)) => Err(call_error(py, &e)),
+            Some(Ok(c)) if lazy => completed_to_py_lazy(py, c).map(Some),
             Some(Ok(c)) => completed_to_py(py, &c).map(Some),
         })
     }
@@ -376,6 +380,18 @@ fn completed_to_py<'py>(py: Python<'py>, c: &Completed) -> PyResult<Bound<'py, P
     d.set_item("attempts", c.attempts)?;
     d.set_item("request_id", c.request_id.as_deref())?;
     d.set_item("rate_limit", ser_to_py(py, &c.rate_limit)?)?;
+    Ok(d)
+}
+
+/// As `completed_to_py`, with the message handed over unconverted, as a
+/// `LazyMessage` that owns it.
+fn completed_to_py_lazy(py: Python<'_>, c: Completed) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("tool_input_issues", ser_to_py(py, &c.tool_input_issues)?)?;
+    d.set_item("attempts", c.attempts)?;
+    d.set_item("request_id", c.request_id.as_deref())?;
+    d.set_item("rate_limit", ser_to_py(py, &c.rate_limit)?)?;
+    d.set_item("message", Bound::new(py, crate::lazy::LazyMessage::new(c.message))?)?;
     Ok(d)
 }
 

@@ -13,6 +13,7 @@ mod agent;
 mod call;
 mod convert;
 mod errors;
+mod lazy;
 mod meter;
 mod money;
 mod outbox;
@@ -41,6 +42,7 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(request::check_request_params, m)?)?;
     m.add_class::<request::RequestBuilder>()?;
     m.add_class::<call::MessagesCall>()?;
+    m.add_class::<lazy::LazyMessage>()?;
     m.add("DEFAULT_IDLE_TIMEOUT_MS", call::DEFAULT_IDLE_TIMEOUT_MS)?;
     m.add_function(wrap_pyfunction!(call::default_call_options, m)?)?;
     m.add_function(wrap_pyfunction!(call::default_webhook_options, m)?)?;
