@@ -6,7 +6,8 @@
 # version of the wasm-bindgen crate in Cargo.lock if that is not the one on
 # PATH. Skips the glue and optimisation steps when the wasm did not change.
 # Prints the module's size, raw and gzip -9 (benches/RESULTS.md "wasm size":
-# about 5.7 MB raw, 1.96 MB gzip -9 on December 5 2026; it grows with the core).
+# about 3.0 MB raw, 1.07 MB gzip -9 on December 5 2026, since the core checks
+# tool schemas itself; it grows with the core).
 #
 # One build serves Node and browsers: js/src/node.js hands the .wasm bytes
 # (read with node:fs) to the glue's initSync, js/src/browser.js lets the glue

@@ -2,8 +2,7 @@
 
 use super::{quoted_name, truncate_chars};
 use crate::api::{json_kind, Tool, ToolSpec};
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::Validator;
+use super::schema::Schema;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -184,7 +183,7 @@ pub fn check_tools(tools: &[ToolSpec]) -> Result<(), ToolDefinitionError> {
 /// definition; calls `keep` with each custom tool and its compiled schema.
 pub(crate) fn for_each_checked<'a>(
     tools: impl IntoIterator<Item = (&'a str, Option<&'a Tool>)>,
-    mut keep: impl FnMut(&'a Tool, Validator),
+    mut keep: impl FnMut(&'a Tool, Schema),
 ) -> Result<(), ToolDefinitionError> {
     let mut seen = BTreeSet::new();
     for (name, custom) in tools {
@@ -200,7 +199,7 @@ pub(crate) fn for_each_checked<'a>(
 }
 
 /// Checks one custom tool and returns its compiled input validator.
-pub(crate) fn compile_tool(tool: &Tool) -> Result<Validator, ToolDefinitionError> {
+pub(crate) fn compile_tool(tool: &Tool) -> Result<Schema, ToolDefinitionError> {
     let name = tool.name.as_str();
     check_name(name)?;
     if tool.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
@@ -317,20 +316,13 @@ fn walk_object(
     Ok(())
 }
 
-/// Compiles a schema for validating inputs: offline (nothing is fetched), with
-/// `format` asserted.
-fn compile_schema(tool: &str, schema: &Value) -> Result<Validator, ToolDefinitionError> {
-    jsonschema::options().offline().should_validate_formats(true).build(schema).map_err(|e| {
-        let detail = truncate_chars(&e.to_string(), MAX_DETAIL_CHARS);
-        let location = e.instance_path().as_str().to_owned();
-        match e.kind() {
-            // The pre-check lets only references to an `$id` of the schema through;
-            // one that still cannot be resolved offline is external after all.
-            ValidationErrorKind::Referencing(jsonschema::ReferencingError::Unretrievable { uri, .. }) => {
-                ToolDefinitionError::ExternalRef { tool: tool.to_owned(), reference: uri.clone(), location }
-            }
-            _ => ToolDefinitionError::InvalidSchema { tool: tool.to_owned(), location, detail },
-        }
+/// Compiles a schema for validating inputs with the core's own checker
+/// ([`super::schema`]): nothing is fetched, `format` is asserted.
+fn compile_schema(tool: &str, schema: &Value) -> Result<Schema, ToolDefinitionError> {
+    Schema::compile(schema).map_err(|e| ToolDefinitionError::InvalidSchema {
+        tool: tool.to_owned(),
+        location: e.location,
+        detail: truncate_chars(&e.detail, MAX_DETAIL_CHARS),
     })
 }
 

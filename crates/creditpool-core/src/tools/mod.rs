@@ -26,7 +26,13 @@
 //!   `anyOf` or `allOf` at its top level (the API refuses those; they may appear
 //!   deeper down).
 //! * `input_schema` compiles as a JSON Schema (draft 2020-12 unless its `$schema`
-//!   names another draft), including a check against the draft's meta-schema.
+//!   names draft-04, draft-06, draft-07 or 2019-09): every keyword the checker
+//!   knows has a value of the shape the draft's meta-schema gives it (`"type":
+//!   "strng"` or `"minLength": -1` is refused, with the JSON Pointer of the
+//!   keyword), `pattern`s and `patternProperties` keys are regular expressions
+//!   the checker supports (ECMA-262 syntax without look-around, backreferences
+//!   or `\p{..}` classes), and no chain of `$ref`s or in-place applicators loops
+//!   back to itself without descending into the input.
 //! * Every `$ref` stays inside the schema: a fragment (`#/$defs/point`), or a URI
 //!   whose part before `#` is exactly the `$id` of the schema or of one of its
 //!   subschemas. Anything else is an [`ToolDefinitionError::ExternalRef`]: the
@@ -41,20 +47,47 @@
 //!
 //! # Input validation
 //!
-//! Every keyword of draft 2020-12 is asserted, and so is `format` for the formats
-//! the validator knows (`date-time`, `date`, `time`, `duration`, `email`,
-//! `hostname`, `ipv4`, `ipv6`, `uri`, `uuid`, `regex`, ...): a schema that says
-//! `"format": "email"` means the tool expects an e-mail address, and catching a
-//! wrong one before the tool runs is the point of validating. Unknown formats are
-//! ignored. All violations are reported (up to [`MAX_REPORTED_VIOLATIONS`]), each
-//! with the JSON Pointer of the offending value.
+//! The checker is the core's own (`schema.rs`, with `format.rs`), so every
+//! language gets the same answers and the same words. It asserts the
+//! validation and applicator keywords of the drafts: `type` (`integer` accepts
+//! an integral float such as `10.0`), `enum`, `const`, `minimum`, `maximum`,
+//! `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf` (numbers compared
+//! exactly, decimals as written), `minLength` / `maxLength` (in Unicode scalar
+//! values), `pattern`, `format`, `items`, `prefixItems` (or draft-07's array
+//! `items` and `additionalItems`), `contains` / `minContains` / `maxContains`,
+//! `minItems`, `maxItems`, `uniqueItems`, `properties`, `patternProperties`,
+//! `additionalProperties`, `required`, `dependentRequired`, `dependentSchemas`
+//! (draft-07's `dependencies`), `propertyNames`, `minProperties`,
+//! `maxProperties`, `allOf`, `anyOf`, `oneOf`, `not`, `if` / `then` / `else`,
+//! `unevaluatedProperties`, `unevaluatedItems` and `$ref` (a JSON Pointer
+//! fragment, an `$anchor`, or a subschema's `$id`; up to draft-07 a `$ref`
+//! hides its siblings, as those drafts say). Unknown keywords are ignored.
+//!
+//! `format` is asserted for the formats the draft defines: `date-time`,
+//! `date`, `time`, `duration`, `email`, `hostname`, `ipv4`, `ipv6`, `uri`,
+//! `uri-reference`, `iri`, `iri-reference`, `uri-template`, `json-pointer`,
+//! `relative-json-pointer`, `regex`, `uuid` (`duration` and `uuid` from
+//! 2019-09 on): a schema that says `"format": "email"` means the tool expects
+//! an e-mail address, and catching a wrong one before the tool runs is the
+//! point of validating. Other formats (`idn-email`, `idn-hostname`, custom
+//! ones) are ignored. All violations are reported (up to
+//! [`MAX_REPORTED_VIOLATIONS`]), each with the JSON Pointer of the offending
+//! value.
+//!
+//! Bounds: checking one input descends at most 128 subschema applications
+//! deep and takes at most 5,000,000 of them; past either, the input is refused
+//! with a violation saying it could not be checked (a hostile input can neither
+//! exhaust the stack nor run without end). A schema holds at most 100,000
+//! subschemas.
 //!
 //! A `tool_use` block that was cut off because the response hit `max_tokens` is
 //! never run, whatever its partial input looks like: see
 //! [`ToolSet::check_call_with`].
 
 mod definition;
+mod format;
 mod input_error;
+mod schema;
 mod set;
 
 pub use definition::{check_tool, check_tools, ToolDefinitionError, MAX_SCHEMA_DEPTH, MAX_TOOL_NAME_LEN};

@@ -1,10 +1,10 @@
 //! A checked set of custom tools with compiled input schemas.
 
 use super::definition::{for_each_checked, ToolDefinitionError};
-use super::input_error::{InputViolation, ToolInputError, MAX_REPORTED_VIOLATIONS, MAX_VIOLATION_MESSAGE_CHARS};
+use super::input_error::{ToolInputError, MAX_REPORTED_VIOLATIONS, MAX_VIOLATION_MESSAGE_CHARS};
 use super::truncate_chars;
 use crate::api::{Tool, ToolSpec, ToolUseBlock};
-use jsonschema::Validator;
+use super::schema::Schema;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -42,7 +42,7 @@ pub struct ToolSet {
 #[derive(Clone, Debug)]
 struct CompiledTool {
     tool: Tool,
-    validator: Validator,
+    schema: Schema,
 }
 
 impl ToolSet {
@@ -64,9 +64,9 @@ impl ToolSet {
 
     fn build<'a>(tools: impl IntoIterator<Item = (&'a str, Option<&'a Tool>)>) -> Result<ToolSet, ToolDefinitionError> {
         let mut set = ToolSet { tools: Vec::new(), by_name: BTreeMap::new() };
-        for_each_checked(tools, |tool, validator| {
+        for_each_checked(tools, |tool, schema| {
             set.by_name.insert(tool.name.clone(), set.tools.len());
-            set.tools.push(CompiledTool { tool: tool.clone(), validator });
+            set.tools.push(CompiledTool { tool: tool.clone(), schema });
         })?;
         Ok(set)
     }
@@ -128,20 +128,15 @@ impl ToolSet {
 
 impl CompiledTool {
     fn check_input(&self, input: &Value) -> Result<(), ToolInputError> {
-        if self.validator.is_valid(input) {
+        if self.schema.is_valid(input) {
             return Ok(());
         }
         // Gather a bounded number, sort them so that the report does not depend on
-        // the validator's internal order, then keep the first few.
-        let mut errors = Vec::new();
-        let mut total = 0usize;
-        for e in self.validator.iter_errors(input) {
-            total += 1;
-            if errors.len() < SORT_WINDOW {
-                errors.push(InputViolation {
-                    path: e.instance_path().as_str().to_owned(),
-                    message: truncate_chars(&e.to_string(), MAX_VIOLATION_MESSAGE_CHARS),
-                });
+        // the checker's order, then keep the first few.
+        let (mut errors, total) = self.schema.violations(input, SORT_WINDOW);
+        for e in &mut errors {
+            if e.message.chars().count() > MAX_VIOLATION_MESSAGE_CHARS {
+                e.message = truncate_chars(&e.message, MAX_VIOLATION_MESSAGE_CHARS);
             }
         }
         errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
