@@ -513,6 +513,7 @@ export const CODES = Object.freeze({
   "stream_finished": "StreamError",
   "missing_api_key": "RequestBuildError",
   "invalid_api_key": "RequestBuildError",
+  "invalid_base_url": "InvalidOptionsError",
   "invalid_header": "RequestBuildError",
   "invalid_beta": "RequestBuildError",
   "invalid_request": "RequestBuildError",

@@ -9,7 +9,6 @@ import { drive, machine } from './player.js';
 import { runtime } from './runtime.js';
 import { call, glue } from './wasm.js';
 
-const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 const RAW = new WeakMap();
 
@@ -73,18 +72,6 @@ function extraHeaders(headers) {
   return pairs;
 }
 
-function checkBaseURL(baseURL) {
-  let url;
-  try {
-    url = new URL(baseURL);
-  } catch {
-    throw configError('invalid_base_url', `baseURL ${JSON.stringify(String(baseURL))} is not an absolute URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw configError('invalid_base_url', `baseURL must be http or https, not ${url.protocol}`);
-  }
-  return String(baseURL);
-}
 
 /**
  * A Messages API client.
@@ -116,10 +103,12 @@ export class Client {
           'pass dangerouslyAllowBrowser: true if that is what you mean (see docs/JS.md)',
       );
     }
-    const apiKey = options.apiKey ?? runtime.env('ANTHROPIC_API_KEY') ?? '';
+    const [apiKeyEnv, baseUrlEnv] = call(() => glue.clientEnvNames());
+    const apiKey = options.apiKey ?? runtime.env(apiKeyEnv) ?? '';
     if (typeof apiKey !== 'string') throw configError('invalid_api_key', 'apiKey must be a string');
-    // As in Python, Rust and the official SDKs: an unset or empty variable means the API.
-    const baseURL = checkBaseURL(options.baseURL ?? (runtime.env('ANTHROPIC_BASE_URL') || undefined) ?? DEFAULT_BASE_URL);
+    // The core's one rule: given, else a non-empty variable, else the API.
+    if (options.baseURL !== undefined && typeof options.baseURL !== 'string') throw configError('invalid_base_url', 'baseURL must be a string');
+    const baseURL = call(() => glue.resolveBaseUrl(options.baseURL, runtime.env(baseUrlEnv)));
     this.#raw = call(
       () =>
         new glue.RawClient(

@@ -4,7 +4,7 @@
 // Rust (crates/creditpool/tests/first_hour_config.rs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'creditpool';
+import { Client, InvalidOptionsError } from 'creditpool';
 import { startSim } from './helpers/sim.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -50,5 +50,14 @@ test('an empty ANTHROPIC_BASE_URL means the API (as in Python and Rust); code wi
   });
   await withEnv({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }, () => {
     assert.equal(new Client({ apiKey: 'k', baseURL: 'http://127.0.0.1:8' }).baseURL, 'http://127.0.0.1:8');
+  });
+});
+
+test('a base URL follows the core\'s one rule (as in Python and Rust)', async () => {
+  await withEnv({ ANTHROPIC_BASE_URL: 'https://proxy.test/anthropic/' }, () => {
+    assert.equal(new Client({ apiKey: 'k' }).baseURL, 'https://proxy.test/anthropic');
+  });
+  await withEnv({ ANTHROPIC_BASE_URL: 'localhost:8080' }, () => {
+    assert.throws(() => new Client({ apiKey: 'k' }), (e) => e instanceof InvalidOptionsError && e.kind === 'invalid_base_url' && e.message.includes('(from ANTHROPIC_BASE_URL)'));
   });
 });

@@ -51,7 +51,7 @@ class _Base:
         }
         if anthropic_version is not None:
             options["anthropic_version"] = anthropic_version
-        key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY", "")
+        key = api_key if api_key is not None else os.environ.get(_creditpool.API_KEY_ENV, "")
         # The key lives only inside the core's builder, which never shows it.
         self._builder = _creditpool.RequestBuilder(key, options)
         del key
@@ -60,7 +60,8 @@ class _Base:
             policy["max_retries"] = max_retries
         self._retry = _creditpool.RetryPolicy(policy)
         self._retry_policy: dict[str, Any] = self._retry.to_dict()
-        self.base_url: str = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        # The core's rule: given, else a non-empty variable, else the API.
+        self.base_url: str = _creditpool.resolve_base_url(base_url, os.environ.get(_creditpool.BASE_URL_ENV))
         """Where requests go."""
         self.timeouts: Timeouts = Timeouts.of(timeout)
         if total_timeout is not None:

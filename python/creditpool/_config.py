@@ -7,8 +7,10 @@ from typing import Any, Union
 
 __all__ = ["Timeouts", "PoolSelector", "PoolSelectorOption", "DEFAULT_BASE_URL"]
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-"""Where requests go unless ``base_url`` or ``ANTHROPIC_BASE_URL`` says otherwise."""
+from ._creditpool import DEFAULT_BASE_URL as DEFAULT_BASE_URL  # the core's
+
+# ``DEFAULT_BASE_URL``: where requests go unless ``base_url`` or
+# ``ANTHROPIC_BASE_URL`` says otherwise (``resolve_base_url``: the core's rule).
 
 
 @dataclass(frozen=True)

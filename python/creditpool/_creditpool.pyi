@@ -60,6 +60,10 @@ __all__ = [
     "BudgetExhaustedError",
     "InternalError",
     "check_request_params",
+    "resolve_base_url",
+    "DEFAULT_BASE_URL",
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
     "class_for_code",
     "error_codes",
     "error_classes",
@@ -206,6 +210,11 @@ class UnknownParameterError(RequestBuildError):
     suggestion: str | None
 
 def check_request_params(names: list[str], also_known: list[str] = ...) -> None: ...
+def resolve_base_url(given: str | None, env: str | None) -> str: ...
+
+DEFAULT_BASE_URL: str
+API_KEY_ENV: str
+BASE_URL_ENV: str
 
 class InvalidOptionsError(CreditpoolError, ValueError):
     what: str | None

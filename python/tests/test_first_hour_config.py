@@ -39,3 +39,17 @@ def test_no_key_anywhere_is_a_typed_error_naming_the_variable(monkeypatch: pytes
     with pytest.raises(cp.RequestBuildError, match="ANTHROPIC_API_KEY") as e:
         cp.Client(base_url="http://127.0.0.1:9").messages.create(model=MODEL, max_tokens=10, messages=HI)
     assert e.value.code == "missing_api_key"
+
+
+def test_a_base_url_follows_the_cores_one_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same rule in Rust and JS: given wins, trailing slashes go, a URL
+    # that is not absolute http(s) is refused saying where it came from.
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://proxy.test/anthropic/")
+    assert cp.Client(api_key="k").base_url == "https://proxy.test/anthropic"
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "localhost:8080")
+    with pytest.raises(cp.InvalidOptionsError, match=r"\(from ANTHROPIC_BASE_URL\)") as e:
+        cp.Client(api_key="k")
+    assert e.value.code == "invalid_base_url"
+    with pytest.raises(cp.InvalidOptionsError) as e:
+        cp.Client(api_key="k", base_url="ftp://x.test")
+    assert e.value.code == "invalid_base_url" and "from ANTHROPIC_BASE_URL" not in str(e.value)

@@ -78,6 +78,10 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WEBHOOK_CONCURRENCY", creditpool_core::pool::webhook::DEFAULT_DELIVERY_CONCURRENCY)?;
     m.add_function(wrap_pyfunction!(request::normalize_request, m)?)?;
     m.add_function(wrap_pyfunction!(request::json_round_trip, m)?)?;
+    m.add_function(wrap_pyfunction!(request::resolve_base_url, m)?)?;
+    m.add("DEFAULT_BASE_URL", creditpool_core::request::DEFAULT_BASE_URL)?;
+    m.add("API_KEY_ENV", creditpool_core::request::API_KEY_ENV)?;
+    m.add("BASE_URL_ENV", creditpool_core::request::BASE_URL_ENV)?;
     m.add_function(wrap_pyfunction!(response::parse_message, m)?)?;
     m.add_function(wrap_pyfunction!(response::parse_count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(response::rate_limit_info, m)?)?;

@@ -123,6 +123,16 @@ pub fn normalize_request<'py>(py: Python<'py>, request: &Bound<'py, PyAny>) -> P
     })
 }
 
+/// The base URL a client sends to, by the core's rule (`resolve_base_url`):
+/// `given`, else `env` (the variable's value) when not empty, else the API;
+/// raises `InvalidOptionsError` (`invalid_base_url`) for one that is not an
+/// absolute http(s) URL; trailing slashes dropped.
+#[pyfunction]
+#[pyo3(signature = (given, env))]
+pub fn resolve_base_url(py: Python<'_>, given: Option<&str>, env: Option<&str>) -> PyResult<String> {
+    creditpool_core::request::resolve_base_url(given, env).map_err(|e| request_error(py, &e))
+}
+
 /// JSON of a Python value, for tests of the conversion itself.
 #[pyfunction]
 pub fn json_round_trip<'py>(py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

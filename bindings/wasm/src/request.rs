@@ -69,6 +69,20 @@ pub fn check_request_params(names: Vec<String>, also_known: Vec<String>) -> Resu
     creditpool_core::request::check_params(names.iter().map(String::as_str), &known).map_err(|e| errors::request_error(&e))
 }
 
+/// The base URL a client sends to, by the core's rule (`resolve_base_url`):
+/// `given`, else `env` (the variable's value) when not empty, else the API;
+/// throws `InvalidOptionsError` (`invalid_base_url`) otherwise.
+#[wasm_bindgen(js_name = resolveBaseUrl)]
+pub fn resolve_base_url(given: Option<String>, env: Option<String>) -> Result<String, JsValue> {
+    creditpool_core::request::resolve_base_url(given.as_deref(), env.as_deref()).map_err(|e| errors::request_error(&e))
+}
+
+/// The environment variables a client reads: `[API_KEY_ENV, BASE_URL_ENV]`.
+#[wasm_bindgen(js_name = clientEnvNames)]
+pub fn client_env_names() -> Vec<String> {
+    vec![creditpool_core::request::API_KEY_ENV.to_owned(), creditpool_core::request::BASE_URL_ENV.to_owned()]
+}
+
 /// The core's words for a name not among `known` (`suggest::unknown_name_message`):
 /// `unknown {what} "name": did you mean "closest"?`, or the known names.
 #[wasm_bindgen(js_name = unknownNameMessage)]

@@ -23,7 +23,7 @@
 //!   error (or of its status), a cut stream `stream_incomplete`;
 //! * a call ([`AttemptError`], [`CallError`]): the code of what failed;
 //! * building a request ([`RequestError`]): `missing_api_key`,
-//!   `invalid_api_key`, `invalid_header`, `invalid_beta`, `invalid_request`,
+//!   `invalid_api_key`, `invalid_header`, `invalid_beta`, `invalid_base_url`, `invalid_request`,
 //!   `selector_collision`, `unknown_parameter`;
 //! * tools ([`ToolDefinitionError`], [`ToolInputError`]): `invalid_tool_name`,
 //!   ..., `unknown_tool`, `invalid_tool_input`, `truncated_tool_input`;
@@ -245,6 +245,7 @@ impl RequestError {
             RequestError::InvalidApiKey => "invalid_api_key",
             RequestError::InvalidHeader { .. } => "invalid_header",
             RequestError::InvalidBeta { .. } => "invalid_beta",
+            RequestError::InvalidBaseUrl { .. } => "invalid_base_url",
             RequestError::InvalidRequest { .. } => "invalid_request",
             RequestError::SelectorCollision { .. } => "selector_collision",
             RequestError::UnknownParameter { .. } => "unknown_parameter",
@@ -492,6 +493,7 @@ pub const CODES: &[(&str, &str)] = &[
     // Building a request (`RequestError`).
     ("missing_api_key", "RequestBuildError"),
     ("invalid_api_key", "RequestBuildError"),
+    ("invalid_base_url", "InvalidOptionsError"),
     ("invalid_header", "RequestBuildError"),
     ("invalid_beta", "RequestBuildError"),
     ("invalid_request", "RequestBuildError"),
@@ -712,6 +714,7 @@ mod tests {
             RequestError::InvalidApiKey,
             RequestError::InvalidHeader { name: "h".into(), part: "value" },
             RequestError::InvalidBeta { beta: "a,b".into() },
+            RequestError::InvalidBaseUrl { url: "x".into(), from_env: false },
             RequestError::InvalidRequest { reason: "r".into() },
             RequestError::SelectorCollision { field: "model".into() },
             RequestError::UnknownParameter { name: "temprature".into(), suggestion: Some("temperature".into()) },

@@ -20,6 +20,39 @@ pub const MESSAGES_PATH: &str = "/v1/messages";
 /// The path of the token-counting endpoint.
 pub const COUNT_TOKENS_PATH: &str = "/v1/messages/count_tokens";
 
+/// Where requests go unless the caller or the environment says otherwise.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The environment variable a client reads its API key from (the official
+/// SDKs' name) when none is given.
+pub const API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+
+/// The environment variable a client reads its base URL from (the official
+/// SDKs' name) when none is given.
+pub const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
+
+/// The base URL a client sends to, by one rule in every language: the one
+/// the caller gave (`given`) wins; else [`BASE_URL_ENV`]'s value (`env`)
+/// when it is set and not empty; else [`DEFAULT_BASE_URL`]. It must be an
+/// absolute `http://` or `https://` URL with a host and no whitespace or
+/// control character ([`RequestError::InvalidBaseUrl`], which says whether it
+/// came from the environment); trailing slashes are dropped, so that
+/// [`MESSAGES_PATH`] appends cleanly.
+pub fn resolve_base_url(given: Option<&str>, env: Option<&str>) -> Result<String, RequestError> {
+    let (url, from_env) = match (given, env) {
+        (Some(g), _) => (g, false),
+        (None, Some(e)) if !e.is_empty() => (e, true),
+        _ => (DEFAULT_BASE_URL, false),
+    };
+    let bad = || RequestError::InvalidBaseUrl { url: url.chars().take(64).collect(), from_env };
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(bad)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
 /// The body field that selects the credit pool a request draws from.
 ///
 /// By default `"credit_pool": "programmatic"`. Both the name and the value can be
@@ -178,6 +211,14 @@ pub enum RequestError {
         name: String,
         /// `"name"` or `"value"`.
         part: &'static str,
+    },
+    /// A base URL that is not an absolute http or https URL.
+    #[error("base URL {url:?}{} must be an absolute http:// or https:// URL with a host", if *from_env { " (from ANTHROPIC_BASE_URL)" } else { "" })]
+    InvalidBaseUrl {
+        /// The URL as given (at most 64 characters of it).
+        url: String,
+        /// Whether it came from `ANTHROPIC_BASE_URL`.
+        from_env: bool,
     },
     /// A beta name is empty or contains a comma.
     #[error("invalid beta {beta:?}: it must be non-empty and contain no comma")]
@@ -574,5 +615,30 @@ mod redaction_tests {
         for n in ["content-type", "anthropic-version", "anthropic-beta", "x-team"] {
             assert!(!crate::http::is_secret_header(n), "{n}");
         }
+    }
+}
+
+#[cfg(test)]
+mod base_url_tests {
+    use super::*;
+
+    #[test]
+    fn the_given_url_wins_then_a_non_empty_variable_then_the_api() {
+        assert_eq!(resolve_base_url(Some("http://127.0.0.1:8080/"), Some("https://x.test")).unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(resolve_base_url(None, Some("https://proxy.test/anthropic//")).unwrap(), "https://proxy.test/anthropic");
+        assert_eq!(resolve_base_url(None, Some("")).unwrap(), DEFAULT_BASE_URL);
+        assert_eq!(resolve_base_url(None, None).unwrap(), DEFAULT_BASE_URL);
+    }
+
+    #[test]
+    fn a_url_that_is_not_absolute_http_is_refused_saying_where_it_came_from() {
+        for bad in ["api.anthropic.com", "ftp://x.test", "https://", "https:///v1", "https://a b.test", "http://x.test/\n"] {
+            let e = resolve_base_url(Some(bad), None).unwrap_err();
+            assert!(matches!(e, RequestError::InvalidBaseUrl { from_env: false, .. }), "{bad:?}");
+        }
+        let e = resolve_base_url(None, Some("localhost:8080")).unwrap_err();
+        assert_eq!(e.to_string(), "base URL \"localhost:8080\" (from ANTHROPIC_BASE_URL) must be an absolute http:// or https:// URL with a host");
+        // Given wins even over a bad variable.
+        assert!(resolve_base_url(Some("https://ok.test"), Some("bad")).is_ok());
     }
 }

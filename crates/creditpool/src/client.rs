@@ -17,14 +17,10 @@ use creditpool_core::ApiKey;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The API's base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
-/// The environment variable the key is read from when none is given.
-pub const API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
-/// The environment variable the base URL is read from when none is given (as
-/// the official SDKs and this package's Python and JS clients do); unset or
-/// empty: [`DEFAULT_BASE_URL`].
-pub const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
+/// The API's base URL, the environment variables a client reads (the
+/// official SDKs' names) and the rule that picks the base URL: the core's
+/// (`creditpool_core::request`), the same in every language.
+pub use creditpool_core::request::{API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL};
 
 /// How long a call waits, at most. `read` and `idle` become the core's
 /// [`CallOptions::read_timeout_ms`] and [`CallOptions::idle_timeout_ms`]: the
@@ -400,17 +396,9 @@ impl ClientBuilder {
             Some(k) => k,
             None => ApiKey::new(std::env::var(API_KEY_ENV).unwrap_or_default()),
         };
-        let (base_url, from_env) = match self.base_url {
-            Some(url) => (url, false),
-            None => match std::env::var(BASE_URL_ENV) {
-                Ok(url) if !url.is_empty() => (url, true),
-                _ => (DEFAULT_BASE_URL.to_owned(), false),
-            },
-        };
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) || base_url.contains(char::is_whitespace) {
-            let source = if from_env { format!(" (from {BASE_URL_ENV})") } else { String::new() };
-            return Err(Error::Config { reason: format!("base URL {base_url:?}{source} must start with http:// or https://") });
-        }
+        // The core's one rule: given, else a non-empty variable, else the API.
+        let env = std::env::var(BASE_URL_ENV).ok();
+        let base_url = creditpool_core::request::resolve_base_url(self.base_url.as_deref(), env.as_deref()).map_err(|e| Error::Config { reason: e.to_string() })?;
         let mut config = RequestConfig::new(api_key);
         if let Some(v) = self.anthropic_version {
             config.anthropic_version = v;

@@ -128,3 +128,17 @@ async fn an_agent_whose_server_is_unreachable_says_where_and_why() {
     // Nothing reached a model: the reservation was given back.
     assert_eq!(pool.with(|p| p.state().committed()), creditpool::Money::ZERO);
 }
+
+/// The base URL follows the core's one rule, as in Python and JS: a trailing
+/// slash goes, a URL that is not absolute http(s) is refused saying it came
+/// from the variable.
+#[tokio::test]
+async fn a_base_url_follows_the_cores_one_rule() {
+    let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    set_env(Some("https://proxy.test/anthropic/"), Some("k"));
+    assert_eq!(Client::new().unwrap().base_url(), "https://proxy.test/anthropic");
+    set_env(Some("localhost:8080"), Some("k"));
+    let e = Client::new().unwrap_err();
+    assert!(e.to_string().contains("(from ANTHROPIC_BASE_URL)"), "{e}");
+    set_env(None, None);
+}
