@@ -15,22 +15,9 @@ from typing import Any
 import pytest
 
 import creditpool as cp
+from poolhelp import T0, USD, FakeClock
 from creditpool import _activity
 from creditpool import _creditpool as native
-
-USD = 1_000_000_000
-T0 = 1_795_000_000_000
-"""A fixed clock (2026-11-18)."""
-
-
-class FakeClock:
-    """A clock the test moves."""
-
-    def __init__(self, start: int = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def _busy_pool(clock: FakeClock, **kwargs: Any) -> cp.Pool:

@@ -16,22 +16,11 @@ from typing import Any, Iterator
 import pytest
 
 import creditpool as cp
+from poolhelp import T0, USD, FakeClock
+from poolhelp import crash as _crash
+from poolhelp import ledger_lines as _lines
 from creditpool import _creditpool
 from creditpool._persistence import PoolDirectory
-
-USD = 1_000_000_000
-T0 = 1_795_000_000_000
-"""A fixed clock (2026-11-18): tests pass ``now_ms`` or a fake clock."""
-
-
-class FakeClock:
-    """A clock the test moves."""
-
-    def __init__(self, start: int = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def test_reserve_settle_release_and_report() -> None:
@@ -127,20 +116,6 @@ def test_a_failing_callback_does_not_break_the_pool(caplog: pytest.LogCaptureFix
 
 
 # ----- persistence -----
-
-
-def _lines(d: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (d / "ledger.jsonl").read_text().splitlines()]
-
-
-def _crash(pool: cp.Pool) -> None:
-    """The process dies here: the directory's lock goes, nothing more is
-    written (no last snapshot, the journal stays)."""
-    pool._fast = False
-    pool._live = False
-    pool._closed = True
-    assert pool._store is not None
-    pool._store.close()
 
 
 def test_persistence_restores_the_pool_and_keeps_every_entry(tmp_path: Path) -> None:

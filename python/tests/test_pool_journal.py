@@ -21,32 +21,10 @@ from typing import Any
 import pytest
 
 import creditpool as cp
+from poolhelp import T0, USD, FakeClock
+from poolhelp import crash as _crash
+from poolhelp import ledger_lines as _lines
 from creditpool._persistence import PoolDirectory
-
-USD = 1_000_000_000
-T0 = 1_795_000_000_000
-
-
-class FakeClock:
-    def __init__(self, start: int = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> int:
-        return self.now
-
-
-def _lines(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (directory / "ledger.jsonl").read_text().splitlines()]
-
-
-def _crash(pool: cp.Pool) -> None:
-    """The process dies here: the directory's lock goes, nothing more is
-    written (no last snapshot, the journal stays)."""
-    pool._fast = False
-    pool._live = False
-    pool._closed = True
-    assert pool._store is not None
-    pool._store.close()
 
 
 _WORKER = """
