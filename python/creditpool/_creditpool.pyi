@@ -160,7 +160,7 @@ class APIError(CreditpoolError):
     status: int | None
     request_id: str | None
     message: str | None
-    partial: dict[str, Any] | None
+    partial: LazyMessage | None
 
 class BadRequestError(APIError): ...
 
@@ -178,7 +178,7 @@ class InternalServerError(APIError): ...
 class ServerTimeoutError(APIError): ...
 class OverloadedError(APIError): ...
 class APIConnectionError(CreditpoolError):
-    partial: dict[str, Any] | None
+    partial: LazyMessage | None
 
 class APITimeoutError(APIConnectionError):
     phase: str | None
@@ -187,7 +187,7 @@ class ResponseParseError(CreditpoolError):
     reason: str | None
 
 class StreamError(CreditpoolError):
-    partial: dict[str, Any] | None
+    partial: LazyMessage | None
 
 class StreamIncompleteError(StreamError):
     reason: str | None

@@ -72,18 +72,23 @@ pub fn transport_error(py: Python<'_>, f: &Failure) -> PyErr {
 /// A call that failed for good: the last attempt's error, with `attempts`,
 /// `give_up_reason` and `partial` (the message a failed stream had received,
 /// from the core's `CallError.partial`).
-pub fn call_error(py: Python<'_>, e: &CallError) -> PyErr {
+///
+/// The message a failed stream had so far (`partial`) moves into a
+/// `LazyMessage`, read like a dict and converted only where it is read: the
+/// core's copy is then the only one (a stream capped at `max_stream_bytes`
+/// holds one cap, not the core's and a Python conversion at once).
+pub fn call_error(py: Python<'_>, mut e: CallError) -> PyErr {
     let err = match (&e.error, &e.connection) {
         // Where the request went and what the OS said, in the core's words.
         (AttemptError::Transport(f @ Failure::Connection), Some(words)) => raise(py, f.code(), words, &[]),
         _ => attempt_error(py, &e.error),
     };
     let value = err.value(py);
-    let set = || -> PyResult<()> {
+    let mut set = || -> PyResult<()> {
         value.setattr("attempts", e.attempts)?;
         value.setattr("give_up_reason", ser_to_py(py, &e.reason)?)?;
-        if let Some(m) = &e.partial {
-            value.setattr("partial", ser_to_py(py, m.as_ref())?)?;
+        if let Some(m) = e.partial.take() {
+            value.setattr("partial", Py::new(py, crate::lazy::LazyMessage::new(*m))?)?;
         }
         Ok(())
     };
@@ -341,7 +346,7 @@ impl MessagesCall {
     fn take_result<'py>(&mut self, py: Python<'py>, lazy: bool) -> PyResult<Option<Bound<'py, PyDict>>> {
         guard(py, || match self.inner.take_result() {
             None => Ok(None),
-            Some(Err(e)) => Err(call_error(py, &e)),
+            Some(Err(e)) => Err(call_error(py, e)),
             Some(Ok(c)) if lazy => completed_to_py_lazy(py, c).map(Some),
             Some(Ok(c)) => completed_to_py(py, &c).map(Some),
         })
@@ -354,7 +359,7 @@ impl MessagesCall {
     fn take_output<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         guard(py, || match self.inner.take_output() {
             None => Ok(None),
-            Some(Err(e)) => Err(call_error(py, &e)),
+            Some(Err(e)) => Err(call_error(py, e)),
             Some(Ok(CallOutput::Message(c))) => completed_to_py(py, &c).map(Some),
             Some(Ok(CallOutput::InputTokens { input_tokens, attempts, request_id })) => {
                 let d = PyDict::new(py);
