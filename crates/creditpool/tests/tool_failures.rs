@@ -93,6 +93,11 @@ async fn a_failed_tool_is_kept_on_its_turn_logged_and_the_model_reads_the_safe_d
     let sim = sim_common::start("tool-failures", None, Some(&script()), &[]);
     let events = Arc::new(Mutex::new(Vec::new()));
     let _guard = tracing::subscriber::set_default(Recorder(events.clone()));
+    // Both tests of this file log a tool failure, each on its own thread:
+    // have the callsites' interest computed with this thread's recorder in
+    // place, whichever test reaches them first (a fresh-clone run once saw
+    // no event here).
+    tracing::callsite::rebuild_interest_cache();
     let client = Client::builder().api_key("sk-sim").base_url(&sim.url).build().unwrap();
     let pool = SharedPool::new(PoolConfig::new(Money::from_usd(1).unwrap())).unwrap();
     let agent = Agent::builder(&client, &pool).agent_id("a").model(MODEL).max_tokens(50).tool(lookup()).build().unwrap();
@@ -127,6 +132,10 @@ async fn a_failed_tool_is_kept_on_its_turn_logged_and_the_model_reads_the_safe_d
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_formatter_chooses_what_the_model_reads_when_the_words_ask_for_the_error() {
+    // A recorder of its own, so that this test never registers the failure's
+    // log callsite without a subscriber (see the test above).
+    let _guard = tracing::subscriber::set_default(Recorder(Default::default()));
+    tracing::callsite::rebuild_interest_cache();
     let sim = sim_common::start("tool-failures-fmt", None, Some(&script()), &[]);
     let client = Client::builder().api_key("sk-sim").base_url(&sim.url).build().unwrap();
     let pool = SharedPool::new(PoolConfig::new(Money::from_usd(1).unwrap())).unwrap();
