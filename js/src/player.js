@@ -241,28 +241,19 @@ export async function playAttempt(m, ctx) {
     const how = m.handleHead(sent.status, sent.headers, ctx.now());
     ctx.onHead?.(sent, how);
     reader = sent.body ? sent.body.getReader() : null;
-    if (how === 'whole' && typeof m.handleBodyChunk === 'function') {
-      const body = await within(m, readInto(reader, m, live), ctx);
-      if (body === TIMED_OUT) return;
-      if (body.failure) {
-        if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
-        m.handleTransportError(CONNECTION, ctx.now());
-      } else {
-        complete = true;
-        m.handleBodyEnd(ctx.now());
-      }
-      await afterInput(ctx);
-      return;
-    }
     if (how === 'whole') {
-      const body = await within(m, readWhole(reader, m.maxBodyBytes), ctx);
+      // In pieces into the machine when it takes them (its buffer is the only
+      // copy), else one buffer handed over at the end.
+      const pieces = typeof m.handleBodyChunk === 'function';
+      const body = await within(m, pieces ? readInto(reader, m, live) : readWhole(reader, m.maxBodyBytes), ctx);
       if (body === TIMED_OUT) return;
       if (body.failure) {
         if (ctx.signal?.aborted) throw abortError(undefined, ctx.signal);
         m.handleTransportError(CONNECTION, ctx.now());
       } else {
         complete = true;
-        m.handleBody(body.bytes, ctx.now());
+        if (pieces) m.handleBodyEnd(ctx.now());
+        else m.handleBody(body.bytes, ctx.now());
       }
       await afterInput(ctx);
       return;

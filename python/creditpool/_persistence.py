@@ -139,22 +139,7 @@ class PoolDirectory:
         """Replaces ``snapshot.json`` atomically; a temporary file unique to
         this writer (pid and counter), so that no two writers share one."""
         self.check()
-        tmp = self.path / f"{SNAPSHOT_FILE}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                if self.fsync:
-                    os.fsync(f.fileno())
-            os.replace(tmp, self.snapshot_path)
-        except OSError as e:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            raise store_error(f"could not write {self.snapshot_path}: {_os_reason(e)}") from None
-        if self.fsync:
-            _fsync_dir(self.path)
+        self._replace(self.snapshot_path, text.encode("utf-8"))
 
     def load_ledger(self) -> list[dict[str, Any]]:
         """The ledger's entries, checked: a last line cut short by a crash
@@ -205,20 +190,7 @@ class PoolDirectory:
     def rewrite_records(self, lines: list[str]) -> None:
         """Replaces the delivery records with ``lines`` atomically."""
         self.check()
-        tmp = self.path / f"{DELIVERIES_FILE}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write("".join(lines))
-                f.flush()
-                if self.fsync:
-                    os.fsync(f.fileno())
-            os.replace(tmp, self.deliveries_path)
-        except OSError as e:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            raise store_error(f"could not write {self.deliveries_path}: {_os_reason(e)}") from None
+        self._replace(self.deliveries_path, "".join(lines).encode("utf-8"))
 
     def record(self, line: str) -> None:
         """Appends one delivery record and syncs it; ``PoolStoreError`` if
@@ -358,20 +330,29 @@ class PoolDirectory:
             except OSError as e:
                 raise store_error(f"could not remove {self.journal_path}: {_os_reason(e)}") from None
         else:
-            tmp = self.path / f"{JOURNAL_FILE}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
+            self._replace(self.journal_path, marker.encode("utf-8"))
+            return
+        if self.fsync:
+            _fsync_dir(self.path)
+
+    def _replace(self, target: Path, data: bytes) -> None:
+        """Replaces ``target`` with ``data`` atomically: a temporary file
+        unique to this writer (pid and counter, so that no two writers share
+        one), synced when ``fsync``, renamed, then the directory synced."""
+        tmp = self.path / f"{target.name}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                if self.fsync:
+                    os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except OSError as e:
             try:
-                with open(tmp, "wb") as f:
-                    f.write(marker.encode("utf-8"))
-                    f.flush()
-                    if self.fsync:
-                        os.fsync(f.fileno())
-                os.replace(tmp, self.journal_path)
-            except OSError as e:
-                try:
-                    tmp.unlink()
-                except OSError:
-                    pass
-                raise store_error(f"could not write {self.journal_path}: {_os_reason(e)}") from None
+                tmp.unlink()
+            except OSError:
+                pass
+            raise store_error(f"could not write {target}: {_os_reason(e)}") from None
         if self.fsync:
             _fsync_dir(self.path)
 

@@ -34,6 +34,16 @@ def _redis_module(what: str = "RedisPool") -> Any:
     return redis
 
 
+def _cluster_argv(argv: Sequence[bytes]) -> list[Any]:
+    """A command for redis-py's cluster clients (sync and asyncio), which
+    route by the command's name as text, a container command with its
+    subcommand (``XGROUP CREATE``)."""
+    name = bytes(argv[0]).decode()
+    if name.upper() in ("XGROUP", "XINFO") and len(argv) > 1:
+        return [f"{name} {bytes(argv[1]).decode()}", *argv[2:]]
+    return [name, *argv[1:]]
+
+
 def _error_text(redis: Any, e: Exception) -> str:
     """An error reply's text as the server sent it: redis-py strips the code
     of the ones it has classes for (``NOSCRIPT``), which the core reads."""
@@ -325,14 +335,7 @@ class RedisPool(_RedisPoolBase):
 
     def _send(self, argv: Sequence[bytes]) -> Any:
         """Sends one command as the core built it; the raw reply."""
-        if self._cluster:
-            # redis-py's cluster client routes by the command's name as text,
-            # a container command with its subcommand (`XGROUP CREATE`).
-            name = bytes(argv[0]).decode()
-            if name.upper() in ("XGROUP", "XINFO") and len(argv) > 1:
-                return self._client.execute_command(f"{name} {bytes(argv[1]).decode()}", *argv[2:])
-            return self._client.execute_command(name, *argv[1:])
-        return self._client.execute_command(*argv)
+        return self._client.execute_command(*(_cluster_argv(argv) if self._cluster else argv))
 
     def _call(self, call: _creditpool.RedisCall) -> Any:
         """Sends a script call (``_script_plan``: reload, resend)."""
@@ -500,13 +503,7 @@ class AsyncRedisPool(_RedisPoolBase):
         return self._key(self._seq)
 
     async def _send(self, argv: Sequence[bytes]) -> Any:
-        if self._cluster:
-            # Routed by the command's name as text (see RedisPool._send).
-            name = bytes(argv[0]).decode()
-            if name.upper() in ("XGROUP", "XINFO") and len(argv) > 1:
-                return await self._client.execute_command(f"{name} {bytes(argv[1]).decode()}", *argv[2:])
-            return await self._client.execute_command(name, *argv[1:])
-        return await self._client.execute_command(*argv)
+        return await self._client.execute_command(*(_cluster_argv(argv) if self._cluster else argv))
 
     async def _call(self, call: _creditpool.RedisCall) -> Any:
         """``RedisPool._call``, awaited (``_script_plan``: reload, resend)."""
