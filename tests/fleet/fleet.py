@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,9 @@ from typing import Any
 
 import redis
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from servers import start_redis  # noqa: E402  (tests/lib)
 import creditpool as cp
 
 HERE = Path(__file__).resolve().parent
@@ -54,33 +56,6 @@ LIMIT = USD // 12  # about $0.083: exhausted within the run
 LEASE_MS = 1_500
 THRESHOLDS = [25, 50, 75, 90]
 MODEL = "claude-haiku-4-5"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--dir", directory],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    probe = redis.Redis.from_url(url)
-    for _ in range(500):
-        try:
-            if probe.ping():
-                probe.close()
-                return proc, url
-        except redis.exceptions.ConnectionError:
-            if proc.poll() is not None:
-                raise SystemExit(f"redis-server exited with {proc.returncode}")
-            time.sleep(0.01)
-    raise SystemExit("redis-server did not answer PING")
 
 
 def start_sim(binary: str, directory: str) -> tuple[subprocess.Popen[bytes], str]:

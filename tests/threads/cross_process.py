@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import redis
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from servers import start_redis  # noqa: E402  (tests/lib)
 import creditpool as cp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,33 +43,6 @@ MAX_TOKENS = 200
 # bound is at the 1-hour cache-write rate ($2 / MTok).
 IN, OUT, WRITE_1H, WINDOW = 1000, 5000, 2000, 200_000
 PRICES = cp.PriceTable()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    probe = redis.Redis.from_url(url)
-    for _ in range(500):
-        try:
-            if probe.ping():
-                probe.close()
-                return proc, url
-        except redis.exceptions.ConnectionError:
-            if proc.poll() is not None:
-                raise SystemExit(f"redis-server exited with {proc.returncode}")
-            time.sleep(0.01)
-    raise SystemExit("redis-server did not answer PING")
 
 
 def start_sim(binary: str) -> tuple[subprocess.Popen[bytes], str]:
