@@ -472,11 +472,14 @@ local function close_open(id, key)
   if key ~= nil and key ~= '' then redis.call('HDEL', K[13], key) end
 end
 
--- The report's series: cost (and requests) into the bucket of time t.
+-- The report's series: cost (and requests) into the bucket of time t; a
+-- time before the cycle's start (a lease that ended in a cycle the clock
+-- skipped, counted now) goes to the first bucket, as the core's saturating
+-- arithmetic puts it.
 local function add_series(t, cost, n)
   local w = tonumber(C.bucket)
   if w < 1 then w = 1 end
-  local start = S.cs + idiv(t - S.cs, w) * w
+  local start = S.cs + idiv(clamp0(t - S.cs), w) * w
   redis.call('HINCRBY', K[11], 'c:' .. fmt(start), fmt(cost))
   if n > 0 then redis.call('HINCRBY', K[11], 'n:' .. fmt(start), n) end
 end
