@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 
 locked=()
 [ "${CI:-}" = true ] && locked=(--locked)
+# Incremental compilation only pays for repeated local builds; in a one-shot
+# run it roughly doubles target/ (a full run needs about 12 GB of disk).
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+echo "disk: $((free_kb / 1048576)) GiB free where the tests build"
+if [ "$free_kb" -lt $((14 * 1048576)) ]; then
+    echo "warning: under 14 GiB free; the Rust, wasm and Python builds may run out of space" >&2
+fi
 
 passed=()
 current=
