@@ -1,7 +1,7 @@
 """Stubs of the native module ``creditpool._creditpool`` (checked against the
 built module by ``mypy.stubtest``). Values cross as plain JSON-shaped data."""
 
-from typing import Any, Iterable, Literal, Mapping, Sequence, final
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, final
 
 from ._money import Money
 
@@ -97,6 +97,9 @@ __all__ = [
     "money_rule",
     "pool_config_amounts",
     "Pool",
+    "PoolFastPath",
+    "Reservation",
+    "Settlement",
     "AgentRun",
     "webhook_delivery",
     "RedisOps",
@@ -535,6 +538,76 @@ class Pool:
     @property
     def journal_ops(self) -> int: ...
     def ledger_window(self) -> list[dict[str, Any]]: ...
+
+@final
+class PoolFastPath:
+    def __new__(
+        cls,
+        native: Pool,
+        owner: object,
+        money: type,
+        slow_reserve: Callable[..., Any],
+        slow_settle: Callable[..., Any],
+    ) -> PoolFastPath: ...
+    def disable(self) -> None: ...
+    def reserve(self, agent: str, amount: Any, *, lease_ms: int | None = None, now_ms: int | None = None) -> Reservation: ...
+    def settle(self, reservation: Reservation | int, cost: Any, *, attribution: Mapping[str, Any] | None = None, now_ms: int | None = None) -> Settlement: ...
+
+@final
+class Reservation:
+    """A granted reservation: settle or release it before ``expires_at_ms``."""
+    def __new__(cls, data: Mapping[str, Any]) -> Reservation: ...
+    @property
+    def id(self) -> int:
+        """The reservation's ID (its idempotency key)."""
+    @property
+    def amount(self) -> Money:
+        """The amount held."""
+    @property
+    def expires_at_ms(self) -> int:
+        """When the lease ends, Unix ms."""
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object (a new dict)."""
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by its JSON name, or ``default``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[Reservation], tuple[dict[str, Any]]]: ...
+
+@final
+class Settlement:
+    """A settle: the cost posted (or ``duplicate`` when the reservation was
+    already closed and nothing changed)."""
+    def __new__(cls, data: Mapping[str, Any]) -> Settlement: ...
+    @property
+    def duplicate(self) -> bool:
+        """Whether the reservation was already closed."""
+    @property
+    def id(self) -> int:
+        """The reservation's ID."""
+    @property
+    def cost(self) -> Money:
+        """The cost counted."""
+    @property
+    def refunded(self) -> Money:
+        """What went back to the pool."""
+    @property
+    def overrun(self) -> Money:
+        """What the cost exceeded the reservation by."""
+    @property
+    def late(self) -> bool:
+        """Whether the reservation had expired before the settle."""
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object (a new dict): the core's ``OpResult``."""
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by its JSON name, or ``default``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[type[Settlement], tuple[dict[str, Any]]]: ...
 
 def webhook_delivery(alert: Mapping[str, Any], secret: bytes, now_ms: int) -> dict[str, Any]: ...
 

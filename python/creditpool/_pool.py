@@ -79,6 +79,8 @@ def _after_fork_in_child() -> None:
     for pool in list(_POOLS):
         pool._fast = False
         pool._live = False
+        if pool._fastpath is not None:
+            pool._fastpath.disable()
 
 
 if hasattr(os, "register_at_fork"):
@@ -256,6 +258,7 @@ class Pool:
         the checks and the lock (the native pool has its own)."""
         self._live = False
         """Open, in the process that made it: operations skip the checks."""
+        self._fastpath: _creditpool.PoolFastPath | None = None
         every = _creditpool.DEFAULT_SNAPSHOT_EVERY_OPS if snapshot_every is None else snapshot_every
         interval = _creditpool.DEFAULT_SNAPSHOT_EVERY_MS if snapshot_interval_ms is None else snapshot_interval_ms
         for value, what in ((every, "snapshot_every"), (interval, "snapshot_interval_ms")):
@@ -305,6 +308,16 @@ class Pool:
             raise
         self._fast = self._store is None
         self._live = True
+        # In memory, on the system clock, with reserve and settle as this
+        # class has them: the pool's own reserve and settle are the native
+        # PoolFastPath's, which go straight to the native pool (no Python
+        # frame) and send every other call (a now_ms, an amount that is not
+        # a Money, a closed pool, a child after fork()) to the methods below.
+        if self._fast and clock is None and type(self).reserve is Pool.reserve and type(self).settle is Pool.settle:
+            fast = _creditpool.PoolFastPath(self._native, self, Money, Pool.reserve, Pool.settle)
+            self._fastpath = fast
+            self.__dict__["reserve"] = fast.reserve
+            self.__dict__["settle"] = fast.settle
         _POOLS.add(self)
 
     # ----- operations -----
@@ -491,6 +504,14 @@ class Pool:
             return True
         self._fast = False
         self._live = False
+        if self._fastpath is not None:
+            # The pool's own reserve and settle go too: they hold the pool,
+            # which is then freed as soon as it is dropped (until now, by the
+            # cyclic collector). One kept elsewhere sends its calls here.
+            self._fastpath.disable()
+            self.__dict__.pop("reserve", None)
+            self.__dict__.pop("settle", None)
+            self._fastpath = None
         done = True
         if os.getpid() == self._pid:  # a child after fork() has no delivery thread
             done = self._deliverer.close(timeout)

@@ -76,62 +76,17 @@ class Alert(Model):
         return str(self.payload.get("idempotency_key", ""))
 
 
-class Reservation(Model):
-    """A granted reservation: settle or release it before ``expires_at_ms``."""
+Reservation = _creditpool.Reservation
+"""A granted reservation: settle or release it before ``expires_at_ms``
+(``id``, ``amount`` as ``Money``, ``expires_at_ms``; ``to_dict()``,
+``r["field"]`` as on the other views). Native: the pool's hot path makes one
+per ``reserve`` without building its dict."""
 
-    __slots__ = ()
-
-    @property
-    def id(self) -> int:
-        """The reservation's ID (its idempotency key)."""
-        return int(self._data["id"])
-
-    @property
-    def amount(self) -> Money:
-        """The amount held."""
-        return Money(nanos=int(self._data["amount"]))
-
-    @property
-    def expires_at_ms(self) -> int:
-        """When the lease ends, Unix ms."""
-        return int(self._data["expires_at_ms"])
-
-
-class Settlement(Model):
-    """A settle: the cost posted (or ``duplicate`` when the reservation was
-    already closed and nothing changed)."""
-
-    __slots__ = ()
-
-    @property
-    def duplicate(self) -> bool:
-        """Whether the reservation was already closed."""
-        return self._data.get("result") == "duplicate"
-
-    @property
-    def id(self) -> int:
-        """The reservation's ID."""
-        return int(self._data["id"])
-
-    @property
-    def cost(self) -> Money:
-        """The cost counted."""
-        return Money(nanos=int(self._data.get("cost", 0)))
-
-    @property
-    def refunded(self) -> Money:
-        """What went back to the pool."""
-        return Money(nanos=int(self._data.get("refunded", 0)))
-
-    @property
-    def overrun(self) -> Money:
-        """What the cost exceeded the reservation by."""
-        return Money(nanos=int(self._data.get("overrun", 0)))
-
-    @property
-    def late(self) -> bool:
-        """Whether the reservation had expired before the settle."""
-        return bool(self._data.get("late", False))
+Settlement = _creditpool.Settlement
+"""A settle: the cost posted (``cost``, ``refunded``, ``overrun`` as
+``Money``, ``late``), or ``duplicate`` when the reservation was already
+closed and nothing changed; ``to_dict()`` is the core's ``OpResult``.
+Native, like ``Reservation``."""
 
 
 class Released(Model):

@@ -4,12 +4,17 @@ without overshooting its limit."""
 
 from __future__ import annotations
 
+import copy
+import gc
 import hashlib
 import hmac
 import http.server
 import json
+import os
+import pickle
 import random
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -419,3 +424,133 @@ def test_native_results_are_the_cores_json() -> None:
     ref.apply({"op": "reserve", "agent": "a", "amount": 100, "now_ms": T0 + 2})
     assert fast.settle(r2["id"], 900, T0 + 3) == ref.apply({"op": "settle", "id": r2["id"], "cost": 900, "now_ms": T0 + 3})  # an overrun
     assert fast.snapshot_json() == ref.snapshot_json()
+
+
+# ----- the in-memory hot path (issue 15) -----
+
+
+def test_reservation_and_settlement_views_are_the_native_results() -> None:
+    """``Reservation`` and ``Settlement`` are native views: made from the
+    native pool's dicts (pinned to the core's serde form above) they give
+    them back exactly, and their fields read them."""
+    native = _creditpool.Pool({"limit": 1_000}, T0)
+    d = native.reserve("a", 400, T0, 30_000)
+    r = cp.Reservation(d)
+    assert r.to_dict() == d and (r.id, r.amount, r.expires_at_ms) == (d["id"], cp.nanos(400), T0 + 30_000)
+    assert r["amount"] == 400 and "expires_at_ms" in r and "cost" not in r and r.get("cost", 7) == 7
+    with pytest.raises(KeyError):
+        r["cost"]
+    settled = native.settle(d["id"], 900, T0 + 1)  # an overrun
+    s = cp.Settlement(settled)
+    assert s.to_dict() == settled and repr(s) == f"Settlement({settled!r})"
+    assert (s.duplicate, s.id, s.cost, s.refunded, s.overrun, s.late) == (False, d["id"], cp.nanos(900), cp.nanos(0), cp.nanos(500), False)
+    dup = cp.Settlement(native.settle(d["id"], 900, T0 + 2))
+    assert dup.to_dict() == {"result": "duplicate", "id": d["id"]} and dup.duplicate and dup.cost == cp.nanos(0) and not dup.late
+    assert r == cp.Reservation(d) and r != cp.Reservation({**d, "amount": 1}) and r != d and s != dup
+    assert hash(r) != hash(cp.Reservation(d)) and len({r, r}) == 1  # identity hash, as the other views
+    assert pickle.loads(pickle.dumps(r)) == r and pickle.loads(pickle.dumps(dup)) == dup and copy.copy(s) == s
+    with pytest.raises(cp.InvalidOptionsError):
+        cp.Settlement({"result": "refused", "id": 1})
+    with pytest.raises(cp.InvalidOptionsError):
+        cp.Reservation({"id": -1, "amount": 1, "expires_at_ms": 0})
+
+
+def test_the_in_memory_fast_path_keeps_every_rule() -> None:
+    """A ``Pool`` in memory on the system clock takes ``reserve`` and
+    ``settle`` straight to the native pool; what that path does not take as
+    it is goes to the Python methods, which check and raise as always."""
+    seen: list[cp.Alert] = []
+    pool = cp.Pool(cp.nanos(10 * USD), thresholds=[50], on_alert=seen.append, agents={"a": cp.AgentPolicy()})
+    assert type(pool.reserve).__name__ == "builtin_function_or_method"  # the native path is in place
+    r = pool.reserve("a", cp.nanos(6 * USD))
+    assert isinstance(r, cp.Reservation) and r.amount == cp.nanos(6 * USD)
+    s = pool.settle(r, cp.nanos(6 * USD), attribution={"model": "claude-sonnet-4-5"})
+    assert isinstance(s, cp.Settlement) and s.cost == cp.nanos(6 * USD)
+    assert [a.percent for a in seen] == [50] and [a.percent for a in pool.alerts()] == [50]  # alerts handed out
+    assert pool.settle(r.id, cp.nanos(1)).duplicate  # an int ID
+    assert pool.ledger()[-1].to_dict()["model"] == "claude-sonnet-4-5"
+    # Everything else through the Python methods, with their checks:
+    assert pool.reserve("a", "$1", lease_ms=5_000).amount == cp.usd(1)
+    t = pool.reserve("a", cp.nanos(1), now_ms=pool.totals()["cycle"]["start_ms"] + 1)
+    assert pool.settle(t, cp.nanos(1), now_ms=t.expires_at_ms - 1).cost == cp.nanos(1)
+    for call, what in (
+        (lambda: pool.reserve("a", 5), "amount"),  # type: ignore[arg-type]
+        (lambda: pool.reserve("a", cp.nanos(1), lease_ms=-1), "lease_ms"),
+        (lambda: pool.settle(True, cp.nanos(1)), "reservation"),
+        (lambda: pool.settle(r, 0.5), "cost"),  # type: ignore[arg-type]
+        (lambda: cp.Pool(cp.usd(1)).reserve("a", 0.25), "amount"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(cp.InvalidOptionsError) as e:
+            call()
+        assert e.value.what == what
+    with pytest.raises(cp.UnknownAgentError):
+        pool.reserve("b", cp.nanos(1))
+    with pytest.raises(cp.PoolExhaustedError) as exhausted:
+        pool.reserve("a", cp.nanos(10 * USD))
+    assert exhausted.value.requested == cp.nanos(10 * USD)
+    with pytest.raises(cp.UnknownReservationError):
+        pool.settle(10_000, cp.nanos(1))
+    pool.close()
+    with pytest.raises(cp.PoolStoreError, match="closed"):
+        pool.reserve("a", cp.nanos(1))
+    with pytest.raises(cp.PoolStoreError, match="closed"):
+        pool.settle(r, cp.nanos(1))
+
+
+def test_the_fast_path_gives_way_to_a_clock_and_to_overrides() -> None:
+    clock = FakeClock()
+    timed = cp.Pool(cp.nanos(USD), lease_ms=1_000, clock=clock)
+    assert timed.reserve("a", cp.nanos(1)).expires_at_ms == clock() + 1_000  # the pool's clock, not the system's
+    calls: list[str] = []
+
+    class Counting(cp.Pool):
+        def reserve(self, agent: str, amount: cp.AmountLike, **kw: Any) -> cp.Reservation:
+            calls.append(agent)
+            return super().reserve(agent, amount, **kw)
+
+    counting = Counting(cp.nanos(USD))
+    counting.settle(counting.reserve("x", cp.nanos(1)), cp.nanos(1))
+    assert calls == ["x"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_an_in_memory_pool_used_after_fork_refuses() -> None:
+    pool = cp.Pool(cp.nanos(10 * USD))
+    r = pool.reserve("a", cp.nanos(USD))
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        code = 1
+        try:
+            pool.settle(r, cp.nanos(1))
+        except cp.PoolStoreError as e:
+            code = 0 if ("fork" in str(e) and e.code == "file_io") else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert pool.settle(r, cp.nanos(1)).cost == cp.nanos(1)  # the parent carries on
+
+
+def test_an_in_memory_pool_is_freed() -> None:
+    """The fast path's methods hold their pool: a dropped pool is still
+    collected, and a closed one freed as soon as it is dropped."""
+    pool = cp.Pool(cp.nanos(USD))
+    pool.reserve("a", cp.nanos(1))
+    ref = weakref.ref(pool)
+    del pool
+    gc.collect()
+    assert ref() is None
+    closed = cp.Pool(cp.nanos(USD))
+    kept = closed.reserve  # a bound method keeps its pool, as any does
+    closed.close()
+    with pytest.raises(cp.PoolStoreError, match="closed"):
+        kept("a", cp.nanos(1))
+    del kept
+    ref = weakref.ref(closed)
+    gc.disable()
+    try:
+        del closed
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -52,6 +52,9 @@ fn _creditpool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tools::ToolSet>()?;
     m.add_class::<pricing::PriceTable>()?;
     m.add_class::<pool::Pool>()?;
+    m.add_class::<pool::PoolFastPath>()?;
+    m.add_class::<pool::ReservationView>()?;
+    m.add_class::<pool::SettlementView>()?;
     m.add_class::<outbox::Outbox>()?;
     m.add_function(wrap_pyfunction!(outbox::applies_while_unwritten, m)?)?;
     m.add("DELIVERIES_FILE", creditpool_core::pool::outbox::DELIVERIES_FILE)?;

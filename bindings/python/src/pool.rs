@@ -12,10 +12,10 @@ use crate::errors::{guard, invalid_options, pool_error, refusal_error};
 use crate::outbox::Outbox;
 use creditpool_core::pool::outbox::Outbox as CoreOutbox;
 use creditpool_core::pool::recovery;
-use creditpool_core::pool::{webhook, Alert, AgentPolicy, AttributionInput, LedgerEntry, OpResult, Pool as CorePool, PoolConfig, PoolOp, ReleaseOutcome, SettleOutcome};
+use creditpool_core::pool::{webhook, Alert, Reservation as CoreReservation, AgentPolicy, AttributionInput, LedgerEntry, OpResult, Pool as CorePool, PoolConfig, PoolOp, ReleaseOutcome, SettleOutcome};
 use creditpool_core::Money;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,6 +112,33 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// `reserve`'s work: the reservation, or the refusal raised.
+    fn reserve_core(&self, py: Python<'_>, agent: &str, amount: u64, now_ms: u64, lease_ms: Option<u64>) -> PyResult<CoreReservation> {
+        // What `PoolOp::Reserve` does (`Pool::apply`), as replay does it.
+        let op = || PoolOp::Reserve { agent: agent.to_owned(), amount: money(amount), now_ms, lease_ms };
+        let r = self.run(op, |pool| {
+            pool.check_clock(now_ms).map_err(Err)?;
+            match lease_ms {
+                Some(l) => pool.reserve_with_lease(agent, money(amount), l, now_ms),
+                None => pool.reserve(agent, money(amount), now_ms),
+            }
+            .map_err(Ok)
+        });
+        match r {
+            Ok(r) => Ok(r),
+            Err(Ok(refusal)) => Err(refusal_error(py, &refusal)),
+            Err(Err(e)) => Err(pool_error(py, &e)),
+        }
+    }
+
+    /// `settle`'s work: its outcome, or the error raised.
+    fn settle_core(&self, py: Python<'_>, id: u64, cost: u64, now_ms: u64, attribution: Option<AttributionInput>) -> PyResult<SettleOutcome> {
+        let op = || PoolOp::Settle { id, cost: money(cost), now_ms, attribution: attribution.clone().map(Box::new) };
+        self.run(op, |pool| pool.settle(id, money(cost), attribution.as_ref(), now_ms)).map_err(|e| pool_error(py, &e))
+    }
+}
+
 impl Host {
     /// After an operation: an in-memory pool's entries go to the window; a
     /// directory's are written into the buffer (they leave the pool once
@@ -197,6 +224,15 @@ fn settlement_to_py<'py>(py: Python<'py>, s: &creditpool_core::pool::Settlement)
     Ok(d.into_any())
 }
 
+/// A settle's outcome as `OpResult`'s JSON dict (`settlement_to_py`, or
+/// `{"result": "duplicate", "id"}`).
+fn settle_outcome_to_py<'py>(py: Python<'py>, s: &SettleOutcome) -> PyResult<Bound<'py, PyAny>> {
+    match *s {
+        SettleOutcome::Settled(ref s) => settlement_to_py(py, s),
+        SettleOutcome::Duplicate { id } => ser_to_py(py, &OpResult::Duplicate { id }),
+    }
+}
+
 #[pymethods]
 impl Pool {
     /// A pool from a configuration dict (the core's `PoolConfig`; unknown
@@ -257,23 +293,7 @@ impl Pool {
     /// `ClockJumpError` for a `now_ms` beyond the pool's `max_clock_jump_ms`.
     #[pyo3(signature = (agent, amount, now_ms, lease_ms = None))]
     fn reserve<'py>(&self, py: Python<'py>, agent: &str, amount: u64, now_ms: u64, lease_ms: Option<u64>) -> PyResult<Bound<'py, PyAny>> {
-        guard(py, || {
-            // What `PoolOp::Reserve` does (`Pool::apply`), as replay does it.
-            let op = || PoolOp::Reserve { agent: agent.to_owned(), amount: money(amount), now_ms, lease_ms };
-            let r = self.run(op, |pool| {
-                pool.check_clock(now_ms).map_err(Err)?;
-                match lease_ms {
-                    Some(l) => pool.reserve_with_lease(agent, money(amount), l, now_ms),
-                    None => pool.reserve(agent, money(amount), now_ms),
-                }
-                .map_err(Ok)
-            });
-            match r {
-                Ok(r) => Ok(reservation_to_py(py, &r)?.into_any()),
-                Err(Ok(refusal)) => Err(refusal_error(py, &refusal)),
-                Err(Err(e)) => Err(pool_error(py, &e)),
-            }
-        })
+        guard(py, || Ok(reservation_to_py(py, &self.reserve_core(py, agent, amount, now_ms, lease_ms)?)?.into_any()))
     }
 
     /// Posts the actual cost of reservation `id`, with `attribution` (the
@@ -285,13 +305,7 @@ impl Pool {
     fn settle<'py>(&self, py: Python<'py>, id: u64, cost: u64, now_ms: u64, attribution: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let attribution = attribution_from_py(py, attribution)?;
-            let op = || PoolOp::Settle { id, cost: money(cost), now_ms, attribution: attribution.clone().map(Box::new) };
-            let r = self.run(op, |pool| pool.settle(id, money(cost), attribution.as_ref(), now_ms));
-            match r {
-                Ok(SettleOutcome::Settled(s)) => Ok(settlement_to_py(py, &s)?.into_any()),
-                Ok(SettleOutcome::Duplicate { id }) => ser_to_py(py, &OpResult::Duplicate { id }),
-                Err(e) => Err(pool_error(py, &e)),
-            }
+            settle_outcome_to_py(py, &self.settle_core(py, id, cost, now_ms, attribution)?)
         })
     }
 
@@ -678,3 +692,342 @@ pub fn verify_webhook_signature(py: Python<'_>, secret: &[u8], body: &[u8], sign
 
 /// The webhook signature header names: `(signature, timestamp, idempotency key)`.
 pub const WEBHOOK_HEADERS: (&str, &str, &str) = (webhook::SIGNATURE_HEADER, webhook::TIMESTAMP_HEADER, webhook::IDEMPOTENCY_KEY_HEADER);
+
+/// A granted reservation: `creditpool.Reservation` (settle or release it
+/// before `expires_at_ms`). The core's `Reservation`, its fields read on
+/// access; `to_dict()` its JSON (`{"id", "amount", "expires_at_ms"}`, int
+/// nano-USD), `r["field"]`, `"field" in r` and `r.get(field)` as on the
+/// other views. `Reservation(data)` makes one from that JSON.
+#[pyclass(module = "creditpool._creditpool", name = "Reservation", frozen)]
+pub struct ReservationView(CoreReservation);
+
+/// A settle: `creditpool.Settlement` (the cost posted, or `duplicate` when
+/// the reservation was already closed and nothing changed). The core's
+/// `SettleOutcome`, its fields read on access; `to_dict()` its JSON (the
+/// core's `OpResult`: `{"result": "settled", "id", "reserved", "cost",
+/// "refunded", "overrun", "late", "ledger_seq"}` or `{"result":
+/// "duplicate", "id"}`). `Settlement(data)` makes one from that JSON.
+#[pyclass(module = "creditpool._creditpool", name = "Settlement", frozen)]
+pub struct SettlementView(SettleOutcome);
+
+/// A field of a view's JSON, as an int from 0 to 2**64 - 1.
+fn json_u64(py: Python<'_>, data: &Bound<'_, PyAny>, what: &str, key: &str) -> PyResult<u64> {
+    data.get_item(key).and_then(|v| v.extract::<u64>()).map_err(|_| invalid_options(py, what, &format!("`{key}` must be a whole number from 0 to 2**64 - 1")))
+}
+
+fn view_get<'py>(dict: &Bound<'py, PyDict>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match dict.get_item(key)? {
+        Some(v) => v,
+        None => default.unwrap_or_else(|| dict.py().None().into_bound(dict.py())),
+    })
+}
+
+#[pymethods]
+impl ReservationView {
+    #[new]
+    fn new(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<ReservationView> {
+        let what = "Reservation";
+        Ok(ReservationView(CoreReservation { id: json_u64(py, data, what, "id")?, amount: money(json_u64(py, data, what, "amount")?), expires_at_ms: json_u64(py, data, what, "expires_at_ms")? }))
+    }
+
+    /// The reservation's ID (its idempotency key).
+    #[getter]
+    fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The amount held (`Money`).
+    #[getter]
+    fn amount<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        crate::money::py_money(py, self.0.amount)
+    }
+
+    /// When the lease ends, Unix ms.
+    #[getter]
+    fn expires_at_ms(&self) -> u64 {
+        self.0.expires_at_ms
+    }
+
+    /// The JSON object (a new dict).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        reservation_to_py(py, &self.0)
+    }
+
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.to_dict(py)?.as_any().get_item(key)
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.to_dict(py)?.contains(key)
+    }
+
+    /// A field by its JSON name, or `default`.
+    #[pyo3(signature = (key, default = None))]
+    fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        view_get(&self.to_dict(py)?, key, default)
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<ReservationView>().is_ok_and(|o| o.get().0 == self.0)
+    }
+
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Reservation({})", self.to_dict(py)?.repr()?))
+    }
+
+    /// Pickles (and copies) as `Reservation(to_dict())`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (Bound<'py, PyAny>,))> {
+        Ok((slf.get_type(), (slf.get().to_dict(slf.py())?.into_any(),)))
+    }
+}
+
+#[pymethods]
+impl SettlementView {
+    #[new]
+    fn new(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<SettlementView> {
+        let what = "Settlement";
+        let result: String = data.get_item("result").and_then(|v| v.extract()).unwrap_or_default();
+        let id = json_u64(py, data, what, "id")?;
+        Ok(SettlementView(match result.as_str() {
+            "duplicate" => SettleOutcome::Duplicate { id },
+            "settled" => SettleOutcome::Settled(creditpool_core::pool::Settlement {
+                id,
+                reserved: money(json_u64(py, data, what, "reserved")?),
+                cost: money(json_u64(py, data, what, "cost")?),
+                refunded: money(json_u64(py, data, what, "refunded")?),
+                overrun: money(json_u64(py, data, what, "overrun")?),
+                late: data.get_item("late").and_then(|v| v.extract()).map_err(|_| invalid_options(py, what, "`late` must be a bool"))?,
+                ledger_seq: json_u64(py, data, what, "ledger_seq")?,
+            }),
+            _ => return Err(invalid_options(py, what, "`result` must be \"settled\" or \"duplicate\"")),
+        }))
+    }
+
+    /// Whether the reservation was already closed (nothing changed).
+    #[getter]
+    fn duplicate(&self) -> bool {
+        matches!(self.0, SettleOutcome::Duplicate { .. })
+    }
+
+    /// The reservation's ID.
+    #[getter]
+    fn id(&self) -> u64 {
+        match self.0 {
+            SettleOutcome::Settled(s) => s.id,
+            SettleOutcome::Duplicate { id } => id,
+        }
+    }
+
+    /// The cost counted (`Money`; zero for a duplicate).
+    #[getter]
+    fn cost<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        crate::money::py_money(py, self.settled().map_or(Money::ZERO, |s| s.cost))
+    }
+
+    /// What went back to the pool (`Money`).
+    #[getter]
+    fn refunded<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        crate::money::py_money(py, self.settled().map_or(Money::ZERO, |s| s.refunded))
+    }
+
+    /// What the cost exceeded the reservation by (`Money`).
+    #[getter]
+    fn overrun<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        crate::money::py_money(py, self.settled().map_or(Money::ZERO, |s| s.overrun))
+    }
+
+    /// Whether the reservation had expired before the settle.
+    #[getter]
+    fn late(&self) -> bool {
+        self.settled().is_some_and(|s| s.late)
+    }
+
+    /// The JSON object (a new dict).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        settle_outcome_to_py(py, &self.0)
+    }
+
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.to_dict(py)?.get_item(key)
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.to_dict(py)?.contains(key)
+    }
+
+    /// A field by its JSON name, or `default`.
+    #[pyo3(signature = (key, default = None))]
+    fn get<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>, default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        view_get(self.to_dict(py)?.cast::<PyDict>()?, key, default)
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<SettlementView>().is_ok_and(|o| o.get().0 == self.0)
+    }
+
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Settlement({})", self.to_dict(py)?.repr()?))
+    }
+
+    /// Pickles (and copies) as `Settlement(to_dict())`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (Bound<'py, PyAny>,))> {
+        Ok((slf.get_type(), (slf.get().to_dict(slf.py())?.into_any(),)))
+    }
+}
+
+impl SettlementView {
+    fn settled(&self) -> Option<&creditpool_core::pool::Settlement> {
+        match &self.0 {
+            SettleOutcome::Settled(s) => Some(s),
+            SettleOutcome::Duplicate { .. } => None,
+        }
+    }
+}
+
+/// The hot path of an in-memory Python `Pool` (no directory, the system
+/// clock, `reserve` and `settle` not overridden): `Pool.__init__` installs
+/// this object's `reserve` and `settle` as the pool's own, so that a call
+/// goes straight to the native pool, with no Python frame. It decides
+/// nothing: a call it does not take as it is (a `now_ms`, an amount that is
+/// not a `Money`, a reservation that is neither a `Reservation` nor an int,
+/// an attribution that is not a dict, a pool closed or in a child after
+/// `fork()`: `disable`) goes to the Python method (`Pool.reserve`,
+/// `Pool.settle`), which checks it and raises as always. After each
+/// operation the pool's alerts are handed out (`Pool._hand_out_alerts`)
+/// when it queued any, as the Python method does.
+#[pyclass(module = "creditpool._creditpool", frozen)]
+pub struct PoolFastPath {
+    native: Py<Pool>,
+    /// The Python `Pool` (which holds this object: the cycle is the
+    /// collector's, through `__traverse__` and the pool's `__dict__`).
+    owner: Py<PyAny>,
+    money: Py<PyType>,
+    slow_reserve: Py<PyAny>,
+    slow_settle: Py<PyAny>,
+    live: AtomicBool,
+}
+
+/// `time.time_ns() // 1_000_000` (the Python `Pool`'s default clock).
+fn system_now_ms() -> Option<u64> {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().and_then(|d| u64::try_from(d.as_millis()).ok())
+}
+
+/// A whole number from 0 to 2**64 - 1 given as an exact `int` (no `bool`).
+fn exact_u64(v: &Bound<'_, PyAny>) -> Option<u64> {
+    if v.is_exact_instance_of::<pyo3::types::PyInt>() {
+        v.extract::<u64>().ok()
+    } else {
+        None
+    }
+}
+
+impl PoolFastPath {
+    fn owner<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.owner.bind(py).clone())
+    }
+
+    /// A `Money`'s nano-USD (valid by construction), or `None` for anything else.
+    fn money_nanos(&self, py: Python<'_>, v: &Bound<'_, PyAny>) -> Option<u64> {
+        if v.is_exact_instance(self.money.bind(py)) {
+            v.getattr(pyo3::intern!(py, "_nanos")).ok().as_ref().and_then(exact_u64)
+        } else {
+            None
+        }
+    }
+
+    /// The ID of a `Reservation` or of an int, or `None` for anything else.
+    fn reservation_id(v: &Bound<'_, PyAny>) -> Option<u64> {
+        match v.cast_exact::<ReservationView>() {
+            Ok(r) => Some(r.get().0.id),
+            Err(_) => exact_u64(v),
+        }
+    }
+
+    /// After an operation: the alerts it queued go to the Python `Pool`.
+    fn hand_out(&self, py: Python<'_>, owner: &Bound<'_, PyAny>) -> PyResult<()> {
+        if self.native.get().alerts_ready.load(Ordering::Acquire) {
+            owner.call_method0(pyo3::intern!(py, "_hand_out_alerts"))?;
+        }
+        Ok(())
+    }
+
+    fn slow<'py>(py: Python<'py>, method: &Py<PyAny>, args: (Bound<'py, PyAny>, &Bound<'py, PyAny>, &Bound<'py, PyAny>), kwargs: [(&Bound<'py, PyString>, Option<&Bound<'py, PyAny>>); 2]) -> PyResult<Bound<'py, PyAny>> {
+        let kw = PyDict::new(py);
+        for (k, v) in kwargs {
+            kw.set_item(k, v)?;
+        }
+        method.bind(py).call(args, Some(&kw))
+    }
+}
+
+#[pymethods]
+impl PoolFastPath {
+    /// The hot path of the Python `Pool` `owner` over its native pool:
+    /// `money` is the class `Money`; `slow_reserve` and `slow_settle` the
+    /// Python methods (`Pool.reserve`, `Pool.settle`) for every other call.
+    #[new]
+    fn new(native: Py<Pool>, owner: &Bound<'_, PyAny>, money: Py<PyType>, slow_reserve: Py<PyAny>, slow_settle: Py<PyAny>) -> PyResult<PoolFastPath> {
+        Ok(PoolFastPath { native, owner: owner.clone().unbind(), money, slow_reserve, slow_settle, live: AtomicBool::new(true) })
+    }
+
+    fn __traverse__(&self, visit: pyo3::gc::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.native)?;
+        visit.call(&self.owner)?;
+        visit.call(&self.money)?;
+        visit.call(&self.slow_reserve)?;
+        visit.call(&self.slow_settle)
+    }
+
+    /// Sends every call to the Python methods from now on (the pool is
+    /// closed, or this is a child after `fork()`).
+    fn disable(&self) {
+        self.live.store(false, Ordering::Release);
+    }
+
+    /// `Pool.reserve`.
+    #[pyo3(signature = (agent, amount, *, lease_ms = None, now_ms = None))]
+    fn reserve<'py>(&self, py: Python<'py>, agent: &Bound<'py, PyAny>, amount: &Bound<'py, PyAny>, lease_ms: Option<&Bound<'py, PyAny>>, now_ms: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let owner = self.owner(py)?;
+        let lease = match lease_ms {
+            None => Some(None),
+            Some(l) => exact_u64(l).map(Some),
+        };
+        let name = agent.cast::<PyString>().ok().and_then(|s| s.to_str().ok());
+        let taken = if self.live.load(Ordering::Acquire) && now_ms.is_none() { name.zip(self.money_nanos(py, amount)).zip(lease).zip(system_now_ms()) } else { None };
+        let Some((((name, nanos), lease), now)) = taken else {
+            return Self::slow(py, &self.slow_reserve, (owner, agent, amount), [(pyo3::intern!(py, "lease_ms"), lease_ms), (pyo3::intern!(py, "now_ms"), now_ms)]);
+        };
+        let r = guard(py, || self.native.get().reserve_core(py, name, nanos, now, lease));
+        self.hand_out(py, &owner)?;
+        Ok(Bound::new(py, ReservationView(r?))?.into_any())
+    }
+
+    /// `Pool.settle`.
+    #[pyo3(signature = (reservation, cost, *, attribution = None, now_ms = None))]
+    fn settle<'py>(&self, py: Python<'py>, reservation: &Bound<'py, PyAny>, cost: &Bound<'py, PyAny>, attribution: Option<&Bound<'py, PyAny>>, now_ms: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let owner = self.owner(py)?;
+        let attr_ok = attribution.is_none_or(|a| a.is_exact_instance_of::<PyDict>());
+        let taken = if self.live.load(Ordering::Acquire) && now_ms.is_none() && attr_ok {
+            Self::reservation_id(reservation).zip(self.money_nanos(py, cost)).zip(system_now_ms())
+        } else {
+            None
+        };
+        let Some(((id, nanos), now)) = taken else {
+            return Self::slow(py, &self.slow_settle, (owner, reservation, cost), [(pyo3::intern!(py, "attribution"), attribution), (pyo3::intern!(py, "now_ms"), now_ms)]);
+        };
+        let r = guard(py, || {
+            let attribution = attribution_from_py(py, attribution)?;
+            self.native.get().settle_core(py, id, nanos, now, attribution)
+        });
+        self.hand_out(py, &owner)?;
+        Ok(Bound::new(py, SettlementView(r?))?.into_any())
+    }
+}
