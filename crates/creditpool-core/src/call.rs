@@ -671,7 +671,7 @@ impl MessagesCall {
     /// and the events before the failure are still returned.
     pub fn handle_chunk(&mut self, bytes: &[u8], now_ms: u64) -> Vec<StreamEvent> {
         let now_ms = self.clock(now_ms);
-        let State::Streaming { stream, last_activity_ms, headers, received } = &mut self.state else {
+        let State::Streaming { stream, last_activity_ms, received, .. } = &mut self.state else {
             return Vec::new();
         };
         *last_activity_ms = now_ms;
@@ -689,8 +689,7 @@ impl MessagesCall {
             let State::Streaming { stream, .. } = std::mem::replace(&mut self.state, State::Done) else { return Vec::new() };
             self.partial = match stream.cut() {
                 Ok(finished) => Some(Box::new(finished.message)),
-                Err(StreamError::Api { partial, .. } | StreamError::Incomplete { partial, .. } | StreamError::TooLarge { partial, .. }) => partial,
-                Err(_) => None,
+                Err(mut e) => e.take_partial().map(Box::new),
             };
             let error = StreamError::TooLarge { limit, partial: None };
             self.give_up(AttemptError::Stream(error), GiveUpReason::NotRetryable { status: 200 });
@@ -702,7 +701,10 @@ impl MessagesCall {
             self.delivered = true;
         }
         if let Some(e) = failure {
-            let headers = headers.clone();
+            // The stream goes first: it keeps its failure, which shares the
+            // message so far with `e`; gone, `e` holds the only reference and
+            // the message moves out of it uncopied.
+            let State::Streaming { headers, .. } = std::mem::replace(&mut self.state, State::Sent { since_ms: now_ms }) else { return events };
             self.stream_failed(e, &headers, now_ms);
         }
         events
@@ -722,6 +724,9 @@ impl MessagesCall {
             self.delivered = true;
         }
         if let Some(e) = failure {
+            // As in handle_chunk: the stream goes first, so that the message
+            // so far moves out of `e` uncopied.
+            drop(stream);
             self.stream_failed(e, &headers, now_ms);
             return events;
         }
@@ -754,10 +759,7 @@ impl MessagesCall {
             State::Streaming { headers, .. } | State::ReadingWhole { headers, .. } => Some(headers.clone()),
             _ => None,
         };
-        self.partial = match &self.state {
-            State::Streaming { stream, .. } => stream.message().cloned().map(Box::new),
-            _ => None,
-        };
+        self.partial = self.abandon_stream(now_ms);
         self.fail(AttemptError::Transport(failure.clone()), failure, headers.as_ref(), now_ms);
     }
 
@@ -799,10 +801,7 @@ impl MessagesCall {
         if let (Some(total), Some(total_timeout_ms)) = (self.total_deadline(), self.options.total_timeout_ms) {
             if now_ms >= total {
                 self.answered = true;
-                self.partial = match &self.state {
-                    State::Streaming { stream, .. } => stream.message().cloned().map(Box::new),
-                    _ => None,
-                };
+                self.partial = self.abandon_stream(now_ms);
                 self.give_up(AttemptError::Transport(Failure::Timeout { phase: TimeoutPhase::Total }), GiveUpReason::TotalTimeout { total_timeout_ms });
                 return true;
             }
@@ -894,10 +893,30 @@ impl MessagesCall {
         Some(RetryNotice { attempt: self.attempt.saturating_sub(1), delay_ms, code: error.code().to_owned(), message: error.to_string() })
     }
 
-    fn stream_failed(&mut self, error: StreamError, headers: &Headers, now_ms: u64) {
-        self.partial = error.partial().cloned().map(Box::new);
+    /// A stream read while the attempt ends (a timeout, a lost connection):
+    /// the message so far moves out of it (uncopied, as
+    /// [`MessagesCall::observed_partial`] shows it), and the stream is gone.
+    fn abandon_stream(&mut self, now_ms: u64) -> Option<Box<Message>> {
+        if !matches!(self.state, State::Streaming { .. }) {
+            return None;
+        }
+        match std::mem::replace(&mut self.state, State::Sent { since_ms: now_ms }) {
+            State::Streaming { stream, .. } => stream.into_message().map(Box::new),
+            _ => None,
+        }
+    }
+
+    /// A stream failed (the stream itself is gone). The message so far, up
+    /// to the stream's cap, moves out of `error` (which holds the only
+    /// reference) into the call's `partial`, uncopied: the attempt's error
+    /// keeps no partial, so cloning it into `last_attempt` and converting it
+    /// in a binding cost only its small fields.
+    fn stream_failed(&mut self, mut error: StreamError, headers: &Headers, now_ms: u64) {
+        self.partial = error.take_partial().map(Box::new);
         let failure = match &error {
-            StreamError::Api { error, .. } => Failure::StreamError { error: error.clone() },
+            // The retry policy reads only the kind: the message stays with
+            // the attempt's error, not copied.
+            StreamError::Api { error, .. } => Failure::StreamError { error: ApiError { kind: error.kind.clone(), message: String::new(), status: None, request_id: None } },
             StreamError::Incomplete { .. } => Failure::StreamTruncated,
             _ => {
                 // Malformed or out-of-grammar data: retrying the same request
@@ -1093,6 +1112,59 @@ mod tests {
         assert_eq!(err.error.code(), "total_timeout");
         assert_eq!(err.reason, GiveUpReason::TotalTimeout { total_timeout_ms: 10_000 });
         assert_eq!(err.partial.unwrap().text(), "aaaaaaaaaa");
+    }
+
+    /// Issue 10, item 13: however a stream fails part-way (an `error`
+    /// event, a body cut mid-event, a lost connection, an idle timeout), the
+    /// message so far moves from the stream into the call's `partial`: the
+    /// text is still where the stream built it, and neither the attempt's
+    /// error nor `last_attempt` holds a copy. Before, a failure near the cap
+    /// held the message three to five times at once.
+    #[test]
+    fn a_failed_stream_moves_its_message_into_the_call_error() {
+        fn text_at(m: &Message) -> *const u8 {
+            match m.content.first() {
+                Some(crate::api::ContentBlock::Text(t)) => t.text.as_ptr(),
+                other => panic!("no text block: {other:?}"),
+            }
+        }
+        let start = concat!(
+            "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"so far\"}}\n\n",
+        );
+        let error_event = "data: {\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"no\"}}\n\n";
+        let cut = "data: {\"type\":\"content_block_delta\",\"ind";
+        for how in ["error event", "cut mid-event", "connection lost", "idle timeout"] {
+            let mut c = call(true);
+            let _ = c.next_action(0);
+            let _ = c.handle_head(200, &Headers::new(), 0);
+            let _ = c.handle_chunk(start.as_bytes(), 0);
+            let at = text_at(c.partial_message().unwrap());
+            match how {
+                "error event" => drop(c.handle_chunk(error_event.as_bytes(), 0)),
+                "cut mid-event" => {
+                    let _ = c.handle_chunk(cut.as_bytes(), 0);
+                    let _ = c.handle_end(0);
+                }
+                "connection lost" => c.handle_transport_error(Failure::Connection, 0),
+                _ => assert!(c.handle_timeout(DEFAULT_IDLE_TIMEOUT_MS)),
+            }
+            assert!(!c.is_reading(), "{how}");
+            assert_eq!(c.observed_partial().map(text_at), Some(at), "{how}: the message is moved, not copied");
+            let Some(AttemptOutcome::Failed { error, .. }) = c.last_attempt() else { panic!("{how}: no failed attempt") };
+            assert!(!matches!(error, AttemptError::Stream(e) if e.partial().is_some()), "{how}: last_attempt holds a copy");
+            let err = c.take_result().unwrap().unwrap_err();
+            assert!(!matches!(&err.error, AttemptError::Stream(e) if e.partial().is_some()), "{how}: the error holds a copy");
+            let expected = match how {
+                "error event" => "invalid_request_error",
+                "idle timeout" => "idle_timeout",
+                _ => "stream_incomplete",
+            };
+            assert_eq!(err.code(), expected, "{how}");
+            let partial = err.partial.unwrap();
+            assert_eq!((partial.text(), text_at(&partial)), ("so far".to_owned(), at), "{how}");
+        }
     }
 
     #[test]

@@ -73,6 +73,11 @@ const STREAM_END: &str = concat!(
     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
 );
 
+/// An `error` event mid-stream.
+const STREAM_ERROR: &str = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+/// How far under the stream cap a failing stream stops growing.
+const NEAR_CAP_MARGIN: usize = 4 * 1024 * 1024;
+
 /// A gzip body that inflates to about 1 GiB of zeros, built by hand (no
 /// compressor among the dependencies): one fixed-Huffman deflate block of a
 /// literal 0 and then 258-byte back-references of distance 1.
@@ -160,7 +165,7 @@ fn serve(mut socket: TcpStream, bomb: &[u8]) {
             socket.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\n\r\n", bomb.len()).as_bytes())?;
             socket.write_all(bomb)
         })()
-    } else if path.starts_with("/endless") || path.starts_with("/tiny-stream") {
+    } else if path.starts_with("/endless") || path.starts_with("/tiny-stream") || path.starts_with("/cut-stream") || path.starts_with("/error-stream") {
         (|| {
             socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")?;
             socket.write_all(STREAM_START.as_bytes())?;
@@ -170,6 +175,20 @@ fn serve(mut socket: TcpStream, bomb: &[u8]) {
                 return socket.write_all(STREAM_END.as_bytes());
             }
             let burst = delta.repeat(16);
+            if path.starts_with("/cut-stream") || path.starts_with("/error-stream") {
+                // The message grows to just under the cap; then the body is
+                // cut in the middle of an event, or an `error` event ends it.
+                let cap = creditpool::core::call::DEFAULT_MAX_STREAM_BYTES;
+                let mut sent = STREAM_START.len();
+                while sent + burst.len() + NEAR_CAP_MARGIN < cap {
+                    socket.write_all(burst.as_bytes())?;
+                    sent += burst.len();
+                }
+                if path.starts_with("/cut-stream") {
+                    return socket.write_all(delta.get(..delta.len() / 2).unwrap_or_default().as_bytes());
+                }
+                return socket.write_all(STREAM_ERROR.as_bytes());
+            }
             loop {
                 // Until the client hangs up.
                 socket.write_all(burst.as_bytes())?;
@@ -261,5 +280,40 @@ fn a_huge_body_or_a_gzip_bomb_stays_within_the_cap_plus_a_constant() {
         // The body cap, or (the transport does not inflate gzip) a body that is not JSON.
         assert!(outcome == "response_too_large" || (path == "/bomb" && outcome == "malformed_response"), "{path}: {outcome}");
         assert!(peak <= baseline + cap + SLACK, "{path}: peak {} MiB > baseline {} MiB + cap {} MiB + {} MiB", peak / MIB, baseline / MIB, cap / MIB, SLACK / MIB);
+    }
+}
+
+/// Issue 10 item 13: a stream that fails near its cap (its message almost as
+/// large as the cap) holds that message once. Cut in the middle of an event
+/// (`stream_incomplete`), or ended by an `error` event (`overloaded_error`),
+/// the call's peak stays within the baseline of a tiny stream plus ONE cap
+/// plus a constant. Before, the core copied the message into the error, kept
+/// a second copy with the stream's failure, a third as the call's `partial`,
+/// and (for a cut) a fourth inside the attempt's error and `last_attempt`.
+#[test]
+fn a_stream_failing_near_its_cap_holds_its_message_once() {
+    if std::env::var_os(URL_ENV).is_some() {
+        return;
+    }
+    let base = start_server(Vec::new());
+    let cap = creditpool::core::call::DEFAULT_MAX_STREAM_BYTES as u64;
+    let (outcome, baseline) = peak(&base, "/tiny-stream");
+    assert_eq!(outcome, "ok");
+    // Both measured before either is judged, so that a failure shows both.
+    let cases = [("/cut-stream", "stream_incomplete"), ("/error-stream", "overloaded_error")].map(|(path, expected)| {
+        let (outcome, peak) = peak(&base, path);
+        println!("{path}: {outcome}, peak {} MiB, baseline {} MiB", peak / MIB, baseline / MIB);
+        (path, expected, outcome, peak)
+    });
+    for (path, expected, outcome, peak) in cases {
+        assert_eq!(outcome, expected, "{path}");
+        assert!(
+            peak <= baseline + STREAM_FACTOR * cap + SLACK,
+            "{path}: peak {} MiB > baseline {} MiB + {STREAM_FACTOR} x cap {} MiB + {} MiB",
+            peak / MIB,
+            baseline / MIB,
+            cap / MIB,
+            SLACK / MIB
+        );
     }
 }

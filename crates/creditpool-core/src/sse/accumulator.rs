@@ -13,12 +13,12 @@
 //! is complete, as the official SDK does, and reported in
 //! [`Finished::tool_input_issues`] so that no tool ever runs on it.
 
-use crate::api::{ContentBlock, Delta, Message, StreamEvent};
+use crate::api::{ContentBlock, Delta, ErrorEvent, Message, StreamEvent};
 use crate::error::ApiError;
 use crate::partial_json;
 use serde::Serialize;
 use serde_json::Value;
-
+use std::sync::Arc;
 
 /// The fields of [`Message`] itself: a `message_delta` may not put its own
 /// unknown keys under these names.
@@ -66,6 +66,13 @@ pub struct Finished {
 }
 
 /// Why a stream could not produce a final message.
+///
+/// The message so far (`partial`), which may be as large as the stream's
+/// cap, is held in an [`Arc`]: the error is cloned where it must be kept and
+/// handed out at once (a [`super::MessageStream`] keeps its failure and
+/// returns it), and those clones share one message, never copy it. Whoever
+/// ends up with the last reference moves it out with [`Arc::try_unwrap`]
+/// (or [`StreamError::take_partial`]).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {
@@ -75,13 +82,13 @@ pub enum StreamError {
         /// The error.
         error: ApiError,
         /// The message received before the error, if it had started.
-        partial: Option<Box<Message>>,
+        partial: Option<Arc<Message>>,
     },
     /// The stream ended before `message_stop`. The message so far is kept.
     #[error("stream ended before message_stop ({reason})")]
     Incomplete {
         /// The message received so far, if it had started.
-        partial: Option<Box<Message>>,
+        partial: Option<Arc<Message>>,
         /// What was missing.
         reason: String,
     },
@@ -111,7 +118,7 @@ pub enum StreamError {
         /// The cap in bytes.
         limit: usize,
         /// The message received so far, if it had started.
-        partial: Option<Box<Message>>,
+        partial: Option<Arc<Message>>,
     },
 }
 
@@ -120,6 +127,18 @@ impl StreamError {
     pub fn partial(&self) -> Option<&Message> {
         match self {
             StreamError::Api { partial, .. } | StreamError::Incomplete { partial, .. } | StreamError::TooLarge { partial, .. } => partial.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Takes the message received before the failure out of the error (which
+    /// keeps the rest): moved when this error holds the only reference,
+    /// copied only if a clone of the error still shares it.
+    pub fn take_partial(&mut self) -> Option<Message> {
+        match self {
+            StreamError::Api { partial, .. } | StreamError::Incomplete { partial, .. } | StreamError::TooLarge { partial, .. } => {
+                partial.take().map(|m| Arc::try_unwrap(m).unwrap_or_else(|shared| Message::clone(&shared)))
+            }
             _ => None,
         }
     }
@@ -178,8 +197,10 @@ impl MessageAccumulator {
         partial_json::parse_partial(&buf.json).ok().map(|p| p.value)
     }
 
-    /// Applies one event. An `error` event becomes [`StreamError::Api`]; events
-    /// of unknown types, `ping`s and unknown delta types change nothing.
+    /// Applies one event. An `error` event becomes [`StreamError::Api`], into
+    /// which the message so far moves (uncopied: [`message`](Self::message) is
+    /// `None` afterwards); events of unknown types, `ping`s and unknown delta
+    /// types change nothing.
     pub fn handle_event(&mut self, event: &StreamEvent) -> Result<(), StreamError> {
         match event {
             StreamEvent::MessageStart(e) => {
@@ -241,20 +262,27 @@ impl MessageAccumulator {
                 }
                 self.stopped = true;
             }
-            StreamEvent::Error(e) => {
-                return Err(StreamError::Api {
-                    error: ApiError {
-                        kind: e.error.kind.clone(),
-                        message: e.error.message.clone(),
-                        status: None,
-                        request_id: e.request_id.clone(),
-                    },
-                    partial: self.message.clone().map(Box::new),
-                });
-            }
+            StreamEvent::Error(e) => return Err(self.error_event(e.clone())),
             StreamEvent::Ping(_) | StreamEvent::Unknown(_) => {}
         }
         Ok(())
+    }
+
+    /// The error an `error` event ends the stream with: the message so far
+    /// moves into it (the accumulator holds no message afterwards), so a
+    /// message as large as the stream's cap is never copied.
+    pub(crate) fn error_event(&mut self, e: ErrorEvent) -> StreamError {
+        let ErrorEvent { error, request_id, .. } = e;
+        StreamError::Api {
+            error: ApiError { kind: error.kind, message: error.message, status: None, request_id },
+            partial: self.message.take().map(Arc::new),
+        }
+    }
+
+    /// The message so far, moved out (the accumulator holds none afterwards):
+    /// for a stream that fails, whose error carries it.
+    pub(crate) fn take_message(&mut self) -> Option<Message> {
+        self.message.take()
     }
 
     /// Ends the stream. With `message_stop` received, the final message and any
@@ -275,7 +303,7 @@ impl MessageAccumulator {
             }
         }
         if !self.stopped {
-            return Err(StreamError::Incomplete { partial: Some(Box::new(message)), reason: "no message_stop".into() });
+            return Err(StreamError::Incomplete { partial: Some(Arc::new(message)), reason: "no message_stop".into() });
         }
         Ok(Finished { message, tool_input_issues: self.issues })
     }

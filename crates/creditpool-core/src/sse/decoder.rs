@@ -267,15 +267,22 @@ impl SseDecoder {
     /// (256 KiB of capacity, no buffer over 16 KiB).
     pub fn recycle(&mut self, event: SseEvent) {
         let SseEvent { event, data, .. } = event;
-        for mut buf in [Some(data), event].into_iter().flatten() {
-            let cap = buf.capacity();
-            if cap == 0 || cap > SPARE_MAX_CAPACITY || self.spare_bytes.saturating_add(cap) > SPARE_BYTES {
-                continue;
-            }
-            buf.clear();
-            self.spare_bytes += cap;
-            self.spare.push(buf);
+        self.keep_spare(data);
+        if let Some(buf) = event {
+            self.keep_spare(buf);
         }
+    }
+
+    /// Keeps an emptied buffer for reuse, within the bounds.
+    #[inline]
+    fn keep_spare(&mut self, mut buf: String) {
+        let cap = buf.capacity();
+        if cap == 0 || cap > SPARE_MAX_CAPACITY || self.spare_bytes.saturating_add(cap) > SPARE_BYTES {
+            return;
+        }
+        buf.clear();
+        self.spare_bytes += cap;
+        self.spare.push(buf);
     }
 
     /// An empty buffer: a recycled one when there is one.
@@ -325,6 +332,14 @@ impl SseDecoder {
             self.skipping = false;
         }
         self.next_event()
+    }
+
+    /// Whether [`finish`](Self::finish) would report [`SseError::Truncated`]
+    /// now: the input stopped inside an event (or inside what may be a byte
+    /// order mark), and no event waits in the queue.
+    #[cold]
+    pub(crate) fn ends_mid_event(&self) -> bool {
+        !self.finished && self.ready.is_empty() && (self.in_event || self.skipping || !self.line.is_empty() || matches!(self.bom, BomState::Checking(m) if m > 0))
     }
 
     /// Bytes the current event holds, given the length of the line in progress.

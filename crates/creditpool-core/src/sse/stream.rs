@@ -23,7 +23,7 @@
 //! ```
 
 use super::accumulator::{Finished, MessageAccumulator, StreamError};
-use super::decoder::{SseDecoder, SseError, SseEvent, SseLimits};
+use super::decoder::{SseDecoder, SseEvent, SseLimits};
 use crate::api::{Message, StreamEvent};
 
 /// Decodes and accumulates one streamed response. Feed bytes as they arrive,
@@ -34,6 +34,11 @@ use crate::api::{Message, StreamEvent};
 /// recordings do) still dispatches that event if its data is a complete JSON
 /// event; a stream cut anywhere else ends in [`StreamError::Incomplete`], which
 /// keeps the message so far.
+///
+/// A failure moves the message so far out of the accumulator into the error,
+/// never copies it: the error the stream keeps (and returns again, and shows
+/// as [`message`](Self::message)) shares that one message with the error it
+/// returned (see [`StreamError`]).
 #[derive(Debug, Clone)]
 pub struct MessageStream {
     decoder: SseDecoder,
@@ -69,9 +74,10 @@ impl MessageStream {
         self.ended = true;
     }
 
-    /// The message so far, once `message_start` has arrived.
+    /// The message so far, once `message_start` has arrived (after a
+    /// failure, the one the failure holds).
     pub fn message(&self) -> Option<&Message> {
-        self.acc.message()
+        self.acc.message().or_else(|| self.failed.as_ref().and_then(StreamError::partial))
     }
 
     /// The accumulator, for partial tool inputs and the like.
@@ -82,10 +88,11 @@ impl MessageStream {
     /// The next event, already applied to the message; `Ok(None)` when more
     /// bytes are needed (or, after [`end_of_input`](Self::end_of_input), when
     /// the stream is drained). An error is final: the same error comes back
-    /// from [`finish`](Self::finish).
+    /// from [`finish`](Self::finish) (sharing its partial message, not a copy).
     #[must_use = "events must be pulled until Ok(None)"]
     pub fn next_event(&mut self) -> Result<Option<StreamEvent>, StreamError> {
         if let Some(e) = &self.failed {
+            // Cheap: the partial message is shared, not copied.
             return Err(e.clone());
         }
         let sse = if self.ended { self.finish_decoder() } else { self.decoder.next_event().map_err(StreamError::from) };
@@ -97,6 +104,8 @@ impl MessageStream {
         let parsed = parse_event(&sse);
         self.decoder.recycle(sse);
         match parsed {
+            // An `error` event becomes the stream's error, with the message
+            // so far moved into it (see MessageAccumulator::handle_event).
             Ok(event) => match self.acc.handle_event(&event) {
                 Ok(()) => Ok(Some(event)),
                 Err(e) => Err(self.fail(e)),
@@ -130,6 +139,18 @@ impl MessageStream {
         self.acc.finish()
     }
 
+    /// The message so far, moved out of a stream that is abandoned part-way
+    /// (a timeout, a lost connection): as [`message`](Self::message) shows
+    /// it, uncopied. After a failure, the message the failure holds.
+    pub fn into_message(mut self) -> Option<Message> {
+        match self.failed.take() {
+            Some(mut e) => e.take_partial(),
+            None => self.acc.take_message(),
+        }
+    }
+
+    /// Keeps the failure and returns it: the two share the partial message
+    /// (an `Arc`), so the clone costs the error's small fields only.
     fn fail(&mut self, e: StreamError) -> StreamError {
         self.failed = Some(e.clone());
         e
@@ -140,23 +161,22 @@ impl MessageStream {
         if let Some(ev) = self.decoder.next_event()? {
             return Ok(Some(ev));
         }
-        // Try the event that lacks only its closing blank line.
-        let mut probe = self.decoder.clone();
-        match self.decoder.finish() {
-            Err(SseError::Truncated { .. }) => {
-                probe.feed(b"\n\n");
-                if let Ok(Some(ev)) = probe.next_event() {
-                    if serde_json::from_str::<StreamEvent>(&ev.data).is_ok() {
-                        return Ok(Some(ev));
-                    }
-                }
-                Err(StreamError::Incomplete {
-                    partial: self.acc.message().cloned().map(Box::new),
-                    reason: "the body ended in the middle of an event".into(),
-                })
-            }
-            other => other.map_err(StreamError::from),
+        if !self.decoder.ends_mid_event() {
+            return self.decoder.finish().map_err(StreamError::from);
         }
+        // Try the event that lacks only its closing blank line: end it (in
+        // the decoder itself, not a copy: the event may be as large as the
+        // event cap) and take it if its data is a complete JSON event.
+        self.decoder.feed(b"\n\n");
+        if let Ok(Some(ev)) = self.decoder.finish() {
+            if serde_json::from_str::<StreamEvent>(&ev.data).is_ok() {
+                return Ok(Some(ev));
+            }
+        }
+        Err(StreamError::Incomplete {
+            partial: self.acc.take_message().map(std::sync::Arc::new),
+            reason: "the body ended in the middle of an event".into(),
+        })
     }
 }
 
@@ -270,5 +290,83 @@ mod fast {
                 assert_eq!(content_block_delta(data), None, "{data}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ContentBlock;
+
+    const START: &str = concat!(
+        "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"so far\"}}\n\n",
+    );
+
+    /// Where the message's text lives: the same address after a failure
+    /// means the message was moved, not copied.
+    fn text_at(m: &Message) -> *const u8 {
+        match m.content.first() {
+            Some(ContentBlock::Text(t)) => t.text.as_ptr(),
+            other => panic!("no text block: {other:?}"),
+        }
+    }
+
+    fn started() -> (MessageStream, *const u8) {
+        let mut s = MessageStream::new();
+        s.feed(START.as_bytes());
+        while s.next_event().unwrap().is_some() {}
+        let at = text_at(s.message().unwrap());
+        (s, at)
+    }
+
+    /// Issue 10, item 13: an `error` event moves the message so far into the
+    /// error (before, the accumulator and the stream's kept failure each made
+    /// a copy, up to the stream cap each); the error `finish` returns again
+    /// shares it.
+    #[test]
+    fn an_error_event_moves_the_message_into_the_error() {
+        let (mut s, at) = started();
+        s.feed(b"data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
+        let StreamError::Api { error, partial: Some(first) } = s.next_event().unwrap_err() else { panic!("not an API error") };
+        assert_eq!(error.message, "Overloaded");
+        assert_eq!((first.text(), text_at(&first)), ("so far".to_owned(), at));
+        assert_eq!(s.message().map(text_at), Some(at), "the stream shows the failure's message, no copy");
+        let Err(StreamError::Api { partial: Some(again), .. }) = s.finish() else { panic!("not the same error") };
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "the error returned again shares the message");
+    }
+
+    /// A body cut in the middle of an event: the message so far moves into
+    /// `Incomplete` (before: copied, and the decoder, with the event it held,
+    /// copied as a probe); an event that lacks only its closing blank line is
+    /// still taken.
+    #[test]
+    fn a_body_cut_mid_event_moves_the_message_into_the_error() {
+        let (mut s, at) = started();
+        s.feed(b"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"te");
+        s.end_of_input();
+        let Err(mut e @ StreamError::Incomplete { .. }) = s.next_event() else { panic!("not incomplete") };
+        assert_eq!(e.to_string(), "stream ended before message_stop (the body ended in the middle of an event)");
+        // The stream keeps its failure, sharing the message; once it is gone
+        // the message moves out of the error.
+        drop(s);
+        let partial = e.take_partial().unwrap();
+        assert_eq!((partial.text(), text_at(&partial)), ("so far".to_owned(), at));
+
+        let (mut s, _) = started();
+        s.feed(b"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"!\"}}\n");
+        s.end_of_input();
+        assert!(matches!(s.next_event(), Ok(Some(StreamEvent::ContentBlockDelta(_)))));
+        assert!(s.next_event().unwrap().is_none());
+        assert_eq!(s.message().unwrap().text(), "so far!");
+    }
+
+    /// A stream abandoned part-way hands its message over uncopied.
+    #[test]
+    fn into_message_moves_the_message() {
+        let (s, at) = started();
+        let m = s.into_message().unwrap();
+        assert_eq!(text_at(&m), at);
     }
 }
