@@ -338,8 +338,14 @@ export interface CostBreakdown {
   cache_read: Money;
   output: Money;
   web_search: Money;
+  /** Code execution container time (an assumed duration: see `estimated`). */
+  code_execution: Money;
   total: Money;
   long_context: boolean;
+  /** Minutes of container time counted (0 when none). */
+  container_minutes: number;
+  /** Part of the cost (container time) was assumed, not reported. */
+  estimated: boolean;
 }
 
 export interface CostOptions {
@@ -347,6 +353,12 @@ export interface CostOptions {
   inference_geo?: string | null;
   refused_before_output?: boolean;
   stop_reason?: StopReason | null;
+  /** The request's code execution is billed by container time (no web search/fetch tool dated 20260209 or later). */
+  container_billed?: boolean;
+  /** The request preloads files onto the container (`container_upload` blocks). */
+  container_files?: boolean;
+  /** Minutes of container time counted (default 5, the billing minimum; at most 43,200). */
+  container_minutes?: number | null;
 }
 
 export interface Estimate {
@@ -354,6 +366,10 @@ export interface Estimate {
   output_tokens_bound: number;
   cost: Money;
   may_overshoot: boolean;
+  /** Minutes of code execution container time assumed per attempt (0: not billed by time). */
+  container_minutes: number;
+  /** What that container time adds to `cost`. */
+  container_cost: Money;
   notes: string[];
 }
 
@@ -643,8 +659,14 @@ export interface TurnCost {
   readonly cache_read: Money;
   readonly output: Money;
   readonly web_search: Money;
+  /** Code execution container time (assumed minutes: see `estimated`). */
+  readonly code_execution: Money;
   readonly total: Money;
   readonly long_context?: boolean;
+  /** Minutes of container time counted (0 when none). */
+  readonly container_minutes?: number;
+  /** Part of the cost (container time) was assumed, not reported by the API. */
+  readonly estimated?: boolean;
 }
 
 /** One model call of a run. */
@@ -1068,6 +1090,14 @@ export interface CreditpoolMiddlewareOptions {
    * `UnknownThreadError` before anything is sent.
    */
   unknownThread?: 'context_window' | 'refuse';
+  /**
+   * Minutes of code execution container time counted for a request whose code execution is billed
+   * by time (no `web_search_*` / `web_fetch_*` tool dated 20260209 or later beside it): reserved,
+   * and settled (flagged estimated) when the tool ran or files were preloaded. Default 5 (the
+   * billing minimum); below 5 or above 43,200 (30 days) throws `invalid_container_minutes` when the
+   * middleware is made.
+   */
+  containerMinutes?: number;
   /**
    * The book of message threads: absent (default) for the pool store's own (a `RedisPool` shares it
    * with every process on the pool), or an in-process `ThreadBook` (from `creditpool/core`).

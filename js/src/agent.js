@@ -107,7 +107,7 @@ async function driveRun(run, store, { now, signal, runTool }) {
 }
 
 const money = (v) => (v === null || v === undefined ? null : makeMoney(BigInt(v), undefined));
-const COST_PARTS = ['input', 'cache_write_5m', 'cache_write_1h', 'cache_read', 'output', 'web_search', 'total'];
+const COST_PARTS = ['input', 'cache_write_5m', 'cache_write_1h', 'cache_read', 'output', 'web_search', 'code_execution', 'total'];
 const RAW_OUTCOME = new WeakMap();
 
 /**

@@ -540,6 +540,7 @@ export const CODES = Object.freeze({
   "invalid_price_table": "PricingError",
   "unsupported_usage": "PricingError",
   "pricing_overflow": "PricingError",
+  "invalid_container_minutes": "InvalidOptionsError",
   "capability_sampling_parameter": "CapabilityError",
   "capability_sampling_together": "CapabilityError",
   "capability_manual_thinking": "CapabilityError",

@@ -24,7 +24,7 @@ export function minSdkVersion() {
   return call(() => glue.minTsSdk());
 }
 
-const OPTIONS = new Set(['agent', 'poolSelector', 'leaseMs', 'estimate', 'maxRetries', 'clock', 'unknownThread', 'threads']);
+const OPTIONS = new Set(['agent', 'poolSelector', 'leaseMs', 'estimate', 'maxRetries', 'clock', 'unknownThread', 'containerMinutes', 'threads']);
 // Transport failures before the connection opened: never sent, never billed.
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -128,7 +128,13 @@ function copied(response, books) {
  * or `{field, value}`; default `"credit_pool": "programmatic"`), `leaseMs`,
  * `estimate` (the core's `EstimateMode`), `maxRetries` (the client's, when it
  * is not the SDK's default of 2), `clock` (Unix ms), `unknownThread`
- * (`'context_window'`, the default, or `'refuse'`). Prices are the built-in table.
+ * (`'context_window'`, the default, or `'refuse'`), `containerMinutes` (the
+ * minutes of code execution container time reserved, and settled when the
+ * tool ran or files were preloaded, for a request whose code execution is
+ * billed by time: no `web_search`/`web_fetch` tool dated 20260209 or later
+ * beside it; default the 5-minute billing minimum; below 5 or above 30 days
+ * is `invalid_container_minutes`, thrown when the middleware is made; such a
+ * settle is flagged estimated). Prices are the built-in table.
  *
  * Message threads (the tool runner's turns): a `thread: {type: 'continue'}`
  * request is reserved at the whole thread's input bound (what the API bills
@@ -155,6 +161,7 @@ export function creditpoolMiddleware(pool, options = {}) {
   if (options.estimate !== undefined) config.estimate = options.estimate;
   if (options.maxRetries !== undefined) config.max_retries = options.maxRetries;
   if (options.unknownThread !== undefined) config.unknown_thread = options.unknownThread;
+  if (options.containerMinutes !== undefined) config.container_minutes = options.containerMinutes;
   const table = call(() => new glue.PriceTable());
   const clock = options.clock ?? (() => Date.now());
   // The book of message threads: the pool store's (the core asks for

@@ -43,7 +43,7 @@ Prompt = Union[str, Sequence[Mapping[str, Any]]]
 
 _AGENT_ARGUMENTS = (
     "client", "tools", "pool", "agent_id", "model", "max_tokens", "system", "max_turns", "max_spend", "stream",
-    "estimate", "lease_ms", "texts", "max_concurrency", "metadata", "on_event", "tool_error",
+    "estimate", "lease_ms", "texts", "max_concurrency", "metadata", "on_event", "tool_error", "container_minutes",
 )
 """``Agent``'s own keyword arguments: offered as suggestions for a
 misspelled one, which would otherwise be a request parameter."""
@@ -252,7 +252,9 @@ class Agent:
     this library go in ``extra_body={...}``); ``max_turns``;
     ``max_spend`` (the run's own budget, a ``Money``: ``usd("0.10")``); ``stream`` (``on_event``
     sees the events of streamed responses); ``estimate`` (the core's
-    estimate mode); ``lease_ms``; ``texts`` (the words the model reads when a
+    estimate mode); ``lease_ms``; ``container_minutes`` (code execution
+    container time counted per request whose code execution is billed by
+    time: default 5, the billing minimum; see docs/PYTHON.md); ``texts`` (the words the model reads when a
     tool cannot answer: the core's ``AgentTexts``; by default a tool that
     raises is reported to the model without the exception's text, which may
     hold a secret: ``texts={"tool_failed": 'The tool "{name}" failed:
@@ -286,6 +288,7 @@ class Agent:
         metadata: Mapping[str, Any] | None = None,
         on_event: Callable[[StreamEvent], None] | None = None,
         tool_error: Callable[[BaseException], str] | None = None,
+        container_minutes: int | None = None,
         **params: Any,
     ) -> None:
         """Configures the agent; see the class documentation."""
@@ -317,6 +320,8 @@ class Agent:
         """Whether responses are streamed (None: the core's default)."""
         self.estimate = dict(estimate) if estimate is not None else None
         self.lease_ms = lease_ms
+        self.container_minutes = container_minutes
+        """Minutes of code execution container time counted per container-billed request (None: 5)."""
         self.texts = dict(texts) if texts is not None else None
         self.max_concurrency = max(1, max_concurrency)
         self.metadata: dict[str, Any] = dict(metadata) if metadata is not None else {"user_id": agent_id}
@@ -359,6 +364,8 @@ class Agent:
             config["lease_ms"] = self.lease_ms
         if self.texts is not None:
             config["texts"] = self.texts
+        if self.container_minutes is not None:
+            config["container_minutes"] = self.container_minutes
         return config
 
     def _new_run(self, prompt: Prompt) -> _creditpool.AgentRun:

@@ -436,6 +436,7 @@ def middleware(
     estimate: Mapping[str, Any] | None = None,
     max_retries: int | None = None,
     unknown_thread: str | None = None,
+    container_minutes: int | None = None,
     prices: _creditpool.PriceTable | None = None,
     clock: Callable[[], int] = now_ms,
     threads: _creditpool.ThreadBook | None = None,
@@ -470,6 +471,15 @@ def middleware(
     anything is sent. The SDK's replay after a 404 ``thread_not_found`` is a
     new create. Raises ``SdkUnsupportedError`` when the installed ``anthropic`` has no
     middleware hook, naming the minimum version.
+
+    Code execution: a request whose code execution is billed by container
+    time (no ``web_search``/``web_fetch`` tool dated 20260209 or later beside
+    it) is reserved, and settled when the tool ran or files were preloaded,
+    at ``container_minutes`` of container time (default the 5-minute billing
+    minimum; raise it for long-running code). The response does not report
+    container time, so such a settle is flagged estimated. Below 5 or above
+    30 days raises ``InvalidOptionsError`` (code
+    ``invalid_container_minutes``) here, when the middleware is made.
     """
     cls = _middleware_class()
     config: dict[str, Any] = {"agent": agent}
@@ -483,5 +493,7 @@ def middleware(
         config["max_retries"] = max_retries
     if unknown_thread is not None:
         config["unknown_thread"] = unknown_thread
+    if container_minutes is not None:
+        config["container_minutes"] = container_minutes
     table = prices if prices is not None else _creditpool.PriceTable()
     return cls(_Pool(pool, config, table, clock, threads))  # type: ignore[no-any-return]

@@ -693,7 +693,7 @@ def event_from_dict(data: dict[str, Any]) -> StreamEvent:
     return _EVENTS.get(str(data.get("type", "")), UnknownEvent)(data)  # type: ignore[return-value]
 
 
-CostComponent = Literal["input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search", "total"]
+CostComponent = Literal["input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search", "code_execution", "total"]
 
 
 class Cost(Model):
@@ -725,8 +725,19 @@ class Cost(Model):
         """Whether a long-context tier applied."""
         return bool(self._data.get("long_context", False))
 
+    @property
+    def container_minutes(self) -> int:
+        """Minutes of code execution container time in ``code_execution`` (0 when none)."""
+        return int(self._data.get("container_minutes", 0))
+
+    @property
+    def estimated(self) -> bool:
+        """Whether part of the cost was assumed rather than reported (container
+        time: the API reports code execution calls, not time)."""
+        return bool(self._data.get("estimated", False))
+
     def components(self) -> Iterator[tuple[str, Money]]:
         """Every component but the total, as ``(name, Money)``."""
-        for k in ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search"):
+        for k in ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search", "code_execution"):
             yield k, Money(nanos=int(self._data.get(k, 0)))
 

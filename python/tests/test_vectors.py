@@ -359,8 +359,18 @@ def check_cost(case: Case) -> str | None:
         table = cp.PriceTable(inp.get("overrides") or [])
         c = table.cost(str(inp["model"]), inp["usage"], inp.get("options"))
         actual: Any = {k: c[k] for k in ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output", "web_search", "total", "long_context")}
+        # Container time, only when counted (as vectors_cost.rs).
+        if c.get("container_minutes", 0) > 0:
+            actual.update(code_execution=c["code_execution"], container_minutes=c["container_minutes"])
+        if c.get("estimated"):
+            actual["estimated"] = True
     except cp.PricingError as e:
         actual = {"error": _pricing_error_json(e)}
+    except cp.InvalidOptionsError as e:
+        # A `container_minutes` out of range: bad options, with the pricing kind.
+        if e.code != "invalid_container_minutes":
+            raise
+        actual = {"error": {"kind": getattr(e, "kind", None)}}
     return json_diff("$", actual, case.expected)
 
 
@@ -373,6 +383,9 @@ def check_worst_case(case: Case) -> str | None:
         if e["may_overshoot"] and not e["notes"]:
             return "an estimate that may overshoot must say why"
         actual: Any = {k: e[k] for k in ("input_tokens_bound", "output_tokens_bound", "cost", "may_overshoot")}
+        # Container time, only when assumed (as vectors_worst_case.rs).
+        if e["container_minutes"] > 0:
+            actual.update(container_minutes=e["container_minutes"], container_cost=e["container_cost"])
     except cp.PricingError as err:
         actual = {"error": _pricing_error_json(err)}
     return json_diff("$", actual, case.expected)

@@ -292,12 +292,61 @@ pool_case("the pool's book: a continue answered 404 is released, the SDK's retry
     {"calls": [{"amount": a1, "actions": ["send", "done"]}, {"amount": a2, "actions": ["send", "idle", "send", "done"]}, {"amount": a2, "actions": ["send", "done"]}],
      "pool_ops": REC + ["thread_lookup", "reserve", "release"] + ["thread_lookup"] + REC})
 
+# ---- Code execution container time (pricing/container.rs). Without a web
+# search or fetch tool dated 20260209 or later, code execution is billed by
+# container time: $0.05 per container-hour (50,000,000 nano-USD), minimum 5
+# minutes. The response reports calls, not time, so `container_minutes`
+# (default 5) is reserved and, when the tool ran or files were preloaded
+# (container_upload), settled, flagged estimated. claude-haiku-4-5's tool-use
+# system prompt (tool_choice auto) is 496 tokens; code execution has no
+# definition tokens in the table.
+def container(minutes): return -(-minutes * 50000000 // 60)
+CE = {"type": "code_execution_20250825", "name": "code_execution"}
+def tool_body(tools, content="hi"): return dict(BODY, tools=tools, messages=[{"role": "user", "content": content}])
+def tool_amount(body, minutes=None, searches=0):
+    n = nbytes(dict(body, credit_pool="programmatic"))
+    return (n + 496) * 1000 + 100 * 5000 + searches * 10000000 + (container(minutes) if minutes else 0)
+def ce_ok(calls): return {"retries_taken": 0, "status": 200, "headers": H, "body": json.dumps({"id": "msg_ce", "type": "message", "role": "assistant", "model": "claude-haiku-4-5", "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 5, "server_tool_use": {"web_search_requests": 0, "code_execution_requests": calls}}})}
+ce = tool_body([CE])
+case("code execution alone is billed by container time: 5 minutes reserved; the tool ran, so 5 minutes settled, flagged estimated",
+     {"body": ce, "attempts": [ce_ok(2)]},
+     {"amount": tool_amount(ce, 5), "actions": ["send", "done"], "pool_ops": ["reserve", "settle"],
+      "ledger": [{"kind": "settle", "cost": 35000 + container(5), "estimated": True}]})
+case("code execution alone, not called and no files: no container time settled",
+     {"body": ce, "attempts": [ce_ok(0)]},
+     {"amount": tool_amount(ce, 5), "ledger": [{"kind": "settle", "cost": 35000, "estimated": False}]})
+ce_files = tool_body([CE], [{"type": "text", "text": "sum the column"}, {"type": "container_upload", "file_id": "file_1"}])
+case("files preloaded onto the container (container_upload) are billed even if the tool is not called",
+     {"body": ce_files, "attempts": [ce_ok(0)]},
+     {"amount": tool_amount(ce_files, 5), "ledger": [{"kind": "settle", "cost": 35000 + container(5), "estimated": True}]})
+ws_new = tool_body([CE, {"type": "web_search_20260209", "name": "web_search", "max_uses": 1}])
+case("with web_search_20260209 code execution is free: tokens only, at reserve and settle",
+     {"body": ws_new, "attempts": [ce_ok(3)]},
+     {"amount": tool_amount(ws_new, None, 1), "ledger": [{"kind": "settle", "cost": 35000, "estimated": False}]})
+wf_new = tool_body([CE, {"type": "web_fetch_20260209", "name": "web_fetch"}])
+case("with web_fetch_20260209 code execution is free too",
+     {"body": wf_new, "attempts": [ce_ok(1)]},
+     {"amount": tool_amount(wf_new), "ledger": [{"kind": "settle", "cost": 35000, "estimated": False}]})
+ws_old = tool_body([CE, {"type": "web_search_20250305", "name": "web_search", "max_uses": 1}])
+case("an older web_search_20250305 does not make code execution free: container time reserved and settled",
+     {"body": ws_old, "attempts": [ce_ok(1)]},
+     {"amount": tool_amount(ws_old, 5, 1), "ledger": [{"kind": "settle", "cost": 35000 + container(5), "estimated": True}]})
+case("container_minutes raised to 90 for long-running code: 90 minutes reserved and settled",
+     {"config": {"agent": "researcher", "container_minutes": 90}, "body": ce, "attempts": [ce_ok(1)]},
+     {"amount": tool_amount(ce, 90), "ledger": [{"kind": "settle", "cost": 35000 + container(90), "estimated": True}]})
+case("container_minutes below the 5-minute billing minimum is a typed error before anything is sent",
+     {"config": {"agent": "researcher", "container_minutes": 4}, "body": ce, "attempts": []},
+     {"error": "invalid_container_minutes"})
+case("container_minutes above 30 days is a typed error",
+     {"config": {"agent": "researcher", "container_minutes": 43201}, "body": BODY, "attempts": []},
+     {"error": "invalid_container_minutes"})
+
 doc = ({"kind": "meter", "description": "The books of one call made through an official SDK's middleware (creditpool_core::meter::Meter): one hold per call across the SDK's retries, settled from the JSON usage or a copy of the stream, certainly-unbilled failures released, possibly-billed ones settled at the worst case flagged estimated. Costs by hand: claude-haiku-4-5 bills 1000 nano-USD per input token and 5000 per output token; AMOUNT is the case's reserved worst case (`amount`). A case with `calls` runs several calls through one middleware (one ThreadBook, one pool; `advance_ms` moves the clock before a call) and expects each call's `amount` and `actions` (or `error`) under `calls`: message threads.", "cases": cases})
 
 from pathlib import Path
 
 for c in doc["cases"]:
-    if "calls" in c["input"] or "error" in c["expected"] or c["input"]["body"].get("thread", {}).get("type") == "continue":
+    if "calls" in c["input"] or "error" in c["expected"] or "amount" in c["expected"] or c["input"]["body"].get("thread", {}).get("type") == "continue":
         continue
     b = dict(c["input"]["body"])
     sel = c["input"]["config"].get("pool_selector")

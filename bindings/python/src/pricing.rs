@@ -59,8 +59,10 @@ impl PriceTable {
 
     /// What a response cost, per component, in int nano-USD: `{"input",
     /// "cache_write_5m", "cache_write_1h", "cache_read", "output",
-    /// "web_search", "total", "long_context"}`. `options`: `batch`,
-    /// `inference_geo`, `refused_before_output`, `stop_reason`.
+    /// "web_search", "code_execution", "total", "long_context",
+    /// "container_minutes", "estimated"}`. `options`: `batch`,
+    /// `inference_geo`, `refused_before_output`, `stop_reason`,
+    /// `container_billed`, `container_files`, `container_minutes`.
     #[pyo3(signature = (model, usage, options = None))]
     fn cost<'py>(&self, py: Python<'py>, model: &str, usage: &Bound<'py, PyAny>, options: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
@@ -76,7 +78,7 @@ impl PriceTable {
 
     /// The most a request (dict) whose body is `body_len` bytes can cost:
     /// `{"input_tokens_bound", "output_tokens_bound", "cost", "may_overshoot",
-    /// "notes"}`. `mode`: `{"type": "bound" | "heuristic"}` or `{"type":
+    /// "container_minutes", "container_cost", "notes"}`. `mode`: `{"type": "bound" | "heuristic"}` or `{"type":
     /// "exact", "input_tokens": n}`.
     #[pyo3(signature = (request, body_len, mode = None))]
     fn worst_case<'py>(&self, py: Python<'py>, request: &Bound<'py, PyAny>, body_len: usize, mode: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
@@ -94,6 +96,8 @@ impl PriceTable {
                     "output_tokens_bound": e.output_tokens_bound,
                     "cost": e.cost,
                     "may_overshoot": e.may_overshoot,
+                    "container_minutes": e.container_minutes,
+                    "container_cost": e.container_cost,
                     "notes": e.notes,
                 }),
             )

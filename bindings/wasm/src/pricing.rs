@@ -65,7 +65,9 @@ impl PriceTable {
     }
 
     /// The most `request` can cost, for a reservation: `{input_tokens_bound,
-    /// output_tokens_bound, cost: {nanos, usd}, may_overshoot, notes}`.
+    /// output_tokens_bound, cost: {nanos, usd}, may_overshoot,
+    /// container_minutes, container_cost, notes}` (`container_minutes` 0 when
+    /// the request's code execution is not billed by time).
     /// `bodyLen` is the UTF-8 length of the serialized body; `mode` is
     /// `{type: "bound"}` (default), `{type: "heuristic"}` or `{type: "exact",
     /// input_tokens}`.
@@ -106,8 +108,11 @@ pub(crate) fn cost_js(c: &CostBreakdown) -> JsValue {
         ("cache_read", money(c.cache_read)),
         ("output", money(c.output)),
         ("web_search", money(c.web_search)),
+        ("code_execution", money(c.code_execution)),
         ("total", money(c.total)),
         ("long_context", JsValue::from_bool(c.long_context)),
+        ("container_minutes", JsValue::from_f64(c.container_minutes as f64)),
+        ("estimated", JsValue::from_bool(c.estimated)),
     ])
 }
 
@@ -117,6 +122,8 @@ fn estimate_js(e: &Estimate) -> Result<JsValue, JsValue> {
         ("output_tokens_bound", JsValue::from_f64(e.output_tokens_bound as f64)),
         ("cost", money(e.cost)),
         ("may_overshoot", JsValue::from_bool(e.may_overshoot)),
+        ("container_minutes", JsValue::from_f64(e.container_minutes as f64)),
+        ("container_cost", money(e.container_cost)),
         ("notes", to_js(&e.notes)?),
     ]))
 }

@@ -255,9 +255,9 @@ impl RequestError {
 
 impl PricingError {
     /// The stable error code: `unknown_model`, `unpriced_model`,
-    /// `invalid_price`, `invalid_price_table`, `unsupported_usage` or
-    /// `pricing_overflow` ([`PricingError::kind`] is the shorter name within
-    /// pricing).
+    /// `invalid_price`, `invalid_price_table`, `unsupported_usage`,
+    /// `pricing_overflow` or `invalid_container_minutes`
+    /// ([`PricingError::kind`] is the shorter name within pricing).
     pub fn code(&self) -> &'static str {
         match self {
             PricingError::UnknownModel { .. } => "unknown_model",
@@ -266,6 +266,7 @@ impl PricingError {
             PricingError::InvalidTable { .. } => "invalid_price_table",
             PricingError::UnsupportedUsage { .. } => "unsupported_usage",
             PricingError::Overflow => "pricing_overflow",
+            PricingError::InvalidContainerMinutes { .. } => "invalid_container_minutes",
         }
     }
 }
@@ -528,6 +529,8 @@ pub const CODES: &[(&str, &str)] = &[
     ("invalid_price_table", "PricingError"),
     ("unsupported_usage", "PricingError"),
     ("pricing_overflow", "PricingError"),
+    // A `container_minutes` pricing option out of range (code execution).
+    ("invalid_container_minutes", "InvalidOptionsError"),
     // Capabilities (`CapabilityError`).
     ("capability_sampling_parameter", "CapabilityError"),
     ("capability_sampling_together", "CapabilityError"),
@@ -727,6 +730,7 @@ mod tests {
             PricingError::InvalidTable { reason: "r".into() },
             PricingError::UnsupportedUsage { model: "m".into(), feature: "f".into() },
             PricingError::Overflow,
+            PricingError::InvalidContainerMinutes { minutes: 4, minimum: 5, maximum: 43_200 },
         ];
         let reason = || "r".to_owned();
         let model = || "m".to_owned();

@@ -92,7 +92,7 @@ use crate::call::{AttemptOutcome, CallOptions, Completed, MessagesCall, ReadBody
 use crate::http::{Headers, HttpRequest, Method};
 use crate::money::Money;
 use crate::pool::{AttributionInput, OpResult, PoolOp, Refusal, Reservation};
-use crate::pricing::{cost, worst_case, CostBreakdown, CostOptions, EstimateMode, PriceTable, PricingError};
+use crate::pricing::{cost, worst_case, worst_case_with, CostBreakdown, CostOptions, EstimateMode, PriceTable, PricingError, PricingOptions};
 use crate::request::{PoolSelector, PoolSelectorOption, RequestError, MESSAGES_PATH};
 use crate::retry::{Failure, RetryDecision, RetryPolicy, TimeoutPhase, DEFAULT_MAX_RETRIES};
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,11 @@ pub struct MeterConfig {
     /// What a thread continue request whose thread the [`ThreadBook`] does
     /// not know gets: the context-window bound (default) or a refusal.
     pub unknown_thread: UnknownThread,
+    /// Minutes of code execution container time counted for a request whose
+    /// code execution is billed by time, reserved and settled (absent: the
+    /// 5-minute billing minimum; below it or above 30 days is refused with
+    /// `invalid_container_minutes`). See [`crate::pricing::PricingOptions`].
+    pub container_minutes: Option<u64>,
 }
 
 /// What a message-thread continue request whose previous message the
@@ -151,11 +156,17 @@ impl Default for MeterConfig {
             pool_selector: None,
             max_retries: DEFAULT_MAX_RETRIES,
             unknown_thread: UnknownThread::ContextWindow,
+            container_minutes: None,
         }
     }
 }
 
 impl MeterConfig {
+    /// The pricing options this config sets (container minutes).
+    pub fn pricing(&self) -> PricingOptions {
+        PricingOptions::new().with_container_minutes(self.container_minutes)
+    }
+
     /// The selector this config puts in the body, if any.
     pub fn selector(&self) -> Option<PoolSelector> {
         match &self.pool_selector {
@@ -498,6 +509,7 @@ impl Meter {
         let thread = thread_role(&request);
         let mut cache = crate::pricing::cache_writes(&request);
         let mut lookup = Lookup::None;
+        config.pricing().validate(&prices)?;
         let estimate = match (&thread, &threads) {
             (ThreadRole::Continue(previous), Book::Store) => {
                 // Bounded once the store answers; the model must be one the
@@ -513,7 +525,7 @@ impl Meter {
                 };
                 continue_estimate(config, &prices, &request, body.len(), previous, found, &mut cache)?
             }
-            _ => worst_case(&prices, &request, body.len(), config.estimate)?,
+            _ => worst_case_with(&prices, &request, body.len(), config.estimate, &config.pricing())?,
         };
         Ok(Meter {
             config: config.clone(),
@@ -902,7 +914,7 @@ impl Meter {
 
     fn settle(&mut self, reservation: Reservation, completed: Completed, now_ms: u64) {
         let message = completed.message;
-        let mut options = CostOptions::for_message(&message);
+        let mut options = CostOptions::for_message(&message).with_request(&self.prices, &self.request, &self.config.pricing());
         if let Some(geo) = &self.request.inference_geo {
             options = options.with_inference_geo(geo.clone());
         }
@@ -1095,6 +1107,31 @@ mod tests {
         let unpriced = serde_json::to_vec(&serde_json::json!({"model": "claude-nope", "max_tokens": 1, "messages": [],
             "thread": {"type": "continue", "previous_message_id": "msg_x"}})).unwrap();
         assert!(Meter::with_store_threads(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &unpriced).is_err());
+    }
+
+    #[test]
+    fn container_time_is_settled_estimated_and_charged_to_code_execution() {
+        let mut pool = Pool::new(PoolConfig::new(Money::from_nanos(1_000_000_000)), 0).unwrap();
+        let body = serde_json::to_vec(&serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 100,
+            "tools": [{"type": "code_execution_20250825", "name": "code_execution"}], "messages": [{"role": "user", "content": "hi"}]}))
+        .unwrap();
+        let config = MeterConfig { container_minutes: Some(60), ..MeterConfig::default() };
+        let mut m = Meter::new(&config, Arc::new(PriceTable::builtin()), &body).unwrap();
+        m.begin_attempt(0, None, 1);
+        assert_eq!(drain(&mut m, &mut pool, 1), MeterAction::Send);
+        let _ = m.handle_head(200, &Headers::new(), 2);
+        m.handle_body(br#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":5,"server_tool_use":{"web_search_requests":0,"code_execution_requests":1}}}"#, 2);
+        assert_eq!(drain(&mut m, &mut pool, 2), MeterAction::Done);
+        let e = pool.poll_ledger().unwrap();
+        // 10 x 1000 + 5 x 5000 = 35,000 of tokens; an hour of container time is 50,000,000.
+        assert_eq!((e.kind, e.cost, e.estimated), (LedgerKind::Settle, Money::from_nanos(35_000 + 50_000_000), true));
+        let a = e.attribution.expect("attribution");
+        let ce: Vec<_> = a.tools.iter().filter(|t| t.tool.as_str() == "code_execution" && t.part == crate::pool::ToolPart::Use).collect();
+        assert_eq!(ce.len(), 1);
+        assert_eq!(ce[0].cost, Money::from_nanos(50_000_000));
+        // Too few minutes: a typed error before anything is sent.
+        let low = MeterConfig { container_minutes: Some(4), ..MeterConfig::default() };
+        assert_eq!(Meter::new(&low, Arc::new(PriceTable::builtin()), &body).unwrap_err().code(), "invalid_container_minutes");
     }
 
     #[test]

@@ -36,11 +36,20 @@ fn run(input: &Value) -> Result<Value, PricingError> {
         None => CostOptions::new(),
     };
     let c = cost(&table, input["model"].as_str().expect("model"), &usage, &options)?;
-    Ok(json!({
+    let mut v = json!({
         "input": c.input, "cache_write_5m": c.cache_write_5m, "cache_write_1h": c.cache_write_1h,
         "cache_read": c.cache_read, "output": c.output, "web_search": c.web_search, "total": c.total,
         "long_context": c.long_context,
-    }))
+    });
+    // Container time, only when counted (cases without it leave these out).
+    if c.container_minutes > 0 {
+        v["code_execution"] = json!(c.code_execution);
+        v["container_minutes"] = json!(c.container_minutes);
+    }
+    if c.estimated {
+        v["estimated"] = json!(true);
+    }
+    Ok(v)
 }
 
 #[test]

@@ -38,12 +38,18 @@ fn run(input: &Value) -> Result<Value, PricingError> {
     if e.may_overshoot && e.notes.is_empty() {
         panic!("an estimate that may overshoot must say why");
     }
-    Ok(json!({
+    let mut v = json!({
         "input_tokens_bound": e.input_tokens_bound,
         "output_tokens_bound": e.output_tokens_bound,
         "cost": e.cost,
         "may_overshoot": e.may_overshoot,
-    }))
+    });
+    // Container time, only when assumed (cases without it leave these out).
+    if e.container_minutes > 0 {
+        v["container_minutes"] = json!(e.container_minutes);
+        v["container_cost"] = json!(e.container_cost);
+    }
+    Ok(v)
 }
 
 #[test]

@@ -452,6 +452,17 @@ impl AgentBuilder {
         self
     }
 
+    /// Minutes of code execution container time counted for each request
+    /// whose code execution is billed by time (no web search or fetch tool
+    /// dated 2026-02-09 or later beside it), reserved and, when the tool ran
+    /// or files were preloaded, settled (flagged estimated); default 5, the
+    /// billing minimum. Below 5 or above 43,200 is refused with
+    /// `invalid_container_minutes` when the run starts.
+    pub fn container_minutes(mut self, minutes: u64) -> Self {
+        self.config.container_minutes = Some(minutes);
+        self
+    }
+
     /// The lease of each reservation; default the pool's. While a response
     /// is read, the run renews it each time half of it has passed.
     pub fn lease(mut self, lease: Duration) -> Self {

@@ -35,6 +35,11 @@ pub struct AgentConfig {
     pub max_tokens: u32,
     /// The words the model reads when a tool cannot answer.
     pub texts: AgentTexts,
+    /// Minutes of code execution container time counted per request whose
+    /// code execution is billed by time (`None`: the 5-minute billing
+    /// minimum; below it or above 30 days is `invalid_container_minutes`).
+    /// See [`crate::pricing::PricingOptions`].
+    pub container_minutes: Option<u64>,
 }
 
 /// The words the model reads for tool calls that did not run normally. `{name}`
@@ -91,11 +96,17 @@ impl Default for AgentConfig {
             lease_ms: None,
             max_tokens: DEFAULT_MAX_TOKENS,
             texts: AgentTexts::default(),
+            container_minutes: None,
         }
     }
 }
 
 impl AgentConfig {
+    /// The pricing options this config sets (container minutes).
+    pub fn pricing(&self) -> crate::pricing::PricingOptions {
+        crate::pricing::PricingOptions::new().with_container_minutes(self.container_minutes)
+    }
+
     /// The defaults, for an agent.
     pub fn new(agent_id: impl Into<String>) -> AgentConfig {
         AgentConfig { agent_id: agent_id.into(), ..AgentConfig::default() }

@@ -7,7 +7,7 @@ use crate::call::{CallAction, CallOptions, Completed, MessagesCall, ReadBody, Re
 use crate::http::{Headers, HttpRequest};
 use crate::money::Money;
 use crate::pool::{AttributionInput, OpResult, PoolOp, Reservation};
-use crate::pricing::{cost, worst_case, CapabilityError, CostOptions, PriceTable, PricingError};
+use crate::pricing::{cost, worst_case_with, CapabilityError, CostOptions, PriceTable, PricingError};
 use crate::request::{RequestBuilder, RequestError};
 use crate::retry::Failure;
 use crate::sse::ToolInputIssueKind;
@@ -128,6 +128,7 @@ impl AgentRun {
         let tools = ToolSet::from_specs(&request.tools)?;
         crate::pricing::check_request_with(&prices, &request)?;
         prices.prices(&request.model)?;
+        config.pricing().validate(&prices)?;
         let mut check = request.clone();
         if check.messages.is_empty() {
             check.messages.push(MessageParam::user(""));
@@ -512,7 +513,7 @@ impl AgentRun {
         // it was made.
         let options = CallOptions { preflight: false, ..options };
         let call = MessagesCall::new(&self.builder, &request, options).map_err(|e| RunStatus::invalid(e.code(), &e.to_string()))?;
-        let estimate = worst_case(&self.prices, &request, call.request().body.len(), self.config.estimate)
+        let estimate = worst_case_with(&self.prices, &request, call.request().body.len(), self.config.estimate, &self.config.pricing())
             .map_err(|e| RunStatus::invalid(e.code(), &e.to_string()))?;
         self.phase = Phase::Calling { call: Box::new(call), request: Box::new(request), amount: estimate.cost, reservation: None };
         Ok(())
@@ -565,7 +566,7 @@ impl AgentRun {
 
     fn settle(&mut self, request: &MessageRequest, reservation: Option<Reservation>, completed: Completed, now_ms: u64) {
         let message = completed.message;
-        let mut options = CostOptions::for_message(&message);
+        let mut options = CostOptions::for_message(&message).with_request(&self.prices, request, &self.config.pricing());
         if let Some(geo) = &request.inference_geo {
             options = options.with_inference_geo(geo.clone());
         }

@@ -10,6 +10,10 @@
 //!   example web-search fees) goes to the conversation. If the two add up to more
 //!   than the settled cost, the settled cost is divided between the sides in
 //!   their proportion.
+//! * **Tool fees.** A fee the price table charges to a tool (code execution's
+//!   container time, to the tool `code_execution`) comes out of the cost
+//!   beyond the two sides first, and goes to that tool's `use` part (as much
+//!   of it as the settled cost holds).
 //! * **Input side, by bytes of the request body.** Each tool *definition* is
 //!   charged its share of the request's serialized JSON bytes (the overhead that
 //!   tool adds to every request), and each `tool_result` block its share; the
@@ -111,6 +115,20 @@ pub struct AttributionInput {
     /// reconciliation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub estimated: bool,
+    /// Fees charged to a tool outside the two sides (code execution's
+    /// container time), each paid to the tool's `use` share in `tools`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<ToolFee>,
+}
+
+/// A fee charged to one tool (code execution's container time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolFee {
+    /// The tool's name.
+    pub tool: String,
+    /// The fee.
+    pub cost: Money,
 }
 
 /// One tool's charge in one part of a request.
@@ -146,6 +164,14 @@ pub trait PricedCost {
     fn output_cost(&self) -> Money;
     /// The whole cost to settle (at least the two sides; more with per-use fees).
     fn total(&self) -> Money;
+    /// Fees the total holds that belong to one tool (by tool name).
+    fn tool_fees(&self) -> Vec<(&'static str, Money)> {
+        Vec::new()
+    }
+    /// Whether part of the total was assumed rather than reported.
+    fn estimated(&self) -> bool {
+        false
+    }
 }
 
 /// A cost split by side, as plain money.
@@ -294,13 +320,22 @@ impl AttributionInput {
             output_bytes: json_len(&response.content),
             tools,
             estimated: false,
+            fees: Vec::new(),
         }
     }
 
-    /// The same input with the sides' costs from a priced cost.
+    /// The same input with the sides' costs from a priced cost, its tool fees
+    /// (each gets a `use` share of its tool, if it has none) and its
+    /// `estimated` flag.
     pub fn with_cost(mut self, cost: &impl PricedCost) -> AttributionInput {
         self.input_cost = cost.input_cost();
         self.output_cost = cost.output_cost();
+        self.fees.clear();
+        for (tool, fee) in cost.tool_fees() {
+            add_share(&mut self.tools, tool, ToolPart::Use, 0);
+            self.fees.push(ToolFee { tool: tool.to_owned(), cost: fee });
+        }
+        self.estimated |= cost.estimated();
         self
     }
 
@@ -348,6 +383,17 @@ impl AttributionInput {
             return input.saturating_add(output).saturating_add(extra);
         }
         out.resize(self.tools.len(), Money::ZERO);
+        // Tool fees first, from the cost beyond the sides.
+        let mut extra = extra;
+        for fee in &self.fees {
+            if let Some(i) = self.tools.iter().position(|s| s.part == ToolPart::Use && s.tool == fee.tool) {
+                let paid = fee.cost.min(extra);
+                extra = extra.saturating_sub(paid);
+                if let Some(o) = out.get_mut(i) {
+                    *o = o.saturating_add(paid);
+                }
+            }
+        }
         let mut conversation = extra;
         let mut weights = Vec::with_capacity(self.tools.len() + 1);
         let mut parts = Vec::with_capacity(self.tools.len() + 1);
@@ -425,6 +471,44 @@ mod tests {
         assert_eq!(costs, vec![200, 300, 250]);
         let total: u64 = a.conversation.nanos() + costs.iter().sum::<u64>();
         assert_eq!(total, 1_600);
+    }
+
+    /// A priced cost with a fee for one tool, as code execution's container
+    /// time is.
+    struct WithFee;
+    impl PricedCost for WithFee {
+        fn input_cost(&self) -> Money {
+            m(600)
+        }
+        fn output_cost(&self) -> Money {
+            m(400)
+        }
+        fn total(&self) -> Money {
+            m(1_000 + 4_166_667)
+        }
+        fn tool_fees(&self) -> Vec<(&'static str, Money)> {
+            vec![("code_execution", m(4_166_667))]
+        }
+        fn estimated(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_tool_fee_goes_to_the_tool_and_flags_the_cost() {
+        let input = AttributionInput { input_bytes: 1_000, output_bytes: 100, ..AttributionInput::new("m") }.with_cost(&WithFee);
+        assert!(input.estimated);
+        assert_eq!(input.tools, vec![ToolShare { tool: "code_execution".into(), part: ToolPart::Use, bytes: 0 }]);
+        let a = input.split(WithFee.total());
+        assert_eq!(a.tools.len(), 1);
+        assert_eq!((a.tools[0].tool.as_str(), a.tools[0].part, a.tools[0].cost), ("code_execution", ToolPart::Use, m(4_166_667)));
+        assert_eq!(a.conversation, m(1_000));
+        // A settled cost below the sides plus the fee: the fee gets what is left.
+        let short = input.split(m(1_500));
+        assert_eq!((short.conversation, short.tools[0].cost), (m(1_000), m(500)));
+        // JSON round trip (the pool operation's form).
+        let back: AttributionInput = serde_json::from_value(serde_json::to_value(&input).unwrap()).unwrap();
+        assert_eq!(back, input);
     }
 
     #[test]

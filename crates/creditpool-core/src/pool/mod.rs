@@ -117,7 +117,7 @@ mod thresholds;
 pub mod webhook;
 
 pub use alerts::{Alert, AlertKind};
-pub use attribution::{Attribution, AttributionInput, CostParts, PricedCost, ToolCharge, ToolPart, ToolShare};
+pub use attribution::{Attribution, AttributionInput, CostParts, PricedCost, ToolCharge, ToolFee, ToolPart, ToolShare};
 pub use config::*;
 pub use cycle::{CycleBounds, CycleSpec};
 pub use error::{PoolError, RateLimitKind, Refusal, MAX_KNOWN_LISTED};

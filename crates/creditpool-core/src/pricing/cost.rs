@@ -35,10 +35,22 @@
 //!   Opus 5; stacked with batch and US-only inference; not the web-search
 //!   fee). On a model without a fast-mode price in the table it is an error
 //!   rather than a wrong figure.
+//! * **Code execution container time** (see [`super::container`]): when the
+//!   request's code execution is billed by container time
+//!   (`options.container_billed`, set by [`CostOptions::with_request`]) and
+//!   the tool was called (`usage.server_tool_use.code_execution_requests >
+//!   0`) or the request preloaded files onto the container
+//!   (`options.container_files`), `options.container_minutes` (default the
+//!   5-minute billing minimum) of one container at $0.05 per container-hour,
+//!   rounded up once, in `code_execution`. The response does not report
+//!   container time, so such a cost is flagged `estimated`. The
+//!   organization's free monthly hours are not subtracted.
 
+use super::container::{code_execution_requests, ContainerBilling, CODE_EXECUTION_TOOL};
+use super::estimate::PricingOptions;
 use super::table::{ModelPrices, PriceTable, Ratio};
 use super::PricingError;
-use crate::api::{Message, StopReason, Usage, UsageIteration};
+use crate::api::{Message, MessageRequest, StopReason, Usage, UsageIteration};
 use crate::Money;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +68,16 @@ pub struct CostOptions {
     /// The message's stop reason; `refusal` with zero output tokens counts as
     /// a refusal before any output.
     pub stop_reason: Option<StopReason>,
+    /// The request's code execution is billed by container time (it has a
+    /// code execution tool and no web search or fetch tool dated 2026-02-09
+    /// or later). Set from the request by [`CostOptions::with_request`].
+    pub container_billed: bool,
+    /// The request preloads files onto the container (`container_upload`
+    /// blocks): container time is billed even if the tool is not called.
+    pub container_files: bool,
+    /// Minutes of container time counted (`None`: the 5-minute billing
+    /// minimum; never below it, at most 30 days).
+    pub container_minutes: Option<u64>,
 }
 
 impl CostOptions {
@@ -87,6 +109,24 @@ impl CostOptions {
         self.refused_before_output = refused;
         self
     }
+
+    /// Sets what the request tells about code execution's container time
+    /// (`container_billed`, `container_files`), by `table`'s rule, and the
+    /// caller's `container_minutes`.
+    pub fn with_request(mut self, table: &PriceTable, request: &MessageRequest, options: &PricingOptions) -> CostOptions {
+        match table.container_prices().billing(request) {
+            ContainerBilling::Billed { files } => {
+                self.container_billed = true;
+                self.container_files = files;
+            }
+            ContainerBilling::Free | ContainerBilling::None => {
+                self.container_billed = false;
+                self.container_files = false;
+            }
+        }
+        self.container_minutes = options.container_minutes;
+        self
+    }
 }
 
 /// A response's cost, per component, in exact nano-USD.
@@ -105,10 +145,30 @@ pub struct CostBreakdown {
     pub output: Money,
     /// Web search fees.
     pub web_search: Money,
+    /// Code execution container time (an assumed duration: see `estimated`).
+    /// Left out of the JSON when zero, as are the two fields below when 0
+    /// and false.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub code_execution: Money,
     /// The sum of the above.
     pub total: Money,
     /// Whether a long-context tier applied (to any iteration).
     pub long_context: bool,
+    /// Minutes of container time in `code_execution` (0 when none).
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub container_minutes: u64,
+    /// Part of the cost is not reported by the API and was assumed (container
+    /// time): a reconciliation against the Admin API's cost report corrects it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
+}
+
+fn is_zero(m: &Money) -> bool {
+    m.is_zero()
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The cost of a response of `model` with this `usage`. See the module
@@ -117,6 +177,7 @@ pub fn cost(table: &PriceTable, model: &str, usage: &Usage, options: &CostOption
     // Resolve every model first, so that an unknown model is an error even for
     // a refused response.
     let message_prices = table.prices(model)?;
+    let container_minutes = table.container_prices().minutes(options.container_minutes)?;
     let parts: Vec<(&ModelPrices, Counts)> = match usage.iterations.as_deref() {
         Some(iterations) if !iterations.is_empty() => {
             let mut parts = Vec::with_capacity(iterations.len());
@@ -172,7 +233,12 @@ pub fn cost(table: &PriceTable, model: &str, usage: &Usage, options: &CostOption
     }
     let searches = usage.server_tool_use.as_ref().map_or(0, |s| s.web_search_requests);
     out.web_search = table.web_search_fee().checked_mul(searches).ok_or(PricingError::Overflow)?;
-    out.total = [out.input, out.cache_write_5m, out.cache_write_1h, out.cache_read, out.output, out.web_search]
+    if options.container_billed && (code_execution_requests(usage) > 0 || options.container_files) {
+        out.code_execution = table.container_prices().cost(container_minutes)?;
+        out.container_minutes = container_minutes;
+        out.estimated = true;
+    }
+    out.total = [out.input, out.cache_write_5m, out.cache_write_1h, out.cache_read, out.output, out.web_search, out.code_execution]
         .into_iter()
         .try_fold(Money::ZERO, Money::checked_add)
         .ok_or(PricingError::Overflow)?;
@@ -239,6 +305,18 @@ impl crate::pool::PricedCost for CostBreakdown {
 
     fn total(&self) -> Money {
         self.total
+    }
+
+    fn tool_fees(&self) -> Vec<(&'static str, Money)> {
+        if self.code_execution.is_zero() {
+            Vec::new()
+        } else {
+            vec![(CODE_EXECUTION_TOOL, self.code_execution)]
+        }
+    }
+
+    fn estimated(&self) -> bool {
+        self.estimated
     }
 }
 

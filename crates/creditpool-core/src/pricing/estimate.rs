@@ -37,6 +37,13 @@
 //!   one iteration may search more than once).
 //! * **Fallbacks**: with `fallbacks: [{"model": ...}, ...]` each attempt can be
 //!   billed, so the bound is the sum over the primary model and every fallback.
+//! * **Code execution container time** (see [`super::container`]): a request
+//!   whose code execution is billed by container time (no web search or fetch
+//!   tool dated 2026-02-09 or later beside it) adds
+//!   [`PricingOptions::container_minutes`] minutes (default the 5-minute
+//!   billing minimum) at $0.05 per container-hour to every attempt, reported
+//!   in [`Estimate::container_minutes`] and [`Estimate::container_cost`], and
+//!   is flagged `may_overshoot`: the code may run longer than assumed.
 //!
 //! It is flagged `may_overshoot` (with a note) when something outside the body
 //! can add billed tokens: server tools that bring results in (web search, web
@@ -56,6 +63,7 @@
 //! tools, images and documents), priced as above. The docs call that figure an
 //! estimate that can differ slightly from the billed one, so it is flagged.
 
+use super::container::ContainerBilling;
 use super::cost::charge;
 use super::table::{ModelPrices, PriceTable, Ratio};
 use super::PricingError;
@@ -81,6 +89,39 @@ pub enum EstimateMode {
     },
 }
 
+/// Pricing choices the table does not hold, given by the caller (the
+/// middleware's `MeterConfig`, an agent's `AgentConfig`). JSON:
+/// `{"container_minutes": 30}`; unknown fields are refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PricingOptions {
+    /// Minutes of code execution container time counted for a
+    /// container-billed request, at reservation and at settlement (`None`:
+    /// the 5-minute billing minimum; never below it, at most 30 days).
+    pub container_minutes: Option<u64>,
+}
+
+impl PricingOptions {
+    /// The defaults.
+    pub fn new() -> PricingOptions {
+        PricingOptions::default()
+    }
+
+    /// Sets the container minutes (checked when used).
+    pub fn with_container_minutes(mut self, minutes: Option<u64>) -> PricingOptions {
+        self.container_minutes = minutes;
+        self
+    }
+
+    /// Checks the options against `table`: a `container_minutes` below the
+    /// billing minimum or above 30 days is
+    /// [`PricingError::InvalidContainerMinutes`].
+    pub fn validate(&self, table: &PriceTable) -> Result<(), PricingError> {
+        table.container_prices().minutes(self.container_minutes).map(|_| ())
+    }
+}
+
 /// A request's worst case.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -93,8 +134,25 @@ pub struct Estimate {
     pub cost: Money,
     /// Whether the real cost can exceed `cost`; `notes` say why.
     pub may_overshoot: bool,
+    /// Minutes of code execution container time assumed per attempt (0: the
+    /// request's code execution is not billed by time, or it has none).
+    /// Container time can run longer: then `may_overshoot` is set. Left out
+    /// of the JSON when 0, as `container_cost` when zero.
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub container_minutes: u64,
+    /// What that container time adds to `cost` (over every attempt).
+    #[serde(skip_serializing_if = "is_zero_money")]
+    pub container_cost: Money,
     /// What the estimate assumed, one sentence each.
     pub notes: Vec<String>,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_money(m: &Money) -> bool {
+    m.is_zero()
 }
 
 impl Estimate {
@@ -107,11 +165,33 @@ impl Estimate {
 }
 
 /// The worst case of `request`, whose serialized body is `body_len` bytes of
-/// UTF-8, in `mode`. See the module documentation for the rules. Every model it
-/// may be billed at (the request's and its fallbacks') must be priced.
+/// UTF-8, in `mode`, with the default [`PricingOptions`]. See the module
+/// documentation for the rules. Every model it may be billed at (the
+/// request's and its fallbacks') must be priced.
 pub fn worst_case(table: &PriceTable, request: &MessageRequest, body_len: usize, mode: EstimateMode) -> Result<Estimate, PricingError> {
+    worst_case_with(table, request, body_len, mode, &PricingOptions::default())
+}
+
+/// [`worst_case`] with the caller's [`PricingOptions`] (container minutes).
+pub fn worst_case_with(table: &PriceTable, request: &MessageRequest, body_len: usize, mode: EstimateMode, options: &PricingOptions) -> Result<Estimate, PricingError> {
     let scan = Scan::of(request);
     let mut est = Estimate::default();
+    let container = table.container_prices();
+    let minutes = container.minutes(options.container_minutes)?;
+    let container_cost = match container.billing(request) {
+        ContainerBilling::Billed { .. } => {
+            est.container_minutes = minutes;
+            est.note(
+                format!(
+                    "code execution is billed by container time (no web search or fetch tool dated {} or later in the request): {minutes} minutes of container time assumed per attempt (container_minutes); code that runs longer costs more",
+                    container.free_with_min_version
+                ),
+                true,
+            );
+            container.cost(minutes)?
+        }
+        ContainerBilling::Free | ContainerBilling::None => Money::ZERO,
+    };
 
     let mut chain = vec![request.model.as_str()];
     match request.extra.get("fallbacks") {
@@ -162,7 +242,8 @@ pub fn worst_case(table: &PriceTable, request: &MessageRequest, body_len: usize,
         let output = u64::from(request.max_tokens);
         let attempt = price_attempt(table, prices, request, &scan, input, output)?;
         let fees = table.web_search_fee().checked_mul(searches).ok_or(PricingError::Overflow)?;
-        est.cost = est.cost.checked_add(attempt).and_then(|c| c.checked_add(fees)).ok_or(PricingError::Overflow)?;
+        est.cost = est.cost.checked_add(attempt).and_then(|c| c.checked_add(fees)).and_then(|c| c.checked_add(container_cost)).ok_or(PricingError::Overflow)?;
+        est.container_cost = est.container_cost.checked_add(container_cost).ok_or(PricingError::Overflow)?;
         est.input_tokens_bound = est.input_tokens_bound.checked_add(input).ok_or(PricingError::Overflow)?;
         est.output_tokens_bound = est.output_tokens_bound.checked_add(output).ok_or(PricingError::Overflow)?;
     }

@@ -22,13 +22,15 @@
 //! ```
 
 mod capabilities;
+mod container;
 mod cost;
 mod estimate;
 mod table;
 
 pub use capabilities::{check_request, check_request_with, Capabilities, CapabilityError, Feature};
+pub use container::{ContainerBilling, ContainerPrices, CODE_EXECUTION_TOOL, MAX_CONTAINER_MINUTES};
 pub use cost::{cost, CostBreakdown, CostOptions};
-pub use estimate::{worst_case, Estimate, EstimateMode};
+pub use estimate::{worst_case, worst_case_with, Estimate, EstimateMode, PricingOptions};
 pub(crate) use estimate::cache_writes;
 pub use table::{FastMode, LongContextTier, ModelFacts, ModelPrices, PriceTable, Rates, ToolUseOverhead};
 
@@ -78,6 +80,17 @@ pub enum PricingError {
     /// An amount exceeded the largest representable [`crate::Money`].
     #[error("amount overflows the money type")]
     Overflow,
+    /// The `container_minutes` pricing option is below code execution's
+    /// billing minimum or absurdly large.
+    #[error("container_minutes = {minutes}: code execution's container time is counted at {minimum} to {maximum} minutes per request (the billing minimum is {minimum} minutes; leave it unset for the minimum, raise it for long-running code)")]
+    InvalidContainerMinutes {
+        /// The minutes asked for.
+        minutes: u64,
+        /// The billing minimum.
+        minimum: u64,
+        /// The most allowed ([`MAX_CONTAINER_MINUTES`]).
+        maximum: u64,
+    },
 }
 
 /// How a Rust caller prices a model the table does not (the words
@@ -103,7 +116,8 @@ impl PricingError {
 
     /// A stable, machine-readable name for the kind of error (`"unknown_model"`,
     /// `"unpriced"`, `"invalid_price"`, `"invalid_table"`,
-    /// `"unsupported_usage"`, `"overflow"`), shared by every binding.
+    /// `"unsupported_usage"`, `"overflow"`, `"invalid_container_minutes"`),
+    /// shared by every binding.
     pub fn kind(&self) -> &'static str {
         match self {
             PricingError::UnknownModel { .. } => "unknown_model",
@@ -112,6 +126,7 @@ impl PricingError {
             PricingError::InvalidTable { .. } => "invalid_table",
             PricingError::UnsupportedUsage { .. } => "unsupported_usage",
             PricingError::Overflow => "overflow",
+            PricingError::InvalidContainerMinutes { .. } => "invalid_container_minutes",
         }
     }
 }

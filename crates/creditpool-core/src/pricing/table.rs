@@ -7,6 +7,7 @@
 //! integer per token; a string that is not (`"0.0001"`) is refused at load.
 
 use super::capabilities::{Capabilities, CapabilitiesSpec};
+use super::container::{ContainerPrices, MAX_CONTAINER_MINUTES};
 use super::PricingError;
 use crate::Money;
 use serde::Deserialize;
@@ -273,6 +274,7 @@ pub struct PriceTable {
     pub(crate) tool_definition_tokens: Vec<(String, u64)>,
     pub(crate) max_image_tokens: u64,
     pub(crate) max_tool_use_system_prompt: u64,
+    pub(crate) code_execution: ContainerPrices,
 }
 
 impl PriceTable {
@@ -329,6 +331,11 @@ impl PriceTable {
     /// The fee for one web search.
     pub fn web_search_fee(&self) -> Money {
         self.web_search_per_search
+    }
+
+    /// What code execution's container time costs, and when it is free.
+    pub fn container_prices(&self) -> &ContainerPrices {
+        &self.code_execution
     }
 
     fn entry(&self, model: &str) -> Option<&Entry> {
@@ -390,6 +397,7 @@ struct TableFile {
     sources: BTreeMap<String, String>,
     modifiers: Modifiers,
     web_search: WebSearchSpec,
+    code_execution: CodeExecutionSpec,
     tool_definition_tokens: Vec<ToolDefinitionSpec>,
     image_tiers: BTreeMap<String, ImageTier>,
     sampling_defaults: SamplingDefaults,
@@ -421,6 +429,18 @@ struct WebSearchSpec {
     source: String,
     #[allow(dead_code)]
     default_max_uses_source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeExecutionSpec {
+    usd_per_container_hour: String,
+    minimum_minutes: u64,
+    free_hours_per_month: u64,
+    free_with: Vec<String>,
+    free_with_min_version: u32,
+    #[allow(dead_code)]
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -490,6 +510,18 @@ impl TableFile {
         let inference_geo_us = ratio(&self.modifiers.inference_geo_us, "modifiers.inference_geo_us")?;
         // USD per 1,000 searches -> nano-USD per search: x 10^9 / 10^3 = x 10^6.
         let web_search_per_search = parse_decimal_scaled(&self.web_search.usd_per_1000_searches, 1_000_000, 6)?;
+        // USD per container-hour -> nano-USD per container-hour: x 10^9.
+        let ce = &self.code_execution;
+        if ce.minimum_minutes == 0 || ce.minimum_minutes > MAX_CONTAINER_MINUTES {
+            return Err(bad(format!("code_execution.minimum_minutes must be between 1 and {MAX_CONTAINER_MINUTES}")));
+        }
+        let code_execution = ContainerPrices {
+            per_hour: parse_decimal_scaled(&ce.usd_per_container_hour, 1_000_000_000, 9)?,
+            minimum_minutes: ce.minimum_minutes,
+            free_hours_per_month: ce.free_hours_per_month,
+            free_with: ce.free_with.clone(),
+            free_with_min_version: ce.free_with_min_version,
+        };
 
         let mut entries = Vec::with_capacity(self.models.len());
         let mut index = HashMap::new();
@@ -556,6 +588,7 @@ impl TableFile {
             tool_definition_tokens: self.tool_definition_tokens.into_iter().map(|t| (t.type_prefix, t.tokens)).collect(),
             max_image_tokens,
             max_tool_use_system_prompt,
+            code_execution,
         })
     }
 }
@@ -609,6 +642,8 @@ mod tests {
             "unknown model `claude-sonet-4-5`: did you mean `claude-sonnet-4-5`? If `claude-sonet-4-5` is right, pass price_overrides to Client()"
         );
         assert_eq!(t.web_search_fee(), Money::from_nanos(10_000_000));
+        let ce = t.container_prices();
+        assert_eq!((ce.per_hour.nanos(), ce.minimum_minutes, ce.free_hours_per_month, ce.free_with_min_version), (50_000_000, 5, 1_550, 20_260_209));
         assert_eq!(t.max_image_tokens, 4_784);
         assert_eq!(t.max_tool_use_system_prompt, 804);
     }
