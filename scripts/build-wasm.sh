@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm: bindings/wasm for wasm32-unknown-unknown
-# (profile wasm-release), then wasm-bindgen --target web into js/wasm/ (without
-# the name and producers sections), then wasm-opt -Oz (binaryen 116+, from PATH
-# or the npm package binaryen). Installs wasm-bindgen-cli at exactly the
-# version of the wasm-bindgen crate in Cargo.lock if that is not the one on
+# (profile wasm-release; with -Zbuild-std, std is built with its
+# optimize_for_size feature), then wasm-bindgen --target web into js/wasm/
+# (without the name and producers sections), then wasm-opt -Oz (binaryen 116+,
+# from PATH or the npm package binaryen). Installs wasm-bindgen-cli at exactly
+# the version of the wasm-bindgen crate in Cargo.lock if that is not the one on
 # PATH. Skips the glue and optimisation steps when the wasm did not change.
 # Prints the module's size, raw and gzip -9 (benches/RESULTS.md "wasm size":
-# about 3.0 MB raw, 1.07 MB gzip -9 on December 5 2026, since the core checks
-# tool schemas itself; it grows with the core).
+# about 2.83 MB raw, 0.998 MB gzip -9 on December 5 2026 with std built from
+# source; it grows with the core, and rustup's prebuilt std adds about 60 KB
+# gzip -9).
 #
 # One build serves Node and browsers: js/src/node.js hands the .wasm bytes
 # (read with node:fs) to the glue's initSync, js/src/browser.js lets the glue
@@ -21,6 +23,11 @@ locked=()
 
 out=js/wasm
 profile=wasm-release
+# std's smaller sorts and number formatting: 170 KB raw, 60 KB gzip -9 less,
+# no measurable cost in the stream bench (benches/RESULTS.md "wasm size:
+# opt-level 2 and a std optimised for size"). Used where std is built from
+# source (the debian-web toolchain); rustup's prebuilt std has no features.
+export WASM_STD_FEATURES=optimize_for_size
 wasm_toolchain_ensure
 wasm_cargo build --profile "$profile" -p creditpool-wasm "${locked[@]}"
 input="$WASM_TARGET_DIR/$WASM_TARGET/$profile/creditpool_wasm.wasm"

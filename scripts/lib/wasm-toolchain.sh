@@ -11,6 +11,10 @@
 # as the rustup toolchain "debian-web" and std is built from source with
 # -Zbuild-std. Outputs land in $WASM_TARGET_DIR/$WASM_TARGET/<profile>/ either way.
 # See docs/TOOLCHAIN.md.
+#
+# WASM_STD_FEATURES (optional, set by the caller): features of the std built
+# from source (-Zbuild-std-features), e.g. "optimize_for_size"; only on the
+# debian-web path (rustup's prebuilt std cannot take features).
 
 WASM_TARGET=wasm32-unknown-unknown
 WASM_TARGET_DIR=${WASM_TARGET_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/target/wasm}
@@ -39,7 +43,9 @@ wasm_cargo() {
     if [ "$WASM_TOOLCHAIN" = rustup ]; then
         cargo "$sub" --target "$WASM_TARGET" --target-dir "$WASM_TARGET_DIR" "$@"
     else
-        RUSTC_BOOTSTRAP=1 cargo +debian-web "$sub" -Zbuild-std=std,panic_abort \
+        local std_features=()
+        [ -n "${WASM_STD_FEATURES:-}" ] && std_features=("-Zbuild-std-features=$WASM_STD_FEATURES")
+        RUSTC_BOOTSTRAP=1 cargo +debian-web "$sub" -Zbuild-std=std,panic_abort "${std_features[@]}" \
             --target "$WASM_TARGET" --target-dir "$WASM_TARGET_DIR" "$@"
     fi
 }
