@@ -10,7 +10,7 @@ import { amountNanos, makeMoney } from './money.js';
 import { plainJson, poolClock } from './pool.js';
 import { drive, machine } from './player.js';
 import { Tool } from './tools.js';
-import { call, callAsync, glue } from './wasm.js';
+import { call, callAsync, glue, lazyPartial, partialReader } from './wasm.js';
 
 const AGENT_OPTIONS = new Set(['client', 'pool', 'agentId', 'model', 'tools', 'maxTurns', 'maxSpend', 'maxTokens', 'system', 'stream', 'config', 'params', 'now', 'onToolError', 'toolError']);
 
@@ -148,7 +148,20 @@ export class AgentOutcome {
     this.refusal = json.status === 'pool_refused' ? this.error : null;
     this.api_error_type = json.api_error_type ?? null;
     this.http_status = json.http_status ?? null;
-    this.partial = json.partial ?? null;
+    if (json.partial instanceof glue.RawPartial) {
+      // A failed stream's message so far (up to the stream cap), converted
+      // when `partial` is first read, here or on the error (one conversion).
+      const raw = json.partial;
+      const get = partialReader(raw);
+      const shown = { ...json };
+      delete shown.partial;
+      json = shown;
+      RAW_OUTCOME.set(this, json);
+      Object.defineProperty(this, 'partial', { enumerable: true, get });
+      if (error && error.partial === raw) lazyPartial(error, get);
+    } else {
+      this.partial = json.partial ?? null;
+    }
     this.turns = Object.freeze((json.turns ?? []).map((t) => turnOf(t, toolFailures)));
     this.total_cost = money(json.total_cost ?? 0);
     this.estimated_cost = money(json.estimated_cost ?? 0);
@@ -174,13 +187,15 @@ export class AgentOutcome {
 
   /** The core's Outcome JSON (amounts in integer nano-USD). */
   toJSON() {
-    return RAW_OUTCOME.get(this);
+    const json = RAW_OUTCOME.get(this);
+    return this.partial === null || 'partial' in json ? json : { ...json, partial: this.partial };
   }
 }
 
 /** The run's outcome, typed. */
 function outcomeOf(run, failures = []) {
-  return new AgentOutcome(run.outcome(), run.outcomeError(), failures);
+  const { outcome, error } = run.outcomeAndError();
+  return new AgentOutcome(outcome, error, failures);
 }
 
 /**

@@ -213,6 +213,13 @@ export class Messages {
  * showed since the last message_start", and a new `message_start` follows. A
  * failure that is not retried is thrown with `code`, `attempts`, `giveUp` and
  * the message so far as `partial` (from the core).
+ *
+ * Backpressure: the response is read only while the events already read have
+ * been taken. After handing out a network chunk's events, the driver reads the
+ * next chunk once the queue is empty again (the consumer took them, or
+ * `finished()` said nobody will), the rule the Rust `MessageStream` follows:
+ * a consumer that stops reading holds one chunk's events, and the server is
+ * held back by the connection's own flow control.
  */
 export class MessageStream {
   #m;
@@ -220,12 +227,16 @@ export class MessageStream {
   #unlink = () => {};
   #queue = [];
   #wake = null;
+  /** Resolves the driver's wait for the queue to empty (see `#ready`). */
+  #taken = null;
   #ended = false;
   #result;
   #wantFinal = false;
   #iterating = false;
   #headers = null;
   #lastMessage = null;
+  /** The error the call failed with (its `partial` is the message so far). */
+  #failure = null;
   #openResolve;
   #openReject;
 
@@ -267,13 +278,16 @@ export class MessageStream {
         // events are not converted to JS at all.
         wantsEvents: () => !(this.#wantFinal && !this.#iterating),
         onRetry: (notice) => this.#push([notice]),
+        ready: () => this.#ready(),
       });
       const r = m.takeResult();
       this.#lastMessage = r.message;
       this.#openResolve();
       return r;
     } catch (e) {
-      this.#lastMessage = e?.partial ?? this.#lastMessage;
+      // Its `partial` is read only if `currentMessage` is asked for: it may
+      // hold up to the stream cap, converted on first read.
+      this.#failure = e;
       this.#openReject(e);
       throw e;
     } finally {
@@ -302,6 +316,26 @@ export class MessageStream {
     wake?.();
   }
 
+  /**
+   * For the driver, before it reads the next chunk: null when the queue is
+   * empty, else a promise that resolves once it is (an abort ends the
+   * driver's wait by its signal).
+   */
+  #ready() {
+    if (this.#queue.length === 0) return null;
+    return new Promise((resolve) => {
+      this.#taken = resolve;
+    });
+  }
+
+  /** Lets the driver read on once the queue is empty. */
+  #drained() {
+    if (this.#queue.length !== 0) return;
+    const taken = this.#taken;
+    this.#taken = null;
+    taken?.();
+  }
+
   async *[Symbol.asyncIterator]() {
     this.#iterating = true;
     let done = false;
@@ -312,7 +346,9 @@ export class MessageStream {
           throw abortError();
         }
         if (this.#queue.length > 0) {
-          yield this.#queue.shift();
+          const item = this.#queue.shift();
+          this.#drained();
+          yield item;
           continue;
         }
         if (this.#ended) {
@@ -327,13 +363,21 @@ export class MessageStream {
     } finally {
       this.#iterating = false;
       if (!done && !this.#wantFinal) this.abort();
+      // Only the final message is wanted now: the events left are not.
+      if (this.#wantFinal) {
+        this.#queue.length = 0;
+        this.#drained();
+      }
     }
   }
 
   /** `{message, tool_input_issues, attempts, request_id, rate_limit}` of the completed stream. */
   finished() {
     this.#wantFinal = true;
-    if (!this.#iterating) this.#queue.length = 0;
+    if (!this.#iterating) {
+      this.#queue.length = 0;
+      this.#drained();
+    }
     return this.#result;
   }
 
@@ -353,7 +397,10 @@ export class MessageStream {
 
   /** The message so far (null before `message_start`). */
   get currentMessage() {
-    if (this.#ended) return this.#lastMessage;
+    if (this.#ended) {
+      const failed = this.#failure !== null && typeof this.#failure === 'object' ? this.#failure.partial : null;
+      return failed ?? this.#lastMessage;
+    }
     return this.#m.partialMessage ?? this.#lastMessage;
   }
 

@@ -98,6 +98,16 @@ export function webhookMachine(raw, url, fetchFn) {
   });
 }
 
+/** Waits for `ready` (a promise), or throws an AbortError when `signal` aborts first. */
+async function untilReady(ready, signal) {
+  const a = aborted(signal);
+  try {
+    await Promise.race([ready, a.promise]);
+  } finally {
+    a.cancel();
+  }
+}
+
 /** Runs what the machine asks while an input is awaited (an agent's lease renewals). */
 async function afterInput(ctx) {
   if (ctx.afterInput) await ctx.afterInput();
@@ -215,7 +225,9 @@ function quiet(m, ctx) {
  * `ctx`: `now()`, `signal` (the caller's; aborting throws an AbortError),
  * and optionally `onHead(head, how)`, `onEvents(events)`, `wantsEvents()`
  * (false: the events of this input will not be read, so they are not
- * converted) and `afterInput()` (awaited after every input).
+ * converted), `ready()` (before each chunk of a stream is read: null, or a
+ * promise to await first: the consumer's backpressure) and `afterInput()`
+ * (awaited after every input).
  */
 export async function playAttempt(m, ctx) {
   const ctl = new AbortController();
@@ -259,6 +271,10 @@ export async function playAttempt(m, ctx) {
       return;
     }
     while (m.isReading) {
+      // Backpressure: the next chunk is read once the consumer is ready for
+      // its events (a MessageStream whose queue is empty again).
+      const ready = ctx.ready?.();
+      if (ready) await untilReady(ready, ctx.signal);
       const r = await within(m, readChunk(reader), ctx);
       if (r === TIMED_OUT) return;
       if (r.failure) {

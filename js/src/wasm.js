@@ -49,7 +49,45 @@ function translate(e) {
     dead ??= internalError(e.message);
     return dead;
   }
+  if (e !== null && typeof e === 'object' && e.partial instanceof glue.RawPartial) lazyPartial(e, partialReader(e.partial));
   return e;
+}
+
+/**
+ * A failed call's `partial` (the message a failed stream received, up to the
+ * stream cap) stays in the module until it is read: the property converts
+ * it on first read (straight into JS values) and frees the module's copy.
+ * Unread, it is freed with the error. So a caller who looks only at the
+ * error's code never holds a second copy of the message in JS. `get` is a
+ * `partialReader`; assigning `partial` replaces it with a plain value.
+ */
+export function lazyPartial(error, get) {
+  Object.defineProperty(error, 'partial', {
+    configurable: true,
+    enumerable: true,
+    get,
+    set(value) {
+      Object.defineProperty(this, 'partial', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
+
+/**
+ * A getter for a `RawPartial`: converts it on the first call (once, whoever
+ * calls: an agent's outcome and its error share one) and frees the module's
+ * copy.
+ */
+export function partialReader(raw) {
+  let value;
+  let taken = false;
+  return () => {
+    if (!taken) {
+      value = call(() => raw.take());
+      taken = true;
+      raw.free();
+    }
+    return value;
+  };
 }
 
 /** Runs `fn` (a synchronous call into the module). */

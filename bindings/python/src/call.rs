@@ -88,7 +88,7 @@ pub fn call_error(py: Python<'_>, mut e: CallError) -> PyErr {
         value.setattr("attempts", e.attempts)?;
         value.setattr("give_up_reason", ser_to_py(py, &e.reason)?)?;
         if let Some(m) = e.partial.take() {
-            value.setattr("partial", Py::new(py, crate::lazy::LazyMessage::new(*m))?)?;
+            value.setattr("partial", Py::new(py, crate::lazy::LazyMessage::new(std::sync::Arc::unwrap_or_clone(m)))?)?;
         }
         Ok(())
     };

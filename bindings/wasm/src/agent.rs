@@ -14,13 +14,14 @@
 use std::rc::Rc;
 
 use creditpool_core::agent::{AgentAction, AgentConfig, AgentError, AgentRun, Outcome, RunStatus, ToolCall, ToolOutput, ToolResult};
+use creditpool_core::call::ReadBody;
 use creditpool_core::http::HttpRequest;
 use creditpool_core::pool::OpResult;
-use js_sys::Promise;
+use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
-use crate::call::{events_js, failure_from_js, read_body_js, retry_js, send_js};
+use crate::call::{events_js, failure_from_js, read_body_js, retry_js, send_js, BodyPieces, RawPartial};
 use crate::client::{Config, RawClient};
 use crate::convert::{bytes_from_js, from_js, headers_from_js, money, object, to_js, u64_from_js, u64_js};
 use crate::errors;
@@ -126,6 +127,14 @@ pub struct RawAgentRun {
     run: AgentRun,
     cfg: Rc<Config>,
     pending: Option<HttpRequest>,
+    /// A whole body being taken in pieces (`handleBodyChunk`).
+    body: BodyPieces,
+}
+
+impl RawAgentRun {
+    fn max_body(&self) -> usize {
+        self.run.config().call.max_body_bytes
+    }
 }
 
 #[wasm_bindgen(js_class = RawAgentRun)]
@@ -142,7 +151,7 @@ impl RawAgentRun {
         let config = agent_config(client, config)?;
         let request = message_request(request)?;
         let run = AgentRun::new(config, request, client.cfg.builder.clone(), client.cfg.prices.clone()).map_err(|e| agent_error(&e))?;
-        Ok(RawAgentRun { run, cfg: client.cfg.clone(), pending: None })
+        Ok(RawAgentRun { run, cfg: client.cfg.clone(), pending: None, body: BodyPieces::default() })
     }
 
     /// What to do next: `{type: "pool", op}` (apply `op`, the core's
@@ -203,10 +212,36 @@ impl RawAgentRun {
     pub fn handle_head(&mut self, status: u16, headers: JsValue, now_ms: JsValue) -> Result<String, JsValue> {
         let headers = headers_from_js(headers, "headers")?;
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(read_body_js(self.run.handle_head(status, &headers, now)))
+        self.body.clear();
+        let how = self.run.handle_head(status, &headers, now);
+        if how == ReadBody::Whole {
+            let cap = self.max_body();
+            self.body.expect_for(&headers, cap);
+        }
+        Ok(read_body_js(how))
     }
 
-    /// The whole body arrived.
+    /// A piece of a whole body (after `"whole"`), kept inside the module up
+    /// to one byte past `maxBodyBytes` (the core reads that as too large), so
+    /// that the driver keeps no copy: returns whether more is wanted (false:
+    /// stop reading and call `handleBodyEnd`).
+    #[wasm_bindgen(js_name = handleBodyChunk)]
+    pub fn handle_body_chunk(&mut self, bytes: JsValue) -> Result<bool, JsValue> {
+        let cap = self.max_body();
+        self.body.push(&bytes, cap)
+    }
+
+    /// The whole body taken with `handleBodyChunk` has arrived (or the read
+    /// stopped past the cap): the run reads it (as `handleBody`).
+    #[wasm_bindgen(js_name = handleBodyEnd)]
+    pub fn handle_body_end(&mut self, now_ms: JsValue) -> Result<(), JsValue> {
+        let now = u64_from_js(&now_ms, "nowMs")?;
+        let body = self.body.take();
+        self.run.handle_body(&body, now);
+        Ok(())
+    }
+
+    /// The whole body arrived (in one buffer).
     #[wasm_bindgen(js_name = handleBody)]
     pub fn handle_body(&mut self, body: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
         let body = bytes_from_js(&body, "body")?;
@@ -236,6 +271,7 @@ impl RawAgentRun {
     pub fn handle_transport_error(&mut self, failure: JsValue, now_ms: JsValue) -> Result<(), JsValue> {
         let failure = failure_from_js(failure)?;
         let now = u64_from_js(&now_ms, "nowMs")?;
+        self.body.clear();
         self.run.handle_transport_error(failure, now);
         Ok(())
     }
@@ -246,6 +282,7 @@ impl RawAgentRun {
     #[wasm_bindgen(js_name = handleConnectionError)]
     pub fn handle_connection_error(&mut self, detail: String, now_ms: JsValue) -> Result<(), JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
+        self.body.clear();
         self.run.handle_connection_error(&self.cfg.base_url, &detail, now);
         Ok(())
     }
@@ -255,7 +292,11 @@ impl RawAgentRun {
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now_ms: JsValue) -> Result<bool, JsValue> {
         let now = u64_from_js(&now_ms, "nowMs")?;
-        Ok(self.run.handle_timeout(now))
+        let timed_out = self.run.handle_timeout(now);
+        if timed_out {
+            self.body.clear();
+        }
+        Ok(timed_out)
     }
 
     /// Whether the body should still be read.
@@ -314,6 +355,30 @@ impl RawAgentRun {
     /// The outcome once done (the core's `Outcome` JSON), else null.
     pub fn outcome(&self) -> Result<JsValue, JsValue> {
         self.run.outcome().map_or(Ok(JsValue::NULL), |o| to_js(&o))
+    }
+
+    /// `{outcome, error}` (as `outcome()` and `outcomeError()`) from one
+    /// copy of the outcome, for the package's `Agent`: a failed stream's
+    /// message so far (up to the stream cap) is not converted but set, as
+    /// one `RawPartial`, as `partial` on both (the package converts it when
+    /// it is read, once); null before the run is done.
+    #[wasm_bindgen(js_name = outcomeAndError)]
+    pub fn outcome_and_error(&self) -> Result<JsValue, JsValue> {
+        let Some(mut outcome) = self.run.outcome() else { return Ok(JsValue::NULL) };
+        let partial = match &mut outcome.status {
+            RunStatus::Failed { partial, .. } => partial.take(),
+            _ => None,
+        };
+        let json = to_js(&outcome)?;
+        let error = outcome_error(&outcome)?;
+        if let Some(message) = partial {
+            let raw = JsValue::from(RawPartial::new(message));
+            let _ = Reflect::set(&json, &JsValue::from_str("partial"), &raw);
+            if error.is_object() {
+                let _ = Reflect::set(&error, &JsValue::from_str("partial"), &raw);
+            }
+        }
+        Ok(object(&[("outcome", json), ("error", error)]))
     }
 
     /// The error the outcome's status stands for (a `PoolRefusedError`

@@ -84,11 +84,13 @@ pub(crate) fn transport_error(f: &Failure, partial: Option<&Message>) -> JsValue
 /// `giveUp` (the core's `GiveUpReason` JSON) and `partial` (the message a
 /// failed stream received, from the core; null otherwise).
 ///
-/// The partial (up to the stream cap) is converted once, straight into JS
-/// values (`partial_direct`): not through JSON text, which would hold the
-/// message's text a second time in the wasm heap (which never shrinks) and a
-/// third time in JS before `JSON.parse`.
-pub(crate) fn call_error(e: &CallError) -> JsValue {
+/// The partial (up to the stream cap) is moved, unconverted, into a
+/// [`RawPartial`] set as `partial`; the package (`js/src/wasm.js`) turns
+/// that into a property converted on first read, straight into JS values
+/// (no JSON text). A caller who never reads it never holds the message in
+/// JS: at the peak of a stream that failed at its cap, the message is in the
+/// wasm heap once, not also as a JS copy.
+pub(crate) fn call_error(mut e: CallError) -> JsValue {
     let err = match (&e.error, &e.connection) {
         // Where the request went and what the OS said, in the core's words.
         (AttemptError::Transport(f @ Failure::Connection), Some(words)) => errors::make(f.code(), "connection_error", words, JsValue::UNDEFINED),
@@ -104,9 +106,34 @@ pub(crate) fn call_error(e: &CallError) -> JsValue {
         if let Ok(reason) = to_js(&e.reason) {
             let _ = Reflect::set(&err, &JsValue::from_str("giveUp"), &reason);
         }
-        let _ = Reflect::set(&err, &JsValue::from_str("partial"), &partial_direct(e.partial.as_deref()));
+        let partial = e.partial.take().map_or(JsValue::NULL, |message| JsValue::from(RawPartial::new(message)));
+        let _ = Reflect::set(&err, &JsValue::from_str("partial"), &partial);
     }
     err
+}
+
+/// The message a failed stream received, kept in the module until it is
+/// read (`take`, once), or freed with the error that holds it.
+#[wasm_bindgen]
+pub struct RawPartial {
+    message: Option<std::sync::Arc<Message>>,
+}
+
+impl RawPartial {
+    /// A partial message to hand out unconverted (shared with the call's
+    /// error or the run's status that holds it, not copied).
+    pub(crate) fn new(message: impl Into<std::sync::Arc<Message>>) -> RawPartial {
+        RawPartial { message: Some(message.into()) }
+    }
+}
+
+#[wasm_bindgen]
+impl RawPartial {
+    /// The message as JS values, built directly (no JSON text); null once
+    /// taken. The module's copy is dropped.
+    pub fn take(&mut self) -> JsValue {
+        partial_direct(self.message.take().as_deref())
+    }
 }
 
 /// A partial message as JS values, built directly (no JSON text); null when
@@ -118,18 +145,19 @@ fn partial_direct(partial: Option<&Message>) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
-/// A whole body taken in pieces (`MessagesCall.handleBodyChunk`), kept up to
-/// one byte past the call's body cap: the one copy of the body, in the wasm
-/// heap, handed to the core at the end.
+/// A whole body taken in pieces (`MessagesCall.handleBodyChunk`,
+/// `RawAgentRun.handleBodyChunk`), kept up to one byte past the call's body
+/// cap: the one copy of the body, in the wasm heap, handed to the core at
+/// the end.
 #[derive(Default)]
-struct BodyPieces {
+pub(crate) struct BodyPieces {
     bytes: Vec<u8>,
 }
 
 impl BodyPieces {
     /// Appends what fits of `piece` (up to `cap + 1` bytes in all); returns
     /// whether more is wanted (false once past the cap).
-    fn push(&mut self, piece: &JsValue, cap: usize) -> Result<bool, JsValue> {
+    pub(crate) fn push(&mut self, piece: &JsValue, cap: usize) -> Result<bool, JsValue> {
         let limit = cap.saturating_add(1);
         let room = limit.saturating_sub(self.bytes.len());
         if let Some(s) = piece.as_string() {
@@ -150,29 +178,48 @@ impl BodyPieces {
         Ok(self.bytes.len() < limit)
     }
 
-    /// Makes room for `more` bytes, doubling but never past `limit`.
+    /// Makes room for `more` bytes: doubling while the body is small, then
+    /// (past [`BodyPieces::DOUBLE_UP_TO`]) room for all `limit` bytes at
+    /// once, so that a large body of unknown length (a gzip body: the
+    /// runtime inflates it) is not grown by copying, which would leave every
+    /// block it outgrew in the wasm heap (which never shrinks). The room's
+    /// pages are zero until written: only what arrives is resident.
     fn grow(&mut self, more: usize, limit: usize) {
         let need = self.bytes.len().saturating_add(more);
         if need > self.bytes.capacity() {
-            let target = need.max(self.bytes.capacity().saturating_mul(2)).min(limit).max(need);
-            self.bytes.reserve_exact(target - self.bytes.len());
+            let doubled = need.max(self.bytes.capacity().saturating_mul(2));
+            let target = if doubled > Self::DOUBLE_UP_TO { limit } else { doubled }.min(limit).max(need);
+            if self.bytes.try_reserve_exact(target - self.bytes.len()).is_err() {
+                self.bytes.reserve(need - self.bytes.len());
+            }
         }
     }
+
+    /// The size up to which the buffer grows by doubling.
+    const DOUBLE_UP_TO: usize = 1 << 20;
 
     /// A whole body is about to be read: room for all of it at once when
     /// its size is known (`hint`, never past `cap + 1`), so that the buffer
     /// is not grown by copying (the wasm heap keeps every block it ever
     /// held); else a small start, doubled as pieces arrive.
-    fn expect(&mut self, hint: Option<usize>, cap: usize) {
+    pub(crate) fn expect(&mut self, hint: Option<usize>, cap: usize) {
         let size = hint.map_or(64 * 1024, |n| n.saturating_add(1)).min(cap.saturating_add(1));
         self.bytes = Vec::with_capacity(size);
     }
 
-    fn take(&mut self) -> Vec<u8> {
+    pub(crate) fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.bytes)
     }
 
-    fn clear(&mut self) {
+    /// A whole body is about to be read after a head with these headers
+    /// (see [`BodyPieces::expect`]): the length of a body the runtime does
+    /// not inflate is a capacity hint (the core reads the bytes).
+    pub(crate) fn expect_for(&mut self, headers: &creditpool_core::http::Headers, cap: usize) {
+        let hint = if headers.get("content-encoding").is_some() { None } else { headers.get("content-length").and_then(|v| v.trim().parse().ok()) };
+        self.expect(hint, cap);
+    }
+
+    pub(crate) fn clear(&mut self) {
         self.bytes = Vec::new();
     }
 }
@@ -378,10 +425,7 @@ impl MessagesCall {
         self.body.clear();
         let how = self.call.handle_head(status, &headers, now);
         if how == ReadBody::Whole {
-            // A capacity hint only (the core reads the bytes): the length
-            // of a body the runtime does not inflate.
-            let hint = if headers.get("content-encoding").is_some() { None } else { headers.get("content-length").and_then(|v| v.trim().parse().ok()) };
-            self.body.expect(hint, self.max_body_bytes);
+            self.body.expect_for(&headers, self.max_body_bytes);
         }
         Ok(read_body_js(how))
     }
@@ -540,7 +584,7 @@ impl MessagesCall {
         match self.call.take_output() {
             None => Ok(JsValue::NULL),
             Some(Ok(o)) => output_js(&o),
-            Some(Err(e)) => Err(call_error(&e)),
+            Some(Err(e)) => Err(call_error(e)),
         }
     }
 }

@@ -344,8 +344,10 @@ pub struct CallError {
     /// Attempts made.
     pub attempts: u32,
     /// For a stream that failed part-way (an `error` event, a cut): the
-    /// message received before the failure.
-    pub partial: Option<Box<Message>>,
+    /// message received before the failure. Shared, not copied, by the
+    /// run's status that reports it ([`crate::agent::RunStatus::Failed`]):
+    /// a run's outcome holds one message near the stream cap, not two.
+    pub partial: Option<std::sync::Arc<Message>>,
 }
 
 impl CallError {
@@ -962,7 +964,7 @@ impl MessagesCall {
             }
             RetryDecision::GiveUp { reason } => {
                 self.state = State::Done;
-                let partial = self.partial.take();
+                let partial = self.partial.take().map(std::sync::Arc::from);
                 let error = self.final_error(error);
                 let connection = self.connection_words(&error);
                 self.result = Some(Err(CallError { error, connection, reason, attempts: self.attempt + 1, partial }));
@@ -973,7 +975,7 @@ impl MessagesCall {
     fn give_up(&mut self, error: AttemptError, reason: GiveUpReason) {
         self.last = Some(AttemptOutcome::Failed { error: error.clone(), decision: RetryDecision::GiveUp { reason: reason.clone() } });
         self.state = State::Done;
-        let partial = self.partial.take();
+        let partial = self.partial.take().map(std::sync::Arc::from);
         let error = self.final_error(error);
         let connection = self.connection_words(&error);
         self.result = Some(Err(CallError { error, connection, reason, attempts: self.attempt + 1, partial }));

@@ -67,8 +67,9 @@ pub enum Error {
         api_error_type: Option<String>,
         /// The HTTP status, when there was one.
         http_status: Option<u16>,
-        /// For a stream that failed part-way: the message received before.
-        partial: Option<Box<Message>>,
+        /// For a stream that failed part-way: the message received before
+        /// (shared with the run's status, not copied).
+        partial: Option<std::sync::Arc<Message>>,
     },
     /// The pool refused a reservation (an agent run ended with
     /// [`RunStatus::PoolRefused`]).

@@ -39,11 +39,43 @@ function serveStatic(req, res) {
   res.end(readFileSync(path));
 }
 
-/** A Messages API stand-in that answers by the request; 'redirect' is answered with a 302 to `redirectTo`. */
+/**
+ * The 'endless' stream's side (issue 10 item 13): bytes sent, whether the
+ * stand-in waits for `drain`, whether the page went away. `GET /sent` shows it.
+ */
+const endless = { sent: 0, waiting: false, closed: false };
+const ENDLESS_BURST = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(4096) } })}\n\n`.repeat(16);
+
+/** Sends deltas without end, only as fast as the connection drains. */
+function sendEndless(res) {
+  res.socket.on('close', () => (endless.closed = true));
+  res.on('error', () => {});
+  const pump = () => {
+    endless.waiting = false;
+    while (!endless.closed) {
+      endless.sent += ENDLESS_BURST.length;
+      if (!res.write(ENDLESS_BURST)) {
+        endless.waiting = true;
+        return res.once('drain', pump);
+      }
+    }
+  };
+  pump();
+}
+
+/**
+ * A Messages API stand-in that answers by the request; 'redirect' is answered
+ * with a 302 to `redirectTo`, 'endless' with a stream that never ends.
+ */
 function apiStandIn(received, redirectTo) {
   return (req, res) => {
     if (req.method === 'OPTIONS') {
       res.writeHead(204, CORS).end();
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/sent') {
+      res.writeHead(200, { ...CORS, 'content-type': 'application/json' });
+      res.end(JSON.stringify(endless));
       return;
     }
     const chunks = [];
@@ -64,6 +96,11 @@ function apiStandIn(received, redirectTo) {
       }
       if (body.stream) {
         res.writeHead(200, { ...CORS, 'content-type': 'text/event-stream', 'request-id': 'req_sse' });
+        if (prompt === 'endless') {
+          res.write(textStream().slice(0, 3).map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+          sendEndless(res);
+          return;
+        }
         const events = prompt === 'cut' ? textStream().slice(0, 4) : textStream();
         const text = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
         // 'cut': the body ends cleanly but early (no message_stop), which a
@@ -125,10 +162,12 @@ test('the package works in headless Chromium', async () => {
   await page.screenshot({ path: join(RESULTS, 'browser-basic.png'), fullPage: true });
 
   const failed = results.filter((r) => !r.ok);
+  for (const r of results) console.log(`${r.ok ? 'ok' : 'FAILED'}: ${r.name}${r.detail ? `: ${r.detail}` : ''}`);
   assert.deepEqual(failed, [], `failed in the page:\n${JSON.stringify(failed, null, 2)}\n${logs.join('\n')}`);
   assert.ok(results.length >= 7, `only ${results.length} checks ran`);
   assert.ok(received.length >= 4, 'the page reached the API stand-in');
   assert.ok(results.some((r) => r.name.startsWith('a 302')), 'the redirect check ran');
+  assert.ok(results.some((r) => r.name.startsWith('a consumer that stops reading')), 'the backpressure check ran');
   assert.deepEqual(redirected, [], 'a redirect was followed: the key went to another host');
   for (const r of received) {
     assert.equal(r.headers['anthropic-dangerous-direct-browser-access'], 'true');

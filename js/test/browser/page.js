@@ -79,6 +79,38 @@ await check('a stream cut short is a StreamIncompleteError with its partial mess
   throw new Error('no error');
 });
 
+// Issue 10 item 13: backpressure. The consumer takes three events of an
+// endless stream and stops reading: the stand-in must be held back (waiting
+// for `drain`, nothing more sent for 10 samples 100 ms apart) after what the
+// connection and Chromium's network stack buffer (about 60 MiB measured),
+// below 160 MiB; without backpressure the driver reads on to the stream cap
+// (256 MiB), and the stream fails there.
+await check('a consumer that stops reading holds an endless stream back', async () => {
+  const BOUND = 160 * 1024 * 1024;
+  const s = new Client({ apiKey: 'k', baseURL: api, dangerouslyAllowBrowser: true, maxRetries: 0 }).messages.stream({
+    ...REQUEST,
+    messages: [{ role: 'user', content: 'endless' }],
+  });
+  const it = s[Symbol.asyncIterator]();
+  for (let i = 0; i < 3; i++) await it.next();
+  let last = -1;
+  let quiet = 0;
+  let state;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    state = await (await fetch(`${api}/sent`)).json();
+    if (state.sent > BOUND || state.closed) break;
+    quiet = state.waiting && state.sent === last ? quiet + 1 : 0;
+    if (quiet >= 10) break;
+    last = state.sent;
+  }
+  const mib = (state.sent / 1024 / 1024).toFixed(1);
+  assert(!state.closed, 'the request was not ended');
+  assert(state.sent <= BOUND, `the stand-in sent ${mib} MiB to a consumer that had stopped reading`);
+  await it.return();
+  return `${mib} MiB sent while the consumer did not read`;
+});
+
 await check('a 401 is an AuthenticationError', async () => {
   try {
     await new Client({ apiKey: 'sk-wrong', baseURL: api, dangerouslyAllowBrowser: true }).messages.create(REQUEST);

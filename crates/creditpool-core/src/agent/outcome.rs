@@ -7,6 +7,7 @@ use crate::pool::{Attribution, Refusal};
 use crate::pricing::CostBreakdown;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// A valid tool call for the driver to run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,9 +182,12 @@ pub enum RunStatus {
         api_error_type: Option<String>,
         /// The HTTP status, when there was one.
         http_status: Option<u16>,
-        /// For a stream that failed part-way: the message received before.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        partial: Option<Box<Message>>,
+        /// For a stream that failed part-way: the message received before,
+        /// shared with the call's error ([`CallError::partial`]): cloning
+        /// the status (each [`super::AgentRun::outcome`] does) copies no
+        /// message.
+        #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_partial")]
+        partial: Option<Arc<Message>>,
     },
     /// The run could not price or build a request.
     Invalid {
@@ -196,7 +200,14 @@ pub enum RunStatus {
     Cancelled,
 }
 
+/// A shared partial message, serialized as the message itself.
+fn serialize_partial<S: serde::Serializer>(partial: &Option<Arc<Message>>, serializer: S) -> Result<S::Ok, S::Error> {
+    partial.as_deref().serialize(serializer)
+}
+
 impl RunStatus {
+    /// The status of a run whose call failed for good: its partial message
+    /// is shared with `e`, not copied.
     pub(crate) fn failed(e: &CallError) -> RunStatus {
         let (api_error_type, http_status) = match &e.error {
             crate::call::AttemptError::Api(a) => (Some(a.kind.as_str().to_owned()), a.status),

@@ -449,10 +449,9 @@ impl AgentRun {
         // A reservation is held only while an attempt is out: the request may
         // have reached the model, so it is settled at its worst case, flagged
         // estimated, never released for free.
-        if let Phase::Calling { reservation: Some(h), call, .. } = &mut self.phase {
+        if let Phase::Calling { reservation: Some(h), .. } = &self.phase {
             let held = h.reservation;
-            let observed = call.partial_message().cloned();
-            self.settle_estimated(held, observed.as_ref(), now_ms);
+            self.settle_estimated(held, MessagesCall::partial_message, now_ms);
         }
         // A reserve asked for and not yet answered: its answer is ignored.
         self.pool_ops.retain(|p| !matches!(p.op, PoolOp::Reserve { .. } | PoolOp::Extend { .. }));
@@ -535,8 +534,7 @@ impl AgentRun {
             Some(crate::call::AttemptOutcome::Failed { .. }) => {
                 let Some(h) = reservation.take() else { return };
                 if call.may_have_billed() {
-                    let observed = call.observed_partial().cloned();
-                    self.settle_estimated(h.reservation, observed.as_ref(), now_ms);
+                    self.settle_estimated(h.reservation, MessagesCall::observed_partial, now_ms);
                 } else {
                     self.pool_ops.push_back(PendingOp { op: PoolOp::Release { id: h.reservation.id, now_ms } });
                 }
@@ -547,10 +545,12 @@ impl AgentRun {
 
     /// Settles an attempt the API may have billed but whose usage is unknown
     /// at its reserved worst case, flagged `estimated`, with what was
-    /// observed of it kept beside (never released for free).
-    fn settle_estimated(&mut self, reservation: Reservation, observed: Option<&Message>, now_ms: u64) {
+    /// observed of it kept beside (never released for free). `observed`
+    /// picks that message from the call (read in place: a message near the
+    /// stream cap is not copied to settle it).
+    fn settle_estimated(&mut self, reservation: Reservation, observed: fn(&MessagesCall) -> Option<&Message>, now_ms: u64) {
         let Phase::Calling { request, call, .. } = &self.phase else { return };
-        let mut attribution = match observed {
+        let mut attribution = match observed(call) {
             Some(m) => AttributionInput::from_request_and_response(request, m),
             None => AttributionInput { input_bytes: crate::pool::attribution::json_len(request.as_ref()), ..AttributionInput::new(request.model.clone()) },
         };
@@ -738,5 +738,53 @@ mod tests {
         let outcome = run.outcome().unwrap();
         assert_eq!(outcome.status.code(), Some("invalid_request_error"));
         assert_eq!(outcome.call_error.map(|e| e.code()), Some("invalid_request_error"));
+    }
+
+    /// Issue 10, item 13: a run whose call fails part-way through a stream
+    /// holds the message so far once. The status, the call's error and every
+    /// `outcome()` share it; before, the status held a copy of the error's
+    /// and each outcome two more (near the stream cap, each a cap's worth).
+    #[test]
+    fn a_failed_stream_s_message_is_shared_by_the_status_the_error_and_each_outcome() {
+        fn text_at(m: &Message) -> *const u8 {
+            match m.content.first() {
+                Some(ContentBlock::Text(t)) => t.text.as_ptr(),
+                other => panic!("no text block: {other:?}"),
+            }
+        }
+        let builder = RequestBuilder::new(RequestConfig::new(ApiKey::new("k"))).unwrap();
+        let request = MessageRequest::new("claude-haiku-4-5", 100, "hi");
+        let mut config = AgentConfig::new("a");
+        config.call.stream = true;
+        config.call.retry.max_retries = 0;
+        let mut run = AgentRun::new(config, request, builder, Arc::new(PriceTable::builtin())).unwrap();
+        let mut pool = Pool::new(PoolConfig::new(Money::from_nanos(1_000_000_000)), 0).unwrap();
+        assert!(matches!(pool_step(&mut run, &mut pool, 0), AgentAction::Send(_)));
+        let held = pool.state().reserved();
+        let _ = run.handle_head(200, &Headers::new(), 1);
+        let start = concat!(
+            "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+            "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+            "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"so far\"}}\n\n",
+        );
+        let _ = run.handle_chunk(start.as_bytes(), 1);
+        let _ = run.handle_chunk(b"data: {\"type\":\"content_block_delta\",\"ind", 1);
+        let _ = run.handle_end(2);
+        assert_eq!(pool_step(&mut run, &mut pool, 2), AgentAction::Done);
+        // The cut attempt may have been billed: settled at its worst case.
+        let entry = pool.poll_ledger().unwrap();
+        assert!(entry.kind == LedgerKind::Settle && entry.estimated && entry.cost == held, "{entry:?}");
+        let (first, second) = (run.outcome().unwrap(), run.outcome().unwrap());
+        let RunStatus::Failed { code, partial: Some(partial), .. } = &first.status else { panic!("{:?}", first.status) };
+        assert_eq!((code.as_str(), partial.text()), ("stream_incomplete", "so far".to_owned()));
+        let at = text_at(partial);
+        let error = first.call_error.as_ref().and_then(|e| e.partial.as_deref()).unwrap();
+        assert_eq!(text_at(error), at, "the call's error and the status each hold a copy");
+        let RunStatus::Failed { partial: Some(again), .. } = &second.status else { panic!("{:?}", second.status) };
+        assert_eq!(text_at(again), at, "each outcome holds its own copy");
+        assert_eq!(second.call_error.as_ref().and_then(|e| e.partial.as_deref()).map(text_at), Some(at));
+        // The outcome's JSON still carries the message itself.
+        let json = serde_json::to_value(&first).unwrap();
+        assert_eq!((json["status"].as_str(), json["partial"]["content"][0]["text"].as_str()), (Some("failed"), Some("so far")));
     }
 }
