@@ -66,6 +66,10 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct Inner {
     seq: u64,
+    /// How many times `POST /_sim/reset` ran: a response still being sent
+    /// across a reset logs its usage to the file only, never into the
+    /// in-memory log of the test that came after it.
+    pub epoch: u64,
     /// The scenario being played.
     pub script: Script,
     /// The fault generator.
@@ -162,6 +166,7 @@ impl Simulator {
         let (stop, stopping) = watch::channel(false);
         let mut inner = Inner {
             seq: 0,
+            epoch: 0,
             script: Script::default(),
             faults: Faults::new(0.0, 0),
             fault_retry_after: 1,
@@ -472,11 +477,13 @@ async fn get_clock(State(shared): State<Arc<Shared>>) -> Response {
 
 /// `POST /_sim/reset`: back to the state at start: the command line's
 /// scenario from its first step, request IDs from 1, faults reseeded, the
-/// in-memory usage log empty (the usage log file keeps its lines), no
+/// in-memory usage log empty (the usage log file keeps its lines; a response
+/// still being sent logs to the file only when it ends), no
 /// message threads, the clock back to the system's.
 async fn post_reset(State(shared): State<Arc<Shared>>) -> Response {
     let mut inner = shared.lock();
     inner.seq = 0;
+    inner.epoch += 1;
     inner.threads.clear();
     inner.clock_offset_ms = 0;
     inner.load(shared.initial.as_ref(), shared.cli_fault_rate, shared.cli_seed);

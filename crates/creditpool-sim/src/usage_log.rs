@@ -82,14 +82,7 @@ impl UsageLog {
 
     /// Records an entry; the file line is flushed before this returns.
     pub fn append(&mut self, entry: UsageEntry) -> io::Result<()> {
-        let written = match &mut self.file {
-            Some(file) => {
-                let mut line = serde_json::to_vec(&entry).map_err(io::Error::other)?;
-                line.push(b'\n');
-                file.write_all(&line).and_then(|()| file.flush())
-            }
-            None => Ok(()),
-        };
+        let written = self.append_to_file(&entry);
         self.entries.push(entry);
         written
     }
@@ -97,6 +90,19 @@ impl UsageLog {
     /// The entries so far, oldest first.
     pub fn entries(&self) -> &[UsageEntry] {
         &self.entries
+    }
+
+    /// Appends `entry` to the file only (if there is one), not to the entries
+    /// `GET /_sim/usage` lists.
+    pub fn append_to_file(&mut self, entry: &UsageEntry) -> io::Result<()> {
+        match &mut self.file {
+            Some(file) => {
+                let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+                line.push(b'\n');
+                file.write_all(&line).and_then(|()| file.flush())
+            }
+            None => Ok(()),
+        }
     }
 
     /// Forgets the entries in memory (the file keeps its lines).

@@ -113,6 +113,12 @@ fn a_mid_stream_error_bills_the_deltas_before_it() {
 
 /// Reads a streamed response until `deltas` deltas arrived, then closes the connection.
 fn read_then_abandon(addr: std::net::SocketAddr, deltas: usize) {
+    drop(read_until(addr, deltas));
+}
+
+/// Sends a streamed request and reads until `deltas` deltas arrived; the
+/// connection stays open until the returned stream is dropped.
+fn read_until(addr: std::net::SocketAddr, deltas: usize) -> TcpStream {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = streaming(body("a")).to_string();
@@ -128,7 +134,30 @@ fn read_then_abandon(addr: std::net::SocketAddr, deltas: usize) {
         assert!(n > 0, "the stream ended early");
         seen.extend_from_slice(&buf[..n]);
     }
-    drop(s);
+    s
+}
+
+/// A response still being sent when a test resets the simulator logs its
+/// usage to the file only: the in-memory log the next test reads starts
+/// empty. (Before, an abandoned stream of one Python test was logged, when it
+/// ended, into the next test's log, under a request ID that test also had.)
+#[test]
+fn a_response_that_ends_after_a_reset_is_not_in_the_new_log() {
+    let path = std::env::temp_dir().join(format!("creditpool-sim-reset-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let scenario = creditpool_sim::Scenario::from_json(&json!({"steps": [{"text": TEXT, "event_delay_ms": 40}]}).to_string(), "test").unwrap();
+    let sim = creditpool_sim::start(creditpool_sim::Config { scenario: Some(scenario), usage_log: Some(path.clone()), ..creditpool_sim::Config::default() }).unwrap();
+    let open = read_until(sim.addr(), 1);
+    let reset = request(sim.addr(), "POST", "/_sim/reset", &[], b"");
+    assert_eq!(reset.status, 200);
+    drop(open);
+    assert_eq!(usage(sim.addr()), Vec::<Value>::new());
+    // The file keeps what the abandoned response billed.
+    let lines = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let entries: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries.len(), 1, "{lines}");
+    assert_eq!(entries[0]["outcome"], "abandoned");
 }
 
 #[test]
