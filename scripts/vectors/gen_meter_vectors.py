@@ -341,6 +341,73 @@ case("container_minutes above 30 days is a typed error",
      {"config": {"agent": "researcher", "container_minutes": 43201}, "body": BODY, "attempts": []},
      {"error": "invalid_container_minutes"})
 
+# ---- A thread's tools on its continues. A continue carries no `tools`: the
+# API uses the create's, so every continue can make the create's web searches
+# (max_uses each, $10 per 1000 = 10,000,000 nano-USD a search) and, when the
+# create's code execution is container-billed, run container time. The book
+# keeps those facts with the thread (ThreadTools): each continue is reserved
+# at the thread's input bound plus its body, plus the searches and the
+# container time; its settle counts the searches the usage reports and, when
+# the tool ran, the container time (flagged estimated). The tools' tokens
+# (system prompt, definitions) are already in the thread's input bound.
+def stu_msg(id, input_tokens, output_tokens, text, searches=0, ce_calls=0):
+    m = msg(id, input_tokens, output_tokens, text)
+    m["usage"]["server_tool_use"] = {"web_search_requests": searches, "code_execution_requests": ce_calls}
+    return m
+def stu_cost(m, minutes=None):
+    stu = m["usage"]["server_tool_use"]
+    return cost(m) + stu["web_search_requests"] * 10000000 + (container(minutes) if minutes and stu["code_execution_requests"] > 0 else 0)
+def continue_amount(thread_tokens, k, searches=0, minutes=None):
+    return (thread_tokens + nbytes(sent(k))) * 1000 + 100 * 5000 + searches * 10000000 + (container(minutes) if minutes else 0)
+WS3 = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+cw = create_body([U1], tools=[WS3]); bw = nbytes(sent(cw)) + 496
+mw1 = stu_msg("msg_w1", 20, 6, "Let me check.", searches=2); tw1 = thread_after(bw, mw1)
+kw1 = continue_body("msg_w1", [U2]); bw2 = tw1 + nbytes(sent(kw1))
+mw2 = stu_msg("msg_w2", 60, 8, "Rome is sunny.", searches=3); tw2 = thread_after(bw2, mw2)
+kw2 = continue_body("msg_w2", [U3]); mw3 = stu_msg("msg_w3", 90, 4, "Welcome.")
+ws_expected = lambda rec: {
+    "calls": [{"amount": tool_amount(cw, None, 3), "actions": ["send", "done"]},
+              {"amount": continue_amount(tw1, kw1, searches=3), "actions": ["send", "done"]},
+              {"amount": continue_amount(tw2, kw2, searches=3), "actions": ["send", "done"]}],
+    "pool_ops": (REC + ["thread_lookup"]) * 2 + REC if rec else ["reserve", "settle"] * 3,
+    "ledger": [{"kind": "settle", "cost": stu_cost(m), "estimated": False} for m in (mw1, mw2, mw3)],
+    "pool": {"settled": sum(stu_cost(m) for m in (mw1, mw2, mw3)), "reserved": 0}}
+ws_calls = [{"body": cw, "attempts": [ok(mw1)]}, {"advance_ms": 1000, "body": kw1, "attempts": [ok(mw2)]}, {"advance_ms": 1000, "body": kw2, "attempts": [ok(mw3)]}]
+calls_case("a thread created with web search (max_uses 3): each continue (no tools in its body) is reserved with the create's 3 searches, carried from continue to continue; the settles count the searches the usage reports",
+    ws_calls, ws_expected(False))
+pool_case("the pool's book keeps the thread's tools: a continue of a thread created with web search (max_uses 3) is reserved with its 3 searches",
+    ws_calls, ws_expected(True))
+
+cc = create_body([U1], tools=[CE]); bc = nbytes(sent(cc)) + 496
+mc1 = stu_msg("msg_c1", 20, 6, "Running it.", ce_calls=1); tc1 = thread_after(bc, mc1)
+kc1 = continue_body("msg_c1", [U2]); bc2 = tc1 + nbytes(sent(kc1))
+mc2 = stu_msg("msg_c2", 60, 8, "Done.", ce_calls=2); tc2 = thread_after(bc2, mc2)
+mc3 = stu_msg("msg_c3", 90, 4, "Nothing to run.", ce_calls=0)
+kc2 = continue_body("msg_c2", [U3])
+ce_calls = [{"body": cc, "attempts": [ok(mc1)]}, {"advance_ms": 1000, "body": kc1, "attempts": [ok(mc2)]}, {"advance_ms": 1000, "body": kc2, "attempts": [ok(mc3)]}]
+def ce_expected(minutes, rec):
+    return {"calls": [{"amount": tool_amount(cc, minutes), "actions": ["send", "done"]},
+                      {"amount": continue_amount(tc1, kc1, minutes=minutes), "actions": ["send", "done"]},
+                      {"amount": continue_amount(tc2, kc2, minutes=minutes), "actions": ["send", "done"]}],
+            **({"pool_ops": (REC + ["thread_lookup"]) * 2 + REC} if rec else {}),
+            "ledger": [{"kind": "settle", "cost": stu_cost(mc1, minutes), "estimated": True}, {"kind": "settle", "cost": stu_cost(mc2, minutes), "estimated": True},
+                       {"kind": "settle", "cost": stu_cost(mc3, minutes), "estimated": False}],
+            "pool": {"settled": stu_cost(mc1, minutes) + stu_cost(mc2, minutes) + stu_cost(mc3, minutes), "reserved": 0}}
+calls_case("a thread created with code execution billed by container time: each continue is reserved with the container time, and settled with it when the tool ran (flagged estimated), without it when it did not",
+    ce_calls, ce_expected(5, False))
+calls_case("container_minutes 90 applies to a container-billed thread's continues too",
+    ce_calls, ce_expected(90, False), config={"agent": "researcher", "container_minutes": 90})
+pool_case("the pool's book keeps the thread's container billing: its continues are reserved and settled with the container time",
+    ce_calls, ce_expected(5, True))
+
+cf = create_body([U1], tools=[CE, {"type": "web_search_20260209", "name": "web_search", "max_uses": 1}]); bf = nbytes(sent(cf)) + 496
+mf1 = stu_msg("msg_f1", 20, 6, "Let me check.", searches=1, ce_calls=1); tf1 = thread_after(bf, mf1)
+kf1 = continue_body("msg_f1", [U2]); mf2 = stu_msg("msg_f2", 60, 8, "Rome is sunny.", searches=1, ce_calls=1)
+calls_case("a thread created with code execution beside web_search_20260209 (max_uses 1): its continues are reserved with the one search and no container time, and settled without container time",
+    [{"body": cf, "attempts": [ok(mf1)]}, {"advance_ms": 1000, "body": kf1, "attempts": [ok(mf2)]}],
+    {"calls": [{"amount": tool_amount(cf, None, 1), "actions": ["send", "done"]}, {"amount": continue_amount(tf1, kf1, searches=1), "actions": ["send", "done"]}],
+     "ledger": [{"kind": "settle", "cost": stu_cost(mf1), "estimated": False}, {"kind": "settle", "cost": stu_cost(mf2), "estimated": False}]})
+
 doc = ({"kind": "meter", "description": "The books of one call made through an official SDK's middleware (creditpool_core::meter::Meter): one hold per call across the SDK's retries, settled from the JSON usage or a copy of the stream, certainly-unbilled failures released, possibly-billed ones settled at the worst case flagged estimated. Costs by hand: claude-haiku-4-5 bills 1000 nano-USD per input token and 5000 per output token; AMOUNT is the case's reserved worst case (`amount`). A case with `calls` runs several calls through one middleware (one ThreadBook, one pool; `advance_ms` moves the clock before a call) and expects each call's `amount` and `actions` (or `error`) under `calls`: message threads.", "cases": cases})
 
 from pathlib import Path

@@ -948,7 +948,18 @@ local function thread_expire(key, exp, now, given)
   else redis.call('PEXPIREAT', key, exp) end
 end
 
--- thread_record: now, message id, "input,cw,c1,ov", ttl_ms, cap
+-- The reply for an entry "input,cw,c1,ov[,ws,cb],deadline": the tools' facts
+-- (web searches, container billed) follow a flag saying whether the entry
+-- holds them (one recorded without them has five fields).
+local function thread_reply(v, exp)
+  local f = split(v, ',')
+  if #f >= 7 then
+    return { 'thread', f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), exp, 1, f[5], tonumber(f[6]) }
+  end
+  return { 'thread', f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), exp, 0, 0, 0 }
+end
+
+-- thread_record: now, message id, "input,cw,c1,ov[,ws,cb]", ttl_ms, cap
 OPS.thread_record = function(args)
   local given = args[2] ~= ''
   local now = thread_now(args[2])
@@ -966,9 +977,8 @@ OPS.thread_record = function(args)
   end
   local last = redis.call('ZRANGE', K[16], -1, -1, 'WITHSCORES')
   if last[2] then thread_expire(K[16], tonumber(last[2]), now, given) end
-  local f = split(v, ',')
   if redis.call('EXISTS', K[17]) == 0 then return { 'no_thread', 0 } end
-  return { 'thread', f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), exp }
+  return thread_reply(v, exp)
 end
 
 -- thread_lookup: now, message id
@@ -983,8 +993,7 @@ OPS.thread_lookup = function(args)
     thread_forget(id)
     return { 'no_thread', 1 }
   end
-  local f = split(v, ',')
-  return { 'thread', f[1], tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), exp }
+  return thread_reply(v, exp)
 end
 
 local function dispatch(keys, args)

@@ -31,11 +31,18 @@
 //!   bounded by that plus its own body, capped at the model's context window,
 //!   at the highest input rate any request of the thread can incur (a
 //!   `cache_control` in the create's `system` or `tools` stays with the
-//!   thread). A continue the book does not know (never seen, forgotten, or
-//!   expired: [`THREAD_TTL_MS`] after the request that produced it) is
-//!   bounded by the model's context window at the 1-hour cache-write rate,
-//!   or, with [`UnknownThread::Refuse`], refused with `unknown_thread` before
-//!   anything is sent. A 404 `thread_not_found` forgets the thread (the SDK
+//!   thread). The entry also keeps what the create's tools imply for every
+//!   request of the thread ([`ThreadTools`]: the web searches its worst case
+//!   counted, whether its code execution is container-billed): a continue's
+//!   worst case adds those searches and that container time, and its settle
+//!   counts the container time when the tool ran (the tools' tokens are in
+//!   the thread's input bound already). A continue the book does not know
+//!   (never seen, forgotten, expired: [`THREAD_TTL_MS`] after the request
+//!   that produced it, or an entry recorded without its tools' facts) is
+//!   bounded by the model's context window at the 1-hour cache-write rate
+//!   and settled as container-billed, or, with [`UnknownThread::Refuse`],
+//!   refused with `unknown_thread` before anything is sent. A 404
+//!   `thread_not_found` forgets the thread (the SDK
 //!   then replays the conversation with a new create, a new call).
 //! * **Where the book is.** In the pool store ([`Meter::with_store_threads`],
 //!   what the middlewares use): the book is [`crate::pool::threads`], applied
@@ -280,7 +287,7 @@ pub struct MeterSummary {
     pub done: bool,
 }
 
-pub use crate::pool::threads::{ThreadEntry, ThreadLookup, DEFAULT_MAX_THREADS, THREAD_TTL_MS};
+pub use crate::pool::threads::{ThreadEntry, ThreadLookup, ThreadTools, DEFAULT_MAX_THREADS, THREAD_TTL_MS};
 use crate::pool::threads::ThreadTable;
 
 /// The message threads one middleware has seen, keyed by the ID of each
@@ -450,6 +457,11 @@ pub struct Meter {
     /// Whether the request (a continue: its thread) may write the cache:
     /// (any `cache_control`, any 1-hour one).
     cache: (bool, bool),
+    /// What the request's tools (a continue: its thread create's) imply for
+    /// its price (web searches, container billing); `None` for a continue
+    /// whose thread's tools are not known (then settled as container-billed,
+    /// and recorded as not known).
+    tools: Option<ThreadTools>,
 }
 
 impl Meter {
@@ -508,6 +520,7 @@ impl Meter {
         let stream = request.stream == Some(true);
         let thread = thread_role(&request);
         let mut cache = crate::pricing::cache_writes(&request);
+        let mut tools = Some(crate::pricing::thread_tools(&prices, &request));
         let mut lookup = Lookup::None;
         config.pricing().validate(&prices)?;
         let estimate = match (&thread, &threads) {
@@ -523,7 +536,7 @@ impl Meter {
                     Book::Local(b) => b.lookup(previous, now_ms),
                     _ => ThreadLookup::Unknown,
                 };
-                continue_estimate(config, &prices, &request, body.len(), previous, found, &mut cache)?
+                continue_estimate(config, &prices, &request, body.len(), previous, found, &mut cache, &mut tools)?
             }
             _ => worst_case_with(&prices, &request, body.len(), config.estimate, &config.pricing())?,
         };
@@ -548,6 +561,7 @@ impl Meter {
             thread,
             input_bound: estimate.input_tokens_bound,
             cache,
+            tools,
         })
     }
 
@@ -712,9 +726,11 @@ impl Meter {
             _ => ThreadLookup::Unknown,
         };
         let mut cache = self.cache;
-        match continue_estimate(&self.config, &self.prices, &self.request, self.body.len(), &previous, found, &mut cache) {
+        let mut tools = self.tools;
+        match continue_estimate(&self.config, &self.prices, &self.request, self.body.len(), &previous, found, &mut cache, &mut tools) {
             Ok(estimate) => {
                 self.cache = cache;
+                self.tools = tools;
                 self.amount = estimate.cost;
                 self.may_overshoot = estimate.may_overshoot;
                 self.input_bound = estimate.input_tokens_bound;
@@ -897,7 +913,7 @@ impl Meter {
         let billed_input = u.input_tokens.saturating_add(u.cache_creation_input_tokens.unwrap_or(0)).saturating_add(u.cache_read_input_tokens.unwrap_or(0));
         let content = crate::pool::attribution::json_len(&message.content);
         let input_tokens = self.input_bound.max(billed_input).saturating_add(u.output_tokens).saturating_add(content);
-        let bound = crate::pool::ThreadBound { input_tokens, cache_write: self.cache.0, cache_write_1h: self.cache.1, may_overshoot: self.may_overshoot };
+        let bound = crate::pool::ThreadBound { input_tokens, cache_write: self.cache.0, cache_write_1h: self.cache.1, may_overshoot: self.may_overshoot, tools: self.tools };
         match &self.threads {
             Book::Local(threads) => threads.record(&message.id, bound.entry_at(now_ms), now_ms),
             Book::Store => self.ops.push_back(PoolOp::ThreadRecord {
@@ -906,6 +922,7 @@ impl Meter {
                 cache_write: bound.cache_write,
                 cache_write_1h: bound.cache_write_1h,
                 may_overshoot: bound.may_overshoot,
+                tools: bound.tools,
                 now_ms,
             }),
             Book::None => {}
@@ -915,6 +932,13 @@ impl Meter {
     fn settle(&mut self, reservation: Reservation, completed: Completed, now_ms: u64) {
         let message = completed.message;
         let mut options = CostOptions::for_message(&message).with_request(&self.prices, &self.request, &self.config.pricing());
+        // A continue's code execution is billed as its thread's create's
+        // (its body holds no `tools`); a thread whose tools are not known
+        // is counted as container-billed: never less than the API bills.
+        if self.thread != ThreadRole::None && !matches!(self.tools, Some(t) if !t.container_billed) && !options.container_billed {
+            options.container_billed = true;
+            options.container_files = crate::pricing::has_container_upload(&self.request);
+        }
         if let Some(geo) = &self.request.inference_geo {
             options = options.with_inference_geo(geo.clone());
         }
@@ -944,14 +968,27 @@ fn thread_role(request: &MessageRequest) -> ThreadRole {
 
 /// The worst case of a continue request from what the book says of its
 /// thread (`cache` takes the thread's cache writes, or both for an unknown
-/// thread), or the refusal of an unknown one.
+/// thread; `tools` the thread's tools' facts merged with the request's own,
+/// or `None` for an unknown thread), or the refusal of an unknown one. An
+/// entry that does not hold its tools' facts (recorded by an older version)
+/// counts as unknown: its tools may have web searches or container time.
+#[allow(clippy::too_many_arguments)]
 fn continue_estimate(
     config: &MeterConfig, prices: &PriceTable, request: &MessageRequest, body_len: usize, previous: &str, found: ThreadLookup, cache: &mut (bool, bool),
+    tools: &mut Option<ThreadTools>,
 ) -> Result<crate::pricing::Estimate, MeterError> {
+    let found = match found {
+        ThreadLookup::Known(entry) if entry.tools.is_none() => ThreadLookup::Unknown,
+        other => other,
+    };
     match found {
         ThreadLookup::Known(entry) => {
             *cache = (cache.0 || entry.cache_write, cache.1 || entry.cache_write_1h);
-            known_continue_bound(prices, request, body_len, &entry, *cache)
+            let inherited = entry.tools.unwrap_or_default();
+            let own = tools.unwrap_or_default();
+            let merged = ThreadTools { web_search_uses: own.web_search_uses.saturating_add(inherited.web_search_uses), container_billed: own.container_billed || inherited.container_billed };
+            *tools = Some(merged);
+            known_continue_bound(config, prices, request, body_len, &entry, *cache)
         }
         other if config.unknown_thread == UnknownThread::Refuse => {
             // The model must still be one the table prices.
@@ -960,6 +997,7 @@ fn continue_estimate(
         }
         _ => {
             *cache = (true, true);
+            *tools = None;
             continue_bound(prices, request, previous)
         }
     }
@@ -970,7 +1008,7 @@ fn continue_estimate(
 /// no more than the model's context window, at the highest input rate the
 /// thread can incur (`cache`: any `cache_control` of the thread or the
 /// request, any 1-hour one).
-fn known_continue_bound(prices: &PriceTable, request: &MessageRequest, body_len: usize, entry: &ThreadEntry, cache: (bool, bool)) -> Result<crate::pricing::Estimate, MeterError> {
+fn known_continue_bound(config: &MeterConfig, prices: &PriceTable, request: &MessageRequest, body_len: usize, entry: &ThreadEntry, cache: (bool, bool)) -> Result<crate::pricing::Estimate, MeterError> {
     let mut bounded = request.clone();
     if cache.0 {
         let ttl = if cache.1 { serde_json::json!({"type": "ephemeral", "ttl": "1h"}) } else { serde_json::json!({"type": "ephemeral"}) };
@@ -978,7 +1016,10 @@ fn known_continue_bound(prices: &PriceTable, request: &MessageRequest, body_len:
     }
     let body_tokens = u64::try_from(body_len).unwrap_or(u64::MAX);
     let total = usize::try_from(entry.input_tokens.saturating_add(body_tokens)).unwrap_or(usize::MAX);
-    let mut estimate = worst_case(prices, &bounded, total, EstimateMode::Bound)?;
+    // The create's tools: its web searches and container time, on every
+    // request of the thread (their tokens are in the thread's input).
+    let inherited = entry.tools.unwrap_or_default();
+    let mut estimate = crate::pricing::worst_case_on_thread(prices, &bounded, total, EstimateMode::Bound, &config.pricing(), inherited)?;
     estimate.may_overshoot |= entry.may_overshoot;
     Ok(estimate)
 }
@@ -1038,7 +1079,7 @@ mod tests {
     }
 
     fn entry(expires_at_ms: u64) -> ThreadEntry {
-        ThreadEntry { input_tokens: 10, cache_write: false, cache_write_1h: false, may_overshoot: false, expires_at_ms }
+        ThreadEntry { input_tokens: 10, cache_write: false, cache_write_1h: false, may_overshoot: false, tools: Some(ThreadTools::default()), expires_at_ms }
     }
 
     #[test]
@@ -1107,6 +1148,33 @@ mod tests {
         let unpriced = serde_json::to_vec(&serde_json::json!({"model": "claude-nope", "max_tokens": 1, "messages": [],
             "thread": {"type": "continue", "previous_message_id": "msg_x"}})).unwrap();
         assert!(Meter::with_store_threads(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &unpriced).is_err());
+    }
+
+    #[test]
+    fn an_entry_without_its_tools_facts_is_an_unknown_thread_whose_container_time_is_settled() {
+        let mut pool = Pool::new(PoolConfig::new(Money::from_nanos(1_000_000_000)), 0).unwrap();
+        let body = serde_json::to_vec(&serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}],
+            "thread": {"type": "continue", "previous_message_id": "msg_old"}})).unwrap();
+        // An entry recorded by a version that did not keep the tools' facts
+        // (an older Redis book): its tools may search or run containers.
+        let book = ThreadBook::new();
+        book.record("msg_old", ThreadEntry { tools: None, ..entry(10_000) }, 0);
+        let mut m = Meter::with_threads(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &body, &book, 1).unwrap();
+        assert_eq!(m.amount(), Money::from_nanos(200_000 * 2_000 + 100 * 5_000), "bounded as an unknown thread");
+        let refuse = MeterConfig { unknown_thread: UnknownThread::Refuse, ..MeterConfig::default() };
+        assert_eq!(Meter::with_threads(&refuse, Arc::new(PriceTable::builtin()), &body, &book, 1).unwrap_err().code(), "unknown_thread");
+        // The thread's code execution ran: its container time is counted
+        // (the 5-minute default), flagged estimated, though the body has no tools.
+        m.begin_attempt(0, None, 2);
+        assert_eq!(drain(&mut m, &mut pool, 2), MeterAction::Send);
+        let _ = m.handle_head(200, &Headers::new(), 3);
+        m.handle_body(br#"{"id":"msg_2","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":5,"server_tool_use":{"web_search_requests":1,"code_execution_requests":1}}}"#, 3);
+        assert_eq!(drain(&mut m, &mut pool, 3), MeterAction::Done);
+        let e = pool.poll_ledger().unwrap();
+        assert_eq!((e.cost, e.estimated), (Money::from_nanos(35_000 + 10_000_000 + 4_166_667), true));
+        // Its own response is recorded without tools' facts: still unknown.
+        let ThreadLookup::Known(next) = book.lookup("msg_2", 4) else { panic!("recorded") };
+        assert_eq!(next.tools, None);
     }
 
     #[test]

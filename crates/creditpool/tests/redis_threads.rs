@@ -23,6 +23,7 @@ fn record(id: &str, input_tokens: u64, now_ms: u64) -> PoolOp {
         cache_write: true,
         cache_write_1h: false,
         may_overshoot: false,
+        tools: None,
         now_ms,
     }
 }

@@ -129,7 +129,7 @@ pub use report::Report;
 pub use reservation::{ExtendOutcome, ReleaseOutcome, Released, Reservation, SettleOutcome, Settlement};
 pub use snapshot::{PoolSnapshot, SNAPSHOT_VERSION};
 pub use state::PoolState;
-pub use threads::{ThreadBound, ThreadEntry, ThreadLookup, DEFAULT_MAX_THREADS, MAX_THREAD_ID_BYTES, THREAD_TTL_MS};
+pub use threads::{ThreadBound, ThreadEntry, ThreadLookup, ThreadTools, DEFAULT_MAX_THREADS, MAX_THREAD_ID_BYTES, THREAD_TTL_MS};
 pub use webhook::{check_endpoint, url_origin, WebhookDelivery, WebhookEndpointError, WebhookPayload, WebhookSecret};
 
 use agents::Agents;

@@ -135,6 +135,10 @@ pub enum PoolOp {
         /// Whether a request of the thread had a worst case that may overshoot.
         #[serde(default)]
         may_overshoot: bool,
+        /// What the thread's tools add to each request's cost (absent: not
+        /// known, the continue is bounded as an unknown thread's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tools: Option<super::ThreadTools>,
         /// Now, Unix milliseconds.
         now_ms: u64,
     },
@@ -275,8 +279,8 @@ impl Pool {
                 }
                 Err(e) => OpResult::Error(e),
             },
-            PoolOp::ThreadRecord { message_id, input_tokens, cache_write, cache_write_1h, may_overshoot, now_ms } => {
-                let bound = super::ThreadBound { input_tokens: *input_tokens, cache_write: *cache_write, cache_write_1h: *cache_write_1h, may_overshoot: *may_overshoot };
+            PoolOp::ThreadRecord { message_id, input_tokens, cache_write, cache_write_1h, may_overshoot, tools, now_ms } => {
+                let bound = super::ThreadBound { input_tokens: *input_tokens, cache_write: *cache_write, cache_write_1h: *cache_write_1h, may_overshoot: *may_overshoot, tools: *tools };
                 match self.thread_record(message_id, bound, *now_ms) {
                     Some(e) => OpResult::Thread(e),
                     None => OpResult::NoThread { expired: false },

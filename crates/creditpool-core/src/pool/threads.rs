@@ -56,9 +56,29 @@ pub struct ThreadEntry {
     pub cache_write_1h: bool,
     /// Whether a request of the thread had a worst case that may overshoot.
     pub may_overshoot: bool,
+    /// What the thread's tools add to each continue's cost ([`ThreadTools`]),
+    /// or `None` for an entry recorded without them (by an older version):
+    /// the meter then bounds its continue as an unknown thread's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<ThreadTools>,
     /// When the book forgets the entry ([`THREAD_TTL_MS`] after the request
     /// that produced this message), Unix ms.
     pub expires_at_ms: u64,
+}
+
+/// What the tools of a thread's create imply for the price of every request
+/// on the thread: a continue carries no `tools`, the API uses the create's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadTools {
+    /// Web searches one request may make at most (each web search tool's
+    /// `max_uses`, or the documented default when it has none), as the
+    /// worst case counted them for the create.
+    #[serde(default)]
+    pub web_search_uses: u64,
+    /// Whether the thread's code execution is billed by container time.
+    #[serde(default)]
+    pub container_billed: bool,
 }
 
 /// What a book says of a `previous_message_id`.
@@ -164,6 +184,10 @@ pub struct ThreadBound {
     /// Whether a request of the thread had a worst case that may overshoot.
     #[serde(default)]
     pub may_overshoot: bool,
+    /// What the thread's tools add to each request's cost (`None`: not
+    /// known; the continue is then bounded as an unknown thread's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<ThreadTools>,
 }
 
 impl ThreadBound {
@@ -174,6 +198,7 @@ impl ThreadBound {
             cache_write: self.cache_write,
             cache_write_1h: self.cache_write_1h,
             may_overshoot: self.may_overshoot,
+            tools: self.tools,
             expires_at_ms: now_ms.saturating_add(THREAD_TTL_MS),
         }
     }
@@ -271,6 +296,7 @@ mod tests {
             cache_write: false,
             cache_write_1h: false,
             may_overshoot: false,
+            tools: None,
             now_ms: 50_000,
         });
         assert!(matches!(r, OpResult::Thread(e) if e.input_tokens == 7));

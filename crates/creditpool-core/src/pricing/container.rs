@@ -130,7 +130,7 @@ impl ContainerPrices {
 
 /// Whether any message holds a `container_upload` block (a file preloaded
 /// onto the code execution container).
-fn has_container_upload(request: &MessageRequest) -> bool {
+pub(crate) fn has_container_upload(request: &MessageRequest) -> bool {
     request
         .messages
         .iter()

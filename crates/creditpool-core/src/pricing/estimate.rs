@@ -68,6 +68,7 @@ use super::cost::charge;
 use super::table::{ModelPrices, PriceTable, Ratio};
 use super::PricingError;
 use crate::api::{ContentBlock, ImageSource, MessageRequest, TextOrBlocks, ToolChoice, ToolSpec};
+use crate::pool::ThreadTools;
 use crate::Money;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -174,11 +175,44 @@ pub fn worst_case(table: &PriceTable, request: &MessageRequest, body_len: usize,
 
 /// [`worst_case`] with the caller's [`PricingOptions`] (container minutes).
 pub fn worst_case_with(table: &PriceTable, request: &MessageRequest, body_len: usize, mode: EstimateMode, options: &PricingOptions) -> Result<Estimate, PricingError> {
+    worst_case_inner(table, request, body_len, mode, options, None)
+}
+
+/// What `request`'s own tools imply for the price of every request on a
+/// message thread it creates: the web searches its worst case counts (each
+/// web search tool's `max_uses`, or the documented default), and whether its
+/// code execution is billed by container time. The meter keeps them in the
+/// book of threads: a continue carries no `tools`, the API uses the create's.
+pub(crate) fn thread_tools(table: &PriceTable, request: &MessageRequest) -> ThreadTools {
+    ThreadTools {
+        web_search_uses: web_search_uses(table, request, &mut Estimate::default()),
+        container_billed: matches!(table.container_prices().billing(request), ContainerBilling::Billed { .. }),
+    }
+}
+
+/// [`worst_case_with`] of a request on a message thread whose create's
+/// tools imply `inherited`: its web searches are added to the request's own
+/// and, when the thread's code execution is container-billed, so is its
+/// container time (the continue's body holds no `tools`).
+pub(crate) fn worst_case_on_thread(
+    table: &PriceTable, request: &MessageRequest, body_len: usize, mode: EstimateMode, options: &PricingOptions, inherited: ThreadTools,
+) -> Result<Estimate, PricingError> {
+    worst_case_inner(table, request, body_len, mode, options, Some(inherited))
+}
+
+fn worst_case_inner(
+    table: &PriceTable, request: &MessageRequest, body_len: usize, mode: EstimateMode, options: &PricingOptions, inherited: Option<ThreadTools>,
+) -> Result<Estimate, PricingError> {
     let scan = Scan::of(request);
     let mut est = Estimate::default();
     let container = table.container_prices();
     let minutes = container.minutes(options.container_minutes)?;
-    let container_cost = match container.billing(request) {
+    let billing = match (container.billing(request), inherited) {
+        (ContainerBilling::Billed { files }, _) => ContainerBilling::Billed { files },
+        (_, Some(t)) if t.container_billed => ContainerBilling::Billed { files: super::container::has_container_upload(request) },
+        (own, _) => own,
+    };
+    let container_cost = match billing {
         ContainerBilling::Billed { .. } => {
             est.container_minutes = minutes;
             est.note(
@@ -211,7 +245,11 @@ pub fn worst_case_with(table: &PriceTable, request: &MessageRequest, body_len: u
     }
 
     // What applies to every attempt.
-    let searches = web_search_uses(table, request, &mut est);
+    let mut searches = web_search_uses(table, request, &mut est);
+    if let Some(t) = inherited.filter(|t| t.web_search_uses > 0) {
+        est.note(format!("the thread's create allows {} web searches per request", t.web_search_uses), false);
+        searches = searches.saturating_add(t.web_search_uses);
+    }
     for t in &request.tools {
         if let ToolSpec::Server(s) = t {
             if definition_tokens(table, &s.tool_type).is_none() {

@@ -31,6 +31,8 @@ pub use capabilities::{check_request, check_request_with, Capabilities, Capabili
 pub use container::{ContainerBilling, ContainerPrices, CODE_EXECUTION_TOOL, MAX_CONTAINER_MINUTES};
 pub use cost::{cost, CostBreakdown, CostOptions};
 pub use estimate::{worst_case, worst_case_with, Estimate, EstimateMode, PricingOptions};
+pub(crate) use container::has_container_upload;
+pub(crate) use estimate::{thread_tools, worst_case_on_thread};
 pub(crate) use estimate::cache_writes;
 pub use table::{FastMode, LongContextTier, ModelFacts, ModelPrices, PriceTable, Rates, ToolUseOverhead};
 

@@ -325,12 +325,17 @@ impl Builder<'_> {
             PoolOp::SnapshotRestore => return Ok(Built::Done(OpResult::Restored)),
             // The book of message threads: one entry key and the index (see
             // `thread_record` in the script).
-            PoolOp::ThreadRecord { message_id, input_tokens, cache_write, cache_write_1h, may_overshoot, now_ms } => {
+            PoolOp::ThreadRecord { message_id, input_tokens, cache_write, cache_write_1h, may_overshoot, tools, now_ms } => {
                 if message_id.is_empty() || message_id.len() > crate::pool::MAX_THREAD_ID_BYTES {
                     return Ok(Built::Done(OpResult::NoThread { expired: false }));
                 }
                 let flag = |b: &bool| if *b { "1" } else { "0" };
-                let entry = format!("{input_tokens},{},{},{}", flag(cache_write), flag(cache_write_1h), flag(may_overshoot));
+                let mut entry = format!("{input_tokens},{},{},{}", flag(cache_write), flag(cache_write_1h), flag(may_overshoot));
+                // The tools' facts, when known, as two more fields (an entry
+                // without them reads back as not known).
+                if let Some(t) = tools {
+                    entry.push_str(&format!(",{},{}", t.web_search_uses, flag(&t.container_billed)));
+                }
                 let rest = vec![message_id.clone(), entry, crate::pool::THREAD_TTL_MS.to_string(), crate::pool::DEFAULT_MAX_THREADS.to_string()];
                 let mut call = self.call("thread_record", Some(*now_ms), rest);
                 call.keys = self.keys.with_thread(message_id);

@@ -71,6 +71,13 @@ pub(crate) fn op_result(reply: &RedisValue) -> Result<OpResult, RedisError> {
             cache_write: u(v, 2)? != 0,
             cache_write_1h: u(v, 3)? != 0,
             may_overshoot: u(v, 4)? != 0,
+            // Items 6 to 8: whether the entry holds its tools' facts (an
+            // entry written without them does not), the web searches, the
+            // container billing.
+            tools: match v.get(6) {
+                Some(_) if u(v, 6)? != 0 => Some(crate::pool::ThreadTools { web_search_uses: u(v, 7)?, container_billed: u(v, 8)? != 0 }),
+                _ => None,
+            },
             expires_at_ms: u(v, 5)?,
         }),
         "no_thread" => OpResult::NoThread { expired: u(v, 1)? != 0 },

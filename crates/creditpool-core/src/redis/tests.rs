@@ -88,7 +88,7 @@ fn a_conflicting_configuration_is_a_typed_error() {
 #[test]
 fn thread_operations_declare_their_entry_and_the_index() {
     let ops = RedisPoolOps::new("fleet", Clock::Server).unwrap();
-    let op = PoolOp::ThreadRecord { message_id: "msg_1".into(), input_tokens: 12, cache_write: true, cache_write_1h: false, may_overshoot: true, now_ms: 5 };
+    let op = PoolOp::ThreadRecord { message_id: "msg_1".into(), input_tokens: 12, cache_write: true, cache_write_1h: false, may_overshoot: true, tools: None, now_ms: 5 };
     let Built::Call(call) = ops.build(&op, None).unwrap() else { panic!("a call") };
     assert_eq!(call.keys().len(), 17);
     assert_eq!(&call.keys()[15..], ["cp:{fleet}:thz", "cp:{fleet}:th:msg_1"]);
@@ -101,7 +101,18 @@ fn thread_operations_declare_their_entry_and_the_index() {
     assert_eq!(ops.build(&lookup, None).unwrap(), Built::Done(OpResult::NoThread { expired: false }));
     let reply = RedisValue::Array(vec![bulk("thread"), bulk("18446744073709551615"), RedisValue::Int(1), RedisValue::Int(0), RedisValue::Int(0), RedisValue::Int(300005)]);
     let r = ops.decode(&reply).unwrap();
-    assert_eq!(r, OpResult::Thread(crate::pool::ThreadEntry { input_tokens: u64::MAX, cache_write: true, cache_write_1h: false, may_overshoot: false, expires_at_ms: 300005 }));
+    assert_eq!(r, OpResult::Thread(crate::pool::ThreadEntry { input_tokens: u64::MAX, cache_write: true, cache_write_1h: false, may_overshoot: false, tools: None, expires_at_ms: 300005 }));
+    // The tools' facts travel as two more fields, and come back after a flag
+    // (0: an entry recorded without them, read back as not known).
+    let tools = crate::pool::ThreadTools { web_search_uses: 3, container_billed: true };
+    let op = PoolOp::ThreadRecord { message_id: "msg_1".into(), input_tokens: 12, cache_write: false, cache_write_1h: false, may_overshoot: false, tools: Some(tools), now_ms: 5 };
+    let Built::Call(call) = ops.build(&op, None).unwrap() else { panic!("a call") };
+    assert_eq!(String::from_utf8(call.args()[3].clone()).unwrap(), "12,0,0,0,3,1");
+    let entry = |known: i64| RedisValue::Array(vec![bulk("thread"), bulk("12"), RedisValue::Int(0), RedisValue::Int(0), RedisValue::Int(0), RedisValue::Int(300005), RedisValue::Int(known), bulk("3"), RedisValue::Int(1)]);
+    let OpResult::Thread(e) = ops.decode(&entry(1)).unwrap() else { panic!("a thread") };
+    assert_eq!(e.tools, Some(tools));
+    let OpResult::Thread(e) = ops.decode(&entry(0)).unwrap() else { panic!("a thread") };
+    assert_eq!(e.tools, None);
     assert_eq!(ops.decode(&RedisValue::Array(vec![bulk("no_thread"), RedisValue::Int(1)])).unwrap(), OpResult::NoThread { expired: true });
 }
 
