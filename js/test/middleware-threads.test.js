@@ -25,7 +25,10 @@ const OUT = 5000n;
 const WRITE_1H = 2000n;
 const WINDOW = 200_000n;
 const TTL_MS = 300_000;
-const UNKNOWN = WINDOW * WRITE_1H + BigInt(MAX_TOKENS) * OUT;
+// An unknown thread's create may have had tools: the default 10 web searches
+// and 5 minutes of code-execution container time are added to its hold.
+const UNKNOWN_TOOLS = 10n * 10_000_000n + 4_166_667n;
+const UNKNOWN = WINDOW * WRITE_1H + BigInt(MAX_TOKENS) * OUT + UNKNOWN_TOOLS;
 
 let sim;
 before(async () => {
@@ -235,7 +238,7 @@ test("unknownThread: 'refuse' throws UnknownThreadError before anything is sent"
   const other = setup();
   await assert.rejects(other.client.beta.messages.create(params), (e) => e instanceof Anthropic.NotFoundError);
   assert.deepEqual(other.store.kinds(), ['thread_lookup', 'reserve', 'release']);
-  assert.deepEqual(other.store.reserves(), [WINDOW * WRITE_1H + 50n * OUT]);
+  assert.deepEqual(other.store.reserves(), [WINDOW * WRITE_1H + 50n * OUT + UNKNOWN_TOOLS]);
 });
 
 test('an in-process ThreadBook keeps the threads out of the pool store, with the same tight bounds', async () => {

@@ -281,7 +281,7 @@ def test_a_thread_continue_request_is_reserved_at_the_models_context_window(sim:
     # The pool's book of threads was asked first: it does not know the thread.
     assert store.ops[0] == {"op": "thread_lookup", "message_id": "msg_previous", "now_ms": store.ops[0]["now_ms"]}
     assert store.ops[1]["op"] == "reserve"
-    assert store.ops[1]["amount"] == 200_000 * 2000 + 100 * 5000
+    assert store.ops[1]["amount"] == 200_000 * 2000 + 100 * 5000 + 10 * 10_000_000 + 4_166_667  # window, output, the unknown create's 10 searches and 5 container minutes
     assert pool.reserved == cp.nanos(0)
 
 

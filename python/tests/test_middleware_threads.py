@@ -31,6 +31,9 @@ PRICES = cp.PriceTable()
 # Claude Haiku 4.5: $1 / $5 per MTok; a 200,000-token context window, whose
 # unknown-thread bound is at the 1-hour cache-write rate ($2 / MTok).
 IN, OUT, WRITE_1H, WINDOW = 1000, 5000, 2000, 200_000
+# An unknown thread's create may have had tools: the default 10 web searches
+# and 5 minutes of code-execution container time are added to its hold.
+UNKNOWN_TOOLS = 10 * 10_000_000 + 4_166_667
 TTL_MS = 300_000
 
 
@@ -146,7 +149,7 @@ def test_a_tool_run_on_a_thread_reserves_each_continue_at_the_threads_bound(sim:
     _assert_ledger_matches_usage_log(pool, sim)
 
     reserves = _reserves(store)
-    unknown = WINDOW * WRITE_1H + MAX_TOKENS * OUT
+    unknown = WINDOW * WRITE_1H + MAX_TOKENS * OUT + UNKNOWN_TOOLS
     # The create: its body (and the tool-use system prompt) bounds its input.
     bound = (reserves[0] - MAX_TOKENS * OUT) // IN
     assert bound * IN + MAX_TOKENS * OUT == reserves[0]
@@ -195,7 +198,7 @@ def test_an_expired_thread_answers_404_and_the_sdks_replay_stays_exact(sim: str)
     reserves = _reserves(store)
     # The continue of the expired thread: the middleware's book expired it too
     # (same clock), so it was reserved at the whole context window, then released.
-    assert reserves[2] == WINDOW * WRITE_1H + MAX_TOKENS * OUT
+    assert reserves[2] == WINDOW * WRITE_1H + MAX_TOKENS * OUT + UNKNOWN_TOOLS
     # The replay's own continue is tight again, from the replayed create.
     replay_bound = (reserves[3] - MAX_TOKENS * OUT) // IN
     thread = _thread_after(replay_bound, log[2]["billed"], _content_len(messages[2]))
@@ -261,7 +264,7 @@ def test_unknown_thread_refuse_raises_the_typed_error_before_anything_is_sent(si
                 betas=["message-threads-2026-08-12"],
             )
     assert store2.kinds() == ["thread_lookup", "reserve", "release"]
-    assert _reserves(store2) == [WINDOW * WRITE_1H + 50 * OUT]
+    assert _reserves(store2) == [WINDOW * WRITE_1H + 50 * OUT + UNKNOWN_TOOLS]
 
 
 def test_an_unknown_thread_option_value_is_refused_when_the_middleware_is_made() -> None:

@@ -99,11 +99,15 @@ case("a model the table cannot price is a typed error before anything is sent",
      {"error": "unknown_model"})
 # A thread continue request: its body does not bound the stored thread the API
 # bills; bounded by the context window of claude-haiku-4-5 (200,000 tokens) at
-# its 1-hour cache-write rate ($2 / MTok = 2000 nano-USD per token).
+# its 1-hour cache-write rate ($2 / MTok = 2000 nano-USD per token). The
+# unknown create's tools may add, on every request of the thread, the default
+# 10 web searches ($10 per 1000: 10,000,000 nano-USD each) and 5 minutes of
+# code-execution container time ($0.05 per hour, rounded up: 4,166,667).
+UNKNOWN_TOOLS = 10 * 10000000 + 4166667
 THREAD = dict(BODY, thread={"type": "continue", "previous_message_id": "msg_1"})
 case("a thread continue request is bounded by the model's context window at the 1-hour cache-write rate",
      {"body": THREAD, "attempts": [{"retries_taken": 0, "status": 200, "headers": H, "body": OK}]},
-     {"amount": 200000 * 2000 + 100 * 5000, "actions": ["send", "done"], "pool_ops": ["reserve", "settle"],
+     {"amount": 200000 * 2000 + 100 * 5000 + UNKNOWN_TOOLS, "actions": ["send", "done"], "pool_ops": ["reserve", "settle"],
       "ledger": [{"kind": "settle", "cost": 35000, "estimated": False}]})
 case("a thread create request is bounded by its body as usual",
      {"body": dict(BODY, thread={"type": "create"}), "attempts": []},
@@ -139,7 +143,7 @@ def thread_after(bound, m):
     return max(bound, u["input_tokens"]) + u["output_tokens"] + nbytes(m["content"])
 def cost(m, in_rate=1000): return m["usage"]["input_tokens"] * in_rate + m["usage"]["output_tokens"] * 5000
 NOT_FOUND = json.dumps({"type": "error", "error": {"type": "not_found_error", "message": "No thread found for previous_message_id.", "details": {"error_code": "thread_not_found"}}})
-UNKNOWN_AMOUNT = WINDOW * 2000 + 100 * 5000
+UNKNOWN_AMOUNT = WINDOW * 2000 + 100 * 5000 + UNKNOWN_TOOLS
 U1 = {"role": "user", "content": "What is the weather in Paris?"}
 A1 = {"role": "assistant", "content": [{"type": "text", "text": "Let me check."}]}
 U2 = {"role": "user", "content": "And in Rome?"}

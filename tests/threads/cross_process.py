@@ -42,6 +42,9 @@ MAX_TOKENS = 200
 # Claude Haiku 4.5: $1 / $5 per MTok; 200,000-token window, whose unknown
 # bound is at the 1-hour cache-write rate ($2 / MTok).
 IN, OUT, WRITE_1H, WINDOW = 1000, 5000, 2000, 200_000
+# An unknown thread's create may have had tools: the default 10 web searches
+# and 5 minutes of code-execution container time are added to its hold.
+UNKNOWN_TOOLS = 10 * 10_000_000 + 4_166_667
 PRICES = cp.PriceTable()
 
 
@@ -143,7 +146,7 @@ def run(url: str, sim: str) -> int:
     thread = max(create_bound, billed_in) + billed["output_tokens"] + content
     expected = (thread + sent_len(json.loads(out["body"]))) * IN + MAX_TOKENS * OUT
     check(continue_reserve == expected, f"the Node continue reserved {continue_reserve}, the thread's bound is {expected}")
-    unknown = WINDOW * WRITE_1H + MAX_TOKENS * OUT
+    unknown = WINDOW * WRITE_1H + MAX_TOKENS * OUT + UNKNOWN_TOOLS
     check(continue_reserve < unknown // 100, f"the Node continue reserved {continue_reserve}: not tight (the context window is {unknown})")
     continue_billed = nanos(PRICES.cost(log[1]["model"], log[1]["billed"])["total"])
     check(continue_reserve >= continue_billed, f"the Node continue reserved {continue_reserve} < {continue_billed} billed")

@@ -998,7 +998,7 @@ fn continue_estimate(
         _ => {
             *cache = (true, true);
             *tools = None;
-            continue_bound(prices, request, previous)
+            continue_bound(config, prices, request, previous)
         }
     }
 }
@@ -1034,10 +1034,13 @@ fn thread_not_found(body: &[u8]) -> bool {
 /// does not know. Its body holds only the new messages, while the API reads
 /// (and bills as input) the whole stored thread: the input is bounded
 /// by the model's context window, priced at the highest input rate (the
-/// 1-hour cache write, since the stored thread may ask for it), so that the
-/// hold is never less than the request can cost. A model without a known
-/// context window cannot be bounded: a typed error.
-fn continue_bound(prices: &PriceTable, request: &MessageRequest, previous: &str) -> Result<crate::pricing::Estimate, MeterError> {
+/// 1-hour cache write, since the stored thread may ask for it), plus what the
+/// unknown create's tools may add on every request of the thread (the
+/// default number of web searches and `container_minutes` of container
+/// time, flagged `may_overshoot`), so that the hold is never less than the
+/// request can cost. A model without a known context window cannot be
+/// bounded: a typed error.
+fn continue_bound(config: &MeterConfig, prices: &PriceTable, request: &MessageRequest, previous: &str) -> Result<crate::pricing::Estimate, MeterError> {
     if prices.facts(&request.model).is_none() {
         prices.prices(&request.model)?;
         return Err(MeterError::Request(RequestError::InvalidRequest {
@@ -1048,7 +1051,17 @@ fn continue_bound(prices: &PriceTable, request: &MessageRequest, previous: &str)
     let marker = serde_json::json!([{"type": "text", "text": "", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]);
     bounded.system = serde_json::from_value(marker).ok();
     // A body "larger" than any window: the input bound is the window itself.
-    Ok(worst_case(prices, &bounded, usize::MAX, EstimateMode::Bound)?)
+    // The thread's create is unknown, so are its tools: it may have had a web
+    // search tool without max_uses (the documented default number of searches
+    // is assumed, flagged) and code execution billed by container time.
+    let unknown_tools = ThreadTools { web_search_uses: prices.web_search_default_max_uses, container_billed: true };
+    let mut estimate = crate::pricing::worst_case_on_thread(prices, &bounded, usize::MAX, EstimateMode::Bound, &config.pricing(), unknown_tools)?;
+    estimate.notes.push(format!(
+        "the thread's create is unknown: {} web searches (the documented server-side loop limit) and container time for code execution are assumed",
+        prices.web_search_default_max_uses
+    ));
+    estimate.may_overshoot = true;
+    Ok(estimate)
 }
 
 /// Body fields the selector may not take (the Messages API's own).
@@ -1061,6 +1074,11 @@ const RESERVED_FIELDS: &[&str] = &[
 mod tests {
     use super::*;
     use crate::pool::{LedgerKind, Pool, PoolConfig};
+
+    /// An unknown thread's continue on Haiku 4.5 with max_tokens 100: the
+    /// 200k-token window at the 1-hour cache-write rate, the output, and the
+    /// unknown create's tools: 10 web searches and 5 minutes of container time.
+    const UNKNOWN_THREAD_HOLD: u64 = 200_000 * 2_000 + 100 * 5_000 + 10 * 10_000_000 + 4_166_667;
 
     fn body(stream: bool) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}], "stream": stream})).unwrap()
@@ -1116,7 +1134,7 @@ mod tests {
         let body = serde_json::to_vec(&serde_json::json!({"model": "claude-haiku-4-5", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}],
             "thread": {"type": "continue", "previous_message_id": "msg_x"}})).unwrap();
         let m = Meter::new(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &body).unwrap();
-        assert_eq!(m.amount(), Money::from_nanos(200_000 * 2_000 + 100 * 5_000));
+        assert_eq!(m.amount(), Money::from_nanos(UNKNOWN_THREAD_HOLD));
         let refuse = MeterConfig { unknown_thread: UnknownThread::Refuse, ..MeterConfig::default() };
         let e = Meter::new(&refuse, Arc::new(PriceTable::builtin()), &body).unwrap_err();
         assert_eq!(e.code(), "unknown_thread");
@@ -1133,7 +1151,7 @@ mod tests {
         assert_eq!(message_id, "msg_x");
         // A store without the thread operations (an error): unknown, the context window.
         m.handle_pool(OpResult::Error(crate::pool::PoolError::UnknownReservation { id: 0 }), 1);
-        assert_eq!(m.amount(), Money::from_nanos(200_000 * 2_000 + 100 * 5_000));
+        assert_eq!(m.amount(), Money::from_nanos(UNKNOWN_THREAD_HOLD));
         assert!(matches!(m.next_action(1), MeterAction::Pool(PoolOp::Reserve { amount, .. }) if amount == m.amount()));
         // With refuse: the typed error after the lookup, nothing reserved.
         let refuse = MeterConfig { unknown_thread: UnknownThread::Refuse, ..MeterConfig::default() };
@@ -1160,7 +1178,7 @@ mod tests {
         let book = ThreadBook::new();
         book.record("msg_old", ThreadEntry { tools: None, ..entry(10_000) }, 0);
         let mut m = Meter::with_threads(&MeterConfig::default(), Arc::new(PriceTable::builtin()), &body, &book, 1).unwrap();
-        assert_eq!(m.amount(), Money::from_nanos(200_000 * 2_000 + 100 * 5_000), "bounded as an unknown thread");
+        assert_eq!(m.amount(), Money::from_nanos(UNKNOWN_THREAD_HOLD), "bounded as an unknown thread");
         let refuse = MeterConfig { unknown_thread: UnknownThread::Refuse, ..MeterConfig::default() };
         assert_eq!(Meter::with_threads(&refuse, Arc::new(PriceTable::builtin()), &body, &book, 1).unwrap_err().code(), "unknown_thread");
         // The thread's code execution ran: its container time is counted
