@@ -2,12 +2,14 @@
 //! (EVALSHA by its SHA1, with the text at hand to reload it after a
 //! `NOSCRIPT`) and a Redis 7 Functions library (`FUNCTION LOAD`: persisted in
 //! the RDB/AOF and replicated). One source, `redis/creditpool.lua` in this
-//! crate, shipped unchanged by every binding.
+//! crate, shipped unchanged by every binding (its whole-line comments blanked
+//! at build time by `build.rs`, line numbers kept).
 
 use std::sync::OnceLock;
 
-/// The script's source (the body shared by both forms).
-pub const SOURCE: &str = include_str!("../../redis/creditpool.lua");
+/// The script's source (the body shared by both forms): `redis/creditpool.lua`
+/// with its whole-line comments blanked (see `build.rs`).
+pub const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/creditpool.lua"));
 
 /// The Functions library's name, and the one function it registers. The
 /// version suffix changes whenever the script's interface does, so that old
