@@ -163,30 +163,36 @@ test('a huge body and a gzip bomb stay within the cap (one copy, in the wasm hea
 // 256 MiB) is passed; the peak stays within the baseline of a tiny stream plus
 // STREAM_FACTOR x that cap plus STREAM_SLACK, whatever the server goes on
 // sending. What is held at the peak: the message so far in the wasm heap,
-// once (the core moves it into the call's `partial`), plus the blocks its
-// text outgrew while doubling (the wasm heap keeps them: about 1x more; the
-// core's to bound). The error's `partial` stays in the module until it is
-// read (`js/src/wasm.js`, `lazyPartial`): this child reads only the code, so
-// no JS copy is made. The MessageStream reads the next chunk only once the
-// consumer has taken the last one's events (see stream-backpressure.test.js).
-// Measured (session 6, load 4 to 7) +518 to +538 MiB (2.03x to 2.10x).
-// Before: +759 to +769 MiB (3.0x; the partial converted to JS when the call
-// failed), and earlier +1261 MiB (4.9x: the partial converted twice by
-// call.rs, each time through JSON text in the wasm heap, and the core's
-// finish() copying the message twice when the cap cut an event in half).
+// once (the core moves it into the call's `partial`). Its text is never
+// moved: past 1 MiB the core gives it room for the rest of the stream at
+// once (`MessageAccumulator::with_max_stream_bytes`; the room's pages are
+// resident only once written, and what is left unused is given back in
+// place), so the wasm heap keeps no blocks the text outgrew. The error's
+// `partial` stays in the module until it is read (`js/src/wasm.js`,
+// `lazyPartial`): this child reads only the code, so no JS copy is made. The
+// MessageStream reads the next chunk only once the consumer has taken the
+// last one's events (see stream-backpressure.test.js). Measured (session 6,
+// load 3 to 5) +272 to +274 MiB (1.06x to 1.07x). Before: +518 to +538 MiB (2.03x to 2.10x:
+// the text grew by doubling, and the wasm heap, which never shrinks, kept
+// the blocks it outgrew), +759 to +769 MiB (3.0x; the partial converted to
+// JS when the call failed), and earlier +1261 MiB (4.9x: the partial
+// converted twice by call.rs, each time through JSON text in the wasm heap,
+// and the core's finish() copying the message twice when the cap cut an
+// event in half).
 const STREAM_CAP = 256 * MIB;
-const STREAM_FACTOR = 2;
+const STREAM_FACTOR = 1;
 // An Agent's run (streamed, the default) against the same endless stream:
 // the run's failed status and its outcome share the call's partial message
 // (the core's `Arc`), and the binding hands it over unconverted
 // (`RawAgentRun.outcomeAndError`): `outcome.partial` and
 // `outcome.error.partial` are one conversion, made when read. Measured
-// (session 6, load 4) +526 MiB (2.05x), as a Client. Before: +2357 MiB
+// (session 6, load 3 to 5) +271 to +272 MiB (1.06x), as a Client. Before: +2357 MiB
 // (9.2x: the outcome and its error each converted the partial through JSON
 // text, and the core cloned it twice), then +1017 to +1024 MiB (4.0x) with
-// the binding's change alone.
-const AGENT_STREAM_FACTOR = 2;
-const STREAM_SLACK = 64 * MIB; // fetch's and the stream decoder's buffers, one chunk's events, the wasm heap's growth step
+// the binding's change alone, then +521 to +526 MiB (2.05x) until the text
+// stopped growing by doubling.
+const AGENT_STREAM_FACTOR = 1;
+const STREAM_SLACK = 64 * MIB; // fetch's and the stream decoder's buffers, one chunk's events, the text's first 1 MiB of doubling
 
 test('an endless stream stays within a small multiple of the stream cap, for a Client and an Agent', async () => {
   server.closeAllConnections?.();

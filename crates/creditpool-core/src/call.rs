@@ -634,7 +634,7 @@ impl MessagesCall {
         }
         if self.kind == CallKind::Messages && self.http.stream && (200..300).contains(&status) {
             let limits = SseLimits::default().with_max_event_bytes(self.options.max_event_bytes);
-            self.state = State::Streaming { headers, stream: Box::new(MessageStream::with_limits(limits)), last_activity_ms: now_ms, received: 0 };
+            self.state = State::Streaming { headers, stream: Box::new(MessageStream::with_limits(limits).with_max_stream_bytes(self.options.max_stream_bytes)), last_activity_ms: now_ms, received: 0 };
             ReadBody::Chunks
         } else {
             self.state = State::ReadingWhole { status, headers, since_ms: now_ms };

@@ -64,6 +64,18 @@ impl MessageStream {
         MessageStream { decoder: SseDecoder::new(limits), acc: MessageAccumulator::new(), ended: false, failed: None }
     }
 
+    /// This stream, told that its body will bring at most `max_stream_bytes`
+    /// bytes in all (the caller stops it past that, as a
+    /// [`crate::call::MessagesCall`] does at
+    /// [`crate::call::CallOptions::max_stream_bytes`]): a text that grows past
+    /// 1 MiB then gets room for the rest of the stream at once instead of
+    /// being moved by doubling (see
+    /// [`MessageAccumulator::with_max_stream_bytes`]).
+    pub fn with_max_stream_bytes(mut self, max_stream_bytes: usize) -> MessageStream {
+        self.acc = std::mem::take(&mut self.acc).with_max_stream_bytes(max_stream_bytes);
+        self
+    }
+
     /// Hands over the next bytes of the body.
     pub fn feed(&mut self, bytes: &[u8]) {
         self.decoder.feed(bytes);
