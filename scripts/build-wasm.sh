@@ -7,7 +7,7 @@
 # the version of the wasm-bindgen crate in Cargo.lock if that is not the one on
 # PATH. Skips the glue and optimisation steps when the wasm did not change.
 # Prints the module's size, raw and gzip -9 (benches/RESULTS.md "wasm size":
-# about 2.83 MB raw, 0.998 MB gzip -9 on December 5 2026 with std built from
+# about 2.83 MB raw, 0.9997 MB gzip -9 on December 5 2026 with std built from
 # source; it grows with the core, and rustup's prebuilt std adds about 60 KB
 # gzip -9).
 #
