@@ -7,7 +7,7 @@
 # the version of the wasm-bindgen crate in Cargo.lock if that is not the one on
 # PATH. Skips the glue and optimisation steps when the wasm did not change.
 # Prints the module's size, raw and gzip -9 (benches/RESULTS.md "wasm size":
-# about 2.83 MB raw, 0.9997 MB gzip -9 on December 5 2026 with std built from
+# about 2.83 MB raw, 0.9986 MB gzip -9 on December 5 2026 with std built from
 # source; it grows with the core, and rustup's prebuilt std adds about 60 KB
 # gzip -9).
 #
@@ -80,13 +80,14 @@ trap 'rm -rf "$tmp"' EXIT
 # No name section (function names, 1.4 MB raw) and no producers section ship.
 wasm-bindgen --target web --out-name creditpool --out-dir "$tmp" \
     --remove-name-section --remove-producers-section "$input"
-# wasm-opt -Oz shrinks the module by about 8 % raw (gzip -9 stays within 1 %). Binaryen before 116 (Debian
+# wasm-opt -Oz --converge (passes repeated while they still shrink it: about 1.5 KB
+# gzip) shrinks the module by about 8 % raw (gzip -9 stays within 1 %). Binaryen before 116 (Debian
 # bookworm ships 108) rewrites wasm-bindgen's externref table into one the
 # glue cannot fill, even with no pass at all, so it is used only from 116 on,
 # and its output must still load in Node (else the plain module is kept).
 if [ -n "$opt_version" ] && [ "${opt_version%%.*}" -ge 116 ] 2>/dev/null; then
     echo "build-wasm: wasm-opt $opt_version"
-    "${wasm_opt[@]}" -Oz \
+    "${wasm_opt[@]}" -Oz --converge \
         --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
         --enable-mutable-globals --enable-reference-types --enable-multivalue \
         "$tmp/creditpool_bg.wasm" -o "$tmp/opt.wasm"
