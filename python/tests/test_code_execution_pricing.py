@@ -6,37 +6,19 @@ reserved with its container time (a free one without)."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 import anthropic
 import pytest
 
 import creditpool as cp
+from test_middleware import Recorder, _get
 
 MODEL = "claude-haiku-4-5"
 CODE_EXECUTION = {"type": "code_execution_20250825", "name": "code_execution"}
 # $0.05 per container-hour = 50,000,000 nano-USD; N minutes: ceil(N x 50,000,000 / 60).
 FIVE_MINUTES = 4_166_667
 AN_HOUR = 50_000_000
-
-
-class Recorder:
-    """A pool store that applies every operation to a ``Pool`` and records it."""
-
-    def __init__(self, pool: cp.Pool) -> None:
-        self.pool = pool
-        self.ops: list[dict[str, Any]] = []
-
-    def apply(self, op: dict[str, Any]) -> dict[str, Any]:
-        self.ops.append(op)
-        return self.pool.apply(op)
-
-
-def _usage_log(sim: str) -> Any:
-    with urllib.request.urlopen(sim + "/_sim/usage", timeout=10) as resp:
-        return json.loads(resp.read())
 
 
 def _reserved(sim: str, tools: list[dict[str, Any]], **options: Any) -> int:
@@ -60,7 +42,7 @@ def test_container_minutes_out_of_range_is_a_typed_error_when_the_middleware_is_
         cp.middleware(store, agent="researcher", container_minutes=minutes)
     assert info.value.code == "invalid_container_minutes"
     assert f"container_minutes = {minutes}" in str(info.value)
-    assert store.ops == [] and _usage_log(sim) == []
+    assert store.ops == [] and _get(sim + "/_sim/usage") == []
 
 
 def test_a_container_billed_request_reserves_its_container_minutes(sim: str) -> None:

@@ -38,7 +38,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,8 @@ import redis
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from servers import start_redis  # noqa: E402  (tests/lib)
+import servers  # noqa: E402  (tests/lib)
+from servers import sim_usage, start_redis  # noqa: E402
 import creditpool as cp
 
 HERE = Path(__file__).resolve().parent
@@ -63,17 +63,7 @@ def start_sim(binary: str, directory: str) -> tuple[subprocess.Popen[bytes], str
     # and a fifth of the requests replaced by a fault.
     scenario = Path(directory) / "scenario.json"
     scenario.write_text(json.dumps({"steps": [{"event_delay_ms": 30, "repeat": 1_000_000}]}))
-    proc = subprocess.Popen([binary, "--port", "0", "--fault-rate", "0.2", "--seed", "11", "--scenario", str(scenario)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode().strip()
-    if not line.startswith("listening on "):
-        raise SystemExit(f"unexpected first line from the simulator: {line!r}")
-    return proc, line.removeprefix("listening on ")
-
-
-def sim_usage(url: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(url + "/_sim/usage", timeout=30) as r:
-        return list(json.loads(r.read()))
+    return servers.start_sim(binary, "--fault-rate", "0.2", "--seed", "11", "--scenario", str(scenario))
 
 
 class Sampler(threading.Thread):

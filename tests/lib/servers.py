@@ -1,11 +1,14 @@
 """What the cross-process test scripts (tests/fleet, tests/threads) share:
-a free port and a redis-server of their own on 127.0.0.1."""
+a free port, a redis-server of their own on 127.0.0.1, and the simulator."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
+import urllib.request
+from typing import Any
 
 import redis
 
@@ -37,3 +40,20 @@ def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
                 raise SystemExit(f"redis-server exited with {proc.returncode}")
             time.sleep(0.01)
     raise SystemExit("redis-server did not answer PING")
+
+
+def start_sim(binary: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """creditpool-sim on a free port with ``args``: the process and its URL
+    (stopped by closing its stdin)."""
+    proc = subprocess.Popen([binary, "--port", "0", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode().strip()
+    if not line.startswith("listening on "):
+        raise SystemExit(f"unexpected first line from the simulator: {line!r}")
+    return proc, line.removeprefix("listening on ")
+
+
+def sim_usage(url: str) -> list[dict[str, Any]]:
+    """The simulator's usage log (it waits for responses still being sent)."""
+    with urllib.request.urlopen(url + "/_sim/usage", timeout=30) as r:
+        return list(json.loads(r.read()))

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import anthropic
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-from servers import start_redis  # noqa: E402  (tests/lib)
+from servers import sim_usage, start_redis, start_sim  # noqa: E402  (tests/lib)
 import creditpool as cp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,20 +45,6 @@ IN, OUT, WRITE_1H, WINDOW = 1000, 5000, 2000, 200_000
 # and 5 minutes of code-execution container time are added to its hold.
 UNKNOWN_TOOLS = 10 * 10_000_000 + 4_166_667
 PRICES = cp.PriceTable()
-
-
-def start_sim(binary: str) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen([binary, "--port", "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode().strip()
-    if not line.startswith("listening on "):
-        raise SystemExit(f"unexpected first line from the simulator: {line!r}")
-    return proc, line.removeprefix("listening on ")
-
-
-def sim_usage(url: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(url + "/_sim/usage", timeout=30) as r:
-        return list(json.loads(r.read()))
 
 
 class Recorder:
